@@ -1,0 +1,120 @@
+# SmallStack-C: one GNU Makefile for everything. Each directory describes its own
+# programs and tests in a <dir>.mk fragment; this file holds the shared rules.
+#
+#   make              build every program into build/bin/
+#   make ASAN=1       the same with AddressSanitizer+UBSan into build/asan/bin/
+#   make check        sanitizer build + unit, integration and e2e tests
+#   make images       appliance images (build/images/)
+#   make fuzz         libFuzzer harnesses (clang), FUZZ_SECONDS=60 each
+#   make install      DESTDIR=, PREFIX=/usr/local
+#   make fmt / lint
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+TOP := $(abspath .)
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell git -C $(TOP) describe --always --dirty 2>/dev/null || echo unknown)
+
+ifeq ($(FUZZ),1)
+  CC := clang
+  O := build/fuzz
+  SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else ifeq ($(ASAN),1)
+  O := build/asan
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  O := build
+  SANFLAGS :=
+endif
+
+CC ?= gcc
+OPT ?= -O2
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror
+CPPFLAGS += -D_GNU_SOURCE -DSS_VERSION='"$(VERSION)"' -I$(TOP)/lib -I$(TOP)
+CFLAGS += -std=c11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+
+PKGS_BASE := openssl jansson
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+CPPFLAGS += $(call pkg_cflags,$(PKGS_BASE) libvirt libmicrohttpd libarchive)
+BASE_LIBS := $(call pkg_libs,$(PKGS_BASE)) -lpthread
+
+# Filled in by the fragments.
+LIB_SRCS :=
+PROGRAMS :=
+UNIT_TESTS :=
+INSTALL_SBIN :=
+INSTALL_BIN :=
+
+include $(sort $(wildcard */*.mk */*/*.mk))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+LIBSS := $(O)/lib/libsmallstack.a
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBSS): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# program template: $(1) = name; uses $(1)_SRCS and $(1)_LIBS
+define PROGRAM_template
+$(1)_OBJS := $$($(1)_SRCS:%.c=$(O)/obj/%.o)
+$(O)/bin/$(1): $$($(1)_OBJS) $(LIBSS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIBSS) $$($(1)_LIBS) $(BASE_LIBS)
+ALL_OBJS += $$($(1)_OBJS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
+
+# unit test template: tests/unit/<name>.c (+ $(name)_SRCS extra) linked with cmocka
+define UNIT_template
+$(1)_OBJS := $(O)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(O)/obj/%.o)
+$(O)/tests/unit/$(1): $$($(1)_OBJS) $(LIBSS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIBSS) $$($(1)_LIBS) -lcmocka $(BASE_LIBS)
+ALL_OBJS += $$($(1)_OBJS)
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call UNIT_template,$(t))))
+
+BINS := $(PROGRAMS:%=$(O)/bin/%)
+UNIT_BINS := $(UNIT_TESTS:%=$(O)/tests/unit/%)
+
+.PHONY: all tests check deps install fmt lint clean memcheck
+all: $(BINS)
+tests: all $(UNIT_BINS)
+
+deps:
+	bash tools/deps.sh
+
+# make check: the sanitizer build of everything, the normal build (images need
+# unsanitized binaries), then every test. Last line: "N passed, N failed".
+check:
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory ASAN=1 tests
+	bash tests/run.sh build/asan
+
+memcheck:
+	$(MAKE) --no-print-directory tests
+	MEMCHECK=1 bash tests/run.sh build unit
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	$(foreach p,$(INSTALL_SBIN),install -m 0755 $(O)/bin/$(p) $(DESTDIR)$(PREFIX)/sbin/$(p);)
+	$(foreach p,$(INSTALL_BIN),install -m 0755 $(O)/bin/$(p) $(DESTDIR)$(PREFIX)/bin/$(p);)
+
+C_FILES = $(shell git ls-files '*.c' '*.h')
+fmt:
+	clang-format -i $(C_FILES)
+lint:
+	cppcheck --quiet --enable=warning,portability --inline-suppr --error-exitcode=1 -I lib $(C_FILES)
+
+clean:
+	rm -rf build
+
+-include $(ALL_OBJS:.o=.d) $(LIB_OBJS:.o=.d)

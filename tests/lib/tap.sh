@@ -1,0 +1,36 @@
+# TAP helpers for integration and e2e test scripts (sourced, bash).
+#   t_ok NAME / t_fail NAME [WHY] / t_skip NAME WHY
+#   t_check NAME CMD...   runs CMD; ok if it exits 0, else not ok with its output
+#   t_cleanup CMD...      runs CMD at exit (last registered first), even on failure
+#   SS_ID                 a short unique prefix for names of namespaces, bridges...
+SS_ID=${SS_ID:-ss$(( $$ % 100000 ))}
+_t_n=0
+_t_cleanups=()
+
+t_ok() { _t_n=$((_t_n + 1)); echo "ok $_t_n - $1"; }
+t_fail() { _t_n=$((_t_n + 1)); echo "not ok $_t_n - $1${2:+: $2}"; }
+t_skip() { _t_n=$((_t_n + 1)); echo "ok $_t_n - $1 # SKIP ${2:-no reason given}"; }
+t_check() {
+  local name=$1 out; shift
+  if out=$("$@" 2>&1); then t_ok "$name"; else t_fail "$name" "$(printf '%s' "$out" | tail -5 | tr '\n' ' ')"; fi
+}
+# t_expect NAME PATTERN CMD...: ok if CMD's output matches the extended regex PATTERN
+t_expect() {
+  local name=$1 pat=$2 out; shift 2
+  out=$("$@" 2>&1)
+  if grep -qE -- "$pat" <<<"$out"; then t_ok "$name"; else t_fail "$name" "expected /$pat/, got: $(printf '%s' "$out" | tail -5 | tr '\n' ' ')"; fi
+}
+t_cleanup() { _t_cleanups=("$(printf '%q ' "$@")" "${_t_cleanups[@]}"); }
+_t_run_cleanups() {
+  local c
+  for c in "${_t_cleanups[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+  _t_cleanups=()
+}
+trap _t_run_cleanups EXIT
+trap 'exit 130' INT TERM
+# Ends the script with every remaining case marked skipped when a prerequisite is absent.
+t_require() { # t_require CMD WHY
+  command -v "$1" >/dev/null 2>&1 && return 0
+  t_skip "${SS_TEST_NAME:-$(basename "$0")}" "$1 not installed: $2"
+  exit 0
+}

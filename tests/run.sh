@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test and prints, as its last line, "N passed, N failed, N skipped".
+# Usage: tests/run.sh BUILD_DIR [unit|integration|e2e|PATTERN]
+# Unit tests are cmocka binaries (TAP output); integration and e2e tests are shell
+# scripts that print TAP lines through tests/lib/tap.sh. A script that dies without
+# reporting, or runs past its timeout, counts as one failure.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$top/${1:-build/asan}" && pwd) || { echo "no build dir ${1:-}"; exit 2; }
+filter=${2:-}
+export SS_TOP=$top SS_BUILD=$build SS_BIN=$build/bin SS_NORMAL_BIN=$top/build/bin
+logs=$top/build/test-logs
+mkdir -p "$logs"
+passed=0 failed=0 skipped=0
+failures=()
+
+count() { # $1 = log file, $2 = test group name; adds its TAP lines to the totals
+  local p f s
+  p=$(grep -cE '^ok [0-9]*' "$1" | head -1); s=$(grep -cE '^ok .*# ?SKIP' "$1")
+  f=$(grep -cE '^not ok' "$1")
+  p=$((p - s))
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  grep -E '^not ok' "$1" | sed "s|^|  $2: |" | while read -r l; do echo "$l"; done
+  grep -E '^ok .*# ?SKIP' "$1" | sed "s|^|  $2: |"
+  [ "$f" -eq 0 ] || failures+=("$2")
+  printf '%-40s %3d passed %3d failed %3d skipped\n' "$2" "$p" "$f" "$s"
+}
+
+run_one() { # $1 = name, rest = command
+  local name=$1; shift
+  local log="$logs/$name.log" rc limit
+  limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "${TEST_SCRIPT:-/dev/null}" 2>/dev/null | head -1)
+  limit=${limit:-900}
+  timeout -k 10 "$limit" "$@" >"$log" 2>&1 </dev/null
+  rc=$?
+  if ! grep -qE '^(not )?ok' "$log"; then
+    echo "not ok - $name produced no test result (exit $rc)" >>"$log"
+  elif [ "$rc" -ne 0 ] && ! grep -qE '^not ok' "$log"; then
+    echo "not ok - $name exited $rc after its results" >>"$log"
+  fi
+  [ "$rc" -eq 124 ] && echo "not ok - $name timed out after ${limit}s" >>"$log"
+  count "$log" "$name"
+}
+
+want() { [ -z "$filter" ] || [[ "$1" == *"$filter"* ]]; }
+
+wrap=()
+[ "${MEMCHECK:-0}" = 1 ] && wrap=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
+
+for t in "$build"/tests/unit/*; do
+  [ -x "$t" ] || continue
+  n=unit/$(basename "$t")
+  want "$n" || continue
+  CMOCKA_MESSAGE_OUTPUT=TAP TEST_SCRIPT= run_one "${n//\//_}" "${wrap[@]}" "$t"
+done
+
+if [ "${MEMCHECK:-0}" != 1 ]; then
+  for kind in integration e2e; do
+    for t in "$top"/tests/$kind/*.sh; do
+      [ -f "$t" ] || continue
+      n=$kind/$(basename "$t" .sh)
+      want "$n" || continue
+      TEST_SCRIPT=$t run_one "${n//\//_}" bash "$t"
+    done
+  done
+  if [ -z "$filter" ]; then
+    TEST_SCRIPT=$top/tests/leftovers.sh run_one leftovers bash "$top/tests/leftovers.sh"
+  fi
+fi
+
+echo "logs: $logs"
+[ "${#failures[@]}" -eq 0 ] || echo "failed groups: ${failures[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
