@@ -6,7 +6,8 @@
 # reporting, or runs past its timeout, counts as one failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "$top/${1:-build/asan}" && pwd) || { echo "no build dir ${1:-}"; exit 2; }
+mkdir -p "$top/${1:-build/asan}"
+build=$(cd "$top/${1:-build/asan}" && pwd)
 filter=${2:-}
 export SS_TOP=$top SS_BUILD=$build SS_BIN=$build/bin SS_NORMAL_BIN=$top/build/bin
 logs=$top/build/test-logs
@@ -20,7 +21,7 @@ count() { # $1 = log file, $2 = test group name; adds its TAP lines to the total
   f=$(grep -cE '^not ok' "$1")
   p=$((p - s))
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-  grep -E '^not ok' "$1" | sed "s|^|  $2: |" | while read -r l; do echo "$l"; done
+  grep -E "^not ok" "$1" | sed "s|^|  $2: |"
   grep -E '^ok .*# ?SKIP' "$1" | sed "s|^|  $2: |"
   [ "$f" -eq 0 ] || failures+=("$2")
   printf '%-40s %3d passed %3d failed %3d skipped\n' "$2" "$p" "$f" "$s"
