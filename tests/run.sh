@@ -16,13 +16,14 @@ passed=0 failed=0 skipped=0
 failures=()
 
 count() { # $1 = log file, $2 = test group name; adds its TAP lines to the totals
+  # cmocka prints a skip as "not ok N # SKIP name", shell tests as "ok N - name # SKIP why".
   local p f s
-  p=$(grep -cE '^ok [0-9]*' "$1" | head -1); s=$(grep -cE '^ok .*# ?SKIP' "$1")
-  f=$(grep -cE '^not ok' "$1")
-  p=$((p - s))
+  s=$(grep -cE '^(not )?ok .*# ?SKIP' "$1")
+  p=$(grep -E '^ok( |$)' "$1" | grep -cvE '# ?SKIP')
+  f=$(grep -E '^not ok( |$)' "$1" | grep -cvE '# ?SKIP')
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-  grep -E "^not ok" "$1" | sed "s|^|  $2: |"
-  grep -E '^ok .*# ?SKIP' "$1" | sed "s|^|  $2: |"
+  grep -E '^not ok' "$1" | grep -vE '# ?SKIP' | sed "s|^|  $2: |"
+  grep -E '^(not )?ok .*# ?SKIP' "$1" | sed "s|^|  $2: |"
   [ "$f" -eq 0 ] || failures+=("$2")
   printf '%-40s %3d passed %3d failed %3d skipped\n' "$2" "$p" "$f" "$s"
 }
@@ -36,7 +37,7 @@ run_one() { # $1 = name, rest = command
   rc=$?
   if ! grep -qE '^(not )?ok' "$log"; then
     echo "not ok - $name produced no test result (exit $rc)" >>"$log"
-  elif [ "$rc" -ne 0 ] && ! grep -qE '^not ok' "$log"; then
+  elif [ "$rc" -ne 0 ] && ! grep -E '^not ok' "$log" | grep -qvE '# ?SKIP'; then
     echo "not ok - $name exited $rc after its results" >>"$log"
   fi
   [ "$rc" -eq 124 ] && echo "not ok - $name timed out after ${limit}s" >>"$log"
