@@ -46,6 +46,7 @@ BASE_LIBS := $(call pkg_libs,$(PKGS_BASE)) -lpthread
 LIB_SRCS :=
 PROGRAMS :=
 UNIT_TESTS :=
+TEST_BINS :=
 INSTALL_SBIN :=
 INSTALL_BIN :=
 
@@ -82,12 +83,14 @@ ALL_OBJS += $$($(1)_OBJS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call UNIT_template,$(t))))
 
+$(eval $(FUZZ_RULES))
+
 BINS := $(PROGRAMS:%=$(O)/bin/%)
 UNIT_BINS := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 
 .PHONY: all tests check deps install fmt lint clean memcheck
 all: $(BINS)
-tests: all $(UNIT_BINS)
+tests: all $(UNIT_BINS) $(TEST_BINS)
 
 deps:
 	bash tools/deps.sh
