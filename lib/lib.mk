@@ -1,0 +1,5 @@
+# lib/: foundation modules shared by every program (log, flags, json, fsutil).
+# Other lib/ modules add themselves from their own fragments (lib/<area>.mk).
+LIB_SRCS += lib/log.c lib/flags.c lib/json.c lib/fsutil.c
+
+UNIT_TESTS += test_log test_flags test_json test_fsutil

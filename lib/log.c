@@ -1,0 +1,444 @@
+/* log: process-wide logger with stderr, syslog, rotating files and a line ring. */
+#include "log.h"
+
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Log files are named by their creation time, so names sort chronologically. */
+#define LOG_NAME_FMT_LEN 26 /* "2024-05-01:10:00:00.123456" */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int log_debug_lvl = -1;
+static atomic_bool log_subseconds;
+
+static struct {
+	bool inited;
+	bool to_stderr;
+	bool to_syslog;
+	char *dir;
+	uint64_t max_size;
+	uint64_t quota;
+	int fd;
+	uint64_t cur_size;
+	char cur_name[96];
+	char **ring;
+	size_t ring_cap;
+	uint64_t next_seq;
+	char *ident;
+} L = {.fd = -1};
+
+char *log_timestamp(char *buf, size_t size, bool subseconds)
+{
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	if (subseconds)
+		n = snprintf(buf, size, "%04d/%02d/%02d %02d:%02d:%02d.%06ld", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     (long)tv.tv_usec);
+	else
+		n = snprintf(buf, size, "%04d/%02d/%02d %02d:%02d:%02d", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n < 0 && size > 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+static bool is_log_name(const char *name)
+{
+	static const char pat[] = "dddd-dd-dd:dd:dd:dd.dddddd";
+
+	if (strlen(name) != LOG_NAME_FMT_LEN)
+		return false;
+	for (size_t i = 0; i < LOG_NAME_FMT_LEN; i++) {
+		if (pat[i] == 'd' ? (name[i] < '0' || name[i] > '9') : name[i] != pat[i])
+			return false;
+	}
+	return true;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Deletes the oldest log files until the directory's log files fit the quota.
+ * The current file is never deleted. Called with log_mu held. */
+static void enforce_quota(void)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t total = 0;
+	struct dirent *de;
+	int dfd;
+	DIR *d;
+
+	dfd = open(L.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (!is_log_name(de->d_name))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nn = realloc(names, ncap * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+			cap = ncap;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			break;
+		n++;
+		total += (uint64_t)st.st_size;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n && total > L.quota; i++) {
+		struct stat st;
+		if (strcmp(names[i], L.cur_name) == 0)
+			continue;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    unlinkat(dfd, names[i], 0) == 0)
+			total -= (uint64_t)st.st_size < total ? (uint64_t)st.st_size : total;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+}
+
+/* Starts a new log file and points the "latest" symlink at it. Called with log_mu. */
+static int open_new_file(void)
+{
+	char path[4096], link[4096];
+	struct timeval tv;
+	struct tm tm;
+	int fd;
+
+	if (L.fd >= 0) {
+		close(L.fd);
+		L.fd = -1;
+	}
+	gettimeofday(&tv, NULL);
+	for (int attempt = 0; attempt < 1000; attempt++) {
+		localtime_r(&tv.tv_sec, &tm);
+		snprintf(L.cur_name, sizeof(L.cur_name), "%04d-%02d-%02d:%02d:%02d:%02d.%06ld",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (long)tv.tv_usec);
+		if (snprintf(path, sizeof(path), "%s/%s", L.dir, L.cur_name) >= (int)sizeof(path))
+			return -ENAMETOOLONG;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+		/* Same microsecond as an existing file (fast rotation): next name. */
+		if (++tv.tv_usec >= 1000000) {
+			tv.tv_usec = 0;
+			tv.tv_sec++;
+		}
+	}
+	if (fd < 0)
+		return -EEXIST;
+	L.fd = fd;
+	L.cur_size = 0;
+	if (snprintf(link, sizeof(link), "%s/latest", L.dir) < (int)sizeof(link)) {
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%s~", link);
+		unlink(tmp);
+		if (symlink(L.cur_name, tmp) == 0 && rename(tmp, link) < 0)
+			unlink(tmp);
+	}
+	enforce_quota();
+	return 0;
+}
+
+static int ring_resize(size_t cap)
+{
+	char **nr;
+	uint64_t first, keep;
+
+	if (cap == L.ring_cap)
+		return 0;
+	nr = calloc(cap, sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	first = L.next_seq > L.ring_cap ? L.next_seq - L.ring_cap : 0;
+	keep = L.next_seq - first < cap ? L.next_seq - first : cap;
+	for (uint64_t s = first; s < L.next_seq; s++) {
+		char **slot = &L.ring[s % L.ring_cap];
+		if (s >= L.next_seq - keep)
+			nr[s % cap] = *slot;
+		else
+			free(*slot);
+	}
+	free(L.ring);
+	L.ring = nr;
+	L.ring_cap = cap;
+	return 0;
+}
+
+static void close_outputs(void)
+{
+	if (L.fd >= 0)
+		close(L.fd);
+	L.fd = -1;
+	if (L.to_syslog)
+		closelog();
+	L.to_syslog = false;
+	free(L.dir);
+	L.dir = NULL;
+	free(L.ident);
+	L.ident = NULL;
+}
+
+int log_init(const struct log_config *cfg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&log_mu);
+	close_outputs();
+	L.to_stderr = cfg->to_stderr;
+	atomic_store(&log_subseconds, cfg->subseconds);
+	L.max_size = cfg->file_max_size ? cfg->file_max_size : LOG_FILE_DEFAULT_MAX_SIZE;
+	L.quota = cfg->quota ? cfg->quota : LOG_DEFAULT_QUOTA;
+	atomic_store(&log_debug_lvl, cfg->debug_level);
+	rc = ring_resize(cfg->ring_lines ? cfg->ring_lines : LOG_RING_DEFAULT_LINES);
+	if (cfg->to_syslog) {
+		L.ident = strdup(cfg->ident ? cfg->ident : "smallstack");
+		openlog(L.ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		L.to_syslog = true;
+	}
+	if (cfg->dir && *cfg->dir) {
+		L.dir = strdup(cfg->dir);
+		if (!L.dir) {
+			rc = -ENOMEM;
+		} else {
+			int r = fsutil_mkdir_p(L.dir, 0755);
+			if (r == 0)
+				r = open_new_file();
+			if (r < 0) {
+				rc = r;
+				free(L.dir);
+				L.dir = NULL;
+			}
+		}
+	}
+	L.inited = true;
+	pthread_mutex_unlock(&log_mu);
+	return rc;
+}
+
+void log_shutdown(void)
+{
+	pthread_mutex_lock(&log_mu);
+	close_outputs();
+	for (size_t i = 0; i < L.ring_cap; i++)
+		free(L.ring[i]);
+	free(L.ring);
+	L.ring = NULL;
+	L.ring_cap = 0;
+	L.inited = false;
+	pthread_mutex_unlock(&log_mu);
+}
+
+void log_set_debug_level(int level)
+{
+	atomic_store(&log_debug_lvl, level);
+}
+
+int log_get_debug_level(void)
+{
+	return atomic_load(&log_debug_lvl);
+}
+
+bool log_debug_enabled(int level)
+{
+	return level >= 0 && level <= atomic_load(&log_debug_lvl);
+}
+
+static int syslog_prio(enum log_level lvl)
+{
+	switch (lvl) {
+	case LOG_LVL_DEBUG:
+		return LOG_DEBUG;
+	case LOG_LVL_INFO:
+		return LOG_INFO;
+	case LOG_LVL_WARN:
+		return LOG_WARNING;
+	default:
+		return LOG_ERR;
+	}
+}
+
+/* Emits one formatted line (line = "timestamp message", no newline). */
+static void emit(enum log_level lvl, const char *line, size_t len, const char *msg)
+{
+	char *copy;
+
+	pthread_mutex_lock(&log_mu);
+	if (!L.inited || L.to_stderr) {
+		struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
+		(void)!writev(STDERR_FILENO, iov, 2);
+	}
+	if (L.to_syslog)
+		syslog(syslog_prio(lvl), "%s", msg);
+	if (L.dir) {
+		if (L.fd >= 0 && L.cur_size > 0 && L.cur_size + len + 1 > L.max_size)
+			open_new_file();
+		if (L.fd >= 0) {
+			struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
+			ssize_t n = writev(L.fd, iov, 2);
+			if (n > 0)
+				L.cur_size += (uint64_t)n;
+		}
+	}
+	if (L.ring_cap > 0) {
+		copy = strndup(line, len);
+		if (copy) {
+			char **slot = &L.ring[L.next_seq % L.ring_cap];
+			free(*slot);
+			*slot = copy;
+			L.next_seq++;
+		}
+	}
+	pthread_mutex_unlock(&log_mu);
+}
+
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
+	char stackbuf[2048], *buf = stackbuf, *heap = NULL;
+	size_t tslen, len;
+	va_list ap2;
+	int n;
+
+	log_timestamp(stackbuf, sizeof(stackbuf), atomic_load(&log_subseconds));
+	tslen = strlen(stackbuf);
+	stackbuf[tslen++] = ' ';
+	va_copy(ap2, ap);
+	n = vsnprintf(stackbuf + tslen, sizeof(stackbuf) - tslen, fmt, ap);
+	if (n < 0) {
+		va_end(ap2);
+		return;
+	}
+	if ((size_t)n >= sizeof(stackbuf) - tslen) {
+		heap = malloc(tslen + (size_t)n + 1);
+		if (heap) {
+			memcpy(heap, stackbuf, tslen);
+			vsnprintf(heap + tslen, (size_t)n + 1, fmt, ap2);
+			buf = heap;
+		} else {
+			n = (int)(sizeof(stackbuf) - tslen - 1);
+		}
+	}
+	va_end(ap2);
+	len = tslen + (size_t)n;
+	while (len > tslen && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	emit(lvl, buf, len, buf + tslen);
+	free(heap);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void log_debug(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_debug_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+#define LOG_FN(name, lvl)                                                                          \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vmsg(lvl, fmt, ap);                                                            \
+		va_end(ap);                                                                        \
+	}
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_warn, LOG_LVL_WARN)
+LOG_FN(log_error, LOG_LVL_ERROR)
+
+int log_ring_copy(uint64_t *seq, char ***lines, size_t *n)
+{
+	uint64_t first, start;
+	char **out;
+	size_t count, i = 0;
+
+	*lines = NULL;
+	*n = 0;
+	pthread_mutex_lock(&log_mu);
+	first = L.next_seq > L.ring_cap ? L.next_seq - L.ring_cap : 0;
+	start = seq && *seq > first ? *seq : first;
+	if (start > L.next_seq)
+		start = L.next_seq;
+	count = (size_t)(L.next_seq - start);
+	out = calloc(count ? count : 1, sizeof(*out));
+	if (!out)
+		goto fail;
+	for (uint64_t s = start; s < L.next_seq; s++) {
+		out[i] = strdup(L.ring[s % L.ring_cap]);
+		if (!out[i])
+			goto fail;
+		i++;
+	}
+	if (seq)
+		*seq = L.next_seq;
+	pthread_mutex_unlock(&log_mu);
+	*lines = out;
+	*n = count;
+	return 0;
+fail:
+	pthread_mutex_unlock(&log_mu);
+	log_lines_free(out, i);
+	return -ENOMEM;
+}
+
+void log_lines_free(char **lines, size_t n)
+{
+	if (!lines)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
