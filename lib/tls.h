@@ -87,8 +87,8 @@ struct tls_client_config {
 	bool insecure;         /* do not verify the server (bootstrap only) */
 };
 
-/* Loads client credentials. Certificates that are expired or not yet valid are skipped;
- * if none is left the error names the file and the reason. Order: longest remaining
+/* Loads client credentials. A certificate that is expired or not yet valid is an error
+ * naming its file (as in Go's LoadCertificatesFromDir). Order: longest remaining
  * lifetime first, then those granting `*.*`, then more grants first. During the
  * handshake the first certificate issued by a CA the server names is presented (none if
  * no match, the first one if the server names no CA). A config with neither cert_dir nor
