@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -445,6 +446,26 @@ static int handshake(struct srpc_server *srv, int fd, int64_t deadline,
 	return srpc_send_all(fd, SRPC_CONNECTED, strlen(SRPC_CONNECTED));
 }
 
+/* After a refused TLS handshake: with TLS 1.3 the client already sends its first call
+ * while our alert travels. Closing with that data unread would reset the connection and
+ * the client would never see the alert, so half-close and drain briefly first. */
+static void linger_close(int fd)
+{
+	int64_t deadline = srpc_now_ms() + 500;
+	char buf[4096];
+
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - srpc_now_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return;
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+	}
+}
+
 static int serve_conn(struct srpc_server *srv, int fd)
 {
 	int64_t deadline = srpc_now_ms() + srv->cfg.handshake_timeout_ms;
@@ -466,10 +487,13 @@ static int serve_conn(struct srpc_server *srv, int fd)
 			rc = -ENOMEM;
 			goto out_close;
 		}
-		if ((rc = srpc_ssl_handshake(ssl, fd, true, deadline)) < 0)
+		rc = srpc_ssl_handshake(ssl, fd, true, deadline);
+		if (rc == 0)
+			rc = tls_server_peer_identity(srv->cfg.tls, ssl, &id, err, sizeof(err));
+		if (rc < 0) {
+			linger_close(fd);
 			goto out_free_ssl;
-		if ((rc = tls_server_peer_identity(srv->cfg.tls, ssl, &id, err, sizeof(err))) < 0)
-			goto out_free_ssl;
+		}
 	}
 	c = srpc_conn_new(fd, ssl, srv->cfg.max_message);
 	if (c == NULL) {

@@ -412,7 +412,8 @@ int tls_client_new(const struct tls_client_config *cfg, struct tls_client **out,
 		rc = 0;
 	if (rc < 0)
 		goto out_free;
-	qsort(cl->creds, cl->n, sizeof(*cl->creds), cred_cmp);
+	if (cl->n > 1)
+		qsort(cl->creds, cl->n, sizeof(*cl->creds), cred_cmp);
 	SSL_CTX_set_cert_cb(cl->ctx, client_cert_cb, cl);
 	if (!cfg->insecure) {
 		if (cfg->ca_file == NULL) {

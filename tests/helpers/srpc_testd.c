@@ -170,6 +170,7 @@ int main(int argc, char **argv)
 {
 	const char *addr, *cert, *key, *ca, *idca, *port_file;
 	struct flags_list trusted_users;
+	char **trusted;
 	struct srpc_server_config scfg = {0};
 	struct tls_server_config tcfg;
 	struct listener_config lcfg = {0};
@@ -213,7 +214,13 @@ int main(int argc, char **argv)
 	}
 	scfg.tls = tls;
 	scfg.allow_unauthenticated = allow_unauth;
-	scfg.trusted_users = trusted_users.n > 0 ? trusted_users.v : NULL;
+	/* The server wants a NULL-terminated list. */
+	trusted = calloc(trusted_users.n + 1, sizeof(char *));
+	if (trusted == NULL)
+		return 1;
+	for (i = 0; i < trusted_users.n; i++)
+		trusted[i] = trusted_users.v[i];
+	scfg.trusted_users = trusted;
 	scfg.max_message = (size_t)max_message;
 	scfg.hostname = "srpc-testd.example";
 	srv = srpc_server_new(&scfg);
@@ -252,6 +259,7 @@ int main(int argc, char **argv)
 		return 0; /* connections still running borrow srv */
 	srpc_server_free(srv);
 	tls_server_free(tls);
+	free(trusted);
 	flags_free(fs);
 	return 0;
 }
