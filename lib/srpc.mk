@@ -9,4 +9,4 @@ srpc-testd_SRCS := tests/helpers/srpc_testd.c
 srpc-testd_LIBS := $(call pkg_libs,libmicrohttpd)
 srpc-testc_SRCS := tests/helpers/srpc_testc.c
 
-
+UNIT_TESTS += test_srpc_wire test_tls
