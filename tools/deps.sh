@@ -7,7 +7,7 @@ set -eu
 build_pkgs=(
   build-essential make pkg-config gcc clang libclang-rt-14-dev
   libssl-dev openssl libjansson-dev libmicrohttpd-dev libcmocka-dev libarchive-dev
-  libvirt-dev
+  libvirt-dev libmnl-dev libnftables-dev
 )
 run_pkgs=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
