@@ -259,7 +259,8 @@ int metadata_add_tap(struct metadata *md, const struct metadata_tap *tap)
 	if (!metadata_ifname_ok(tap->name) || (tap->bridge[0] && !metadata_ifname_ok(tap->bridge)))
 		return -EINVAL;
 	pthread_mutex_lock(&md->lock);
-	found = bsearch(tap, md->taps, md->ntaps, sizeof(*md->taps), md_tap_cmp);
+	found = md->ntaps ? bsearch(tap, md->taps, md->ntaps, sizeof(*md->taps), md_tap_cmp)
+			  : NULL;
 	if (found) {
 		old = *found;
 		*found = *tap;
@@ -294,7 +295,7 @@ int metadata_remove_tap(struct metadata *md, const char *name)
 
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	pthread_mutex_lock(&md->lock);
-	found = bsearch(&key, md->taps, md->ntaps, sizeof(key), md_tap_cmp);
+	found = md->ntaps ? bsearch(&key, md->taps, md->ntaps, sizeof(key), md_tap_cmp) : NULL;
 	if (!found) {
 		pthread_mutex_unlock(&md->lock);
 		return -ENOENT;
