@@ -1,0 +1,92 @@
+/* Flag definitions of the hypervisor daemon (see hvflags.h). */
+#include "daemon/hypervisor/hvflags.h"
+
+#define SEC 1000000000LL
+
+void hvflags_define(struct flags *fs, struct hv_config *c)
+{
+	flags_int(fs, "portNum", &c->port_num, 6976,
+		  "Port number to allocate and listen on for HTTP/RPC");
+	flags_string(fs, "stateDir", &c->state_dir, "/var/lib/hypervisor",
+		     "Name of state directory");
+	flags_strlist(fs, "volumeDirectories", &c->volume_directories, "",
+		      "Comma separated list of directories for volumes (empty: auto-detect)");
+	flags_string(fs, "imageServerHostname", &c->image_server_hostname, "localhost",
+		     "Hostname of image server");
+	flags_int(fs, "imageServerPortNum", &c->image_server_port_num, 6971,
+		  "Port number of image server");
+	flags_string(fs, "objectCacheDirectory", &c->object_cache_directory, "",
+		     "Directory to cache objects (empty: <volume directory parent>/objectcache)");
+	flags_size(fs, "objectCacheSize", &c->object_cache_size, 10ULL << 30,
+		   "Maximum size of object cache");
+	flags_string(fs, "localImagesDirectory", &c->local_images_directory, "",
+		     "Directory for file:// image URLs (empty: file:// not allowed)");
+	flags_string(fs, "networkBootImage", &c->network_boot_image, "pxelinux.%d",
+		     "DHCP boot filename template for netboot (%d = client architecture)");
+	flags_string(fs, "tftpbootImageStream", &c->tftpboot_image_stream, "",
+		     "Default image stream for TFTP boot files");
+	flags_bool(fs, "dhcpServerOnBridgesOnly", &c->dhcp_server_on_bridges_only, false,
+		   "If true, run the DHCP server on bridge interfaces only");
+	flags_string(fs, "username", &c->username, "nobody",
+		     "Unprivileged user QEMU runs as (libvirt: see qemu.conf)");
+	flags_bool(fs, "showVGA", &c->show_vga, false, "If true, give every VM a VGA display");
+	flags_string(fs, "identityProvider", &c->identity_provider, "",
+		     "Base URL of the identity provider for VM role certificates");
+	flags_bool(fs, "allowUnauthenticatedReads", &c->allow_unauthenticated_reads, false,
+		   "If true, allow unauthenticated reads of VM and capacity information");
+	flags_duration(fs, "lockCheckInterval", &c->lock_check_interval_ns, 2 * SEC,
+		       "Interval between lock-holding checks");
+	flags_duration(fs, "lockLogTimeout", &c->lock_log_timeout_ns, 5 * SEC,
+		       "Log when a lock is held longer than this");
+	flags_uint64(fs, "testMemoryAvailable", &c->test_memory_available, 0,
+		     "Internal: allocate and touch this many MiB, then exit");
+	flags_bool(fs, "addHypervisorSubnet", &c->add_hypervisor_subnet, false,
+		   "(deprecated) Add the \"hypervisor\" subnet from the default route");
+	flags_string(fs, "qemuCommand", &c->qemu_command, "",
+		     "(no effect: libvirt chooses the emulator)");
+	flags_string(fs, "CAfile", &c->ca_file, "/etc/ssl/CA.pem",
+		     "Name of file containing the root of trust for identity and methods");
+	flags_string(fs, "identityCAfile", &c->identity_ca_file, "/etc/ssl/IdentityCA.pem",
+		     "Name of file containing the root of trust for identity only");
+	flags_string(fs, "certFile", &c->cert_file, "/etc/ssl/hypervisor/cert.pem",
+		     "Name of file containing the server certificate");
+	flags_string(fs, "keyFile", &c->key_file, "/etc/ssl/hypervisor/key.pem",
+		     "Name of file containing the server key");
+	flags_strlist(fs, "srpcTrustedUsers", &c->srpc_trusted_users, "",
+		      "Users granted every method");
+	flags_strlist(fs, "srpcTrustedGroups", &c->srpc_trusted_groups, "",
+		      "Groups granted every method");
+	flags_bool(fs, "srpcTrustVmOwners", &c->srpc_trust_vm_owners, true,
+		   "If running in a SmallStack VM, trust its owners");
+	flags_duration(fs, "srpcDefaultKeepAlivePeriod", &c->srpc_keep_alive_ns, 300 * SEC,
+		       "TCP keep-alive period of RPC connections");
+	flags_duration(fs, "srpcDefaultTlsHandshakeTimeout", &c->srpc_tls_handshake_timeout_ns,
+		       60 * SEC, "TLS handshake timeout");
+	flags_string(fs, "logDir", &c->log_dir, "/var/log/hypervisor", "Directory for log files");
+	flags_int(fs, "logbufLines", &c->logbuf_lines, 1024, "Number of log lines kept in memory");
+	flags_size(fs, "logFileMaxSize", &c->log_file_max_size, 10ULL << 20,
+		   "Rotate log files after this size");
+	flags_size(fs, "logQuota", &c->log_quota, 100ULL << 20,
+		   "Delete old log files beyond this total size");
+	flags_bool(fs, "alsoLogToStderr", &c->also_log_to_stderr, false,
+		   "If true, also write logs to stderr");
+	flags_int(fs, "initialLogDebugLevel", &c->initial_log_debug_level, -1,
+		  "Initial debug log level (-1: no debug lines)");
+	flags_bool(fs, "logSubseconds", &c->log_subseconds, false,
+		   "If true, log timestamps with microseconds");
+
+	flags_string(fs, "libvirtURI", &c->libvirt_uri, "qemu:///system",
+		     "libvirt connection URI (test:///default for libvirt's test driver)");
+	flags_string(fs, "virtType", &c->virt_type, "auto",
+		     "Domain type: kvm, qemu (TCG) or auto (kvm if /dev/kvm opens)");
+	flags_string(fs, "uefiCode", &c->uefi_code, "/usr/share/OVMF/OVMF_CODE_4M.fd",
+		     "UEFI firmware image for FirmwareType uefi");
+	flags_string(fs, "uefiVars", &c->uefi_vars, "/usr/share/OVMF/OVMF_VARS_4M.fd",
+		     "UEFI variable store template");
+	flags_duration(fs, "acknowledgeTimeout", &c->acknowledge_timeout_ns, 15 * SEC,
+		       "Destroy a created VM unless AcknowledgeVm comes within this time");
+	flags_duration(fs, "stopTimeout", &c->stop_timeout_ns, 15 * SEC,
+		       "Kill a VM that has not powered down this long after StopVm");
+	flags_bool(fs, "enableLockDebugMethods", &c->enable_lock_debug_methods, false,
+		   "If true, serve the HoldLock and HoldVmLock debugging methods");
+}

@@ -1,0 +1,69 @@
+/* The hypervisor's command-line flags (spec/hypervisor.md §2.2) plus the libvirt ones,
+ * bound to one configuration struct. Flags that only made sense when the daemon ran
+ * QEMU itself are still accepted so existing flags files keep working. */
+#ifndef HV_HVFLAGS_H
+#define HV_HVFLAGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flags.h"
+
+struct hv_config {
+	int port_num;
+	const char *state_dir;
+	struct flags_list volume_directories;
+	const char *image_server_hostname;
+	int image_server_port_num;
+	const char *object_cache_directory;
+	uint64_t object_cache_size;
+	const char *local_images_directory;
+	const char *network_boot_image;
+	const char *tftpboot_image_stream;
+	bool dhcp_server_on_bridges_only;
+	const char *username;
+	bool show_vga;
+	const char *identity_provider;
+	bool allow_unauthenticated_reads;
+	int64_t lock_check_interval_ns;
+	int64_t lock_log_timeout_ns;
+	uint64_t test_memory_available;
+	bool add_hypervisor_subnet;
+	const char *qemu_command;
+	const char *ca_file;
+	const char *identity_ca_file;
+	const char *cert_file;
+	const char *key_file;
+	struct flags_list srpc_trusted_users;
+	struct flags_list srpc_trusted_groups;
+	bool srpc_trust_vm_owners;
+	int64_t srpc_keep_alive_ns;
+	int64_t srpc_tls_handshake_timeout_ns;
+	const char *log_dir;
+	int logbuf_lines;
+	uint64_t log_file_max_size;
+	uint64_t log_quota;
+	bool also_log_to_stderr;
+	int initial_log_debug_level;
+	bool log_subseconds;
+
+	/* Ours (libvirt and fixes of weaknesses.md). */
+	const char *libvirt_uri;
+	const char *virt_type; /* auto, kvm, qemu */
+	const char *uefi_code;
+	const char *uefi_vars;
+	int64_t acknowledge_timeout_ns; /* #36 */
+	int64_t stop_timeout_ns;
+	bool enable_lock_debug_methods; /* #37 */
+};
+
+/* Defines every flag on fs, bound to cfg. */
+void hvflags_define(struct flags *fs, struct hv_config *cfg);
+
+#define HVFLAGS_USAGE                                                                          \
+	"Usage: hypervisor [flags...] [run|stop|stop-vms-on-next-stop|check-vms|"              \
+	"repair-vm-volume-allocations]\n"                                                      \
+	"Runs VMs through libvirt and serves status pages and RPC on one port.\n"              \
+	"Flags are read from /etc/hypervisor/flags.default and flags.extra first.\n"
+
+#endif
