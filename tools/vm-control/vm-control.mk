@@ -1,0 +1,6 @@
+# vm-control: the administrator's tool for VMs (over SRPC to the hypervisor).
+PROGRAMS += vm-control
+vm-control_SRCS := tools/vm-control/main.c tools/vm-control/client.c \
+	tools/vm-control/cmd_vm.c tools/vm-control/cmd_info.c tools/vm-control/cmd_create.c \
+	tools/vm-control/cmd_stream.c
+INSTALL_BIN += vm-control
