@@ -1,0 +1,107 @@
+/* netsvc_status_json: interfaces, leases, netboot file sets and counters for the
+ * daemon's /showDhcpStatus page. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/hypervisor/dhcp_store.h"
+#include "daemon/hypervisor/netsvc_priv.h"
+
+static json_t *addr(struct in_addr a)
+{
+	char s[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &a, s, sizeof(s));
+	return json_string(s);
+}
+
+static const char *kind_name(enum dhcp_lease_kind k)
+{
+	switch (k) {
+	case DHCP_LEASE_VM:
+		return "vm";
+	case DHCP_LEASE_EXTERNAL:
+		return "external";
+	case DHCP_LEASE_NETBOOT:
+		return "netboot";
+	case DHCP_LEASE_DYNAMIC:
+		return "dynamic";
+	case DHCP_LEASE_DECLINED:
+		return "declined";
+	}
+	return "?";
+}
+
+static void lease_json(const struct dhcp_lease *l, void *arg)
+{
+	json_t *o = json_object();
+	char mac[18], exp[32];
+	if (!o)
+		return;
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
+		 l->mac[3], l->mac[4], l->mac[5]);
+	json_object_set_new(o, "Kind", json_string(kind_name(l->kind)));
+	json_object_set_new(o, "IpAddress", addr(l->ip));
+	if (l->kind != DHCP_LEASE_DECLINED)
+		json_object_set_new(o, "MacAddress", json_string(mac));
+	if (l->hostname[0])
+		json_object_set_new(o, "Hostname", json_string(l->hostname));
+	if (l->expires && dhcp_time_format(l->expires, exp, sizeof(exp)) == 0)
+		json_object_set_new(o, "Expires", json_string(exp));
+	if (l->kind == DHCP_LEASE_DYNAMIC)
+		json_object_set_new(o, "Acknowledged", json_boolean(l->acked));
+	json_array_append_new(arg, o);
+}
+
+#define STAT(name) json_object_set_new(st, #name, json_integer((json_int_t)__atomic_load_n(&ns->stats.name, __ATOMIC_RELAXED)))
+
+json_t *netsvc_status_json(struct netsvc *ns)
+{
+	json_t *root = json_object(), *ifs = json_array(), *leases = json_array(), *st = json_object();
+	if (!root || !ifs || !leases || !st) {
+		json_decref(root);
+		json_decref(ifs);
+		json_decref(leases);
+		json_decref(st);
+		return NULL;
+	}
+	pthread_mutex_lock(&ns->lock);
+	for (size_t i = 0; i < ns->nifaces; i++) {
+		const struct dhcp_iface *f = &ns->ifaces[i];
+		json_t *o = json_object(), *a = json_array(), *r = json_array();
+		for (size_t j = 0; j < f->naddrs; j++)
+			json_array_append_new(a, addr(f->addr[j]));
+		for (size_t j = 0; j < f->nroutes; j++) {
+			char net[INET_ADDRSTRLEN + 4];
+			inet_ntop(AF_INET, &f->route[j], net, INET_ADDRSTRLEN);
+			snprintf(net + strlen(net), 4, "/%d", dhcp_mask_prefix(f->route_mask[j]));
+			json_array_append_new(r, json_string(net));
+		}
+		json_object_set_new(o, "Name", json_string(f->name));
+		json_object_set_new(o, "Serving", json_boolean(f->serving));
+		json_object_set_new(o, "Addresses", a);
+		json_object_set_new(o, "ConnectedRoutes", r);
+		json_array_append_new(ifs, o);
+	}
+	dhcp_leases_foreach(ns->leases, lease_json, leases);
+	json_object_set_new(root, "NetbootFileSets", json_integer((json_int_t)nbf_count(ns->files)));
+	pthread_mutex_unlock(&ns->lock);
+	STAT(dhcp_rx);
+	STAT(dhcp_malformed);
+	STAT(dhcp_dropped);
+	STAT(dhcp_offers);
+	STAT(dhcp_acks);
+	STAT(dhcp_naks);
+	STAT(dhcp_persist_errors);
+	STAT(tftp_rrq);
+	STAT(tftp_refused);
+	STAT(tftp_done);
+	STAT(tftp_failed);
+	STAT(tftp_bytes);
+	STAT(tftp_retransmits);
+	STAT(ra_sent);
+	STAT(http_requests);
+	json_object_set_new(root, "Interfaces", ifs);
+	json_object_set_new(root, "Leases", leases);
+	json_object_set_new(root, "Counters", st);
+	return root;
+}
