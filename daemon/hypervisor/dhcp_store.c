@@ -1,9 +1,8 @@
-/* dynamic-leases.json: encode/decode (jansson) and the atomic file write. */
+/* dynamic-leases.json: encode/decode and the atomic file write. */
 #include "daemon/hypervisor/dhcp_store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,67 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-int dhcp_time_format(int64_t ms, char *out, size_t outlen)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm))
-		return -EINVAL;
-	size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return n ? 0 : -ENOSPC;
-}
+#include "fsutil.h"
+#include "json.h"
 
-int dhcp_time_parse(const char *s, int64_t *ms)
-{
-	struct tm tm = {0};
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	int64_t frac_ms = 0, off = 0;
-	if (!p)
-		return -EINVAL;
-	if (*p == '.') {
-		int digits = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 3)
-				frac_ms = frac_ms * 10 + (*p - '0');
-		for (; digits < 3; digits++)
-			frac_ms *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-			return -EINVAL;
-		off = (hh * 60 + mm) * 60;
-		if (*p == '-')
-			off = -off;
-		p += 6;
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	time_t t = timegm(&tm);
-	*ms = ((int64_t)t - off) * 1000 + frac_ms;
-	return 0;
-}
-
-int dhcp_mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char sep[5], end;
-	if (sscanf(s, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x%c", &v[0], &sep[0], &v[1], &sep[1], &v[2],
-		   &sep[2], &v[3], &sep[3], &v[4], &sep[4], &v[5], &end) != 11)
-		return -EINVAL;
-	if (strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 5; i++)
-		if (sep[i] != ':' && sep[i] != '-')
-			return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
+#define STORE_MAX_SIZE (64u << 20)
 
 static int cmp_ipstr(const void *a, const void *b)
 {
@@ -79,6 +21,22 @@ static int cmp_ipstr(const void *a, const void *b)
 	inet_ntop(AF_INET, &((const struct dhcp_store_entry *)a)->ip, sa, sizeof(sa));
 	inet_ntop(AF_INET, &((const struct dhcp_store_entry *)b)->ip, sb, sizeof(sb));
 	return strcmp(sa, sb);
+}
+
+static json_t *entry_json(const struct dhcp_store_entry *e)
+{
+	struct timespec ts = {.tv_sec = e->expires / 1000, .tv_nsec = (e->expires % 1000) * 1000000};
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	if ((e->hostname[0] && sjson_set(o, "ClientHostName", json_string(e->hostname)) < 0) ||
+	    sjson_set(o, "Expires", sjson_time(&ts)) < 0 ||
+	    sjson_set(o, "IpAddress", sjson_ipv4(e->ip)) < 0 ||
+	    sjson_set(o, "MacAddress", sjson_mac(e->mac)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 char *dhcp_store_encode(const struct dhcp_store_entry *e, size_t n)
@@ -96,24 +54,10 @@ char *dhcp_store_encode(const struct dhcp_store_entry *e, size_t n)
 		memcpy(sorted, e, n * sizeof(*sorted));
 		qsort(sorted, n, sizeof(*sorted), cmp_ipstr);
 	}
-	for (size_t i = 0; i < n; i++) {
-		char ip[INET_ADDRSTRLEN], mac[18], exp[32];
-		inet_ntop(AF_INET, &sorted[i].ip, ip, sizeof(ip));
-		const uint8_t *m = sorted[i].mac;
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-			 m[4], m[5]);
-		if (dhcp_time_format(sorted[i].expires, exp, sizeof(exp)) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, entry_json(&sorted[i])) < 0)
 			goto out_free;
-		json_t *o = json_object();
-		if (!o || json_array_append_new(arr, o) < 0)
-			goto out_free;
-		if (sorted[i].hostname[0])
-			json_object_set_new(o, "ClientHostName", json_string(sorted[i].hostname));
-		json_object_set_new(o, "Expires", json_string(exp));
-		json_object_set_new(o, "IpAddress", json_string(ip));
-		json_object_set_new(o, "MacAddress", json_string(mac));
-	}
-	out = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	out = sjson_dumps(arr, SJSON_PRETTY);
 out_free:
 	free(sorted);
 	json_decref(arr);
@@ -126,11 +70,13 @@ static int decode_one(json_t *o, struct dhcp_store_entry *e)
 	const char *mac = json_string_value(json_object_get(o, "MacAddress"));
 	const char *exp = json_string_value(json_object_get(o, "Expires"));
 	const char *host = json_string_value(json_object_get(o, "ClientHostName"));
+	struct timespec ts;
 
 	memset(e, 0, sizeof(*e));
 	if (!ip || !mac || !exp || inet_pton(AF_INET, ip, &e->ip) != 1 ||
-	    dhcp_mac_parse(mac, e->mac) < 0 || dhcp_time_parse(exp, &e->expires) < 0)
+	    sjson_parse_mac(mac, e->mac) < 0 || sjson_parse_time(exp, &ts) < 0)
 		return -EINVAL;
+	e->expires = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (host)
 		snprintf(e->hostname, sizeof(e->hostname), "%s", host);
 	return 0;
@@ -138,12 +84,14 @@ static int decode_one(json_t *o, struct dhcp_store_entry *e)
 
 int dhcp_store_decode(const char *text, struct dhcp_store_entry **out, size_t *n, size_t *bad)
 {
-	json_error_t jerr;
-	json_t *arr = json_loads(text, 0, &jerr);
+	json_t *arr = NULL;
+	char *err = NULL;
 	*out = NULL;
 	*n = 0;
 	*bad = 0;
-	if (!arr || !json_is_array(arr)) {
+	if (sjson_load_buf(text, strlen(text), "dynamic-leases.json", &arr, &err) < 0 ||
+	    !json_is_array(arr)) {
+		free(err);
 		json_decref(arr);
 		return -EBADMSG;
 	}
@@ -164,62 +112,6 @@ int dhcp_store_decode(const char *text, struct dhcp_store_entry **out, size_t *n
 	return 0;
 }
 
-/* Temporary file beside path, fsync, rename over path, fsync the directory. */
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[4096], dir[4096];
-	int rc = 0;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			goto out_unlink;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0) {
-		rc = -errno;
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = -errno;
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		goto out_unlink;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	else
-		snprintf(dir, sizeof(dir), ".");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd) < 0)
-			rc = -errno;
-		close(dfd);
-	}
-	return rc;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return rc;
-}
-
 int dhcp_store_save(const char *path, const struct dhcp_store_entry *e, size_t n)
 {
 	if (n == 0)
@@ -227,59 +119,23 @@ int dhcp_store_save(const char *path, const struct dhcp_store_entry *e, size_t n
 	char *text = dhcp_store_encode(e, n);
 	if (!text)
 		return -ENOMEM;
-	size_t len = strlen(text);
-	text[len] = 0;
-	int rc;
-	char *withnl = realloc(text, len + 2);
-	if (!withnl) {
-		free(text);
-		return -ENOMEM;
-	}
-	withnl[len] = '\n';
-	withnl[len + 1] = 0;
-	rc = write_atomic(path, withnl, len + 1);
-	free(withnl);
+	int rc = fsutil_write_atomic(path, text, strlen(text), 0644);
+	free(text);
 	return rc;
 }
 
 int dhcp_store_load(const char *path, struct dhcp_store_entry **out, size_t *n, size_t *bad)
 {
+	char *text = NULL;
 	*out = NULL;
 	*n = 0;
 	*bad = 0;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	char *text = NULL;
-	size_t cap = 0, len = 0;
-	int rc = 0;
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap > (64u << 20)) {
-				rc = -EFBIG;
-				goto out;
-			}
-			char *t = realloc(text, cap + 65536);
-			if (!t) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			text = t;
-			cap += 65536;
-		}
-		size_t r = fread(text + len, 1, cap - len - 1, f);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		rc = -EIO;
-		goto out;
-	}
-	text[len] = 0;
+	int rc = fsutil_read_file(path, STORE_MAX_SIZE, &text, NULL);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
 	rc = dhcp_store_decode(text, out, n, bad);
-out:
 	free(text);
-	fclose(f);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* Persistence of acknowledged dynamic leases: stateDir/dynamic-leases.json
- * (netboot.md §1.3), written atomically, removed when empty. */
+ * (netboot.md §1.3), written atomically (fsutil), removed when empty. */
 #ifndef SS_DHCP_STORE_H
 #define SS_DHCP_STORE_H
 
@@ -16,23 +16,17 @@ struct dhcp_store_entry {
 	int64_t expires; /* wall-clock ms */
 };
 
-/* JSON text of the entries, sorted by IP string, ClientHostName omitted when empty.
- * Returns a new string (free()) or NULL on allocation failure. */
+/* JSON text of the entries (Go-style pretty print), sorted by IP string,
+ * ClientHostName omitted when empty. Returns a new string (free()) or NULL on
+ * allocation failure. */
 char *dhcp_store_encode(const struct dhcp_store_entry *e, size_t n);
 /* Parses the JSON text; entries with bad fields are skipped and counted in *bad.
  * *out is a new array (free()). 0 or -EBADMSG (not a JSON array) / -ENOMEM. */
 int dhcp_store_decode(const char *text, struct dhcp_store_entry **out, size_t *n, size_t *bad);
 
-/* Writes path atomically (temp file, fsync, rename, fsync of the directory); n == 0
- * removes the file. 0 or -errno. */
+/* Writes path atomically; n == 0 removes the file. 0 or -errno. */
 int dhcp_store_save(const char *path, const struct dhcp_store_entry *e, size_t n);
 /* Reads path; a missing file is an empty list. 0 or -errno / -EBADMSG. */
 int dhcp_store_load(const char *path, struct dhcp_store_entry **out, size_t *n, size_t *bad);
-
-/* RFC 3339 helpers ("2024-05-01T14:00:00Z"; parsing accepts fractions and offsets). */
-int dhcp_time_format(int64_t ms, char *out, size_t outlen);
-int dhcp_time_parse(const char *s, int64_t *ms);
-/* "aa:bb:cc:dd:ee:ff" (any case, also '-') to bytes; 0 or -EINVAL. */
-int dhcp_mac_parse(const char *s, uint8_t mac[6]);
 
 #endif

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/hypervisor.h"
 #include "daemon/hypervisor/dhcp_store.h"
 #include "daemon/hypervisor/netsvc_priv.h"
 #include "daemon/hypervisor/tftp_path.h"
+#include "log.h"
 
 #define SWEEP_MS 1000
 #define IFACE_RESCAN_MS 30000
@@ -21,12 +23,16 @@ void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt,
 {
 	char line[512];
 	va_list ap;
-	if (!ns->hooks.log)
+	(void)ns;
+	if (level == NETSVC_LOG_DEBUG && !log_debug_enabled(1))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	ns->hooks.log(ns->hooks.arg, level, line);
+	if (level == NETSVC_LOG_DEBUG)
+		log_debug(1, "%s", line);
+	else
+		log_msg(level == NETSVC_LOG_ERROR ? LOG_LVL_ERROR : LOG_LVL_INFO, "%s", line);
 }
 
 static char *dup_or_null(const char *s)
@@ -330,6 +336,31 @@ int netsvc_set_subnets(struct netsvc *ns, const struct dhcp_subnet *s, size_t n)
 	ns->nsubnets = n;
 	pthread_mutex_unlock(&ns->lock);
 	return 0;
+}
+
+void netsvc_subnet_from_api(const struct hvapi_subnet *in, struct dhcp_subnet *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", in->id ? in->id : "");
+	snprintf(out->domain, sizeof(out->domain), "%s", in->domain_name ? in->domain_name : "");
+	out->gateway = in->ip_gateway;
+	out->mask = in->ip_mask;
+	for (size_t i = 0; i < in->domain_name_servers.n && out->ndns < DHCP_SUBNET_MAX_DNS; i++)
+		out->dns[out->ndns++] = in->domain_name_servers.v[i];
+	out->first_dynamic = in->first_dynamic_ip;
+	out->last_dynamic = in->last_dynamic_ip;
+}
+
+int netsvc_set_api_subnets(struct netsvc *ns, const struct hvapi_subnets *l)
+{
+	struct dhcp_subnet *v = calloc(l->n ? l->n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		netsvc_subnet_from_api(&l->v[i], &v[i]);
+	int rc = netsvc_set_subnets(ns, v, l->n);
+	free(v);
+	return rc;
 }
 
 void netsvc_fill_ctx(struct netsvc *ns, struct dhcp_ctx *ctx, const struct dhcp_iface *ingress)

@@ -16,7 +16,8 @@
  *   - HTTP: the daemon mounts netsvc_http_get() under /boot/ on its HTTP port;
  *   - status page: netsvc_status_json().
  * Events flow back through struct netsvc_hooks, called on the loop thread with no
- * lock held. */
+ * lock held. Log lines go to lib/log with the prefixes "dhcpd: ", "tftpd(ip:file): ",
+ * "ra6: " (per-packet detail at debug level 1). */
 #ifndef SS_NETSVC_H
 #define SS_NETSVC_H
 
@@ -32,16 +33,8 @@
 
 struct netsvc;
 
-enum netsvc_log_level {
-	NETSVC_LOG_ERROR,
-	NETSVC_LOG_INFO,
-	NETSVC_LOG_DEBUG,
-};
-
 struct netsvc_hooks {
 	void *arg;
-	/* One log line without trailing newline, prefixed "dhcpd: "/"tftpd: "/... */
-	void (*log)(void *arg, enum netsvc_log_level level, const char *line);
 	/* Every sane DHCP packet, raw, before handling (WatchDhcp). */
 	void (*dhcp_packet)(void *arg, const char *ifname, const uint8_t *pkt, size_t len);
 	/* A DHCP REQUEST from mac named ip (learning externally leased VMs). */
@@ -88,6 +81,11 @@ int netsvc_set_tftp_root(struct netsvc *ns, const char *dir);
 
 /* Replaces the set of subnets (copied). 0 or -ENOMEM. */
 int netsvc_set_subnets(struct netsvc *ns, const struct dhcp_subnet *s, size_t n);
+/* The same from the wire type (subnets.json, UpdateSubnets). */
+struct hvapi_subnet;
+struct hvapi_subnets;
+void netsvc_subnet_from_api(const struct hvapi_subnet *in, struct dhcp_subnet *out);
+int netsvc_set_api_subnets(struct netsvc *ns, const struct hvapi_subnets *l);
 
 enum netsvc_lease_kind {
 	NETSVC_LEASE_VM,

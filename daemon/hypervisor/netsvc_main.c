@@ -26,41 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "daemon/hypervisor/dhcp_store.h"
+#include "api/hypervisor.h"
 #include "daemon/hypervisor/evloop.h"
 #include "daemon/hypervisor/netsvc.h"
+#include "json.h"
+#include "log.h"
 
-static bool verbose;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void log_line(void *arg, enum netsvc_log_level level, const char *line)
-{
-	(void)arg;
-	if (level == NETSVC_LOG_DEBUG && !verbose)
-		return;
-	time_t t = time(NULL);
-	struct tm tm;
-	char ts[32];
-	localtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y/%m/%d %H:%M:%S", &tm);
-	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s %s\n", ts, line);
-	pthread_mutex_unlock(&log_lock);
-}
-
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	log_line(NULL, NETSVC_LOG_INFO, line);
-}
+#define logf_(...) log_info(__VA_ARGS__)
 
 static int get_addr(json_t *o, const char *key, struct in_addr *out)
 {
@@ -69,29 +43,6 @@ static int get_addr(json_t *o, const char *key, struct in_addr *out)
 	if (!s || !*s)
 		return -ENOENT;
 	return inet_pton(AF_INET, s, out) == 1 ? 0 : -EINVAL;
-}
-
-static int parse_subnet(json_t *o, struct dhcp_subnet *s)
-{
-	memset(s, 0, sizeof(*s));
-	const char *id = json_string_value(json_object_get(o, "Id"));
-	const char *dom = json_string_value(json_object_get(o, "DomainName"));
-	snprintf(s->id, sizeof(s->id), "%s", id ? id : "");
-	snprintf(s->domain, sizeof(s->domain), "%s", dom ? dom : "");
-	if (get_addr(o, "IpGateway", &s->gateway) < 0 || get_addr(o, "IpMask", &s->mask) < 0)
-		return -EINVAL;
-	if (get_addr(o, "FirstDynamicIP", &s->first_dynamic) == -EINVAL ||
-	    get_addr(o, "LastDynamicIP", &s->last_dynamic) == -EINVAL)
-		return -EINVAL;
-	json_t *dns = json_object_get(o, "DomainNameServers");
-	size_t i;
-	json_t *v;
-	json_array_foreach(dns, i, v) {
-		if (s->ndns < DHCP_SUBNET_MAX_DNS &&
-		    inet_pton(AF_INET, json_string_value(v) ? json_string_value(v) : "", &s->dns[s->ndns]) == 1)
-			s->ndns++;
-	}
-	return 0;
 }
 
 /* Files of an entry: inline "files" {name: text} and "file_paths" {name: path}. */
@@ -202,7 +153,7 @@ static int add_lease(struct netsvc *ns, json_t *o)
 	const char *ms = json_string_value(json_object_get(o, "mac"));
 	const char *kind = json_string_value(json_object_get(o, "kind"));
 	const char *host = json_string_value(json_object_get(o, "hostname"));
-	if (get_addr(o, "ip", &ip) < 0 || !ms || dhcp_mac_parse(ms, mac) < 0)
+	if (get_addr(o, "ip", &ip) < 0 || !ms || sjson_parse_mac(ms, mac) < 0)
 		return -EINVAL;
 	if (!kind || strcmp(kind, "netboot") != 0) {
 		struct netsvc_lease l = {.ip = ip, .hostname = host,
@@ -247,7 +198,7 @@ static int add_files(struct netsvc *ns, json_t *o)
 	uint8_t mac[6];
 	const char *ms = json_string_value(json_object_get(o, "mac"));
 	struct fileset fs;
-	if (get_addr(o, "ip", &ip) < 0 || (ms && dhcp_mac_parse(ms, mac) < 0))
+	if (get_addr(o, "ip", &ip) < 0 || (ms && sjson_parse_mac(ms, mac) < 0))
 		return -EINVAL;
 	int rc = parse_files(o, &fs);
 	if (rc == 0)
@@ -320,20 +271,20 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
 
 static int setup(struct netsvc *ns, json_t *cfg)
 {
-	json_t *arr = json_object_get(cfg, "subnets"), *v;
-	size_t i, n = json_array_size(arr);
-	struct dhcp_subnet *subs = calloc(n ? n : 1, sizeof(*subs));
-	if (!subs)
-		return -ENOMEM;
-	json_array_foreach(arr, i, v) {
-		if (parse_subnet(v, &subs[i]) < 0) {
-			logf_("ss-netsvc: subnet %zu: bad addresses", i);
-			free(subs);
-			return -EINVAL;
-		}
+	struct hvapi_subnets subs = {0};
+	struct sjson_dec d;
+	json_t *v;
+	size_t i;
+	sjson_dec_init(&d, "config");
+	int rc = hvapi_subnets_from_json(&d, json_object_get(cfg, "subnets"), &subs);
+	if (rc < 0) {
+		logf_("ss-netsvc: subnets: %s", sjson_dec_error(&d) ? sjson_dec_error(&d) : strerror(-rc));
+		sjson_dec_fini(&d);
+		return rc;
 	}
-	int rc = netsvc_set_subnets(ns, subs, n);
-	free(subs);
+	sjson_dec_fini(&d);
+	rc = netsvc_set_api_subnets(ns, &subs);
+	hvapi_subnets_clear(&subs);
 	if (rc < 0)
 		return rc;
 	json_array_foreach(json_object_get(cfg, "leases"), i, v) {
@@ -365,10 +316,12 @@ int main(int argc, char **argv)
 {
 	json_error_t jerr;
 	int argi = 1, rc = 1;
+	struct log_config lc = {.to_stderr = true, .debug_level = -1};
 	if (argi < argc && !strcmp(argv[argi], "-v")) {
-		verbose = true;
+		lc.debug_level = 1;
 		argi++;
 	}
+	log_init(&lc);
 	if (argi != argc - 1) {
 		fprintf(stderr, "usage: ss-netsvc [-v] CONFIG.json\n");
 		return 2;
@@ -410,7 +363,7 @@ int main(int argc, char **argv)
 		.tftp_timeout_ms = num(cfg, "tftp_timeout_ms"),
 		.tftp_retries = num(cfg, "tftp_retries"),
 	};
-	struct netsvc_hooks hooks = {.log = log_line};
+	struct netsvc_hooks hooks = {0};
 	struct MHD_Daemon *httpd = NULL;
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -452,5 +405,6 @@ out:
 	}
 	netsvc_free(ns);
 	json_decref(cfg);
+	log_shutdown();
 	return rc;
 }

@@ -88,6 +88,13 @@ struct netsvc_reg {
 	struct netsvc_ack_watch watch;
 };
 
+enum netsvc_log_level {
+	NETSVC_LOG_ERROR,
+	NETSVC_LOG_INFO,
+	NETSVC_LOG_DEBUG,
+};
+
+/* Logs through lib/log (debug lines at debug level 1). */
 void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -4,14 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/hypervisor/dhcp_store.h"
 #include "daemon/hypervisor/netsvc_priv.h"
+#include "json.h"
 
 static json_t *addr(struct in_addr a)
 {
-	char s[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &a, s, sizeof(s));
-	return json_string(s);
+	return sjson_ipv4(a);
 }
 
 static const char *kind_name(enum dhcp_lease_kind k)
@@ -34,19 +32,19 @@ static const char *kind_name(enum dhcp_lease_kind k)
 static void lease_json(const struct dhcp_lease *l, void *arg)
 {
 	json_t *o = json_object();
-	char mac[18], exp[32];
 	if (!o)
 		return;
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
-		 l->mac[3], l->mac[4], l->mac[5]);
 	json_object_set_new(o, "Kind", json_string(kind_name(l->kind)));
 	json_object_set_new(o, "IpAddress", addr(l->ip));
 	if (l->kind != DHCP_LEASE_DECLINED)
-		json_object_set_new(o, "MacAddress", json_string(mac));
+		json_object_set_new(o, "MacAddress", sjson_mac(l->mac));
 	if (l->hostname[0])
 		json_object_set_new(o, "Hostname", json_string(l->hostname));
-	if (l->expires && dhcp_time_format(l->expires, exp, sizeof(exp)) == 0)
-		json_object_set_new(o, "Expires", json_string(exp));
+	if (l->expires) {
+		struct timespec ts = {.tv_sec = l->expires / 1000,
+				      .tv_nsec = (l->expires % 1000) * 1000000};
+		json_object_set_new(o, "Expires", sjson_time(&ts));
+	}
 	if (l->kind == DHCP_LEASE_DYNAMIC)
 		json_object_set_new(o, "Acknowledged", json_boolean(l->acked));
 	json_array_append_new(arg, o);

@@ -3,12 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "fsutil.h"
 
 int tftp_path_normalize(const char *in, char *out, size_t outlen)
 {
@@ -66,64 +65,17 @@ static int check_regular(int fd)
 	return fd;
 }
 
-/* Without openat2: walk component by component, never following a symlink. The name
- * is already normalised, so no ".." and no absolute component can appear. */
-int tftp_path_open_walk(int rootfd, const char *rel)
-{
-	char comp[256];
-	int dir = rootfd;
-	const char *s = rel;
-
-	for (;;) {
-		const char *slash = strchr(s, '/');
-		size_t n = slash ? (size_t)(slash - s) : strlen(s);
-		if (n == 0 || n >= sizeof(comp)) {
-			if (dir != rootfd)
-				close(dir);
-			return -ENOENT;
-		}
-		memcpy(comp, s, n);
-		comp[n] = 0;
-		int flags = slash ? O_PATH | O_NOFOLLOW | O_CLOEXEC
-				  : O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-		int fd = openat(dir, comp, flags);
-		int e = errno;
-		if (dir != rootfd)
-			close(dir);
-		if (fd < 0 && e == ENOTDIR)
-			return -ENOENT;
-		if (fd < 0)
-			return e == ELOOP ? -EACCES : -e;
-		if (!slash)
-			return check_regular(fd);
-		/* O_PATH|O_NOFOLLOW opens a symlink itself: refuse it as a directory. */
-		struct stat st = {0};
-		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			bool link = S_ISLNK(st.st_mode);
-			close(fd);
-			return link ? -EACCES : -ENOENT;
-		}
-		dir = fd;
-		s = slash + 1;
-	}
-}
-
 int tftp_path_open(int rootfd, const char *rel)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
 	if (!rel[0] || rel[0] == '/')
 		return -EACCES;
-	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOSYS || e == EPERM)
-			return tftp_path_open_walk(rootfd, rel);
-		if (e == ENOTDIR)
-			return -ENOENT;
-		return (e == ELOOP || e == EXDEV) ? -EACCES : -e;
-	}
-	return check_regular((int)fd);
+	/* O_NONBLOCK: opening a FIFO must not block the event loop. */
+	int fd = fsutil_open_beneath(rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd == -ENOTDIR)
+		return -ENOENT;
+	if (fd == -ELOOP || fd == -EXDEV)
+		return -EACCES;
+	if (fd < 0)
+		return fd;
+	return check_regular(fd);
 }

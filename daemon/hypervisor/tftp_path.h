@@ -12,11 +12,9 @@
  * -EISDIR for an empty result, -ENAMETOOLONG when out is too small. */
 int tftp_path_normalize(const char *in, char *out, size_t outlen);
 
-/* Opens a normalised name beneath rootfd read-only (openat2 RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS, or an O_PATH walk where openat2 is missing). Only regular
- * files. Returns a new fd (caller closes) or -ENOENT / -EACCES / -errno. */
+/* Opens a normalised name beneath rootfd read-only, never through a symlink and never
+ * outside the root (fsutil_open_beneath). Only regular files. Returns a new fd (caller
+ * closes) or -ENOENT / -EACCES / -errno. */
 int tftp_path_open(int rootfd, const char *rel);
-/* The fallback walk itself (exposed for tests): a normalised name only. */
-int tftp_path_open_walk(int rootfd, const char *rel);
 
 #endif

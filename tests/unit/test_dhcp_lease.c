@@ -266,7 +266,7 @@ static void test_store_roundtrip(void **st)
 	free(text);
 	/* one bad entry among good ones */
 	const char *mixed = "[{\"IpAddress\":\"10.0.0.1\",\"MacAddress\":\"zz\",\"Expires\":\"2024-05-01T14:00:00Z\"},"
-			    "{\"IpAddress\":\"10.0.0.2\",\"MacAddress\":\"02-00-00-00-00-0B\",\"Expires\":\"2024-05-01T16:00:00.5+02:00\"}]";
+			    "{\"IpAddress\":\"10.0.0.2\",\"MacAddress\":\"02:00:00:00:00:0B\",\"Expires\":\"2024-05-01T16:00:00.5+02:00\"}]";
 	assert_int_equal(dhcp_store_decode(mixed, &out, &n, &bad), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(bad, 1);
