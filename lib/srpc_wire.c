@@ -296,6 +296,7 @@ int srpc_frame_feed(struct srpc_frame *f, const unsigned char *p, size_t n, size
 			} else if (scalar_start(c)) {
 				f->state = FR_SCALAR;
 			} else {
+				*used = i;
 				return -EBADMSG;
 			}
 			break;

@@ -70,8 +70,8 @@ void srpc_frame_init(struct srpc_frame *f);
 
 /* Feeds n bytes. Returns SRPC_FRAME_MORE (*used = n), SRPC_FRAME_DONE (*used = bytes
  * up to and including the value's last byte; a bare number, true, false or null ends
- * before the delimiter that follows it), or -EBADMSG when the bytes cannot start or
- * continue a JSON value. Leading whitespace counts as part of the value. */
+ * before the delimiter that follows it), or -EBADMSG (*used = bytes before the bad one)
+ * when the bytes cannot start a JSON value. Leading whitespace counts as part of the value. */
 int srpc_frame_feed(struct srpc_frame *f, const unsigned char *p, size_t n, size_t *used);
 
 /* At end of stream: SRPC_FRAME_DONE if a bare scalar was in progress, else -EBADMSG. */

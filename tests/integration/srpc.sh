@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # timeout: 240
 # SRPC over TLS on loopback: a real server (srpc-testd) and clients (srpc-testc,
 # openssl s_client, curl, raw sockets) with certificates made now by openssl.
@@ -11,7 +12,10 @@ d=$(mktemp -d "/tmp/${SS_ID}-srpc.XXXXXX")
 t_cleanup rm -rf "$d"
 
 # --- certificates ---
-srpc_ca "$d" CA && srpc_ca "$d" IdentityCA && srpc_ca "$d" OtherCA || { t_fail "make CAs"; exit 0; }
+if ! { srpc_ca "$d" CA && srpc_ca "$d" IdentityCA && srpc_ca "$d" OtherCA; }; then
+  t_fail "make CAs"
+  exit 0
+fi
 srpc_cert "$d" server CA srv san=DNS:localhost,IP:127.0.0.1
 srpc_cert "$d" admin CA alice grants=Test.Echo,Test.Stream,Test.Big groups=ops
 srpc_cert "$d" other CA oscar grants=Other.Method
@@ -81,6 +85,9 @@ t_expect "RR handler error keeps the connection" 'Test.Fail: it failed on purpos
 t_expect "unknown service" 'unknown service: Nope' fails c admin call Nope.Method
 t_expect "unknown method" 'Test: unknown method: Nope' fails c admin call Test.Nope
 t_expect "malformed method line" 'malformed Service.Method: a.b.c' fails c admin call a.b.c
+t_expect ".LocalUpgradeToUnix is rejected so Go clients stay on TCP" 'unknown service: $' \
+  fails c admin call .LocalUpgradeToUnix
+t_expect "empty line ping answered" '^pong$' c admin ping
 
 # --- refusals during the handshake ---
 t_expect "no client certificate refused" 'certificate required|handshake failure' \
@@ -173,6 +180,33 @@ else
   t_fail "second srpc-testd starts" "$(cat "$d/testd2.log")"
 fi
 
+# --- servers without TLS requirement / with unauthenticated reads ---
+if start_testd "$SS_BIN" "$d/port3" "$d/testd3.log" -identityCAfile="$d/IdentityCA.pem" \
+  -allowUnauthenticatedReads; then
+  a3=127.0.0.1:$(cat "$d/port3")
+  t_expect "allowUnauthenticatedReads: plain endpoint serves an unauthenticated method" \
+    '"Username":"","Groups":\[\],"Grants":\[\],"IsAdmin":false,"Tls":false' \
+    "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Unauth
+  t_expect "allowUnauthenticatedReads: public method needs a username" 'access to method denied' \
+    fails "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Public
+  t_expect "allowUnauthenticatedReads: admin method refused" 'access to method denied' \
+    fails "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Echo '{}'
+  kill "$testd_pid"
+else
+  t_fail "srpc-testd -allowUnauthenticatedReads starts" "$(cat "$d/testd3.log")"
+fi
+if start_testd "$SS_BIN" "$d/port4" "$d/testd4.log" -plain; then
+  a4=127.0.0.1:$(cat "$d/port4")
+  t_expect "server without TLS: TLS endpoint answers 404 (no SRPC endpoint)" \
+    "$a4: no SRPC endpoint" fails "$SS_BIN/srpc-testc" -addr="$a4" -CAfile="$d/CA.pem" \
+    -certFile="$d/admin.cert" -keyFile="$d/admin.key" call Test.Public
+  t_expect "server without TLS: plain callers have method powers" '^\{"P":1\}$' \
+    "$SS_BIN/srpc-testc" -addr="$a4" -plain call Test.Echo '{"P":1}'
+  kill "$testd_pid"
+else
+  t_fail "srpc-testd -plain starts" "$(cat "$d/testd4.log")"
+fi
+
 # --- the HTTP side of the same port ---
 t_expect "plain HTTP page without a certificate" '^srpc-testd page$' curl -fsS "http://$addr/"
 t_expect "listMethods: .LocalUpgradeToUnix first, sorted" \
@@ -193,6 +227,8 @@ t_expect "CONNECT to the gob plain path: 404" '^HTTP/1\.0 404 Not Found' raw_con
 t_expect "CONNECT to an unknown path: 404" '^HTTP/1\.0 404 Not Found' raw_connect 'CONNECT /nope HTTP/1.0\r\n\r\n'
 t_expect "CONNECT with a bad query: 400" '^HTTP/1\.0 400' raw_connect 'CONNECT /_SRPC_/TLS/JSON?a=%zz HTTP/1.0\n\n'
 t_expect "CONNECT accepted: exact 200 line" '^HTTP/1\.0 200 Connected to Go SRPC$' raw_connect 'CONNECT /_SRPC_/TLS/JSON HTTP/1.0\n\n'
+t_expect "GET on a gob path: 404" '^404$' \
+  curl -s -o /dev/null -w '%{http_code}' "http://$addr/_goSRPC_/"
 t_expect "GET on the tunnel path: 400" '^400$' \
   curl -s -o /dev/null -w '%{http_code}' "http://$addr/_SRPC_/TLS/JSON"
 

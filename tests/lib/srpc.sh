@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Certificate helpers for SRPC tests and benchmarks (sourced, bash). Certificates are
 # made at run time with the openssl command, because validity depends on the clock.
 #
