@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,15 @@ static void *conn_main(void *p)
 	struct conn_arg *a = p;
 	struct listener *l = a->l;
 	struct srpc_server *srv = l->cfg.srpc;
-	int kind = classify(a->fd, l->cfg.peek_timeout_ms);
+	sigset_t pipe;
+	int kind;
+
+	/* OpenSSL writes with write(2): a peer that went away must give EPIPE, not kill the
+	 * process, even if the program forgot to ignore SIGPIPE. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+	kind = classify(a->fd, l->cfg.peek_timeout_ms);
 
 	if (kind == 0) {
 		pthread_mutex_lock(&l->lock);
