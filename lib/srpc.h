@@ -7,8 +7,9 @@
  * never reads ahead into the bytes that follow, so raw data sent after a message
  * starts at the right offset.
  *
- * Programs using this module must ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)): OpenSSL
- * writes to sockets with write(2). */
+ * OpenSSL writes to sockets with write(2): a program using this module must ignore
+ * SIGPIPE (signal(SIGPIPE, SIG_IGN)) or block it in the threads that call it (the
+ * listener's connection threads do). */
 #ifndef SS_SRPC_H
 #define SS_SRPC_H
 
