@@ -86,7 +86,7 @@ static int copy_out(struct srpc_conn *conn, int fd, uint64_t len, const char *do
 int vmctl_cmd_get_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			    char *const argv[])
 {
-	struct hvapi_vm_token_request req = {0};
+	struct hvapi_vm_token_request req = {.access_token = O->access_token};
 	struct hvapi_length_response resp;
 	bool to_file = *O->user_data_file && strcmp(O->user_data_file, "-") != 0;
 	int fd = STDOUT_FILENO, rc;

@@ -22,7 +22,7 @@ int vmctl_cmd_ip_only(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 
 int vmctl_cmd_vm_token(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
-	struct hvapi_vm_token_request r = {0};
+	struct hvapi_vm_token_request r = {.access_token = O->access_token};
 
 	(void)argc;
 	if (vmctl_vm_ip(argv[0], c->doing, &r.ip))
@@ -39,7 +39,8 @@ static int check_dhcp(const char *doing, const struct hvapi_dhcp_response *r)
 
 int vmctl_cmd_start_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
-	struct hvapi_start_vm_request r = {.dhcp_timeout_ns = O->dhcp_timeout_ns};
+	struct hvapi_start_vm_request r = {.access_token = O->access_token,
+					   .dhcp_timeout_ns = O->dhcp_timeout_ns};
 	struct hvapi_dhcp_response resp;
 	int rc;
 
@@ -338,5 +339,30 @@ int vmctl_cmd_probe_port(struct vmctl *v, const struct vmctl_cmd *c, int argc, c
 	else
 		printf("port %u is open\n", r.port_number);
 	hvapi_probe_vm_port_response_clear(&resp);
+	return rc;
+}
+
+/* get-vm-access-token prints a new token (base64, as -accessToken takes it). */
+int vmctl_cmd_access_token(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			   char *const argv[])
+{
+	struct hvapi_get_vm_access_token_request r = {.lifetime_ns = O->token_lifetime_ns};
+	struct hvapi_get_vm_access_token_response resp;
+	char *b64;
+	int rc = 0;
+
+	(void)argc;
+	if (vmctl_vm_ip(argv[0], c->doing, &r.ip))
+		return 1;
+	if (vmctl_call(v, c->doing, c->method, &hvapi_get_vm_access_token_request_type, &r,
+		       &hvapi_get_vm_access_token_response_type, &resp))
+		return 1;
+	b64 = sjson_base64_encode(resp.token.data, resp.token.len);
+	if (!b64 || !resp.token.len)
+		rc = vmctl_fail(c->doing, "%s", b64 ? "empty token" : "out of memory");
+	else
+		printf("%s\n", b64);
+	free(b64);
+	hvapi_get_vm_access_token_response_clear(&resp);
 	return rc;
 }

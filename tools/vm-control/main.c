@@ -181,6 +181,23 @@ nomem:
 	return -ENOMEM;
 }
 
+/* -accessToken: base64 of a token from get-vm-access-token. */
+static int set_token(void *arg, const char *value, char **err)
+{
+	struct api_bytes *b = arg;
+	uint8_t *data;
+	size_t len;
+
+	if (sjson_base64_decode(value, &data, &len) < 0) {
+		*err = strdup("not base64");
+		return -EINVAL;
+	}
+	free(b->data);
+	b->data = data;
+	b->len = len;
+	return 0;
+}
+
 static void define_flags(struct vmctl *v)
 {
 	struct flags *fs = v->fs;
@@ -295,6 +312,10 @@ static void define_flags(struct vmctl *v)
 	flags_uint64(fs, "probePortNum", &o->probe_port, 0, "Port number on VM to probe");
 	flags_duration(fs, "probeTimeout", &o->probe_timeout_ns, 300000000000LL,
 		       "Time to wait before timing out on probing VM port");
+	flags_func(fs, "accessToken", "base64", set_token, &o->access_token, "",
+		   "VM access token (from get-vm-access-token) instead of ownership");
+	flags_duration(fs, "tokenLifetime", &o->token_lifetime_ns, 3600000000000LL,
+		       "Lifetime of a new VM access token (1m to 24h)");
 	flags_func(fs, "vmTagsToMatch", "key=value,...", set_match_tags, &o->vm_tags_to_match, "",
 		   "Tags a VM must have to be listed (a key may be given several values)");
 }
@@ -354,6 +375,8 @@ static const struct vmctl_cmd commands[] = {
 	 "deleting VM volume", "delete volume -volumeIndex (>= 1)"},
 	{"destroy-vm", IP, 1, 1, vmctl_cmd_vm_token, HVAPI_M_DESTROY_VM, "destroying VM",
 	 "destroy a VM (all its data are lost)"},
+	{"discard-vm-access-token", IP, 1, 1, vmctl_cmd_vm_token, HVAPI_M_DISCARD_VM_ACCESS_TOKEN,
+	 "discarding VM access token", "discard the VM's access token (-accessToken)"},
 	{"discard-vm-old-image", IP, 1, 1, vmctl_cmd_ip_only, HVAPI_M_DISCARD_VM_OLD_IMAGE,
 	 "discarding VM old image", "discard the previous root image"},
 	{"discard-vm-old-user-data", IP, 1, 1, vmctl_cmd_ip_only, HVAPI_M_DISCARD_VM_OLD_USER_DATA,
@@ -362,6 +385,8 @@ static const struct vmctl_cmd commands[] = {
 	 "discarding VM snapshot", "discard snapshot -snapshotName"},
 	{"get-capacity", "", 0, 0, vmctl_cmd_print, HVAPI_M_GET_CAPACITY, "getting capacity",
 	 "show the hypervisor's capacity"},
+	{"get-vm-access-token", IP, 1, 1, vmctl_cmd_access_token, HVAPI_M_GET_VM_ACCESS_TOKEN,
+	 "getting VM access token", "print a new access token (-tokenLifetime) for the VM"},
 	{"get-vm-create-request", IP, 1, 1, vmctl_cmd_print, HVAPI_M_GET_VM_CREATE_REQUEST,
 	 "getting VM create request", "show the request a VM was created with"},
 	{"get-vm-info", IP, 1, 1, vmctl_cmd_print, HVAPI_M_GET_VM_INFO, "getting VM info",
@@ -442,6 +467,7 @@ static void free_opts(struct vmctl_opts *o)
 	free(o->volume_indices.v);
 	free(o->volume_interfaces.v);
 	free(o->volume_types.v);
+	free(o->access_token.data);
 }
 
 int main(int argc, char *argv[])
@@ -470,8 +496,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "vm-control: %s\n", err ? err : "bad flags");
-		print_usage(&v, stderr);
+		fprintf(stderr, "vm-control: %s\n(vm-control -h lists commands and flags)\n",
+			err ? err : "bad flags");
 		rc = 2;
 		goto out;
 	}

@@ -75,7 +75,8 @@ struct vmctl_opts {
 	uint64_t probe_port;
 	int64_t probe_timeout_ns;
 	struct hvapi_match_tags vm_tags_to_match;
-	bool json;
+	struct api_bytes access_token; /* -accessToken (base64) */
+	int64_t token_lifetime_ns;
 };
 
 struct vmctl {
@@ -140,6 +141,8 @@ int vmctl_cmd_change_subnet(struct vmctl *v, const struct vmctl_cmd *c, int argc
 int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 int vmctl_cmd_snapshots(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 int vmctl_cmd_migrating(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_access_token(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			   char *const argv[]);
 int vmctl_cmd_probe_port(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 
 /* cmd_info.c: queries that print. */
