@@ -178,6 +178,8 @@ int main(int argc, char **argv)
 	struct srpc_server *srv;
 	struct listener *l;
 	uint64_t max_message;
+	int64_t handshake_ns;
+	int max_conns;
 	bool allow_unauth, plain;
 	struct flags *fs = flags_new("srpc-testd", NULL);
 	char err[512];
@@ -192,6 +194,9 @@ int main(int argc, char **argv)
 	flags_string(fs, "identityCAfile", &idca, "", "IdentityCA.pem: identity only");
 	flags_string(fs, "portFile", &port_file, "", "Write the bound port here");
 	flags_size(fs, "maxMessage", &max_message, 0, "Largest JSON message (0 = default)");
+	flags_int(fs, "maxConns", &max_conns, 0, "Concurrent SRPC connections (0 = default)");
+	flags_duration(fs, "handshakeTimeout", &handshake_ns, 0,
+		       "CONNECT + TLS handshake limit (0 = default)");
 	flags_bool(fs, "allowUnauthenticatedReads", &allow_unauth, false,
 		   "Allow Test.Unauth without a certificate");
 	flags_bool(fs, "plain", &plain, false, "No TLS at all");
@@ -222,6 +227,8 @@ int main(int argc, char **argv)
 		trusted[i] = trusted_users.v[i];
 	scfg.trusted_users = trusted;
 	scfg.max_message = (size_t)max_message;
+	scfg.max_conns = max_conns > 0 ? (unsigned)max_conns : 0;
+	scfg.handshake_timeout_ms = (int)(handshake_ns / 1000000);
 	scfg.hostname = "srpc-testd.example";
 	srv = srpc_server_new(&scfg);
 	if (srv == NULL)

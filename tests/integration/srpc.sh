@@ -207,6 +207,36 @@ else
   t_fail "srpc-testd -plain starts" "$(cat "$d/testd4.log")"
 fi
 
+# --- connection limit and handshake deadline ---
+if start_testd "$SS_BIN" "$d/port5" "$d/testd5.log" -maxConns=2 -handshakeTimeout=1s; then
+  p5=$(cat "$d/port5")
+  hold() { # FD: a tunnel that never starts TLS
+    eval "exec $1<>/dev/tcp/127.0.0.1/$p5"
+    printf 'CONNECT /_SRPC_/TLS/JSON HTTP/1.0\n\n' >&"$1"
+    timeout 5 head -n 1 <&"$1" >/dev/null
+  }
+  hold 5 && hold 6
+  t_expect "connections past the limit get 503" '^HTTP/1\.0 503' \
+    bash -c "exec 3<>/dev/tcp/127.0.0.1/$p5; printf 'CONNECT /_SRPC_/TLS/JSON HTTP/1.0\n\n' >&3; timeout 5 head -n 1 <&3"
+  # Both held tunnels must be closed by the server once the 1 s handshake deadline passes.
+  start=$(date +%s%N)
+  timeout 10 cat <&5 >/dev/null
+  timeout 10 cat <&6 >/dev/null
+  ms=$((($(date +%s%N) - start) / 1000000))
+  exec 5<&- 6<&-
+  if [ "$ms" -lt 5000 ]; then
+    t_ok "silent tunnel closed at the handshake deadline (${ms} ms)"
+  else
+    t_fail "silent tunnel closed at the handshake deadline" "still open after ${ms} ms"
+  fi
+  t_expect "calls work again once the held tunnels are gone" '"Username":"alice"' \
+    "$SS_BIN/srpc-testc" -addr=127.0.0.1:"$p5" -CAfile="$d/CA.pem" \
+    -certFile="$d/admin.cert" -keyFile="$d/admin.key" call Test.Public
+  kill "$testd_pid"
+else
+  t_fail "srpc-testd -maxConns starts" "$(cat "$d/testd5.log")"
+fi
+
 # --- the HTTP side of the same port ---
 t_expect "plain HTTP page without a certificate" '^srpc-testd page$' curl -fsS "http://$addr/"
 t_expect "listMethods: .LocalUpgradeToUnix first, sorted" \
