@@ -41,7 +41,7 @@ DAEMON_ARGS="$args $*"
 RUN_DIR=$d/run
 BABYSITTER_LOG=$d/babysitter.log
 RESTART_DELAY=1
-START_TIMEOUT=30
+START_TIMEOUT=${start_timeout:-30}
 STOP_TIMEOUT=30
 EOF
 }
@@ -110,7 +110,7 @@ fi
 t_expect "stop after restart" '^Stopped hypervisor$' initd stop
 
 # --- a daemon that dies at once: restarts are rate limited ---
-write_defaults -noSuchFlag
+start_timeout=3 write_defaults -noSuchFlag
 t_check "start reports a daemon that does not stay up" fails initd start
 for _ in $(seq 100); do grep -q 'restarting in 4s' "$d/babysitter.log" && break; sleep 0.1; done
 t_expect "restart delay doubles (1s, 2s, 4s)" 'in 1s.*in 2s.*in 4s' \
