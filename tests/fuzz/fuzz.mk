@@ -7,7 +7,7 @@
 #   make fuzz [FUZZ_SECONDS=60] [FUZZERS_RUN="a b"]   clang -fsanitize=fuzzer,address,undefined
 #   make check                                          replays every corpus and regression
 #                                                       input (gcc + ASan, replay_main.c)
-FUZZERS :=
+
 FUZZ_SECONDS ?= 60
 
 define FUZZ_template
