@@ -287,6 +287,45 @@ out_unlock:
 	return rc;
 }
 
+int metadata_set_taps(struct metadata *md, const struct metadata_tap *taps, size_t n)
+{
+	struct metadata_tap *v = calloc(n ? n : 1, sizeof(*v)), *old;
+	size_t nold;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!metadata_ifname_ok(taps[i].name) ||
+		    (taps[i].bridge[0] && !metadata_ifname_ok(taps[i].bridge))) {
+			free(v);
+			return -EINVAL;
+		}
+		v[i] = taps[i];
+	}
+	qsort(v, n, sizeof(*v), md_tap_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (md_tap_cmp(&v[i - 1], &v[i]) == 0) {
+			free(v);
+			return -EINVAL;
+		}
+	}
+	pthread_mutex_lock(&md->lock);
+	old = md->taps;
+	nold = md->ntaps;
+	md->taps = v;
+	md->ntaps = n;
+	rc = md_apply(md);
+	if (rc) {
+		md->taps = old;
+		md->ntaps = nold;
+		old = v;
+	}
+	pthread_mutex_unlock(&md->lock);
+	free(old);
+	return rc;
+}
+
 int metadata_remove_tap(struct metadata *md, const char *name)
 {
 	struct metadata_tap key = {0}, *found, old;

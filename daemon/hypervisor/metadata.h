@@ -69,6 +69,10 @@ int metadata_set_subnets(struct metadata *md, const struct metadata_subnet *subn
  * Returns 0 or a negative errno (state unchanged). */
 int metadata_add_tap(struct metadata *md, const struct metadata_tap *tap);
 
+/* Replaces every tap registration at once, in one nftables transaction (start-up with
+ * many VMs). -EINVAL on an invalid or duplicate name (state unchanged). */
+int metadata_set_taps(struct metadata *md, const struct metadata_tap *taps, size_t n);
+
 /* Removes a tap's rules (the VM went away). -ENOENT if not registered. */
 int metadata_remove_tap(struct metadata *md, const char *tap);
 

@@ -90,21 +90,76 @@ static void nb_mac(struct nft_buf *b, const uint8_t m[6])
 	nb_printf(b, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static void nb_ifset(struct nft_buf *b, const char *name, const struct metadata_nft_bridge *br,
-		     size_t nb, const struct metadata_tap *taps, size_t nt)
-{
-	const char *sep = "";
+enum nb_set_kind {
+	NB_LL_PORTS, /* ifname: veths and taps */
+	NB_MD_VETHS, /* ifname: veths */
+	NB_TAPS,     /* ifname: every tap */
+	NB_TAP_MAC,  /* ifname . ether_addr */
+	NB_TAP_IP,   /* ifname . ipv4_addr, taps whose IP is known */
+	NB_TAP_NOIP, /* ifname, taps whose IP is not known yet */
+	NB_TAP_DNAT, /* ifname : ether_addr of the namespace on the tap's bridge */
+};
 
-	nb_printf(b, "\tset %s {\n\t\ttype ifname\n", name);
-	if (nb + nt > 0) {
-		nb_printf(b, "\t\telements = { ");
-		for (size_t i = 0; i < nb; i++, sep = ", ")
-			nb_printf(b, "%s\"%s\"", sep, br[i].veth);
-		for (size_t i = 0; i < nt; i++, sep = ", ")
-			nb_printf(b, "%s\"%s\"", sep, taps[i].name);
-		nb_printf(b, " }\n");
+static const struct metadata_nft_bridge *nb_tap_bridge(const struct metadata_tap *t,
+						       const struct metadata_nft_bridge *br,
+						       size_t nb)
+{
+	for (size_t i = 0; i < nb; i++)
+		if (strcmp(br[i].name, t->bridge) == 0)
+			return &br[i];
+	return NULL;
+}
+
+/* One element of a tap set, or false when the tap is not in it. */
+static bool nb_tap_elem(struct nft_buf *b, enum nb_set_kind kind, const char *sep,
+			const struct metadata_tap *t, const struct metadata_nft_bridge *br,
+			size_t nb)
+{
+	const struct metadata_nft_bridge *tb = nb_tap_bridge(t, br, nb);
+	char ip[INET_ADDRSTRLEN];
+	bool known = t->ip.s_addr != INADDR_ANY;
+
+	if ((kind == NB_TAP_IP && !known) || (kind == NB_TAP_NOIP && known) ||
+	    (kind == NB_TAP_DNAT && (!known || !tb)) || kind == NB_MD_VETHS)
+		return false;
+	nb_printf(b, "%s\"%s\"", sep, t->name);
+	if (kind == NB_TAP_MAC) {
+		nb_printf(b, " . ");
+		nb_mac(b, t->mac);
+	} else if (kind == NB_TAP_IP) {
+		inet_ntop(AF_INET, &t->ip, ip, sizeof(ip));
+		nb_printf(b, " . %s", ip);
+	} else if (kind == NB_TAP_DNAT) {
+		nb_printf(b, " : ");
+		nb_mac(b, tb->ns_mac);
 	}
-	nb_printf(b, "\t}\n");
+	return true;
+}
+
+static void nb_set(struct nft_buf *b, enum nb_set_kind kind, const struct metadata_nft_bridge *br,
+		   size_t nb, const struct metadata_tap *taps, size_t nt)
+{
+	static const char *const names[] = {"ll_ports", "md_veths", "vm_taps", "tap_mac",
+					    "tap_ip",   "tap_noip", "tap_dnat"};
+	static const char *const types[] = {"ifname",
+					    "ifname",
+					    "ifname",
+					    "ifname . ether_addr",
+					    "ifname . ipv4_addr",
+					    "ifname",
+					    "ifname : ether_addr"};
+	bool any = false;
+
+	nb_printf(b, "\t%s %s {\n\t\ttype %s\n", kind == NB_TAP_DNAT ? "map" : "set", names[kind],
+		  types[kind]);
+	for (size_t i = 0; i < nb && (kind == NB_LL_PORTS || kind == NB_MD_VETHS); i++) {
+		nb_printf(b, "%s\"%s\"", any ? ", " : "\t\telements = { ", br[i].veth);
+		any = true;
+	}
+	for (size_t i = 0; i < nt; i++)
+		if (nb_tap_elem(b, kind, any ? ", " : "\t\telements = { ", &taps[i], br, nb))
+			any = true;
+	nb_printf(b, "%s\t}\n", any ? " }\n" : "");
 }
 
 static void nb_base_chain(struct nft_buf *b, const char *name)
@@ -113,42 +168,27 @@ static void nb_base_chain(struct nft_buf *b, const char *name)
 		  name);
 }
 
-/* Everything a tap may send: its own MAC always; ARP only about its own IP (or the
+/* What a VM's tap may send: its own MAC always; ARP only about its own IP (or the
  * 0.0.0.0 of an address probe); IPv4 only from its own IP, or DHCP from 0.0.0.0; IPv6
- * (own MAC). Anything else, VLAN tags included, is dropped. When the IP is not known
- * yet, IPv4 is allowed except towards link-local: such a VM gets no metadata. */
-static void nb_tap_chain(struct nft_buf *b, size_t idx, const struct metadata_tap *t,
-			 const struct metadata_nft_bridge *br, size_t nb)
+ * (own MAC). Anything else, VLAN tags included, is dropped. A tap whose IP is not known
+ * yet may send any IPv4 except to link-local: such a VM gets no metadata. Traffic to
+ * the metadata address sent through the VM's gateway carries the gateway's MAC: it is
+ * rewritten to the namespace's MAC so the bridge hands it to the namespace. */
+static void nb_tap_chain(struct nft_buf *b)
 {
-	char ip[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &t->ip, ip, sizeof(ip));
-	nb_printf(b, "\tchain vm_%zu {\n\t\tether saddr != ", idx);
-	nb_mac(b, t->mac);
-	nb_printf(b, " drop\n");
-	for (size_t i = 0; i < nb && t->ip.s_addr != INADDR_ANY; i++) {
-		if (strcmp(br[i].name, t->bridge) != 0)
-			continue;
-		/* Traffic sent to the metadata address through the VM's gateway carries the
-		 * gateway's MAC: rewrite it so the bridge hands it to the namespace. */
-		nb_printf(b, "\t\tip daddr " MD_ADDR " ether daddr set ");
-		nb_mac(b, br[i].ns_mac);
-		nb_printf(b, "\n");
-	}
-	nb_printf(b, "\t\tarp saddr ether != ");
-	nb_mac(b, t->mac);
-	nb_printf(b, " drop\n");
-	if (t->ip.s_addr == INADDR_ANY) {
-		nb_printf(b, "\t\tether type arp return\n");
-		nb_printf(b, "\t\tip daddr " LL " drop\n");
-		nb_printf(b, "\t\tether type ip return\n");
-	} else {
-		nb_printf(b, "\t\tarp saddr ip { 0.0.0.0, %s } return\n", ip);
-		nb_printf(b, "\t\tip saddr %s return\n", ip);
-		nb_printf(b, "\t\tip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 "
-			     "udp dport 67 return\n");
-	}
-	nb_printf(b, "\t\tether type ip6 return\n\t\tdrop\n\t}\n");
+	nb_printf(b, "\tchain vm_tap {\n"
+		     "\t\tiifname . ether saddr != @tap_mac drop\n"
+		     "\t\tip daddr " MD_ADDR " ether daddr set iifname map @tap_dnat\n"
+		     "\t\tether type arp iifname . arp saddr ether != @tap_mac drop\n"
+		     "\t\tarp saddr ip 0.0.0.0 return\n"
+		     "\t\tiifname . arp saddr ip @tap_ip return\n"
+		     "\t\tiifname @tap_noip ether type arp return\n"
+		     "\t\tiifname . ip saddr @tap_ip return\n"
+		     "\t\tip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 "
+		     "return\n"
+		     "\t\tiifname @tap_noip ip daddr != " LL " return\n"
+		     "\t\tether type ip6 return\n"
+		     "\t\tdrop\n\t}\n");
 }
 
 static bool md_names_ok(const struct metadata_nft_bridge *br, size_t nb,
@@ -181,16 +221,11 @@ char *metadata_nft_ruleset(const char *table, const struct metadata_nft_bridge *
 	nb_printf(&b, "# SmallStack metadata service: generated, replaced whole on every change.\n");
 	nb_printf(&b, "table bridge %s\ndelete table bridge %s\ntable bridge %s {\n", table, table,
 		  table);
-	nb_ifset(&b, "ll_ports", br, nb, taps, nt);
-	nb_ifset(&b, "md_veths", br, nb, NULL, 0);
+	for (int k = NB_LL_PORTS; k <= NB_TAP_DNAT; k++)
+		nb_set(&b, (enum nb_set_kind)k, br, nb, taps, nt);
 
 	nb_base_chain(&b, "prerouting");
-	if (nt > 0) {
-		nb_printf(&b, "\t\tiifname vmap { ");
-		for (size_t i = 0; i < nt; i++)
-			nb_printf(&b, "%s\"%s\" : jump vm_%zu", i ? ", " : "", taps[i].name, i);
-		nb_printf(&b, " }\n");
-	}
+	nb_printf(&b, "\t\tiifname @vm_taps jump vm_tap\n");
 	nb_printf(&b, "\t\tip daddr " LL " iifname != @ll_ports drop\n");
 	nb_printf(&b, "\t\tarp daddr ip " LL " iifname != @ll_ports drop\n\t}\n");
 
@@ -209,8 +244,7 @@ char *metadata_nft_ruleset(const char *table, const struct metadata_nft_bridge *
 	nb_printf(&b, "\t\tip daddr " LL " oifname != @ll_ports drop\n");
 	nb_printf(&b, "\t\tarp daddr ip " LL " oifname != @ll_ports drop\n\t}\n");
 
-	for (size_t i = 0; i < nt; i++)
-		nb_tap_chain(&b, i, &taps[i], br, nb);
+	nb_tap_chain(&b);
 	nb_printf(&b, "}\n");
 
 	/* Link-local is never routed (RFC 3927) into or out of a non-bridge interface.

@@ -285,7 +285,7 @@ static int sa_fail(struct metadata *md, const char *what, const char *name, int 
 }
 
 /* Moves the service from sa.conf to *next, then makes *next current. */
-static int sa_apply(struct metadata *md, struct sa_conf *next)
+static int sa_apply(struct metadata *md, struct sa_conf *next, bool first)
 {
 	struct sa_conf old;
 	int rc;
@@ -302,9 +302,16 @@ static int sa_apply(struct metadata *md, struct sa_conf *next)
 	for (size_t i = 0; i < next->nbridges; i++)
 		if ((rc = metadata_add_bridge(md, next->bridges[i])))
 			return sa_fail(md, "bridge", next->bridges[i], rc);
-	for (size_t i = 0; i < next->ntaps; i++)
-		if ((rc = metadata_add_tap(md, &next->taps[i])))
-			return sa_fail(md, "tap", next->taps[i].name, rc);
+	/* The first load registers every tap in one transaction (metadata_set_taps); later
+	 * ones go tap by tap, as a manager does when VMs come and go. */
+	if (first) {
+		if ((rc = metadata_set_taps(md, next->taps, next->ntaps)))
+			return sa_fail(md, "taps", "", rc);
+	} else {
+		for (size_t i = 0; i < next->ntaps; i++)
+			if ((rc = metadata_add_tap(md, &next->taps[i])))
+				return sa_fail(md, "tap", next->taps[i].name, rc);
+	}
 	pthread_rwlock_wrlock(&sa.lock);
 	old = sa.conf;
 	sa.conf = *next;
@@ -330,13 +337,13 @@ static void sa_write_ready(unsigned int generation)
 		rename(tmp, sa.ready_file);
 }
 
-static int sa_reload(struct metadata *md)
+static int sa_reload(struct metadata *md, bool first)
 {
 	struct sa_conf next;
 	int rc = sa_load(sa.config, &next);
 
 	if (rc == 0)
-		rc = sa_apply(md, &next);
+		rc = sa_apply(md, &next, first);
 	sa_conf_free(&next);
 	return rc;
 }
@@ -428,7 +435,7 @@ int main(int argc, char **argv)
 		sa_fail(md, "start", sa.table, rc);
 		goto out;
 	}
-	rc = sa_reload(md);
+	rc = sa_reload(md, true);
 	if (rc)
 		goto out;
 	sa_write_ready(++generation);
@@ -438,7 +445,7 @@ int main(int argc, char **argv)
 			continue;
 		if (sig != SIGHUP)
 			break;
-		if (sa_reload(md) == 0) {
+		if (sa_reload(md, false) == 0) {
 			sa_write_ready(++generation);
 			fprintf(stderr, "ss-metadatad: reloaded\n");
 		}

@@ -90,8 +90,7 @@ static void test_empty_state(void **state)
 	(void)state;
 	assert_non_null(text);
 	assert_null(strstr(text, "elements"));
-	assert_null(strstr(text, "vmap"));
-	assert_null(strstr(text, "ether daddr set"));
+	assert_null(strstr(text, "\" : "));
 	/* the isolation rules are there without any bridge or VM */
 	assert_non_null(strstr(text, "ip daddr 169.254.0.0/16 oifname != @ll_ports drop"));
 	assert_non_null(strstr(text, "ip daddr 169.254.0.0/16 meta oifkind != \"bridge\" drop"));
@@ -105,20 +104,24 @@ static void test_empty_state(void **state)
 static void test_tap_rules(void **state)
 {
 	struct metadata_nft_bridge br = {"br0", "mdv00000001", {2, 0xa9, 0xfe, 1, 2, 3}};
-	struct metadata_tap t = tap("vnet7", "br0", 0x77, "10.9.8.7");
-	char *text = metadata_nft_ruleset("ss", &br, 1, &t, 1);
-	const char *chain;
+	struct metadata_tap t[2] = {tap("vnet7", "br0", 0x77, "10.9.8.7"),
+				    tap("vnet8", "br9", 0x78, "10.9.8.8")};
+	char *text = metadata_nft_ruleset("ss", &br, 1, t, 2);
 
 	(void)state;
 	assert_non_null(text);
-	chain = strstr(text, "\tchain vm_0 {\n");
-	assert_non_null(chain);
-	assert_non_null(strstr(chain, "ether saddr != 52:54:00:00:00:77 drop\n"));
-	assert_non_null(strstr(chain, "ip daddr 169.254.169.254 ether daddr set 02:a9:fe:01:02:03\n"));
-	assert_non_null(strstr(chain, "arp saddr ip { 0.0.0.0, 10.9.8.7 } return\n"));
-	assert_non_null(strstr(chain, "ip saddr 10.9.8.7 return\n"));
-	assert_non_null(strstr(chain, "\t\tdrop\n\t}\n"));
-	assert_non_null(strstr(text, "iifname vmap { \"vnet7\" : jump vm_0 }"));
+	assert_non_null(strstr(text, "set vm_taps {\n\t\ttype ifname\n"
+				     "\t\telements = { \"vnet7\", \"vnet8\" }\n"));
+	assert_non_null(strstr(text, "elements = { \"vnet7\" . 52:54:00:00:00:77, "
+				     "\"vnet8\" . 52:54:00:00:00:78 }"));
+	assert_non_null(strstr(text, "elements = { \"vnet7\" . 10.9.8.7, \"vnet8\" . 10.9.8.8 }"));
+	/* the MAC rewrite only for a tap on a served bridge */
+	assert_non_null(strstr(text, "map tap_dnat {\n\t\ttype ifname : ether_addr\n"
+				     "\t\telements = { \"vnet7\" : 02:a9:fe:01:02:03 }\n"));
+	assert_non_null(strstr(text, "\t\tiifname @vm_taps jump vm_tap\n"));
+	assert_non_null(strstr(text, "\t\tiifname . ether saddr != @tap_mac drop\n"));
+	assert_non_null(strstr(text, "\t\tiifname . ip saddr @tap_ip return\n"));
+	assert_non_null(strstr(text, "\t\tether type ip6 return\n\t\tdrop\n\t}\n"));
 	free(text);
 }
 
