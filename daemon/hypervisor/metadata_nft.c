@@ -70,8 +70,12 @@ bool metadata_ifname_ok(const char *name)
 
 	if (n == 0 || n >= IFNAMSIZ || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-	       n;
+	/* What Linux allows (no '/', ':', blanks), less what would change the meaning of a
+	 * quoted nftables name: the quote itself, backslash, and '*' (a wildcard). */
+	for (const char *p = name; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("/:\"\\*", *p))
+			return false;
+	return true;
 }
 
 bool metadata_nft_table_ok(const char *table)

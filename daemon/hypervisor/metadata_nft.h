@@ -27,7 +27,8 @@ struct metadata_tap {
 	struct in_addr ip; /* INADDR_ANY = not known yet: no metadata for this tap */
 };
 
-/* True for a name usable as an interface name in our rules (1..15 of [A-Za-z0-9._-]). */
+/* True for a name usable as an interface name in our rules: 1..15 printable ASCII
+ * characters, none of / : " \ * (so "br@prod" is fine). */
 bool metadata_ifname_ok(const char *name);
 
 /* True for a usable table name ([A-Za-z][A-Za-z0-9_]*, at most 32). */

@@ -131,9 +131,9 @@ static void test_invalid_names(void **state)
 		tap("t\"1", "", 1, "10.0.0.1"),
 		tap("t 1", "", 1, "10.0.0.1"),
 		tap("", "", 1, "10.0.0.1"),
-		tap("t1", "br}0", 1, "10.0.0.1"),
+		tap("t1", "br\"0", 1, "10.0.0.1"),
 	};
-	struct metadata_nft_bridge br = {"br;0", "mdv00000001", {0}};
+	struct metadata_nft_bridge br = {"br 0", "mdv00000001", {0}};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -148,6 +148,11 @@ static void test_invalid_names(void **state)
 	assert_false(metadata_ifname_ok("0123456789abcdef"));
 	assert_true(metadata_ifname_ok("0123456789abcde"));
 	assert_false(metadata_ifname_ok(".."));
+	assert_true(metadata_ifname_ok("br@prod"));
+	assert_false(metadata_ifname_ok("tap*"));
+	assert_false(metadata_ifname_ok("a\\b"));
+	assert_false(metadata_ifname_ok("a:b"));
+	assert_false(metadata_ifname_ok("a/b"));
 }
 
 static void test_teardown(void **state)
