@@ -61,7 +61,7 @@ vm_json() { # IP MAC HOSTNAME
   printf ' "MemoryInMiB": 512, "MilliCPUs": 1000, "State": "running",'
   printf ' "CreatedOn": "2024-05-01T09:59:50Z", "Tags": {"Name": "%s"}}' "$3"
 }
-# write_config SUBNETS_JSON WITH_VM2(0|1)
+# write_config SUBNETS_JSON WITH_VM2(0|1) [BRIDGES_JSON]
 write_config() {
   local vms
   vms="{\"Tap\": \"${SS_ID}t1\", \"Bridge\": \"$BR\", \"Dir\": \"$tmp/vm1\", \"Info\": $(vm_json 10.199.0.11 $MAC1 one)}"
@@ -69,7 +69,7 @@ write_config() {
     vms="$vms, {\"Tap\": \"${SS_ID}t2\", \"Bridge\": \"$BR\", \"Dir\": \"$tmp/vm2\", \"Info\": $(vm_json 10.199.0.12 $MAC2 two)}"
   fi
   cat >"$tmp/conf.json~" <<EOF
-{"Bridges": ["$BR"], "Subnets": $1, "Vms": [$vms],
+{"Bridges": ${3:-[\"$BR\"]}, "Subnets": $1, "Vms": [$vms],
  "Taps": [{"Tap": "${SS_ID}t3", "Bridge": "$BR", "MacAddress": "$MAC3", "IpAddress": "10.199.0.13"}]}
 EOF
   mv "$tmp/conf.json~" "$tmp/conf.json"
@@ -252,6 +252,23 @@ write_config "$subnets_normal" 1
 reload || true
 t_expect "namespace routes restored" '^10\.198\.0\.0/24 10\.199\.0\.0/24 $' routes
 md_expect "VM1 served again once its subnet has metadata" "$V1" /latest/user-data 200 '^hostname: one$'
+
+# ---- a bridge stops being served, then is served again ----
+write_config "$subnets_normal" 1 '[]'
+reload || true
+if ip -n "$H" link show "${veth:-none}" >/dev/null 2>&1; then
+  t_fail "bridge no longer served: its veth is gone"
+else
+  t_ok "bridge no longer served: its veth is gone"
+fi
+md_expect "bridge no longer served: VM1 gets nothing" "$V1" /latest/user-data 000
+write_config "$subnets_normal" 1
+reload || true
+t_check "bridge served again: same veth name" ip -n "$H" link show "${veth:-none}"
+md_expect "bridge served again: VM1 gets its data" "$V1" /latest/user-data 200 '^hostname: one$'
+t_expect "bridge served again: hypervisor port too" hypervisor-port-ok \
+  ip netns exec "$V1" timeout 3 bash -c 'exec 3<>/dev/tcp/169.254.169.254/6976; cat <&3'
+mdns=$(md_ns_of "$pid" || true)
 
 # ---- a VM goes away: its tap rules go too ----
 write_config "$subnets_normal" 0
