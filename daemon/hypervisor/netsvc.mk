@@ -15,6 +15,12 @@ PROGRAMS += ss-netsvc
 ss-netsvc_SRCS := $(NETSVC_DIR)/netsvc_main.c $(NETSVC_SRCS)
 ss-netsvc_LIBS := $(call pkg_libs,libmicrohttpd)
 
+# Test and benchmark clients: hand-made DHCP packets; TFTP with windowsize and many
+# concurrent transfers.
+PROGRAMS += ss-dhcp-probe ss-tftpc
+ss-dhcp-probe_SRCS := tests/helpers/dhcp_probe.c $(NETSVC_DIR)/dhcp_packet.c
+ss-tftpc_SRCS := bench/tftp/tftpc.c $(NETSVC_DIR)/tftp_packet.c
+
 UNIT_TESTS += test_dhcp_packet test_dhcp_lease test_tftp_packet test_tftp_path \
 	test_netboot_files test_dhcp_handle
 test_dhcp_packet_SRCS := $(NETSVC_PURE_SRCS)

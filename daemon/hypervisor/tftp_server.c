@@ -2,10 +2,11 @@
  * (so only the transfer's peer reaches it), option negotiation, windows (RFC 7440),
  * retransmission with backoff, block numbers wrapping past 65535.
  *
- * Retransmission rules (no Sorcerer's Apprentice, no "TFTP storm"): a new ACK that
- * advances the window sends the next window at once; a duplicate ACK of the block
- * before the window resends the window at most once per timeout period, and never
- * in lockstep mode (RFC 1123 4.2.3.1); the timer resends with a doubling timeout. */
+ * Retransmission rules (no Sorcerer's Apprentice, no "TFTP storm"): an ACK that
+ * advances the window sends the next window at once (from the block after the ACK,
+ * so a partial ACK repairs a gap); a duplicate ACK of the block before the window
+ * resends the window at most once per timeout period, and never in lockstep mode
+ * (RFC 1123 4.2.3.1); the timer resends with a doubling timeout. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,7 @@ struct tftp_xfer {
 	unsigned retries;
 	uint64_t base;    /* first unacknowledged block; 0 while the OACK is unanswered */
 	uint64_t sent_hi; /* highest block sent */
-	bool dup_resent;  /* a duplicate ACK already triggered a resend this period */
+	int64_t dup_resend; /* when a duplicate ACK last triggered a resend */
 	uint8_t oack[TFTP_OACK_MAX];
 	size_t oack_len;
 	int64_t started;
@@ -78,8 +79,10 @@ static void xfer_finish(struct tftp_xfer *x, bool ok, const char *why)
 		NETSVC_STAT_ADD(ns, tftp_done, 1);
 		double rate = ms > 0 ? (double)x->size * 1000.0 / (double)ms : 0;
 		netsvc_log(ns, NETSVC_LOG_INFO,
-			   "tftpd(%s:%s): %llu bytes sent in %lld ms (%.0f B/s), %u resends", ip,
-			   x->name, (unsigned long long)x->size, (long long)ms, rate, x->resends);
+			   "tftpd(%s:%s): %llu bytes sent in %lld ms (%.0f B/s), blksize %u window %u, "
+			   "%u resends",
+			   ip, x->name, (unsigned long long)x->size, (long long)ms, rate, x->blksize,
+			   x->window, x->resends);
 	} else {
 		NETSVC_STAT_ADD(ns, tftp_failed, 1);
 		netsvc_log(ns, NETSVC_LOG_INFO, "tftpd(%s:%s): failed after %llu bytes: %s", ip,
@@ -169,7 +172,6 @@ static void on_timeout(struct ev_timer *t)
 	x->cur_timeout_ms *= 2;
 	if (x->cur_timeout_ms > TFTP_MAX_BACKOFF_MS)
 		x->cur_timeout_ms = x->timeout_ms > TFTP_MAX_BACKOFF_MS ? x->timeout_ms : TFTP_MAX_BACKOFF_MS;
-	x->dup_resent = false;
 	x->resends++;
 	int rc = x->base == 0 ? send_oack(x) : send_window(x);
 	if (rc < 0)
@@ -191,9 +193,10 @@ static bool on_ack(struct tftp_xfer *x, uint16_t k16)
 		if (diff > x->window || k > x->sent_hi)
 			return true; /* stale, or a block never sent */
 		if (diff == 0) {
-			if (x->window == 1 || x->dup_resent)
+			int64_t now = evloop_now_ms();
+			if (x->window == 1 || now - x->dup_resend < x->timeout_ms)
 				return true;
-			x->dup_resent = true;
+			x->dup_resend = now;
 			x->resends++;
 			rc = send_window(x);
 			goto out;
@@ -206,7 +209,6 @@ static bool on_ack(struct tftp_xfer *x, uint16_t k16)
 	}
 	x->retries = 0;
 	x->cur_timeout_ms = x->timeout_ms;
-	x->dup_resent = false;
 	rc = send_window(x);
 out:
 	if (rc < 0) {
@@ -403,6 +405,7 @@ static void start_xfer(struct netsvc *ns, const struct tftp_request *rq, const c
 	x->window = 1;
 	x->timeout_ms = ns->cfg.tftp_timeout_ms ? ns->cfg.tftp_timeout_ms : 1000;
 	x->started = evloop_now_ms();
+	x->dup_resend = INT64_MIN / 2;
 	ev_timer_init(&x->timer, on_timeout, x);
 	x->next = ns->tftp.xfers;
 	ns->tftp.xfers = x;
