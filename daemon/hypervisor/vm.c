@@ -64,6 +64,21 @@ int vm_save(struct vm *vm)
 	return rc < 0 ? rc : api_write_file(&hvapi_local_vm_info_type, path, &vm->info, 0644);
 }
 
+int vm_commit(struct vm *vm, struct hvapi_local_vm_info *info)
+{
+	char path[4096];
+	int rc = vm_path(vm, "info.json", path, sizeof(path));
+
+	if (rc == 0)
+		rc = api_write_file(&hvapi_local_vm_info_type, path, info, 0644);
+	if (rc < 0)
+		return rc;
+	api_clear(&hvapi_local_vm_info_type, &vm->info);
+	vm->info = *info;
+	memset(info, 0, sizeof(*info));
+	return 0;
+}
+
 int vm_set_state(struct vm *vm, enum hvapi_state s)
 {
 	if (vm->info.vm.state == s)

@@ -49,6 +49,11 @@ void vm_unref(struct vm *vm);
 /* Writes info.json (0644, atomically). Call with vm->mu held. */
 int vm_save(struct vm *vm);
 
+/* Changes through a copy: writes info as the VM's info.json and, once it is on disk,
+ * makes it the VM's record (the old one is freed, *info zeroed). On failure nothing
+ * changes. Call with vm->mu held. */
+int vm_commit(struct vm *vm, struct hvapi_local_vm_info *info);
+
 /* Sets the state; when it changes, stamps ChangedStateOn, saves and wakes waiters.
  * Call with vm->mu held. Returns vm_save's result (0 if unchanged). */
 int vm_set_state(struct vm *vm, enum hvapi_state s);

@@ -329,6 +329,8 @@ static void reportf(volumes_report_fn report, void *arg, bool missing, const cha
 	char line[4352];
 	va_list ap;
 
+	if (report == NULL)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

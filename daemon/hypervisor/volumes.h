@@ -55,7 +55,7 @@ int volumes_create_empty(const char *path, uint64_t size);
 /* Reads a qcow2 header's virtual size; 0 if the file is not qcow2. */
 uint64_t volumes_qcow2_virtual_size(int fd);
 
-/* One finding of volumes_check; missing: the file does not exist. */
+/* One finding of volumes_check (report may be NULL); missing: the file does not exist. */
 typedef void (*volumes_report_fn)(void *arg, bool missing, const char *line);
 
 /* check-vms / repair-vm-volume-allocations for one VM record: every volume file must

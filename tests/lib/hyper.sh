@@ -6,7 +6,9 @@
 # $HV_DIR); the hypervisor daemon runs in the same network namespace (bridges, taps).
 # Everything is removed by t_cleanup, even on failure.
 #
-#   hv_libvirt_start          start the private libvirt (sets HV_DIR HV_NS HV_URI)
+#   hv_env_start              private directory and network namespace only, with
+#                             libvirt's in-process test driver (HV_URI=test:///default)
+#   hv_libvirt_start          the same plus the private libvirt (HV_URI points at it)
 #   hv_libvirt_restart        kill and restart libvirtd (domains keep running)
 #   hv_virsh ARGS...          virsh against the private libvirt
 #   hv_ns CMD...              run CMD in the test network namespace
@@ -41,12 +43,19 @@ _hv_libvirtd_run() { # starts libvirtd inside the existing private namespaces
 	return 1
 }
 
-hv_libvirt_start() {
+hv_env_start() {
 	HV_DIR=$(mktemp -d "/tmp/${SS_ID}-hv.XXXXXX") || return 1
 	HV_NS=${SS_ID}hv
-	HV_URI="qemu:///system?socket=$HV_DIR/sock/libvirt-sock"
+	HV_URI="test:///default"
 	t_cleanup hv_cleanup
 	mkdir -p "$HV_DIR"/{etc,run,lib,log,sock,state,volumes,daemon-log}
+	ip netns add "$HV_NS" || return 1
+	hv_ns ip link set lo up
+}
+
+hv_libvirt_start() {
+	hv_env_start || return 1
+	HV_URI="qemu:///system?socket=$HV_DIR/sock/libvirt-sock"
 	cat >"$HV_DIR/etc/libvirtd.conf" <<EOF
 unix_sock_dir = "$HV_DIR/sock"
 unix_sock_rw_perms = "0700"
@@ -64,8 +73,6 @@ EOF
 	cat >"$HV_DIR/etc/virtlogd.conf" <<EOF
 log_outputs = "3:file:$HV_DIR/virtlogd.log"
 EOF
-	ip netns add "$HV_NS" || return 1
-	hv_ns ip link set lo up
 	# The mount points must exist; creating an empty directory is all we do outside.
 	mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt
 	ip netns exec "$HV_NS" unshare -m --propagation private sh -c "

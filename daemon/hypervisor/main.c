@@ -1,0 +1,255 @@
+/* hypervisor: the daemon's entry point. Sub-commands run (default), stop,
+ * stop-vms-on-next-stop, check-vms, repair-vm-volume-allocations (spec §2, §9).
+ * `run` sets up logging, TLS, the manager (state + libvirt), RPC and status pages on
+ * one port, the control socket, then waits for signals and control commands:
+ * SIGHUP reopens the log files (#39); SIGINT/SIGTERM and "stop" leave the VMs
+ * running (libvirt owns them). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon/hypervisor/bridges.h"
+#include "daemon/hypervisor/checkvms.h"
+#include "daemon/hypervisor/control.h"
+#include "daemon/hypervisor/hvflags.h"
+#include "daemon/hypervisor/manager.h"
+#include "daemon/hypervisor/rpc.h"
+#include "daemon/hypervisor/status.h"
+#include "daemon/hypervisor/updates.h"
+#include "flags.h"
+#include "listener.h"
+#include "log.h"
+#include "srpc.h"
+#include "tls.h"
+
+struct daemon {
+	struct hv_config cfg;
+	struct log_config logcfg;
+	struct manager *m;
+	int stop_fd; /* eventfd: a control "stop" arrived */
+};
+
+static int test_memory(uint64_t mib)
+{
+	size_t len = (size_t)mib << 20;
+	char *p = malloc(len);
+
+	if (p == NULL)
+		return 1;
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
+	free(p);
+	return 0;
+}
+
+static int on_control(const char *cmd, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t one = 1;
+
+	if (strcmp(cmd, "stop") == 0) {
+		(void)!write(d->stop_fd, &one, sizeof(one));
+		return 0;
+	}
+	if (strcmp(cmd, "stop-vms-on-next-stop") == 0) {
+		atomic_store(&d->m->stop_vms_on_next_stop, true);
+		log_info("VMs will be shut down at the next stop");
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void log_setup(struct daemon *d)
+{
+	const struct hv_config *c = &d->cfg;
+
+	d->logcfg = (struct log_config){
+		.to_stderr = c->also_log_to_stderr,
+		.dir = c->log_dir,
+		.file_max_size = c->log_file_max_size,
+		.quota = c->log_quota,
+		.ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
+		.subseconds = c->log_subseconds,
+		.debug_level = c->initial_log_debug_level,
+	};
+	if (log_init(&d->logcfg) < 0)
+		fprintf(stderr, "hypervisor: cannot write logs to %s\n", c->log_dir);
+}
+
+/* Waits for a signal or a control stop. Returns the exit status. */
+static int wait_loop(struct daemon *d, int sfd)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = d->stop_fd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (p[1].revents & POLLIN) {
+			bool stop_vms = atomic_load(&d->m->stop_vms_on_next_stop);
+
+			log_info("stop requested%s", stop_vms ? ": shutting VMs down" : ": VMs keep running");
+			statedir_remove_root_cookie(d->cfg.state_dir);
+			if (stop_vms)
+				manager_close(d->m, true);
+			log_info("exiting");
+			return 0;
+		}
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			log_init(&d->logcfg);
+			log_info("SIGHUP: log files reopened");
+			continue;
+		}
+		log_info("exiting on signal %u: VMs keep running", si.ssi_signo);
+		return 1;
+	}
+}
+
+static int run(struct daemon *d)
+{
+	struct hv_config *c = &d->cfg;
+	struct tls_server *tls = NULL;
+	struct srpc_server *srv = NULL;
+	struct listener *lis = NULL;
+	struct control *ctl = NULL;
+	struct updates *upd = NULL;
+	struct status st = { 0 };
+	struct rpc r = { 0 };
+	struct bridges br;
+	char err[1024] = "", addr[32], path[4096];
+	sigset_t mask;
+	int sfd, rc;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "Must run the Hypervisor as root\n");
+		return 1;
+	}
+	/* Before any thread exists: signals are taken by the main loop only. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (sfd < 0 || d->stop_fd < 0) {
+		fprintf(stderr, "hypervisor: signalfd/eventfd: %s\n", strerror(errno));
+		return 1;
+	}
+	log_setup(d);
+	log_info("hypervisor %s starting", SS_VERSION);
+
+	struct tls_server_config tc = { c->cert_file, c->key_file, c->ca_file, c->identity_ca_file };
+	rc = tls_server_new(&tc, &tls, err, sizeof(err));
+	if (rc < 0) {
+		log_error("TLS: %s", err);
+		return 1;
+	}
+	rc = manager_open(c, &d->m, err, sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	upd = updates_new(d->m);
+	if (upd == NULL)
+		return 1;
+	manager_set_notify(d->m, updates_notify, upd);
+
+	struct srpc_server_config sc = {
+		.tls = tls,
+		.allow_unauthenticated = c->allow_unauthenticated_reads,
+		.trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
+		.trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
+		.handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
+		.io_timeout_ms = -1,
+	};
+	srv = srpc_server_new(&sc);
+	if (srv == NULL)
+		return 1;
+	st.m = d->m;
+	st.srpc = srv;
+	st.version = SS_VERSION;
+	gethostname(st.hostname, sizeof(st.hostname) - 1);
+	st.rpc_enabled = bridges_scan(&br, "/sys/class/net", "/proc/net/vlan") > 0;
+	if (!st.rpc_enabled) {
+		log_warn("No bridges found: entering log-only mode");
+	} else {
+		r = (struct rpc){ .m = d->m, .cfg = c, .updates = upd };
+		rc = rpc_register(srv, &r);
+		if (rc < 0) {
+			log_error("registering RPC methods: %s", strerror(-rc));
+			return 1;
+		}
+	}
+	snprintf(addr, sizeof(addr), ":%d", c->port_num);
+	struct listener_config lc = { .addr = addr, .srpc = srv, .http = status_handler, .http_arg = &st };
+	rc = listener_start(&lc, &lis, err, sizeof(err));
+	if (rc < 0) {
+		log_error("listening on %s: %s", addr, err);
+		return 1;
+	}
+	statedir_path(path, sizeof(path), c->state_dir, "control");
+	rc = control_start(path, on_control, d, &ctl);
+	if (rc < 0) {
+		log_error("control socket %s: %s", path, strerror(-rc));
+		return 1;
+	}
+	log_info("serving on port %d", c->port_num);
+	rc = wait_loop(d, sfd);
+	/* VMs keep running; the process exit closes every connection (including the
+	 * control client waiting for EOF). */
+	log_shutdown();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct flags *fs;
+	const char *cmd;
+	char *ferr = NULL, err[512];
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	fs = flags_new("hypervisor", HVFLAGS_USAGE);
+	hvflags_define(fs, &d.cfg);
+	flags_version(fs, "hypervisor " SS_VERSION);
+	if (flags_load_dir(fs, "/etc/hypervisor", &ferr) < 0) {
+		fprintf(stderr, "%s\n", ferr ? ferr : "bad flags file");
+		return 1;
+	}
+	flags_parse_or_exit(fs, argc, argv);
+	if (d.cfg.test_memory_available > 0)
+		return test_memory(d.cfg.test_memory_available);
+	if (flags_nargs(fs) > 1) {
+		flags_print_usage(fs, stderr);
+		return 2;
+	}
+	cmd = flags_nargs(fs) == 1 ? flags_arg(fs, 0) : "run";
+	if (strcmp(cmd, "run") == 0)
+		return run(&d);
+	if (strcmp(cmd, "stop") == 0 || strcmp(cmd, "stop-vms-on-next-stop") == 0) {
+		char path[4096];
+
+		statedir_path(path, sizeof(path), d.cfg.state_dir, "control");
+		rc = control_send(path, cmd, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "%s\n", err);
+		return rc < 0 ? 1 : 0;
+	}
+	if (strcmp(cmd, "check-vms") == 0 || strcmp(cmd, "repair-vm-volume-allocations") == 0)
+		return checkvms_run(&d.cfg, strcmp(cmd, "repair-vm-volume-allocations") == 0, stdout);
+	flags_print_usage(fs, stderr);
+	return 2;
+}
