@@ -28,11 +28,20 @@
 #include "srpc.h"
 #include "tls.h"
 
+/* Everything run() sets up; static, so it stays reachable until the process exits
+ * (VMs keep running, connections die with the process). */
 struct daemon {
 	struct hv_config cfg;
 	struct log_config logcfg;
 	struct manager *m;
 	int stop_fd; /* eventfd: a control "stop" arrived */
+	struct tls_server *tls;
+	struct srpc_server *srv;
+	struct listener *lis;
+	struct control *ctl;
+	struct updates *upd;
+	struct status st;
+	struct rpc r;
 };
 
 static int test_memory(uint64_t mib)
@@ -119,13 +128,7 @@ static int wait_loop(struct daemon *d, int sfd)
 static int run(struct daemon *d)
 {
 	struct hv_config *c = &d->cfg;
-	struct tls_server *tls = NULL;
-	struct srpc_server *srv = NULL;
-	struct listener *lis = NULL;
-	struct control *ctl = NULL;
-	struct updates *upd = NULL;
-	struct status st = { 0 };
-	struct rpc r = { 0 };
+	struct status *st = &d->st;
 	struct bridges br;
 	char err[1024] = "", addr[32], path[4096];
 	sigset_t mask;
@@ -151,7 +154,7 @@ static int run(struct daemon *d)
 	log_info("hypervisor %s starting", SS_VERSION);
 
 	struct tls_server_config tc = { c->cert_file, c->key_file, c->ca_file, c->identity_ca_file };
-	rc = tls_server_new(&tc, &tls, err, sizeof(err));
+	rc = tls_server_new(&tc, &d->tls, err, sizeof(err));
 	if (rc < 0) {
 		log_error("TLS: %s", err);
 		return 1;
@@ -161,46 +164,46 @@ static int run(struct daemon *d)
 		log_error("%s", err);
 		return 1;
 	}
-	upd = updates_new(d->m);
-	if (upd == NULL)
+	d->upd = updates_new(d->m);
+	if (d->upd == NULL)
 		return 1;
-	manager_set_notify(d->m, updates_notify, upd);
+	manager_set_notify(d->m, updates_notify, d->upd);
 
 	struct srpc_server_config sc = {
-		.tls = tls,
+		.tls = d->tls,
 		.allow_unauthenticated = c->allow_unauthenticated_reads,
 		.trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
 		.trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
 		.handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
 		.io_timeout_ms = -1,
 	};
-	srv = srpc_server_new(&sc);
-	if (srv == NULL)
+	d->srv = srpc_server_new(&sc);
+	if (d->srv == NULL)
 		return 1;
-	st.m = d->m;
-	st.srpc = srv;
-	st.version = SS_VERSION;
-	gethostname(st.hostname, sizeof(st.hostname) - 1);
-	st.rpc_enabled = bridges_scan(&br, "/sys/class/net", "/proc/net/vlan") > 0;
-	if (!st.rpc_enabled) {
+	st->m = d->m;
+	st->srpc = d->srv;
+	st->version = SS_VERSION;
+	gethostname(st->hostname, sizeof(st->hostname) - 1);
+	st->rpc_enabled = bridges_scan(&br, "/sys/class/net", "/proc/net/vlan") > 0;
+	if (!st->rpc_enabled) {
 		log_warn("No bridges found: entering log-only mode");
 	} else {
-		r = (struct rpc){ .m = d->m, .cfg = c, .updates = upd };
-		rc = rpc_register(srv, &r);
+		d->r = (struct rpc){ .m = d->m, .cfg = c, .updates = d->upd };
+		rc = rpc_register(d->srv, &d->r);
 		if (rc < 0) {
 			log_error("registering RPC methods: %s", strerror(-rc));
 			return 1;
 		}
 	}
 	snprintf(addr, sizeof(addr), ":%d", c->port_num);
-	struct listener_config lc = { .addr = addr, .srpc = srv, .http = status_handler, .http_arg = &st };
-	rc = listener_start(&lc, &lis, err, sizeof(err));
+	struct listener_config lc = { .addr = addr, .srpc = d->srv, .http = status_handler, .http_arg = st };
+	rc = listener_start(&lc, &d->lis, err, sizeof(err));
 	if (rc < 0) {
 		log_error("listening on %s: %s", addr, err);
 		return 1;
 	}
 	statedir_path(path, sizeof(path), c->state_dir, "control");
-	rc = control_start(path, on_control, d, &ctl);
+	rc = control_start(path, on_control, d, &d->ctl);
 	if (rc < 0) {
 		log_error("control socket %s: %s", path, strerror(-rc));
 		return 1;
@@ -213,12 +216,42 @@ static int run(struct daemon *d)
 	return rc;
 }
 
+/* Runs the sub-command; returns the exit status. */
+static int dispatch(struct daemon *d, struct flags *fs)
+{
+	const char *cmd;
+	char err[512];
+	int rc;
+
+	if (d->cfg.test_memory_available > 0)
+		return test_memory(d->cfg.test_memory_available);
+	if (flags_nargs(fs) > 1) {
+		flags_print_usage(fs, stderr);
+		return 2;
+	}
+	cmd = flags_nargs(fs) == 1 ? flags_arg(fs, 0) : "run";
+	if (strcmp(cmd, "run") == 0)
+		return run(d);
+	if (strcmp(cmd, "stop") == 0 || strcmp(cmd, "stop-vms-on-next-stop") == 0) {
+		char path[4096];
+
+		statedir_path(path, sizeof(path), d->cfg.state_dir, "control");
+		rc = control_send(path, cmd, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "%s\n", err);
+		return rc < 0 ? 1 : 0;
+	}
+	if (strcmp(cmd, "check-vms") == 0 || strcmp(cmd, "repair-vm-volume-allocations") == 0)
+		return checkvms_run(&d->cfg, strcmp(cmd, "repair-vm-volume-allocations") == 0, stdout);
+	flags_print_usage(fs, stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct flags *fs;
-	const char *cmd;
-	char *ferr = NULL, err[512];
+	char *ferr = NULL;
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -227,29 +260,12 @@ int main(int argc, char **argv)
 	flags_version(fs, "hypervisor " SS_VERSION);
 	if (flags_load_dir(fs, "/etc/hypervisor", &ferr) < 0) {
 		fprintf(stderr, "%s\n", ferr ? ferr : "bad flags file");
+		free(ferr);
+		flags_free(fs);
 		return 1;
 	}
 	flags_parse_or_exit(fs, argc, argv);
-	if (d.cfg.test_memory_available > 0)
-		return test_memory(d.cfg.test_memory_available);
-	if (flags_nargs(fs) > 1) {
-		flags_print_usage(fs, stderr);
-		return 2;
-	}
-	cmd = flags_nargs(fs) == 1 ? flags_arg(fs, 0) : "run";
-	if (strcmp(cmd, "run") == 0)
-		return run(&d);
-	if (strcmp(cmd, "stop") == 0 || strcmp(cmd, "stop-vms-on-next-stop") == 0) {
-		char path[4096];
-
-		statedir_path(path, sizeof(path), d.cfg.state_dir, "control");
-		rc = control_send(path, cmd, err, sizeof(err));
-		if (rc < 0)
-			fprintf(stderr, "%s\n", err);
-		return rc < 0 ? 1 : 0;
-	}
-	if (strcmp(cmd, "check-vms") == 0 || strcmp(cmd, "repair-vm-volume-allocations") == 0)
-		return checkvms_run(&d.cfg, strcmp(cmd, "repair-vm-volume-allocations") == 0, stdout);
-	flags_print_usage(fs, stderr);
-	return 2;
+	rc = dispatch(&d, fs);
+	flags_free(fs);
+	return rc;
 }

@@ -224,8 +224,10 @@ static int load_subnets(struct manager *m, char *err, size_t errsz)
 
 	statedir_path(path, sizeof(path), m->state_dir, "subnets.json");
 	rc = sjson_load_file(path, 0, &j, &msg);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		free(msg);
 		return 0;
+	}
 	if (rc < 0) {
 		snprintf(err, errsz, "%s", msg ? msg : path);
 		free(msg);
@@ -249,8 +251,8 @@ static int load_doc(const struct api_type *t, const char *dir, const char *name,
 	statedir_path(path, sizeof(path), dir, name);
 	rc = api_load_file(t, path, obj, &msg);
 	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
+		rc = 0;
+	else if (rc < 0)
 		snprintf(err, errsz, "%s", msg ? msg : path);
 	free(msg);
 	return rc;

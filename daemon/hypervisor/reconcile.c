@@ -100,7 +100,8 @@ int reconcile_load_infos(const char *state_dir, struct hvapi_local_vm_info **inf
 		v[k++] = info;
 	}
 	closedir(d);
-	qsort(v, k, sizeof(*v), cmp_info);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_info);
 	*infos = v;
 	*n = k;
 	return 0;

@@ -106,6 +106,11 @@ _hv_kill_pidfile() {
 hv_cleanup() {
 	[ -n "${HV_DIR:-}" ] || return 0
 	hv_daemon_kill9
+	# Keep the daemon's output (sanitizer reports included) beside the test log.
+	if [ -s "$HV_DIR/daemon.out" ]; then
+		mkdir -p "$SS_TOP/build/test-logs"
+		cp "$HV_DIR/daemon.out" "$SS_TOP/build/test-logs/$(basename "$0" .sh)-hypervisor.out"
+	fi
 	if [ -S "$HV_DIR/sock/libvirt-sock" ]; then
 		local d
 		for d in $(timeout 10 virsh -q -c "$HV_URI" list --name 2>/dev/null); do
@@ -178,7 +183,8 @@ hv_daemon_start() {
 	local i
 	HV_STATE=$HV_DIR/state
 	HV_LOG=$HV_DIR/daemon.out
-	hv_ns "$HV_BIN/hypervisor" -stateDir="$HV_STATE" -volumeDirectories="$HV_DIR/volumes" \
+	# Not through the hv_ns function: $! must be the daemon itself (ip execs it).
+	ip netns exec "$HV_NS" "$HV_BIN/hypervisor" -stateDir="$HV_STATE" -volumeDirectories="$HV_DIR/volumes" \
 		-logDir="$HV_DIR/daemon-log" -libvirtURI="$HV_URI" -portNum="$HV_PORT" \
 		-CAfile="$HV_DIR/certs/ca/ca.pem" -identityCAfile="$HV_DIR/certs/idca/ca.pem" \
 		-certFile="$HV_DIR/certs/server/cert.pem" -keyFile="$HV_DIR/certs/server/key.pem" \
@@ -235,4 +241,34 @@ hv_test_disk() { # OUT [SNIPPET]
 	local rc=$?
 	rm -rf "$tmp"
 	return $rc
+}
+
+# hv_prom_check FILE: FILE is Prometheus text format 0.0.4: HELP/TYPE comments, then
+# samples "name[{label="value",...}] number" whose metric was TYPE-declared first.
+hv_prom_check() {
+	awk '
+	function fail(msg) { print "line " NR ": " msg ": " $0; bad = 1; exit 1 }
+	/^# HELP / { if ($3 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*$/) fail("bad HELP name"); next }
+	/^# TYPE / {
+		if ($3 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*$/) fail("bad TYPE name")
+		if ($4 !~ /^(counter|gauge|histogram|summary|untyped)$/) fail("bad type")
+		if ($3 in typed) fail("TYPE twice")
+		typed[$3] = 1; next
+	}
+	/^#/ { next }
+	/^$/ { fail("empty line") }
+	{
+		line = $0
+		if (!match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*/)) fail("bad metric name")
+		name = substr(line, 1, RLENGTH); rest = substr(line, RLENGTH + 1)
+		if (substr(rest, 1, 1) == "{") {
+			if (!match(rest, /^\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*)?\}/))
+				fail("bad labels")
+			rest = substr(rest, RLENGTH + 1)
+		}
+		if (rest !~ /^ [-+]?([0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?|NaN|[-+]?Inf)( [0-9]+)?$/) fail("bad value")
+		if (!(name in typed)) fail("sample before its TYPE")
+		n++
+	}
+	END { if (bad) exit 1; if (n == 0) { print "no samples"; exit 1 } }' "$1"
 }
