@@ -7,7 +7,8 @@
  * Configuration (every key optional):
  *   state_dir, tftp_root, boot_template ("pxelinux.%d"), boot_map {"7": "x.efi"},
  *   interfaces ["br0"], bridges_only, dhcp_port, tftp_port, no_dhcp, no_tftp,
- *   http_port (serves http_path "/boot/" and "/status"), http_path, send_ra,
+ *   http_port (serves http_path "/boot/" and "/status"), http_path,
+ *   http_boot (default true: DHCP hands iPXE/HTTP clients URLs on http_port), send_ra,
  *   tftp_max_transfers, tftp_max_window, tftp_timeout_ms, tftp_retries,
  *   subnets [Subnet objects as in hypervisor.md §6.1],
  *   leases [{"mac", "ip", "hostname", "kind": "vm"|"external"|"netboot",
@@ -355,7 +356,7 @@ int main(int argc, char **argv)
 		.tftp_port = (uint16_t)num(cfg, "tftp_port"),
 		.no_dhcp = json_is_true(json_object_get(cfg, "no_dhcp")),
 		.no_tftp = json_is_true(json_object_get(cfg, "no_tftp")),
-		.http_port = (uint16_t)num(cfg, "http_port"),
+		.http_port = json_is_false(json_object_get(cfg, "http_boot")) ? 0 : (uint16_t)num(cfg, "http_port"),
 		.http_path = str(cfg, "http_path"),
 		.send_ra = json_is_true(json_object_get(cfg, "send_ra")),
 		.tftp_max_transfers = num(cfg, "tftp_max_transfers"),
@@ -380,12 +381,13 @@ int main(int argc, char **argv)
 	if (netsvc_start(ns) < 0)
 		goto out;
 	struct http_ctx hc = {.ns = ns, .path = c.http_path ? c.http_path : "/boot/"};
-	if (c.http_port) {
-		httpd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, c.http_port, NULL, NULL,
+	uint16_t http_port = (uint16_t)num(cfg, "http_port");
+	if (http_port) {
+		httpd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, http_port, NULL, NULL,
 					 http_handler, &hc, MHD_OPTION_CONNECTION_TIMEOUT,
 					 (unsigned)30, MHD_OPTION_END);
 		if (!httpd) {
-			logf_("ss-netsvc: HTTP on port %u failed", c.http_port);
+			logf_("ss-netsvc: HTTP on port %u failed", http_port);
 			goto out;
 		}
 	}
