@@ -5,6 +5,7 @@
  * SIGHUP reopens the log files (#39); SIGINT/SIGTERM and "stop" leave the VMs
  * running (libvirt owns them). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,7 +35,9 @@ struct daemon {
 	struct hv_config cfg;
 	struct log_config logcfg;
 	struct manager *m;
-	int stop_fd; /* eventfd: a control "stop" arrived */
+	int lock_fd;         /* the state directory's lock */
+	int stop_fd;         /* eventfd: a control "stop" arrived */
+	atomic_bool stop_vms; /* "stop-vms-on-next-stop" arrived */
 	struct tls_server *tls;
 	struct srpc_server *srv;
 	struct listener *lis;
@@ -67,7 +70,7 @@ static int on_control(const char *cmd, void *arg)
 		return 0;
 	}
 	if (strcmp(cmd, "stop-vms-on-next-stop") == 0) {
-		atomic_store(&d->m->stop_vms_on_next_stop, true);
+		atomic_store(&d->stop_vms, true);
 		log_info("VMs will be shut down at the next stop");
 		return 0;
 	}
@@ -104,7 +107,7 @@ static int wait_loop(struct daemon *d, int sfd)
 			return 1;
 		}
 		if (p[1].revents & POLLIN) {
-			bool stop_vms = atomic_load(&d->m->stop_vms_on_next_stop);
+			bool stop_vms = atomic_load(&d->stop_vms);
 
 			log_info("stop requested%s", stop_vms ? ": shutting VMs down" : ": VMs keep running");
 			statedir_remove_root_cookie(d->cfg.state_dir);
@@ -130,7 +133,7 @@ static int run(struct daemon *d)
 	struct hv_config *c = &d->cfg;
 	struct status *st = &d->st;
 	struct bridges br;
-	char err[1024] = "", addr[32], path[4096];
+	char err[1024] = "", addr[32], path[4096], *msg = NULL;
 	sigset_t mask;
 	int sfd, rc;
 
@@ -152,6 +155,26 @@ static int run(struct daemon *d)
 	}
 	log_setup(d);
 	log_info("hypervisor %s starting", SS_VERSION);
+
+	/* The lock first (a second daemon must not touch the first one's socket), then
+	 * the control socket: "stop" works while the rest starts up. */
+	rc = statedir_create(c->state_dir);
+	if (rc < 0) {
+		log_error("mkdir %s: %s", c->state_dir, strerror(-rc));
+		return 1;
+	}
+	d->lock_fd = statedir_lock(c->state_dir, &msg);
+	if (d->lock_fd < 0) {
+		log_error("%s", msg ? msg : "state directory is locked");
+		free(msg);
+		return 1;
+	}
+	statedir_path(path, sizeof(path), c->state_dir, "control");
+	rc = control_start(path, on_control, d, &d->ctl);
+	if (rc < 0) {
+		log_error("control socket %s: %s", path, strerror(-rc));
+		return 1;
+	}
 
 	struct tls_server_config tc = { c->cert_file, c->key_file, c->ca_file, c->identity_ca_file };
 	rc = tls_server_new(&tc, &d->tls, err, sizeof(err));
@@ -202,16 +225,11 @@ static int run(struct daemon *d)
 		log_error("listening on %s: %s", addr, err);
 		return 1;
 	}
-	statedir_path(path, sizeof(path), c->state_dir, "control");
-	rc = control_start(path, on_control, d, &d->ctl);
-	if (rc < 0) {
-		log_error("control socket %s: %s", path, strerror(-rc));
-		return 1;
-	}
 	log_info("serving on port %d", c->port_num);
 	rc = wait_loop(d, sfd);
 	/* VMs keep running; the process exit closes every connection (including the
-	 * control client waiting for EOF). */
+	 * control client waiting for EOF). The socket name goes now. */
+	unlink(path);
 	log_shutdown();
 	return rc;
 }

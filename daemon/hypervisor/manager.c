@@ -322,19 +322,12 @@ static void *timer_main(void *arg)
 
 static int open_state(struct manager *m, char *err, size_t errsz)
 {
-	char *msg = NULL;
 	int rc;
 
 	rc = statedir_create(m->state_dir);
 	if (rc < 0) {
 		snprintf(err, errsz, "mkdir %s: %s", m->state_dir, strerror(-rc));
 		return rc;
-	}
-	m->lock_fd = statedir_lock(m->state_dir, &msg);
-	if (m->lock_fd < 0) {
-		snprintf(err, errsz, "%s", msg ? msg : "state directory is locked");
-		free(msg);
-		return m->lock_fd;
 	}
 	rc = statedir_uuid(m->state_dir, m->uuid);
 	if (rc == 0)
@@ -379,7 +372,6 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 		return -ENOMEM;
 	m->cfg = cfg;
 	m->state_dir = cfg->state_dir;
-	m->lock_fd = -1;
 	pthread_rwlock_init(&m->lock, NULL);
 	pthread_mutex_init(&m->problems_mu, NULL);
 	pthread_mutex_init(&m->timer_mu, NULL);
@@ -444,7 +436,6 @@ void manager_close(struct manager *m, bool stop_vms)
 	volumes_clear(&m->vols);
 	EVP_PKEY_free(m->key);
 	free(m->public_key_pem);
-	fsutil_unlock(m->lock_fd);
 	pthread_rwlock_destroy(&m->lock);
 	pthread_mutex_destroy(&m->problems_mu);
 	pthread_mutex_destroy(&m->timer_mu);

@@ -45,7 +45,6 @@ struct manager_leases {
 struct manager {
 	const struct hv_config *cfg;
 	const char *state_dir;
-	int lock_fd;
 	char uuid[STATEDIR_UUID_LEN + 1];
 	char domain_prefix[32];
 	uint8_t root_cookie[STATEDIR_COOKIE_LEN];
@@ -69,7 +68,6 @@ struct manager {
 
 	atomic_bool disabled;
 	atomic_bool shutting_down;
-	atomic_bool stop_vms_on_next_stop;
 
 	manager_notify_fn notify;
 	void *notify_arg;
@@ -87,8 +85,9 @@ struct manager {
 	atomic_uint_fast64_t n_starts, n_start_failures, n_creates, n_destroys, n_crashes;
 };
 
-/* Loads the state directory, connects to libvirt and reconciles. Returns 0 and *out,
- * or -errno with the reason in err. Borrows cfg for the manager's life. */
+/* Loads the state directory (the caller holds its lock: statedir_lock), connects to
+ * libvirt and reconciles. Returns 0 and *out, or -errno with the reason in err.
+ * Borrows cfg for the manager's life. */
 int manager_open(const struct hv_config *cfg, struct manager **out, char *err, size_t errsz);
 
 /* Sets the change callback (before serving). */
