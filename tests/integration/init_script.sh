@@ -48,7 +48,11 @@ EOF
 initd() { HYPERVISOR_DEFAULTS=$d/defaults ip netns exec "$ns" sh "$init" "$@"; }
 fails() { ! "$@"; }
 pidof_file() { cat "$d/run/$1" 2>/dev/null; }
-running() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie (exited, not yet reaped by PID 1) does not count as running.
+running() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    [ "$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
 # Whatever happens, leave no daemon or babysitter behind.
 kill_all() {
   local p
