@@ -276,6 +276,8 @@ void sjson_pop(struct sjson_dec *d)
 }
 
 static int vfail(struct sjson_dec *d, const char *key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int vfail(struct sjson_dec *d, const char *key, const char *fmt, va_list ap)
 {
 	char path[SJSON_PATH_MAX], *what;
 	size_t plen;
