@@ -804,6 +804,10 @@ int sjson_parse_time(const char *s, struct timespec *out)
 		return -EINVAL;
 	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= (int64_t)sign * (oh * 3600 + om * 60);
+	/* Times are kept in UTC: an offset can move the instant out of years 0000-9999,
+	 * which sjson_format_time could not write in a form this function reads back. */
+	if (t < days_from_civil(0, 1, 1) * 86400 || t >= days_from_civil(10000, 1, 1) * 86400)
+		return -EINVAL;
 	if (t == GO_ZERO_SEC && nsec == 0)
 		t = 0;
 	out->tv_sec = (time_t)t;

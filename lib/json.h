@@ -146,7 +146,8 @@ json_t *sjson_strlist(char *const *v, size_t n);
  * SJSON_ZERO_TIME. Returns buf. */
 char *sjson_format_time(const struct timespec *t, char *buf, size_t size);
 /* Accepts "Z" or a "+hh:mm"/"-hh:mm" offset and 0-9 fraction digits. Returns 0 or
- * -EINVAL. SJSON_ZERO_TIME gives {0, 0}. */
+ * -EINVAL (also for an instant outside the UTC years 0000-9999). SJSON_ZERO_TIME
+ * gives {0, 0}. */
 int sjson_parse_time(const char *s, struct timespec *out);
 
 /* Padded standard base64 into a new string; NULL on allocation failure. */

@@ -1,4 +1,5 @@
 /* Unit tests for lib/json. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,11 +53,30 @@ static void test_go_escaping(void **state)
 	json_decref(o);
 }
 
+/* Caught by the format/parse round-trip check of fuzz_hvapi_json: an offset that moves the instant past year 9999 (or before
+ * year 0) in UTC gave a time that sjson_format_time wrote as "10000-..." and that no
+ * longer parsed, so a state file would not load after being written. */
+static void test_time_range(void **state)
+{
+	struct timespec t;
+	char buf[SJSON_TIME_LEN];
+
+	(void)state;
+	assert_int_equal(sjson_parse_time("9999-12-31T23:59:59-01:00", &t), -EINVAL);
+	assert_int_equal(sjson_parse_time("0000-01-01T00:00:00+00:01", &t), -EINVAL);
+	assert_int_equal(sjson_parse_time("9999-12-31T23:59:59.999999999+01:00", &t), 0);
+	assert_string_equal(sjson_format_time(&t, buf, sizeof(buf)),
+			    "9999-12-31T22:59:59.999999999Z");
+	assert_int_equal(sjson_parse_time("0000-01-01T00:00:00-01:00", &t), 0);
+	assert_string_equal(sjson_format_time(&t, buf, sizeof(buf)), "0000-01-01T01:00:00Z");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_error),
 		cmocka_unit_test(test_go_escaping),
+		cmocka_unit_test(test_time_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
