@@ -6,6 +6,8 @@ set -u
 secs=$1; shift
 top=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
+# UBSan findings count as crashes (the fuzz build compiles with recovery on).
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 for name in "$@"; do
   bin=$top/build/fuzz/fuzz/fuzz_$name
   work=$top/build/fuzz/corpus/$name crashes=$top/build/fuzz/crashes/$name
