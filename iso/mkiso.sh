@@ -12,10 +12,9 @@
 #   CONFIG_DIR: files to bake in (regular files only, no subdirectories).
 #   LABEL: ISO volume id (default SS_INSTALLER; A-Z 0-9 _ only).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
 label=SS_INSTALLER
 append=
-image= out= config=
+image='' out='' config=''
 while getopts "i:o:c:l:a:h" opt; do
   case $opt in
     i) image=$OPTARG ;;
@@ -82,7 +81,7 @@ grub-mkimage -O x86_64-efi -p /boot/grub -c "$work/grub.cfg" -o "$work/efi/EFI/B
   part_gpt part_msdos fat iso9660 search search_label linux echo serial terminal efi_gop boot
 
 step "EFI system partition image (FAT, serial $fat_serial)"
-kb=$(( ($(stat -c %s "$work/efi/EFI/BOOT/BOOTX64.EFI") / 1024 + 200) ))
+kb=$(( $(stat -c %s "$work/efi/EFI/BOOT/BOOTX64.EFI") / 1024 + 200 ))
 mkfs.vfat --invariant -i "$fat_serial" -n EFIBOOT -C "$work/efiboot.img" "$kb" >/dev/null
 find "$work/efi" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 MTOOLS_SKIP_CHECK=1 mcopy -s -m -i "$work/efiboot.img" "$work/efi/EFI" ::/

@@ -10,7 +10,7 @@
 # All regular files (TFTP servers that serve images refuse symlinks). Reproducible.
 # Usage: iso/mkpxe.sh -i IMAGE_DIR -o OUT_DIR [-a "KERNEL ARGS"]
 set -euo pipefail
-image= out= append=
+image='' out='' append=''
 while getopts "i:o:a:h" opt; do
   case $opt in
     i) image=$OPTARG ;;

@@ -1,0 +1,179 @@
+# timeout: 600
+# shellcheck shell=bash
+# Appliance images end to end: `make images` (reused when up to date), the
+# artifacts and their manifests, then real boots under QEMU: the installer's
+# kernel+initrd, a per-machine ISO as CD / USB stick (SeaBIOS) and CD (OVMF),
+# the generic ISO taking its config over DHCP/TFTP, the PXE tree (BIOS pxelinux,
+# UEFI GRUB, iPXE script over HTTP) and the hypervisor appliance with libvirt.
+set -u
+. "$SS_TOP/tests/lib/tap.sh"
+. "$SS_TOP/tests/lib/images.sh"
+t_require qemu-system-x86_64 "apt-get install qemu-system-x86"
+t_require xorriso "apt-get install xorriso"
+
+images=$SS_TOP/build/images
+images_setup
+
+start=$(date +%s)
+if out=$(make -C "$SS_TOP" --no-print-directory images 2>&1); then
+  t_ok "make images ($(( $(date +%s) - start )) s)"
+  grep '^images: ' <<<"$out" | sed 's/^/# /'
+else
+  t_fail "make images" "$(tail -5 <<<"$out" | tr '\n' ' ')"
+  exit 1
+fi
+
+DEBIAN_KVER=$(jq -r .kernel.modules "$images/installer/manifest.json")
+
+# --- artifacts at their fixed paths, manifests that tell the truth -------------
+missing=
+for f in installer/vmlinuz installer/initrd.img installer/manifest.json hypervisor/vmlinuz \
+  hypervisor/initrd.img hypervisor/manifest.json installer.iso pxe/pxelinux.0 pxe/ldlinux.c32 \
+  pxe/pxelinux.cfg/default pxe/pxelinux.7 pxe/pxelinux.9 pxe/grub/grub.cfg pxe/boot.ipxe \
+  pxe/vmlinuz pxe/initrd.img; do
+  [ -f "$images/$f" ] || missing="$missing $f"
+done
+if [ -z "$missing" ]; then
+  t_ok "artifacts at fixed paths"
+else
+  t_fail "artifacts at fixed paths" "missing:$missing"
+fi
+
+check_manifest() { # $1 = image name
+  local dir=$images/$1 json listed packed
+  json=$dir/manifest.json
+  [ "$(jq -r .initrd.sha256 "$json")" = "$(sha256sum <"$dir/initrd.img" | cut -d' ' -f1)" ] ||
+    { echo "initrd sha256 differs"; return 1; }
+  [ "$(jq -r .kernel.sha256 "$json")" = "$(sha256sum <"$dir/vmlinuz" | cut -d' ' -f1)" ] ||
+    { echo "kernel sha256 differs"; return 1; }
+  # Every entry of the archive is listed, and nothing else.
+  listed=$(jq -r '.files[].path | select(. != "/") | ltrimstr("/")' "$json")
+  packed=$(zstd -dc "$dir/initrd.img" | cpio -it --quiet)
+  [ "$listed" = "$packed" ] || { echo "file list differs: $(diff <(echo "$listed") <(echo "$packed") | head -3)"; return 1; }
+  # File hashes match the bytes in the archive (spot check: /init).
+  zstd -dc "$dir/initrd.img" | (cd "$IMG_WORK" && mkdir -p "x-$1" && cd "x-$1" && cpio -id --quiet init)
+  [ "$(jq -r '.files[] | select(.path == "/init") | .sha256' "$json")" = \
+    "$(sha256sum <"$IMG_WORK/x-$1/init" | cut -d' ' -f1)" ] || { echo "/init sha256 differs"; return 1; }
+}
+t_check "installer manifest.json matches initrd.img and vmlinuz" check_manifest installer
+t_check "hypervisor manifest.json matches initrd.img and vmlinuz" check_manifest hypervisor
+
+has_paths() { # IMAGE PATH...: the image's initrd holds every PATH
+  local list
+  list=$(zstd -dc "$images/$1/initrd.img" | cpio -it --quiet)
+  shift
+  for p in "$@"; do
+    grep -qxF "$p" <<<"$list" || { echo "missing $p"; return 1; }
+  done
+}
+t_check "installer image carries busybox, its init and the virtio/NIC/storage modules" \
+  has_paths installer init usr/bin/busybox bin lib64 etc/modules-load \
+  "usr/lib/modules/$DEBIAN_KVER/kernel/drivers/virtio/virtio_pci.ko" \
+  "usr/lib/modules/$DEBIAN_KVER/kernel/drivers/net/ethernet/mellanox/mlx5/core/mlx5_core.ko" \
+  "usr/lib/modules/$DEBIAN_KVER/kernel/fs/isofs/isofs.ko"
+# The library closure comes from DT_NEEDED, the interpreter from PT_INTERP.
+t_check "hypervisor image carries libvirtd, qemu and their library closures" \
+  has_paths hypervisor usr/sbin/libvirtd usr/bin/qemu-system-x86_64 usr/lib64/ld-linux-x86-64.so.2 \
+  usr/lib/x86_64-linux-gnu/libvirt.so.0 usr/lib/x86_64-linux-gnu/libc.so.6 \
+  usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so \
+  usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so usr/share/qemu/kvmvapic.bin
+
+sizes() { # kernel + initrd in bytes
+  echo $(( $(stat -c %s "$images/$1/vmlinuz") + $(stat -c %s "$images/$1/initrd.img") ))
+}
+echo "# sizes: installer $(sizes installer) bytes (kernel+initrd), hypervisor $(sizes hypervisor) bytes," \
+  "installer.iso $(stat -c %s "$images/installer.iso") bytes"
+
+# --- configuration the installer must find -----------------------------------
+cfg=$IMG_WORK/cfg
+mkdir -p "$cfg"
+echo '{"Machine": {"Hostname": "test-machine"}}' >"$cfg/config.json"
+echo "installer/test" >"$cfg/imagename"
+echo "imageserver.test:6971" >"$cfg/imageserver"
+echo '{"BootDriveLayout": [{"MountPoint": "/"}]}' >"$cfg/storage-layout.json"
+want_cfg='installer: config: config.json imagename imageserver storage-layout.json$'
+ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+
+boot_check() { # NAME LIMIT EXPECT_REGEX QEMU_ARGS...: boots, then checks EXPECT in the log
+  local name=$1 limit=$2 expect=$3
+  shift 3
+  images_boot "$name" "$limit" 'installer: (test mode|config:)' "$@"
+  if grep -qaE "$expect" "$IMG_WORK/$name.log"; then
+    t_ok "$name (first line at $IMG_FIRST s, config at $IMG_TOTAL s)"
+  else
+    t_fail "$name" "expected /$expect/: $(images_fail_log "$name")"
+  fi
+}
+
+# --- kernel + initrd -----------------------------------------------------------
+images_boot direct-kernel 90 'installer: test mode' -m 1024 -net none \
+  -kernel "$images/installer/vmlinuz" -initrd "$images/installer/initrd.img" \
+  -append "console=ttyS0,115200n8 ss.test=1"
+if grep -qa '^installer: starting' "$IMG_WORK/direct-kernel.log" &&
+  grep -qa '^installer: config: none' "$IMG_WORK/direct-kernel.log"; then
+  t_ok "installer kernel+initrd reach 'installer: starting' (at $IMG_FIRST s)"
+else
+  t_fail "installer kernel+initrd reach 'installer: starting'" "$(images_fail_log direct-kernel)"
+fi
+t_expect "installer loads its modules without failures" '^installer: modules: [0-9]+ loaded$' \
+  cat "$IMG_WORK/direct-kernel.log"
+
+# --- per-machine ISO: CD and USB stick (SeaBIOS), CD (OVMF) -------------------
+iso=$IMG_WORK/machine.iso
+if out=$(bash "$SS_TOP/iso/mkiso.sh" -i "$images/installer" -c "$cfg" -a ss.test=1 -o "$iso" 2>&1); then
+  t_ok "mkiso.sh bakes a config directory into an ISO"
+else
+  t_fail "mkiso.sh bakes a config directory into an ISO" "$(tail -3 <<<"$out" | tr '\n' ' ')"
+fi
+t_expect "ISO holds the config files" 'tftpdata/config.json.*tftpdata/storage-layout.json' \
+  bash -c "xorriso -indev '$iso' -find /tftpdata -exec lsdl -- 2>/dev/null | tr '\n' ' '"
+
+boot_check iso-cdrom-seabios 120 "$want_cfg" -m 1024 -net none -cdrom "$iso"
+boot_check iso-usb-seabios 120 "$want_cfg" -m 1024 -net none \
+  -drive "if=none,id=stick,file=$iso,format=raw,readonly=on" -device qemu-xhci \
+  -device usb-storage,drive=stick,bootindex=0
+boot_check iso-cdrom-ovmf 150 "$want_cfg" -m 1024 -net none -machine q35 \
+  -drive "if=pflash,format=raw,readonly=on,file=$ovmf_code" \
+  -drive "if=pflash,format=raw,file=$(images_ovmf_vars cd)" -cdrom "$iso"
+t_expect "USB boot read the config from the stick itself" '^installer: config source: boot medium' \
+  cat "$IMG_WORK/iso-usb-seabios.log"
+
+# --- generic ISO: no config baked in, DHCP + TFTP instead ---------------------
+boot_check generic-iso-tftp 120 "$want_cfg" -m 1024 -cdrom "$images/installer.iso" \
+  -netdev "user,id=n0,tftp=$cfg" -device virtio-net-pci,netdev=n0
+
+# --- PXE tree through a TFTP server --------------------------------------------
+tftp=$IMG_WORK/tftp
+cp -r "$images/pxe" "$tftp"
+cp "$cfg"/* "$tftp/"
+mac=52:54:00:12:34:56
+# Per-machine menus, as a boot server writes them: test mode for this MAC only.
+sed 's/^\(  APPEND .*\)/\1 ss.test=1/' "$images/pxe/pxelinux.cfg/default" >"$tftp/pxelinux.cfg/01-${mac//:/-}"
+sed -i 's/^\(linux .*\)/\1 ss.test=1/' "$tftp/grub/grub.cfg"
+sed -i 's/^\(kernel .*\)/\1 ss.test=1/' "$tftp/boot.ipxe"
+
+boot_check pxe-bios-pxelinux 150 "$want_cfg" -m 1024 -boot n \
+  -netdev "user,id=n0,tftp=$tftp,bootfile=pxelinux.0" -device "virtio-net-pci,netdev=n0,mac=$mac"
+boot_check pxe-uefi-grub 180 "$want_cfg" -m 1024 -machine q35 \
+  -drive "if=pflash,format=raw,readonly=on,file=$ovmf_code" \
+  -drive "if=pflash,format=raw,file=$(images_ovmf_vars pxe)" \
+  -netdev "user,id=n0,tftp=$tftp,bootfile=pxelinux.9" -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=0"
+
+# iPXE script over HTTP: a web server on loopback, reached from the guest as 10.0.2.2.
+port=$(( 20000 + $$ % 20000 ))
+busybox httpd -f -p "127.0.0.1:$port" -h "$tftp" &
+httpd=$!
+t_cleanup kill "$httpd"
+boot_check pxe-ipxe-http 150 "$want_cfg" -m 1024 -boot n \
+  -netdev "user,id=n0,tftp=$tftp,bootfile=http://10.0.2.2:$port/boot.ipxe" -device virtio-net-pci,netdev=n0
+kill "$httpd" 2>/dev/null
+
+# --- hypervisor appliance --------------------------------------------------------
+images_boot hypervisor-appliance 240 'hypervisor-appliance: test mode' -m 2048 -net none \
+  -kernel "$images/hypervisor/vmlinuz" -initrd "$images/hypervisor/initrd.img" \
+  -append "console=ttyS0,115200n8 ss.test=1"
+if grep -qa '^hypervisor-appliance: libvirt: Running hypervisor: QEMU' "$IMG_WORK/hypervisor-appliance.log"; then
+  t_ok "hypervisor appliance boots and libvirt answers (first line at $IMG_FIRST s, done at $IMG_TOTAL s)"
+else
+  t_fail "hypervisor appliance boots and libvirt answers" "$(images_fail_log hypervisor-appliance)"
+fi

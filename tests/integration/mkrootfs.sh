@@ -1,0 +1,95 @@
+# timeout: 120
+# shellcheck shell=bash
+# mkrootfs on small manifests: the shared-library closure agrees with the dynamic
+# loader's own view (ld.so --list, only used here as the oracle), symlink chains
+# are replicated, optional sources may be missing, required ones may not, gzip and
+# zstd outputs are deterministic, and manifest.json lists what the archive holds.
+set -u
+. "$SS_TOP/tests/lib/tap.sh"
+t_require cpio "apt-get install cpio"
+mkrootfs=$SS_NORMAL_BIN/mkrootfs
+[ -x "$mkrootfs" ] || { t_fail "mkrootfs built" "$mkrootfs missing"; exit 1; }
+work=$(mktemp -d "/tmp/$SS_ID-mkrootfs.XXXXXX")
+t_cleanup rm -rf "$work"
+export SOURCE_DATE_EPOCH=1700000000
+
+# libvirtd: dozens of DT_NEEDED libraries, most of them indirect.
+bin=/usr/sbin/libvirtd
+[ -x "$bin" ] || bin=/usr/bin/openssl
+cat >"$work/m1" <<EOF2
+option compress=gzip level=6
+symlink /bin usr/bin
+symlink /lib usr/lib
+symlink /lib64 usr/lib64
+file $bin
+file /etc/hello \${SRC}/hello.txt mode=0600
+nod /dev/console c 5 1
+optional file /nonexistent/tool
+EOF2
+mkdir -p "$work/src"
+echo hello >"$work/src/hello.txt"
+build() { # OUT: builds m1 into OUT
+  "$mkrootfs" -q -n test -o "$1" -m "$work/m1" -D SRC="$work/src" 2>"$1.err"
+}
+t_check "mkrootfs builds a gzip image" build "$work/a"
+t_check "initrd is valid gzip" gzip -t "$work/a/initrd.img"
+listing=$(gzip -dc "$work/a/initrd.img" | cpio -it --quiet)
+
+# The dynamic loader's answer, reduced to the canonical paths of each library.
+expected=$( /lib64/ld-linux-x86-64.so.2 --list "$bin" | awk '/=>/ {print $3} /^\t\// {print $1}' |
+  xargs -n1 realpath | sed 's|^/||' | sort -u)
+missing=
+for lib in $expected; do
+  grep -qxF "$lib" <<<"$listing" || missing="$missing $lib"
+done
+if [ -n "$expected" ] && [ -z "$missing" ]; then
+  t_ok "library closure of $bin matches ld.so ($(wc -w <<<"$expected") files)"
+else
+  t_fail "library closure of $bin matches ld.so" "missing:$missing"
+fi
+t_expect "symlink chain of the interpreter replicated" 'lib64 -> usr/lib64.*ld-linux-x86-64.so.2 ->' \
+  bash -c "gzip -dc '$work/a/initrd.img' | cpio -itv --quiet | grep -E '^l' | tr '\n' ' '"
+t_expect "mode and owner as the manifest says" '^-rw------- +1 root +root +6 .*etc/hello$' \
+  bash -c "gzip -dc '$work/a/initrd.img' | cpio -itv --quiet | grep etc/hello"
+t_expect "optional missing source is a warning" 'optional /nonexistent/tool missing' cat "$work/a.err"
+t_expect "manifest.json records the missing optional source" '"/nonexistent/tool"' \
+  jq -c .missing_optional "$work/a/manifest.json"
+t_check "manifest.json lists every archive entry" \
+  bash -c "diff <(jq -r '.files[].path | select(. != \"/\") | ltrimstr(\"/\")' '$work/a/manifest.json') \
+    <(gzip -dc '$work/a/initrd.img' | cpio -it --quiet)"
+
+build "$work/b"
+t_check "gzip image is deterministic" cmp "$work/a/initrd.img" "$work/b/initrd.img"
+t_check "manifest.json is deterministic" cmp "$work/a/manifest.json" "$work/b/manifest.json"
+
+sed -i 's/^option .*/option compress=zstd level=3/' "$work/m1"
+build "$work/z1" && build "$work/z2"
+t_check "zstd image is deterministic" cmp "$work/z1/initrd.img" "$work/z2/initrd.img"
+t_check "zstd image is valid" zstd -t -q "$work/z1/initrd.img"
+
+printf 'file /etc/x /nonexistent/required\n' >"$work/m2"
+if "$mkrootfs" -q -n bad -o "$work/bad" -m "$work/m2" 2>"$work/bad.err"; then
+  t_fail "missing required source fails the build"
+else
+  t_expect "missing required source fails the build, naming it" 'line 1: /nonexistent/required' \
+    cat "$work/bad.err"
+fi
+if [ ! -e "$work/bad/initrd.img" ]; then
+  t_ok "failed build leaves no initrd.img"
+else
+  t_fail "failed build leaves no initrd.img"
+fi
+printf 'file /etc/x /etc/hostname\nsymlink /etc/x y\n' >"$work/m3"
+t_expect "conflicting entries are refused" 'symlink /etc/x: a different entry already has this path' \
+  bash -c "'$mkrootfs' -q -n c -o '$work/c' -m '$work/m3' 2>&1"
+printf 'module virtio_pci\n' >"$work/m4"
+t_expect "module without a module directory is refused" 'no module directory' \
+  bash -c "'$mkrootfs' -q -n c -o '$work/d' -m '$work/m4' 2>&1"
+kver=$(ls /lib/modules | sort -V | tail -1)
+if [ -f "/lib/modules/$kver/modules.dep" ]; then
+  "$mkrootfs" -q -n m -o "$work/m" -m "$work/m4" -M "/lib/modules/$kver" 2>/dev/null
+  t_expect "virtio_pci comes after its modules.dep closure" \
+    'virtio_ring.ko virtio.ko.*virtio_pci.ko $' bash -c "tr '\n' ' ' <<<\"\$(zstd -dc '$work/m/initrd.img' | cpio -i --quiet --to-stdout etc/modules-load | sed 's|.*/||')\""
+else
+  t_skip "virtio_pci comes after its modules.dep closure" "no /lib/modules/*/modules.dep"
+fi
