@@ -7,7 +7,7 @@
 set -u
 . "$SS_TOP/tests/lib/tap.sh"
 t_require cpio "apt-get install cpio"
-mkrootfs=$SS_NORMAL_BIN/mkrootfs
+mkrootfs=$SS_BIN/mkrootfs # the sanitizer build: leaks and overflows fail the test
 [ -x "$mkrootfs" ] || { t_fail "mkrootfs built" "$mkrootfs missing"; exit 1; }
 work=$(mktemp -d "/tmp/$SS_ID-mkrootfs.XXXXXX")
 t_cleanup rm -rf "$work"
