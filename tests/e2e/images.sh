@@ -172,6 +172,7 @@ kill "$httpd" 2>/dev/null
 images_boot hypervisor-appliance 240 'hypervisor-appliance: test mode' -m 2048 -net none \
   -kernel "$images/hypervisor/vmlinuz" -initrd "$images/hypervisor/initrd.img" \
   -append "console=ttyS0,115200n8 ss.test=1"
+grep -a '^hypervisor-appliance: \(modules\|hypervisor daemon\)' "$IMG_WORK/hypervisor-appliance.log" | sed 's/^/# /'
 if grep -qa '^hypervisor-appliance: libvirt: Running hypervisor: QEMU' "$IMG_WORK/hypervisor-appliance.log"; then
   t_ok "hypervisor appliance boots and libvirt answers (first line at $IMG_FIRST s, done at $IMG_TOTAL s)"
 else

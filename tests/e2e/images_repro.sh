@@ -25,4 +25,4 @@ for f in installer/initrd.img installer/vmlinuz installer/manifest.json hypervis
 done
 t_check "identical pxe/ tree" diff -r "$first/pxe" "$second/pxe"
 # The hashes a release would publish.
-sha256sum "$first/installer/initrd.img" "$first/installer.iso" | sed "s|$first/|# sha256 |"
+sha256sum "$first/installer/initrd.img" "$first/installer.iso" | awk -v d="$first/" '{ sub(d, "", $2); print "# sha256 " $2 " " $1 }'
