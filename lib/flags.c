@@ -205,46 +205,14 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-/* strtoll/strtoull with base 0 (Go accepts 0x.., 0.., 0b.., 0o..), whole string. */
-static int parse_i64(const char *s, int64_t *out)
+/* Unsigned magnitude with Go's base prefixes (0x, 0o, 0b, leading 0 = octal); the
+ * whole string must be digits. */
+static int parse_mag(const char *p, uint64_t *out)
 {
-	char *end;
-	long long v;
-	int base = 0;
-	const char *p = s;
-	bool neg = false;
-
-	if (*p == '-' || *p == '+')
-		neg = *p++ == '-';
-	if (!*p || isspace((unsigned char)*p) || *p == '-' || *p == '+')
-		return -EINVAL;
-	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B' || p[1] == 'o' || p[1] == 'O')) {
-		base = (p[1] == 'b' || p[1] == 'B') ? 2 : 8;
-		p += 2;
-		if (!*p || *p == '-' || *p == '+' || isspace((unsigned char)*p))
-			return -EINVAL;
-	}
-	errno = 0;
-	v = strtoll(p, &end, base);
-	if (*end || end == p)
-		return -EINVAL;
-	if (errno == ERANGE)
-		return -ERANGE;
-	*out = neg ? -v : v;
-	if (neg && v == LLONG_MIN)
-		*out = v;
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
 	unsigned long long v;
 	int base = 0;
-	const char *p = s;
+	char *end;
 
-	if (*p == '+')
-		p++;
 	if (!*p || *p == '-' || *p == '+' || isspace((unsigned char)*p))
 		return -EINVAL;
 	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B' || p[1] == 'o' || p[1] == 'O')) {
@@ -261,6 +229,25 @@ static int parse_u64(const char *s, uint64_t *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	bool neg = *s == '-';
+	uint64_t v;
+	int rc = parse_mag(s + (*s == '-' || *s == '+'), &v);
+
+	if (rc < 0)
+		return rc;
+	if (v > (uint64_t)INT64_MAX + neg)
+		return -ERANGE;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	return parse_mag(s + (*s == '+'), out);
 }
 
 int flags_parse_duration(const char *s, int64_t *ns)

@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 void (*fsutil_test_hook)(enum fsutil_step step);
-
-/* Set by tests to exercise the fallback walk of fsutil_open_beneath. */
 bool fsutil_test_no_openat2;
 
 static void hook(enum fsutil_step step)

@@ -5,6 +5,7 @@
 #ifndef SS_FSUTIL_H
 #define SS_FSUTIL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -39,6 +40,8 @@ enum fsutil_step {
 	FSUTIL_STEP_DONE,    /* directory synced */
 };
 extern void (*fsutil_test_hook)(enum fsutil_step step);
+/* Test switch: makes fsutil_open_beneath use its fallback walk instead of openat2. */
+extern bool fsutil_test_no_openat2;
 
 /* Takes an exclusive flock on "<dir>/.lock" (created 0644 if missing) and records
  * "<pid> <what>\n" in it. Returns the open lock fd (>= 0; keep it open to hold the

@@ -7,6 +7,7 @@
 #ifndef SS_JSON_H
 #define SS_JSON_H
 
+#include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -89,13 +90,15 @@ int sjson_fail(struct sjson_dec *d, const char *key, const char *fmt, ...)
 
 /* Object member lookup as Go decodes: exact match first, then ASCII
  * case-insensitive. Returns a borrowed reference or NULL (missing, or obj not an
- * object). */
+ * object). (Go differs only for objects holding several keys that differ just in
+ * case: it takes the last one, we prefer the exact one.) */
 json_t *sjson_lookup(const json_t *obj, const char *key);
 
 /* Typed getters. With key != NULL, j is an object and the member key is read (j not
  * being an object is an error); with key == NULL, j itself is the value.
  * A missing member or a JSON null gives the zero value (Go semantics) and 0.
- * A value of the wrong type gives -EINVAL, the zero value, and an error in d. */
+ * A value of the wrong type gives -EINVAL, the zero value, and an error in d.
+ * Integers beyond INT64_MAX cannot be read (jansson rejects them when parsing). */
 int sjson_get_bool(struct sjson_dec *d, json_t *j, const char *key, bool *out);
 int sjson_get_int(struct sjson_dec *d, json_t *j, const char *key, int *out);
 int sjson_get_int64(struct sjson_dec *d, json_t *j, const char *key, int64_t *out);

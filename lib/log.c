@@ -37,6 +37,7 @@ static struct {
 	char cur_name[96];
 	char **ring;
 	size_t ring_cap;
+	uint64_t first_seq;
 	uint64_t next_seq;
 	char *ident;
 } L = {.fd = -1};
@@ -180,28 +181,29 @@ static int open_new_file(void)
 	return 0;
 }
 
+/* Lines held are numbered [first_seq, next_seq); line s lives in ring[s % ring_cap]. */
 static int ring_resize(size_t cap)
 {
+	uint64_t keep_from;
 	char **nr;
-	uint64_t first, keep;
 
 	if (cap == L.ring_cap)
 		return 0;
 	nr = calloc(cap, sizeof(*nr));
 	if (!nr)
 		return -ENOMEM;
-	first = L.next_seq > L.ring_cap ? L.next_seq - L.ring_cap : 0;
-	keep = L.next_seq - first < cap ? L.next_seq - first : cap;
-	for (uint64_t s = first; s < L.next_seq; s++) {
-		char **slot = &L.ring[s % L.ring_cap];
-		if (s >= L.next_seq - keep)
-			nr[s % cap] = *slot;
+	keep_from = L.next_seq - L.first_seq > cap ? L.next_seq - cap : L.first_seq;
+	for (uint64_t s = L.first_seq; s < L.next_seq; s++) {
+		char *line = L.ring[s % L.ring_cap];
+		if (s >= keep_from)
+			nr[s % cap] = line;
 		else
-			free(*slot);
+			free(line);
 	}
 	free(L.ring);
 	L.ring = nr;
 	L.ring_cap = cap;
+	L.first_seq = keep_from;
 	return 0;
 }
 
@@ -260,12 +262,14 @@ void log_shutdown(void)
 {
 	pthread_mutex_lock(&log_mu);
 	close_outputs();
-	for (size_t i = 0; i < L.ring_cap; i++)
-		free(L.ring[i]);
+	for (uint64_t s = L.first_seq; s < L.next_seq; s++)
+		free(L.ring[s % L.ring_cap]);
 	free(L.ring);
 	L.ring = NULL;
 	L.ring_cap = 0;
+	L.first_seq = L.next_seq;
 	L.inited = false;
+	atomic_store(&log_subseconds, false);
 	pthread_mutex_unlock(&log_mu);
 }
 
@@ -323,10 +327,9 @@ static void emit(enum log_level lvl, const char *line, size_t len, const char *m
 	if (L.ring_cap > 0) {
 		copy = strndup(line, len);
 		if (copy) {
-			char **slot = &L.ring[L.next_seq % L.ring_cap];
-			free(*slot);
-			*slot = copy;
-			L.next_seq++;
+			if (L.next_seq - L.first_seq == L.ring_cap)
+				free(L.ring[L.first_seq++ % L.ring_cap]);
+			L.ring[L.next_seq++ % L.ring_cap] = copy;
 		}
 	}
 	pthread_mutex_unlock(&log_mu);
@@ -408,7 +411,7 @@ int log_ring_copy(uint64_t *seq, char ***lines, size_t *n)
 	*lines = NULL;
 	*n = 0;
 	pthread_mutex_lock(&log_mu);
-	first = L.next_seq > L.ring_cap ? L.next_seq - L.ring_cap : 0;
+	first = L.first_seq;
 	start = seq && *seq > first ? *seq : first;
 	if (start > L.next_seq)
 		start = L.next_seq;

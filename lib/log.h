@@ -37,8 +37,11 @@ struct log_config {
 };
 
 /* (Re)configures the logger; borrows cfg (strings are copied). The ring keeps its
- * lines unless its size changes. Returns 0 or -errno (e.g. the log directory or
- * its first file could not be created; the other outputs are still set up). */
+ * newest lines across calls (as many as fit the new size). With a log directory,
+ * each call starts a new file there (named by its creation time, "latest" points
+ * at it) and deletes the oldest files beyond the quota. Returns 0 or -errno (e.g.
+ * the log directory or its first file could not be created; the other outputs are
+ * still set up). */
 int log_init(const struct log_config *cfg);
 
 /* Closes files and syslog, frees the ring; later lines go to stderr. */
