@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,7 +41,18 @@ static struct {
 	uint64_t first_seq;
 	uint64_t next_seq;
 	char *ident;
-} L = {.fd = -1};
+	int err_fd; /* where the stderr mirror writes; -1 = fd 2 */
+} L = {.fd = -1, .err_fd = -1};
+
+/* Capture of fd 2 (log_capture_stderr); cap_mu serialises start and stop. */
+static pthread_mutex_t cap_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool on;
+	pthread_t thread;
+	int rd;	     /* read end of the pipe now at fd 2 */
+	int stop[2]; /* written once to stop the thread */
+	int saved;   /* the original stderr */
+} C;
 
 char *log_timestamp(char *buf, size_t size, bool subseconds)
 {
@@ -310,7 +322,7 @@ static void emit(enum log_level lvl, const char *line, size_t len, const char *m
 	pthread_mutex_lock(&log_mu);
 	if (!L.inited || L.to_stderr) {
 		struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
-		(void)!writev(STDERR_FILENO, iov, 2);
+		(void)!writev(L.err_fd >= 0 ? L.err_fd : STDERR_FILENO, iov, 2);
 	}
 	if (L.to_syslog)
 		syslog(syslog_prio(lvl), "%s", msg);
@@ -444,4 +456,122 @@ void log_lines_free(char **lines, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
 	free(lines);
+}
+
+/* Logs complete lines of buf[0..*used) (all of it if flush) and keeps the rest. */
+static void capture_lines(char *buf, size_t *used, bool flush)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < *used; i++) {
+		if (buf[i] != '\n')
+			continue;
+		log_msg(LOG_LVL_INFO, "%.*s", (int)(i - start), buf + start);
+		start = i + 1;
+	}
+	if (flush && start < *used) {
+		log_msg(LOG_LVL_INFO, "%.*s", (int)(*used - start), buf + start);
+		start = *used;
+	}
+	memmove(buf, buf + start, *used - start);
+	*used -= start;
+}
+
+static void *capture_main(void *arg)
+{
+	char buf[4096];
+	size_t used = 0;
+	bool stopping = false;
+
+	(void)arg;
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = C.rd, .events = POLLIN},
+				       {.fd = C.stop[0], .events = POLLIN}};
+		ssize_t n;
+		if (!stopping && poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!stopping && pf[1].revents) {
+			/* Drain what is already there, then stop. */
+			stopping = true;
+			fcntl(C.rd, F_SETFL, fcntl(C.rd, F_GETFL) | O_NONBLOCK);
+		}
+		n = read(C.rd, buf + used, sizeof(buf) - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		capture_lines(buf, &used, used == sizeof(buf));
+	}
+	capture_lines(buf, &used, true);
+	return NULL;
+}
+
+int log_capture_stderr(void)
+{
+	int p[2], rc = 0;
+
+	pthread_mutex_lock(&cap_mu);
+	if (C.on)
+		goto out;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (pipe2(C.stop, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out_close_p;
+	}
+	C.saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (C.saved < 0) {
+		rc = -errno;
+		goto out_close_stop;
+	}
+	C.rd = p[0];
+	rc = -pthread_create(&C.thread, NULL, capture_main, NULL);
+	if (rc < 0)
+		goto out_close_saved;
+	pthread_mutex_lock(&log_mu);
+	L.err_fd = C.saved;
+	/* fd 2 (not close-on-exec) now feeds the pipe, for children too. */
+	dup2(p[1], STDERR_FILENO);
+	pthread_mutex_unlock(&log_mu);
+	close(p[1]);
+	C.on = true;
+	goto out;
+
+out_close_saved:
+	close(C.saved);
+out_close_stop:
+	close(C.stop[0]);
+	close(C.stop[1]);
+out_close_p:
+	close(p[0]);
+	close(p[1]);
+out:
+	pthread_mutex_unlock(&cap_mu);
+	return rc;
+}
+
+void log_release_stderr(void)
+{
+	pthread_mutex_lock(&cap_mu);
+	if (!C.on)
+		goto out;
+	pthread_mutex_lock(&log_mu);
+	dup2(C.saved, STDERR_FILENO);
+	L.err_fd = -1;
+	pthread_mutex_unlock(&log_mu);
+	(void)!write(C.stop[1], "x", 1);
+	pthread_join(C.thread, NULL);
+	close(C.rd);
+	close(C.stop[0]);
+	close(C.stop[1]);
+	close(C.saved);
+	C.on = false;
+out:
+	pthread_mutex_unlock(&cap_mu);
 }

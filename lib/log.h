@@ -72,6 +72,16 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int log_ring_copy(uint64_t *seq, char ***lines, size_t *n);
 void log_lines_free(char **lines, size_t n);
 
+/* Redirects fd 2 into the logger (hypervisor.md §11: stderr goes to the log unless
+ * -alsoLogToStderr): a thread turns every line written to fd 2, by this process,
+ * its libraries or children that inherit it, into an info line. The stderr mirror
+ * of the logger keeps writing to the original stderr, so both can be on. Calling it
+ * again while active does nothing. Returns 0 or -errno. */
+int log_capture_stderr(void);
+/* Puts the original stderr back at fd 2, logs what was still buffered and stops the
+ * thread. Output of children still holding the old fd 2 is no longer read. */
+void log_release_stderr(void);
+
 /* Formats the current time as the logger does ("2024/05/01 10:00:00" or with
  * ".123456") into buf; returns buf. */
 char *log_timestamp(char *buf, size_t size, bool subseconds);

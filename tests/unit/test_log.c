@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -244,6 +245,55 @@ static void test_stderr(void **state)
 	free(out);
 }
 
+static void capture_some(void)
+{
+	struct log_config cfg = {.to_stderr = true, .ring_lines = 16, .debug_level = -1};
+	pid_t pid;
+
+	log_init(&cfg);
+	assert_int_equal(log_capture_stderr(), 0);
+	assert_int_equal(log_capture_stderr(), 0); /* idempotent */
+	log_info("logged once");
+	assert_int_equal(write(2, "raw one\nraw two\n", 16), 16);
+	fprintf(stderr, "via stdio\n");
+	pid = fork();
+	if (pid == 0) {
+		execlp("sh", "sh", "-c", "echo from child >&2", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	assert_int_equal(write(2, "partial", 7), 7);
+	log_release_stderr();
+	log_release_stderr();
+	log_info("after release");
+}
+
+static void test_capture_stderr(void **state)
+{
+	static const char *const want[] = {" logged once$", " raw one$", " raw two$",
+					   " via stdio$", " from child$", " partial$",
+					   " after release$"};
+	char *out = capture_stderr(capture_some), **lines;
+	size_t n;
+
+	(void)state;
+	/* Captured lines are mirrored to the original stderr once each: no loop. */
+	assert_true(matches("^[0-9/]{10} [0-9:]{8} logged once\n"
+			    "[0-9/]{10} [0-9:]{8} raw one\n"
+			    "[0-9/]{10} [0-9:]{8} raw two\n"
+			    "[0-9/]{10} [0-9:]{8} via stdio\n"
+			    "[0-9/]{10} [0-9:]{8} from child\n"
+			    "[0-9/]{10} [0-9:]{8} partial\n"
+			    "[0-9/]{10} [0-9:]{8} after release\n$",
+			    out));
+	free(out);
+	assert_int_equal(log_ring_copy(NULL, &lines, &n), 0);
+	assert_int_equal(n, 7);
+	for (size_t i = 0; i < n; i++)
+		assert_true(matches(want[i], lines[i]));
+	log_lines_free(lines, n);
+}
+
 struct dirstat {
 	int files;
 	uint64_t total;
@@ -360,6 +410,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_long_line, teardown_log),
 		cmocka_unit_test_teardown(test_threads, teardown_log),
 		cmocka_unit_test_teardown(test_stderr, teardown_log),
+		cmocka_unit_test_teardown(test_capture_stderr, teardown_log),
 		cmocka_unit_test_teardown(test_rotation_and_quota, teardown_log),
 		cmocka_unit_test_teardown(test_bad_dir, teardown_log),
 		cmocka_unit_test_teardown(test_syslog_does_not_crash, teardown_log),
