@@ -438,6 +438,19 @@ static int write_user_data(struct vm *vm, const struct hvapi_create_vm_request *
 	return rc;
 }
 
+/* Removes the volume files and directories a failed create made. */
+static void remove_volumes(const struct hvapi_local_vm_info *record)
+{
+	for (size_t i = 0; i < record->volume_locations.n; i++) {
+		const struct hvapi_local_volume *l = &record->volume_locations.v[i];
+
+		if (l->filename != NULL)
+			unlink(l->filename);
+		if (l->directory_to_cleanup != NULL && *l->directory_to_cleanup)
+			vmops_rmtree(l->directory_to_cleanup);
+	}
+}
+
 static int write_create_request(struct vm *vm, struct hvapi_create_vm_request *req)
 {
 	struct api_bytes key = req->identity_key;
@@ -502,6 +515,8 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 	}
 	if (rc == 0 && write_create_request(vm, req) < 0)
 		log_warn("%s: could not write create-request.json", vm->ipstr);
+	if (rc < 0)
+		remove_volumes(&record); /* not in the VM's record yet: vmops_delete misses them */
 	api_clear(&hvapi_local_vm_info_type, &record);
 	if (rc == 0 && !req->do_not_start) {
 		snprintf(msg, sizeof(msg), "starting VM %s", vm->ipstr);
