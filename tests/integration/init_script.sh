@@ -4,7 +4,8 @@
 # in a private network namespace with a private state directory and libvirt's test
 # driver: start -> running; kill -9 of the daemon -> the babysitter restarts it;
 # stop -> daemon and babysitter gone, pid files removed; restart; a daemon that keeps
-# dying is restarted with growing delays; status exit codes follow LSB (0 / 3).
+# dying is restarted with growing delays; status exit codes follow LSB (0 / 3); the
+# daemon it started serves HTTP and, to vm-control, RPC.
 set -u
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/srpc.sh"
@@ -24,9 +25,12 @@ t_cleanup rm -rf "$d"
 ip netns add "$ns" || { t_fail "create network namespace $ns"; exit 0; }
 t_cleanup ip netns del "$ns"
 ip -n "$ns" link set lo up
+# A bridge, so that the daemon serves RPC (without one it runs in log-only mode).
+ip -n "$ns" link add "${SS_ID}b0" type bridge && ip -n "$ns" link set "${SS_ID}b0" up
 mkdir -p "$d"/{state,log,volumes,run,certs}
 if ! srpc_ca "$d/certs" CA ||
-  ! srpc_cert "$d/certs" server CA hypervisor san=DNS:localhost,IP:127.0.0.1; then
+  ! srpc_cert "$d/certs" server CA hypervisor san=DNS:localhost,IP:127.0.0.1 ||
+  ! srpc_cert "$d/certs" admin CA admin grants='*.*'; then
   t_fail "make certificates"
   exit 0
 fi
@@ -70,6 +74,20 @@ if running "$daemon" && running "$sitter"; then t_ok "daemon and babysitter run"
   t_fail "daemon and babysitter run" "$(tail -5 "$d/babysitter.log")"; exit 0; fi
 t_expect "status: running" 'hypervisor is running' initd status
 t_check "daemon's control socket exists" test -S "$d/state/control"
+if command -v curl >/dev/null; then
+  ok=
+  for _ in $(seq 100); do
+    ip netns exec "$ns" curl -sf -m 2 http://127.0.0.1:6976/healthz >/dev/null && ok=1 && break
+    sleep 0.1
+  done
+  if [ -n "$ok" ]; then t_ok "the daemon serves /healthz"; else
+    t_fail "the daemon serves /healthz" "$(ip netns exec "$ns" curl -s -m 2 http://127.0.0.1:6976/healthz)"; fi
+fi
+mkdir -p "$d/ssl" && cp "$d/certs/admin.cert" "$d/certs/admin.key" "$d/ssl/"
+vmc() { ip netns exec "$ns" "$SS_BIN/vm-control" -certDirectory="$d/ssl" -CAfile="$d/certs/CA.pem" "$@"; }
+t_expect "vm-control reaches the daemon started by the script" '"MemoryInMiB": [1-9]' vmc get-capacity
+no_vms() { local out; out=$(vmc list-vms) && [ -z "$out" ]; }
+t_check "vm-control list-vms: succeeds, no VMs" no_vms
 t_expect "start again: already running" 'already running' initd start
 t_check "second start changes nothing" test "$(pidof_file hypervisor.pid)" = "$daemon"
 
@@ -90,8 +108,9 @@ fi
 t_expect "babysitter logged the death" 'exited with status 137 .*restarting in 1s' cat "$d/babysitter.log"
 t_check "same babysitter" running "$sitter"
 
-# --- stop ---
-t_expect "stop" '^Stopped hypervisor$' initd stop
+# --- stop: through the control socket, no signal needed ---
+out=$(initd stop 2>&1)
+if [ "$out" = "Stopped hypervisor" ]; then t_ok "stop"; else t_fail "stop" "$out"; fi
 if running "$new" || running "$sitter"; then t_fail "stop ends daemon and babysitter"; else
   t_ok "stop ends daemon and babysitter"; fi
 t_check "pid files removed" test ! -e "$d/run/hypervisor.pid" -a ! -e "$d/run/hypervisor-babysitter.pid"
