@@ -306,13 +306,14 @@ static int on_request(const struct dhcp_ctx *ctx, const struct dhcp_msg *m,
 			return send_nak(ctx, m, from, s, "requested address not leased to you", res);
 		if (l->kind == DHCP_LEASE_DYNAMIC) {
 			char host[DHCP_HOSTNAME_MAX];
-			bool first = !l->acked;
 			dhcp_leases_commit(l, ctx->now, ctx->times.lease_hold_ms,
 					   dhcp_msg_opt_str(m, DHCP_OPT_HOSTNAME, host, sizeof(host)) >= 0
 						   ? host
 						   : NULL);
-			res->persist_now = first;
-			res->dyn_changed = true;
+			res->journal = true;
+			res->j_ip = l->ip;
+			res->j_expires = l->expires;
+			snprintf(res->j_host, sizeof(res->j_host), "%s", l->hostname);
 		}
 		int rc = send_lease(ctx, m, from, DHCP_ACK, l, s, res);
 		if (rc == 0 && res->action == DHCP_SEND)
@@ -404,7 +405,6 @@ int dhcp_handle(const struct dhcp_ctx *ctx, const uint8_t *pkt, size_t len,
 	struct dhcp_msg m;
 
 	memset(res, 0, offsetof(struct dhcp_result, reply));
-	res->len = 0;
 	if (dhcp_msg_parse(pkt, len, &m) < 0) {
 		res->malformed = true;
 		return drop(res, "malformed");

@@ -74,7 +74,6 @@ struct dhcp_result {
 	uint8_t hwaddr[6];
 	bool relayed; /* reply goes to giaddr:67 */
 	uint8_t reply_type;
-	uint8_t reply[DHCP_MAX_LEN];
 	size_t len;
 	struct sockaddr_in dest;
 	struct in_addr server_ip; /* source address for the reply */
@@ -84,9 +83,15 @@ struct dhcp_result {
 	bool acked; /* an ACK for ack_ip went out (after the caller sends it) */
 	struct in_addr ack_ip;
 	uint8_t ack_mac[6];
-	bool persist_now; /* a new dynamic lease: persist before sending the ACK */
-	bool dyn_changed; /* dynamic leases changed: persist soon */
+	/* A dynamic lease was acknowledged: journal it before the ACK leaves. */
+	bool journal;
+	struct in_addr j_ip;
+	int64_t j_expires;
+	char j_host[DHCP_HOSTNAME_MAX];
+	bool dyn_changed; /* other changes to persisted leases: rewrite the snapshot soon */
 	bool netboot;     /* the lease is a netboot lease */
+	/* Last, so that dhcp_handle clears everything above it cheaply. */
+	uint8_t reply[DHCP_MAX_LEN];
 };
 
 /* Handles one packet from `from`. Mutates the lease table (offers, commits,

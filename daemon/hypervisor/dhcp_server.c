@@ -1,7 +1,7 @@
 /* DHCP server I/O: one UDP socket on :67 with IP_PKTINFO; replies leave through the
  * interface the request came in on. Requests are handled in batches so that the
- * leases acknowledged in one batch are persisted with one write before the ACKs go
- * out (group commit). */
+ * dynamic leases acknowledged in one batch are journaled with one write before their
+ * ACKs go out (and synced shortly after, see netsvc.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -145,7 +145,7 @@ static void dhcp_readable(struct ev_io *io, uint32_t events)
 	struct rx *rx = malloc(sizeof(*rx));
 	char ifnames[DHCP_BATCH][IF_NAMESIZE];
 	size_t n = 0;
-	bool persist = false, wake = false;
+	bool wake = false;
 
 	(void)events;
 	if (!rx)
@@ -155,12 +155,10 @@ static void dhcp_readable(struct ev_io *io, uint32_t events)
 		ifnames[n][0] = 0;
 		handle_one(ns, rx, res, ifnames[n]);
 		ns->dhcp.ifindex[n] = rx->ifindex;
-		persist |= res->action == DHCP_SEND && res->persist_now;
 		n++;
 	}
 	free(rx);
-	if (persist)
-		netsvc_persist(ns);
+	netsvc_journal_batch(ns, ns->dhcp.res, n);
 	for (size_t i = 0; i < n; i++) {
 		struct dhcp_result *r = &ns->dhcp.res[i];
 		bool sent = false;
@@ -192,6 +190,9 @@ int dhcp_server_open(struct netsvc *ns)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* Room for bursts while the loop is busy (a snapshot rewrite, many clients). */
+	int rcvbuf = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,141 @@ int dhcp_store_load(const char *path, struct dhcp_store_entry **out, size_t *n, 
 	if (rc < 0)
 		return rc;
 	rc = dhcp_store_decode(text, out, n, bad);
+	free(text);
+	return rc;
+}
+
+struct dhcp_journal {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	size_t count;
+};
+
+int dhcp_journal_open(const char *path, struct dhcp_journal **out)
+{
+	struct dhcp_journal *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (j->fd < 0) {
+		int e = -errno;
+		free(j);
+		return e;
+	}
+	*out = j;
+	return 0;
+}
+
+void dhcp_journal_close(struct dhcp_journal *j)
+{
+	if (!j)
+		return;
+	close(j->fd);
+	free(j->buf);
+	free(j);
+}
+
+int dhcp_journal_add(struct dhcp_journal *j, const struct dhcp_store_entry *e, bool del)
+{
+	json_t *o = entry_json(e);
+	if (!o || sjson_set(o, "Op", json_string(del ? "del" : "set")) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	char *line = sjson_dumps(o, SJSON_SORT_KEYS);
+	json_decref(o);
+	if (!line)
+		return -ENOMEM;
+	size_t l = strlen(line);
+	if (j->len + l + 1 > j->cap) {
+		size_t cap = (j->len + l + 1) * 2;
+		char *b = realloc(j->buf, cap);
+		if (!b) {
+			free(line);
+			return -ENOMEM;
+		}
+		j->buf = b;
+		j->cap = cap;
+	}
+	memcpy(j->buf + j->len, line, l);
+	j->buf[j->len + l] = '\n';
+	j->len += l + 1;
+	j->count++;
+	free(line);
+	return 0;
+}
+
+int dhcp_journal_commit(struct dhcp_journal *j, bool sync)
+{
+	int rc = j->len ? fsutil_write_all(j->fd, j->buf, j->len) : 0;
+	if (rc == 0)
+		j->len = 0;
+	if (rc == 0 && sync)
+		rc = dhcp_journal_sync(j);
+	return rc;
+}
+
+int dhcp_journal_sync(struct dhcp_journal *j)
+{
+	return fdatasync(j->fd) < 0 ? -errno : 0;
+}
+
+int dhcp_journal_truncate(struct dhcp_journal *j)
+{
+	j->len = 0;
+	j->count = 0;
+	if (ftruncate(j->fd, 0) < 0 || fdatasync(j->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+size_t dhcp_journal_count(const struct dhcp_journal *j)
+{
+	return j->count;
+}
+
+static void drop_matching(struct dhcp_store_entry *e, size_t *n, const struct dhcp_store_entry *r)
+{
+	for (size_t i = 0; i < *n;) {
+		if (!memcmp(e[i].mac, r->mac, 6) || e[i].ip.s_addr == r->ip.s_addr)
+			e[i] = e[--*n];
+		else
+			i++;
+	}
+}
+
+int dhcp_journal_replay(const char *path, struct dhcp_store_entry **e, size_t *n, size_t *bad)
+{
+	char *text = NULL;
+	int rc = fsutil_read_file(path, STORE_MAX_SIZE, &text, NULL);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *op = json_string_value(json_object_get(o, "Op"));
+		struct dhcp_store_entry r;
+		if (!o || !op || decode_one(o, &r) < 0 || (strcmp(op, "set") && strcmp(op, "del"))) {
+			(*bad)++;
+			json_decref(o);
+			continue;
+		}
+		bool del = !strcmp(op, "del");
+		json_decref(o); /* op is gone with it */
+		drop_matching(*e, n, &r);
+		if (del)
+			continue;
+		struct dhcp_store_entry *ne = realloc(*e, (*n + 1) * sizeof(**e));
+		if (!ne) {
+			rc = -ENOMEM;
+			break;
+		}
+		*e = ne;
+		(*e)[(*n)++] = r;
+	}
 	free(text);
 	return rc;
 }

@@ -76,6 +76,12 @@ int evloop_add(struct evloop *l, struct ev_io *io, uint32_t events)
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0 ? -errno : 0;
 }
 
+int evloop_mod(struct evloop *l, struct ev_io *io, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = io};
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0 ? -errno : 0;
+}
+
 void evloop_del(struct evloop *l, struct ev_io *io)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);

@@ -30,6 +30,8 @@ void evloop_free(struct evloop *l);
 
 int evloop_add(struct evloop *l, struct ev_io *io, uint32_t events);
 void evloop_del(struct evloop *l, struct ev_io *io);
+/* Changes the events a registered descriptor waits for. 0 or -errno. */
+int evloop_mod(struct evloop *l, struct ev_io *io, uint32_t events);
 
 void ev_timer_init(struct ev_timer *t, void (*cb)(struct ev_timer *), void *arg);
 /* (Re)arms t to fire at `when` (monotonic ms). 0 or -ENOMEM. */

@@ -18,6 +18,11 @@
 
 #define SWEEP_MS 1000
 #define IFACE_RESCAN_MS 30000
+#define FOLD_MS 30000
+/* A power loss may cost the ACKs of the last JOURNAL_SYNC_MS; a crash of the daemon
+ * costs nothing (the journal is written before the ACKs leave). One fdatasync per
+ * ACK would cap the server at a few thousand leases per second on a real disk. */
+#define JOURNAL_SYNC_MS 250
 
 void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt, ...)
 {
@@ -66,7 +71,9 @@ struct netsvc *netsvc_new(const struct netsvc_config *cfg, const struct netsvc_h
 	ns->files = nbf_registry_new();
 	if (!ns->cfg.boot_template || !ns->cfg.http_path || !ns->leases || !ns->files)
 		goto fail;
-	if (cfg->state_dir && asprintf(&ns->leases_path, "%s/dynamic-leases.json", cfg->state_dir) < 0)
+	if (cfg->state_dir &&
+	    (asprintf(&ns->leases_path, "%s/dynamic-leases.json", cfg->state_dir) < 0 ||
+	     asprintf(&ns->journal_path, "%s/dynamic-leases.journal", cfg->state_dir) < 0))
 		goto fail;
 	if (cfg->interfaces) {
 		size_t n = 0;
@@ -98,10 +105,11 @@ fail:
 	return NULL;
 }
 
+/* Snapshot + journal into the table; the first sweep folds them into a new snapshot. */
 static void load_leases(struct netsvc *ns)
 {
 	struct dhcp_store_entry *e;
-	size_t n, bad, stale = 0;
+	size_t n, bad, jbad = 0, stale = 0;
 	if (!ns->leases_path)
 		return;
 	int rc = dhcp_store_load(ns->leases_path, &e, &n, &bad);
@@ -109,16 +117,19 @@ static void load_leases(struct netsvc *ns)
 		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: load %s: %s", ns->leases_path, strerror(-rc));
 		return;
 	}
+	rc = dhcp_journal_replay(ns->journal_path, &e, &n, &jbad);
+	if (rc < 0)
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: replay %s: %s", ns->journal_path, strerror(-rc));
 	int64_t now = evloop_wall_ms();
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 0; i < n; i++)
 		if (dhcp_leases_restore(ns->leases, e[i].mac, e[i].ip, e[i].hostname, e[i].expires, now) < 0)
 			stale++;
-	if (stale || bad)
-		ns->dyn_dirty = true; /* rewrite without them */
+	ns->dyn_dirty = true; /* fold the journal in, drop what expired */
 	pthread_mutex_unlock(&ns->lock);
-	netsvc_log(ns, NETSVC_LOG_INFO, "dhcpd: loaded %zu dynamic leases (%zu expired, %zu malformed)",
-		   n - stale, stale, bad);
+	netsvc_log(ns, NETSVC_LOG_INFO,
+		   "dhcpd: loaded %zu dynamic leases (%zu expired, %zu malformed, %zu bad journal lines)",
+		   n - stale, stale, bad, jbad);
 	free(e);
 }
 
@@ -160,6 +171,8 @@ void netsvc_persist(struct netsvc *ns)
 	ns->dyn_dirty = false;
 	pthread_mutex_unlock(&ns->lock);
 	int rc = s.oom ? -ENOMEM : dhcp_store_save(ns->leases_path, s.e, s.n);
+	if (rc == 0 && ns->journal)
+		rc = dhcp_journal_truncate(ns->journal);
 	if (rc < 0) {
 		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
 		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: write %s: %s", ns->leases_path, strerror(-rc));
@@ -168,6 +181,45 @@ void netsvc_persist(struct netsvc *ns)
 		pthread_mutex_unlock(&ns->lock);
 	}
 	free(s.e);
+}
+
+void netsvc_journal_batch(struct netsvc *ns, const struct dhcp_result *res, size_t n)
+{
+	bool any = false;
+	if (!ns->journal)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct dhcp_result *r = &res[i];
+		if (r->action != DHCP_SEND || !r->journal)
+			continue;
+		struct dhcp_store_entry e = {.ip = r->j_ip, .expires = r->j_expires};
+		memcpy(e.mac, r->hwaddr, 6);
+		snprintf(e.hostname, sizeof(e.hostname), "%s", r->j_host);
+		any |= dhcp_journal_add(ns->journal, &e, false) == 0;
+	}
+	if (!any)
+		return;
+	int rc = dhcp_journal_commit(ns->journal, false);
+	if (rc == 0 && !ev_timer_armed(&ns->jsync))
+		evloop_timer_set(ns->loop, &ns->jsync, evloop_now_ms() + JOURNAL_SYNC_MS);
+	if (rc < 0) {
+		/* The ACKs still go out; the next snapshot retries. */
+		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: journal %s: %s", ns->journal_path, strerror(-rc));
+		pthread_mutex_lock(&ns->lock);
+		ns->dyn_dirty = true;
+		pthread_mutex_unlock(&ns->lock);
+	}
+}
+
+static void journal_sync(struct ev_timer *t)
+{
+	struct netsvc *ns = t->arg;
+	int rc = ns->journal ? dhcp_journal_sync(ns->journal) : 0;
+	if (rc < 0) {
+		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: sync %s: %s", ns->journal_path, strerror(-rc));
+	}
 }
 
 /* Periodic work on the loop thread: expiry, lazy persistence, interface rescans. */
@@ -184,7 +236,14 @@ static void sweep(struct ev_timer *t)
 	nbf_expire(ns->files, now);
 	if (changed)
 		ns->dyn_dirty = true;
-	bool dirty = ns->dyn_dirty;
+	/* Fold the journal into a new snapshot every FOLD_MS, or at once when it grew
+	 * longer than the table (each fold costs O(leases)). */
+	size_t jn = ns->journal ? dhcp_journal_count(ns->journal) : 0;
+	int64_t mono = evloop_now_ms();
+	bool dirty = ns->dyn_dirty || (jn > 4096 && jn > dhcp_leases_count(ns->leases)) ||
+		     (jn > 0 && mono - ns->last_fold >= FOLD_MS);
+	if (dirty)
+		ns->last_fold = mono;
 	if (evloop_now_ms() - ns->ifaces_scanned >= IFACE_RESCAN_MS) {
 		netsvc_ifaces_scan(ns);
 		rescanned = true;
@@ -224,6 +283,10 @@ int netsvc_start(struct netsvc *ns)
 	if (rc < 0)
 		return rc;
 	load_leases(ns);
+	if (ns->journal_path && (rc = dhcp_journal_open(ns->journal_path, &ns->journal)) < 0) {
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: open %s: %s", ns->journal_path, strerror(-rc));
+		return rc;
+	}
 	if (!ns->cfg.no_dhcp && (rc = dhcp_server_open(ns)) < 0) {
 		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: listen on UDP %u: %s",
 			   ns->cfg.dhcp_port ? ns->cfg.dhcp_port : 67, strerror(-rc));
@@ -238,6 +301,7 @@ int netsvc_start(struct netsvc *ns)
 		netsvc_log(ns, NETSVC_LOG_ERROR, "ra6: raw ICMPv6 socket: %s (no RA answers)",
 			   strerror(-rc));
 	ev_timer_init(&ns->sweep, sweep, ns);
+	ev_timer_init(&ns->jsync, journal_sync, ns);
 	evloop_timer_set(ns->loop, &ns->sweep, evloop_now_ms() + SWEEP_MS);
 	rc = pthread_create(&ns->thread, NULL, loop_main, ns);
 	if (rc != 0)
@@ -261,7 +325,7 @@ void netsvc_stop(struct netsvc *ns)
 		dhcp_server_close(ns);
 		tftp_server_close(ns);
 		ra6_close(ns);
-		if (ns->dyn_dirty)
+		if (ns->dyn_dirty || (ns->journal && dhcp_journal_count(ns->journal)))
 			netsvc_persist(ns);
 		evloop_free(ns->loop);
 		ns->loop = NULL;
@@ -289,7 +353,13 @@ void netsvc_free(struct netsvc *ns)
 	for (size_t i = 0; i < ns->cfg.nboot_map && ns->boot_map; i++)
 		free((char *)ns->boot_map[i].file);
 	free(ns->boot_map);
+	if (ns->journal) {
+		dhcp_journal_close(ns->journal);
+		if (!ns->dyn_dirty)
+			unlink(ns->journal_path); /* empty: the snapshot holds everything */
+	}
 	free(ns->leases_path);
+	free(ns->journal_path);
 	free((char *)ns->cfg.state_dir);
 	free((char *)ns->cfg.tftp_root);
 	free((char *)ns->cfg.boot_template);

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 #include "daemon/hypervisor/dhcp_handle.h"
+#include "daemon/hypervisor/dhcp_store.h"
 #include "daemon/hypervisor/evloop.h"
 #include "daemon/hypervisor/netsvc.h"
 
@@ -51,7 +52,8 @@ struct netsvc {
 	struct netsvc_config cfg;
 	char **ifnames;
 	struct dhcp_boot_map *boot_map;
-	char *leases_path;
+	char *leases_path, *journal_path;
+	struct dhcp_journal *journal; /* loop thread only */
 	struct netsvc_hooks hooks;
 
 	pthread_mutex_t lock;
@@ -68,12 +70,13 @@ struct netsvc {
 	struct netsvc_reg *regs; /* netboot registrations */
 	size_t nregs;
 	bool dyn_dirty;
+	int64_t last_fold; /* monotonic ms of the last snapshot rewrite */
 
 	struct evloop *loop;
 	pthread_t thread;
 	bool running;
 	bool stopping; /* under lock: waits end with -ECANCELED */
-	struct ev_timer sweep;
+	struct ev_timer sweep, jsync;
 	struct dhcp_server dhcp;
 	struct tftp_server tftp;
 	struct ra6 ra;
@@ -118,8 +121,12 @@ void ra6_close(struct netsvc *ns);
 /* Re-joins the all-routers group on newly seen interfaces (caller holds no lock). */
 void ra6_refresh(struct netsvc *ns);
 
-/* Persists dynamic leases now (loop thread, no lock held). */
+/* Rewrites the dynamic-lease snapshot and empties the journal (loop thread, or after
+ * it stopped; no lock held). */
 void netsvc_persist(struct netsvc *ns);
+/* Journals the acknowledged dynamic leases of a batch and syncs, before the ACKs go
+ * out (loop thread). */
+void netsvc_journal_batch(struct netsvc *ns, const struct dhcp_result *res, size_t n);
 /* Fills a dhcp_ctx from ns (caller holds ns->lock). */
 void netsvc_fill_ctx(struct netsvc *ns, struct dhcp_ctx *ctx, const struct dhcp_iface *ingress);
 

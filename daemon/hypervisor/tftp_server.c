@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "daemon/hypervisor/netsvc_priv.h"
@@ -23,6 +24,7 @@
 
 #define TFTP_NETASCII_MAX (16u << 20)
 #define TFTP_MAX_BACKOFF_MS 8000
+#define TFTP_MAX_WINDOW 64 /* hard cap on negotiated windowsize */
 
 struct tftp_xfer {
 	struct ev_io io;
@@ -40,12 +42,14 @@ struct tftp_xfer {
 	uint64_t base;    /* first unacknowledged block; 0 while the OACK is unanswered */
 	uint64_t sent_hi; /* highest block sent */
 	int64_t dup_resend; /* when a duplicate ACK last triggered a resend */
+	uint64_t loaded_first, loaded_last; /* blocks held in buf */
+	uint64_t pending_from; /* socket was full: continue sending here (0: none) */
 	uint8_t oack[TFTP_OACK_MAX];
 	size_t oack_len;
 	int64_t started;
 	uint64_t bytes_sent;
 	unsigned resends;
-	uint8_t *buf; /* 4 + blksize */
+	uint8_t *buf; /* window slots of 4 + blksize bytes */
 };
 
 static void xfer_free(struct tftp_xfer *x)
@@ -100,55 +104,107 @@ static void send_error_fd(int fd, const struct sockaddr_in *to, uint16_t code, c
 		       to ? sizeof(*to) : 0);
 }
 
-/* Reads block b (1-based) into x->buf + 4; returns its length or -errno. */
-static ssize_t load_block(struct tftp_xfer *x, uint64_t b)
+static size_t block_len(const struct tftp_xfer *x, uint64_t b)
 {
 	uint64_t off = (b - 1) * x->blksize;
-	size_t n = off >= x->size ? 0 : (size_t)(x->size - off < x->blksize ? x->size - off : x->blksize);
-	if (x->blob) {
-		memcpy(x->buf + 4, x->blob->data + off, n);
-		return (ssize_t)n;
+	if (off >= x->size)
+		return 0;
+	return x->size - off < x->blksize ? (size_t)(x->size - off) : x->blksize;
+}
+
+/* Reads blocks first..last (1-based) into their slots of x->buf (each slot is a DATA
+ * packet: 4-byte header + blksize) with one preadv. 0 or -errno. */
+static int load_blocks(struct tftp_xfer *x, uint64_t first, uint64_t last)
+{
+	size_t slot = 4 + (size_t)x->blksize, n = (size_t)(last - first + 1), want = 0;
+	struct iovec iov[TFTP_MAX_WINDOW];
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *pkt = x->buf + i * slot;
+		size_t len = block_len(x, first + i);
+		tftp_build_data_hdr(pkt, (uint16_t)(first + i));
+		if (x->blob)
+			memcpy(pkt + 4, x->blob->data + (first + i - 1) * x->blksize, len);
+		iov[i] = (struct iovec){.iov_base = pkt + 4, .iov_len = len};
+		want += len;
 	}
+	if (x->blob || want == 0)
+		return 0;
+	off_t off = (off_t)((first - 1) * x->blksize);
 	size_t got = 0;
-	while (got < n) {
-		ssize_t r = pread(x->fd, x->buf + 4 + got, n - got, (off_t)(off + got));
+	struct iovec *v = iov;
+	int nv = (int)n;
+	while (got < want) {
+		ssize_t r = preadv(x->fd, v, nv, off + (off_t)got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -errno;
 		if (r == 0)
-			return -EIO; /* file shrank under us */
+			return -EIO; /* the file shrank under us */
 		got += (size_t)r;
+		while (nv > 0 && (size_t)r >= v->iov_len) {
+			r -= (ssize_t)v->iov_len;
+			v++;
+			nv--;
+		}
+		if (nv > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + r;
+			v->iov_len -= (size_t)r;
+		}
 	}
-	return (ssize_t)n;
+	return 0;
 }
 
-/* Sends the window starting at x->base; stops early when the socket is full (the
- * timer resends). Returns 0 or -errno for fatal errors. */
+/* Sends blocks from..last of the window with one sendmmsg. When the socket buffer is
+ * full, waits for EPOLLOUT and continues from there (x->pending_from). */
+static int send_blocks(struct tftp_xfer *x, uint64_t from, uint64_t last)
+{
+	size_t slot = 4 + (size_t)x->blksize, n = (size_t)(last - from + 1);
+	struct mmsghdr mm[TFTP_MAX_WINDOW];
+	struct iovec iov[TFTP_MAX_WINDOW];
+	size_t base_i = (size_t)(from - x->loaded_first);
+	memset(mm, 0, n * sizeof(mm[0]));
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = x->buf + (base_i + i) * slot;
+		iov[i].iov_len = 4 + block_len(x, from + i);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	int sent = sendmmsg(x->io.fd, mm, (unsigned)n, MSG_DONTWAIT);
+	if (sent < 0 && errno != EAGAIN && errno != ENOBUFS)
+		return -errno;
+	if (sent < 0)
+		sent = 0;
+	for (uint64_t b = from; b < from + (uint64_t)sent; b++) {
+		if (b <= x->sent_hi) {
+			NETSVC_STAT_ADD(x->ns, tftp_retransmits, 1);
+		} else {
+			x->bytes_sent += block_len(x, b);
+			NETSVC_STAT_ADD(x->ns, tftp_bytes, block_len(x, b));
+			x->sent_hi = b;
+		}
+	}
+	bool blocked = (size_t)sent < n;
+	if (blocked != (x->pending_from != 0))
+		evloop_mod(x->ns->loop, &x->io, blocked ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	x->pending_from = blocked ? from + (uint64_t)sent : 0;
+	return 0;
+}
+
+/* Sends the window starting at x->base and arms the retransmission timer. */
 static int send_window(struct tftp_xfer *x)
 {
 	uint64_t last = x->base + x->window - 1;
 	if (last > x->nblocks)
 		last = x->nblocks;
-	for (uint64_t b = x->base; b <= last; b++) {
-		ssize_t n = load_block(x, b);
-		if (n < 0)
-			return (int)n;
-		tftp_build_data_hdr(x->buf, (uint16_t)b);
-		if (send(x->io.fd, x->buf, 4 + (size_t)n, MSG_DONTWAIT) < 0) {
-			if (errno == EAGAIN || errno == ENOBUFS)
-				break;
-			return -errno;
-		}
-		if (b <= x->sent_hi)
-			NETSVC_STAT_ADD(x->ns, tftp_retransmits, 1);
-		else
-			x->bytes_sent += (uint64_t)n;
-		if (b > x->sent_hi)
-			NETSVC_STAT_ADD(x->ns, tftp_bytes, (uint64_t)n);
-		if (b > x->sent_hi)
-			x->sent_hi = b;
-	}
+	int rc = load_blocks(x, x->base, last);
+	if (rc < 0)
+		return rc;
+	x->loaded_first = x->base;
+	x->loaded_last = last;
+	rc = send_blocks(x, x->base, last);
+	if (rc < 0)
+		return rc;
 	evloop_timer_set(x->ns->loop, &x->timer, evloop_now_ms() + x->cur_timeout_ms);
 	return 0;
 }
@@ -222,7 +278,13 @@ static void xfer_readable(struct ev_io *io, uint32_t events)
 {
 	struct tftp_xfer *x = io->arg;
 	uint8_t pkt[600];
-	(void)events;
+	if ((events & EPOLLOUT) && x->pending_from) {
+		int rc = send_blocks(x, x->pending_from, x->loaded_last);
+		if (rc < 0) {
+			xfer_finish(x, false, strerror(-rc));
+			return;
+		}
+	}
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
@@ -324,7 +386,9 @@ static void negotiate(struct netsvc *ns, const struct tftp_request *rq, int ifin
 {
 	struct tftp_opts ack = {0};
 	const struct tftp_opts *o = &rq->opts;
-	unsigned maxwin = ns->cfg.tftp_max_window ? ns->cfg.tftp_max_window : 64;
+	unsigned maxwin = ns->cfg.tftp_max_window ? ns->cfg.tftp_max_window : TFTP_MAX_WINDOW;
+	if (maxwin > TFTP_MAX_WINDOW)
+		maxwin = TFTP_MAX_WINDOW;
 
 	if (o->has_blksize) {
 		/* Never more than fits the ingress link unfragmented. */
@@ -423,7 +487,7 @@ static void start_xfer(struct netsvc *ns, const struct tftp_request *rq, const c
 	negotiate(ns, rq, ifindex, x);
 	x->cur_timeout_ms = x->timeout_ms;
 	x->nblocks = x->size / x->blksize + 1;
-	x->buf = malloc(4 + (size_t)x->blksize);
+	x->buf = malloc((4 + (size_t)x->blksize) * x->window);
 	if (!x->buf)
 		goto fail;
 	rc = xfer_socket(x, local);

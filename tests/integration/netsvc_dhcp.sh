@@ -15,9 +15,9 @@ t_require jq "reads the server's /status"
 
 probe=$SS_BIN/ss-dhcp-probe
 H=${SS_ID}s BR=${SS_ID}br BR2=${SS_ID}b2
-C1=${SS_ID}c1 C2=${SS_ID}c2 C3=${SS_ID}c3 D1=${SS_ID}d1 R=${SS_ID}r C4=${SS_ID}c4 P=${SS_ID}p
+C1=${SS_ID}c1 C2=${SS_ID}c2 C3=${SS_ID}c3 D1=${SS_ID}d1 D2=${SS_ID}d2 R=${SS_ID}r C4=${SS_ID}c4 P=${SS_ID}p
 MAC1=52:54:00:77:00:11 MAC2=52:54:00:77:00:12 MAC3=52:54:00:77:00:13
-MACD=52:54:00:78:00:01 MAC4=52:54:00:79:00:44 MACNB=52:54:00:77:00:55
+MACD=52:54:00:78:00:01 MACD2=52:54:00:78:00:02 MAC4=52:54:00:79:00:44 MACNB=52:54:00:77:00:55
 tmp=$(mktemp -d "/tmp/${SS_ID}dhcp.XXXXXX")
 t_cleanup rm -rf "$tmp"
 
@@ -28,6 +28,7 @@ nsv_client "$C1" "$H" "$BR" "${SS_ID}v1" $MAC1
 nsv_client "$C2" "$H" "$BR" "${SS_ID}v2" $MAC2
 nsv_client "$C3" "$H" "$BR" "${SS_ID}v3" $MAC3
 nsv_client "$D1" "$H" "$BR2" "${SS_ID}v4" $MACD
+nsv_client "$D2" "$H" "$BR2" "${SS_ID}v7" $MACD2
 nsv_client "$P" "$H" "$BR" "${SS_ID}v5" $MACNB
 nsv_client "$R" "$H" "$BR" "${SS_ID}v6" 52:54:00:77:00:02
 ip -n "$R" addr add 10.77.0.2/24 dev eth0
@@ -127,14 +128,26 @@ t_check "an unknown MAC's INIT-REBOOT request stays unanswered (another server m
 udhcpc_get "$D1" "$tmp/d1.env" -x hostname:laptop || true
 t_expect "an unknown MAC on a dynamic subnet gets the first free address" \
 	"^ip=10.78.0.100$" grep '^ip=' "$tmp/d1.env"
-t_expect "the dynamic lease is persisted in dynamic-leases.json" \
-	'"ClientHostName": "laptop",.*"IpAddress": "10.78.0.100", *"MacAddress": "52:54:00:78:00:01"' \
-	bash -c "tr -d '\n' <'$tmp/dynamic-leases.json'"
+t_expect "the ACK was journaled (and synced) before it was sent" '"IpAddress": *"10.78.0.100"' \
+	cat "$tmp/dynamic-leases.journal"
 nsv_stop
+t_expect "a clean stop folds the journal into dynamic-leases.json" \
+	'"ClientHostName": "laptop",.*"IpAddress": "10.78.0.100", *"MacAddress": "52:54:00:78:00:01"' \
+	bash -c "tr -d '\n' <'$tmp/dynamic-leases.json' || true"
+t_check "... and removes the journal" test ! -e "$tmp/dynamic-leases.journal"
 nsv_start "$H" "$tmp/cfg.json" "$tmp/server2.log"
 t_expect "a restarted server reloads the dynamic lease" "loaded 1 dynamic leases" cat "$tmp/server2.log"
 udhcpc_get "$D1" "$tmp/d1b.env" || true
 t_expect "the same MAC gets the same address after the restart" "^ip=10.78.0.100$" grep '^ip=' "$tmp/d1b.env"
+# A crash right after an ACK (no snapshot yet): the journal alone brings it back.
+udhcpc_get "$D2" "$tmp/d2.env" || true
+kill -9 "$NSV_PID"
+wait "$NSV_PID" 2>/dev/null || true
+t_expect "a second dynamic client got the next address" "^ip=10.78.0.101$" grep '^ip=' "$tmp/d2.env"
+nsv_start "$H" "$tmp/cfg.json" "$tmp/server3.log"
+t_expect "after a crash the journal restores both leases" "loaded 2 dynamic leases" cat "$tmp/server3.log"
+t_expect "the snapshot is rewritten with both" '10.78.0.100.*10.78.0.101' \
+	bash -c "sleep 1.5; tr -d '\n' <'$tmp/dynamic-leases.json' || true"
 
 # ---- NAK rules (weakness #28) ----
 NEWMAC=52:54:00:78:00:99
@@ -149,8 +162,9 @@ t_expect "INFORM gets the subnet options without an address" \
 	ip netns exec "$D1" "$probe" -i eth0 -m $NEWMAC -t inform -c 10.78.0.77 -B
 # RELEASE frees the dynamic lease and empties the state file.
 ip netns exec "$D1" "$probe" -i eth0 -m $MACD -t release -c 10.78.0.100 -S 10.78.0.1 -w 0 || true
-sleep 1.5
-t_check "RELEASE removes the dynamic lease (dynamic-leases.json removed)" test ! -e "$tmp/dynamic-leases.json"
+sleep 2
+t_check "RELEASE removes the dynamic lease from dynamic-leases.json" \
+	bash -c "grep -q 10.78.0.101 '$tmp/dynamic-leases.json' && ! grep -q 10.78.0.100 '$tmp/dynamic-leases.json'"
 
 # ---- relays ----
 if command -v dhcrelay >/dev/null; then

@@ -191,7 +191,11 @@ static void test_dynamic_dora(void **st)
 	reply_msg(r, &m);
 	assert_int_equal(m.type, DHCP_ACK);
 	assert_int_equal(opt32(&m, DHCP_OPT_LEASE_TIME), 2 * 3600);
-	assert_true(r->persist_now);
+	assert_true(r->journal); /* persisted before the ACK leaves */
+	assert_int_equal(r->j_ip.s_addr, ip("10.0.0.100").s_addr);
+	assert_int_equal(r->j_expires, f->ctx.now + 4 * 3600 * 1000LL);
+	assert_string_equal(r->j_host, "laptop");
+	assert_false(r->dyn_changed);
 	assert_true(r->acked);
 	struct dhcp_ack_state now;
 	assert_true(dhcp_leases_ack_state(f->ctx.leases, ip("10.0.0.100"), &now));
@@ -199,15 +203,15 @@ static void test_dynamic_dora(void **st)
 	struct dhcp_lease *l = dhcp_leases_by_mac(f->ctx.leases, macX, f->ctx.now);
 	assert_true(l->acked);
 	assert_string_equal(l->hostname, "laptop");
-	/* renewal (unicast from ciaddr): ACK without a synchronous write */
+	/* renewal (unicast from ciaddr): journaled again with the new expiry */
 	tpkt_init(&p, DHCP_REQUEST, macX, 3);
 	tpkt_set_addr(&p, TPKT_CIADDR, "10.0.0.100");
 	f->from.sin_addr = ip("10.0.0.100");
 	r = run(f, &p);
 	reply_msg(r, &m);
 	assert_int_equal(m.type, DHCP_ACK);
-	assert_false(r->persist_now);
-	assert_true(r->dyn_changed);
+	assert_true(r->journal);
+	assert_false(r->dyn_changed);
 	assert_int_equal(r->dest.sin_addr.s_addr, ip("10.0.0.100").s_addr);
 	/* release frees it */
 	tpkt_init(&p, DHCP_RELEASE, macX, 4);
@@ -215,6 +219,9 @@ static void test_dynamic_dora(void **st)
 	r = run(f, &p);
 	assert_int_equal(r->action, DHCP_DROP);
 	assert_true(r->dyn_changed);
+	/* the result struct is reused: nothing of the previous ACK may stick */
+	assert_false(r->journal);
+	assert_false(r->acked);
 	assert_null(dhcp_leases_by_mac(f->ctx.leases, macX, f->ctx.now));
 	dhcp_leases_unwatch(f->ctx.leases, ip("10.0.0.100"));
 }

@@ -298,6 +298,71 @@ static void test_store_file(void **st)
 	rmdir(dir);
 }
 
+static void test_journal(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/ss-test-journal-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/j", dir);
+	struct dhcp_journal *j;
+	assert_int_equal(dhcp_journal_open(path, &j), 0);
+	struct dhcp_store_entry a = {.ip = ip("10.0.0.9"), .expires = 1714572000000LL};
+	struct dhcp_store_entry b = {.ip = ip("10.0.0.10"), .expires = 1714572000000LL};
+	struct dhcp_store_entry a2 = {.ip = ip("10.0.0.11"), .expires = 1714575600000LL};
+	memcpy(a.mac, macA, 6);
+	memcpy(b.mac, macB, 6);
+	memcpy(a2.mac, macA, 6);
+	snprintf(a2.hostname, sizeof(a2.hostname), "moved");
+	assert_int_equal(dhcp_journal_add(j, &a, false), 0);
+	assert_int_equal(dhcp_journal_add(j, &b, false), 0);
+	assert_int_equal(dhcp_journal_commit(j, true), 0);
+	assert_int_equal(dhcp_journal_add(j, &a2, false), 0); /* A moved to .11 */
+	assert_int_equal(dhcp_journal_add(j, &b, true), 0);   /* B released */
+	assert_int_equal(dhcp_journal_commit(j, false), 0);
+	assert_int_equal(dhcp_journal_sync(j), 0);
+	assert_int_equal(dhcp_journal_count(j), 4);
+	dhcp_journal_close(j);
+	/* a torn last line, as a crash in the middle of a write leaves it */
+	FILE *f = fopen(path, "a");
+	fputs("{\"Op\": \"set\", \"IpAdd", f);
+	fclose(f);
+	/* replay on top of a snapshot holding an old entry for C and one for A */
+	struct dhcp_store_entry *e = calloc(2, sizeof(*e));
+	size_t n = 2, bad = 0;
+	memcpy(e[0].mac, macC, 6);
+	e[0].ip = ip("10.0.0.50");
+	memcpy(e[1].mac, macA, 6);
+	e[1].ip = ip("10.0.0.8");
+	assert_int_equal(dhcp_journal_replay(path, &e, &n, &bad), 0);
+	assert_int_equal(bad, 1);
+	assert_int_equal(n, 2);
+	bool seen_a = false, seen_c = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!memcmp(e[i].mac, macA, 6)) {
+			seen_a = true;
+			assert_int_equal(e[i].ip.s_addr, ip("10.0.0.11").s_addr);
+			assert_string_equal(e[i].hostname, "moved");
+			assert_int_equal(e[i].expires, 1714575600000LL);
+		}
+		seen_c |= !memcmp(e[i].mac, macC, 6);
+		assert_memory_not_equal(e[i].mac, macB, 6);
+	}
+	assert_true(seen_a && seen_c);
+	free(e);
+	/* truncate empties it */
+	assert_int_equal(dhcp_journal_open(path, &j), 0);
+	assert_int_equal(dhcp_journal_truncate(j), 0);
+	dhcp_journal_close(j);
+	e = NULL;
+	n = 0;
+	bad = 0;
+	assert_int_equal(dhcp_journal_replay(path, &e, &n, &bad), 0);
+	assert_int_equal(n, 0);
+	free(e);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_restore(void **st)
 {
 	(void)st;
@@ -325,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_many_leases),
 		cmocka_unit_test(test_store_roundtrip),
 		cmocka_unit_test(test_store_file),
+		cmocka_unit_test(test_journal),
 		cmocka_unit_test(test_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
