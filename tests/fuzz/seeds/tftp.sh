@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Regenerates tests/fuzz/corpus/tftp/ from real TFTP traffic: tftp-hpa (octet and
+# netascii, a refused write), curl (blksize, tsize) and ss-tftpc (windowsize) talk to
+# ss-netsvc in private namespaces while a packet socket on the client's bridge port
+# records the datagrams both ways (requests, OACKs, errors, the first DATA and ACK
+# packets). Needs root, a built tree (make), python3, tftp-hpa and curl.
+# Usage: bash tests/fuzz/seeds/tftp.sh
+set -eu
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+out=$top/tests/fuzz/corpus/tftp
+bin=$top/build/bin
+id=ss9ft$$
+H=${id}h BR=${id}br C=${id}c MAC=52:54:00:77:01:11
+tmp=$(mktemp -d /tmp/fuzzseed.XXXXXX)
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  ip netns del "$H" 2>/dev/null || true
+  ip netns del "$C" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$out" "$tmp/root/pxelinux.cfg"
+printf 'DEFAULT x\nLABEL x\nKERNEL vmlinuz\nAPPEND initrd=initrd.img quiet\n' \
+  >"$tmp/root/pxelinux.cfg/default"
+printf 'line one\nline two\r\nend\n' >"$tmp/root/text.txt"
+head -c 3000 /dev/urandom >"$tmp/root/small.bin"
+
+ip netns add "$H"
+ip -n "$H" link set lo up
+ip -n "$H" link add "$BR" type bridge
+ip -n "$H" addr add 10.77.1.1/24 dev "$BR"
+ip -n "$H" link set "$BR" up
+ip netns add "$C"
+ip -n "$C" link set lo up
+ip -n "$H" link add "${id}v1" type veth peer name eth0 netns "$C"
+ip -n "$H" link set "${id}v1" master "$BR" up
+ip -n "$C" link set eth0 address $MAC up
+ip -n "$C" addr add 10.77.1.11/24 dev eth0
+cat >"$tmp/cfg.json" <<EOF
+{
+  "tftp_root": "$tmp/root", "interfaces": ["$BR"], "http_port": 8069,
+  "subnets": [{"Id": "lan", "IpGateway": "10.77.1.1", "IpMask": "255.255.255.0"}],
+  "files": [{"ip": "10.77.1.11", "files": {"config.json": "{\"Hostname\": \"one\"}\n"}}]
+}
+EOF
+ip netns exec "$H" python3 -u "$top/tests/fuzz/seeds/sniff.py" "${id}v1" "$tmp/pkts" &
+for _ in $(seq 100); do [ -d "$tmp/pkts" ] && break; sleep 0.1; done
+ip netns exec "$H" "$bin/ss-netsvc" "$tmp/cfg.json" >"$tmp/server.log" 2>&1 &
+for _ in $(seq 50); do grep -q ready "$tmp/server.log" && break; sleep 0.1; done
+
+hpa() { ip netns exec "$C" tftp "$@" >/dev/null 2>&1 || true; }
+cd "$tmp"
+hpa -m binary 10.77.1.1 -c get pxelinux.cfg/default x1
+hpa -m netascii 10.77.1.1 -c get text.txt x2
+hpa -m binary 10.77.1.1 -c get /tftpboot/config.json x3
+hpa -m binary 10.77.1.1 -c get ../etc/passwd x4
+hpa -m binary 10.77.1.1 -c get missing.bin x5
+hpa -m binary 10.77.1.1 -c put x1 upload.txt
+ip netns exec "$C" curl -s --max-time 10 tftp://10.77.1.1/small.bin -o x6 || true
+ip netns exec "$C" curl -s --max-time 10 --tftp-blksize 1428 tftp://10.77.1.1/small.bin -o x7 || true
+ip netns exec "$C" "$bin/ss-tftpc" -b 1024 -w 4 -t -o x8 10.77.1.1 '\\pxelinux.cfg\\default' \
+  >/dev/null 2>&1 || true
+ip netns exec "$C" "$bin/ss-tftpc" -b 8 -w 64 -o x9 10.77.1.1 small.bin >/dev/null 2>&1 || true
+sleep 0.5
+
+# Distinct datagrams; of DATA and ACK only the first few (they are all alike).
+rm -f "$out"/*
+declare -A seen
+for f in "$tmp"/pkts/*; do
+  op=$(od -An -tu1 -j1 -N1 "$f" | tr -d ' ')
+  name=$(case $op in 1) echo rrq ;; 2) echo wrq ;; 3) echo data ;; 4) echo ack ;;
+    5) echo error ;; 6) echo oack ;; *) echo other ;; esac)
+  seen[$name]=$((${seen[$name]:-0} + 1))
+  case $name in data | ack) [ "${seen[$name]}" -le 4 ] || continue ;; esac
+  cp "$f" "$out/$name-$(sha1sum "$f" | cut -c1-8)"
+done
+ls "$out" | wc -l
