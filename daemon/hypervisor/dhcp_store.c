@@ -65,6 +65,22 @@ out_free:
 	return out;
 }
 
+/* Copies at most size-1 bytes of a UTF-8 name, cutting before a character rather than
+ * inside one: a split character would make the name invalid UTF-8, which jansson
+ * refuses to encode, and then the whole file could never be saved again. */
+static void copy_hostname(char *out, size_t size, const char *host)
+{
+	size_t n = strlen(host);
+
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)host[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(out, host, n);
+	out[n] = '\0';
+}
+
 static int decode_one(json_t *o, struct dhcp_store_entry *e)
 {
 	const char *ip = json_string_value(json_object_get(o, "IpAddress"));
@@ -79,7 +95,7 @@ static int decode_one(json_t *o, struct dhcp_store_entry *e)
 		return -EINVAL;
 	e->expires = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (host)
-		snprintf(e->hostname, sizeof(e->hostname), "%s", host);
+		copy_hostname(e->hostname, sizeof(e->hostname), host);
 	return 0;
 }
 

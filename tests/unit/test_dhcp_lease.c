@@ -277,6 +277,31 @@ static void test_store_roundtrip(void **st)
 	assert_int_equal(dhcp_store_decode("[", &out, &n, &bad), -EBADMSG);
 }
 
+/* Found with fuzz_hvapi_json's save/load check: a hostname longer than the field was
+ * cut inside a UTF-8 character, jansson refused to encode it, and no lease could be
+ * saved any more. The cut now falls before the character. */
+static void test_store_long_utf8_hostname(void **st)
+{
+	(void)st;
+	char name[80], text[256];
+	struct dhcp_store_entry *out;
+	size_t n, bad;
+
+	memset(name, 'a', 62);
+	strcpy(name + 62, "\xc3\xa9tail"); /* 'é' straddles the 63-byte limit */
+	snprintf(text, sizeof(text),
+		 "[{\"ClientHostName\":\"%s\",\"Expires\":\"2030-01-01T00:00:00Z\","
+		 "\"IpAddress\":\"10.0.0.9\",\"MacAddress\":\"02:00:00:00:00:0a\"}]",
+		 name);
+	assert_int_equal(dhcp_store_decode(text, &out, &n, &bad), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(strlen(out[0].hostname), 62);
+	char *saved = dhcp_store_encode(out, n);
+	assert_non_null(saved);
+	free(saved);
+	free(out);
+}
+
 static void test_store_file(void **st)
 {
 	(void)st;
@@ -389,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_decline),
 		cmocka_unit_test(test_many_leases),
 		cmocka_unit_test(test_store_roundtrip),
+		cmocka_unit_test(test_store_long_utf8_hostname),
 		cmocka_unit_test(test_store_file),
 		cmocka_unit_test(test_journal),
 		cmocka_unit_test(test_restore),
