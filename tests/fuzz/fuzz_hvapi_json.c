@@ -4,6 +4,7 @@
  * The first byte picks the decoder; the rest is the document:
  *   'i' info.json (LocalVmInfo)      'p' address-pool.json     's' subnets.json
  *   'c' create-request.json (CreateVmRequest)   'l' dynamic-leases.json (DHCP server)
+ *   'j' the DHCP lease journal, replayed over two leases as at start-up
  *   'm' "GoTypeName\n" then one RPC message of that type (every request and response
  *       type of the Hypervisor.* method table, and the nested records)
  *   'F' a ListVMsRequest then a VmInfo (the VM selection filters)
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "api/hypervisor.h"
 #include "daemon/hypervisor/dhcp_store.h"
@@ -277,6 +280,46 @@ static void fuzz_leases(const char *p, size_t n)
 	free(text);
 }
 
+/* The lease journal as the server replays it after a crash (a file: here a memfd).
+ * Afterwards no MAC and no IP may appear twice, and the result must fold into
+ * dynamic-leases.json. */
+static void fuzz_journal(const char *p, size_t n)
+{
+	static const char base[] =
+		"[{\"Expires\": \"2030-01-01T00:00:00Z\", \"IpAddress\": \"10.78.0.100\","
+		" \"MacAddress\": \"52:54:00:78:00:01\"},"
+		" {\"ClientHostName\": \"laptop\", \"Expires\": \"2030-01-01T00:00:00Z\","
+		" \"IpAddress\": \"10.78.0.101\", \"MacAddress\": \"52:54:00:78:00:02\"}]";
+	struct dhcp_store_entry *e;
+	size_t ne, bad = 0, i, k;
+	char path[64], *enc;
+	int fd = memfd_create("journal", MFD_CLOEXEC);
+
+	if (fd < 0 || (n > 0 && write(fd, p, n) != (ssize_t)n))
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (dhcp_store_decode(base, &e, &ne, &bad) < 0 || ne != 2)
+		abort();
+	if (dhcp_journal_replay(path, &e, &ne, &bad) == 0) {
+		for (i = 0; i < ne; i++) {
+			for (k = 0; k < i; k++) {
+				if (memcmp(e[i].mac, e[k].mac, 6) == 0 || e[i].ip.s_addr == e[k].ip.s_addr)
+					fail("journal replay left a MAC or an IP twice", NULL);
+			}
+		}
+		for (i = k = 0; i < ne; i++) {
+			if (e[i].expires >= 1000)
+				e[k++] = e[i];
+		}
+		enc = dhcp_store_encode(e, k);
+		if (enc == NULL)
+			fail("replayed leases cannot be saved", NULL);
+		free(enc);
+	}
+	free(e);
+	close(fd);
+}
+
 /* ---- encodings ---- */
 
 static char *cstr(const char *p, size_t n)
@@ -393,6 +436,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 'l':
 		fuzz_leases(p, n);
+		break;
+	case 'j':
+		fuzz_journal(p, n);
 		break;
 	case 'm':
 		fuzz_message(p, n);
