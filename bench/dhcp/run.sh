@@ -6,7 +6,7 @@
 # server the offered rate is raised step by step (STEP_SECS seconds each, fresh server
 # per step) until DISCOVER-OFFER or REQUEST-ACK loses 1% or more; the figure is the
 # highest rate that stayed under 1%, with the rate perfdhcp actually achieved there.
-# Usage: bench/dhcp/run.sh [RATES...]   (root; make first)
+# Usage: bench/dhcp/run.sh [RATES...]   (root; make first; SERVERS="ours kea" for a subset)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${SS_NORMAL_BIN:-$top/build/bin}
@@ -53,7 +53,7 @@ start_dnsmasq() {
 	ip netns exec "$S" dnsmasq --no-daemon --port=0 --interface=eth0 --bind-interfaces \
 		--dhcp-range=10.80.1.0,10.80.255.254,255.255.0.0,2h --dhcp-authoritative \
 		--dhcp-leasefile="$d/state/dnsmasq.leases" --no-ping --dhcp-lease-max=200000 \
-		--pid-file="$d/dnsmasq.pid" --log-facility="$d/dnsmasq.log" >/dev/null 2>&1 &
+		--pid-file="$d/dnsmasq.pid" --log-facility="$d/dnsmasq.log" --quiet-dhcp >/dev/null 2>&1 &
 	srv=$!
 }
 start_kea() {
@@ -95,9 +95,10 @@ step() { # SERVER RATE
 	echo "${rate:-0} ${drops:-100 100}"
 }
 
+read -r -a servers <<<"${SERVERS:-ours dnsmasq kea}"
 declare -A best_rate best_achieved
 echo "dhcp bench: $(nproc) CPUs, perfdhcp $(perfdhcp -v 2>&1 | head -1), $step_secs s per step, <1% loss"
-for s in ours dnsmasq kea; do
+for s in "${servers[@]}"; do
 	best_rate[$s]=0
 	best_achieved[$s]=0
 	for r in "${rates[@]}"; do
@@ -117,9 +118,13 @@ ratio() {
 	if [ "$2" = 0 ]; then echo "-"; else echo "scale=2; $1 / $2" | bc; fi
 }
 printf '\n%-10s %22s %18s\n' server "max rate (<1% loss)" "achieved there"
-for s in ours dnsmasq kea; do
+for s in "${servers[@]}"; do
 	printf '%-10s %20s/s %16s/s\n' "$s" "${best_rate[$s]}" "${best_achieved[$s]}"
 done
-printf '\nours/dnsmasq: %s   ours/kea: %s   (achieved DORA/s at <1%% loss)\n' \
-	"$(ratio "${best_achieved[ours]}" "${best_achieved[dnsmasq]}")" \
-	"$(ratio "${best_achieved[ours]}" "${best_achieved[kea]}")"
+if [ -n "${best_achieved[ours]:-}" ]; then
+	for s in "${servers[@]}"; do
+		[ "$s" = ours ] && continue
+		printf 'ours/%s: %s   ' "$s" "$(ratio "${best_achieved[ours]}" "${best_achieved[$s]}")"
+	done
+	printf '(achieved DORA/s at <1%% loss)\n'
+fi
