@@ -29,8 +29,9 @@ void tls_identity_clear(struct tls_identity *id);
 
 /* Fills *id from a verified chain (leaf first, CA certificates included).
  * trust_methods: collect grants and enforce the "exactly one dot" rule.
- * Returns 0, -EACCES for a grant that is not Service.Method or an extension that does
- * not decode (err says which), -ENOMEM. Borrows chain. */
+ * Returns 0, -EACCES for a grant that is not Service.Method, an extension that does
+ * not decode or a CommonName with a NUL byte (err says which), -ENOMEM. Borrows
+ * chain. */
 int tls_identity_from_chain(STACK_OF(X509) *chain, bool trust_methods, struct tls_identity *id,
 			    char *err, size_t errsz);
 

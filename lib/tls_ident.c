@@ -135,25 +135,33 @@ int tls_cert_strings(X509 *cert, const char *oid, char ***out)
 	return (int)n;
 }
 
-/* The subject's CommonName (the last one, as Go's pkix.Name keeps); "" if none. */
-static char *common_name(X509 *cert)
+/* The subject's CommonName (the last one, as Go's pkix.Name keeps); "" if none.
+ * Returns 0, -EBADMSG for a name with a NUL byte (as a C string it would read as a
+ * shorter, different user name), -ENOMEM. */
+static int common_name(X509 *cert, char **out)
 {
 	X509_NAME *name = X509_get_subject_name(cert);
 	int idx = -1, last = -1;
 	unsigned char *utf8 = NULL;
-	char *s;
-	int len;
+	int len = -1;
 
+	*out = NULL;
 	while ((idx = X509_NAME_get_index_by_NID(name, NID_commonName, idx)) >= 0)
 		last = idx;
-	if (last < 0)
-		return strdup("");
-	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
-	if (len < 0)
-		return strdup("");
-	s = strndup((const char *)utf8, (size_t)len);
+	if (last >= 0)
+		len = ASN1_STRING_to_UTF8(&utf8,
+					  X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
+	if (last < 0 || len < 0) {
+		*out = strdup("");
+		return *out != NULL ? 0 : -ENOMEM;
+	}
+	if (memchr(utf8, '\0', (size_t)len) != NULL) {
+		OPENSSL_free(utf8);
+		return -EBADMSG;
+	}
+	*out = strndup((const char *)utf8, (size_t)len);
 	OPENSSL_free(utf8);
-	return s;
+	return *out != NULL ? 0 : -ENOMEM;
 }
 
 static int count_dots(const char *s)
@@ -207,9 +215,14 @@ int tls_identity_from_chain(STACK_OF(X509) *chain, bool trust_methods, struct tl
 
 		if (id->username == NULL || id->username[0] == '\0') {
 			free(id->username);
-			id->username = common_name(cert);
-			if (id->username == NULL)
+			rc = common_name(cert, &id->username);
+			if (rc == -ENOMEM)
 				goto out_nomem;
+			if (rc < 0) {
+				snprintf(err, errsz, "certificate common name contains a NUL byte");
+				rc = -EACCES;
+				goto out_fail;
+			}
 		}
 		if (id->n_groups == 0) {
 			n = tls_cert_strings(cert, TLS_OID_GROUPS, &v);

@@ -203,6 +203,29 @@ static int identity_of(const char *leaf, const char *ca, bool trust, struct tls_
 	return rc;
 }
 
+/* A CommonName with a NUL byte read as a C string would name another, shorter user
+ * ("admin\0x" as "admin"); such a certificate has no identity. */
+static void test_identity_cn_nul(void **state)
+{
+	static const unsigned char cn[] = {'a', 'd', 'm', 'i', 'n', 0, 'x'};
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	X509 *x = X509_new();
+	struct tls_identity id;
+	char err[256];
+
+	(void)state;
+	assert_non_null(chain);
+	assert_non_null(x);
+	assert_int_equal(X509_NAME_add_entry_by_NID(X509_get_subject_name(x), NID_commonName,
+						    V_ASN1_UTF8STRING, cn, sizeof(cn), -1, 0),
+			 1);
+	sk_X509_push(chain, x);
+	assert_int_equal(tls_identity_from_chain(chain, true, &id, err, sizeof(err)), -EACCES);
+	assert_string_equal(err, "certificate common name contains a NUL byte");
+	assert_null(id.username);
+	sk_X509_pop_free(chain, X509_free);
+}
+
 static void test_identity_chain(void **state)
 {
 	struct tls_identity id;
@@ -393,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_string_types),
 		cmocka_unit_test(test_identity_chain),
+		cmocka_unit_test(test_identity_cn_nul),
 		cmocka_unit_test(test_handshake_trust),
 		cmocka_unit_test(test_client_dir),
 	};
