@@ -9,9 +9,9 @@
  *                 certificate as the grant (f bit 0) and/or group (f bit 1) extension;
  *                 f bit 2 says whether the chain is trusted for grants
  *   'G' pat\0name tls_glob_match
- * Checks beyond the sanitizers: an accepted identity has a username, grants only
- * when trusted and each with exactly one dot; a pattern without metacharacters
- * matches exactly itself. */
+ * Checks beyond the sanitizers: an accepted identity has a username (all of the
+ * leaf's CommonName when it has one), grants only when trusted and each with exactly
+ * one dot; a pattern without metacharacters matches exactly itself. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +51,25 @@ static void check_strv(char **v, int n)
 		abort();
 }
 
+/* UTF-8 length of the leaf's last CommonName, or -1. */
+static int leaf_cn_len(STACK_OF(X509) *chain)
+{
+	X509_NAME *name = X509_get_subject_name(sk_X509_value(chain, 0));
+	int idx = -1, last = -1, len;
+	unsigned char *utf8 = NULL;
+
+	while ((idx = X509_NAME_get_index_by_NID(name, NID_commonName, idx)) >= 0)
+		last = idx;
+	if (last < 0)
+		return -1;
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
+	OPENSSL_free(utf8);
+	return len;
+}
+
 static void identify(STACK_OF(X509) *chain, bool trust)
 {
+	int cn_len = leaf_cn_len(chain);
 	struct tls_identity id;
 	char err[128];
 	size_t i, k;
@@ -67,6 +84,11 @@ static void identify(STACK_OF(X509) *chain, bool trust)
 	}
 	if (id.username == NULL || (!trust && id.n_methods != 0))
 		abort();
+	if (cn_len > 0 && strlen(id.username) != (size_t)cn_len) {
+		fprintf(stderr, "user name \"%s\" is not the whole CommonName (%d bytes)\n",
+			id.username, cn_len);
+		abort();
+	}
 	for (i = 0; i < id.n_methods; i++) {
 		if (count_dots(id.methods[i]) != 1)
 			abort();
