@@ -244,10 +244,11 @@ static void sweep(struct ev_timer *t)
 		     (jn > 0 && mono - ns->last_fold >= FOLD_MS);
 	if (dirty)
 		ns->last_fold = mono;
-	if (evloop_now_ms() - ns->ifaces_scanned >= IFACE_RESCAN_MS) {
+	if (evloop_now_ms() - ns->ifaces_scanned >= IFACE_RESCAN_MS)
 		netsvc_ifaces_scan(ns);
-		rescanned = true;
-	}
+	rescanned = ns->ra_rejoin || ns->ifaces_scanned != ns->ra_joined_scan;
+	ns->ra_rejoin = false;
+	ns->ra_joined_scan = ns->ifaces_scanned;
 	pthread_mutex_unlock(&ns->lock);
 	if (removed)
 		pthread_cond_broadcast(&ns->cond);
@@ -373,8 +374,8 @@ void netsvc_refresh_interfaces(struct netsvc *ns)
 {
 	pthread_mutex_lock(&ns->lock);
 	netsvc_ifaces_scan(ns);
+	ns->ra_rejoin = true; /* the loop thread re-joins multicast groups */
 	pthread_mutex_unlock(&ns->lock);
-	ra6_refresh(ns);
 }
 
 int netsvc_set_tftp_root(struct netsvc *ns, const char *dir)

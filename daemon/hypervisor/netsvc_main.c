@@ -35,8 +35,6 @@
 #include "json.h"
 #include "log.h"
 
-#define logf_(...) log_info(__VA_ARGS__)
-
 static int get_addr(json_t *o, const char *key, struct in_addr *out)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -106,7 +104,7 @@ static int parse_files(json_t *o, struct fileset *fs)
 		const char *p = json_string_value(v);
 		fs->bufs[fs->n] = p ? read_file(p, &len) : NULL;
 		if (!fs->bufs[fs->n]) {
-			logf_("ss-netsvc: cannot read %s", p ? p : "(null)");
+			log_info("ss-netsvc: cannot read %s", p ? p : "(null)");
 			return -ENOENT;
 		}
 		fs->f[fs->n] = (struct netboot_file){.name = k, .data = fs->bufs[fs->n], .len = len};
@@ -129,9 +127,9 @@ static void *wait_main(void *arg)
 	struct waiter *w = arg;
 	int rc = netsvc_netboot_wait(w->ns, w->token, w->n, w->deadline);
 	if (rc == 0)
-		logf_("netboot %s: %u acknowledgements", w->ip, w->n);
+		log_info("netboot %s: %u acknowledgements", w->ip, w->n);
 	else
-		logf_("netboot %s: %s", w->ip,
+		log_info("netboot %s: %s", w->ip,
 		      rc == -ETIMEDOUT ? "timed out receiving lease acknowledgement" : strerror(-rc));
 	netsvc_netboot_end(w->ns, w->token, rc == 0, w->files_exp);
 	return NULL;
@@ -279,7 +277,7 @@ static int setup(struct netsvc *ns, json_t *cfg)
 	sjson_dec_init(&d, "config");
 	int rc = hvapi_subnets_from_json(&d, json_object_get(cfg, "subnets"), &subs);
 	if (rc < 0) {
-		logf_("ss-netsvc: subnets: %s", sjson_dec_error(&d) ? sjson_dec_error(&d) : strerror(-rc));
+		log_info("ss-netsvc: subnets: %s", sjson_dec_error(&d) ? sjson_dec_error(&d) : strerror(-rc));
 		sjson_dec_fini(&d);
 		return rc;
 	}
@@ -290,13 +288,13 @@ static int setup(struct netsvc *ns, json_t *cfg)
 		return rc;
 	json_array_foreach(json_object_get(cfg, "leases"), i, v) {
 		if ((rc = add_lease(ns, v)) < 0) {
-			logf_("ss-netsvc: lease %zu: %s", i, strerror(-rc));
+			log_info("ss-netsvc: lease %zu: %s", i, strerror(-rc));
 			return rc;
 		}
 	}
 	json_array_foreach(json_object_get(cfg, "files"), i, v) {
 		if ((rc = add_files(ns, v)) < 0) {
-			logf_("ss-netsvc: files %zu: %s", i, strerror(-rc));
+			log_info("ss-netsvc: files %zu: %s", i, strerror(-rc));
 			return rc;
 		}
 	}
@@ -387,14 +385,14 @@ int main(int argc, char **argv)
 					 http_handler, &hc, MHD_OPTION_CONNECTION_TIMEOUT,
 					 (unsigned)30, MHD_OPTION_END);
 		if (!httpd) {
-			logf_("ss-netsvc: HTTP on port %u failed", http_port);
+			log_info("ss-netsvc: HTTP on port %u failed", http_port);
 			goto out;
 		}
 	}
-	logf_("ss-netsvc: ready");
+	log_info("ss-netsvc: ready");
 	int sig;
 	sigwait(&sigs, &sig);
-	logf_("ss-netsvc: signal %d, stopping", sig);
+	log_info("ss-netsvc: signal %d, stopping", sig);
 	rc = 0;
 out:
 	if (httpd)

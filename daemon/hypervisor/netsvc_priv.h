@@ -65,6 +65,8 @@ struct netsvc {
 	struct dhcp_iface *ifaces;
 	size_t nifaces;
 	int64_t ifaces_scanned; /* monotonic ms */
+	int64_t ra_joined_scan; /* the scan ra6 last joined groups for (loop thread) */
+	bool ra_rejoin;
 	int rootfd;
 	uint64_t next_token;
 	struct netsvc_reg *regs; /* netboot registrations */
@@ -118,7 +120,8 @@ int tftp_server_open(struct netsvc *ns);
 void tftp_server_close(struct netsvc *ns);
 int ra6_open(struct netsvc *ns);
 void ra6_close(struct netsvc *ns);
-/* Re-joins the all-routers group on newly seen interfaces (caller holds no lock). */
+/* Re-joins the all-routers group on newly seen interfaces (loop thread, or before it
+ * starts; caller holds no lock). */
 void ra6_refresh(struct netsvc *ns);
 
 /* Rewrites the dynamic-lease snapshot and empties the journal (loop thread, or after
