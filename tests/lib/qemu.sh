@@ -86,6 +86,9 @@ esac
 exit 0
 EOS
 	chmod 755 "$root/usr/share/udhcpc/default.script"
+	# Debian's busybox looks for its script in /etc/udhcpc.
+	mkdir -p "$root/etc/udhcpc"
+	ln -s /usr/share/udhcpc/default.script "$root/etc/udhcpc/default.script"
 	cat >"$root/init" <<'EOS'
 #!/bin/sh
 mount -t proc proc /proc
