@@ -59,6 +59,10 @@ images_boot() {
     sleep 0.2
   done
   now=$(date +%s%N)
+  # QEMU may have powered off between two polls.
+  if [ -z "$first" ] && grep -qaE '^(installer|hypervisor-appliance): starting' "$log"; then
+    first=$(( (now - start) / 1000000 ))
+  fi
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   # The serial console ends lines with CR LF.
