@@ -22,7 +22,8 @@
 
 extern char **environ;
 
-static int errf(struct rootfs_collect *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(struct rootfs_collect *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int errf(struct rootfs_collect *c, int rc, const char *fmt, ...)
 {
@@ -71,7 +72,8 @@ static int read_file(const char *path, char **text, size_t *len)
 		close(fd);
 		return rc;
 	}
-	while (got < (size_t)st.st_size && (r = read(fd, *text + got, (size_t)st.st_size - got)) > 0)
+	while (got < (size_t)st.st_size &&
+	       (r = read(fd, *text + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)r;
 	close(fd);
 	if (r < 0) {
@@ -83,8 +85,8 @@ static int read_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-int rootfs_collect_init(struct rootfs_collect *c, struct rootfs_image *img, const char *moddir, const char *ldconf,
-			const char *tmpdir)
+int rootfs_collect_init(struct rootfs_collect *c, struct rootfs_image *img, const char *moddir,
+			const char *ldconf, const char *tmpdir)
 {
 	int rc;
 
@@ -157,7 +159,8 @@ static int host_mode(const struct stat *st)
 static int image_err(struct rootfs_collect *c, int rc, const char *what, const char *path)
 {
 	if (rc == -EEXIST)
-		return errf(c, rc, "%s %s: a different entry already has this path in the image", what, path);
+		return errf(c, rc, "%s %s: a different entry already has this path in the image",
+			    what, path);
 	return errf(c, rc, "%s %s: %s", what, path, strerror(-rc));
 }
 
@@ -196,8 +199,10 @@ static int add_host_path(struct rootfs_collect *c, const char *path, int mode, c
 			if (target[0] == '/')
 				rc = snprintf(buf, sizeof(buf), "%s%s", target, end);
 			else
-				rc = snprintf(buf, sizeof(buf), "%.*s/%s%s", (int)done, cur, target, end);
-			if (rc < 0 || (size_t)rc >= sizeof(buf) || rootfs_path_normalize(buf, cur, sizeof(cur)) < 0)
+				rc = snprintf(buf, sizeof(buf), "%.*s/%s%s", (int)done, cur, target,
+					      end);
+			if (rc < 0 || (size_t)rc >= sizeof(buf) ||
+			    rootfs_path_normalize(buf, cur, sizeof(cur)) < 0)
 				return errf(c, -ENAMETOOLONG, "%s: path too long", path);
 			done = 0;
 			continue;
@@ -206,7 +211,8 @@ static int add_host_path(struct rootfs_collect *c, const char *path, int mode, c
 		if (saved == '\0') {
 			if (!S_ISREG(st.st_mode))
 				return errf(c, -EINVAL, "%s: not a regular file", path);
-			if ((rc = rootfs_image_add_file(c->img, cur, cur, mode >= 0 ? mode : host_mode(&st))) < 0)
+			if ((rc = rootfs_image_add_file(c->img, cur, cur,
+							mode >= 0 ? mode : host_mode(&st))) < 0)
 				return image_err(c, rc, "file", cur);
 			memcpy(canon, cur, strlen(cur) + 1);
 			return 0;
@@ -254,8 +260,10 @@ static int scan_loaded(struct rootfs_collect *c, const char *host, const uint8_t
 	if (elf.interp != NULL && (rc = add_dependency(c, elf.interp, host)) < 0)
 		goto out;
 	for (size_t i = 0; i < elf.n_needed; i++) {
-		if (rootfs_ldpath_find(&c->ld, elf.needed[i], &elf, origin, found, sizeof(found)) < 0) {
-			rc = errf(c, -ENOENT, "%s: shared library %s not found", host, elf.needed[i]);
+		if (rootfs_ldpath_find(&c->ld, elf.needed[i], &elf, origin, found, sizeof(found)) <
+		    0) {
+			rc = errf(c, -ENOENT, "%s: shared library %s not found", host,
+				  elf.needed[i]);
 			goto out;
 		}
 		if ((rc = add_dependency(c, found, host)) < 0)
@@ -305,14 +313,18 @@ static int scan_elf(struct rootfs_collect *c, const char *host)
 	close(fd);
 	if (map == MAP_FAILED)
 		return errf(c, -errno, "mmap %s: %s", host, strerror(errno));
-	rc = rootfs_elf_is_elf(map, (size_t)st.st_size) ? scan_loaded(c, host, map, (size_t)st.st_size) : 0;
+	rc = rootfs_elf_is_elf(map, (size_t)st.st_size)
+		 ? scan_loaded(c, host, map, (size_t)st.st_size)
+		 : 0;
 	munmap(map, (size_t)st.st_size);
 	return rc;
 }
 
-static int missing_optional(struct rootfs_collect *c, const struct rootfs_entry *e, const char *what)
+static int missing_optional(struct rootfs_collect *c, const struct rootfs_entry *e,
+			    const char *what)
 {
-	fprintf(stderr, "mkrootfs: warning: line %u: optional %s missing, skipped\n", e->line, what);
+	fprintf(stderr, "mkrootfs: warning: line %u: optional %s missing, skipped\n", e->line,
+		what);
 	return rootfs_strv_add(&c->missing, what) < 0 ? errf(c, -ENOMEM, "out of memory") : 0;
 }
 
@@ -336,7 +348,8 @@ static int add_file_entry(struct rootfs_collect *c, const struct rootfs_entry *e
 	}
 	if (stat(canon, &st) < 0 || !S_ISREG(st.st_mode))
 		return errf(c, -EINVAL, "%s: not a regular file", e->source);
-	if ((rc = rootfs_image_add_file(c->img, e->path, canon, e->mode >= 0 ? e->mode : host_mode(&st))) < 0)
+	if ((rc = rootfs_image_add_file(c->img, e->path, canon,
+					e->mode >= 0 ? e->mode : host_mode(&st))) < 0)
 		return image_err(c, rc, "file", e->path);
 	return scan_elf(c, canon);
 }
@@ -377,7 +390,8 @@ static int add_tree(struct rootfs_collect *c, const char *host, const char *dst,
 		ssize_t tl;
 
 		if (snprintf(hp, sizeof(hp), "%s/%s", host, names.v[i]) >= (int)sizeof(hp) ||
-		    snprintf(ip, sizeof(ip), "%s/%s", strcmp(dst, "/") ? dst : "", names.v[i]) >= (int)sizeof(ip)) {
+		    snprintf(ip, sizeof(ip), "%s/%s", strcmp(dst, "/") ? dst : "", names.v[i]) >=
+			(int)sizeof(ip)) {
 			rc = errf(c, -ENAMETOOLONG, "%s/%s: path too long", host, names.v[i]);
 			break;
 		}
@@ -399,7 +413,10 @@ static int add_tree(struct rootfs_collect *c, const char *host, const char *dst,
 			else
 				rc = scan_elf(c, hp);
 		} else {
-			fprintf(stderr, "mkrootfs: warning: %s: not a file, directory or symlink, skipped\n", hp);
+			fprintf(
+			    stderr,
+			    "mkrootfs: warning: %s: not a file, directory or symlink, skipped\n",
+			    hp);
 		}
 	}
 	rootfs_strv_free(&names);
@@ -428,13 +445,14 @@ static int add_module_entry(struct rootfs_collect *c, const struct rootfs_entry 
 	if (c->modules_builtin)
 		return 0;
 	if (c->moddb == NULL)
-		return errf(c, -EINVAL, "line %u: module %s but no module directory given", e->line, e->path);
+		return errf(c, -EINVAL, "line %u: module %s but no module directory given", e->line,
+			    e->path);
 	rc = rootfs_moddb_closure(c->moddb, e->path);
 	if (rc == -ENOENT && e->optional)
 		return missing_optional(c, e, e->path);
 	if (rc == -ENOENT)
-		return errf(c, rc, "line %u: module %s not in %s/modules.dep nor built in", e->line, e->path,
-			    c->moddir);
+		return errf(c, rc, "line %u: module %s not in %s/modules.dep nor built in", e->line,
+			    e->path, c->moddir);
 	if (rc < 0)
 		return errf(c, rc, "module %s: %s", e->path, strerror(-rc));
 	return 0;
@@ -454,7 +472,8 @@ int rootfs_collect_entry(struct rootfs_collect *c, const struct rootfs_entry *e)
 			return image_err(c, rc, "symlink", e->path);
 		return 0;
 	case ROOTFS_NOD:
-		rc = rootfs_image_add_nod(c->img, e->path, e->nod_type == 'c' ? ROOTFS_NODE_CHR : ROOTFS_NODE_BLK,
+		rc = rootfs_image_add_nod(c->img, e->path,
+					  e->nod_type == 'c' ? ROOTFS_NODE_CHR : ROOTFS_NODE_BLK,
 					  e->major, e->minor, e->mode);
 		return rc < 0 ? image_err(c, rc, "nod", e->path) : 0;
 	case ROOTFS_FILE:
@@ -470,7 +489,8 @@ int rootfs_collect_entry(struct rootfs_collect *c, const struct rootfs_entry *e)
 /* objcopy --strip-debug --remove-section=.BTF src dst */
 static int strip_module(struct rootfs_collect *c, const char *src, const char *dst)
 {
-	char *argv[] = {"objcopy", "--strip-debug", "--remove-section=.BTF", (char *)src, (char *)dst, NULL};
+	char *argv[] = {"objcopy",   "--strip-debug", "--remove-section=.BTF",
+			(char *)src, (char *)dst,     NULL};
 	pid_t pid;
 	int status, rc;
 
@@ -497,7 +517,8 @@ int rootfs_collect_modules(struct rootfs_collect *c)
 
 		snprintf(src, sizeof(src), "%s/%s", c->moddir, rel);
 		snprintf(dst, sizeof(dst), "/lib/modules/%s/%s", c->kver, rel);
-		if ((rc = rootfs_strv_add(&c->inputs, src)) < 0 || (rc = rootfs_strv_add(&c->modules, rel)) < 0)
+		if ((rc = rootfs_strv_add(&c->inputs, src)) < 0 ||
+		    (rc = rootfs_strv_add(&c->modules, rel)) < 0)
 			return errf(c, rc, "out of memory");
 		if (c->strip_modules) {
 			snprintf(tmp, sizeof(tmp), "%s/module-%zu.ko", c->tmpdir, i);
@@ -509,7 +530,8 @@ int rootfs_collect_modules(struct rootfs_collect *c)
 			return image_err(c, rc, "module", dst);
 		size += strlen(rel) + 1;
 	}
-	if ((dep = rootfs_moddb_order_dep_text(c->moddb)) == NULL || (list = malloc(size)) == NULL) {
+	if ((dep = rootfs_moddb_order_dep_text(c->moddb)) == NULL ||
+	    (list = malloc(size)) == NULL) {
 		free(dep);
 		return errf(c, -ENOMEM, "out of memory");
 	}

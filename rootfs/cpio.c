@@ -17,16 +17,19 @@ static int set_filter(struct archive *a, const struct rootfs_cpio_opts *o, char 
 	char level[16];
 	int rc;
 
-	rc = o->compress == ROOTFS_COMPRESS_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a);
+	rc = o->compress == ROOTFS_COMPRESS_GZIP ? archive_write_add_filter_gzip(a)
+						 : archive_write_add_filter_zstd(a);
 	if (rc != ARCHIVE_OK)
 		goto fail;
 	if (o->level > 0) {
 		snprintf(level, sizeof(level), "%d", o->level);
-		if (archive_write_set_filter_option(a, name, "compression-level", level) != ARCHIVE_OK)
+		if (archive_write_set_filter_option(a, name, "compression-level", level) !=
+		    ARCHIVE_OK)
 			goto fail;
 	}
 	/* gzip -n: no name, no timestamp in the header. */
-	if (o->compress == ROOTFS_COMPRESS_GZIP && archive_write_set_filter_option(a, name, "timestamp", NULL) != ARCHIVE_OK)
+	if (o->compress == ROOTFS_COMPRESS_GZIP &&
+	    archive_write_set_filter_option(a, name, "timestamp", NULL) != ARCHIVE_OK)
 		goto fail;
 	return 0;
 fail:
@@ -35,7 +38,8 @@ fail:
 }
 
 /* Streams a host file into the archive, hashing it. */
-static int write_source(struct archive *a, struct archive_entry *e, struct rootfs_node *node, char *err, size_t errlen)
+static int write_source(struct archive *a, struct archive_entry *e, struct rootfs_node *node,
+			char *err, size_t errlen)
 {
 	EVP_MD_CTX *md = NULL;
 	struct stat st;
@@ -71,7 +75,8 @@ static int write_source(struct archive *a, struct archive_entry *e, struct rootf
 
 		if (r <= 0) {
 			rc = r < 0 ? -errno : -EIO;
-			snprintf(err, errlen, "read %s: %s", node->source, r < 0 ? strerror(errno) : "file shrank");
+			snprintf(err, errlen, "read %s: %s", node->source,
+				 r < 0 ? strerror(errno) : "file shrank");
 			goto out_close;
 		}
 		if (archive_write_data(a, buf, (size_t)r) != r) {
@@ -90,14 +95,16 @@ out_close:
 	return rc;
 }
 
-static int write_data(struct archive *a, struct archive_entry *e, struct rootfs_node *node, char *err, size_t errlen)
+static int write_data(struct archive *a, struct archive_entry *e, struct rootfs_node *node,
+		      char *err, size_t errlen)
 {
 	unsigned mdlen;
 
 	node->size = node->data_len;
 	archive_entry_set_size(e, (la_int64_t)node->data_len);
 	if (archive_write_header(a, e) != ARCHIVE_OK ||
-	    (node->data_len > 0 && archive_write_data(a, node->data, node->data_len) != (la_ssize_t)node->data_len)) {
+	    (node->data_len > 0 &&
+	     archive_write_data(a, node->data, node->data_len) != (la_ssize_t)node->data_len)) {
 		snprintf(err, errlen, "write %s: %s", node->path, archive_error_string(a));
 		return -EIO;
 	}
@@ -108,8 +115,8 @@ static int write_data(struct archive *a, struct archive_entry *e, struct rootfs_
 	return 0;
 }
 
-static int write_node(struct archive *a, struct rootfs_node *node, size_t ino, const struct rootfs_cpio_opts *o,
-		      char *err, size_t errlen)
+static int write_node(struct archive *a, struct rootfs_node *node, size_t ino,
+		      const struct rootfs_cpio_opts *o, char *err, size_t errlen)
 {
 	struct archive_entry *e = archive_entry_new();
 	int rc = 0;
@@ -144,7 +151,8 @@ static int write_node(struct archive *a, struct rootfs_node *node, size_t ino, c
 		break;
 	case ROOTFS_NODE_FILE:
 		archive_entry_set_filetype(e, AE_IFREG);
-		rc = node->source ? write_source(a, e, node, err, errlen) : write_data(a, e, node, err, errlen);
+		rc = node->source ? write_source(a, e, node, err, errlen)
+				  : write_data(a, e, node, err, errlen);
 		archive_entry_free(e);
 		return rc;
 	}
@@ -156,8 +164,8 @@ static int write_node(struct archive *a, struct rootfs_node *node, size_t ino, c
 	return rc;
 }
 
-int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n, const struct rootfs_cpio_opts *o,
-		      char *err, size_t errlen)
+int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n,
+		      const struct rootfs_cpio_opts *o, char *err, size_t errlen)
 {
 	struct archive *a = archive_write_new();
 	size_t ino = 1;

@@ -11,14 +11,14 @@
 
 struct rootfs_cpio_opts {
 	enum rootfs_compress compress;
-	int level;       /* -1: the compressor's default */
+	int level;	 /* -1: the compressor's default */
 	long long mtime; /* seconds since the epoch for every entry (SOURCE_DATE_EPOCH) */
 };
 
 /* Writes nodes[0..n) (sorted, parents first; "/" itself is skipped) to path.
  * Sets size and sha256 of every file node. Returns 0, or a negative errno with a
  * message in err[errlen]. */
-int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n, const struct rootfs_cpio_opts *o,
-		      char *err, size_t errlen);
+int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n,
+		      const struct rootfs_cpio_opts *o, char *err, size_t errlen);
 
 #endif

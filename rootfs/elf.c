@@ -10,19 +10,33 @@
 /* Field offsets that differ between the classes. */
 struct elf_layout {
 	size_t phoff, phentsize, phnum; /* in the file header */
-	size_t ph_size;                 /* minimum program header size */
+	size_t ph_size;			/* minimum program header size */
 	size_t p_offset, p_vaddr, p_filesz;
 	size_t dyn_size; /* one Elf*_Dyn */
-	size_t word;     /* 4 or 8: size of addresses and offsets */
+	size_t word;	 /* 4 or 8: size of addresses and offsets */
 };
 
 static const struct elf_layout layout64 = {
-	.phoff = 32, .phentsize = 54, .phnum = 56, .ph_size = 56,
-	.p_offset = 8, .p_vaddr = 16, .p_filesz = 32, .dyn_size = 16, .word = 8,
+    .phoff = 32,
+    .phentsize = 54,
+    .phnum = 56,
+    .ph_size = 56,
+    .p_offset = 8,
+    .p_vaddr = 16,
+    .p_filesz = 32,
+    .dyn_size = 16,
+    .word = 8,
 };
 static const struct elf_layout layout32 = {
-	.phoff = 28, .phentsize = 42, .phnum = 44, .ph_size = 32,
-	.p_offset = 4, .p_vaddr = 8, .p_filesz = 16, .dyn_size = 8, .word = 4,
+    .phoff = 28,
+    .phentsize = 42,
+    .phnum = 44,
+    .ph_size = 32,
+    .p_offset = 4,
+    .p_vaddr = 8,
+    .p_filesz = 16,
+    .dyn_size = 8,
+    .word = 4,
 };
 
 struct elf_reader {
@@ -98,7 +112,8 @@ static int rd_phdr(const struct elf_reader *r, size_t off, struct elf_phdr *ph)
 	uint64_t type;
 	int rc;
 
-	if ((rc = rd_uint(r, off, 4, &type)) < 0 || (rc = rd_word(r, off + r->l->p_offset, &ph->offset)) < 0 ||
+	if ((rc = rd_uint(r, off, 4, &type)) < 0 ||
+	    (rc = rd_word(r, off + r->l->p_offset, &ph->offset)) < 0 ||
 	    (rc = rd_word(r, off + r->l->p_vaddr, &ph->vaddr)) < 0 ||
 	    (rc = rd_word(r, off + r->l->p_filesz, &ph->filesz)) < 0)
 		return rc;
@@ -144,8 +159,8 @@ static int add_needed(struct rootfs_elf *out, char *name)
 	return 0;
 }
 
-static int parse_dynamic(const struct elf_reader *r, const struct elf_phdrs *ph, const struct elf_phdr *dyn,
-			 struct rootfs_elf *out)
+static int parse_dynamic(const struct elf_reader *r, const struct elf_phdrs *ph,
+			 const struct elf_phdr *dyn, struct rootfs_elf *out)
 {
 	uint64_t strtab = 0, strsz = 0, str_off, str_avail;
 	int have_strtab = 0, rc;
@@ -157,7 +172,8 @@ static int parse_dynamic(const struct elf_reader *r, const struct elf_phdrs *ph,
 		int64_t tag;
 		uint64_t val;
 
-		if ((rc = rd_tag(r, off, &tag)) < 0 || (rc = rd_word(r, off + r->l->word, &val)) < 0)
+		if ((rc = rd_tag(r, off, &tag)) < 0 ||
+		    (rc = rd_word(r, off + r->l->word, &val)) < 0)
 			return rc;
 		if (tag == DT_NULL)
 			break;
@@ -182,7 +198,8 @@ static int parse_dynamic(const struct elf_reader *r, const struct elf_phdrs *ph,
 		uint64_t val;
 		char *s = NULL;
 
-		if ((rc = rd_tag(r, off, &tag)) < 0 || (rc = rd_word(r, off + r->l->word, &val)) < 0)
+		if ((rc = rd_tag(r, off, &tag)) < 0 ||
+		    (rc = rd_word(r, off + r->l->word, &val)) < 0)
 			return rc;
 		if (tag == DT_NULL)
 			break;
@@ -219,7 +236,8 @@ static int parse(const struct elf_reader *r, struct rootfs_elf *out)
 	int rc, seen_dynamic = 0;
 
 	if ((rc = rd_u16(r, 16, &out->type)) < 0 || (rc = rd_u16(r, 18, &out->machine)) < 0 ||
-	    (rc = rd_word(r, r->l->phoff, &phoff)) < 0 || (rc = rd_u16(r, r->l->phentsize, &entsize)) < 0 ||
+	    (rc = rd_word(r, r->l->phoff, &phoff)) < 0 ||
+	    (rc = rd_u16(r, r->l->phentsize, &entsize)) < 0 ||
 	    (rc = rd_u16(r, r->l->phnum, &num)) < 0)
 		return rc;
 	if (phoff == 0 || num == 0)

@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 struct rootfs_elf {
-	int elf_class;    /* ELFCLASS32 or ELFCLASS64 */
+	int elf_class;	  /* ELFCLASS32 or ELFCLASS64 */
 	uint16_t machine; /* EM_X86_64, ... */
-	uint16_t type;    /* ET_EXEC, ET_DYN, ET_REL, ... */
-	char *interp;     /* PT_INTERP, or NULL */
-	char **needed;    /* DT_NEEDED names in file order */
+	uint16_t type;	  /* ET_EXEC, ET_DYN, ET_REL, ... */
+	char *interp;	  /* PT_INTERP, or NULL */
+	char **needed;	  /* DT_NEEDED names in file order */
 	size_t n_needed;
 	char *rpath;   /* DT_RPATH, or NULL */
 	char *runpath; /* DT_RUNPATH, or NULL */

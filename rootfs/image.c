@@ -213,7 +213,8 @@ int rootfs_image_resolve(const struct rootfs_image *img, const char *path, char 
 		} else {
 			size_t parent = done;
 
-			rc = snprintf(buf, sizeof(buf), "%.*s/%s%s", (int)parent, cur, n->target, slash);
+			rc = snprintf(buf, sizeof(buf), "%.*s/%s%s", (int)parent, cur, n->target,
+				      slash);
 		}
 		if (rc < 0 || (size_t)rc >= sizeof(buf))
 			return -ENAMETOOLONG;
@@ -258,7 +259,8 @@ static int add_parents(struct rootfs_image *img, const char *path)
 
 /* Resolves path, creates its parents, and returns the existing node there (or
  * NULL) with the canonical path in canon. */
-static int prepare(struct rootfs_image *img, const char *path, char *canon, struct rootfs_node **existing)
+static int prepare(struct rootfs_image *img, const char *path, char *canon,
+		   struct rootfs_node **existing)
 {
 	int rc;
 
@@ -300,8 +302,8 @@ int rootfs_image_add_dir(struct rootfs_image *img, const char *path, int mode)
 	return insert(img, n);
 }
 
-static int add_file_node(struct rootfs_image *img, const char *path, const char *source, const void *data,
-			 size_t len, int mode)
+static int add_file_node(struct rootfs_image *img, const char *path, const char *source,
+			 const void *data, size_t len, int mode)
 {
 	char canon[PATH_MAX];
 	struct rootfs_node *n;
@@ -342,7 +344,8 @@ int rootfs_image_add_file(struct rootfs_image *img, const char *path, const char
 	return add_file_node(img, path, source, NULL, 0, mode);
 }
 
-int rootfs_image_add_data(struct rootfs_image *img, const char *path, const void *data, size_t len, int mode)
+int rootfs_image_add_data(struct rootfs_image *img, const char *path, const void *data, size_t len,
+			  int mode)
 {
 	return add_file_node(img, path, NULL, data, len, mode);
 }
@@ -358,7 +361,8 @@ int rootfs_image_add_symlink(struct rootfs_image *img, const char *path, const c
 	if ((rc = prepare(img, path, canon, &n)) < 0)
 		return rc;
 	if (n != NULL)
-		return n->type == ROOTFS_NODE_SYMLINK && strcmp(n->target, target) == 0 ? 0 : -EEXIST;
+		return n->type == ROOTFS_NODE_SYMLINK && strcmp(n->target, target) == 0 ? 0
+											: -EEXIST;
 	if ((n = new_node(canon, ROOTFS_NODE_SYMLINK, 0777)) == NULL)
 		return -ENOMEM;
 	if ((n->target = strdup(target)) == NULL) {
@@ -368,8 +372,8 @@ int rootfs_image_add_symlink(struct rootfs_image *img, const char *path, const c
 	return insert(img, n);
 }
 
-int rootfs_image_add_nod(struct rootfs_image *img, const char *path, enum rootfs_node_type type, unsigned major,
-			 unsigned minor, int mode)
+int rootfs_image_add_nod(struct rootfs_image *img, const char *path, enum rootfs_node_type type,
+			 unsigned major, unsigned minor, int mode)
 {
 	char canon[PATH_MAX];
 	struct rootfs_node *n;
@@ -381,7 +385,9 @@ int rootfs_image_add_nod(struct rootfs_image *img, const char *path, enum rootfs
 	if ((rc = prepare(img, path, canon, &n)) < 0)
 		return rc;
 	if (n != NULL)
-		return n->type == type && n->major == major && n->minor == minor && n->mode == m ? 0 : -EEXIST;
+		return n->type == type && n->major == major && n->minor == minor && n->mode == m
+			   ? 0
+			   : -EEXIST;
 	if ((n = new_node(canon, type, m)) == NULL)
 		return -ENOMEM;
 	n->major = major;
@@ -391,7 +397,8 @@ int rootfs_image_add_nod(struct rootfs_image *img, const char *path, enum rootfs
 
 static int cmp_node(const void *a, const void *b)
 {
-	return strcmp((*(struct rootfs_node *const *)a)->path, (*(struct rootfs_node *const *)b)->path);
+	return strcmp((*(struct rootfs_node *const *)a)->path,
+		      (*(struct rootfs_node *const *)b)->path);
 }
 
 struct rootfs_node **rootfs_image_sorted(struct rootfs_image *img, size_t *n)

@@ -19,9 +19,9 @@ enum rootfs_node_type {
 struct rootfs_node {
 	char *path; /* canonical absolute image path */
 	enum rootfs_node_type type;
-	unsigned mode; /* permission bits */
-	int explicit_mode; /* DIR: mode set by a directive, not implied by a child */
-	char *source;      /* FILE: host file, or NULL when data is set */
+	unsigned mode;	     /* permission bits */
+	int explicit_mode;   /* DIR: mode set by a directive, not implied by a child */
+	char *source;	     /* FILE: host file, or NULL when data is set */
 	unsigned char *data; /* FILE: generated content */
 	size_t data_len;
 	char *target; /* SYMLINK */

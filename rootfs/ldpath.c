@@ -14,7 +14,12 @@
 #define LDCONF_MAX_DEPTH 8
 
 static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
 };
 
 static int is_sep(char c)
@@ -22,8 +27,8 @@ static int is_sep(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == ':' || c == ',';
 }
 
-int rootfs_ldconf_parse(const char *text, size_t len, int (*cb)(void *ctx, int is_include, const char *value),
-			void *ctx)
+int rootfs_ldconf_parse(const char *text, size_t len,
+			int (*cb)(void *ctx, int is_include, const char *value), void *ctx)
 {
 	size_t pos = 0;
 	char word[PATH_MAX];
@@ -43,12 +48,16 @@ int rootfs_ldconf_parse(const char *text, size_t len, int (*cb)(void *ctx, int i
 			int rc;
 
 			/* "include" takes the rest of the line (blank-separated patterns). */
-			while (i < n && (include ? (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') : is_sep(line[i])))
+			while (i < n &&
+			       (include ? (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')
+					: is_sep(line[i])))
 				i++;
 			if (i == n)
 				break;
 			start = i;
-			while (i < n && !(include ? (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') : is_sep(line[i])))
+			while (i < n &&
+			       !(include ? (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')
+					 : is_sep(line[i])))
 				i++;
 			wl = i - start;
 			if (wl >= sizeof(word) || memchr(line + start, '\0', wl) != NULL)
@@ -202,8 +211,8 @@ static int compatible(const char *path, const struct rootfs_elf *obj)
 }
 
 /* Tries each directory of a colon-separated list ($ORIGIN expanded). */
-static int try_list(const char *list, const char *name, const struct rootfs_elf *obj, const char *origin,
-		    char *out, size_t cap)
+static int try_list(const char *list, const char *name, const struct rootfs_elf *obj,
+		    const char *origin, char *out, size_t cap)
 {
 	const char *p = list;
 
@@ -237,8 +246,8 @@ static int try_list(const char *list, const char *name, const struct rootfs_elf 
 	return -ENOENT;
 }
 
-int rootfs_ldpath_find(const struct rootfs_ldpath *lp, const char *name, const struct rootfs_elf *obj,
-		       const char *origin, char *out, size_t cap)
+int rootfs_ldpath_find(const struct rootfs_ldpath *lp, const char *name,
+		       const struct rootfs_elf *obj, const char *origin, char *out, size_t cap)
 {
 	if (strchr(name, '/') != NULL) {
 		if (strlen(name) >= cap || !compatible(name, obj))
@@ -246,7 +255,8 @@ int rootfs_ldpath_find(const struct rootfs_ldpath *lp, const char *name, const s
 		memcpy(out, name, strlen(name) + 1);
 		return 0;
 	}
-	if (obj->rpath != NULL && obj->runpath == NULL && try_list(obj->rpath, name, obj, origin, out, cap) == 0)
+	if (obj->rpath != NULL && obj->runpath == NULL &&
+	    try_list(obj->rpath, name, obj, origin, out, cap) == 0)
 		return 0;
 	if (obj->runpath != NULL && try_list(obj->runpath, name, obj, origin, out, cap) == 0)
 		return 0;

@@ -18,8 +18,8 @@ struct rootfs_ldpath {
  * directory (is_include 0) and every "include PATTERN" (is_include 1), in order.
  * Directories may be separated by blanks, ':' or ','. Comments start with '#'.
  * Stops at and returns the first negative cb result; 0 otherwise. */
-int rootfs_ldconf_parse(const char *text, size_t len, int (*cb)(void *ctx, int is_include, const char *value),
-			void *ctx);
+int rootfs_ldconf_parse(const char *text, size_t len,
+			int (*cb)(void *ctx, int is_include, const char *value), void *ctx);
 
 /* Loads conf (e.g. "/etc/ld.so.conf"; a missing file is fine) and appends the
  * system default directories. Returns 0 or a negative errno. */
@@ -28,7 +28,7 @@ void rootfs_ldpath_free(struct rootfs_ldpath *lp);
 
 /* Finds library `name` needed by obj (whose file lives in directory origin).
  * Writes the host path to out[cap]; returns 0 or -ENOENT. */
-int rootfs_ldpath_find(const struct rootfs_ldpath *lp, const char *name, const struct rootfs_elf *obj,
-		       const char *origin, char *out, size_t cap);
+int rootfs_ldpath_find(const struct rootfs_ldpath *lp, const char *name,
+		       const struct rootfs_elf *obj, const char *origin, char *out, size_t cap);
 
 #endif

@@ -93,7 +93,8 @@ static int expand(struct parse_ctx *c, const char *in, char *out, size_t cap)
 			nlen = (size_t)(end - in - 2);
 			val = NULL;
 			for (size_t i = 0; i < c->n_vars; i++) {
-				if (strlen(c->vars[i].name) == nlen && memcmp(c->vars[i].name, in + 2, nlen) == 0) {
+				if (strlen(c->vars[i].name) == nlen &&
+				    memcmp(c->vars[i].name, in + 2, nlen) == 0) {
 					val = c->vars[i].value;
 					break;
 				}
@@ -244,7 +245,8 @@ static int parse_module_names(struct parse_ctx *c, char **f, int n, bool optiona
 	if (n == 0)
 		return fail(c, "module needs at least one name");
 	for (int i = 0; i < n; i++) {
-		struct rootfs_entry e = {.kind = ROOTFS_MODULE, .line = c->line, .optional = optional, .mode = -1};
+		struct rootfs_entry e = {
+		    .kind = ROOTFS_MODULE, .line = c->line, .optional = optional, .mode = -1};
 		char name[128];
 		size_t len = strlen(f[i]);
 		int rc;
@@ -345,7 +347,8 @@ static int parse_line(struct parse_ctx *c, char *line)
 			break;
 		}
 	}
-	for (tok = strtok_r(line, " \t\r", &save); tok != NULL; tok = strtok_r(NULL, " \t\r", &save)) {
+	for (tok = strtok_r(line, " \t\r", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t\r", &save)) {
 		if (n == MANIFEST_MAX_FIELDS)
 			return fail(c, "too many fields");
 		fields[n] = c->scratch + (size_t)n * MANIFEST_MAX_LINE;
@@ -359,7 +362,8 @@ static int parse_line(struct parse_ctx *c, char *line)
 }
 
 int rootfs_manifest_parse(struct rootfs_manifest *m, const char *text, size_t len,
-			  const struct rootfs_var *vars, size_t n_vars, struct rootfs_manifest_error *err)
+			  const struct rootfs_var *vars, size_t n_vars,
+			  struct rootfs_manifest_error *err)
 {
 	struct parse_ctx c = {.m = m, .vars = vars, .n_vars = n_vars, .err = err};
 	char *line = malloc(MANIFEST_MAX_LINE);

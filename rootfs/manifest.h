@@ -39,9 +39,9 @@ struct rootfs_entry {
 	enum rootfs_kind kind;
 	unsigned line;
 	bool optional;
-	char *path;   /* image path; for ROOTFS_MODULE the module name ('-' -> '_') */
-	char *source; /* FILE/TREE: host path or NULL (= path); SYMLINK: target */
-	int mode;     /* permission bits, or -1 for the kind's default */
+	char *path;    /* image path; for ROOTFS_MODULE the module name ('-' -> '_') */
+	char *source;  /* FILE/TREE: host path or NULL (= path); SYMLINK: target */
+	int mode;      /* permission bits, or -1 for the kind's default */
 	char nod_type; /* 'c' or 'b' */
 	unsigned major, minor;
 };
@@ -71,7 +71,8 @@ void rootfs_manifest_init(struct rootfs_manifest *m);
  * read into one. vars[0..n_vars) are the ${NAME} values (borrowed). Returns 0, or
  * -EINVAL with err filled in (m keeps the entries of earlier lines), or -ENOMEM. */
 int rootfs_manifest_parse(struct rootfs_manifest *m, const char *text, size_t len,
-			  const struct rootfs_var *vars, size_t n_vars, struct rootfs_manifest_error *err);
+			  const struct rootfs_var *vars, size_t n_vars,
+			  struct rootfs_manifest_error *err);
 
 void rootfs_manifest_free(struct rootfs_manifest *m);
 

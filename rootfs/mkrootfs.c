@@ -36,12 +36,14 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mkrootfs -n NAME -o OUTDIR -m MANIFEST [-m MANIFEST...] [-k KERNEL]\n"
-		   "                [-M MODULE_DIR|builtin] [-D NAME=VALUE...] [-t EPOCH] [-d DEPFILE]\n"
-		   "                [-L LD_SO_CONF] [-q]\n"
-		   "Writes OUTDIR/initrd.img (newc cpio, compressed), OUTDIR/vmlinuz (copy of KERNEL)\n"
-		   "and OUTDIR/manifest.json (every file with its SHA-256). EPOCH defaults to\n"
-		   "$SOURCE_DATE_EPOCH (else 0) and is every file's mtime.\n");
+	fprintf(
+	    f,
+	    "usage: mkrootfs -n NAME -o OUTDIR -m MANIFEST [-m MANIFEST...] [-k KERNEL]\n"
+	    "                [-M MODULE_DIR|builtin] [-D NAME=VALUE...] [-t EPOCH] [-d DEPFILE]\n"
+	    "                [-L LD_SO_CONF] [-q]\n"
+	    "Writes OUTDIR/initrd.img (newc cpio, compressed), OUTDIR/vmlinuz (copy of KERNEL)\n"
+	    "and OUTDIR/manifest.json (every file with its SHA-256). EPOCH defaults to\n"
+	    "$SOURCE_DATE_EPOCH (else 0) and is every file's mtime.\n");
 }
 
 static double now(void)
@@ -316,7 +318,8 @@ static int load_manifests(struct opts *o, struct rootfs_manifest *m, struct root
 		int rc = read_text(o->manifests.v[i], &text, &len);
 
 		if (rc < 0) {
-			fprintf(stderr, "mkrootfs: read %s: %s\n", o->manifests.v[i], strerror(-rc));
+			fprintf(stderr, "mkrootfs: read %s: %s\n", o->manifests.v[i],
+				strerror(-rc));
 			return rc;
 		}
 		rc = rootfs_manifest_parse(m, text, len, o->vars, o->n_vars, &err);
@@ -338,8 +341,8 @@ struct outputs {
 };
 
 static int write_manifest_json(const struct opts *o, const struct rootfs_manifest *m,
-			       const struct rootfs_collect *c, struct outputs *out, struct rootfs_node **nodes,
-			       size_t n, uint64_t *total)
+			       const struct rootfs_collect *c, struct outputs *out,
+			       struct rootfs_node **nodes, size_t n, uint64_t *total)
 {
 	json_t *root = json_object(), *initrd, *kernel;
 	char tmp[PATH_MAX + 8];
@@ -352,12 +355,15 @@ static int write_manifest_json(const struct opts *o, const struct rootfs_manifes
 	if (o->kernel) {
 		kernel = artifact_json("vmlinuz", out->kernel_size, out->kernel_sha);
 		json_object_set_new(kernel, "modules",
-				    json_string(c->modules_builtin ? "builtin" : c->kver ? c->kver : "none"));
+				    json_string(c->modules_builtin ? "builtin"
+						: c->kver	   ? c->kver
+								   : "none"));
 		json_object_set_new(root, "kernel", kernel);
 	}
 	initrd = artifact_json("initrd.img", out->initrd_size, out->initrd_sha);
 	json_object_set_new(initrd, "format", json_string("newc"));
-	json_object_set_new(initrd, "compression", json_string(m->compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd"));
+	json_object_set_new(initrd, "compression",
+			    json_string(m->compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd"));
 	if (m->level > 0)
 		json_object_set_new(initrd, "level", json_integer(m->level));
 	json_object_set_new(root, "initrd", initrd);
@@ -366,7 +372,8 @@ static int write_manifest_json(const struct opts *o, const struct rootfs_manifes
 	json_object_set_new(root, "files", files_json(nodes, n, total));
 	json_object_set_new(root, "files_bytes", json_integer((json_int_t)*total));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out->json);
-	if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0 || rename(tmp, out->json) < 0)
+	if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0 ||
+	    rename(tmp, out->json) < 0)
 		rc = -EIO;
 	json_decref(root);
 	return rc;
@@ -415,7 +422,8 @@ static int build(struct opts *o)
 	c.strip_modules = m.strip_modules;
 	for (size_t i = 0; i < m.n_entries; i++) {
 		if ((rc = rootfs_collect_entry(&c, &m.entries[i])) < 0) {
-			fprintf(stderr, "mkrootfs: %s: line %u: %s\n", o->name, m.entries[i].line, c.err);
+			fprintf(stderr, "mkrootfs: %s: line %u: %s\n", o->name, m.entries[i].line,
+				c.err);
 			goto out;
 		}
 	}
@@ -434,7 +442,8 @@ static int build(struct opts *o)
 		fprintf(stderr, "mkrootfs: %s: %s\n", o->name, err);
 		goto out;
 	}
-	if ((rc = copy_hash(out.tmp, NULL, &out.initrd_size, out.initrd_sha)) < 0 || rename(out.tmp, out.initrd) < 0) {
+	if ((rc = copy_hash(out.tmp, NULL, &out.initrd_size, out.initrd_sha)) < 0 ||
+	    rename(out.tmp, out.initrd) < 0) {
 		fprintf(stderr, "mkrootfs: %s: %s\n", out.initrd, strerror(rc < 0 ? -rc : errno));
 		rc = rc < 0 ? rc : -errno;
 		goto out;
@@ -445,7 +454,8 @@ static int build(struct opts *o)
 		snprintf(ktmp, sizeof(ktmp), "%s.tmp", out.kernel);
 		if ((rc = copy_hash(o->kernel, ktmp, &out.kernel_size, out.kernel_sha)) < 0 ||
 		    rename(ktmp, out.kernel) < 0) {
-			fprintf(stderr, "mkrootfs: copy %s: %s\n", o->kernel, strerror(rc < 0 ? -rc : errno));
+			fprintf(stderr, "mkrootfs: copy %s: %s\n", o->kernel,
+				strerror(rc < 0 ? -rc : errno));
 			rc = rc < 0 ? rc : -errno;
 			goto out;
 		}
@@ -460,23 +470,24 @@ static int build(struct opts *o)
 		goto out;
 	}
 	if (!o->quiet)
-		printf("mkrootfs: %s: %zu entries, %zu modules, %llu bytes -> initrd.img %llu bytes (%s)%s%s, "
+		printf("mkrootfs: %s: %zu entries, %zu modules, %llu bytes -> initrd.img %llu "
+		       "bytes (%s)%s%s, "
 		       "%.1f s\n",
-		       o->name, n, c.modules.n, (unsigned long long)total, (unsigned long long)out.initrd_size,
-		       m.compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd", o->kernel ? ", vmlinuz " : "",
-		       o->kernel ? "copied" : "", now() - t0);
+		       o->name, n, c.modules.n, (unsigned long long)total,
+		       (unsigned long long)out.initrd_size,
+		       m.compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd",
+		       o->kernel ? ", vmlinuz " : "", o->kernel ? "copied" : "", now() - t0);
 	rc = 0;
-out:
-	{
-		/* Stripped modules are scratch files. */
-		for (size_t i = 0; i < c.modules.n; i++) {
-			char p[PATH_MAX + 32];
+out : {
+	/* Stripped modules are scratch files. */
+	for (size_t i = 0; i < c.modules.n; i++) {
+		char p[PATH_MAX + 32];
 
-			snprintf(p, sizeof(p), "%s/module-%zu.ko", tmpdir, i);
-			unlink(p);
-		}
-		rmdir(tmpdir);
+		snprintf(p, sizeof(p), "%s/module-%zu.ko", tmpdir, i);
+		unlink(p);
 	}
+	rmdir(tmpdir);
+}
 	unlink(out.tmp);
 	rootfs_collect_free(&c);
 	rootfs_manifest_free(&m);

@@ -21,7 +21,7 @@ struct rootfs_moddb {
 	size_t n_mods;
 	size_t *by_name; /* indices of mods sorted by name */
 	size_t *by_path; /* indices of mods sorted by path */
-	char **builtin;  /* sorted names */
+	char **builtin;	 /* sorted names */
 	size_t n_builtin;
 	size_t *order;
 	size_t n_order;
@@ -113,7 +113,8 @@ static int cmp_by_name(const void *a, const void *b, void *ctx)
 	if (c != 0)
 		return c;
 	/* Equal names: the earlier line wins, as with modprobe. */
-	return *(const size_t *)a < *(const size_t *)b ? -1 : *(const size_t *)a > *(const size_t *)b;
+	return *(const size_t *)a < *(const size_t *)b ? -1
+						       : *(const size_t *)a > *(const size_t *)b;
 }
 
 static int cmp_by_path(const void *a, const void *b, void *ctx)
@@ -216,7 +217,7 @@ static int resolve_deps(struct rootfs_moddb *db, const char *text, size_t len, u
 		if (n == 0 || line[0] == '#')
 			continue;
 		m = &db->mods[i++];
-		p = memchr(line, ':', n) + 1;
+		p = (const char *)memchr(line, ':', n) + 1;
 		end = line + n;
 		while (p < end) {
 			const char *w;
@@ -245,7 +246,8 @@ static int resolve_deps(struct rootfs_moddb *db, const char *text, size_t len, u
 	return 0;
 }
 
-int rootfs_moddb_parse_dep(struct rootfs_moddb *db, const char *text, size_t len, unsigned *bad_line)
+int rootfs_moddb_parse_dep(struct rootfs_moddb *db, const char *text, size_t len,
+			   unsigned *bad_line)
 {
 	size_t pos = 0, n, cap = 0;
 	const char *line;
@@ -362,7 +364,8 @@ int rootfs_moddb_closure(struct rootfs_moddb *db, const char *name)
 	idx = db->by_name ? find_name(db, norm) : -1;
 	if (idx < 0) {
 		key = norm;
-		if (db->n_builtin && bsearch(&key, db->builtin, db->n_builtin, sizeof(char *), cmp_str))
+		if (db->n_builtin &&
+		    bsearch(&key, db->builtin, db->n_builtin, sizeof(char *), cmp_str))
 			return 1;
 		return -ENOENT;
 	}

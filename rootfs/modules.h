@@ -15,7 +15,8 @@ void rootfs_moddb_free(struct rootfs_moddb *db);
 /* Parses modules.dep text ("path.ko: dep.ko dep2.ko" per line). Returns 0,
  * -EINVAL (bad line; *bad_line set to its 1-based number) or -ENOMEM.
  * Call once, before rootfs_moddb_closure. */
-int rootfs_moddb_parse_dep(struct rootfs_moddb *db, const char *text, size_t len, unsigned *bad_line);
+int rootfs_moddb_parse_dep(struct rootfs_moddb *db, const char *text, size_t len,
+			   unsigned *bad_line);
 
 /* Parses modules.builtin text (one "kernel/.../name.ko" per line). */
 int rootfs_moddb_parse_builtin(struct rootfs_moddb *db, const char *text, size_t len);

@@ -71,18 +71,18 @@ $(CUSTOM_KERNEL): $(wildcard kernel-config/*.config) kernel-config/build-kernel.
 $(IMG_INSTALLER): $(O)/bin/mkrootfs rootfs/installer.manifest installer/init installer/udhcpc.script \
 		$(INSTALLER_KERNEL) $(IMG_PARAMS) rootfs/rootfs.mk
 	@echo "images: installer ($(KERNEL) kernel)"
-	@mkdir -p $(dir $@)
+	@mkdir -p $(@D) $(IMAGES_DIR)/.deps
 	$(MKROOTFS) -n installer -o $(@D) -m rootfs/installer.manifest -k $(INSTALLER_KERNEL) \
-		-M $(INSTALLER_MODULES) -d $@.d
+		-M $(INSTALLER_MODULES) -d $(IMAGES_DIR)/.deps/installer.d
 	@echo "images: installer: $$(stat -c %s $(@D)/vmlinuz) + $$(stat -c %s $@) bytes"
 
 .SECONDEXPANSION:
 $(IMG_HYPERVISOR): $(O)/bin/mkrootfs rootfs/hypervisor.manifest $$(wildcard rootfs/hypervisor/*) \
 		installer/udhcpc.script $(DEBIAN_KERNEL) $$(IMAGE_PROGRAMS) $(IMG_PARAMS) rootfs/rootfs.mk
 	@echo "images: hypervisor appliance (Debian kernel)"
-	@mkdir -p $(dir $@)
+	@mkdir -p $(@D) $(IMAGES_DIR)/.deps
 	$(MKROOTFS) -n hypervisor -o $(@D) -m rootfs/hypervisor.manifest -k $(DEBIAN_KERNEL) \
-		-M $(DEBIAN_MODULES) -d $@.d
+		-M $(DEBIAN_MODULES) -d $(IMAGES_DIR)/.deps/hypervisor.d
 	@echo "images: hypervisor: $$(stat -c %s $(@D)/vmlinuz) + $$(stat -c %s $@) bytes"
 
 $(IMG_PXE): $(IMG_INSTALLER) iso/mkpxe.sh $(IMG_PARAMS)
@@ -91,4 +91,4 @@ $(IMG_PXE): $(IMG_INSTALLER) iso/mkpxe.sh $(IMG_PARAMS)
 $(IMG_ISO): $(IMG_INSTALLER) iso/mkiso.sh $(IMG_PARAMS)
 	bash iso/mkiso.sh -i $(IMAGES_DIR)/installer -o $@
 
--include $(IMG_INSTALLER).d $(IMG_HYPERVISOR).d
+-include $(IMAGES_DIR)/.deps/installer.d $(IMAGES_DIR)/.deps/hypervisor.d

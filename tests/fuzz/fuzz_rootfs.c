@@ -21,7 +21,8 @@ static void fuzz_manifest(const uint8_t *p, size_t n)
 	rootfs_manifest_init(&m);
 	if (rootfs_manifest_parse(&m, (const char *)p, n, vars, 2, &err) == 0) {
 		for (size_t i = 0; i < m.n_entries; i++)
-			if (m.entries[i].kind != ROOTFS_MODULE && !rootfs_path_is_normal(m.entries[i].path))
+			if (m.entries[i].kind != ROOTFS_MODULE &&
+			    !rootfs_path_is_normal(m.entries[i].path))
 				abort();
 	}
 	rootfs_manifest_free(&m);

@@ -55,15 +55,15 @@ static void build(uint8_t *b, int cls, const struct dyn *dyn, size_t n_dyn)
 	b[EI_VERSION] = EV_CURRENT;
 	put(b, 16, ET_DYN, 2);
 	put(b, 18, is64 ? EM_X86_64 : EM_386, 2);
-	put(b, is64 ? 32 : 28, PH_OFF, w);       /* e_phoff */
-	put(b, is64 ? 54 : 42, phsz, 2);         /* e_phentsize */
-	put(b, is64 ? 56 : 44, 3, 2);            /* e_phnum */
+	put(b, is64 ? 32 : 28, PH_OFF, w); /* e_phoff */
+	put(b, is64 ? 54 : 42, phsz, 2);   /* e_phentsize */
+	put(b, is64 ? 56 : 44, 3, 2);	   /* e_phnum */
 
 	/* Program headers: {type, offset, vaddr, filesz}. */
 	const uint64_t ph[3][4] = {
-		{PT_LOAD, 0, VBASE, IMG_SIZE},
-		{PT_INTERP, INTERP_OFF, VBASE + INTERP_OFF, sizeof(interp)},
-		{PT_DYNAMIC, DYN_OFF, VBASE + DYN_OFF, n_dyn * dsz},
+	    {PT_LOAD, 0, VBASE, IMG_SIZE},
+	    {PT_INTERP, INTERP_OFF, VBASE + INTERP_OFF, sizeof(interp)},
+	    {PT_DYNAMIC, DYN_OFF, VBASE + DYN_OFF, n_dyn * dsz},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		size_t o = PH_OFF + i * phsz;
@@ -82,8 +82,8 @@ static void build(uint8_t *b, int cls, const struct dyn *dyn, size_t n_dyn)
 }
 
 static const struct dyn good_dyn[] = {
-	{DT_NEEDED, STR_FOO},   {DT_STRTAB, VBASE + STR_OFF}, {DT_NEEDED, STR_LIBC},
-	{DT_STRSZ, sizeof(strtab)}, {DT_RUNPATH, STR_RUNPATH},  {DT_NULL, 0},
+    {DT_NEEDED, STR_FOO},	{DT_STRTAB, VBASE + STR_OFF}, {DT_NEEDED, STR_LIBC},
+    {DT_STRSZ, sizeof(strtab)}, {DT_RUNPATH, STR_RUNPATH},    {DT_NULL, 0},
 };
 #define N_GOOD (sizeof(good_dyn) / sizeof(good_dyn[0]))
 
@@ -165,10 +165,10 @@ static void expect_malformed(const struct dyn *dyn, size_t n, size_t len)
 static void test_malformed(void **state)
 {
 	const struct dyn needed_past_strsz[] = {
-		{DT_STRTAB, VBASE + STR_OFF}, {DT_STRSZ, 4}, {DT_NEEDED, STR_LIBC}, {DT_NULL, 0}};
+	    {DT_STRTAB, VBASE + STR_OFF}, {DT_STRSZ, 4}, {DT_NEEDED, STR_LIBC}, {DT_NULL, 0}};
 	const struct dyn strtab_unmapped[] = {{DT_STRTAB, 0x10}, {DT_NEEDED, 1}, {DT_NULL, 0}};
 	const struct dyn needed_at_end[] = {
-		{DT_STRTAB, VBASE + IMG_SIZE - 1}, {DT_NEEDED, 0}, {DT_NULL, 0}};
+	    {DT_STRTAB, VBASE + IMG_SIZE - 1}, {DT_NEEDED, 0}, {DT_NULL, 0}};
 	uint8_t b[IMG_SIZE];
 	struct rootfs_elf e;
 
@@ -232,13 +232,16 @@ static void test_real_binary(void **state)
 	assert_true(found_libc);
 
 	assert_int_equal(rootfs_ldpath_load(&lp, "/etc/ld.so.conf"), 0);
-	assert_int_equal(rootfs_ldpath_find(&lp, "libc.so.6", &e, "/nonexistent", path, sizeof(path)), 0);
+	assert_int_equal(
+	    rootfs_ldpath_find(&lp, "libc.so.6", &e, "/nonexistent", path, sizeof(path)), 0);
 	assert_int_equal(access(path, R_OK), 0);
 	assert_string_equal(strrchr(path, '/'), "/libc.so.6");
-	assert_int_equal(rootfs_ldpath_find(&lp, "libdoesnotexist.so.9", &e, "/", path, sizeof(path)), -ENOENT);
+	assert_int_equal(
+	    rootfs_ldpath_find(&lp, "libdoesnotexist.so.9", &e, "/", path, sizeof(path)), -ENOENT);
 	/* A 64-bit object never gets a 32-bit library (or a non-ELF file). */
 	e.elf_class = ELFCLASS32;
-	assert_int_equal(rootfs_ldpath_find(&lp, "libc.so.6", &e, "/", path, sizeof(path)), -ENOENT);
+	assert_int_equal(rootfs_ldpath_find(&lp, "libc.so.6", &e, "/", path, sizeof(path)),
+			 -ENOENT);
 	rootfs_ldpath_free(&lp);
 	rootfs_elf_free(&e);
 	free(buf);
@@ -289,13 +292,10 @@ static void test_ldconf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_elf64),
-		cmocka_unit_test(test_elf32),
-		cmocka_unit_test(test_not_elf),
-		cmocka_unit_test(test_static_binary),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_real_binary),
-		cmocka_unit_test(test_ldconf),
+	    cmocka_unit_test(test_elf64),     cmocka_unit_test(test_elf32),
+	    cmocka_unit_test(test_not_elf),   cmocka_unit_test(test_static_binary),
+	    cmocka_unit_test(test_malformed), cmocka_unit_test(test_real_binary),
+	    cmocka_unit_test(test_ldconf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,8 @@ static void test_normalize(void **state)
 	assert_string_equal(out, "/a/b/c");
 	assert_int_equal(rootfs_path_normalize("/a/b/../../..", out, sizeof(out)), 0);
 	assert_string_equal(out, "/");
-	assert_int_equal(rootfs_path_normalize("/usr/lib/x86_64-linux-gnu/../../lib64/x", out, sizeof(out)), 0);
+	assert_int_equal(
+	    rootfs_path_normalize("/usr/lib/x86_64-linux-gnu/../../lib64/x", out, sizeof(out)), 0);
 	assert_string_equal(out, "/usr/lib64/x");
 	assert_int_equal(rootfs_path_normalize("relative", out, sizeof(out)), -EINVAL);
 	assert_int_equal(rootfs_path_normalize("/0123456789/0123456789", out, 8), -ENAMETOOLONG);
@@ -38,7 +39,8 @@ static void test_canonical_paths(void **state)
 	assert_non_null(img);
 	assert_int_equal(rootfs_image_add_symlink(img, "/lib", "usr/lib"), 0);
 	assert_int_equal(rootfs_image_add_symlink(img, "/lib64", "/usr/lib64"), 0);
-	assert_int_equal(rootfs_image_add_file(img, "/lib/x86_64-linux-gnu/libc.so.6", "/host/libc", 0755), 0);
+	assert_int_equal(
+	    rootfs_image_add_file(img, "/lib/x86_64-linux-gnu/libc.so.6", "/host/libc", 0755), 0);
 	n = rootfs_image_get(img, "/usr/lib/x86_64-linux-gnu/libc.so.6");
 	assert_non_null(n);
 	assert_int_equal(n->type, ROOTFS_NODE_FILE);
@@ -51,8 +53,10 @@ static void test_canonical_paths(void **state)
 	assert_int_equal(rootfs_image_add_symlink(img, "/usr/lib64/ld-linux-x86-64.so.2",
 						  "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
 			 0);
-	assert_int_equal(rootfs_image_resolve(img, "/lib64/ld-linux-x86-64.so.2", out, sizeof(out)), 0);
-	assert_string_equal(out, "/usr/lib64/ld-linux-x86-64.so.2"); /* last component not followed */
+	assert_int_equal(rootfs_image_resolve(img, "/lib64/ld-linux-x86-64.so.2", out, sizeof(out)),
+			 0);
+	assert_string_equal(out,
+			    "/usr/lib64/ld-linux-x86-64.so.2"); /* last component not followed */
 	assert_int_equal(rootfs_image_resolve(img, "/lib/../lib64/a/b", out, sizeof(out)), 0);
 	assert_string_equal(out, "/usr/lib64/a/b"); /* ".." is lexical, then /lib64 is followed */
 	rootfs_image_free(img);
@@ -94,8 +98,10 @@ static void test_conflicts_and_duplicates(void **state)
 
 	assert_int_equal(rootfs_image_add_nod(img, "/dev/console", ROOTFS_NODE_CHR, 5, 1, -1), 0);
 	assert_int_equal(rootfs_image_get(img, "/dev/console")->mode, 0600);
-	assert_int_equal(rootfs_image_add_nod(img, "/dev/console", ROOTFS_NODE_BLK, 5, 1, -1), -EEXIST);
-	assert_int_equal(rootfs_image_add_nod(img, "/dev/bad", ROOTFS_NODE_FILE, 5, 1, -1), -EINVAL);
+	assert_int_equal(rootfs_image_add_nod(img, "/dev/console", ROOTFS_NODE_BLK, 5, 1, -1),
+			 -EEXIST);
+	assert_int_equal(rootfs_image_add_nod(img, "/dev/bad", ROOTFS_NODE_FILE, 5, 1, -1),
+			 -EINVAL);
 	rootfs_image_free(img);
 }
 
@@ -144,7 +150,8 @@ static void test_sorted_parents_first(void **state)
 			char parent[PATH_MAX];
 			int seen = 0;
 
-			snprintf(parent, sizeof(parent), "%.*s", (int)(slash - nodes[i]->path), nodes[i]->path);
+			snprintf(parent, sizeof(parent), "%.*s", (int)(slash - nodes[i]->path),
+				 nodes[i]->path);
 			for (size_t j = 0; j < i; j++)
 				seen |= strcmp(nodes[j]->path, parent) == 0;
 			assert_true(seen);
@@ -157,11 +164,11 @@ static void test_sorted_parents_first(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_canonical_paths),
-		cmocka_unit_test(test_conflicts_and_duplicates),
-		cmocka_unit_test(test_symlink_loop),
-		cmocka_unit_test(test_sorted_parents_first),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_canonical_paths),
+	    cmocka_unit_test(test_conflicts_and_duplicates),
+	    cmocka_unit_test(test_symlink_loop),
+	    cmocka_unit_test(test_sorted_parents_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,8 @@
 #include "rootfs/manifest.h"
 
 static const struct rootfs_var vars[] = {
-	{"TOP", "/src"},
-	{"BIN", "/src/build/bin"},
+    {"TOP", "/src"},
+    {"BIN", "/src/build/bin"},
 };
 
 static int parse(struct rootfs_manifest *m, const char *text, struct rootfs_manifest_error *err)
@@ -202,7 +202,8 @@ static void test_line_limits(void **state)
 	rootfs_manifest_init(&m);
 	assert_int_equal(rootfs_manifest_parse(&m, text, sizeof(text), vars, 2, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "line longer"));
-	assert_int_equal(rootfs_manifest_parse(&m, with_nul, sizeof(with_nul) - 1, vars, 2, &err), -EINVAL);
+	assert_int_equal(rootfs_manifest_parse(&m, with_nul, sizeof(with_nul) - 1, vars, 2, &err),
+			 -EINVAL);
 	assert_non_null(strstr(err.msg, "NUL"));
 	rootfs_manifest_free(&m);
 }
@@ -244,14 +245,10 @@ static void test_path_is_normal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_directives),
-		cmocka_unit_test(test_module_optional_entry),
-		cmocka_unit_test(test_options),
-		cmocka_unit_test(test_appends_across_calls),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_line_limits),
-		cmocka_unit_test(test_expansion_limit),
-		cmocka_unit_test(test_path_is_normal),
+	    cmocka_unit_test(test_all_directives),  cmocka_unit_test(test_module_optional_entry),
+	    cmocka_unit_test(test_options),	    cmocka_unit_test(test_appends_across_calls),
+	    cmocka_unit_test(test_errors),	    cmocka_unit_test(test_line_limits),
+	    cmocka_unit_test(test_expansion_limit), cmocka_unit_test(test_path_is_normal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,18 +13,19 @@
 
 /* Shaped like Debian's modules.dep: each line lists its full transitive closure,
  * in an order that is not a load order (virtio_pci lists virtio_ring last). */
-static const char dep[] = "kernel/drivers/virtio/virtio_ring.ko:\n"
-			  "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
-			  "kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko "
-			  "kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
-			  "kernel/drivers/virtio/virtio_pci_modern_dev.ko:\n"
-			  "\n"
-			  "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko "
-			  "kernel/net/core/failover.ko kernel/drivers/virtio/virtio.ko "
-			  "kernel/drivers/virtio/virtio_ring.ko\n"
-			  "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n"
-			  "kernel/net/core/failover.ko:\n"
-			  "kernel/drivers/usb/storage/usb-storage.ko.xz:\n";
+static const char dep[] =
+    "kernel/drivers/virtio/virtio_ring.ko:\n"
+    "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
+    "kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko "
+    "kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
+    "kernel/drivers/virtio/virtio_pci_modern_dev.ko:\n"
+    "\n"
+    "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko "
+    "kernel/net/core/failover.ko kernel/drivers/virtio/virtio.ko "
+    "kernel/drivers/virtio/virtio_ring.ko\n"
+    "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n"
+    "kernel/net/core/failover.ko:\n"
+    "kernel/drivers/usb/storage/usb-storage.ko.xz:\n";
 
 static const char builtin[] = "kernel/drivers/block/loop.ko\nkernel/fs/ext4/ext4.ko\n";
 
@@ -57,8 +58,10 @@ static void test_closure_order(void **state)
 	assert_int_equal(rootfs_moddb_closure(db, "virtio_pci"), 0);
 	assert_int_equal(rootfs_moddb_order_len(db), 4);
 	/* Every module comes after everything it depends on. */
-	assert_true(pos(db, "kernel/drivers/virtio/virtio_ring.ko") < pos(db, "kernel/drivers/virtio/virtio.ko"));
-	assert_true(pos(db, "kernel/drivers/virtio/virtio.ko") < pos(db, "kernel/drivers/virtio/virtio_pci.ko"));
+	assert_true(pos(db, "kernel/drivers/virtio/virtio_ring.ko") <
+		    pos(db, "kernel/drivers/virtio/virtio.ko"));
+	assert_true(pos(db, "kernel/drivers/virtio/virtio.ko") <
+		    pos(db, "kernel/drivers/virtio/virtio_pci.ko"));
 	assert_true(pos(db, "kernel/drivers/virtio/virtio_pci_modern_dev.ko") <
 		    pos(db, "kernel/drivers/virtio/virtio_pci.ko"));
 	assert_int_equal(pos(db, "kernel/drivers/virtio/virtio_pci.ko"), 3);
@@ -66,7 +69,8 @@ static void test_closure_order(void **state)
 	/* A second module shares dependencies: each module appears once. */
 	assert_int_equal(rootfs_moddb_closure(db, "virtio-net"), 0);
 	assert_int_equal(rootfs_moddb_order_len(db), 7);
-	assert_true(pos(db, "kernel/net/core/failover.ko") < pos(db, "kernel/drivers/net/net_failover.ko"));
+	assert_true(pos(db, "kernel/net/core/failover.ko") <
+		    pos(db, "kernel/drivers/net/net_failover.ko"));
 	assert_int_equal(pos(db, "kernel/drivers/net/virtio_net.ko"), 6);
 	assert_int_equal(rootfs_moddb_closure(db, "virtio_ring"), 0);
 	assert_int_equal(rootfs_moddb_order_len(db), 7);
@@ -80,7 +84,8 @@ static void test_names(void **state)
 
 	(void)state;
 	assert_int_equal(rootfs_moddb_closure(db, "usb_storage"), 0);
-	assert_string_equal(rootfs_moddb_order_path(db, 0), "kernel/drivers/usb/storage/usb-storage.ko.xz");
+	assert_string_equal(rootfs_moddb_order_path(db, 0),
+			    "kernel/drivers/usb/storage/usb-storage.ko.xz");
 	assert_null(rootfs_moddb_order_path(db, 1));
 	assert_int_equal(rootfs_module_name("a/b/crc-t10dif.ko.zst", name, sizeof(name)), 0);
 	assert_string_equal(name, "crc_t10dif");
@@ -113,8 +118,9 @@ static void test_restricted_dep_text(void **state)
 	assert_int_equal(rootfs_moddb_closure(db, "net_failover"), 0);
 	text = rootfs_moddb_order_dep_text(db);
 	assert_non_null(text);
-	assert_string_equal(text, "kernel/net/core/failover.ko:\n"
-				  "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n");
+	assert_string_equal(text,
+			    "kernel/net/core/failover.ko:\n"
+			    "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n");
 	free(text);
 	rootfs_moddb_free(db);
 }
@@ -135,7 +141,8 @@ static void test_bad_input(void **state)
 	rootfs_moddb_free(db);
 
 	db = rootfs_moddb_new();
-	assert_int_equal(rootfs_moddb_parse_dep(db, unknown_dep, strlen(unknown_dep), &bad), -EINVAL);
+	assert_int_equal(rootfs_moddb_parse_dep(db, unknown_dep, strlen(unknown_dep), &bad),
+			 -EINVAL);
 	assert_int_equal(bad, 2);
 	rootfs_moddb_free(db);
 
@@ -170,12 +177,9 @@ static void test_empty_db(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_closure_order),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_builtin_and_unknown),
-		cmocka_unit_test(test_restricted_dep_text),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_empty_db),
+	    cmocka_unit_test(test_closure_order),	cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_builtin_and_unknown), cmocka_unit_test(test_restricted_dep_text),
+	    cmocka_unit_test(test_bad_input),		cmocka_unit_test(test_empty_db),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
