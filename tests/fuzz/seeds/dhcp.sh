@@ -15,7 +15,7 @@ MAC1=52:54:00:77:00:11 MAC2=52:54:00:77:00:12 MACD=52:54:00:78:00:01
 MACNB=52:54:00:77:00:55 MAC4=52:54:00:79:00:44
 tmp=$(mktemp -d /tmp/fuzzseed.XXXXXX)
 cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
+  jobs -p | xargs -r kill 2>/dev/null || true
   wait 2>/dev/null || true
   for ns in $H $C $D $R $F; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$tmp"
@@ -75,7 +75,7 @@ EOF
 for b in "${id}v1" "${id}v2" "${id}v3"; do
   ip netns exec "$H" python3 -u "$top/tests/fuzz/seeds/sniff.py" "$b" "$tmp/pkts-$b" 67 68 &
 done
-for _ in $(seq 100); do [ "$(ls -d "$tmp"/pkts-* 2>/dev/null | wc -l)" = 3 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(find "$tmp" -maxdepth 1 -name "pkts-*" | wc -l)" = 3 ] && break; sleep 0.1; done
 ip netns exec "$H" "$bin/ss-netsvc" -v "$tmp/cfg.json" >"$tmp/server.log" 2>&1 &
 for _ in $(seq 50); do grep -q ready "$tmp/server.log" && break; sleep 0.1; done
 
@@ -128,4 +128,4 @@ EOF
   sum=$(sha1sum "$f" | cut -c1-8)
   cp "$f" "$out/$([ "$op" = 1 ] && echo client || echo server)-$type-$sum"
 done
-ls "$out" | wc -l
+find "$out" -type f | wc -l

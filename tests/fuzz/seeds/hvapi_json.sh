@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes tests/fuzz/corpus/hvapi_json/: hypervisor state files in the shapes of
 # spec/hypervisor.md §3.1 and §6.1 (as the Go hypervisor writes them: 4-space indent,
-# comment lines allowed when read), Hypervisor.* RPC messages of spec/rpc.md §5 in
+# comment lines allowed when read), the DHCP server's dynamic-leases.json and lease
+# journal, Hypervisor.* RPC messages of spec/rpc.md §5 in
 # Go's compact encoding, and samples of the scalar encodings.
 # Usage: bash tests/fuzz/seeds/hvapi_json.sh
 set -eu
@@ -240,6 +241,29 @@ seed create-request c <<'EOF'
 }
 EOF
 
+seed dynamic-leases l <<'EOF'
+[
+    {
+        "ClientHostName": "laptop",
+        "Expires": "2026-11-23T14:07:11.123Z",
+        "IpAddress": "10.78.0.100",
+        "MacAddress": "52:54:00:78:00:01"
+    },
+    {
+        "Expires": "2026-11-23T12:00:00Z",
+        "IpAddress": "10.78.0.101",
+        "MacAddress": "52:54:00:78:00:02"
+    }
+]
+EOF
+# The journal as dhcp_journal_add writes it, ending in a torn line.
+seed lease-journal j <<'EOF'
+{"ClientHostName":"laptop","Expires":"2026-11-23T14:07:11.123Z","IpAddress":"10.78.0.102","MacAddress":"52:54:00:78:00:03","Op":"set"}
+{"Expires":"2026-11-23T14:07:11Z","IpAddress":"10.78.0.100","MacAddress":"52:54:00:78:00:01","Op":"del"}
+{"Expires":"2026-11-23T14:08:00Z","IpAddress":"10.78.0.101","MacAddress":"52:54:00:78:00:09","Op":"set"}
+{"Expires":"2026-11-23T14:0
+EOF
+
 msg() { printf 'm%s\n%s' "$2" "$3" >"$out/msg-$1"; }
 msg create CreateVmRequest '{"DoNotStart":true,"ImageURL":"http://images/x.raw","MemoryInMiB":256,"MilliCPUs":250,"SkipBootloader":true,"Volumes":[{"Size":1,"Type":"memory"}],"ConsoleType":"dummy"}'
 msg create-resp CreateVmResponse '{"DhcpTimedOut":false,"Final":true,"IpAddress":"10.2.3.11","ProgressMessage":"","Error":""}'
@@ -266,4 +290,4 @@ printf 'BaGVsbG8gd29ybGQ=\n' >"$out/b64"
 printf 'M52:54:00:AA:bb:0c' >"$out/mac"
 printf 'V10.0.0.9\00010.0.0.10' >"$out/verstr"
 printf 'D{"a":1}\n[true]\n{"b":"\\u00e9"}{}' >"$out/stream"
-ls "$out" | wc -l
+find "$out" -type f | wc -l

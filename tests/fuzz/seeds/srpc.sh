@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../../.." && pwd)
 out=$top/tests/fuzz/corpus/srpc
 bin=$top/build/bin
 tmp=$(mktemp -d /tmp/fuzzseed.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'jobs -p | xargs -r kill 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 
 "$bin/srpc-testd" -plain -allowUnauthenticatedReads -portFile "$tmp/port" &
@@ -52,4 +52,4 @@ printf 'HGET /_goSRPC_/listMethods' >"$out/H-list"
 printf 'HGET /_goSRPC_/listPublicMethods' >"$out/H-public"
 printf 'HHEAD /_goSRPC_/getHostname' >"$out/H-host"
 printf 'HPOST /_SRPC_/TLS/JSON?x=1' >"$out/H-post"
-ls "$out" | wc -l
+find "$out" -type f | wc -l

@@ -13,7 +13,7 @@ id=ss9ft$$
 H=${id}h BR=${id}br C=${id}c MAC=52:54:00:77:01:11
 tmp=$(mktemp -d /tmp/fuzzseed.XXXXXX)
 cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
+  jobs -p | xargs -r kill 2>/dev/null || true
   wait 2>/dev/null || true
   ip netns del "$H" 2>/dev/null || true
   ip netns del "$C" 2>/dev/null || true
@@ -75,4 +75,4 @@ for f in "$tmp"/pkts/*; do
   case $name in data | ack) [ "${seen[$name]}" -le 4 ] || continue ;; esac
   cp "$f" "$out/$name-$(sha1sum "$f" | cut -c1-8)"
 done
-ls "$out" | wc -l
+find "$out" -type f | wc -l

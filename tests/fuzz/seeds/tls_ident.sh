@@ -51,4 +51,4 @@ printf 'G*.*\0Hypervisor.ListVMs' >"$out/glob-all"
 printf 'G[a-z]?st.\\*\0Test.*' >"$out/glob-class"
 printf 'G[^\xc3\xa9-\xc3\xbf]bc.d\0\xc3\xa0bc.d' >"$out/glob-utf8"
 printf 'GHypervisor.ListVMs\0Hypervisor.ListVMs' >"$out/glob-literal"
-ls "$out" | wc -l
+find "$out" -type f | wc -l
