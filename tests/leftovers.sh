@@ -3,9 +3,12 @@
 # (namespaces, bridges, taps, veths, libvirt domains, processes, mounts).
 # Test resources are named with the "ss" prefix of tests/lib/tap.sh (SS_ID).
 . "$(dirname "$0")/lib/tap.sh"
-left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^ss[0-9]' || true)
+before=${SS_LEFTOVERS_BEFORE:-/dev/null}
+[ -s "$before" ] && echo "# present before this run started (not counted): $(tr '\n' ' ' <"$before")"
+new_only() { if [ -s "$before" ]; then grep -vxF -f "$before" || true; else cat; fi; }
+left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^ss[0-9]' | new_only || true)
 [ -z "$left" ] && t_ok "no network namespaces left" || t_fail "no network namespaces left" "$left"
-left=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^ss[0-9]' || true)
+left=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^ss[0-9]' | new_only || true)
 [ -z "$left" ] && t_ok "no links left" || t_fail "no links left" "$left"
 left=$(pgrep -af "$SS_TOP/build/(asan/)?bin/|qemu-system.*ss[0-9]" | grep -v pgrep || true)
 [ -z "$left" ] && t_ok "no test processes left" || t_fail "no test processes left" "$left"

@@ -14,6 +14,11 @@ logs=$top/build/test-logs
 mkdir -p "$logs"
 passed=0 failed=0 skipped=0
 failures=()
+# What matches the test prefix before any test runs was left by something else (an
+# earlier run that was killed): tests/leftovers.sh names it but does not blame this run.
+{ ip netns list 2>/dev/null | awk '{print $1}'; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'; } |
+  grep -E '^ss[0-9]' >"$logs/leftovers.before" || true
+export SS_LEFTOVERS_BEFORE=$logs/leftovers.before
 
 count() { # $1 = log file, $2 = test group name; adds its TAP lines to the totals
   # cmocka prints a skip as "not ok N # SKIP name", shell tests as "ok N - name # SKIP why".
