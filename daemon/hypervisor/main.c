@@ -20,6 +20,8 @@
 #include "daemon/hypervisor/control.h"
 #include "daemon/hypervisor/hvflags.h"
 #include "daemon/hypervisor/manager.h"
+#include "daemon/hypervisor/metadata.h"
+#include "daemon/hypervisor/netsvc.h"
 #include "daemon/hypervisor/rpc.h"
 #include "daemon/hypervisor/status.h"
 #include "daemon/hypervisor/updates.h"
@@ -45,6 +47,9 @@ struct daemon {
 	struct updates *upd;
 	struct status st;
 	struct rpc r;
+	struct netsvc *ns;
+	struct metadata *md;
+	struct metadata_vm_source mdsrc;
 };
 
 static int test_memory(uint64_t mib)
@@ -75,6 +80,97 @@ static int on_control(const char *cmd, void *arg)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* Subnets went to DHCP and to the metadata namespaces' routes (#15). */
+static void push_subnets(struct daemon *d)
+{
+	struct hvapi_subnets copy = { 0 };
+	struct metadata_subnet *ms;
+	struct manager *m = d->m;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	copy.v = calloc(m->subnets.n + 1, sizeof(*copy.v));
+	for (size_t i = 0; copy.v != NULL && rc == 0 && i < m->subnets.n; i++)
+		if ((rc = api_copy(&hvapi_subnet_type, &copy.v[i], &m->subnets.v[i])) == 0)
+			copy.n++;
+	pthread_rwlock_unlock(&m->lock);
+	if (copy.v == NULL || rc < 0) {
+		log_error("out of memory passing subnets on");
+		hvapi_subnets_clear(&copy);
+		return;
+	}
+	if (d->ns != NULL && netsvc_set_api_subnets(d->ns, &copy) < 0)
+		log_error("dhcpd: cannot take the new subnets");
+	ms = calloc(copy.n + 1, sizeof(*ms));
+	for (size_t i = 0; ms != NULL && i < copy.n; i++)
+		ms[i] = (struct metadata_subnet){ copy.v[i].ip_gateway, copy.v[i].ip_mask,
+						  copy.v[i].disable_metadata };
+	if (d->md != NULL && ms != NULL && metadata_set_subnets(d->md, ms, copy.n) < 0)
+		log_error("metadata: cannot route to every subnet");
+	free(ms);
+	hvapi_subnets_clear(&copy);
+}
+
+/* The manager's change callback: GetUpdates subscribers and the network services. */
+static void on_change(void *arg, enum manager_change what, const char *ip)
+{
+	struct daemon *d = arg;
+
+	updates_notify(d->upd, what, ip);
+	if (what == MANAGER_CHANGED_SUBNETS)
+		push_subnets(d);
+}
+
+static bool metadata_healthy(void *arg, char *why, size_t whysz)
+{
+	struct daemon *d = arg;
+
+	if (d->md == NULL || metadata_ready(d->md))
+		return true;
+	snprintf(why, whysz, "metadata: not ready");
+	return false;
+}
+
+/* DHCP/TFTP (netboot.md) and the metadata service on every bridge. Fatal on error,
+ * as in the original. */
+static int start_network(struct daemon *d, const struct bridges *br)
+{
+	const struct hv_config *c = &d->cfg;
+	struct netsvc_config nc = {
+		.state_dir = c->state_dir,
+		.boot_template = c->network_boot_image,
+		.bridges_only = c->dhcp_server_on_bridges_only,
+	};
+	struct metadata_config mc = { .source = &d->mdsrc };
+	char *why;
+	int rc;
+
+	d->ns = netsvc_new(&nc, NULL);
+	if (d->ns == NULL)
+		return -ENOMEM;
+	rc = netsvc_start(d->ns);
+	if (rc < 0) {
+		log_error("starting DHCP/TFTP: %s", strerror(-rc));
+		return rc;
+	}
+	d->mdsrc = (struct metadata_vm_source){ .lookup_by_ip = manager_metadata_lookup, .ctx = d->m };
+	d->md = metadata_new(&mc);
+	if (d->md == NULL)
+		return -ENOMEM;
+	rc = metadata_start(d->md);
+	for (size_t i = 0; rc == 0 && i < br->n; i++)
+		rc = metadata_add_bridge(d->md, br->v[i].name);
+	if (rc < 0) {
+		why = metadata_last_error(d->md);
+		log_error("starting metadata service: %s", why ? why : strerror(-rc));
+		free(why);
+		return rc;
+	}
+	push_subnets(d);
+	manager_set_net(d->m, d->ns, d->md);
+	return 0;
 }
 
 static void log_setup(struct daemon *d)
@@ -111,6 +207,7 @@ static int wait_loop(struct daemon *d, int sfd)
 
 			log_info("stop requested%s", stop_vms ? ": shutting VMs down" : ": VMs keep running");
 			statedir_remove_root_cookie(d->cfg.state_dir);
+			netsvc_stop(d->ns);
 			if (stop_vms)
 				manager_close(d->m, true);
 			log_info("exiting");
@@ -190,7 +287,7 @@ static int run(struct daemon *d)
 	d->upd = updates_new(d->m);
 	if (d->upd == NULL)
 		return 1;
-	manager_set_notify(d->m, updates_notify, d->upd);
+	manager_set_notify(d->m, on_change, d);
 
 	struct srpc_server_config sc = {
 		.tls = d->tls,
@@ -211,6 +308,11 @@ static int run(struct daemon *d)
 	if (!st->rpc_enabled) {
 		log_warn("No bridges found: entering log-only mode");
 	} else {
+		if (start_network(d, &br) < 0)
+			return 1;
+		st->ns = d->ns;
+		st->ready[st->nready] = metadata_healthy;
+		st->ready_arg[st->nready++] = d;
 		d->r = (struct rpc){ .m = d->m, .cfg = c, .updates = d->upd };
 		rc = rpc_register(d->srv, &d->r);
 		if (rc < 0) {

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "daemon/hypervisor/addrpool.h"
+#include "daemon/hypervisor/bridges.h"
+#include "daemon/hypervisor/metadata_handler.h"
+#include "daemon/hypervisor/vmdomain.h"
 #include "daemon/hypervisor/reconcile.h"
 #include "daemon/hypervisor/virt.h"
 #include "daemon/hypervisor/vmops.h"
@@ -103,9 +106,18 @@ void manager_set_notify(struct manager *m, manager_notify_fn fn, void *arg)
 	m->notify_arg = arg;
 }
 
-void manager_set_leases(struct manager *m, const struct manager_leases *leases)
+void manager_set_net(struct manager *m, struct netsvc *ns, struct metadata *md)
 {
-	m->leases = *leases;
+	struct vm **vms = NULL;
+	size_t n = 0;
+
+	m->netsvc = ns;
+	m->metadata = md;
+	if (manager_vms(m, &vms, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		vmops_net_register(m, vms[i]);
+	manager_vms_free(vms, n);
 }
 
 /* ---- the VM map (sorted by IP, in host byte order) ---- */
@@ -211,6 +223,40 @@ void manager_vms_free(struct vm **vms, size_t n)
 	for (size_t i = 0; i < n; i++)
 		vm_unref(vms[i]);
 	free(vms);
+}
+
+int manager_metadata_lookup(void *ctx, struct in_addr ip, struct metadata_vm *out)
+{
+	struct manager *m = ctx;
+	struct vm *vm = manager_find(m, ip);
+	struct vmdomain_nic nics[VMDOMAIN_MAX_NICS];
+	struct bridges br;
+	char err[128];
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (vm == NULL)
+		return -ENOENT;
+	bridges_scan(&br, "/sys/class/net", "/proc/net/vlan");
+	pthread_rwlock_rdlock(&m->lock);
+	pthread_mutex_lock(&vm->mu);
+	if (vm->removed) {
+		rc = -ENOENT;
+	} else {
+		out->ip = ip;
+		if (vmdomain_nics(m, vm, &br, nics, VMDOMAIN_MAX_NICS, err, sizeof(err)) > 0)
+			memcpy(out->bridge, nics[0].bridge, sizeof(out->bridge));
+		out->info_json = api_dumps(&hvapi_vm_info_type, &vm->info.vm, 0);
+		out->dir = strdup(vm->dir);
+		if (out->info_json == NULL || out->dir == NULL)
+			rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&vm->mu);
+	pthread_rwlock_unlock(&m->lock);
+	vm_unref(vm);
+	if (rc < 0)
+		metadata_vm_clear(out);
+	return rc;
 }
 
 /* ---- loading ---- */

@@ -23,6 +23,8 @@
 #include "daemon/hypervisor/volumes.h"
 
 struct virt;
+struct netsvc;
+struct metadata;
 
 /* What changed, for GetUpdates subscribers and the status pages. */
 enum manager_change {
@@ -33,14 +35,6 @@ enum manager_change {
 	MANAGER_CHANGED_DISABLED,
 };
 typedef void (*manager_notify_fn)(void *arg, enum manager_change what, const char *ip);
-
-/* Optional DHCP lease hooks (implemented by the DHCP server when it runs). */
-struct manager_leases {
-	void (*add)(void *arg, const struct hvapi_address *a, const char *hostname,
-		    const struct hvapi_subnet *subnet);
-	void (*remove)(void *arg, const struct hvapi_address *a);
-	void *arg;
-};
 
 struct manager {
 	const struct hv_config *cfg;
@@ -71,7 +65,8 @@ struct manager {
 
 	manager_notify_fn notify;
 	void *notify_arg;
-	struct manager_leases leases;
+	struct netsvc *netsvc;     /* DHCP/TFTP: VM leases; NULL when not running */
+	struct metadata *metadata; /* 169.254.169.254: VM taps; NULL when not running */
 
 	pthread_mutex_t problems_mu; /* reconciliation findings, for pages and logs */
 	char **problems;
@@ -92,7 +87,9 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 
 /* Sets the change callback (before serving). */
 void manager_set_notify(struct manager *m, manager_notify_fn fn, void *arg);
-void manager_set_leases(struct manager *m, const struct manager_leases *leases);
+/* The network services VMs need (both may be NULL). Set before serving; every VM's
+ * leases and taps are then registered. */
+void manager_set_net(struct manager *m, struct netsvc *ns, struct metadata *md);
 
 /* With stop_vms, shuts every running VM down first (§9 host shutdown: they are then
  * recorded crashed so that the next start brings them back). Frees m. */
@@ -119,6 +116,12 @@ char **manager_problems(struct manager *m, size_t *n);
 
 /* Calls the change callback. */
 void manager_changed(struct manager *m, enum manager_change what, const char *ip);
+
+/* The metadata server's "who is this IP" (struct metadata_vm_source.lookup_by_ip):
+ * ctx is the manager. Fills *out (a struct metadata_vm) for the VM with primary IP
+ * ip: 0 or -ENOENT. */
+struct metadata_vm;
+int manager_metadata_lookup(void *ctx, struct in_addr ip, struct metadata_vm *out);
 
 /* ---- pool, subnets, owners, disabled (manager_pool.c) ---- */
 

@@ -252,7 +252,7 @@ static void start_vm(struct manager *m, struct vm *vm, const char *why)
 	pthread_mutex_lock(&vm->mu);
 	vm_set_state(vm, HVAPI_STATE_STARTING);
 	pthread_mutex_unlock(&vm->mu);
-	if (vmops_boot(m, vm, err, sizeof(err)) < 0)
+	if (vmops_boot(m, vm, 0, NULL, err, sizeof(err)) < 0)
 		manager_problem(m, "VM %s: restart failed: %s", vm->ipstr, err);
 }
 

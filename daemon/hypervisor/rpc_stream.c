@@ -71,6 +71,7 @@ static int create_vm(struct srpc_call *call, void *arg)
 	struct vmcreate_io vio = { create_read, create_progress, &io };
 	struct vm_caller c = rpc_caller(call);
 	struct in_addr ip;
+	bool timed_out = false;
 	char err[1024] = "";
 	uint64_t payload;
 	int rc = rpc_read_request(call, &hvapi_create_vm_request_type, &req);
@@ -78,14 +79,14 @@ static int create_vm(struct srpc_call *call, void *arg)
 	if (rc < 0)
 		return rc; /* the payload size is unknown: the stream cannot continue */
 	payload = vmcreate_payload_size(&req);
-	rc = vmcreate(r->m, &c, &req, &vio, &ip, err, sizeof(err));
+	rc = vmcreate(r->m, &c, &req, &vio, &ip, &timed_out, err, sizeof(err));
 	api_clear(&hvapi_create_vm_request_type, &req);
 	if (rc < 0) {
 		if (io.consumed < payload && drain(call, payload - io.consumed) < 0)
 			return -EIO;
 		return rpc_write_error(call, &hvapi_create_vm_response_type, err) < 0 ? -EIO : 0;
 	}
-	struct hvapi_create_vm_response fin = { .final = true, .ip = ip };
+	struct hvapi_create_vm_response fin = { .final = true, .ip = ip, .dhcp_timed_out = timed_out };
 
 	return rpc_write(call, &hvapi_create_vm_response_type, &fin) < 0 ? -EIO : 0;
 }

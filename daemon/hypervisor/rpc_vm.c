@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "daemon/hypervisor/addrpool.h"
+#include "daemon/hypervisor/netsvc.h"
 #include "daemon/hypervisor/vmops.h"
 #include "fsutil.h"
 #include "log.h"
@@ -68,13 +69,13 @@ static int start_vm(struct rpc *r, struct srpc_call *call, const void *req, void
 		    size_t errsz)
 {
 	const struct hvapi_start_vm_request *q = req;
+	struct hvapi_dhcp_response *p = resp;
 	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
 	int rc;
 
-	(void)resp;
 	if (vm == NULL)
 		return -EACCES;
-	rc = vmops_start(r->m, vm, err, errsz);
+	rc = vmops_start(r->m, vm, q->dhcp_timeout_ns, &p->dhcp_timed_out, err, errsz);
 	vm_unref(vm);
 	return rc;
 }
@@ -114,13 +115,27 @@ static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, voi
 		     char *err, size_t errsz)
 {
 	const struct hvapi_reboot_vm_request *q = req;
+	struct hvapi_dhcp_response *p = resp;
 	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	struct netsvc_ack_watch w;
+	bool watching = false;
 	int rc;
 
-	(void)resp;
 	if (vm == NULL)
 		return -EACCES;
+	if (q->dhcp_timeout_ns > 0 && r->m->netsvc != NULL)
+		watching = netsvc_ack_watch(r->m->netsvc, vm->ip, &w) == 0;
 	rc = vmops_reboot(r->m, vm, err, errsz);
+	if (watching) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (rc == 0 && netsvc_ack_wait(r->m->netsvc, &w, 1,
+					       now.tv_sec * 1000LL + now.tv_nsec / 1000000 +
+						       q->dhcp_timeout_ns / 1000000) < 0)
+			p->dhcp_timed_out = true;
+		netsvc_ack_unwatch(r->m->netsvc, &w);
+	}
 	vm_unref(vm);
 	return rc;
 }
@@ -171,20 +186,13 @@ static int change_hostname(struct rpc *r, struct srpc_call *call, const void *re
 	struct vm *vm;
 
 	(void)resp;
-	if (rc < 0 || r->m->leases.add == NULL)
+	if (rc < 0)
 		return rc;
 	/* #12: the lease gets the new name (the original re-added the old one). */
 	vm = manager_find(r->m, q->ip);
-	if (vm != NULL) {
-		pthread_rwlock_rdlock(&r->m->lock);
-		pthread_mutex_lock(&vm->mu);
-		if (vmstate_has_domain(vm->info.vm.state))
-			r->m->leases.add(r->m->leases.arg, &vm->info.vm.address, api_str(vm->info.vm.hostname),
-					 subnets_for_ip(&r->m->subnets, vm->ip));
-		pthread_mutex_unlock(&vm->mu);
-		pthread_rwlock_unlock(&r->m->lock);
-		vm_unref(vm);
-	}
+	if (vm != NULL)
+		vmops_net_register(r->m, vm);
+	vm_unref(vm);
 	return 0;
 }
 

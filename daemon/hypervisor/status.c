@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/hypervisor/manager.h"
+#include "daemon/hypervisor/netsvc.h"
 #include "json.h"
 #include "srpc.h"
 
@@ -253,6 +254,19 @@ static int route(struct status *s, struct MHD_Connection *c, const char *url, bo
 	}
 	if (strcmp(url, "/logs") == 0) {
 		status_logs(s, f);
+		return 200;
+	}
+	if (strcmp(url, "/showDhcpStatus") == 0) {
+		json_t *j = s->ns ? netsvc_status_json(s->ns) : NULL;
+		char *text = j ? sjson_dumps(j, SJSON_PRETTY) : NULL;
+
+		status_page_start(f, "DHCP status");
+		fputs("<h1>DHCP, TFTP: interfaces and leases</h1>\n<pre>", f);
+		status_esc(f, text ? text : "DHCP server not running");
+		fputs("</pre>\n", f);
+		status_page_end(f);
+		free(text);
+		json_decref(j);
 		return 200;
 	}
 	*kind = PAGE_JSON;

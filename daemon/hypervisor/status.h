@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 struct manager;
+struct netsvc;
 struct srpc_server;
 
 /* Extra readiness checks for /healthz (DHCP, TFTP, metadata...). Return true when
@@ -21,6 +22,7 @@ typedef bool (*status_ready_fn)(void *arg, char *why, size_t whysz);
 struct status {
 	struct manager *m;
 	struct srpc_server *srpc; /* may be NULL */
+	struct netsvc *ns;        /* DHCP/TFTP, may be NULL */
 	const char *version;
 	char hostname[256];
 	bool rpc_enabled;         /* false: "log-only mode" (no bridges at start) */

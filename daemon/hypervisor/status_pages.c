@@ -50,7 +50,8 @@ static void nav(FILE *f)
 {
 	fputs("<nav><a href=\"/\">overview</a><a href=\"/listVMs\">VMs</a>"
 	      "<a href=\"/subnets\">subnets</a><a href=\"/addresses\">address pool</a>"
-	      "<a href=\"/logs\">logs</a><a href=\"/metrics\">metrics</a></nav>\n", f);
+	      "<a href=\"/showDhcpStatus\">DHCP</a><a href=\"/logs\">logs</a>"
+	      "<a href=\"/metrics\">metrics</a></nav>\n", f);
 }
 
 void status_overview(struct status *s, FILE *f, bool full)

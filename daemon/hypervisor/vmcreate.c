@@ -465,7 +465,8 @@ static int write_create_request(struct vm *vm, struct hvapi_create_vm_request *r
 }
 
 int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_vm_request *req,
-	     const struct vmcreate_io *io, struct in_addr *ip, char *err, size_t errsz)
+	     const struct vmcreate_io *io, struct in_addr *ip, bool *dhcp_timed_out, char *err,
+	     size_t errsz)
 {
 	struct hvapi_local_vm_info info = { 0 }, record = { 0 };
 	struct placement pl = { 0 };
@@ -474,6 +475,7 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 	int rc;
 
 	ip->s_addr = 0;
+	*dhcp_timed_out = false;
 	rc = validate(m, c, req, err, errsz);
 	if (rc < 0)
 		return rc;
@@ -524,7 +526,7 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 		pthread_mutex_lock(&vm->mu);
 		vm_set_state(vm, HVAPI_STATE_STARTING);
 		pthread_mutex_unlock(&vm->mu);
-		rc = vmops_boot(m, vm, err, errsz);
+		rc = vmops_boot(m, vm, req->dhcp_timeout_ns, dhcp_timed_out, err, errsz);
 	}
 	if (rc < 0) {
 		log_error("%s: create failed: %s", vm->ipstr, err);

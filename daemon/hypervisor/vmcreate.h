@@ -5,6 +5,7 @@
 #ifndef HV_VMCREATE_H
 #define HV_VMCREATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,9 +23,11 @@ struct vmcreate_io {
 uint64_t vmcreate_payload_size(const struct hvapi_create_vm_request *req);
 
 /* Creates the VM. On success *ip is its address and the acknowledgement deadline runs;
+ * with DhcpTimeout > 0, *dhcp_timed_out says whether its DHCP ACK failed to come;
  * on failure nothing is left behind and err says why. The caller drains whatever part
  * of the payload was not read. req may be modified (defaults filled in). */
 int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_vm_request *req,
-	     const struct vmcreate_io *io, struct in_addr *ip, char *err, size_t errsz);
+	     const struct vmcreate_io *io, struct in_addr *ip, bool *dhcp_timed_out, char *err,
+	     size_t errsz);
 
 #endif

@@ -12,14 +12,18 @@
 #include "daemon/hypervisor/subnets.h"
 
 #define MAX_DISKS 26
-#define MAX_NICS 16
 
 void vmdomain_tap_name(struct in_addr ip, size_t i, char *buf, size_t sz)
 {
+	int n;
+
+	/* At most VMDOMAIN_MAX_NICS NICs: "tap" + 8 + "n15" fits IFNAMSIZ. */
 	if (i == 0)
-		snprintf(buf, sz, "tap%08x", ntohl(ip.s_addr));
+		n = snprintf(buf, sz, "tap%08x", ntohl(ip.s_addr));
 	else
-		snprintf(buf, sz, "tap%08xn%zu", ntohl(ip.s_addr), i);
+		n = snprintf(buf, sz, "tap%08xn%u", ntohl(ip.s_addr), (unsigned)(i % VMDOMAIN_MAX_NICS));
+	if (n < 0 || (size_t)n >= sz)
+		buf[0] = '\0';
 }
 
 static const struct hvapi_subnet *subnet_of(struct manager *m, const char *id, struct in_addr ip)
@@ -33,32 +37,37 @@ static const struct hvapi_subnet *subnet_of(struct manager *m, const char *id, s
 	return s;
 }
 
-static int fill_nic(struct manager *m, const struct bridges *br, const struct hvapi_vm_info *info,
-		    size_t i, struct domxml_nic *nic, char *mac, char *tap, char *err, size_t errsz)
+int vmdomain_nics(struct manager *m, struct vm *vm, const struct bridges *bridges,
+		  struct vmdomain_nic *out, size_t max, char *err, size_t errsz)
 {
-	const struct hvapi_address *a = i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
-	const char *sid = i == 0 ? info->subnet_id :
-				   (i - 1 < info->secondary_subnet_ids.n ?
-					    info->secondary_subnet_ids.v[i - 1] :
-					    NULL);
-	const struct hvapi_subnet *s = subnet_of(m, sid, a->ip);
-	const struct bridges_entry *b;
+	const struct hvapi_vm_info *info = &vm->info.vm;
+	size_t n = 1 + info->secondary_addresses.n;
 
-	b = bridges_for_subnet(br, s ? api_str(s->id) : api_str(sid), s ? s->vlan_id : 0);
-	if (b == NULL) {
-		snprintf(err, errsz, "no usable bridge for subnet %s",
-			 s ? api_str(s->id) : (sid && *sid ? sid : "(none)"));
-		return -ENODEV;
+	if (n > max) {
+		snprintf(err, errsz, "too many network interfaces");
+		return -E2BIG;
 	}
-	sjson_format_mac(a->mac, mac, 18);
-	vmdomain_tap_name(info->address.ip, i, tap, 16);
-	nic->bridge = b->name;
-	nic->mac = mac;
-	nic->tap = tap;
-	nic->e1000 = info->disable_virtio;
-	nic->queues = i < info->network_entries.n ? info->network_entries.v[i].num_queues : 0;
-	nic->mtu = b->mtu;
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hvapi_address *a = i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
+		const char *sid = i == 0 ? info->subnet_id :
+				   (i - 1 < info->secondary_subnet_ids.n ? info->secondary_subnet_ids.v[i - 1] : NULL);
+		const struct hvapi_subnet *s = subnet_of(m, sid, a->ip);
+		const struct bridges_entry *b;
+
+		b = bridges_for_subnet(bridges, s ? api_str(s->id) : api_str(sid), s ? s->vlan_id : 0);
+		if (b == NULL) {
+			snprintf(err, errsz, "no usable bridge for subnet %s",
+				 s ? api_str(s->id) : (sid && *sid ? sid : "(none)"));
+			return -ENODEV;
+		}
+		memset(&out[i], 0, sizeof(out[i]));
+		vmdomain_tap_name(info->address.ip, i, out[i].tap, sizeof(out[i].tap));
+		memcpy(out[i].bridge, b->name, sizeof(out[i].bridge));
+		out[i].addr = *a;
+		out[i].queues = i < info->network_entries.n ? info->network_entries.v[i].num_queues : 0;
+		out[i].mtu = b->mtu;
+	}
+	return (int)n;
 }
 
 static const char *machine_name(const struct hvapi_vm_info *info, bool arm)
@@ -79,17 +88,18 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 {
 	const struct hvapi_vm_info *info = &vm->info.vm;
 	struct domxml_disk disks[MAX_DISKS];
-	struct domxml_nic nics[MAX_NICS];
-	char macs[MAX_NICS][18], taps[MAX_NICS][16], name[128];
+	struct domxml_nic nics[VMDOMAIN_MAX_NICS];
+	struct vmdomain_nic vn[VMDOMAIN_MAX_NICS];
+	char macs[VMDOMAIN_MAX_NICS][18], name[128];
 	char serial[4096], bootlog[4096], vnc[4096], nvram[4096], kernel[4096], initrd[4096];
 	char cmdline[2048];
 	bool arm = info->architecture == HVAPI_ARCH_ARM64;
 	struct domxml_vm d = { 0 };
-	size_t nnics = 1 + info->secondary_addresses.n;
+	int nnics;
 	char *xml = NULL;
 	int rc;
 
-	if (info->volumes.n > MAX_DISKS || nnics > MAX_NICS ||
+	if (info->volumes.n > MAX_DISKS ||
 	    info->volumes.n != vm->info.volume_locations.n) {
 		snprintf(err, errsz, "too many or inconsistent volumes/interfaces");
 		return NULL;
@@ -108,9 +118,15 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 				       DOMXML_BUS_IDE :
 				       DOMXML_BUS_VIRTIO;
 	}
-	for (size_t i = 0; i < nnics; i++)
-		if (fill_nic(m, bridges, info, i, &nics[i], macs[i], taps[i], err, errsz) < 0)
-			return NULL;
+	nnics = vmdomain_nics(m, vm, bridges, vn, VMDOMAIN_MAX_NICS, err, errsz);
+	if (nnics < 0)
+		return NULL;
+	for (int i = 0; i < nnics; i++) {
+		sjson_format_mac(vn[i].addr.mac, macs[i], sizeof(macs[i]));
+		nics[i] = (struct domxml_nic){ .bridge = vn[i].bridge, .mac = macs[i], .tap = vn[i].tap,
+					       .e1000 = info->disable_virtio, .queues = vn[i].queues,
+					       .mtu = vn[i].mtu };
+	}
 	vm_path(vm, "serial0.sock", serial, sizeof(serial));
 	vm_path(vm, "bootlog", bootlog, sizeof(bootlog));
 	vm_path(vm, "vnc", vnc, sizeof(vnc));
@@ -157,7 +173,7 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 	d.disks = disks;
 	d.ndisks = info->volumes.n;
 	d.nics = nics;
-	d.nnics = nnics;
+	d.nnics = (size_t)nnics;
 	d.serial_socket = serial;
 	d.bootlog = bootlog;
 	d.console = info->console_type == HVAPI_CONSOLE_VNC ? DOMXML_CONSOLE_VNC :

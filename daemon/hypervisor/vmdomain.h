@@ -4,6 +4,9 @@
 #define HV_VMDOMAIN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <net/if.h>
 
 #include "daemon/hypervisor/bridges.h"
 #include "daemon/hypervisor/manager.h"
@@ -13,6 +16,23 @@
  * bridges is a fresh bridges_scan. */
 char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridges, char *err,
 		   size_t errsz);
+
+/* One network interface of a VM: its tap, the bridge it plugs into, its address. */
+struct vmdomain_nic {
+	char tap[IF_NAMESIZE];
+	char bridge[IF_NAMESIZE];
+	struct hvapi_address addr;
+	uint32_t queues;
+	unsigned mtu;
+};
+
+#define VMDOMAIN_MAX_NICS 16
+
+/* The VM's NICs (primary first), bridges resolved per subnet (§6.5). Returns the count,
+ * or -ENODEV with "no usable bridge for subnet X" in err. Call with m->lock (read) and
+ * vm->mu held. */
+int vmdomain_nics(struct manager *m, struct vm *vm, const struct bridges *bridges,
+		  struct vmdomain_nic *out, size_t max, char *err, size_t errsz);
 
 /* Tap device name of NIC i of the VM with primary IP ip ("tap0a020304", then
  * "tap0a020304n1"...). */

@@ -13,6 +13,8 @@
 #include "daemon/hypervisor/bridges.h"
 #include "daemon/hypervisor/reconcile.h"
 #include "daemon/hypervisor/vmdomain.h"
+#include "daemon/hypervisor/metadata.h"
+#include "daemon/hypervisor/netsvc.h"
 #include "log.h"
 
 #define NS 1000000000LL
@@ -65,24 +67,68 @@ static int check_volumes(struct vm *vm, char *err, size_t errsz)
 	return 0;
 }
 
-static void add_leases(struct manager *m, struct vm *vm)
+void vmops_net_register(struct manager *m, struct vm *vm)
 {
-	const struct hvapi_vm_info *i = &vm->info.vm;
+	struct vmdomain_nic nics[VMDOMAIN_MAX_NICS];
+	struct bridges br;
+	char hostname[256], err[256];
+	int n;
 
-	if (m->leases.add == NULL)
+	if (m->netsvc == NULL && m->metadata == NULL)
 		return;
-	m->leases.add(m->leases.arg, &i->address, api_str(i->hostname),
-		      subnets_for_ip(&m->subnets, i->address.ip));
-	for (size_t k = 0; k < i->secondary_addresses.n; k++)
-		m->leases.add(m->leases.arg, &i->secondary_addresses.v[k], api_str(i->hostname),
-			      subnets_for_ip(&m->subnets, i->secondary_addresses.v[k].ip));
+	bridges_scan(&br, "/sys/class/net", "/proc/net/vlan");
+	pthread_rwlock_rdlock(&m->lock);
+	pthread_mutex_lock(&vm->mu);
+	n = vmdomain_nics(m, vm, &br, nics, VMDOMAIN_MAX_NICS, err, sizeof(err));
+	snprintf(hostname, sizeof(hostname), "%s", api_str(vm->info.vm.hostname));
+	pthread_mutex_unlock(&vm->mu);
+	pthread_rwlock_unlock(&m->lock);
+	/* Outside the manager's locks: the metadata server calls back into it. */
+	for (int i = 0; i < n; i++) {
+		struct netsvc_lease l = { .ip = nics[i].addr.ip, .hostname = *hostname ? hostname : NULL,
+					  .kind = NETSVC_LEASE_VM };
+		struct metadata_tap t = { .ip = nics[i].addr.ip };
+		int rc;
+
+		memcpy(l.mac, nics[i].addr.mac, 6);
+		if (m->netsvc != NULL && nics[i].addr.ip.s_addr != 0 &&
+		    (rc = netsvc_lease_add(m->netsvc, &l)) < 0)
+			log_warn("%s: DHCP lease for NIC %d: %s", vm->ipstr, i, strerror(-rc));
+		memcpy(t.name, nics[i].tap, sizeof(t.name));
+		memcpy(t.bridge, nics[i].bridge, sizeof(t.bridge));
+		memcpy(t.mac, nics[i].addr.mac, 6);
+		if (m->metadata != NULL && (rc = metadata_add_tap(m->metadata, &t)) < 0)
+			log_warn("%s: metadata rules for %s: %s", vm->ipstr, t.name, strerror(-rc));
+	}
+	if (n < 0)
+		log_warn("%s: %s", vm->ipstr, err);
 }
 
-int vmops_boot(struct manager *m, struct vm *vm, char *err, size_t errsz)
+static void net_unregister(struct manager *m, const struct hvapi_vm_info *info)
 {
+	for (size_t i = 0; i <= info->secondary_addresses.n; i++) {
+		const struct hvapi_address *a = i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
+		char tap[IF_NAMESIZE];
+
+		if (m->netsvc != NULL && a->ip.s_addr != 0)
+			netsvc_lease_remove(m->netsvc, a->ip);
+		vmdomain_tap_name(info->address.ip, i, tap, sizeof(tap));
+		if (m->metadata != NULL)
+			metadata_remove_tap(m->metadata, tap);
+	}
+}
+
+int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
+	       char *err, size_t errsz)
+{
+	struct netsvc_ack_watch w;
+	bool watching = false;
 	struct bridges br;
 	char *xml = NULL;
 	int rc;
+
+	if (timed_out != NULL)
+		*timed_out = false;
 
 	bridges_scan(&br, "/sys/class/net", "/proc/net/vlan");
 	pthread_rwlock_rdlock(&m->lock);
@@ -93,11 +139,13 @@ int vmops_boot(struct manager *m, struct vm *vm, char *err, size_t errsz)
 		if (xml == NULL)
 			rc = -EINVAL;
 	}
-	if (rc == 0)
-		add_leases(m, vm);
 	pthread_mutex_unlock(&vm->mu);
 	pthread_rwlock_unlock(&m->lock);
 	if (rc == 0) {
+		vmops_net_register(m, vm);
+		/* Watch before the boot: an ACK may come before virt_start returns. */
+		if (dhcp_timeout_ns > 0 && m->netsvc != NULL)
+			watching = netsvc_ack_watch(m->netsvc, vm->ip, &w) == 0;
 		rc = virt_start(m->virt, xml, err, errsz);
 		free(xml);
 	}
@@ -115,10 +163,21 @@ int vmops_boot(struct manager *m, struct vm *vm, char *err, size_t errsz)
 	}
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
+	if (watching) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (rc == 0 && timed_out != NULL &&
+		    netsvc_ack_wait(m->netsvc, &w, 1,
+				    now.tv_sec * 1000LL + now.tv_nsec / 1000000 + dhcp_timeout_ns / 1000000) < 0)
+			*timed_out = true;
+		netsvc_ack_unwatch(m->netsvc, &w);
+	}
 	return rc;
 }
 
-int vmops_start(struct manager *m, struct vm *vm, char *err, size_t errsz)
+int vmops_start(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
+		char *err, size_t errsz)
 {
 	const char *why = NULL;
 	uint64_t avail;
@@ -149,7 +208,7 @@ int vmops_start(struct manager *m, struct vm *vm, char *err, size_t errsz)
 	vm_set_state(vm, HVAPI_STATE_STARTING);
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
-	int rc = vmops_boot(m, vm, err, errsz);
+	int rc = vmops_boot(m, vm, dhcp_timeout_ns, timed_out, err, errsz);
 	pthread_mutex_lock(&vm->mu);
 	vm->busy = false;
 	pthread_mutex_unlock(&vm->mu);
@@ -332,11 +391,7 @@ void vmops_delete(struct manager *m, struct vm *vm)
 	vm->removed = true;
 	pthread_mutex_unlock(&vm->mu);
 
-	if (m->leases.remove != NULL) {
-		m->leases.remove(m->leases.arg, &info.vm.address);
-		for (size_t i = 0; i < info.vm.secondary_addresses.n; i++)
-			m->leases.remove(m->leases.arg, &info.vm.secondary_addresses.v[i]);
-	}
+	net_unregister(m, &info.vm);
 	/* The VM directory (with info.json) goes first: after a crash at any later point
 	 * the VM no longer exists and start-up reports the leftovers. */
 	rc = vmops_rmtree(vm->dir);

@@ -11,8 +11,11 @@
 #include "daemon/hypervisor/manager.h"
 #include "daemon/hypervisor/virt.h"
 
-/* StartVm. 0, or -errno with the client's message in err. */
-int vmops_start(struct manager *m, struct vm *vm, char *err, size_t errsz);
+/* StartVm. With dhcp_timeout_ns > 0, also waits that long for the DHCP server to
+ * acknowledge the VM's address; *timed_out says it did not. 0, or -errno with the
+ * client's message in err. */
+int vmops_start(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
+		char *err, size_t errsz);
 /* StopVm: returns when the VM is stopped (ACPI power-down, killed after
  * -stopTimeout). */
 int vmops_stop(struct manager *m, struct vm *vm, char *err, size_t errsz);
@@ -22,8 +25,13 @@ int vmops_destroy(struct manager *m, struct vm *vm, char *err, size_t errsz);
 int vmops_reboot(struct manager *m, struct vm *vm, char *err, size_t errsz);
 
 /* Boots a VM whose state the caller has just set to starting (create, start-up
- * reconciliation). On failure the VM is left "failed to start". */
-int vmops_boot(struct manager *m, struct vm *vm, char *err, size_t errsz);
+ * reconciliation), waiting for its DHCP ACK as vmops_start does. On failure the VM
+ * is left "failed to start". */
+int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
+	       char *err, size_t errsz);
+
+/* Registers the VM's static DHCP leases and its taps' metadata rules (idempotent). */
+void vmops_net_register(struct manager *m, struct vm *vm);
 
 /* Deletes the VM: files, volumes, DHCP leases, addresses back to the pool, out of the
  * map. Idempotent (the first caller does the work). */

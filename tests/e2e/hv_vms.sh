@@ -23,8 +23,14 @@ vt=qemu
 [ "$(ss_qemu_accel)" = kvm ] && vt=kvm
 mkdir -p "$HV_DIR/images"
 
-echo 'i=0; while :; do echo "SS-TICK $i"; i=$((i + 1)); sleep 1; done' >"$HV_DIR/ticks.sh"
-hv_test_disk "$HV_DIR/images/ticks.img" "$HV_DIR/ticks.sh" || { t_fail "test disk"; exit 0; }
+cat >"$HV_DIR/ticks.sh" <<'SNIPPET'
+ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 2>&1 | grep -v '^udhcpc: \(started\|broadcasting\)'
+# busybox-static's wget dies in glibc's NSS (getservbyname); nc does not.
+printf 'GET /latest/user-data HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' | nc -w 10 169.254.169.254 80 >/tmp/ud
+echo "SS-USERDATA: $(sed '1,/^\r*$/d' /tmp/ud)"
+i=0; while :; do echo "SS-TICK $i"; i=$((i + 1)); sleep 1; done
+SNIPPET
+SS_INITRD_MODULES="virtio_pci virtio_net" hv_test_disk "$HV_DIR/images/ticks.img" "$HV_DIR/ticks.sh" || { t_fail "test disk"; exit 0; }
 hv_test_disk "$HV_DIR/images/poweroff.img" || { t_fail "power-off disk"; exit 0; }
 t_ok "test disks built (FAT + syslinux + kernel + marker initramfs)"
 
@@ -38,7 +44,7 @@ rpc() {
 }
 vmc() {
 	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 "$@"
+		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
 }
 state_of() { vmc get-vm-info "$1" | sed -n 's/.*"State": "\(.*\)".*/\1/p'; }
 wait_state() { # IP STATE SECONDS
@@ -59,9 +65,13 @@ addrs=$(for i in 10 11 12 13 14 15; do printf '{"IpAddress":"10.102.0.%d","MacAd
 t_expect "pool of six addresses" '"Error":""' rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}"
 
 # ---- one VM from a streamed image ----
+echo "hello-from-user-data" >"$HV_DIR/user-data"
 start=$(date +%s.%N)
-VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=ticks -imageFile="$HV_DIR/images/ticks.img" create-vm 2>"$HV_DIR/create.err")
-t_expect "create-vm streams the image and prints the IP" '^10\.102\.0\.1[0-5]$' echo "$VM"
+VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=ticks -imageFile="$HV_DIR/images/ticks.img" \
+	-userDataFile="$HV_DIR/user-data" -dhcpTimeout=90s create-vm 2>"$HV_DIR/create.err")
+t_expect "create-vm streams image + user data, returns after the VM's DHCP ACK" '^10\.102\.0\.1[0-5]$' echo "$VM"
+echo "# create-vm (image streamed, boot, DHCP ACK): $(echo "$(date +%s.%N) - $start" | bc) s ($vt)"
+t_check "...and the ACK did not time out" bash -c "! grep -qi 'timed out' '$HV_DIR/create.err'"
 if ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'SS-MARKER: booted' 120; then
 	t_ok "serial marker in VMs/$VM/bootlog"
 	echo "# create-vm to marker: $(echo "$(date +%s.%N) - $start" | bc) s ($vt)"
@@ -69,6 +79,15 @@ else
 	t_fail "serial marker in bootlog" "$(tail -3 "$HV_STATE/VMs/$VM/bootlog" 2>&1; tail -3 "$HV_DIR/create.err")"
 fi
 t_expect "VM is running" '^running$' state_of "$VM"
+t_expect "the guest got its address from our DHCP server" "SS-DHCP: eth0 $VM router=10.102.0.1" \
+	cat "$HV_STATE/VMs/$VM/bootlog"
+if ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'SS-USERDATA' 30; then
+	t_expect "the guest read its user data from 169.254.169.254" 'SS-USERDATA: hello-from-user-data' \
+		cat "$HV_STATE/VMs/$VM/bootlog"
+else
+	t_fail "the guest read its user data from 169.254.169.254" "$(grep -a SS- "$HV_STATE/VMs/$VM/bootlog" | tail -3)"
+fi
+t_expect "GetVmUserData returns it" '^hello-from-user-data$' vmc get-vm-user-data "$VM"
 t_expect "its libvirt domain runs" "$(dom "$VM")" hv_virsh list --name
 # shellcheck disable=SC2086 # the IP's four numbers
 tap=$(printf 'tap%02x%02x%02x%02x' ${VM//./ })

@@ -107,10 +107,9 @@ hv_cleanup() {
 	[ -n "${HV_DIR:-}" ] || return 0
 	hv_daemon_kill9
 	# Keep the daemon's output (sanitizer reports included) beside the test log.
-	if [ -s "$HV_DIR/daemon.out" ]; then
-		mkdir -p "$SS_TOP/build/test-logs"
-		cp "$HV_DIR/daemon.out" "$SS_TOP/build/test-logs/$(basename "$0" .sh)-hypervisor.out"
-	fi
+	mkdir -p "$SS_TOP/build/test-logs"
+	cp "$HV_DIR/daemon.out" "$SS_TOP/build/test-logs/$(basename "$0" .sh)-hypervisor.out" 2>/dev/null ||
+		rm -f "$SS_TOP/build/test-logs/$(basename "$0" .sh)-hypervisor.out"
 	if [ -S "$HV_DIR/sock/libvirt-sock" ]; then
 		local d
 		for d in $(timeout 10 virsh -q -c "$HV_URI" list --name 2>/dev/null); do
