@@ -73,14 +73,25 @@ rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}" | grep -q '
 vmc list-subnets 2>/dev/null | head -5
 
 step "a VM (streamed disk image)"
-echo 'i=0; while :; do echo "demo VM tick $i"; i=$((i + 1)); sleep 1; done' >"$HV_DIR/ticks.sh"
-hv_test_disk "$HV_DIR/images/demo.img" "$HV_DIR/ticks.sh" || die "test disk"
-VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=demo -hostname=demo \
-	-imageFile="$HV_DIR/images/demo.img" create-vm) || die "create-vm failed"
-echo "VM $VM created; waiting for its console (TCG boots take ~10 s)"
-if ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'SS-MARKER: booted' 180; then
+# The guest asks the daemon's DHCP server for its address, then reads its user data
+# from the metadata service at 169.254.169.254 (nc: busybox-static's wget crashes in NSS).
+cat >"$HV_DIR/ticks.sh" <<'SNIPPET'
+ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 2>/dev/null | grep SS-DHCP
+printf 'GET /latest/user-data HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' | nc -w 10 169.254.169.254 80 >/tmp/ud
+echo "SS-USERDATA: $(sed '1,/^\r*$/d' /tmp/ud)"
+i=0; while :; do echo "demo VM tick $i"; i=$((i + 1)); sleep 1; done
+SNIPPET
+echo "hello from the metadata service" >"$HV_DIR/user-data"
+SS_INITRD_MODULES="virtio_pci virtio_net" hv_test_disk "$HV_DIR/images/demo.img" "$HV_DIR/ticks.sh" ||
+	die "test disk"
+echo "creating the VM; create-vm returns once the guest has its DHCP lease (TCG boots take ~10 s)"
+VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=demo -hostname=demo -dhcpTimeout=120s \
+	-userDataFile="$HV_DIR/user-data" -imageFile="$HV_DIR/images/demo.img" create-vm) ||
+	die "create-vm failed"
+echo "VM $VM created"
+if ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'SS-USERDATA' 120; then
 	echo "VM $VM console:"
-	sed 's/^/    /' "$HV_STATE/VMs/$VM/bootlog" | grep -E 'SS-MARKER|tick' | head -3
+	grep -aE 'SS-|tick' "$HV_STATE/VMs/$VM/bootlog" | head -4 | sed 's/^/    /'
 else
 	die "the VM did not boot; bootlog: $(tail -3 "$HV_STATE/VMs/$VM/bootlog" 2>&1)"
 fi

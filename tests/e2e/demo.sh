@@ -11,6 +11,8 @@ rc=$?
 echo "$out" | sed 's/^/# /'
 [ "$rc" -eq 0 ] && t_ok "tools/demo.sh --once succeeds" || t_fail "tools/demo.sh --once" "exit $rc"
 t_expect "the VM's console shows the marker" 'SS-MARKER: booted' echo "$out"
+t_expect "the VM got its lease from the daemon's DHCP server" 'SS-DHCP: eth0 10\.123\.0\.1[0-7] router=10\.123\.0\.1' echo "$out"
+t_expect "the VM read its user data from the metadata service" 'SS-USERDATA: hello from the metadata service' echo "$out"
 t_expect "the VM is running" '"State": "running"' echo "$out"
 id=$(sed -n 's|.*/tmp/\(ss[0-9]*\)-hv\..*|\1|p' <<<"$out" | head -1)
 t_check "the demo's namespace is gone" bash -c "! ip netns list | grep -q '^${id:-none}hv'"
