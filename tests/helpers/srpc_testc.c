@@ -1,6 +1,8 @@
 /* srpc-testc: SRPC test client for tests/integration/srpc.sh and bench/srpc.
  *   srpc-testc [flags] call METHOD [JSON]   one RR call, prints the response
  *   srpc-testc [flags] ping
+ *   srpc-testc [flags] first METHOD [JSON]  starts a streaming method, sends JSON (or
+ *                                           {}), prints the first message it answers
  *   srpc-testc [flags] stream COUNT RAWSIZE  Test.Stream, checks order and raw bytes
  *   srpc-testc [flags] big BYTES             Test.Big with a string of BYTES
  *   srpc-testc [flags] bench-rr N            N Test.Echo calls on one connection
@@ -65,6 +67,40 @@ static int cmd_call(const char *method, const char *text)
 	free(out);
 	json_decref(resp);
 	json_decref(req);
+	srpc_client_close(cl);
+	return 0;
+}
+
+static int cmd_first(const char *method, const char *text)
+{
+	struct srpc_client *cl = dial();
+	json_error_t jerr;
+	json_t *req, *resp = NULL;
+	char *out;
+	int rc;
+
+	if ((req = json_loads(text != NULL ? text : "{}", JSON_DECODE_ANY, &jerr)) == NULL) {
+		fprintf(stderr, "srpc-testc: bad JSON argument: %s\n", jerr.text);
+		return 2;
+	}
+	rc = srpc_client_start(cl, method);
+	if (rc == 0)
+		rc = srpc_conn_write_json(srpc_client_conn(cl), req);
+	if (rc == 0)
+		rc = srpc_conn_flush(srpc_client_conn(cl));
+	if (rc == 0)
+		rc = srpc_conn_read_json(srpc_client_conn(cl), &resp);
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "srpc-testc: %s: %s\n", method,
+			srpc_client_error(cl)[0] != '\0' ? srpc_client_error(cl) : strerror(-rc));
+		srpc_client_close(cl);
+		return 1;
+	}
+	out = json_dumps(resp, JSON_COMPACT | JSON_ENCODE_ANY);
+	printf("%s\n", out);
+	free(out);
+	json_decref(resp);
 	srpc_client_close(cl);
 	return 0;
 }
@@ -210,7 +246,7 @@ int main(int argc, char **argv)
 	bool insecure, plain;
 	int64_t timeout_ns;
 	uint64_t max_message;
-	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|ping|stream|big|bench-rr|bench-conn ...\n");
+	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|first|ping|stream|big|bench-rr|bench-conn ...\n");
 	char err[512];
 	int rc;
 
@@ -251,6 +287,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "call") == 0 && flags_nargs(fs) >= 2)
 		rc = cmd_call(flags_arg(fs, 1), flags_arg(fs, 2));
+	else if (strcmp(cmd, "first") == 0 && flags_nargs(fs) >= 2)
+		rc = cmd_first(flags_arg(fs, 1), flags_arg(fs, 2));
 	else if (strcmp(cmd, "ping") == 0) {
 		struct srpc_client *cl = dial();
 
