@@ -182,13 +182,26 @@ t_check "restart with -enableLockDebugMethods" hv_daemon_stop
 hv_daemon_start -virtType=qemu -stopTimeout=2s -enableLockDebugMethods || t_fail "restart" "$(tail -5 "$HV_LOG")"
 t_expect "#37 HoldLock is served with -enableLockDebugMethods" '"Error":""' \
 	rpc admin Hypervisor.HoldLock '{"Timeout":10000000}'
+sleeping_threads() { # daemon threads in clock_nanosleep (x86-64 syscall 230)
+	local t n=0
+	for t in /proc/"$HV_PID"/task/*/syscall; do
+		[ "$(cut -d' ' -f1 "$t" 2>/dev/null)" = 230 ] && n=$((n + 1))
+	done
+	echo "$n"
+}
 held_call() { # held_call WRITE CMD...: runs CMD while HoldLock(WRITE) is held; prints
 	# "during" if CMD finished before the lock was released, else "after"
-	local wl=$1 hp
+	local wl=$1 hp base i
 	shift
+	base=$(sleeping_threads)
 	rpc admin Hypervisor.HoldLock "{\"Timeout\":4000000000,\"WriteLock\":$wl}" >/dev/null 2>&1 &
 	hp=$!
-	sleep 0.7
+	# The holder sleeps in clock_nanosleep with the lock taken: wait until it does.
+	for ((i = 0; i < 100; i++)); do
+		[ "$(sleeping_threads)" -gt "$base" ] && break
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || { echo "lock never held"; wait "$hp"; return; }
 	"$@" >/dev/null 2>&1
 	if kill -0 "$hp" 2>/dev/null; then echo during; else echo after; fi
 	wait "$hp"
