@@ -287,7 +287,6 @@ static int hold_lock(struct rpc *r, struct srpc_call *call, const void *req, voi
 	const struct hvapi_hold_lock_request *q = req;
 	struct timespec ts = { .tv_sec = q->timeout_ns / 1000000000, .tv_nsec = q->timeout_ns % 1000000000 };
 
-	(void)call;
 	(void)resp;
 	if (q->timeout_ns < 0 || q->timeout_ns > 60LL * 1000000000) {
 		snprintf(err, errsz, "timeout must be at most 1 minute");
@@ -297,6 +296,8 @@ static int hold_lock(struct rpc *r, struct srpc_call *call, const void *req, voi
 		pthread_rwlock_wrlock(&r->m->lock);
 	else
 		pthread_rwlock_rdlock(&r->m->lock);
+	log_info("HoldLock(%s): manager %s lock held for %lld ms", srpc_call_auth(call)->username,
+		 q->write_lock ? "write" : "read", (long long)(q->timeout_ns / 1000000));
 	nanosleep(&ts, NULL);
 	pthread_rwlock_unlock(&r->m->lock);
 	return 0;

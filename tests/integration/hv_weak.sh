@@ -15,6 +15,7 @@
 t_require curl "status pages are fetched with curl"
 t_require openssl "test certificates are made with openssl"
 t_require socat "the fake serial port is a socat listener"
+t_require udhcpc "busybox udhcpc stands in for a guest's DHCP client"
 
 hv_env_start || { t_fail "test environment"; exit 0; }
 hv_bridge "${SS_ID}br" 10.102.0.1/24
@@ -89,6 +90,44 @@ t_expect "#5 ProbeVmPort of her own VM answered" '^\{"PortIsOpen":false,"Error":
 	rpc user Hypervisor.ProbeVmPort "{\"IpAddress\":\"$VA\",\"PortNumber\":22,\"Timeout\":1000000}"
 t_expect "#5 ConnectToVmSerialPort of the admin's VM refused" '^\{"Error":"no access to resource"\}$' \
 	first user Hypervisor.ConnectToVmSerialPort "{\"IpAddress\":\"$VB\"}"
+
+# ---- #12: a new hostname reaches the VM's DHCP lease ----
+# A namespace with alice's VM's MAC on the bridge stands in for the guest.
+G=${SS_ID}g
+ip netns add "$G" && t_cleanup ip netns del "$G"
+hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
+hv_ns ip link set "${SS_ID}gt" master "${SS_ID}br" up
+ip -n "$G" link set eth0 address 52:54:00:66:00:0a up
+cat >"$HV_DIR/udhcpc.sh" <<'EOF2'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+env | grep -E '^(ip|hostname)=' | sort >"$UDHCPC_OUT"
+EOF2
+chmod +x "$HV_DIR/udhcpc.sh"
+lease() { # the guest's DHCP exchange: "ip=... hostname=..."
+	rm -f "$HV_DIR/lease.env"
+	UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" udhcpc -i eth0 -f -q -n -t 3 -T 1 \
+		-s "$HV_DIR/udhcpc.sh" >/dev/null 2>&1
+	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
+}
+t_expect "#12 the guest's lease carries the VM's hostname" "^hostname=alice-vm ip=$VA \$" lease
+t_check "#12 ChangeVmHostname of the running VM" vmc user -hostname=renamed change-vm-hostname "$VA"
+t_expect "#12 the guest's next lease carries the new hostname" "^hostname=renamed ip=$VA \$" lease
+hv_curl showDhcpStatus >"$HV_DIR/dhcp.html"
+t_expect "#12 the DHCP status page shows the new name" 'Hostname&quot;: &quot;renamed' cat "$HV_DIR/dhcp.html"
+t_check "#12 ... and not the old one" bash -c "! grep -q 'alice-vm&quot;' '$HV_DIR/dhcp.html'"
+
+# ---- #15: subnet changes reach the metadata namespace's routes ----
+. "$SS_TOP/tests/lib/metadata.sh"
+mdns=$(md_ns_of "$HV_PID" || true)
+md_routes() { nsenter --net="$mdns" ip -4 route show | awk '{print $1}' | sort | tr '\n' ' '; }
+t_expect "#15 metadata namespace routes the VM subnet" '^10\.102\.0\.0/24 $' md_routes
+rpc admin Hypervisor.UpdateSubnets \
+	'{"Add":[{"Id":"x","IpGateway":"10.103.0.1","IpMask":"255.255.255.0"},{"Id":"y","IpGateway":"10.104.0.1","IpMask":"255.255.0.0","DisableMetadata":true}]}' >/dev/null
+t_expect "#15 an added subnet is routed at once (not one with DisableMetadata)" \
+	'^10\.102\.0\.0/24 10\.103\.0\.0/24 $' md_routes
+rpc admin Hypervisor.UpdateSubnets '{"Delete":["x","y"]}' >/dev/null
+t_expect "#15 deleted subnets leave the routes" '^10\.102\.0\.0/24 $' md_routes
 
 # ---- #6: hypervisor owners get VM methods, never host-wide ones ----
 t_expect "#6 ChangeOwners makes bob an owner" '"Error":""' rpc admin Hypervisor.ChangeOwners '{"OwnerUsers":["bob"]}'
@@ -182,27 +221,24 @@ t_check "restart with -enableLockDebugMethods" hv_daemon_stop
 hv_daemon_start -virtType=qemu -stopTimeout=2s -enableLockDebugMethods || t_fail "restart" "$(tail -5 "$HV_LOG")"
 t_expect "#37 HoldLock is served with -enableLockDebugMethods" '"Error":""' \
 	rpc admin Hypervisor.HoldLock '{"Timeout":10000000}'
-sleeping_threads() { # daemon threads in clock_nanosleep (x86-64 syscall 230)
-	local t n=0
-	for t in /proc/"$HV_PID"/task/*/syscall; do
-		[ "$(cut -d' ' -f1 "$t" 2>/dev/null)" = 230 ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-held_call() { # held_call WRITE CMD...: runs CMD while HoldLock(WRITE) is held; prints
-	# "during" if CMD finished before the lock was released, else "after"
+holds() { cat "$HV_DIR"/daemon-log/* 2>/dev/null | grep -c 'lock held for 4000 ms'; }
+held_call() { # held_call WRITE CMD...: runs CMD while HoldLock(WRITE) holds the lock for
+	# 4 s; prints "during" if CMD finished well before the lock was released, else "after"
 	local wl=$1 hp base i
 	shift
-	base=$(sleeping_threads)
+	base=$(holds)
 	rpc admin Hypervisor.HoldLock "{\"Timeout\":4000000000,\"WriteLock\":$wl}" >/dev/null 2>&1 &
 	hp=$!
-	# The holder sleeps in clock_nanosleep with the lock taken: wait until it does.
+	# The daemon logs once it holds the lock.
 	for ((i = 0; i < 100; i++)); do
-		[ "$(sleeping_threads)" -gt "$base" ] && break
+		[ "$(holds)" -gt "$base" ] && break
 		sleep 0.05
 	done
 	[ "$i" -lt 100 ] || { echo "lock never held"; wait "$hp"; return; }
 	"$@" >/dev/null 2>&1
+	# A call that waited for the lock returns as the holder is answered, and the
+	# holder's client ends a moment later; one that did not wait leaves it seconds.
+	sleep 1
 	if kill -0 "$hp" 2>/dev/null; then echo during; else echo after; fi
 	wait "$hp"
 }
