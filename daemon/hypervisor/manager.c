@@ -310,7 +310,8 @@ static void load_report(void *arg, const struct reconcile_finding *f)
 }
 
 /* Loads VMs/<ip>/info.json of every VM directory. A directory without info.json is
- * a create that never finished: it is reported and left alone. */
+ * a create or destroy that never finished: it is reported here and removed with its
+ * volumes by reconcile_at_start. */
 static int load_vms(struct manager *m)
 {
 	struct hvapi_local_vm_info *infos = NULL;

@@ -347,6 +347,111 @@ static void reconcile_pool(struct manager *m)
 	free(uses);
 }
 
+/* Stale temporaries of atomic writes (fsutil_write_atomic: NAME~) in dir. Only the
+ * manager writes in a VM directory; in the state directory only its own files. */
+static void remove_temporaries(const char *dir, bool only_own)
+{
+	static const char *const own[] = { "address-pool.json~", "subnets.json~", "owners.json~", NULL };
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char path[4352];
+		bool mine = !only_own;
+
+		for (size_t i = 0; only_own && own[i] != NULL; i++)
+			mine |= strcmp(e->d_name, own[i]) == 0;
+		if (len < 2 || e->d_name[len - 1] != '~' || !mine)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) == 0)
+			log_warn("%s: removed a temporary file left by a crash", path);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+static void remove_volume_dirs(struct manager *m, const char *ip)
+{
+	char path[4352];
+	struct stat st;
+	int rc;
+
+	for (size_t k = 0; k < m->vols.n; k++) {
+		snprintf(path, sizeof(path), "%s/%s", m->vols.v[k].path, ip);
+		if (lstat(path, &st) < 0)
+			continue;
+		rc = vmops_rmtree(path);
+		if (rc < 0)
+			manager_problem(m, "%s: cannot remove: %s", path, strerror(-rc));
+		else
+			log_warn("%s: removed the volumes of VM %s, which does not exist", path, ip);
+	}
+}
+
+/* Leftovers of VMs that do not exist: a VM directory without info.json is a create
+ * that never committed (the directory is made before the volumes, info.json written
+ * after them) or a destroy that had already removed info.json; a volume directory
+ * named after an IP with no VM directory is a destroy interrupted after the VM
+ * directory went. Both are removed with their volumes. A VM directory whose
+ * info.json exists but did not load is left alone (reported) with its volumes. */
+static void remove_unfinished(struct manager *m)
+{
+	char dir[4096], path[4352];
+	struct dirent *e;
+	struct in_addr a;
+	struct stat st;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/VMs", m->state_dir);
+	remove_temporaries(m->state_dir, true);
+	d = opendir(dir);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		struct vm *vm;
+		int rc;
+
+		if (inet_pton(AF_INET, e->d_name, &a) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		vm = manager_find(m, a);
+		if (vm != NULL) {
+			remove_temporaries(path, false);
+			vm_unref(vm);
+			continue;
+		}
+		if (snprintf(path, sizeof(path), "%s/%s/info.json", dir, e->d_name) >= (int)sizeof(path) ||
+		    lstat(path, &st) == 0 || errno != ENOENT)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		rc = vmops_rmtree(path);
+		if (rc < 0) {
+			manager_problem(m, "%s: cannot remove: %s", path, strerror(-rc));
+			continue;
+		}
+		log_warn("%s: removed the directory of an unfinished create or destroy", path);
+		remove_volume_dirs(m, e->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	for (size_t k = 0; k < m->vols.n; k++) {
+		d = opendir(m->vols.v[k].path);
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			struct vm *vm;
+
+			if (inet_pton(AF_INET, e->d_name, &a) != 1)
+				continue;
+			vm = manager_find(m, a);
+			vm_unref(vm);
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (vm == NULL && lstat(path, &st) < 0 && errno == ENOENT)
+				remove_volume_dirs(m, e->d_name);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+}
+
 void reconcile_at_start(struct manager *m)
 {
 	struct hvapi_local_vm_info *infos;
@@ -360,6 +465,7 @@ void reconcile_at_start(struct manager *m)
 		manager_problem(m, "cannot list libvirt domains: %s", strerror(-nd));
 		return;
 	}
+	remove_unfinished(m);
 	if (manager_vms(m, &vms, &n) < 0) {
 		virt_list_free(domains);
 		return;

@@ -42,9 +42,10 @@ void reconcile_infos_free(struct hvapi_local_vm_info *infos, size_t n);
 int reconcile_compare(const struct hvapi_local_vm_info *infos, size_t n, char *const *domains,
 		      const struct volumes *vols, reconcile_report_fn report, void *arg);
 
-/* Daemon start-up: fixes domain states (restart VMs that should run, adopt running
- * domains, finish stops and destroys), repairs the address pool, records the rest as
- * problems. */
+/* Daemon start-up: removes what unfinished creates and destroys left (VM directories
+ * without info.json, volume directories without a VM directory, temporaries of atomic
+ * writes), fixes domain states (restart VMs that should run, adopt running domains,
+ * finish stops and destroys), repairs the address pool, records the rest as problems. */
 void reconcile_at_start(struct manager *m);
 
 /* After a libvirt reconnect: VMs whose domain vanished meanwhile become crashed;
