@@ -6,6 +6,7 @@
 #   make check        sanitizer build + unit, integration and e2e tests
 #   make images       appliance images (build/images/)
 #   make fuzz         libFuzzer harnesses (clang), FUZZ_SECONDS=60 each
+#   make soak         hypervisor soak under mixed RPC load, SOAK_MINUTES=30 (not in check)
 #   make install      DESTDIR=, PREFIX=/usr/local
 #   make fmt / lint
 
@@ -89,7 +90,7 @@ $(eval $(FUZZ_RULES))
 BINS := $(PROGRAMS:%=$(O)/bin/%)
 UNIT_BINS := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 
-.PHONY: all tests check deps install fmt lint clean memcheck
+.PHONY: all tests check deps install fmt lint clean memcheck soak
 all: $(BINS)
 tests: all $(UNIT_BINS) $(TEST_BINS)
 
@@ -102,6 +103,10 @@ check:
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory ASAN=1 tests
 	bash tests/run.sh build/asan
+
+SOAK_MINUTES ?= 30
+soak: all
+	SOAK_MINUTES=$(SOAK_MINUTES) bash bench/soak/run.sh
 
 memcheck:
 	$(MAKE) --no-print-directory tests

@@ -6,7 +6,13 @@
  *   srpc-testc [flags] stream COUNT RAWSIZE  Test.Stream, checks order and raw bytes
  *   srpc-testc [flags] big BYTES             Test.Big with a string of BYTES
  *   srpc-testc [flags] bench-rr N            N Test.Echo calls on one connection
- *   srpc-testc [flags] bench-conn N          N x (dial + CONNECT + TLS + Test.Echo) */
+ *   srpc-testc [flags] bench-conn N          N x (dial + CONNECT + TLS + Test.Echo)
+ *   srpc-testc [flags] script                stdin lines "METHOD [JSON]", all on one
+ *                                            connection (redialled after a transport
+ *                                            failure); prints "ERR METHOD: why" for each
+ *                                            failed call (error line, transport, or a
+ *                                            response with a non-empty "Error"), then
+ *                                            "CALLS METHOD OK ERR" per method at EOF */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -238,6 +244,100 @@ static int cmd_bench_conn(long n)
 	return 0;
 }
 
+struct script_count {
+	char method[128];
+	long ok, err;
+};
+
+static struct script_count *script_slot(struct script_count *c, size_t *n, size_t max,
+					const char *method)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(c[i].method, method) == 0)
+			return &c[i];
+	if (*n == max)
+		return NULL;
+	snprintf(c[*n].method, sizeof(c[*n].method), "%s", method);
+	return &c[(*n)++];
+}
+
+/* One line of a script: 0 when the call succeeded, 1 when it failed (reported). */
+static int script_call(struct srpc_client **cl, const char *method, const json_t *req)
+{
+	json_t *resp = NULL, *e;
+	int rc;
+
+	if (*cl == NULL) {
+		char err[512];
+
+		if (srpc_client_dial(addr, &ccfg, cl, err, sizeof(err)) < 0) {
+			*cl = NULL;
+			printf("ERR %s: dial: %s\n", method, err);
+			return 1;
+		}
+	}
+	rc = srpc_client_call(*cl, method, req, &resp);
+	if (rc < 0) {
+		printf("ERR %s: %s\n", method, srpc_client_error(*cl));
+		if (rc != -EREMOTEIO) {
+			srpc_client_close(*cl);
+			*cl = NULL;
+		}
+		return 1;
+	}
+	e = json_object_get(resp, "Error");
+	rc = json_is_string(e) && json_string_length(e) > 0;
+	if (rc)
+		printf("ERR %s: Error: %s\n", method, json_string_value(e));
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_script(void)
+{
+	struct script_count counts[64];
+	struct srpc_client *cl = NULL;
+	size_t n = 0, cap = 0;
+	char *line = NULL;
+	long errors = 0;
+
+	while (getline(&line, &cap, stdin) > 0) {
+		char *method = line, *text;
+		struct script_count *c;
+		json_error_t jerr;
+		json_t *req = NULL;
+
+		line[strcspn(line, "\n")] = '\0';
+		text = strchr(line, ' ');
+		if (text != NULL)
+			*text++ = '\0';
+		if (*method == '\0')
+			continue;
+		if (text != NULL && *text != '\0' &&
+		    (req = json_loads(text, JSON_DECODE_ANY, &jerr)) == NULL) {
+			fprintf(stderr, "srpc-testc: %s: bad JSON: %s\n", method, jerr.text);
+			free(line);
+			srpc_client_close(cl);
+			return 2;
+		}
+		c = script_slot(counts, &n, sizeof(counts) / sizeof(counts[0]), method);
+		if (script_call(&cl, method, req) != 0) {
+			errors++;
+			if (c != NULL)
+				c->err++;
+		} else if (c != NULL) {
+			c->ok++;
+		}
+		json_decref(req);
+		fflush(stdout);
+	}
+	free(line);
+	srpc_client_close(cl);
+	for (size_t i = 0; i < n; i++)
+		printf("CALLS %s %ld %ld\n", counts[i].method, counts[i].ok, counts[i].err);
+	return errors > 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cert_dir, *cert, *key, *ca, *server_name, *cmd;
@@ -246,7 +346,7 @@ int main(int argc, char **argv)
 	bool insecure, plain;
 	int64_t timeout_ns;
 	uint64_t max_message;
-	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|first|ping|stream|big|bench-rr|bench-conn ...\n");
+	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|first|ping|stream|big|bench-rr|bench-conn|script ...\n");
 	char err[512];
 	int rc;
 
@@ -303,6 +403,8 @@ int main(int argc, char **argv)
 		rc = cmd_bench_rr(atol(flags_arg(fs, 1)));
 	else if (strcmp(cmd, "bench-conn") == 0 && flags_nargs(fs) == 2)
 		rc = cmd_bench_conn(atol(flags_arg(fs, 1)));
+	else if (strcmp(cmd, "script") == 0 && flags_nargs(fs) == 1)
+		rc = cmd_script();
 	else {
 		flags_print_usage(fs, stderr);
 		rc = 2;
