@@ -5,7 +5,7 @@
 #     streamed, volume written, state saved, domain started) against `virsh create` of
 #     the same domain XML (the daemon's own domain, dumped with virsh dumpxml, renamed,
 #     its paths pointed at copies). Runs alternate, N each; median, min and max.
-#  2. Idle VmRSS, VmHWM, open fds and threads of the daemon with 0 VMs and with NVMS VMs
+#  2. Idle VmRSS (and its anonymous part), VmHWM, open fds and threads of the daemon with 0 VMs and with NVMS VMs
 #     defined (created with -doNotStart: the daemon's own records, no libvirt domain).
 # Plain build (build/bin): sanitizers would inflate the memory figures. Figures are
 # printed, never asserted.
@@ -46,7 +46,8 @@ status_line() { awk -v f="$1" '$1 == f ":" {print $2}' "/proc/$pid/status"; }
 nfds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 idle_figures() { # LABEL: after a quiet moment
 	sleep 5
-	printf '%-34s %9s %9s %5s %7s\n' "$1" "$(status_line VmRSS)" "$(status_line VmHWM)" "$(nfds)" "$(status_line Threads)" >>"$HV_DIR/idle"
+	printf '%-34s %9s %9s %9s %5s %7s\n' "$1" "$(status_line VmRSS)" "$(status_line RssAnon)" \
+		"$(status_line VmHWM)" "$(nfds)" "$(status_line Threads)" >>"$HV_DIR/idle"
 }
 stats() { # values on stdin (seconds) -> "median min max" in ms
 	sort -g | awk '{ v[NR] = $1 * 1000 } END {
@@ -58,7 +59,7 @@ rpc Hypervisor.UpdateSubnets '{"Add":[{"Id":"bench","IpGateway":"10.103.0.1","Ip
 addrs=$(for i in $(seq 10 $((10 + nvms + 5))); do printf '{"IpAddress":"10.103.0.%d","MacAddress":"52:54:00:67:00:%02x"},' "$i" "$i"; done)
 out=$(rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}")
 grep -q '"Error":""' <<<"$out" || { echo "bench: ChangeAddressPool: $out" >&2; exit 2; }
-printf '%-34s %9s %9s %5s %7s\n' "daemon, idle" "VmRSS KiB" "VmHWM KiB" "fds" "threads" >"$HV_DIR/idle"
+printf '%-34s %9s %9s %9s %5s %7s\n' "daemon, idle (KiB)" VmRSS RssAnon VmHWM fds threads >"$HV_DIR/idle"
 idle_figures "0 VMs"
 
 # ---- 1. CreateVM to running: ours against virsh create of the same XML ----

@@ -101,7 +101,7 @@ worker_create() {
 	local ok=0 err=0 n=0 ip
 	while [ $SECONDS -lt $deadline ]; do
 		n=$((n + 1))
-		if ip=$(vmc -memory=64M -milliCPUs=20 -minFreeBytes=1M -vmTags=Name=extra$n create-vm 2>"$W/create.err") &&
+		if ip=$(vmc -memory=64M -milliCPUs=20 -minFreeBytes=1M -dhcpTimeout=0 -vmTags=Name=extra$n create-vm 2>"$W/create.err") &&
 			[[ $ip =~ ^10\.100\.0\.[0-9]+$ ]]; then
 			ok=$((ok + 1))
 			if vmc get-vm-info "$ip" >/dev/null 2>&1; then ok=$((ok + 1)); else err=$((err + 1)); echo "ERR get-vm-info $ip"; fi
