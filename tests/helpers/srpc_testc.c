@@ -257,6 +257,7 @@ static struct script_count *script_slot(struct script_count *c, size_t *n, size_
 			return &c[i];
 	if (*n == max)
 		return NULL;
+	c[*n] = (struct script_count){ .ok = 0 };
 	snprintf(c[*n].method, sizeof(c[*n].method), "%s", method);
 	return &c[(*n)++];
 }

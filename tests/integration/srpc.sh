@@ -88,6 +88,12 @@ t_expect "malformed method line" 'malformed Service.Method: a.b.c' fails c admin
 t_expect ".LocalUpgradeToUnix is rejected so Go clients stay on TCP" 'unknown service: $' \
   fails c admin call .LocalUpgradeToUnix
 t_expect "empty line ping answered" '^pong$' c admin ping
+out=$(printf 'Test.Echo {"A":1}\nTest.Fail\nTest.Echo {"Error":"bad"}\nTest.Echo\n' | c admin script)
+rc=$?
+t_expect "script: calls counted per method" '^CALLS Test.Echo 2 1$' echo "$out"
+t_expect "script: an error line is reported, later calls still made" 'ERR Test.Fail: .*it failed on purpose' echo "$out"
+t_expect "script: a response with a non-empty Error is a failure" 'ERR Test.Echo: Error: bad' echo "$out"
+t_expect "script exits 1 after a failed call" '^1$' echo "$rc"
 
 # --- refusals during the handshake ---
 t_expect "no client certificate refused" 'certificate required|handshake failure' \
