@@ -57,8 +57,8 @@ stats() { # values on stdin (seconds) -> "median min max" in ms
 
 rpc Hypervisor.UpdateSubnets '{"Add":[{"Id":"bench","IpGateway":"10.103.0.1","IpMask":"255.255.255.0"}]}' >/dev/null
 addrs=$(for i in $(seq 10 $((10 + nvms + 5))); do printf '{"IpAddress":"10.103.0.%d","MacAddress":"52:54:00:67:00:%02x"},' "$i" "$i"; done)
-out=$(rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}")
-grep -q '"Error":""' <<<"$out" || { echo "bench: ChangeAddressPool: $out" >&2; exit 2; }
+resp=$(rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}")
+grep -q '"Error":""' <<<"$resp" || { echo "bench: ChangeAddressPool: $resp" >&2; exit 2; }
 printf '%-34s %9s %9s %9s %5s %7s\n' "daemon, idle (KiB)" VmRSS RssAnon VmHWM fds threads >"$HV_DIR/idle"
 idle_figures "0 VMs"
 

@@ -44,8 +44,8 @@ nfds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # ---- 50 defined VMs, room for the extra ones the load creates and destroys ----
 rpc Hypervisor.UpdateSubnets '{"Add":[{"Id":"soak","IpGateway":"10.100.0.1","IpMask":"255.255.255.0"}]}' >/dev/null
 addrs=$(for i in $(seq 10 79); do printf '{"IpAddress":"10.100.0.%d","MacAddress":"52:54:00:64:00:%02x"},' "$i" "$i"; done)
-out=$(rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}")
-grep -q '"Error":""' <<<"$out" || { echo "soak: ChangeAddressPool: $out" >&2; exit 2; }
+resp=$(rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}")
+grep -q '"Error":""' <<<"$resp" || { echo "soak: ChangeAddressPool: $resp" >&2; exit 2; }
 vms=()
 for i in $(seq 1 $nvms); do
 	ip=$(vmc -memory=64M -milliCPUs=20 -minFreeBytes=1M -doNotStart -vmTags=Name="soak$i" create-vm) ||
@@ -144,6 +144,7 @@ worker_create >"$W/create.out" 2>&1 &
 workers+=($!)
 worker_pages >"$W/pages.out" 2>&1 &
 workers+=($!)
+# shellcheck disable=SC2317 # called by the EXIT trap
 stop_workers() { local w; for w in "${workers[@]}"; do pkill -P "$w" 2>/dev/null; kill "$w" 2>/dev/null; done; }
 t_cleanup stop_workers
 echo "soak: load running for $minutes min (warm-up $warmup min), sampling every ${interval} s"
