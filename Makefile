@@ -110,7 +110,7 @@ soak: all
 
 memcheck:
 	$(MAKE) --no-print-directory tests
-	MEMCHECK=1 bash tests/run.sh build unit
+	MEMCHECK=1 bash tests/run.sh build
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin

@@ -189,7 +189,7 @@ hv_daemon_start() {
 		-certFile="$HV_DIR/certs/server/cert.pem" -keyFile="$HV_DIR/certs/server/key.pem" \
 		"$@" >>"$HV_LOG" 2>&1 &
 	HV_PID=$!
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 300 * ${SS_TIMEOUT_SCALE:-1}; i++)); do
 		if ! kill -0 "$HV_PID" 2>/dev/null; then
 			echo "hypervisor exited; output:" >&2
 			tail -20 "$HV_LOG" >&2
