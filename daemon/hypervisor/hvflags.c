@@ -19,6 +19,10 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 		     "Directory to cache objects (empty: <volume directory parent>/objectcache)");
 	flags_size(fs, "objectCacheSize", &c->object_cache_size, 10ULL << 30,
 		   "Maximum size of object cache");
+	flags_string(fs, "powerOffCommand", &c->power_off_command, "/sbin/poweroff",
+		     "Command PowerOff runs to power the host off");
+	flags_string(fs, "virtualiserLogDirectory", &c->virtualiser_log_directory,
+		     "/var/log/libvirt/qemu", "Where libvirt writes each domain's QEMU log");
 	flags_string(fs, "localImagesDirectory", &c->local_images_directory, "",
 		     "Directory for file:// image URLs (empty: file:// not allowed)");
 	flags_string(fs, "networkBootImage", &c->network_boot_image, "pxelinux.%d",

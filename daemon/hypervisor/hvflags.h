@@ -55,6 +55,8 @@ struct hv_config {
 	int64_t acknowledge_timeout_ns; /* #36 */
 	int64_t stop_timeout_ns;
 	bool enable_lock_debug_methods; /* #37 */
+	const char *power_off_command;      /* PowerOff runs it (tests: a script) */
+	const char *virtualiser_log_directory; /* libvirt's QEMU logs: <domain>.log* */
 };
 
 /* Defines every flag on fs, bound to cfg. */

@@ -25,5 +25,6 @@ HYPERVISOR_CORE_SRCS := daemon/hypervisor/addrpool.c daemon/hypervisor/bridges.c
 	daemon/hypervisor/virt.c daemon/hypervisor/vm.c daemon/hypervisor/vmcreate.c \
 	daemon/hypervisor/vmdomain.c daemon/hypervisor/vmops.c daemon/hypervisor/vmstate.c \
 	daemon/hypervisor/volumes.c
+HYPERVISOR_CORE_SRCS += daemon/hypervisor/rpc_more.c
 hypervisor_SRCS = daemon/hypervisor/main.c $(HYPERVISOR_CORE_SRCS) $(NETSVC_SRCS) $(METADATA_SRCS)
 hypervisor_LIBS = $(call pkg_libs,libvirt libmicrohttpd) $(METADATA_LIBS)

@@ -147,7 +147,7 @@ static int start_network(struct daemon *d, const struct bridges *br)
 	char *why;
 	int rc;
 
-	d->ns = netsvc_new(&nc, NULL);
+	d->ns = netsvc_new(&nc, &rpc_more_netsvc_hooks);
 	if (d->ns == NULL)
 		return -ENOMEM;
 	rc = netsvc_start(d->ns);
@@ -155,7 +155,8 @@ static int start_network(struct daemon *d, const struct bridges *br)
 		log_error("starting DHCP/TFTP: %s", strerror(-rc));
 		return rc;
 	}
-	d->mdsrc = (struct metadata_vm_source){ .lookup_by_ip = manager_metadata_lookup, .ctx = d->m };
+	d->mdsrc = (struct metadata_vm_source){ .lookup_by_ip = manager_metadata_lookup,
+						   .trace = rpc_more_metadata_trace, .ctx = d->m };
 	d->md = metadata_new(&mc);
 	if (d->md == NULL)
 		return -ENOMEM;

@@ -145,7 +145,7 @@ static bool grant_hook(const struct srpc_auth *auth, const char *service, const 
 	return manager_is_owner(r->m, auth->username, auth->groups, auth->n_groups);
 }
 
-static int register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr *e)
+int rpc_register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr *e)
 {
 	const struct hvapi_method *api = hvapi_method_find(e->method);
 	struct rr_binding *b;
@@ -162,6 +162,18 @@ static int register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_
 	return srpc_server_register(srv, &m);
 }
 
+int rpc_register_stream(struct srpc_server *srv, struct rpc *r, const struct rpc_stream *e)
+{
+	const struct hvapi_method *api = hvapi_method_find(e->method);
+	struct srpc_method m = { .name = e->method, .kind = SRPC_STREAM,
+				 .access = api ? access_of(api) : 0, .stream = e->fn, .arg = r };
+	int rc = api ? srpc_server_register(srv, &m) : -EINVAL;
+
+	if (rc < 0)
+		log_error("registering %s: %s", e->method, strerror(-rc));
+	return rc;
+}
+
 int rpc_register(struct srpc_server *srv, struct rpc *r)
 {
 	const struct rpc_rr *tables[] = { rpc_host_methods, rpc_vm_methods };
@@ -173,19 +185,14 @@ int rpc_register(struct srpc_server *srv, struct rpc *r)
 			    (strcmp(e->method, HVAPI_M_HOLD_LOCK) == 0 ||
 			     strcmp(e->method, HVAPI_M_HOLD_VM_LOCK) == 0))
 				continue;
-			rc = register_rr(srv, r, e);
+			rc = rpc_register_rr(srv, r, e);
 			if (rc < 0)
 				log_error("registering %s: %s", e->method, strerror(-rc));
 		}
-	for (const struct rpc_stream *e = rpc_stream_methods; e->method != NULL && rc == 0; e++) {
-		const struct hvapi_method *api = hvapi_method_find(e->method);
-		struct srpc_method m = { .name = e->method, .kind = SRPC_STREAM,
-					 .access = api ? access_of(api) : 0, .stream = e->fn, .arg = r };
-
-		rc = api ? srpc_server_register(srv, &m) : -EINVAL;
-		if (rc < 0)
-			log_error("registering %s: %s", e->method, strerror(-rc));
-	}
+	for (const struct rpc_stream *e = rpc_stream_methods; e->method != NULL && rc == 0; e++)
+		rc = rpc_register_stream(srv, r, e);
+	if (rc == 0)
+		rc = rpc_more_register(srv, r);
 	if (rc == 0)
 		rc = srpc_server_set_grant_hook(srv, HVAPI_SERVICE, grant_hook, r);
 	return rc;

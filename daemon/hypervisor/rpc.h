@@ -11,6 +11,7 @@
 
 #include "api/hypervisor.h"
 #include "daemon/hypervisor/manager.h"
+#include "daemon/hypervisor/netsvc.h"
 #include "srpc.h"
 
 struct updates;
@@ -51,6 +52,14 @@ struct rpc_stream {
 	const char *method;
 	srpc_stream_fn fn;
 };
+/* One method each (rpc_*.c registration functions). 0 or -errno (logged). */
+int rpc_register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr *e);
+int rpc_register_stream(struct srpc_server *srv, struct rpc *r, const struct rpc_stream *e);
+/* rpc_more.c: PowerOff, virtualiser logs, external leases, WatchDhcp, TraceVmMetadata. */
+int rpc_more_register(struct srpc_server *srv, struct rpc *r);
+/* Where WatchDhcp and TraceVmMetadata get their events (main.c wires them). */
+extern const struct netsvc_hooks rpc_more_netsvc_hooks;
+void rpc_more_metadata_trace(void *ctx, struct in_addr ip, const char *path);
 extern const struct rpc_rr rpc_host_methods[];
 extern const struct rpc_rr rpc_vm_methods[];
 extern const struct rpc_stream rpc_stream_methods[];

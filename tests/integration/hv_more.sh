@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# timeout: 240
+# The methods of daemon/hypervisor/rpc_more.c against libvirt's test driver: PowerOff
+# (through -powerOffCommand: a script writing a marker, never the real thing),
+# ListVmVirtualiserLogFiles / GetVmVirtualiserLogFile (-virtualiserLogDirectory),
+# RegisterExternalLeases and WatchDhcp (a real udhcpc on the test bridge), and
+# TraceVmMetadata. Each: works for its user, refused without the grant or access, bad
+# input gives a clear error and changes nothing.
+. "$SS_TOP/tests/lib/tap.sh"
+. "$SS_TOP/tests/lib/hyper.sh"
+t_require curl "the daemon's /healthz is fetched with curl"
+t_require openssl "test certificates are made with openssl"
+t_require udhcpc "busybox udhcpc stands in for an externally leased machine"
+t_require jq "stream messages are checked with jq"
+
+hv_env_start || { t_fail "test environment"; exit 0; }
+BR=${SS_ID}br
+hv_bridge "$BR" 10.105.0.1/24
+hv_certs || { t_fail "test certificates"; exit 0; }
+C=$HV_DIR/certs
+
+rpc() { # rpc CERT METHOD JSON
+	local who=$1
+	shift
+	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
+		-CAfile="$C/ca/ca.pem" -timeout=20s call "$@"
+}
+first() { # first CERT METHOD [JSON]: the first message of a streaming method
+	local who=$1
+	shift
+	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
+		-CAfile="$C/ca/ca.pem" -timeout=20s first "$@"
+}
+vmc() { # vmc CERT ARGS... (no guest runs under the test driver: no DHCP wait)
+	local who=$1
+	shift
+	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
+		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
+}
+
+# PowerOff runs this instead of /sbin/poweroff.
+MARK=$HV_DIR/powered-off
+cat >"$HV_DIR/poweroff.sh" <<EOF
+#!/bin/sh
+echo "\$0" >>"$MARK"
+EOF
+chmod +x "$HV_DIR/poweroff.sh"
+QLOG=$HV_DIR/qemu-logs
+mkdir -p "$QLOG"
+
+hv_daemon_start -virtType=qemu -stopTimeout=2s -powerOffCommand="$HV_DIR/poweroff.sh" \
+	-virtualiserLogDirectory="$QLOG" || {
+	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"
+	exit 0
+}
+t_ok "daemon starts with -powerOffCommand and -virtualiserLogDirectory"
+
+rpc admin Hypervisor.UpdateSubnets \
+	'{"Add":[{"Id":"m","IpGateway":"10.105.0.1","IpMask":"255.255.255.0","DomainNameServers":["10.105.0.1"]}]}' >/dev/null
+rpc admin Hypervisor.ChangeAddressPool \
+	'{"AddressesToAdd":[{"IpAddress":"10.105.0.10","MacAddress":"52:54:00:69:00:0a"},{"IpAddress":"10.105.0.11","MacAddress":"52:54:00:69:00:0b"}]}' >/dev/null
+create() { vmc "$1" -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=m -vmTags=Name="$2" create-vm 2>&1 | tail -1; }
+VA=$(create user alice-vm)
+VB=$(create admin admin-vm)
+if [[ $VA =~ ^10\.105\.0\.1[01]$ && $VB =~ ^10\.105\.0\.1[01]$ ]]; then
+	t_ok "alice and the admin each create a VM"
+else
+	t_fail "alice and the admin each create a VM" "alice: $VA admin: $VB"
+	exit 0
+fi
+
+# ---- ListVmVirtualiserLogFiles / GetVmVirtualiserLogFile ----
+DOM=hv-$(head -c 8 "$HV_STATE/uuid")
+printf 'qemu started\nline two\n' >"$QLOG/$DOM-$VA.log"
+printf 'older run\n' >"$QLOG/$DOM-$VA.log.1"
+printf 'admin vm log\n' >"$QLOG/$DOM-$VB.log"
+t_expect "ListVmVirtualiserLogFiles: alice sees her VM's logs with their lengths" \
+	"^\{\"Error\":\"\",\"Filenames\":\[\"$DOM-$VA.log\",\"$DOM-$VA.log.1\"\],\"Lengths\":\[22,10\]\}$" \
+	rpc user Hypervisor.ListVmVirtualiserLogFiles "{\"IpAddress\":\"$VA\"}"
+t_expect "ListVmVirtualiserLogFiles of the admin's VM refused for alice" 'no access to resource' \
+	rpc user Hypervisor.ListVmVirtualiserLogFiles "{\"IpAddress\":\"$VB\"}"
+t_expect "ListVmVirtualiserLogFiles: the admin sees any VM's logs" "\"Filenames\":\[\"$DOM-$VB.log\"\]" \
+	rpc admin Hypervisor.ListVmVirtualiserLogFiles "{\"IpAddress\":\"$VB\"}"
+t_expect "ListVmVirtualiserLogFiles of an unknown VM" 'no VM with IP address: 10.105.0.99 found' \
+	rpc admin Hypervisor.ListVmVirtualiserLogFiles '{"IpAddress":"10.105.0.99"}'
+t_expect "GetVmVirtualiserLogFile: Length of alice's log" '^\{"Error":"","Length":22\}$' \
+	first user Hypervisor.GetVmVirtualiserLogFile "{\"IpAddress\":\"$VA\",\"Filename\":\"$DOM-$VA.log\"}"
+t_expect "GetVmVirtualiserLogFile of the admin's VM refused for alice" 'no access to resource' \
+	first user Hypervisor.GetVmVirtualiserLogFile "{\"IpAddress\":\"$VB\",\"Filename\":\"$DOM-$VB.log\"}"
+t_expect "GetVmVirtualiserLogFile: a path is refused" 'plain basename' \
+	first user Hypervisor.GetVmVirtualiserLogFile "{\"IpAddress\":\"$VA\",\"Filename\":\"../$DOM-$VB.log\"}"
+t_expect "GetVmVirtualiserLogFile: another VM's log through her own VM is refused" 'not a log file of this VM' \
+	first user Hypervisor.GetVmVirtualiserLogFile "{\"IpAddress\":\"$VA\",\"Filename\":\"$DOM-$VB.log\"}"
+t_expect "GetVmVirtualiserLogFile: a missing file" 'No such file' \
+	first user Hypervisor.GetVmVirtualiserLogFile "{\"IpAddress\":\"$VA\",\"Filename\":\"$DOM-$VA.log.7\"}"
+
+# ---- TraceVmMetadata ----
+t_expect "TraceVmMetadata: alice traces her own VM" '^\{"Error":""\}$' \
+	first user Hypervisor.TraceVmMetadata "{\"IpAddress\":\"$VA\"}"
+t_expect "TraceVmMetadata of the admin's VM refused for alice" 'no access to resource' \
+	first user Hypervisor.TraceVmMetadata "{\"IpAddress\":\"$VB\"}"
+t_expect "TraceVmMetadata of an unknown VM" 'no VM with IP address: 10.105.0.99 found' \
+	first admin Hypervisor.TraceVmMetadata '{"IpAddress":"10.105.0.99"}'
+
+# ---- RegisterExternalLeases + WatchDhcp: a machine on the bridge ----
+G=${SS_ID}g
+ip netns add "$G" && t_cleanup ip netns del "$G"
+hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
+hv_ns ip link set "${SS_ID}gt" master "$BR" up
+ip -n "$G" link set eth0 address 52:54:00:69:00:32 up
+cat >"$HV_DIR/udhcpc.sh" <<'EOF2'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+env | grep -E '^(ip|hostname)=' | sort >"$UDHCPC_OUT"
+EOF2
+chmod +x "$HV_DIR/udhcpc.sh"
+lease() { # the machine's DHCP exchange: "hostname=... ip=..." (empty: no lease)
+	rm -f "$HV_DIR/lease.env"
+	UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" udhcpc -i eth0 -f -q -n -t 3 -T 1 \
+		-s "$HV_DIR/udhcpc.sh" >/dev/null 2>&1
+	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
+	echo "."
+}
+t_expect "before registration the machine gets no lease" '^\.$' lease
+t_expect "RegisterExternalLeases refused without the grant" 'access to method denied' \
+	rpc user Hypervisor.RegisterExternalLeases '{"Addresses":[{"IpAddress":"10.105.0.50","MacAddress":"52:54:00:69:00:32"}]}'
+t_expect "RegisterExternalLeases: an address outside every subnet" 'no subnet found for 10.9.9.9' \
+	rpc admin Hypervisor.RegisterExternalLeases '{"Addresses":[{"IpAddress":"10.105.0.50","MacAddress":"52:54:00:69:00:32"},{"IpAddress":"10.9.9.9","MacAddress":"52:54:00:69:00:33"}]}'
+t_expect "RegisterExternalLeases: an address without IP" 'no IP address' \
+	rpc admin Hypervisor.RegisterExternalLeases '{"Addresses":[{"MacAddress":"52:54:00:69:00:32"}]}'
+t_expect "RegisterExternalLeases: a multicast MAC" 'bad MAC address' \
+	rpc admin Hypervisor.RegisterExternalLeases '{"Addresses":[{"IpAddress":"10.105.0.50","MacAddress":"01:00:5e:00:00:01"}]}'
+t_expect "... none of the refused requests registered a lease" '^\.$' lease
+t_expect "RegisterExternalLeases: the admin registers the machine" '^\{"Error":""\}$' \
+	rpc admin Hypervisor.RegisterExternalLeases '{"Addresses":[{"IpAddress":"10.105.0.50","MacAddress":"52:54:00:69:00:32"}],"Hostnames":["ext-one"]}'
+
+t_expect "WatchDhcp refused without the grant" 'access to method denied' \
+	first user Hypervisor.WatchDhcp "{\"Interface\":\"$BR\",\"MaxPackets\":1}"
+t_expect "WatchDhcp: an unknown interface" 'unknown interface: nosuchif0' \
+	first admin Hypervisor.WatchDhcp '{"Interface":"nosuchif0","MaxPackets":1}'
+first admin Hypervisor.WatchDhcp "{\"Interface\":\"$BR\",\"MaxPackets\":1}" >"$HV_DIR/watch.out" 2>&1 &
+WATCH=$!
+sleep 1
+t_expect "the machine gets the registered lease and hostname" '^hostname=ext-one ip=10\.105\.0\.50 \.$' lease
+wait "$WATCH"
+t_expect "WatchDhcp: the machine's DHCP packet on the bridge" "^$BR true\$" \
+	jq -r '"\(.Interface) \((.Packet | @base64d | length) >= 240)"' "$HV_DIR/watch.out"
+# BOOTP: op 1 (request), htype 1, hlen 6; chaddr at offset 28 is the machine's MAC.
+t_expect "WatchDhcp: the packet is the raw DHCP payload from the machine's MAC" '^01010600 525400690032$' \
+	bash -c "jq -r .Packet '$HV_DIR/watch.out' | base64 -d | od -An -tx1 -v | tr -d ' \n' | sed -E 's/^(.{8}).{48}(.{12}).*/\1 \2/'"
+t_expect "RegisterExternalLeases: an empty set removes the lease" '^\{"Error":""\}$' \
+	rpc admin Hypervisor.RegisterExternalLeases '{"Addresses":[]}'
+t_expect "... and the machine gets no lease any more" '^\.$' lease
+
+# ---- PowerOff (last: it arms the host shutdown) ----
+t_expect "PowerOff refused without the grant" 'access to method denied' rpc user Hypervisor.PowerOff '{}'
+t_expect "PowerOff refused while VMs run" 'is not shut down' rpc admin Hypervisor.PowerOff '{}'
+t_check "... and the power-off command did not run" test ! -e "$MARK"
+t_expect "PowerOff refuses a malformed request" 'StopVMs|bool|bad request' rpc admin Hypervisor.PowerOff '{"StopVMs":"yes"}'
+t_check "... and the power-off command did not run" test ! -e "$MARK"
+vmc admin stop-vm "$VA" >/dev/null 2>&1
+t_expect "PowerOff still refused while one VM runs" "$VB is not shut down" rpc admin Hypervisor.PowerOff '{}'
+t_check "... and the power-off command did not run" test ! -e "$MARK"
+t_expect "PowerOff with StopVMs shuts the VMs down and powers off" '^\{"Error":""\}$' \
+	rpc admin Hypervisor.PowerOff '{"StopVMs":true}'
+t_expect "... the power-off command ran once" '^1$' bash -c "wc -l <'$MARK'"
+t_check "the daemon is still answering (the command is only a hook in tests)" hv_curl healthz -f
