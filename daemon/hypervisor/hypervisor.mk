@@ -19,7 +19,7 @@ HYPERVISOR_CORE_SRCS := daemon/hypervisor/addrpool.c daemon/hypervisor/bridges.c
 	daemon/hypervisor/checkvms.c daemon/hypervisor/control.c daemon/hypervisor/domxml.c \
 	daemon/hypervisor/hvflags.c daemon/hypervisor/imagefetch.c daemon/hypervisor/manager.c \
 	daemon/hypervisor/manager_pool.c daemon/hypervisor/reconcile.c daemon/hypervisor/rpc.c \
-	daemon/hypervisor/rpc_host.c daemon/hypervisor/rpc_stream.c daemon/hypervisor/rpc_vm.c \
+	daemon/hypervisor/rpc_host.c daemon/hypervisor/rpc_stream.c daemon/hypervisor/rpc_vm.c daemon/hypervisor/rpc_volumes.c \
 	daemon/hypervisor/statedir.c daemon/hypervisor/status.c daemon/hypervisor/status_metrics.c \
 	daemon/hypervisor/status_pages.c daemon/hypervisor/subnets.c daemon/hypervisor/updates.c \
 	daemon/hypervisor/virt.c daemon/hypervisor/vm.c daemon/hypervisor/vmcreate.c \

@@ -194,6 +194,8 @@ int rpc_register(struct srpc_server *srv, struct rpc *r)
 	if (rc == 0)
 		rc = rpc_more_register(srv, r);
 	if (rc == 0)
+		rc = rpc_volumes_register(srv, r);
+	if (rc == 0)
 		rc = srpc_server_set_grant_hook(srv, HVAPI_SERVICE, grant_hook, r);
 	return rc;
 }

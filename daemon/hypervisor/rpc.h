@@ -63,6 +63,8 @@ void rpc_more_metadata_trace(void *ctx, struct in_addr ip, const char *path);
 extern const struct rpc_rr rpc_host_methods[];
 extern const struct rpc_rr rpc_vm_methods[];
 extern const struct rpc_stream rpc_stream_methods[];
+/* rpc_volumes.c: volume and snapshot methods. */
+int rpc_volumes_register(struct srpc_server *srv, struct rpc *r);
 
 /* Streaming helpers: reads the first request of a streaming method into its api
  * struct (obj zeroed first). 0 or -errno (the connection is then closed). */
