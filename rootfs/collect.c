@@ -486,11 +486,14 @@ int rootfs_collect_entry(struct rootfs_collect *c, const struct rootfs_entry *e)
 	return errf(c, -EINVAL, "unknown entry kind");
 }
 
-/* objcopy --strip-debug --remove-section=.BTF src dst */
+/* objcopy --strip-debug|--strip-unneeded --remove-section=.BTF src dst. Both keep
+ * modules loadable: the loader needs the relocations and the symbols they name,
+ * which --strip-unneeded keeps; what goes are debug info, BTF and the local symbols
+ * kallsyms would show for the module's static functions. */
 static int strip_module(struct rootfs_collect *c, const char *src, const char *dst)
 {
-	char *argv[] = {"objcopy",   "--strip-debug", "--remove-section=.BTF",
-			(char *)src, (char *)dst,     NULL};
+	char *how = c->strip_modules == ROOTFS_STRIP_UNNEEDED ? "--strip-unneeded" : "--strip-debug";
+	char *argv[] = {"objcopy", how, "--remove-section=.BTF", (char *)src, (char *)dst, NULL};
 	pid_t pid;
 	int status, rc;
 
@@ -520,7 +523,7 @@ int rootfs_collect_modules(struct rootfs_collect *c)
 		if ((rc = rootfs_strv_add(&c->inputs, src)) < 0 ||
 		    (rc = rootfs_strv_add(&c->modules, rel)) < 0)
 			return errf(c, rc, "out of memory");
-		if (c->strip_modules) {
+		if (c->strip_modules != ROOTFS_STRIP_NO) {
 			snprintf(tmp, sizeof(tmp), "%s/module-%zu.ko", c->tmpdir, i);
 			if ((rc = strip_module(c, src, tmp)) < 0)
 				return rc;

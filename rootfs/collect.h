@@ -24,7 +24,7 @@ struct rootfs_collect {
 	char *moddir;		    /* host directory holding modules.dep */
 	char *kver;		    /* basename of moddir */
 	bool modules_builtin;	    /* kernel without modules: module entries are built in */
-	bool strip_modules;	    /* drop debug info and .BTF from copied modules */
+	enum rootfs_strip strip_modules; /* what objcopy drops from copied modules */
 	char *tmpdir;		    /* scratch space for stripped modules */
 	void *scanned;		    /* tsearch set of host files already ELF-scanned */
 	struct rootfs_strv inputs;  /* every host file read, for make's depfile */

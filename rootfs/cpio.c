@@ -11,12 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rootfs/xz.h"
+
 static int set_filter(struct archive *a, const struct rootfs_cpio_opts *o, char *err, size_t errlen)
 {
-	const char *name = o->compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd";
+	const char *name = rootfs_compress_name(o->compress);
 	char level[16];
 	int rc;
 
+	if (o->compress == ROOTFS_COMPRESS_XZ)
+		return 0; /* compressed afterwards, see write_xz */
 	rc = o->compress == ROOTFS_COMPRESS_GZIP ? archive_write_add_filter_gzip(a)
 						 : archive_write_add_filter_zstd(a);
 	if (rc != ARCHIVE_OK)
@@ -164,12 +168,56 @@ static int write_node(struct archive *a, struct rootfs_node *node, size_t ino,
 	return rc;
 }
 
+/* xz: libarchive writes the plain cpio to an unlinked scratch file beside path
+ * (its own xz filter can only do CRC64), which is then compressed into path. */
+static int open_xz_scratch(const char *path, char *err, size_t errlen)
+{
+	char raw[4096];
+	int fd;
+
+	if (snprintf(raw, sizeof(raw), "%s.cpio", path) >= (int)sizeof(raw)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(raw, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "open %s: %s", raw, strerror(errno));
+		return -errno;
+	}
+	unlink(raw);
+	return fd;
+}
+
+static int write_xz(int raw, const char *path, const struct rootfs_cpio_opts *o, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	int out, rc;
+
+	if (fstat(raw, &st) < 0 || lseek(raw, 0, SEEK_SET) < 0) {
+		snprintf(err, errlen, "%s.cpio: %s", path, strerror(errno));
+		return -errno;
+	}
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	rc = rootfs_xz_compress(raw, (uint64_t)st.st_size, out, o->level > 0 ? o->level : 6, err,
+				errlen);
+	if (close(out) < 0 && rc == 0) {
+		snprintf(err, errlen, "close %s: %s", path, strerror(errno));
+		rc = -EIO;
+	}
+	return rc;
+}
+
 int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n,
 		      const struct rootfs_cpio_opts *o, char *err, size_t errlen)
 {
 	struct archive *a = archive_write_new();
 	size_t ino = 1;
-	int rc;
+	int raw = -1, rc;
 
 	if (a == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -183,7 +231,14 @@ int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n,
 	}
 	if ((rc = set_filter(a, o, err, errlen)) < 0)
 		goto out_free;
-	if (archive_write_open_filename(a, path) != ARCHIVE_OK) {
+	if (o->compress == ROOTFS_COMPRESS_XZ) {
+		if ((raw = rc = open_xz_scratch(path, err, errlen)) < 0)
+			goto out_free;
+		rc = archive_write_open_fd(a, raw);
+	} else {
+		rc = archive_write_open_filename(a, path);
+	}
+	if (rc != ARCHIVE_OK) {
 		snprintf(err, errlen, "open %s: %s", path, archive_error_string(a));
 		rc = -EIO;
 		goto out_free;
@@ -199,8 +254,10 @@ int rootfs_cpio_write(const char *path, struct rootfs_node **nodes, size_t n,
 		rc = -EIO;
 		goto out_free;
 	}
-	rc = 0;
+	rc = raw >= 0 ? write_xz(raw, path, o, err, errlen) : 0;
 out_free:
 	archive_write_free(a);
+	if (raw >= 0)
+		close(raw);
 	return rc;
 }

@@ -53,6 +53,19 @@ void rootfs_manifest_free(struct rootfs_manifest *m)
 	rootfs_manifest_init(m);
 }
 
+const char *rootfs_compress_name(enum rootfs_compress c)
+{
+	switch (c) {
+	case ROOTFS_COMPRESS_GZIP:
+		return "gzip";
+	case ROOTFS_COMPRESS_XZ:
+		return "xz";
+	case ROOTFS_COMPRESS_ZSTD:
+		break;
+	}
+	return "zstd";
+}
+
 int rootfs_path_is_normal(const char *path)
 {
 	const char *p = path;
@@ -218,25 +231,30 @@ static int parse_option(struct parse_ctx *c, char **f, int n)
 				m->compress = ROOTFS_COMPRESS_ZSTD;
 			else if (strcmp(v, "gzip") == 0)
 				m->compress = ROOTFS_COMPRESS_GZIP;
+			else if (strcmp(v, "xz") == 0)
+				m->compress = ROOTFS_COMPRESS_XZ;
 			else
-				return fail(c, "unknown compressor '%s' (zstd, gzip)", v);
+				return fail(c, "unknown compressor '%s' (zstd, gzip, xz)", v);
 		} else if (strncmp(f[i], "level=", 6) == 0) {
 			if (parse_uint(v, 22, &level) < 0 || level == 0)
 				return fail(c, "bad compression level '%s'", v);
 			m->level = (int)level;
 		} else if (strncmp(f[i], "strip-modules=", 14) == 0) {
-			if (strcmp(v, "yes") == 0)
-				m->strip_modules = true;
+			if (strcmp(v, "yes") == 0 || strcmp(v, "debug") == 0)
+				m->strip_modules = ROOTFS_STRIP_DEBUG;
+			else if (strcmp(v, "unneeded") == 0)
+				m->strip_modules = ROOTFS_STRIP_UNNEEDED;
 			else if (strcmp(v, "no") == 0)
-				m->strip_modules = false;
+				m->strip_modules = ROOTFS_STRIP_NO;
 			else
-				return fail(c, "strip-modules is yes or no");
+				return fail(c, "strip-modules is no, debug (yes) or unneeded");
 		} else {
 			return fail(c, "unknown option '%s'", f[i]);
 		}
 	}
-	if (m->compress == ROOTFS_COMPRESS_GZIP && m->level > 9)
-		return fail(c, "gzip level %d out of range 1-9", m->level);
+	if (m->compress != ROOTFS_COMPRESS_ZSTD && m->level > 9)
+		return fail(c, "%s level %d out of range 1-9", rootfs_compress_name(m->compress),
+			    m->level);
 	return 0;
 }
 

@@ -9,8 +9,12 @@
  *   symlink  PATH TARGET
  *   nod      PATH c|b MAJOR MINOR [mode=0600]
  *   module   NAME...                     kernel modules + their modules.dep closure
- *   option   compress=zstd|gzip level=N strip-modules=yes|no
+ *   option   compress=zstd|gzip|xz level=N strip-modules=no|debug|unneeded
  *   optional DIRECTIVE ...               a missing source is a warning, not an error
+ *
+ * compress=xz is what the kernel's XZ decoder reads: CRC32 check, LZMA2 only,
+ * preset N with the "extreme" flag (xz -Ne). strip-modules=yes means debug:
+ * debug sections and .BTF go; unneeded also drops the symbols no relocation uses.
  *
  * ${NAME} in any field is replaced by the value the caller gives for NAME; an
  * unknown name is an error. PATHs are absolute and normal (no "." or ".."
@@ -33,6 +37,13 @@ enum rootfs_kind {
 enum rootfs_compress {
 	ROOTFS_COMPRESS_ZSTD,
 	ROOTFS_COMPRESS_GZIP,
+	ROOTFS_COMPRESS_XZ,
+};
+
+enum rootfs_strip {
+	ROOTFS_STRIP_NO,
+	ROOTFS_STRIP_DEBUG,	/* objcopy --strip-debug, .BTF removed */
+	ROOTFS_STRIP_UNNEEDED, /* objcopy --strip-unneeded, .BTF removed */
 };
 
 struct rootfs_entry {
@@ -51,7 +62,7 @@ struct rootfs_manifest {
 	size_t n_entries;
 	enum rootfs_compress compress;
 	int level; /* compression level, -1 for the compressor's default */
-	bool strip_modules;
+	enum rootfs_strip strip_modules;
 };
 
 struct rootfs_var {
@@ -75,6 +86,9 @@ int rootfs_manifest_parse(struct rootfs_manifest *m, const char *text, size_t le
 			  struct rootfs_manifest_error *err);
 
 void rootfs_manifest_free(struct rootfs_manifest *m);
+
+/* "zstd", "gzip" or "xz" (static string). */
+const char *rootfs_compress_name(enum rootfs_compress c);
 
 /* Nonzero if path is absolute and normal in the sense above. */
 int rootfs_path_is_normal(const char *path);

@@ -362,8 +362,9 @@ static int write_manifest_json(const struct opts *o, const struct rootfs_manifes
 	}
 	initrd = artifact_json("initrd.img", out->initrd_size, out->initrd_sha);
 	json_object_set_new(initrd, "format", json_string("newc"));
-	json_object_set_new(initrd, "compression",
-			    json_string(m->compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd"));
+	json_object_set_new(initrd, "compression", json_string(rootfs_compress_name(m->compress)));
+	if (m->compress == ROOTFS_COMPRESS_XZ)
+		json_object_set_new(initrd, "check", json_string("crc32"));
 	if (m->level > 0)
 		json_object_set_new(initrd, "level", json_integer(m->level));
 	json_object_set_new(root, "initrd", initrd);
@@ -475,7 +476,7 @@ static int build(struct opts *o)
 		       "%.1f s\n",
 		       o->name, n, c.modules.n, (unsigned long long)total,
 		       (unsigned long long)out.initrd_size,
-		       m.compress == ROOTFS_COMPRESS_GZIP ? "gzip" : "zstd",
+		       rootfs_compress_name(m.compress),
 		       o->kernel ? ", vmlinuz " : "", o->kernel ? "copied" : "", now() - t0);
 	rc = 0;
 out : {

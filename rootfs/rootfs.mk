@@ -9,14 +9,16 @@
 # Images are packed from the plain build ($(O)/bin), never from ASAN=1.
 PROGRAMS += mkrootfs
 mkrootfs_SRCS := rootfs/mkrootfs.c rootfs/manifest.c rootfs/elf.c rootfs/ldpath.c rootfs/modules.c \
-	rootfs/image.c rootfs/collect.c rootfs/cpio.c
-mkrootfs_LIBS := $(call pkg_libs,libarchive)
+	rootfs/image.c rootfs/collect.c rootfs/cpio.c rootfs/xz.c
+mkrootfs_LIBS := $(call pkg_libs,libarchive liblzma)
 
-UNIT_TESTS += test_rootfs_manifest test_rootfs_elf test_rootfs_modules test_rootfs_image
+UNIT_TESTS += test_rootfs_manifest test_rootfs_elf test_rootfs_modules test_rootfs_image test_rootfs_xz
 test_rootfs_manifest_SRCS := rootfs/manifest.c
 test_rootfs_elf_SRCS := rootfs/elf.c rootfs/ldpath.c
 test_rootfs_modules_SRCS := rootfs/modules.c
 test_rootfs_image_SRCS := rootfs/image.c
+test_rootfs_xz_SRCS := rootfs/xz.c
+test_rootfs_xz_LIBS := $(call pkg_libs,liblzma)
 
 IMAGES_DIR ?= $(TOP)/build/images
 KERNEL ?= debian

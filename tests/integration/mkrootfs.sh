@@ -2,8 +2,10 @@
 # shellcheck shell=bash
 # mkrootfs on small manifests: the shared-library closure agrees with the dynamic
 # loader's own view (ld.so --list, only used here as the oracle), symlink chains
-# are replicated, optional sources may be missing, required ones may not, gzip and
-# zstd outputs are deterministic, and manifest.json lists what the archive holds.
+# are replicated, optional sources may be missing, required ones may not, gzip,
+# zstd and xz outputs are deterministic (xz with the CRC32 check the kernel wants),
+# manifest.json lists what the archive holds, and stripped modules keep what the
+# module loader needs.
 set -u
 . "$SS_TOP/tests/lib/tap.sh"
 t_require cpio "apt-get install cpio"
@@ -67,6 +69,28 @@ build "$work/z1" && build "$work/z2"
 t_check "zstd image is deterministic" cmp "$work/z1/initrd.img" "$work/z2/initrd.img"
 t_check "zstd image is valid" zstd -t -q "$work/z1/initrd.img"
 
+# xz on a small tree (xz -e takes its time), against the same tree as gzip.
+xzm() { # COMPRESS OUT: builds the small tree with that option into OUT
+  printf 'option compress=%s\nsymlink /lib usr/lib\nsymlink /lib64 usr/lib64\nfile /usr/bin/true\nfile /etc/hello %s\n' \
+    "$1" "$work/src/hello.txt" >"$work/$2.m"
+  "$mkrootfs" -q -n test -o "$work/$2" -m "$work/$2.m" 2>"$work/$2.err"
+}
+xzm "gzip level=1" xg
+t_check "mkrootfs builds an xz image" xzm "xz level=1" x1
+xzm "xz level=1" x2
+t_check "xz image is deterministic" cmp "$work/x1/initrd.img" "$work/x2/initrd.img"
+t_check "xz image is valid" xz -t "$work/x1/initrd.img"
+t_check "xz image holds the same cpio as the gzip one" \
+  bash -c "cmp <(gzip -dc '$work/xg/initrd.img') <(xz -dc '$work/x1/initrd.img')"
+t_expect "xz image has a CRC32 check (the kernel's decoder refuses CRC64)" '^ +Check: +CRC32$' \
+  xz -lvv "$work/x1/initrd.img"
+t_expect "xz image: one LZMA2 stream, no BCJ filter" '^ +1 +1 .* --lzma2=dict=[0-9]+[KM]iB$' \
+  xz -lvv "$work/x1/initrd.img"
+t_expect "manifest.json names xz and its check" '"compression":"xz","level":1,"check":"crc32"|"compression":"xz","check":"crc32","level":1' \
+  jq -c .initrd "$work/x1/manifest.json"
+t_expect "xz build leaves only its artifacts behind" '^initrd.img manifest.json $' \
+  bash -c "ls -A '$work/x1' | tr '\n' ' '"
+
 printf 'file /etc/x /nonexistent/required\n' >"$work/m2"
 if "$mkrootfs" -q -n bad -o "$work/bad" -m "$work/m2" 2>"$work/bad.err"; then
   t_fail "missing required source fails the build"
@@ -90,6 +114,30 @@ if [ -f "/lib/modules/$kver/modules.dep" ]; then
   "$mkrootfs" -q -n m -o "$work/m" -m "$work/m4" -M "/lib/modules/$kver" 2>/dev/null
   t_expect "virtio_pci comes after its modules.dep closure" \
     'virtio_ring.ko virtio.ko.*virtio_pci.ko $' bash -c "tr '\n' ' ' <<<\"\$(zstd -dc '$work/m/initrd.img' | cpio -i --quiet --to-stdout etc/modules-load | sed 's|.*/||')\""
+  # strip-modules=unneeded: smaller than debug-stripped, and still what the loader
+  # reads (relocations and their symbols, __versions, this_module, modinfo).
+  ko() { # MANIFEST_OPTION OUT: builds virtio_pci with that option, prints its path
+    printf 'option %s\nmodule virtio_pci\n' "$1" >"$work/$2.m"
+    "$mkrootfs" -q -n "$2" -o "$work/$2" -m "$work/$2.m" -M "/lib/modules/$kver" 2>/dev/null &&
+      mkdir -p "$work/$2/x" && (cd "$work/$2/x" && zstd -dc ../initrd.img | cpio -id --quiet) &&
+      find "$work/$2/x" -name virtio_pci.ko
+  }
+  debug_ko=$(ko strip-modules=debug sd) unneeded_ko=$(ko strip-modules=unneeded su)
+  if [ -f "$debug_ko" ] && [ -f "$unneeded_ko" ] &&
+    [ "$(stat -c %s "$unneeded_ko")" -lt "$(stat -c %s "$debug_ko")" ]; then
+    t_ok "strip-modules=unneeded is smaller than debug ($(stat -c %s "$unneeded_ko") < $(stat -c %s "$debug_ko") bytes)"
+  else
+    t_fail "strip-modules=unneeded is smaller than debug" "'$debug_ko' '$unneeded_ko'"
+  fi
+  t_expect "unneeded-stripped module keeps relocations, __versions, this_module" \
+    '\.rela\.text .*__versions .*\.gnu\.linkonce\.this_module ' \
+    bash -c "readelf -SW '$unneeded_ko' | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) .*/\1/p' | tr '\n' ' '"
+  t_expect "unneeded-stripped module keeps its entry points" 'init_module .*cleanup_module|cleanup_module .*init_module' \
+    bash -c "readelf -sW '$unneeded_ko' | awk '{print \$8}' | tr '\n' ' '"
+  t_expect "unneeded-stripped module has no debug sections" '^0$' \
+    bash -c "readelf -SW '$unneeded_ko' | grep -c '\.debug_\|\.BTF'"
+  t_expect "unneeded-stripped module keeps its modinfo" "^$kver " \
+    modinfo -F vermagic "$unneeded_ko"
 else
   t_skip "virtio_pci comes after its modules.dep closure" "no /lib/modules/*/modules.dep"
 fi

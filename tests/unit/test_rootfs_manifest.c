@@ -112,11 +112,11 @@ static void test_options(void **state)
 	rootfs_manifest_init(&m);
 	assert_int_equal(m.compress, ROOTFS_COMPRESS_ZSTD);
 	assert_int_equal(m.level, -1);
-	assert_false(m.strip_modules);
+	assert_int_equal(m.strip_modules, ROOTFS_STRIP_NO);
 	assert_int_equal(parse(&m, "option compress=gzip level=9 strip-modules=yes\n", &err), 0);
 	assert_int_equal(m.compress, ROOTFS_COMPRESS_GZIP);
 	assert_int_equal(m.level, 9);
-	assert_true(m.strip_modules);
+	assert_int_equal(m.strip_modules, ROOTFS_STRIP_DEBUG);
 	assert_int_equal(m.n_entries, 0);
 	assert_int_equal(parse(&m, "option level=12\n", &err), -EINVAL);
 	assert_string_equal(err.msg, "gzip level 12 out of range 1-9");
@@ -125,6 +125,23 @@ static void test_options(void **state)
 	rootfs_manifest_init(&m);
 	assert_int_equal(parse(&m, "option compress=zstd level=19\n", &err), 0);
 	assert_int_equal(m.level, 19);
+	rootfs_manifest_free(&m);
+
+	rootfs_manifest_init(&m);
+	assert_int_equal(parse(&m, "option compress=xz level=9 strip-modules=unneeded\n", &err), 0);
+	assert_int_equal(m.compress, ROOTFS_COMPRESS_XZ);
+	assert_string_equal(rootfs_compress_name(m.compress), "xz");
+	assert_int_equal(m.level, 9);
+	assert_int_equal(m.strip_modules, ROOTFS_STRIP_UNNEEDED);
+	assert_int_equal(parse(&m, "option strip-modules=debug\n", &err), 0);
+	assert_int_equal(m.strip_modules, ROOTFS_STRIP_DEBUG);
+	assert_int_equal(parse(&m, "option strip-modules=no\n", &err), 0);
+	assert_int_equal(m.strip_modules, ROOTFS_STRIP_NO);
+	assert_int_equal(parse(&m, "option strip-modules=all\n", &err), -EINVAL);
+	assert_int_equal(parse(&m, "option level=10\n", &err), -EINVAL);
+	assert_string_equal(err.msg, "xz level 10 out of range 1-9");
+	assert_int_equal(parse(&m, "option compress=lz4\n", &err), -EINVAL);
+	assert_string_equal(err.msg, "unknown compressor 'lz4' (zstd, gzip, xz)");
 	rootfs_manifest_free(&m);
 }
 
