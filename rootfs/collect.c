@@ -492,7 +492,8 @@ int rootfs_collect_entry(struct rootfs_collect *c, const struct rootfs_entry *e)
  * kallsyms would show for the module's static functions. */
 static int strip_module(struct rootfs_collect *c, const char *src, const char *dst)
 {
-	char *how = c->strip_modules == ROOTFS_STRIP_UNNEEDED ? "--strip-unneeded" : "--strip-debug";
+	char *how =
+	    c->strip_modules == ROOTFS_STRIP_UNNEEDED ? "--strip-unneeded" : "--strip-debug";
 	char *argv[] = {"objcopy", how, "--remove-section=.BTF", (char *)src, (char *)dst, NULL};
 	pid_t pid;
 	int status, rc;

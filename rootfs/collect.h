@@ -20,16 +20,16 @@ struct rootfs_strv {
 struct rootfs_collect {
 	struct rootfs_image *img;
 	struct rootfs_ldpath ld;
-	struct rootfs_moddb *moddb; /* NULL: no module directory */
-	char *moddir;		    /* host directory holding modules.dep */
-	char *kver;		    /* basename of moddir */
-	bool modules_builtin;	    /* kernel without modules: module entries are built in */
+	struct rootfs_moddb *moddb;	 /* NULL: no module directory */
+	char *moddir;			 /* host directory holding modules.dep */
+	char *kver;			 /* basename of moddir */
+	bool modules_builtin;		 /* kernel without modules: module entries are built in */
 	enum rootfs_strip strip_modules; /* what objcopy drops from copied modules */
-	char *tmpdir;		    /* scratch space for stripped modules */
-	void *scanned;		    /* tsearch set of host files already ELF-scanned */
-	struct rootfs_strv inputs;  /* every host file read, for make's depfile */
-	struct rootfs_strv missing; /* optional sources that were absent */
-	struct rootfs_strv modules; /* module paths (relative to moddir) in load order */
+	char *tmpdir;			 /* scratch space for stripped modules */
+	void *scanned;			 /* tsearch set of host files already ELF-scanned */
+	struct rootfs_strv inputs;	 /* every host file read, for make's depfile */
+	struct rootfs_strv missing;	 /* optional sources that were absent */
+	struct rootfs_strv modules;	 /* module paths (relative to moddir) in load order */
 	char err[1024];
 };
 

@@ -42,7 +42,7 @@ enum rootfs_compress {
 
 enum rootfs_strip {
 	ROOTFS_STRIP_NO,
-	ROOTFS_STRIP_DEBUG,	/* objcopy --strip-debug, .BTF removed */
+	ROOTFS_STRIP_DEBUG,    /* objcopy --strip-debug, .BTF removed */
 	ROOTFS_STRIP_UNNEEDED, /* objcopy --strip-unneeded, .BTF removed */
 };
 

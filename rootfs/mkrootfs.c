@@ -475,8 +475,7 @@ static int build(struct opts *o)
 		       "bytes (%s)%s%s, "
 		       "%.1f s\n",
 		       o->name, n, c.modules.n, (unsigned long long)total,
-		       (unsigned long long)out.initrd_size,
-		       rootfs_compress_name(m.compress),
+		       (unsigned long long)out.initrd_size, rootfs_compress_name(m.compress),
 		       o->kernel ? ", vmlinuz " : "", o->kernel ? "copied" : "", now() - t0);
 	rc = 0;
 out : {

@@ -30,8 +30,7 @@ static int lzma_err(lzma_ret r)
 	return r == LZMA_MEM_ERROR ? -ENOMEM : r == LZMA_OPTIONS_ERROR ? -EINVAL : -EIO;
 }
 
-int rootfs_xz_compress(int in_fd, uint64_t in_size, int out_fd, int level, char *err,
-		       size_t errlen)
+int rootfs_xz_compress(int in_fd, uint64_t in_size, int out_fd, int level, char *err, size_t errlen)
 {
 	lzma_stream s = LZMA_STREAM_INIT;
 	lzma_options_lzma opt;
@@ -41,12 +40,14 @@ int rootfs_xz_compress(int in_fd, uint64_t in_size, int out_fd, int level, char 
 	lzma_ret r;
 	int rc;
 
-	if (level < 1 || level > 9 || lzma_lzma_preset(&opt, (uint32_t)level | LZMA_PRESET_EXTREME)) {
+	if (level < 1 || level > 9 ||
+	    lzma_lzma_preset(&opt, (uint32_t)level | LZMA_PRESET_EXTREME)) {
 		snprintf(err, errlen, "xz: bad preset %d", level);
 		return -EINVAL;
 	}
 	if (in_size < opt.dict_size)
-		opt.dict_size = in_size > LZMA_DICT_SIZE_MIN ? (uint32_t)in_size : LZMA_DICT_SIZE_MIN;
+		opt.dict_size =
+		    in_size > LZMA_DICT_SIZE_MIN ? (uint32_t)in_size : LZMA_DICT_SIZE_MIN;
 	filters[0].id = LZMA_FILTER_LZMA2;
 	filters[0].options = &opt;
 	filters[1].id = LZMA_VLI_UNKNOWN;

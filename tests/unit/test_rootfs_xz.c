@@ -26,7 +26,8 @@ static uint8_t *sample(size_t len)
 	assert_non_null(p);
 	for (size_t i = 0; i < len; i++) {
 		x = x * 1103515245u + 12345u;
-		p[i] = (i % 64 < 40) ? (uint8_t)("initramfs module busybox "[i % 25]) : (uint8_t)(x >> 24);
+		p[i] = (i % 64 < 40) ? (uint8_t)("initramfs module busybox "[i % 25])
+				     : (uint8_t)(x >> 24);
 	}
 	return p;
 }
@@ -74,9 +75,9 @@ static void test_round_trip_crc32(void **state)
 	/* The kernel accepts CRC32 or no check; CRC64 (xz's default) is refused. */
 	assert_int_equal(lzma_stream_header_decode(&flags, x), LZMA_OK);
 	assert_int_equal(flags.check, LZMA_CHECK_CRC32);
-	assert_int_equal(lzma_stream_buffer_decode(&memlimit, 0, NULL, x, &in_pos, xlen, back,
-						   &out_pos, len),
-			 LZMA_OK);
+	assert_int_equal(
+	    lzma_stream_buffer_decode(&memlimit, 0, NULL, x, &in_pos, xlen, back, &out_pos, len),
+	    LZMA_OK);
 	assert_int_equal(in_pos, xlen);
 	assert_int_equal(out_pos, len);
 	assert_memory_equal(back, data, len);
@@ -97,9 +98,9 @@ static void test_dictionary_fits_input(void **state)
 	(void)state;
 	assert_non_null(back);
 	xlen = compress(data, len, 9, &x);
-	assert_int_equal(lzma_stream_buffer_decode(&memlimit, 0, NULL, x, &in_pos, xlen, back,
-						   &out_pos, len),
-			 LZMA_OK);
+	assert_int_equal(
+	    lzma_stream_buffer_decode(&memlimit, 0, NULL, x, &in_pos, xlen, back, &out_pos, len),
+	    LZMA_OK);
 	free(data);
 	free(back);
 	free(x);
@@ -128,9 +129,9 @@ static void test_empty_input(void **state)
 
 	(void)state;
 	xlen = compress("", 0, 9, &x);
-	assert_int_equal(lzma_stream_buffer_decode(&memlimit, 0, NULL, x, &in_pos, xlen, &byte,
-						   &out_pos, 1),
-			 LZMA_OK);
+	assert_int_equal(
+	    lzma_stream_buffer_decode(&memlimit, 0, NULL, x, &in_pos, xlen, &byte, &out_pos, 1),
+	    LZMA_OK);
 	assert_int_equal(out_pos, 0);
 	free(x);
 }
@@ -154,10 +155,8 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip_crc32),
-	    cmocka_unit_test(test_dictionary_fits_input),
-	    cmocka_unit_test(test_deterministic),
-	    cmocka_unit_test(test_empty_input),
+	    cmocka_unit_test(test_round_trip_crc32), cmocka_unit_test(test_dictionary_fits_input),
+	    cmocka_unit_test(test_deterministic),    cmocka_unit_test(test_empty_input),
 	    cmocka_unit_test(test_errors),
 	};
 
