@@ -40,11 +40,11 @@ struct item {
 
 struct watcher {
 	struct watcher *next;
-	bool trace;		/* TraceVmMetadata (else WatchDhcp) */
-	char ifname[IFNAMSIZ];	/* WatchDhcp: "" = every interface */
-	struct in_addr ip;	/* TraceVmMetadata: the VM */
-	int efd;		/* eventfd: the queue got something */
-	struct item *q;		/* ring of cap items */
+	bool trace;	       /* TraceVmMetadata (else WatchDhcp) */
+	char ifname[IFNAMSIZ]; /* WatchDhcp: "" = every interface */
+	struct in_addr ip;     /* TraceVmMetadata: the VM */
+	int efd;	       /* eventfd: the queue got something */
+	struct item *q;	       /* ring of cap items */
 	size_t cap, head, n;
 	bool overflow;
 };
@@ -101,7 +101,7 @@ static void dhcp_packet(void *arg, const char *ifname, const uint8_t *pkt, size_
 	pthread_mutex_unlock(&hub_mu);
 }
 
-const struct netsvc_hooks rpc_more_netsvc_hooks = { .dhcp_packet = dhcp_packet };
+const struct netsvc_hooks rpc_more_netsvc_hooks = {.dhcp_packet = dhcp_packet};
 
 void rpc_more_metadata_trace(void *ctx, struct in_addr ip, const char *path)
 {
@@ -162,7 +162,8 @@ static void watch_remove(struct watcher *w)
 static int watch_wait(struct watcher *w, struct srpc_call *call, int ms)
 {
 	struct srpc_conn *c = srpc_call_conn(call);
-	struct pollfd p[2] = { { .fd = w->efd, .events = POLLIN }, { .fd = srpc_conn_fd(c), .events = POLLIN } };
+	struct pollfd p[2] = {{.fd = w->efd, .events = POLLIN},
+			      {.fd = srpc_conn_fd(c), .events = POLLIN}};
 	uint64_t v;
 	char junk[256];
 	int n;
@@ -185,7 +186,7 @@ static int watch_wait(struct watcher *w, struct srpc_call *call, int ms)
 
 static int run_power_off(const char *cmd, char *err, size_t errsz)
 {
-	char *const argv[] = { (char *)cmd, NULL };
+	char *const argv[] = {(char *)cmd, NULL};
 	pid_t pid;
 	int rc = posix_spawnp(&pid, cmd, NULL, NULL, argv, environ), status;
 
@@ -221,8 +222,8 @@ static bool vm_is_down(struct manager *m, struct vm *vm)
 	return m->virt == NULL || virt_is_running(m->virt, vm->ipstr) != 1;
 }
 
-static int power_off(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		     char *err, size_t errsz)
+static int power_off(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		     size_t errsz)
 {
 	const struct hvapi_power_off_request *q = req;
 	struct vm **vms = NULL;
@@ -275,8 +276,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int list_logs(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		     char *err, size_t errsz)
+static int list_logs(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		     size_t errsz)
 {
 	const struct hvapi_ip_request *q = req;
 	struct hvapi_list_vm_virtualiser_log_files_response *p = resp;
@@ -326,14 +327,15 @@ static int list_logs(struct rpc *r, struct srpc_call *call, const void *req, voi
 static int get_log(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
-	struct hvapi_get_vm_virtualiser_log_file_request q = { 0 };
-	struct hvapi_length_response resp = { 0 };
+	struct hvapi_get_vm_virtualiser_log_file_request q = {0};
+	struct hvapi_length_response resp = {0};
 	char err[512] = "", prefix[128], path[4096], buf[65536];
 	struct srpc_conn *c = srpc_call_conn(call);
 	uint64_t left;
 	struct vm *vm;
 	struct stat st;
-	int rc = rpc_read_request(call, &hvapi_get_vm_virtualiser_log_file_request_type, &q), fd = -1;
+	int rc = rpc_read_request(call, &hvapi_get_vm_virtualiser_log_file_request_type, &q),
+	    fd = -1;
 
 	if (rc < 0)
 		return rc;
@@ -341,13 +343,15 @@ static int get_log(struct srpc_call *call, void *arg)
 	if (vm != NULL) {
 		log_prefix(r, vm, prefix, sizeof(prefix));
 		vm_unref(vm);
-		if (q.filename == NULL || q.filename[0] == '\0' || strchr(q.filename, '/') != NULL ||
-		    strcmp(q.filename, ".") == 0 || strcmp(q.filename, "..") == 0)
+		if (q.filename == NULL || q.filename[0] == '\0' ||
+		    strchr(q.filename, '/') != NULL || strcmp(q.filename, ".") == 0 ||
+		    strcmp(q.filename, "..") == 0)
 			snprintf(err, sizeof(err), "filename must be a plain basename");
 		else if (!is_vm_log(prefix, q.filename))
 			snprintf(err, sizeof(err), "%s is not a log file of this VM", q.filename);
 		else {
-			snprintf(path, sizeof(path), "%s/%s", r->cfg->virtualiser_log_directory, q.filename);
+			snprintf(path, sizeof(path), "%s/%s", r->cfg->virtualiser_log_directory,
+				 q.filename);
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 				snprintf(err, sizeof(err), "%s: %s", q.filename,
@@ -390,8 +394,8 @@ static bool in_subnet(struct manager *m, struct in_addr ip)
 	for (size_t i = 0; !found && i < m->subnets.n; i++) {
 		const struct hvapi_subnet *s = &m->subnets.v[i];
 
-		found = s->ip_mask.s_addr != 0 &&
-			(ip.s_addr & s->ip_mask.s_addr) == (s->ip_gateway.s_addr & s->ip_mask.s_addr);
+		found = s->ip_mask.s_addr != 0 && (ip.s_addr & s->ip_mask.s_addr) ==
+						      (s->ip_gateway.s_addr & s->ip_mask.s_addr);
 	}
 	pthread_rwlock_unlock(&m->lock);
 	return found;
@@ -403,7 +407,7 @@ static int register_leases(struct rpc *r, struct srpc_call *call, const void *re
 	const struct hvapi_register_external_leases_request *q = req;
 	const struct hvapi_addresses *a = &q->addresses;
 	struct netsvc_lease *l;
-	char (*names)[INET_ADDRSTRLEN];
+	char(*names)[INET_ADDRSTRLEN];
 	int rc;
 
 	(void)resp;
@@ -433,8 +437,8 @@ static int register_leases(struct rpc *r, struct srpc_call *call, const void *re
 			snprintf(err, errsz, "address %zu: bad MAC address", i);
 			return -EINVAL;
 		}
-		if (i < q->hostnames.n && q->hostnames.v[i] != NULL && q->hostnames.v[i][0] != '\0' &&
-		    !vm_hostname_valid(q->hostnames.v[i])) {
+		if (i < q->hostnames.n && q->hostnames.v[i] != NULL &&
+		    q->hostnames.v[i][0] != '\0' && !vm_hostname_valid(q->hostnames.v[i])) {
 			snprintf(err, errsz, "bad hostname: %s", q->hostnames.v[i]);
 			return -EINVAL;
 		}
@@ -452,8 +456,10 @@ static int register_leases(struct rpc *r, struct srpc_call *call, const void *re
 		memcpy(l[i].mac, a->v[i].mac, 6);
 		l[i].ip = a->v[i].ip;
 		l[i].kind = NETSVC_LEASE_EXTERNAL;
-		l[i].hostname = i < q->hostnames.n && q->hostnames.v[i] != NULL && q->hostnames.v[i][0] != '\0'
-					? q->hostnames.v[i] : names[i];
+		l[i].hostname =
+		    i < q->hostnames.n && q->hostnames.v[i] != NULL && q->hostnames.v[i][0] != '\0'
+			? q->hostnames.v[i]
+			: names[i];
 	}
 	rc = netsvc_external_replace(r->m->netsvc, l, a->n);
 	if (rc == -ENOENT)
@@ -471,8 +477,8 @@ static int register_leases(struct rpc *r, struct srpc_call *call, const void *re
 
 static int watch_dhcp(struct srpc_call *call, void *arg)
 {
-	struct hvapi_watch_dhcp_request q = { 0 };
-	struct hvapi_watch_dhcp_response m = { 0 };
+	struct hvapi_watch_dhcp_request q = {0};
+	struct hvapi_watch_dhcp_response m = {0};
 	struct watcher *w = NULL;
 	struct item it;
 	uint32_t sent = 0;
@@ -490,9 +496,11 @@ static int watch_dhcp(struct srpc_call *call, void *arg)
 		rc = rpc_write_error(call, &hvapi_watch_dhcp_response_type, err) < 0 ? -EIO : 0;
 		goto out;
 	}
-	w = watch_add(false, q.interface, (struct in_addr){ 0 }, DHCP_QUEUE);
+	w = watch_add(false, q.interface, (struct in_addr){0}, DHCP_QUEUE);
 	if (w == NULL) {
-		rc = rpc_write_error(call, &hvapi_watch_dhcp_response_type, "out of memory") < 0 ? -EIO : 0;
+		rc = rpc_write_error(call, &hvapi_watch_dhcp_response_type, "out of memory") < 0
+			 ? -EIO
+			 : 0;
 		goto out;
 	}
 	log_info("%s watches DHCP on %s", srpc_call_auth(call)->username,
@@ -500,7 +508,7 @@ static int watch_dhcp(struct srpc_call *call, void *arg)
 	while (rc == 0 && (q.max_packets == 0 || sent < q.max_packets)) {
 		while (rc == 0 && (q.max_packets == 0 || sent < q.max_packets) && pop(w, &it)) {
 			m.interface = it.ifname;
-			m.packet = (struct api_bytes){ it.data, it.len };
+			m.packet = (struct api_bytes){it.data, it.len};
 			rc = rpc_write(call, &hvapi_watch_dhcp_response_type, &m);
 			free(it.data);
 			sent++;
@@ -528,8 +536,8 @@ out:
 static int trace_metadata(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
-	struct hvapi_ip_request q = { 0 };
-	struct hvapi_error_response ok = { 0 };
+	struct hvapi_ip_request q = {0};
+	struct hvapi_error_response ok = {0};
 	struct srpc_conn *c = srpc_call_conn(call);
 	char err[256] = "";
 	struct watcher *w;
@@ -546,7 +554,8 @@ static int trace_metadata(struct srpc_call *call, void *arg)
 	w = watch_add(true, NULL, q.ip, TRACE_QUEUE);
 	if (w == NULL) {
 		vm_unref(vm);
-		return rpc_write_error(call, &hvapi_error_response_type, "out of memory") < 0 ? -EIO : 0;
+		return rpc_write_error(call, &hvapi_error_response_type, "out of memory") < 0 ? -EIO
+											      : 0;
 	}
 	rc = rpc_write(call, &hvapi_error_response_type, &ok);
 	while (rc == 0) {
@@ -577,17 +586,17 @@ static int trace_metadata(struct srpc_call *call, void *arg)
 /* ---- registration ---- */
 
 static const struct rpc_rr rr_methods[] = {
-	{ HVAPI_M_LIST_VM_VIRTUALISER_LOG_FILES, list_logs },
-	{ HVAPI_M_POWER_OFF, power_off },
-	{ HVAPI_M_REGISTER_EXTERNAL_LEASES, register_leases },
-	{ NULL, NULL },
+    {HVAPI_M_LIST_VM_VIRTUALISER_LOG_FILES, list_logs},
+    {HVAPI_M_POWER_OFF, power_off},
+    {HVAPI_M_REGISTER_EXTERNAL_LEASES, register_leases},
+    {NULL, NULL},
 };
 
 static const struct rpc_stream stream_methods[] = {
-	{ HVAPI_M_GET_VM_VIRTUALISER_LOG_FILE, get_log },
-	{ HVAPI_M_TRACE_VM_METADATA, trace_metadata },
-	{ HVAPI_M_WATCH_DHCP, watch_dhcp },
-	{ NULL, NULL },
+    {HVAPI_M_GET_VM_VIRTUALISER_LOG_FILE, get_log},
+    {HVAPI_M_TRACE_VM_METADATA, trace_metadata},
+    {HVAPI_M_WATCH_DHCP, watch_dhcp},
+    {NULL, NULL},
 };
 
 int rpc_more_register(struct srpc_server *srv, struct rpc *r)
