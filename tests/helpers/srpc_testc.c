@@ -1,6 +1,9 @@
 /* srpc-testc: SRPC test client for tests/integration/srpc.sh and bench/srpc.
  *   srpc-testc [flags] call METHOD [JSON]   one RR call, prints the response
  *   srpc-testc [flags] ping
+ *   srpc-testc [flags] fetch METHOD JSON OUT  starts a streaming method, prints messages
+ *                                            until an Error or one with Length, then
+ *                                            writes Length raw bytes to file OUT
  *   srpc-testc [flags] first METHOD [JSON]  starts a streaming method, sends JSON (or
  *                                           {}), prints the first message it answers
  *   srpc-testc [flags] stream COUNT RAWSIZE  Test.Stream, checks order and raw bytes
@@ -119,6 +122,59 @@ static int cmd_first(const char *method, const char *text)
 	json_decref(resp);
 	srpc_client_close(cl);
 	return 0;
+}
+
+/* fetch: messages until an Error or a Length, then Length raw bytes into out. */
+static int cmd_fetch(const char *method, const char *text, const char *out)
+{
+	struct srpc_client *cl = dial();
+	json_t *req = json_loads(text, JSON_DECODE_ANY, NULL), *msg = NULL;
+	unsigned char buf[65536];
+	FILE *f = NULL;
+	int rc = req == NULL ? -EINVAL : srpc_client_start(cl, method), status = 1;
+	uint64_t left = 0;
+
+	if (rc == 0)
+		rc = srpc_conn_write_json(srpc_client_conn(cl), req);
+	if (rc == 0)
+		rc = srpc_conn_flush(srpc_client_conn(cl));
+	while (rc == 0 && (rc = srpc_conn_read_json(srpc_client_conn(cl), &msg)) == 0) {
+		const char *e = json_string_value(json_object_get(msg, "Error"));
+		json_t *len = json_object_get(msg, "Length");
+		char *dump = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		printf("%s\n", dump);
+		free(dump);
+		bool failed = e != NULL && *e != '\0', last = len != NULL;
+
+		left = json_is_integer(len) ? (uint64_t)json_integer_value(len) : 0;
+		json_decref(msg);
+		if (failed)
+			goto done;
+		if (last)
+			break;
+	}
+	f = rc == 0 ? fopen(out, "w") : NULL;
+	if (rc == 0 && f == NULL)
+		rc = -errno;
+	while (rc == 0 && left > 0) {
+		size_t k = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+
+		rc = srpc_conn_read(srpc_client_conn(cl), buf, k);
+		if (rc == 0 && fwrite(buf, 1, k, f) != k)
+			rc = -EIO;
+		left -= k;
+	}
+	if (f != NULL && fclose(f) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0)
+		status = 0;
+	else
+		fprintf(stderr, "srpc-testc: %s: %s\n", method, strerror(-rc));
+done:
+	json_decref(req);
+	srpc_client_close(cl);
+	return status;
 }
 
 static unsigned char pattern(size_t i, unsigned seed)
@@ -357,7 +413,7 @@ int main(int argc, char **argv)
 	bool insecure, plain;
 	int64_t timeout_ns;
 	uint64_t max_message;
-	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|first|ping|stream|big|bench-rr|bench-conn|script ...\n");
+	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|first|fetch|ping|stream|big|bench-rr|bench-conn|script ...\n");
 	char err[512];
 	int rc;
 
@@ -403,6 +459,8 @@ int main(int argc, char **argv)
 		rc = cmd_call(flags_arg(fs, 1), flags_arg(fs, 2));
 	else if (strcmp(cmd, "first") == 0 && flags_nargs(fs) >= 2)
 		rc = cmd_first(flags_arg(fs, 1), flags_arg(fs, 2));
+	else if (strcmp(cmd, "fetch") == 0 && flags_nargs(fs) == 4)
+		rc = cmd_fetch(flags_arg(fs, 1), flags_arg(fs, 2), flags_arg(fs, 3));
 	else if (strcmp(cmd, "ping") == 0) {
 		struct srpc_client *cl = dial();
 

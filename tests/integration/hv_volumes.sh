@@ -2,7 +2,7 @@
 # timeout: 240
 # VM volume methods of the hypervisor daemon against libvirt's test driver:
 # AddVmVolumes, ChangeVmVolumeSize, DeleteVmVolume, ReorderVmVolumes, SnapshotVm,
-# RestoreVmFromSnapshot, DiscardVmSnapshot. Each: what GetVmInfo reports and the
+# RestoreVmFromSnapshot, DiscardVmSnapshot, GetVmVolume. Each: what GetVmInfo reports and the
 # files on disk after a success; refusals for a running VM (where the spec requires a
 # stopped one), for a user without access, and for bad input, with nothing changed.
 . "$SS_TOP/tests/lib/tap.sh"
@@ -20,6 +20,12 @@ rpc() { # rpc CERT METHOD JSON
 	shift
 	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
 		-CAfile="$C/ca/ca.pem" call "$@"
+}
+fetch() { # fetch CERT JSON OUT: a streaming call's messages, then its raw bytes into OUT
+	local who=$1
+	shift
+	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
+		-CAfile="$C/ca/ca.pem" fetch Hypervisor.GetVmVolume "$@"
 }
 vmc() { # vmc CERT ARGS...
 	local who=$1
@@ -174,6 +180,26 @@ t_check "discard the unnamed snapshot" vmc admin discard-vm-snapshot "$VM"
 t_expect "discard: GetVmInfo has no snapshots" '^,,$' snaps
 t_expect "discard: no snapshots in GetVmInfo at all" '^0$' nsnaps
 t_check "discard: root.snapshot gone" test ! -e "$HV_DIR/volumes/$VM/root.snapshot"
+
+# ---- GetVmVolume (stream: {Error, ExtraFiles}, {Error, Length}, raw bytes) ----
+OUT=$HV_DIR/fetched
+gv() { printf '{"IpAddress":"%s","VolumeIndex":%s%s}' "$VM" "$1" "${2:-}"; }
+t_expect "get volume: alice has no access" 'no access to resource' fetch user "$(gv 1)" "$OUT"
+t_expect "get volume: unknown index refused" 'volume index 9 too large' fetch admin "$(gv 9)" "$OUT"
+t_expect "get volume 1: length of the file" '"Length":3145728' fetch admin "$(gv 1)" "$OUT"
+t_check "get volume 1: the bytes of secondary-volume.1" cmp "$OUT" "$HV_DIR/volumes/$VM/secondary-volume.1"
+t_expect "get volume 0: length" '"Length":1048576' fetch admin "$(gv 0)" "$OUT"
+t_check "get volume 0: the bytes of root" cmp "$OUT" "$HV_DIR/volumes/$VM/root"
+echo KERNEL >"$HV_DIR/volumes/$VM/kernel"
+t_expect "get root of a VM with a separate kernel needs GetExtraFiles" 'separate kernel' fetch admin "$(gv 0)" "$OUT"
+t_expect "get root with GetExtraFiles: the kernel comes along" '"ExtraFiles":\{"kernel":"S0VSTkVMCg=="\}' \
+	fetch admin "$(gv 0 ',"GetExtraFiles":true')" "$OUT"
+t_expect "get root with IgnoreExtraFiles" '"Length":1048576' fetch admin "$(gv 0 ',"IgnoreExtraFiles":true')" "$OUT"
+t_expect "snapshot refused with a separate kernel" 'separate kernel' vmc admin -snapshotName=k snapshot-vm "$VM"
+rm -f "$HV_DIR/volumes/$VM/kernel"
+t_check "start the VM" vmc admin start-vm "$VM"
+t_expect "get volume: refused while running" 'not stopped' fetch admin "$(gv 1)" "$OUT"
+t_check "stop the VM" vmc admin stop-vm "$VM"
 
 # ---- persistence: a restarted daemon reports the same ----
 remember
