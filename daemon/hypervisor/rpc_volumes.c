@@ -56,8 +56,8 @@ static struct vm *begin(struct rpc *r, struct srpc_call *call, struct in_addr ip
 			 hvapi_enum_name(hvapi_state_names, (int)s));
 		rc = -EBUSY;
 	} else if (vm->info.volume_locations.n != vm->info.vm.volumes.n) {
-		snprintf(err, errsz, "VM record has %zu volumes but %zu locations", vm->info.vm.volumes.n,
-			 vm->info.volume_locations.n);
+		snprintf(err, errsz, "VM record has %zu volumes but %zu locations",
+			 vm->info.vm.volumes.n, vm->info.volume_locations.n);
 		rc = -EINVAL;
 	} else {
 		rc = api_copy(&hvapi_local_vm_info_type, copy, &vm->info);
@@ -126,7 +126,8 @@ static int copy_file(const char *src, const char *dst)
 		goto out;
 	}
 	for (off_t left = st.st_size; left > 0 && rc == 0;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(left > (1 << 30) ? (1 << 30) : left), 0);
+		ssize_t n = copy_file_range(in, NULL, out, NULL,
+					    (size_t)(left > (1 << 30) ? (1 << 30) : left), 0);
 
 		if (n < 0 && errno != EINTR)
 			rc = -errno;
@@ -165,8 +166,10 @@ static uint64_t *allocation_table(struct manager *m)
 		struct vm *vm = m->vms[i];
 
 		pthread_mutex_lock(&vm->mu);
-		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n; k++) {
-			int d = volumes_index_of(&m->vols, api_str(vm->info.volume_locations.v[k].filename));
+		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n;
+		     k++) {
+			int d = volumes_index_of(&m->vols,
+						 api_str(vm->info.volume_locations.v[k].filename));
 
 			if (d >= 0)
 				a[d] += hvapi_volume_effective_size(&vm->info.vm.volumes.v[k]);
@@ -253,7 +256,8 @@ static int new_volume_path(const struct hvapi_local_vm_info *info, const char *v
 static int append_volume(struct hvapi_local_vm_info *info, uint64_t size, const char *vdir,
 			 const char *path)
 {
-	struct hvapi_volume *nv = realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
+	struct hvapi_volume *nv =
+	    realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
 	struct hvapi_local_volume *nl;
 
 	if (nv == NULL)
@@ -278,13 +282,13 @@ static int append_volume(struct hvapi_local_vm_info *info, uint64_t size, const 
 	return 0;
 }
 
-static int add_volumes(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
-		       size_t errsz)
+static int add_volumes(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		       char *err, size_t errsz)
 {
 	const struct hvapi_add_vm_volumes_request *q = req;
-	struct hvapi_local_vm_info copy = { 0 };
+	struct hvapi_local_vm_info copy = {0};
 	struct manager *m = r->m;
-	char (*made)[PATH_SZ] = NULL;
+	char(*made)[PATH_SZ] = NULL;
 	uint64_t *alloc = NULL;
 	size_t nmade = 0, first;
 	struct vm *vm;
@@ -316,7 +320,8 @@ static int add_volumes(struct rpc *r, struct srpc_call *call, const void *req, v
 		char vdir[PATH_SZ];
 
 		if (d < 0) {
-			snprintf(err, errsz, "no space for a %llu byte volume", (unsigned long long)size);
+			snprintf(err, errsz, "no space for a %llu byte volume",
+				 (unsigned long long)size);
 			rc = -ENOSPC;
 			break;
 		}
@@ -375,8 +380,8 @@ static int delete_volume(struct rpc *r, struct srpc_call *call, const void *req,
 			 char *err, size_t errsz)
 {
 	const struct hvapi_delete_vm_volume_request *q = req;
-	struct hvapi_local_vm_info copy = { 0 };
-	struct hvapi_local_volume gone = { 0 };
+	struct hvapi_local_vm_info copy = {0};
+	struct hvapi_local_volume gone = {0};
 	size_t k = q->volume_index;
 	struct vm *vm;
 	int rc = 0;
@@ -390,7 +395,8 @@ static int delete_volume(struct rpc *r, struct srpc_call *call, const void *req,
 	if (vm == NULL)
 		return -EACCES;
 	if (k >= copy.vm.volumes.n) {
-		snprintf(err, errsz, "volume index %zu too large: VM has %zu volumes", k, copy.vm.volumes.n);
+		snprintf(err, errsz, "volume index %zu too large: VM has %zu volumes", k,
+			 copy.vm.volumes.n);
 		rc = -EINVAL;
 	} else {
 		api_clear(&hvapi_volume_type, &copy.vm.volumes.v[k]);
@@ -420,7 +426,7 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 			      char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_volume_size_request *q = req;
-	struct hvapi_local_vm_info copy = { 0 };
+	struct hvapi_local_vm_info copy = {0};
 	size_t k = q->volume_index;
 	uint64_t old, *alloc = NULL;
 	struct hvapi_volume *v;
@@ -433,7 +439,8 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 	if (vm == NULL)
 		return -EACCES;
 	if (k >= copy.vm.volumes.n) {
-		snprintf(err, errsz, "volume index %zu too large: VM has %zu volumes", k, copy.vm.volumes.n);
+		snprintf(err, errsz, "volume index %zu too large: VM has %zu volumes", k,
+			 copy.vm.volumes.n);
 		return finish(r, vm, &copy, -EINVAL, err, errsz);
 	}
 	v = &copy.vm.volumes.v[k];
@@ -458,7 +465,8 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 		if (alloc == NULL) {
 			rc = -ENOMEM;
 			snprintf(err, errsz, "out of memory");
-		} else if (d >= 0 && volumes_place(&r->m->vols, q->volume_size - old, d, 0, alloc) < 0) {
+		} else if (d >= 0 &&
+			   volumes_place(&r->m->vols, q->volume_size - old, d, 0, alloc) < 0) {
 			snprintf(err, errsz, "no space to grow volume %zu by %llu bytes", k,
 				 (unsigned long long)(q->volume_size - old));
 			rc = -ENOSPC;
@@ -481,7 +489,8 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 	}
 	rc = finish(r, vm, &copy, rc, err, errsz);
 	if (rc < 0 && fd >= 0 && ftruncate(fd, (off_t)old) < 0)
-		log_error("%s: restoring size %llu: %s", file, (unsigned long long)old, strerror(errno));
+		log_error("%s: restoring size %llu: %s", file, (unsigned long long)old,
+			  strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	free(alloc);
@@ -497,17 +506,18 @@ static bool has_kernel(const struct hvapi_local_vm_info *info)
 
 	if (info->volume_locations.n == 0)
 		return false;
-	snprintf(path, sizeof(path), "%s/kernel", api_str(info->volume_locations.v[0].directory_to_cleanup));
+	snprintf(path, sizeof(path), "%s/kernel",
+		 api_str(info->volume_locations.v[0].directory_to_cleanup));
 	return access(path, F_OK) == 0;
 }
 
-static int snapshot_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
-		       size_t errsz)
+static int snapshot_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		       char *err, size_t errsz)
 {
 	const struct hvapi_snapshot_vm_request *q = req;
 	const char *name = api_str(q->name);
-	struct hvapi_local_vm_info copy = { 0 };
-	char (*tmp)[PATH_SZ] = NULL;
+	struct hvapi_local_vm_info copy = {0};
+	char(*tmp)[PATH_SZ] = NULL;
 	size_t n, ntmp = 0;
 	struct vm *vm;
 	int rc = 0;
@@ -517,7 +527,8 @@ static int snapshot_vm(struct rpc *r, struct srpc_call *call, const void *req, v
 		snprintf(err, errsz, "invalid snapshot name: %s", name);
 		return -EINVAL;
 	}
-	vm = begin(r, call, q->ip, NULL, NEED_STOPPED_OR_FORCE, q->force_if_not_stopped, &copy, err, errsz);
+	vm = begin(r, call, q->ip, NULL, NEED_STOPPED_OR_FORCE, q->force_if_not_stopped, &copy, err,
+		   errsz);
 	if (vm == NULL)
 		return -EACCES;
 	n = q->root_only && copy.vm.volumes.n > 0 ? 1 : copy.vm.volumes.n;
@@ -539,8 +550,11 @@ static int snapshot_vm(struct rpc *r, struct srpc_call *call, const void *req, v
 		for (size_t k = 0; k < n; k++)
 			if (volumes_index_of(&r->m->vols, file_of(&copy, k)) == d)
 				need += file_size(file_of(&copy, k));
-		if (d >= 0 && volumes_space(&r->m->vols, (size_t)d, &sp) == 0 && need >= sp.available) {
-			snprintf(err, errsz, "not enough free space for the snapshot: %llu bytes needed, %llu available",
+		if (d >= 0 && volumes_space(&r->m->vols, (size_t)d, &sp) == 0 &&
+		    need >= sp.available) {
+			snprintf(err, errsz,
+				 "not enough free space for the snapshot: %llu bytes needed, %llu "
+				 "available",
 				 (unsigned long long)need, (unsigned long long)sp.available);
 			rc = -ENOSPC;
 		}
@@ -581,8 +595,8 @@ static int restore_snapshot(struct rpc *r, struct srpc_call *call, const void *r
 {
 	const struct hvapi_restore_vm_from_snapshot_request *q = req;
 	const char *name = api_str(q->name);
-	struct hvapi_local_vm_info copy = { 0 };
-	char (*tmp)[PATH_SZ] = NULL;
+	struct hvapi_local_vm_info copy = {0};
+	char(*tmp)[PATH_SZ] = NULL;
 	bool *have = NULL, any = false;
 	size_t n;
 	struct vm *vm;
@@ -593,7 +607,8 @@ static int restore_snapshot(struct rpc *r, struct srpc_call *call, const void *r
 		snprintf(err, errsz, "invalid snapshot name: %s", name);
 		return -EINVAL;
 	}
-	vm = begin(r, call, q->ip, NULL, NEED_STOPPED_OR_FORCE, q->force_if_not_stopped, &copy, err, errsz);
+	vm = begin(r, call, q->ip, NULL, NEED_STOPPED_OR_FORCE, q->force_if_not_stopped, &copy, err,
+		   errsz);
 	if (vm == NULL)
 		return -EACCES;
 	n = copy.vm.volumes.n;
@@ -607,7 +622,8 @@ static int restore_snapshot(struct rpc *r, struct srpc_call *call, const void *r
 		char snap[PATH_SZ];
 
 		snapshot_path(file_of(&copy, i), name, snap, sizeof(snap));
-		have[i] = snapshot_find(&copy.vm.volumes.v[i], name) != NULL && access(snap, F_OK) == 0;
+		have[i] =
+		    snapshot_find(&copy.vm.volumes.v[i], name) != NULL && access(snap, F_OK) == 0;
 		any |= have[i];
 	}
 	if (rc == 0 && !any) {
@@ -681,8 +697,8 @@ static int discard_snapshot(struct rpc *r, struct srpc_call *call, const void *r
 {
 	const struct hvapi_discard_vm_snapshot_request *q = req;
 	const char *name = api_str(q->name);
-	struct hvapi_local_vm_info copy = { 0 };
-	char (*files)[PATH_SZ] = NULL;
+	struct hvapi_local_vm_info copy = {0};
+	char(*files)[PATH_SZ] = NULL;
 	size_t n, nfiles = 0;
 	struct vm *vm;
 	int rc = 0;
@@ -728,7 +744,7 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 			   char *err, size_t errsz)
 {
 	const struct hvapi_reorder_vm_volumes_request *q = req;
-	struct hvapi_local_vm_info copy = { 0 };
+	struct hvapi_local_vm_info copy = {0};
 	struct hvapi_local_volume *locs = NULL;
 	struct hvapi_volume *vols = NULL;
 	bool *seen = NULL;
@@ -742,7 +758,8 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 		return -EACCES;
 	n = copy.vm.volumes.n;
 	if (q->volume_indices.n != n) {
-		snprintf(err, errsz, "%zu volume indices given, VM has %zu volumes", q->volume_indices.n, n);
+		snprintf(err, errsz, "%zu volume indices given, VM has %zu volumes",
+			 q->volume_indices.n, n);
 		return finish(r, vm, &copy, -EINVAL, err, errsz);
 	}
 	seen = calloc(n + 1, sizeof(*seen));
@@ -756,7 +773,8 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 		uint32_t k = q->volume_indices.v[i];
 
 		if (k >= n || seen[k]) {
-			snprintf(err, errsz, "volume index %u %s", k, k >= n ? "too large" : "given twice");
+			snprintf(err, errsz, "volume index %u %s", k,
+				 k >= n ? "too large" : "given twice");
 			rc = -EINVAL;
 			break;
 		}
@@ -800,9 +818,9 @@ static int read_extra(const char *dir, const char *name, struct hvapi_file *f)
 static int get_volume(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
-	struct hvapi_get_vm_volume_request q = { 0 };
-	struct hvapi_get_vm_volume_response resp = { 0 };
-	struct hvapi_length_response len = { 0 };
+	struct hvapi_get_vm_volume_request q = {0};
+	struct hvapi_get_vm_volume_response resp = {0};
+	struct hvapi_length_response len = {0};
 	char err[1024] = "", dir[PATH_SZ] = "";
 	struct hvapi_file extra[2];
 	struct stat st;
@@ -819,18 +837,22 @@ static int get_volume(struct srpc_call *call, void *arg)
 		s = vm->info.vm.state;
 		if (vm->removed)
 			snprintf(err, sizeof(err), "VM is destroyed");
-		else if (s != HVAPI_STATE_STOPPED && s != HVAPI_STATE_MIGRATING && s != HVAPI_STATE_EXPORTING)
+		else if (s != HVAPI_STATE_STOPPED && s != HVAPI_STATE_MIGRATING &&
+			 s != HVAPI_STATE_EXPORTING)
 			snprintf(err, sizeof(err), "VM is not stopped");
 		else if (q.volume_index >= vm->info.volume_locations.n)
-			snprintf(err, sizeof(err), "volume index %u too large: VM has %zu volumes", q.volume_index,
-				 vm->info.volume_locations.n);
+			snprintf(err, sizeof(err), "volume index %u too large: VM has %zu volumes",
+				 q.volume_index, vm->info.volume_locations.n);
 		else {
-			const struct hvapi_local_volume *l = &vm->info.volume_locations.v[q.volume_index];
+			const struct hvapi_local_volume *l =
+			    &vm->info.volume_locations.v[q.volume_index];
 
 			fd = open(api_str(l->filename), O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
-				snprintf(err, sizeof(err), "opening %s: %s", api_str(l->filename), strerror(errno));
-			snprintf(dir, sizeof(dir), "%s", api_str(vm->info.volume_locations.v[0].directory_to_cleanup));
+				snprintf(err, sizeof(err), "opening %s: %s", api_str(l->filename),
+					 strerror(errno));
+			snprintf(dir, sizeof(dir), "%s",
+				 api_str(vm->info.volume_locations.v[0].directory_to_cleanup));
 		}
 		pthread_mutex_unlock(&vm->mu);
 		vm_unref(vm);
@@ -841,7 +863,8 @@ static int get_volume(struct srpc_call *call, void *arg)
 
 		snprintf(kpath, sizeof(kpath), "%s/kernel", dir);
 		if (access(kpath, F_OK) == 0 && !q.get_extra_files)
-			snprintf(err, sizeof(err), "VM has a separate kernel: set GetExtraFiles or IgnoreExtraFiles");
+			snprintf(err, sizeof(err),
+				 "VM has a separate kernel: set GetExtraFiles or IgnoreExtraFiles");
 		else if (access(kpath, F_OK) == 0) {
 			rc = read_extra(dir, "kernel", &extra[0]);
 			if (rc == 0)
@@ -851,7 +874,8 @@ static int get_volume(struct srpc_call *call, void *arg)
 			if (rc == -ENOENT)
 				rc = 0; /* no initrd */
 			if (rc < 0)
-				snprintf(err, sizeof(err), "reading kernel/initrd: %s", strerror(-rc));
+				snprintf(err, sizeof(err), "reading kernel/initrd: %s",
+					 strerror(-rc));
 			resp.extra_files.v = extra;
 		}
 	}
@@ -890,21 +914,21 @@ out:
 }
 
 static const struct rpc_rr methods[] = {
-	{ HVAPI_M_ADD_VM_VOLUMES, add_volumes },
-	{ HVAPI_M_DELETE_VM_VOLUME, delete_volume },
-	{ HVAPI_M_CHANGE_VM_VOLUME_SIZE, change_volume_size },
-	{ HVAPI_M_SNAPSHOT_VM, snapshot_vm },
-	{ HVAPI_M_RESTORE_VM_FROM_SNAPSHOT, restore_snapshot },
-	{ HVAPI_M_DISCARD_VM_SNAPSHOT, discard_snapshot },
-	{ HVAPI_M_REORDER_VM_VOLUMES, reorder_volumes },
-	{ NULL, NULL },
+    {HVAPI_M_ADD_VM_VOLUMES, add_volumes},
+    {HVAPI_M_DELETE_VM_VOLUME, delete_volume},
+    {HVAPI_M_CHANGE_VM_VOLUME_SIZE, change_volume_size},
+    {HVAPI_M_SNAPSHOT_VM, snapshot_vm},
+    {HVAPI_M_RESTORE_VM_FROM_SNAPSHOT, restore_snapshot},
+    {HVAPI_M_DISCARD_VM_SNAPSHOT, discard_snapshot},
+    {HVAPI_M_REORDER_VM_VOLUMES, reorder_volumes},
+    {NULL, NULL},
 };
 
 int rpc_volumes_register(struct srpc_server *srv, struct rpc *r)
 {
 	int rc = 0;
 
-	static const struct rpc_stream get = { HVAPI_M_GET_VM_VOLUME, get_volume };
+	static const struct rpc_stream get = {HVAPI_M_GET_VM_VOLUME, get_volume};
 
 	for (const struct rpc_rr *e = methods; e->method != NULL && rc == 0; e++)
 		rc = rpc_register_rr(srv, r, e);
