@@ -73,8 +73,10 @@ static void serve_one(struct control *c, int fd)
 	if (rc >= 0 && rc > 0 && line[rc - 1] == '\r')
 		line[rc - 1] = '\0';
 	reply = rc >= 0 && c->fn(line, c->arg) == 0 ? "ok\n" : "bad request\n";
+	/* Only "stop" is answered by the exit (EOF once the daemon is gone); every other
+	 * command is done once answered, so its client must not wait for the exit. */
 	if (fsutil_write_all(fd, reply, strlen(reply)) < 0 || c->nheld == CONTROL_MAX_HELD ||
-	    reply[0] != 'o') {
+	    reply[0] != 'o' || strcmp(line, "stop") != 0) {
 		close(fd);
 		return;
 	}
