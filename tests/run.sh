@@ -52,7 +52,9 @@ run_one() { # $1 = name, rest = command
 want() { [ -z "$filter" ] || [[ "$1" == *"$filter"* ]]; }
 
 wrap=()
-[ "${MEMCHECK:-0}" = 1 ] && wrap=(valgrind -q --suppressions=$top/tests/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
+vgopts="-q --suppressions=$top/tests/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect"
+# shellcheck disable=SC2206 # vgopts holds separate words without spaces inside
+[ "${MEMCHECK:-0}" = 1 ] && wrap=(valgrind $vgopts --error-exitcode=99)
 
 for t in "$build"/tests/unit/*; do
   [ -x "$t" ] || continue
@@ -71,8 +73,8 @@ if [ "${MEMCHECK:-0}" = 1 ]; then
   mkdir -p "$vgbin" "$vglogs"
   for p in "$build"/bin/*; do
     [ -x "$p" ] || continue
-    printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --track-fds=no --suppressions=%s/tests/valgrind.supp --log-file=%s/%s-%%p.vg %s "$@"\n' \
-      "$top" "$vglogs" "$(basename "$p")" "$p" >"$vgbin/$(basename "$p")"
+    printf '#!/bin/sh\nexec valgrind %s --log-file=%s/%s-%%p.vg %s "$@"\n' \
+      "$vgopts" "$vglogs" "$(basename "$p")" "$p" >"$vgbin/$(basename "$p")"
     chmod 755 "$vgbin/$(basename "$p")"
   done
   for n in ${MEMCHECK_TESTS:-srpc netsvc_tftp netsvc_dhcp metadata vm_control_cli hv_logic}; do
