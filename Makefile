@@ -52,7 +52,7 @@ FUZZERS :=
 INSTALL_SBIN :=
 INSTALL_BIN :=
 
-include $(sort $(wildcard */*.mk */*/*.mk))
+include $(sort $(wildcard */*.mk */*/*.mk */*/*/*.mk))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 LIBSS := $(O)/lib/libsmallstack.a

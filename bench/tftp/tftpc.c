@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/hypervisor/tftp_packet.h"
+#include "daemon/hypervisor/netsvc/tftp/tftp_packet.h"
 
 #define TIMEOUT_MS 1000
 #define MAX_RETRIES 8

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/hypervisor/reconcile.h"
-#include "daemon/hypervisor/statedir.h"
-#include "daemon/hypervisor/virt.h"
+#include "daemon/hypervisor/vmm/reconcile.h"
+#include "daemon/hypervisor/vmm/statedir.h"
+#include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "fsutil.h"
 
 struct printer {

@@ -1,30 +1,10 @@
-# The hypervisor daemon (daemon/hypervisor/): VMs through libvirt, status pages and
-# RPC on one port, control socket.
-
-UNIT_TESTS += test_domxml
-test_domxml_SRCS := daemon/hypervisor/domxml.c
-
-UNIT_TESTS += test_virt
-test_virt_SRCS := daemon/hypervisor/virt.c daemon/hypervisor/domxml.c
-test_virt_LIBS := $(call pkg_libs,libvirt)
-
-UNIT_TESTS += test_vmstate test_addrpool test_subnets
-test_vmstate_SRCS := daemon/hypervisor/vmstate.c
-test_addrpool_SRCS := daemon/hypervisor/addrpool.c daemon/hypervisor/subnets.c
-test_subnets_SRCS := daemon/hypervisor/subnets.c
+# The hypervisor daemon (daemon/hypervisor/): start-up, flags, control socket and the
+# offline sub-commands here; its parts are folders, each with its own fragment that
+# sets <PART>_SRCS: vmm/ (VM manager), rpc/, status/, netsvc/, metadata/. Fragments are
+# included in name order, so this one refers to theirs with recursive (=) variables.
 
 PROGRAMS += hypervisor
 INSTALL_SBIN += hypervisor
-HYPERVISOR_CORE_SRCS := daemon/hypervisor/addrpool.c daemon/hypervisor/bridges.c \
-	daemon/hypervisor/checkvms.c daemon/hypervisor/control.c daemon/hypervisor/domxml.c \
-	daemon/hypervisor/hvflags.c daemon/hypervisor/imagefetch.c daemon/hypervisor/manager.c \
-	daemon/hypervisor/manager_pool.c daemon/hypervisor/reconcile.c daemon/hypervisor/rpc.c \
-	daemon/hypervisor/rpc_host.c daemon/hypervisor/rpc_stream.c daemon/hypervisor/rpc_vm.c daemon/hypervisor/rpc_volumes.c \
-	daemon/hypervisor/statedir.c daemon/hypervisor/status.c daemon/hypervisor/status_metrics.c \
-	daemon/hypervisor/status_pages.c daemon/hypervisor/subnets.c daemon/hypervisor/updates.c \
-	daemon/hypervisor/virt.c daemon/hypervisor/vm.c daemon/hypervisor/vmcreate.c \
-	daemon/hypervisor/vmdomain.c daemon/hypervisor/vmops.c daemon/hypervisor/vmstate.c \
-	daemon/hypervisor/volumes.c
-HYPERVISOR_CORE_SRCS += daemon/hypervisor/rpc_more.c
-hypervisor_SRCS = daemon/hypervisor/main.c $(HYPERVISOR_CORE_SRCS) $(NETSVC_SRCS) $(METADATA_SRCS)
+hypervisor_SRCS = $(addprefix daemon/hypervisor/, main.c hvflags.c control.c checkvms.c) \
+	$(VMM_SRCS) $(RPC_SRCS) $(STATUS_SRCS) $(NETSVC_SRCS) $(METADATA_SRCS)
 hypervisor_LIBS = $(call pkg_libs,libvirt libmicrohttpd) $(METADATA_LIBS)

@@ -15,16 +15,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "daemon/hypervisor/bridges.h"
+#include "daemon/hypervisor/vmm/bridges.h"
 #include "daemon/hypervisor/checkvms.h"
 #include "daemon/hypervisor/control.h"
 #include "daemon/hypervisor/hvflags.h"
-#include "daemon/hypervisor/manager.h"
-#include "daemon/hypervisor/metadata.h"
-#include "daemon/hypervisor/netsvc.h"
-#include "daemon/hypervisor/rpc.h"
-#include "daemon/hypervisor/status.h"
-#include "daemon/hypervisor/updates.h"
+#include "daemon/hypervisor/vmm/manager.h"
+#include "daemon/hypervisor/metadata/metadata.h"
+#include "daemon/hypervisor/netsvc/netsvc.h"
+#include "daemon/hypervisor/rpc/rpc.h"
+#include "daemon/hypervisor/status/status.h"
+#include "daemon/hypervisor/rpc/updates.h"
 #include "flags.h"
 #include "listener.h"
 #include "log.h"

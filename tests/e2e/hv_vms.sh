@@ -79,6 +79,8 @@ else
 	t_fail "serial marker in bootlog" "$(tail -3 "$HV_STATE/VMs/$VM/bootlog" 2>&1; tail -3 "$HV_DIR/create.err")"
 fi
 t_expect "VM is running" '^running$' state_of "$VM"
+# create-vm returns at the daemon's ACK; the guest's script prints its line just after.
+ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'SS-DHCP: ' 30 || true
 t_expect "the guest got its address from our DHCP server" "SS-DHCP: eth0 $VM router=10.102.0.1" \
 	cat "$HV_STATE/VMs/$VM/bootlog"
 if ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'SS-USERDATA' 30; then

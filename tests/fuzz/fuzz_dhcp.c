@@ -1,4 +1,4 @@
-/* fuzz_dhcp: the DHCP server's packet path (daemon/hypervisor/dhcp_packet.c,
+/* fuzz_dhcp: the DHCP server's packet path (daemon/hypervisor/netsvc/dhcp/dhcp_packet.c,
  * dhcp_boot.c, dhcp_handle.c, dhcp_lease.c): parse a request, walk its options,
  * classify the boot client and build a reply from it; then hand the same packet to
  * dhcp_handle against a lease table like the one of tests/fuzz/seeds/dhcp.sh (VM,
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/hypervisor/dhcp_handle.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_handle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "api/hypervisor.h"
-#include "daemon/hypervisor/dhcp_store.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_store.h"
 #include "json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

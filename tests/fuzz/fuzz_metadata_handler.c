@@ -8,7 +8,7 @@
 
 #include <arpa/inet.h>
 
-#include "daemon/hypervisor/metadata_handler.h"
+#include "daemon/hypervisor/metadata/metadata_handler.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

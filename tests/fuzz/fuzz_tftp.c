@@ -1,4 +1,4 @@
-/* fuzz_tftp: the TFTP server's packet path (daemon/hypervisor/tftp_packet.c,
+/* fuzz_tftp: the TFTP server's packet path (daemon/hypervisor/netsvc/tftp/tftp_packet.c,
  * tftp_path.c, netboot_files.c): a request as it arrives on port 69 is parsed, its
  * file name normalised and looked up among a client's netboot files, its options
  * negotiated into an OACK; any datagram also goes through the OACK and transfer-packet
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/hypervisor/netboot_files.h"
-#include "daemon/hypervisor/tftp_packet.h"
-#include "daemon/hypervisor/tftp_path.h"
+#include "daemon/hypervisor/netsvc/netboot_files.h"
+#include "daemon/hypervisor/netsvc/tftp/tftp_packet.h"
+#include "daemon/hypervisor/netsvc/tftp/tftp_path.h"
 
 #define MAX_DATAGRAM 65536
 

@@ -9,7 +9,7 @@ fuzz_tls_ident_SRCS :=
 fuzz_tls_ident_LIBS :=
 
 FUZZERS += hvapi_json
-fuzz_hvapi_json_SRCS := daemon/hypervisor/dhcp_store.c
+fuzz_hvapi_json_SRCS := daemon/hypervisor/netsvc/dhcp/dhcp_store.c
 fuzz_hvapi_json_LIBS :=
 
 # DHCP packets through the parser, the reply builder and the server's decisions.

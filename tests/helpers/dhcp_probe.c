@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/hypervisor/dhcp_packet.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_packet.h"
 #include "json.h"
 
 struct opts {

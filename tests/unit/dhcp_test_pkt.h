@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "daemon/hypervisor/dhcp_packet.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_packet.h"
 
 struct tpkt {
 	uint8_t b[1500];

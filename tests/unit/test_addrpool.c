@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "api/hypervisor.h"
-#include "daemon/hypervisor/addrpool.h"
+#include "daemon/hypervisor/vmm/addrpool.h"
 
 static struct in_addr ip(const char *s)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/dhcp_handle.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_handle.h"
 #include "tests/unit/dhcp_test_pkt.h"
 
 static struct in_addr ip(const char *s)

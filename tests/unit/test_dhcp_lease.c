@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/dhcp_lease.h"
-#include "daemon/hypervisor/dhcp_store.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_lease.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_store.h"
 
 static struct in_addr ip(const char *s)
 {

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/dhcp_boot.h"
-#include "daemon/hypervisor/dhcp_packet.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_boot.h"
+#include "daemon/hypervisor/netsvc/dhcp/dhcp_packet.h"
 #include "tests/unit/dhcp_test_pkt.h"
 
 static const uint8_t mac1[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/hypervisor/domxml.h"
+#include "daemon/hypervisor/vmm/libvirt/domxml.h"
 
 static char *read_file(const char *path)
 {

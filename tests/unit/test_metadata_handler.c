@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/hypervisor/metadata_handler.h"
+#include "daemon/hypervisor/metadata/metadata_handler.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

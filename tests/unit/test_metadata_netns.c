@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/hypervisor/metadata_netns.h"
+#include "daemon/hypervisor/metadata/metadata_netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/hypervisor/metadata_nft.h"
+#include "daemon/hypervisor/metadata/metadata_nft.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

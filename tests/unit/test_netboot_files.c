@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/ipxe_script.h"
-#include "daemon/hypervisor/netboot_files.h"
+#include "daemon/hypervisor/netsvc/ipxe_script.h"
+#include "daemon/hypervisor/netsvc/netboot_files.h"
 
 static struct in_addr ip(const char *s)
 {

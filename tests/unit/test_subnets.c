@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "api/hypervisor.h"
-#include "daemon/hypervisor/subnets.h"
+#include "daemon/hypervisor/vmm/subnets.h"
 
 static struct in_addr ip(const char *s)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/tftp_packet.h"
+#include "daemon/hypervisor/netsvc/tftp/tftp_packet.h"
 
 /* Request bytes from a list of NUL-separated fields given as one literal. */
 static size_t req(uint8_t *buf, uint16_t op, const char *fields, size_t flen)

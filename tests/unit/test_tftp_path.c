@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/tftp_path.h"
+#include "daemon/hypervisor/netsvc/tftp/tftp_path.h"
 
 static void norm_ok(const char *in, const char *want)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/hypervisor/domxml.h"
-#include "daemon/hypervisor/virt.h"
+#include "daemon/hypervisor/vmm/libvirt/domxml.h"
+#include "daemon/hypervisor/vmm/libvirt/virt.h"
 
 struct events {
 	pthread_mutex_t mu;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "daemon/hypervisor/vmstate.h"
+#include "daemon/hypervisor/vmm/vmstate.h"
 
 static void expect_refusal(enum vmstate_op op, enum hvapi_state s, const char *text)
 {

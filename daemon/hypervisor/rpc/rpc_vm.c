@@ -1,0 +1,835 @@
+/* RPC handlers acting on one VM: lifecycle, settings, owners, tokens, user data,
+ * volumes. Every handler checks the caller's rights on the VM (rpc_vm) first. */
+#include "daemon/hypervisor/rpc/rpc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "daemon/hypervisor/vmm/addrpool.h"
+#include "daemon/hypervisor/netsvc/netsvc.h"
+#include "daemon/hypervisor/vmm/vmops.h"
+#include "fsutil.h"
+#include "log.h"
+
+#define MAX_USER_DATA (16u << 20)
+
+/* A change to the VM's record, applied to a copy (info) under vm->mu. */
+typedef int (*change_fn)(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			 struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz);
+
+static int change(struct rpc *r, struct srpc_call *call, struct in_addr ip,
+		  const struct api_bytes *token, bool need_stopped, change_fn fn, const void *req,
+		  char *err, size_t errsz)
+{
+	struct hvapi_local_vm_info copy = { 0 };
+	struct vm *vm = rpc_vm(r, call, ip, token, err, errsz);
+	const char *why = NULL;
+	int rc;
+
+	if (vm == NULL)
+		return -EACCES;
+	pthread_mutex_lock(&vm->mu);
+	if (vm->busy || vm->removed) {
+		snprintf(err, errsz, vm->busy ? "mutations blocked" : "VM is destroyed");
+		rc = -EBUSY;
+	} else if (need_stopped &&
+		   vmstate_check(VMSTATE_OP_OFFLINE_CHANGE, vm->info.vm.state, false, &why) == VMSTATE_REFUSE) {
+		snprintf(err, errsz, "%s", why);
+		rc = -EBUSY;
+	} else {
+		rc = api_copy(&hvapi_local_vm_info_type, &copy, &vm->info);
+		if (rc == 0)
+			rc = fn(r, call, vm, &copy, req, err, errsz);
+		if (rc == 0) {
+			rc = vm_commit(vm, &copy);
+			if (rc < 0)
+				snprintf(err, errsz, "writing info.json: %s", strerror(-rc));
+		}
+	}
+	pthread_mutex_unlock(&vm->mu);
+	api_clear(&hvapi_local_vm_info_type, &copy);
+	if (rc == 0)
+		manager_changed(r->m, MANAGER_CHANGED_VM, vm->ipstr);
+	vm_unref(vm);
+	return rc;
+}
+
+/* ---- lifecycle ---- */
+
+static int start_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		    size_t errsz)
+{
+	const struct hvapi_start_vm_request *q = req;
+	struct hvapi_dhcp_response *p = resp;
+	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
+	int rc;
+
+	if (vm == NULL)
+		return -EACCES;
+	rc = vmops_start(r->m, vm, q->dhcp_timeout_ns, &p->dhcp_timed_out, err, errsz);
+	vm_unref(vm);
+	return rc;
+}
+
+static int stop_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		   size_t errsz)
+{
+	const struct hvapi_vm_token_request *q = req;
+	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
+	int rc;
+
+	(void)resp;
+	if (vm == NULL)
+		return -EACCES;
+	rc = vmops_stop(r->m, vm, err, errsz);
+	vm_unref(vm);
+	return rc;
+}
+
+static int destroy_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		      char *err, size_t errsz)
+{
+	const struct hvapi_vm_token_request *q = req;
+	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
+	int rc;
+
+	(void)resp;
+	if (vm == NULL)
+		return -EACCES;
+	log_info("%s: destroy requested by %s", vm->ipstr, srpc_call_auth(call)->username);
+	rc = vmops_destroy(r->m, vm, err, errsz);
+	vm_unref(vm);
+	return rc;
+}
+
+static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		     char *err, size_t errsz)
+{
+	const struct hvapi_reboot_vm_request *q = req;
+	struct hvapi_dhcp_response *p = resp;
+	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	struct netsvc_ack_watch w;
+	bool watching = false;
+	int rc;
+
+	if (vm == NULL)
+		return -EACCES;
+	if (q->dhcp_timeout_ns > 0 && r->m->netsvc != NULL)
+		watching = netsvc_ack_watch(r->m->netsvc, vm->ip, &w) == 0;
+	rc = vmops_reboot(r->m, vm, err, errsz);
+	if (watching) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (rc == 0 && netsvc_ack_wait(r->m->netsvc, &w, 1,
+					       now.tv_sec * 1000LL + now.tv_nsec / 1000000 +
+						       q->dhcp_timeout_ns / 1000000) < 0)
+			p->dhcp_timed_out = true;
+		netsvc_ack_unwatch(r->m->netsvc, &w);
+	}
+	vm_unref(vm);
+	return rc;
+}
+
+static int acknowledge_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			  char *err, size_t errsz)
+{
+	const struct hvapi_ip_request *q = req;
+	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	int rc;
+
+	(void)resp;
+	if (vm == NULL)
+		return -EACCES;
+	rc = vmops_acknowledge(r->m, vm, err, errsz);
+	vm_unref(vm);
+	return rc;
+}
+
+/* ---- settings ---- */
+
+static int set_hostname(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_hostname_request *q = req;
+	char *h;
+
+	(void)r;
+	(void)call;
+	(void)vm;
+	if (!vm_hostname_valid(api_str(q->hostname))) {
+		snprintf(err, errsz, "invalid hostname: %s", api_str(q->hostname));
+		return -EINVAL;
+	}
+	h = strdup(api_str(q->hostname));
+	if (h == NULL)
+		return -ENOMEM;
+	free(info->vm.hostname);
+	info->vm.hostname = h;
+	return 0;
+}
+
+static int change_hostname(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			   char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_hostname_request *q = req;
+	int rc = change(r, call, q->ip, NULL, false, set_hostname, req, err, errsz);
+	struct vm *vm;
+
+	(void)resp;
+	if (rc < 0)
+		return rc;
+	/* #12: the lease gets the new name (the original re-added the old one). */
+	vm = manager_find(r->m, q->ip);
+	if (vm != NULL)
+		vmops_net_register(r->m, vm);
+	vm_unref(vm);
+	return 0;
+}
+
+static int set_tags(struct rpc *r, struct srpc_call *call, struct vm *vm,
+		    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_tags_request *q = req;
+	struct hvapi_tags tags = { 0 };
+
+	(void)r;
+	(void)call;
+	(void)vm;
+	for (size_t i = 0; i < q->tags.n; i++)
+		if (hvapi_tags_set(&tags, api_str(q->tags.v[i].key), api_str(q->tags.v[i].value)) < 0) {
+			snprintf(err, errsz, "out of memory");
+			for (size_t k = 0; k < tags.n; k++) {
+				free(tags.v[k].key);
+				free(tags.v[k].value);
+			}
+			free(tags.v);
+			return -ENOMEM;
+		}
+	for (size_t k = 0; k < info->vm.tags.n; k++) {
+		free(info->vm.tags.v[k].key);
+		free(info->vm.tags.v[k].value);
+	}
+	free(info->vm.tags.v);
+	info->vm.tags = tags;
+	return 0;
+}
+
+static int change_tags(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		       char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_tags_request *)req)->ip, NULL, false,
+		      set_tags, req, err, errsz);
+}
+
+static int set_protection(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			  struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	(void)r;
+	(void)call;
+	(void)vm;
+	(void)err;
+	(void)errsz;
+	info->vm.destroy_protection = ((const struct hvapi_change_vm_destroy_protection_request *)req)->destroy_protection;
+	return 0;
+}
+
+static int change_protection(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			     char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_destroy_protection_request *)req)->ip,
+		      NULL, false, set_protection, req, err, errsz);
+}
+
+static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_cpu_priority_request *q = req;
+
+	(void)r;
+	(void)vm;
+	if (q->cpu_priority < 0 && !srpc_call_auth(call)->is_admin) {
+		snprintf(err, errsz, "negative CPU priority needs admin rights");
+		return -EPERM;
+	}
+	if (q->cpu_priority < -20 || q->cpu_priority > 19) {
+		snprintf(err, errsz, "CPU priority must be within -20..19");
+		return -EINVAL;
+	}
+	info->vm.cpu_priority = q->cpu_priority;
+	return 0;
+}
+
+static int change_cpu_priority(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			       char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_cpu_priority_request *)req)->ip, NULL,
+		      false, set_cpu_priority, req, err, errsz);
+}
+
+static int set_console(struct rpc *r, struct srpc_call *call, struct vm *vm,
+		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	(void)r;
+	(void)call;
+	(void)vm;
+	(void)err;
+	(void)errsz;
+	info->vm.console_type = ((const struct hvapi_change_vm_console_type_request *)req)->console_type;
+	return 0;
+}
+
+static int change_console(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			  char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_console_type_request *)req)->ip, NULL,
+		      true, set_console, req, err, errsz);
+}
+
+static int set_machine(struct rpc *r, struct srpc_call *call, struct vm *vm,
+		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	(void)r;
+	(void)call;
+	(void)vm;
+	(void)err;
+	(void)errsz;
+	info->vm.machine_type = ((const struct hvapi_change_vm_machine_type_request *)req)->machine_type;
+	return 0;
+}
+
+static int change_machine(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			  char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_machine_type_request *)req)->ip, NULL,
+		      true, set_machine, req, err, errsz);
+}
+
+static int set_queues(struct rpc *r, struct srpc_call *call, struct vm *vm,
+		      struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_num_network_queues_request *q = req;
+	size_t nics = 1 + info->vm.secondary_addresses.n;
+	struct hvapi_network_entry *v;
+
+	(void)r;
+	(void)call;
+	(void)vm;
+	if (q->num_queues_per_interface.n > nics) {
+		snprintf(err, errsz, "VM has only %zu network interfaces", nics);
+		return -EINVAL;
+	}
+	v = calloc(q->num_queues_per_interface.n + 1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < q->num_queues_per_interface.n; i++)
+		v[i].num_queues = q->num_queues_per_interface.v[i];
+	free(info->vm.network_entries.v);
+	info->vm.network_entries.v = v;
+	info->vm.network_entries.n = q->num_queues_per_interface.n;
+	return 0;
+}
+
+static int change_queues(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			 char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_num_network_queues_request *)req)->ip,
+		      NULL, true, set_queues, req, err, errsz);
+}
+
+static int set_interfaces(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			  struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_volume_interfaces_request *q = req;
+
+	(void)r;
+	(void)call;
+	(void)vm;
+	if (q->interfaces.n > info->vm.volumes.n) {
+		snprintf(err, errsz, "VM has only %zu volumes", info->vm.volumes.n);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < q->interfaces.n; i++) {
+		if (q->interfaces.v[i] == HVAPI_VOLUME_INTERFACE_NVME ||
+		    q->interfaces.v[i] == HVAPI_VOLUME_INTERFACE_DFM) {
+			snprintf(err, errsz, "volume interface %s is not supported",
+				 hvapi_enum_name(hvapi_volume_interface_names, (int)q->interfaces.v[i]));
+			return -EINVAL;
+		}
+		info->vm.volumes.v[i].interface = q->interfaces.v[i];
+	}
+	return 0;
+}
+
+static int change_interfaces(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			     char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_volume_interfaces_request *)req)->ip,
+		      NULL, true, set_interfaces, req, err, errsz);
+}
+
+struct size_change {
+	const struct hvapi_change_vm_size_request *q;
+	uint64_t mcpu, mem; /* over every VM, this one included */
+};
+
+static int set_size(struct rpc *r, struct srpc_call *call, struct vm *vm,
+		    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct size_change *sc = req;
+	const struct hvapi_change_vm_size_request *q = sc->q;
+	uint32_t want_mcpu = q->milli_cpus ? q->milli_cpus : info->vm.milli_cpus;
+	uint64_t want_mem = q->memory_mib ? q->memory_mib : info->vm.memory_mib;
+	uint64_t others_mcpu = sc->mcpu - info->vm.milli_cpus, others_mem = sc->mem - info->vm.memory_mib;
+
+	(void)call;
+	(void)vm;
+	if (q->virtual_cpus != 0 && q->virtual_cpus < want_mcpu / 1000) {
+		snprintf(err, errsz, "VirtualCPUs must be at least MilliCPUs/1000");
+		return -EINVAL;
+	}
+	if (others_mcpu + want_mcpu > (uint64_t)r->m->ncpus * 1000) {
+		snprintf(err, errsz, "insufficient CPUs: %llu milli-CPUs left",
+			 (unsigned long long)((uint64_t)r->m->ncpus * 1000 - others_mcpu));
+		return -ENOSPC;
+	}
+	if (others_mem + want_mem > r->m->mem_total_mib) {
+		snprintf(err, errsz, "insufficient memory: %llu MiB left",
+			 (unsigned long long)(r->m->mem_total_mib - others_mem));
+		return -ENOSPC;
+	}
+	info->vm.milli_cpus = want_mcpu;
+	info->vm.memory_mib = want_mem;
+	if (q->virtual_cpus)
+		info->vm.virtual_cpus = q->virtual_cpus;
+	return 0;
+}
+
+static int change_size(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		       char *err, size_t errsz)
+{
+	struct size_change sc = { .q = req };
+	uint64_t storage;
+
+	(void)resp;
+	pthread_rwlock_rdlock(&r->m->lock);
+	manager_usage(r->m, &sc.mcpu, &sc.mem, &storage);
+	pthread_rwlock_unlock(&r->m->lock);
+	return change(r, call, sc.q->ip, NULL, true, set_size, &sc, err, errsz);
+}
+
+/* ---- owners ---- */
+
+static int dedup_add(struct api_strlist *l, const char *s)
+{
+	if (s == NULL || *s == '\0' || api_strlist_contains(l, s))
+		return 0;
+	return api_strlist_add(l, s);
+}
+
+static int set_owner_users(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			   struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_owner_users_request *q = req;
+	struct api_strlist users = { 0 };
+	int rc = 0;
+
+	(void)r;
+	(void)call;
+	(void)vm;
+	(void)err;
+	(void)errsz;
+	/* The primary owner stays first. */
+	if (info->vm.owner_users.n > 0)
+		rc = dedup_add(&users, info->vm.owner_users.v[0]);
+	for (size_t i = 0; rc == 0 && i < q->owner_users.n; i++)
+		rc = dedup_add(&users, q->owner_users.v[i]);
+	if (rc < 0) {
+		api_strlist_clear(&users);
+		return rc;
+	}
+	api_strlist_clear(&info->vm.owner_users);
+	info->vm.owner_users = users;
+	return 0;
+}
+
+static int change_owner_users(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			      char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_owner_users_request *)req)->ip, NULL,
+		      false, set_owner_users, req, err, errsz);
+}
+
+static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct vm *vm,
+			    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const struct hvapi_change_vm_owner_groups_request *q = req;
+	struct api_strlist groups = { 0 };
+	int rc = 0;
+
+	(void)r;
+	(void)call;
+	(void)vm;
+	(void)err;
+	(void)errsz;
+	for (size_t i = 0; rc == 0 && i < q->owner_groups.n; i++)
+		rc = dedup_add(&groups, q->owner_groups.v[i]);
+	if (rc < 0) {
+		api_strlist_clear(&groups);
+		return rc;
+	}
+	api_strlist_clear(&info->vm.owner_groups);
+	info->vm.owner_groups = groups;
+	return 0;
+}
+
+static int change_owner_groups(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			       char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_change_vm_owner_groups_request *)req)->ip, NULL,
+		      false, set_owner_groups, req, err, errsz);
+}
+
+static int set_primary(struct rpc *r, struct srpc_call *call, struct vm *vm,
+		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+{
+	const char *me = srpc_call_auth(call)->username;
+	struct api_strlist users = { 0 };
+	int rc;
+
+	(void)r;
+	(void)vm;
+	(void)req;
+	if (me == NULL || *me == '\0') {
+		snprintf(err, errsz, "no authentication data");
+		return -EACCES;
+	}
+	rc = dedup_add(&users, me);
+	for (size_t i = 0; rc == 0 && i < info->vm.owner_users.n; i++)
+		rc = dedup_add(&users, info->vm.owner_users.v[i]);
+	if (rc < 0) {
+		api_strlist_clear(&users);
+		return rc;
+	}
+	api_strlist_clear(&info->vm.owner_users);
+	info->vm.owner_users = users;
+	return 0;
+}
+
+static int become_primary(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			  char *err, size_t errsz)
+{
+	(void)resp;
+	return change(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL, false, set_primary,
+		      req, err, errsz);
+}
+
+/* ---- access tokens ---- */
+
+static int get_access_token(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			    char *err, size_t errsz)
+{
+	const struct hvapi_get_vm_access_token_request *q = req;
+	struct hvapi_get_vm_access_token_response *p = resp;
+	struct vm *vm;
+
+	if (q->lifetime_ns < 60LL * 1000000000 || q->lifetime_ns > 86400LL * 1000000000) {
+		snprintf(err, errsz, "lifetime must be between 1 minute and 24 hours");
+		return -EINVAL;
+	}
+	vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	if (vm == NULL)
+		return -EACCES;
+	p->token.data = malloc(VM_TOKEN_LEN);
+	pthread_mutex_lock(&vm->mu);
+	if (p->token.data != NULL && RAND_bytes(vm->token, VM_TOKEN_LEN) == 1) {
+		clock_gettime(CLOCK_MONOTONIC, &vm->token_expires);
+		vm->token_expires.tv_sec += q->lifetime_ns / 1000000000;
+		memcpy(p->token.data, vm->token, VM_TOKEN_LEN);
+		p->token.len = VM_TOKEN_LEN;
+	} else {
+		snprintf(err, errsz, "cannot make a token");
+	}
+	pthread_mutex_unlock(&vm->mu);
+	vm_unref(vm);
+	return err[0] ? -EIO : 0;
+}
+
+static int discard_access_token(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+				char *err, size_t errsz)
+{
+	const struct hvapi_vm_token_request *q = req;
+	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
+
+	(void)resp;
+	if (vm == NULL)
+		return -EACCES;
+	pthread_mutex_lock(&vm->mu);
+	memset(vm->token, 0, sizeof(vm->token));
+	vm->token_expires = (struct timespec){ 0 };
+	pthread_mutex_unlock(&vm->mu);
+	vm_unref(vm);
+	return 0;
+}
+
+/* ---- create request, user data ---- */
+
+static int get_create_request(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			      char *err, size_t errsz)
+{
+	const struct hvapi_ip_request *q = req;
+	struct hvapi_get_vm_create_request_response *p = resp;
+	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	char path[4096], *msg = NULL;
+	int rc;
+
+	if (vm == NULL)
+		return -EACCES;
+	vm_path(vm, "create-request.json", path, sizeof(path));
+	vm_unref(vm);
+	rc = api_load_file(&hvapi_create_vm_request_type, path, &p->request, &msg);
+	if (rc < 0)
+		snprintf(err, errsz, "%s", rc == -ENOENT ? "no create request recorded" : msg ? msg : path);
+	free(msg);
+	return rc;
+}
+
+/* ReplaceVmUserData: the request is followed by Size raw bytes, always consumed. */
+static int replace_user_data(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			     char *err, size_t errsz)
+{
+	const struct hvapi_replace_vm_user_data_request *q = req;
+	struct srpc_conn *c = srpc_call_conn(call);
+	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	char path[4096], old[4096];
+	uint8_t *data = NULL;
+	int rc = 0;
+
+	(void)resp;
+	if (q->size > MAX_USER_DATA) {
+		/* Too much to hold: the connection cannot be kept in step. */
+		vm_unref(vm);
+		return srpc_call_errorf(call, "user data larger than %u bytes", MAX_USER_DATA);
+	}
+	data = malloc(q->size ? q->size : 1);
+	if (data == NULL || srpc_conn_read(c, data, q->size) < 0) {
+		free(data);
+		vm_unref(vm);
+		return srpc_call_errorf(call, "reading user data failed");
+	}
+	if (vm != NULL) {
+		vm_path(vm, "user-data.raw", path, sizeof(path));
+		vm_path(vm, "user-data.raw.old", old, sizeof(old));
+		pthread_mutex_lock(&vm->mu);
+		if (rename(path, old) < 0 && errno != ENOENT)
+			rc = -errno;
+		if (rc == 0)
+			rc = fsutil_write_atomic(path, data, q->size, 0644);
+		pthread_mutex_unlock(&vm->mu);
+		if (rc < 0)
+			snprintf(err, errsz, "writing user data: %s", strerror(-rc));
+		vm_unref(vm);
+	}
+	free(data);
+	return rc;
+}
+
+static int user_data_file_op(struct rpc *r, struct srpc_call *call, struct in_addr ip, bool restore,
+			     char *err, size_t errsz)
+{
+	struct vm *vm = rpc_vm(r, call, ip, NULL, err, errsz);
+	char path[4096], old[4096];
+	int rc = 0;
+
+	if (vm == NULL)
+		return -EACCES;
+	vm_path(vm, "user-data.raw", path, sizeof(path));
+	vm_path(vm, "user-data.raw.old", old, sizeof(old));
+	pthread_mutex_lock(&vm->mu);
+	if ((restore ? rename(old, path) : unlink(old)) < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "%s", errno == ENOENT ? "no old user data" : strerror(errno));
+	}
+	pthread_mutex_unlock(&vm->mu);
+	vm_unref(vm);
+	return rc;
+}
+
+static int restore_user_data(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			     char *err, size_t errsz)
+{
+	(void)resp;
+	return user_data_file_op(r, call, ((const struct hvapi_ip_request *)req)->ip, true, err, errsz);
+}
+
+static int discard_old_user_data(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+				 char *err, size_t errsz)
+{
+	(void)resp;
+	return user_data_file_op(r, call, ((const struct hvapi_ip_request *)req)->ip, false, err, errsz);
+}
+
+/* ---- migration preparation (#13: errors are returned, not swallowed) ---- */
+
+static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+				 char *err, size_t errsz)
+{
+	const struct hvapi_prepare_vm_for_migration_request *q = req;
+	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
+	const char *why = NULL;
+	struct hvapi_address_pool p = { 0 };
+	int rc = 0;
+
+	(void)resp;
+	if (vm == NULL)
+		return -EACCES;
+	pthread_rwlock_wrlock(&r->m->lock);
+	pthread_mutex_lock(&vm->mu);
+	if (vmstate_check(q->enable ? VMSTATE_OP_MIGRATE_ENABLE : VMSTATE_OP_MIGRATE_DISABLE,
+			  vm->info.vm.state, false, &why) == VMSTATE_REFUSE) {
+		snprintf(err, errsz, "%s", why);
+		rc = -EBUSY;
+	} else if (q->enable && vm->info.vm.uncommitted) {
+		snprintf(err, errsz, "VM is not committed");
+		rc = -EBUSY;
+	} else {
+		rc = api_copy(&hvapi_address_pool_type, &p, &r->m->pool);
+		for (size_t i = 0; rc == 0 && i <= vm->info.vm.secondary_addresses.n; i++) {
+			const struct hvapi_address *a =
+				i == 0 ? &vm->info.vm.address : &vm->info.vm.secondary_addresses.v[i - 1];
+			struct hvapi_addresses one = { 1, (struct hvapi_address *)a };
+
+			if (q->enable)
+				addrpool_unregister(&p, a);
+			else if (!addrpool_contains(&p.registered, a))
+				rc = addrpool_add(&p, &r->m->subnets, NULL, 0, &one, err, errsz);
+			/* Back from migrating: registered again, but in use, so not free. */
+			if (rc == 0 && !q->enable) {
+				for (size_t k = 0; k < p.free.n; k++)
+					if (p.free.v[k].ip.s_addr == a->ip.s_addr) {
+						memmove(&p.free.v[k], &p.free.v[k + 1],
+							(p.free.n - k - 1) * sizeof(*p.free.v));
+						p.free.n--;
+						break;
+					}
+			}
+		}
+		if (rc == 0)
+			rc = manager_save_pool(r->m, &p);
+		if (rc == 0) {
+			api_clear(&hvapi_address_pool_type, &r->m->pool);
+			r->m->pool = p;
+			memset(&p, 0, sizeof(p));
+			vm->info.vm.uncommitted = q->enable;
+			rc = vm_set_state(vm, q->enable ? HVAPI_STATE_MIGRATING : HVAPI_STATE_STOPPED);
+		}
+		if (rc < 0 && err[0] == '\0')
+			snprintf(err, errsz, "%s", strerror(-rc));
+	}
+	pthread_mutex_unlock(&vm->mu);
+	pthread_rwlock_unlock(&r->m->lock);
+	api_clear(&hvapi_address_pool_type, &p);
+	if (rc == 0) {
+		manager_changed(r->m, MANAGER_CHANGED_VM, vm->ipstr);
+		manager_changed(r->m, MANAGER_CHANGED_POOL, NULL);
+	}
+	vm_unref(vm);
+	return rc;
+}
+
+/* ---- ProbeVmPort (#5: owners only) ---- */
+
+static bool port_open(struct in_addr ip, uint16_t port, int timeout_ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = ip, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		ok = true;
+	else if (errno == EINPROGRESS && poll(&p, 1, timeout_ms) == 1 &&
+		 getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
+		ok = true;
+	close(fd);
+	return ok;
+}
+
+static int probe_port(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+		      char *err, size_t errsz)
+{
+	const struct hvapi_probe_vm_port_request *q = req;
+	struct hvapi_probe_vm_port_response *p = resp;
+	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
+	struct timespec start, now;
+	int64_t limit = q->timeout_ns > 60LL * 1000000000 ? 60LL * 1000000000 : q->timeout_ns;
+
+	if (vm == NULL)
+		return -EACCES;
+	vm_unref(vm);
+	if (q->port_number == 0 || q->port_number > 65535) {
+		snprintf(err, errsz, "bad port number");
+		return -EINVAL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		p->port_is_open = port_open(q->ip, (uint16_t)q->port_number, 250);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (p->port_is_open ||
+		    (now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >= limit)
+			break;
+		usleep(250000);
+	}
+	return 0;
+}
+
+const struct rpc_rr rpc_vm_methods[] = {
+	{ HVAPI_M_ACKNOWLEDGE_VM, acknowledge_vm },
+	{ HVAPI_M_BECOME_PRIMARY_VM_OWNER, become_primary },
+	{ HVAPI_M_CHANGE_VM_CONSOLE_TYPE, change_console },
+	{ HVAPI_M_CHANGE_VM_CPU_PRIORITY, change_cpu_priority },
+	{ HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, change_protection },
+	{ HVAPI_M_CHANGE_VM_HOSTNAME, change_hostname },
+	{ HVAPI_M_CHANGE_VM_MACHINE_TYPE, change_machine },
+	{ HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, change_queues },
+	{ HVAPI_M_CHANGE_VM_OWNER_GROUPS, change_owner_groups },
+	{ HVAPI_M_CHANGE_VM_OWNER_USERS, change_owner_users },
+	{ HVAPI_M_CHANGE_VM_SIZE, change_size },
+	{ HVAPI_M_CHANGE_VM_TAGS, change_tags },
+	{ HVAPI_M_CHANGE_VM_VOLUME_INTERFACES, change_interfaces },
+	{ HVAPI_M_DESTROY_VM, destroy_vm },
+	{ HVAPI_M_DISCARD_VM_ACCESS_TOKEN, discard_access_token },
+	{ HVAPI_M_DISCARD_VM_OLD_USER_DATA, discard_old_user_data },
+	{ HVAPI_M_GET_VM_ACCESS_TOKEN, get_access_token },
+	{ HVAPI_M_GET_VM_CREATE_REQUEST, get_create_request },
+	{ HVAPI_M_PREPARE_VM_FOR_MIGRATION, prepare_for_migration },
+	{ HVAPI_M_PROBE_VM_PORT, probe_port },
+	{ HVAPI_M_REBOOT_VM, reboot_vm },
+	{ HVAPI_M_REPLACE_VM_USER_DATA, replace_user_data },
+	{ HVAPI_M_RESTORE_VM_USER_DATA, restore_user_data },
+	{ HVAPI_M_START_VM, start_vm },
+	{ HVAPI_M_STOP_VM, stop_vm },
+	{ NULL, NULL },
+};

@@ -1,0 +1,15 @@
+# The VM manager (daemon/hypervisor/vmm/): VM records and their state machine, create
+# and lifecycle operations, reconciliation, the host's pool and subnets, volumes,
+# bridges, the state directory; libvirt/ holds the libvirt backend and domain XML.
+VMM_DIR := daemon/hypervisor/vmm
+VMM_SRCS := $(addprefix $(VMM_DIR)/, manager.c host_settings.c vm.c vmstate.c vmcreate.c \
+	vmops.c reconcile.c addrpool.c subnets.c bridges.c statedir.c volumes.c imagefetch.c \
+	libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
+
+UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
+test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
+test_virt_SRCS := $(VMM_DIR)/libvirt/virt.c $(VMM_DIR)/libvirt/domxml.c
+test_virt_LIBS := $(call pkg_libs,libvirt)
+test_vmstate_SRCS := $(VMM_DIR)/vmstate.c
+test_addrpool_SRCS := $(VMM_DIR)/addrpool.c $(VMM_DIR)/subnets.c
+test_subnets_SRCS := $(VMM_DIR)/subnets.c
