@@ -35,6 +35,7 @@ struct vm {
 	struct timespec ack_deadline; /* CLOCK_REALTIME; meaningful while !acknowledged */
 	bool ack_expired;   /* the deadline passed: the VM is being destroyed */
 	bool removed;       /* gone from the map; its files are being or were deleted */
+	bool deleted;       /* removed, and its files and addresses are gone */
 	bool managed;       /* false: loading failed; listed but left alone */
 	uint8_t token[VM_TOKEN_LEN]; /* GetVmAccessToken, valid until token_expires */
 	struct timespec token_expires; /* CLOCK_MONOTONIC; {0,0} = no token */

@@ -43,6 +43,18 @@ static bool wait_leave(struct vm *vm, enum hvapi_state s, int64_t ns)
 	return vm->removed || vm->info.vm.state != s;
 }
 
+/* Waits (vm->mu held) until vmops_delete has finished with the VM, up to ns: the
+ * caller of a destroy is answered once the files and addresses are gone. */
+static void wait_deleted(struct vm *vm, int64_t ns)
+{
+	struct timespec ts;
+
+	deadline_after(&ts, ns);
+	while (!vm->deleted)
+		if (pthread_cond_timedwait(&vm->changed, &vm->mu, &ts) != 0)
+			break;
+}
+
 /* startManaging step 1: every volume file must exist with its recorded size (qcow2:
  * the file size is adopted). */
 static int check_volumes(struct vm *vm, char *err, size_t errsz)
@@ -297,8 +309,8 @@ static int destroy(struct manager *m, struct vm *vm, bool check_protection, char
 	if (rc == -ENOENT)
 		vmops_delete(m, vm);
 	pthread_mutex_lock(&vm->mu);
-	wait_leave(vm, HVAPI_STATE_DESTROYING, 30 * NS);
-	rc = vm->removed ? 0 : -EIO;
+	wait_deleted(vm, 30 * NS);
+	rc = vm->deleted ? 0 : -EIO;
 	pthread_mutex_unlock(&vm->mu);
 	if (rc < 0)
 		snprintf(err, errsz, "VM is still being destroyed");
@@ -414,6 +426,7 @@ void vmops_delete(struct manager *m, struct vm *vm)
 	log_info("%s: destroyed", vm->ipstr);
 
 	pthread_mutex_lock(&vm->mu);
+	vm->deleted = true;
 	pthread_cond_broadcast(&vm->changed);
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM_GONE, vm->ipstr);
