@@ -256,14 +256,11 @@ int flags_parse_duration(const char *s, int64_t *ns)
 		const char *name;
 		uint64_t mult;
 	} units[] = {
-		{"ns", 1ULL},
-		{"us", 1000ULL},
-		{"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
-		{"\xce\xbcs", 1000ULL}, /* U+03BC Greek mu */
-		{"ms", 1000000ULL},
-		{"s", 1000000000ULL},
-		{"m", 60000000000ULL},
-		{"h", 3600000000000ULL},
+	    {"ns", 1ULL},	    {"us", 1000ULL},
+	    {"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
+	    {"\xce\xbcs", 1000ULL}, /* U+03BC Greek mu */
+	    {"ms", 1000000ULL},	    {"s", 1000000000ULL},
+	    {"m", 60000000000ULL},  {"h", 3600000000000ULL},
 	};
 	const char *p = s;
 	uint64_t total = 0;
@@ -323,7 +320,8 @@ int flags_parse_duration(const char *s, int64_t *ns)
 			return -ERANGE;
 		add = v * mult;
 		if (frac > 0)
-			add += (uint64_t)((long double)frac * (long double)mult / (long double)scale);
+			add +=
+			    (uint64_t)((long double)frac * (long double)mult / (long double)scale);
 		if (add > (1ULL << 63) || total > (1ULL << 63) - add)
 			return -ERANGE;
 		total += add;
@@ -546,7 +544,9 @@ static int apply(struct flag *f, const char *value, char **why)
 		break;
 	}
 	if (rc < 0 && !*why)
-		*why = strdup(rc == -ERANGE ? ERR_RANGE : rc == -ENOMEM ? "out of memory" : ERR_PARSE);
+		*why = strdup(rc == -ERANGE   ? ERR_RANGE
+			      : rc == -ENOMEM ? "out of memory"
+					      : ERR_PARSE);
 	if (rc == 0)
 		f->set = true;
 	return rc;
@@ -592,8 +592,7 @@ void flags_int(struct flags *fs, const char *name, int *var, int def, const char
 	f->type_name = xstrdup("int");
 }
 
-void flags_int64(struct flags *fs, const char *name, int64_t *var, int64_t def,
-		 const char *help)
+void flags_int64(struct flags *fs, const char *name, int64_t *var, int64_t def, const char *help)
 {
 	struct flag *f = define(fs, name, FT_INT64, var, help);
 
@@ -602,8 +601,7 @@ void flags_int64(struct flags *fs, const char *name, int64_t *var, int64_t def,
 	f->type_name = xstrdup("int");
 }
 
-void flags_uint64(struct flags *fs, const char *name, uint64_t *var, uint64_t def,
-		  const char *help)
+void flags_uint64(struct flags *fs, const char *name, uint64_t *var, uint64_t def, const char *help)
 {
 	struct flag *f = define(fs, name, FT_UINT64, var, help);
 
@@ -623,8 +621,7 @@ void flags_duration(struct flags *fs, const char *name, int64_t *var_ns, int64_t
 	f->type_name = xstrdup("duration");
 }
 
-void flags_size(struct flags *fs, const char *name, uint64_t *var, uint64_t def,
-		const char *help)
+void flags_size(struct flags *fs, const char *name, uint64_t *var, uint64_t def, const char *help)
 {
 	struct flag *f = define(fs, name, FT_SIZE, var, help);
 	char buf[32];
@@ -646,8 +643,8 @@ void flags_strlist(struct flags *fs, const char *name, struct flags_list *var, c
 	f->type_name = xstrdup("value");
 }
 
-void flags_func(struct flags *fs, const char *name, const char *type, flags_set_fn set,
-		void *arg, const char *def_text, const char *help)
+void flags_func(struct flags *fs, const char *name, const char *type, flags_set_fn set, void *arg,
+		const char *def_text, const char *help)
 {
 	struct flag *f = define(fs, name, FT_FUNC, NULL, help);
 
@@ -891,7 +888,8 @@ bool flags_is_set(const struct flags *fs, const char *name)
 
 static int cmp_flag_ptr(const void *a, const void *b)
 {
-	return strcmp((*(const struct flag *const *)a)->name, (*(const struct flag *const *)b)->name);
+	return strcmp((*(const struct flag *const *)a)->name,
+		      (*(const struct flag *const *)b)->name);
 }
 
 /* One flag as Go's PrintDefaults writes it. */

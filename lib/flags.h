@@ -49,8 +49,7 @@ void flags_string(struct flags *fs, const char *name, const char **var, const ch
 		  const char *help);
 void flags_bool(struct flags *fs, const char *name, bool *var, bool def, const char *help);
 void flags_int(struct flags *fs, const char *name, int *var, int def, const char *help);
-void flags_int64(struct flags *fs, const char *name, int64_t *var, int64_t def,
-		 const char *help);
+void flags_int64(struct flags *fs, const char *name, int64_t *var, int64_t def, const char *help);
 void flags_uint64(struct flags *fs, const char *name, uint64_t *var, uint64_t def,
 		  const char *help);
 /* Go duration syntax ("250ms", "1h30m", "2s"), stored as nanoseconds. */
@@ -58,15 +57,14 @@ void flags_duration(struct flags *fs, const char *name, int64_t *var_ns, int64_t
 		    const char *help);
 /* Byte size: "1048576", "512K", "1M", "10G", "2T" (binary units; "KiB", "GB" and
  * lower case accepted). */
-void flags_size(struct flags *fs, const char *name, uint64_t *var, uint64_t def,
-		const char *help);
+void flags_size(struct flags *fs, const char *name, uint64_t *var, uint64_t def, const char *help);
 /* Comma-separated list; def is in the same syntax (NULL or "" = empty list). */
 void flags_strlist(struct flags *fs, const char *name, struct flags_list *var, const char *def,
 		   const char *help);
 /* Custom type: set(arg, value) parses; def_text is the default shown in the usage
  * (NULL or "" = none) and is not passed to set. type names the value in the usage. */
-void flags_func(struct flags *fs, const char *name, const char *type, flags_set_fn set,
-		void *arg, const char *def_text, const char *help);
+void flags_func(struct flags *fs, const char *name, const char *type, flags_set_fn set, void *arg,
+		const char *def_text, const char *help);
 /* Defines -version; flags_parse_or_exit prints text to stdout and exits 0 on it. */
 void flags_version(struct flags *fs, const char *text);
 

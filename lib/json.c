@@ -63,8 +63,8 @@ static int parse_stripped(char *buf, size_t len, const char *src, json_t **out, 
 	*out = json_loadb(buf, len, JSON_DECODE_ANY, &je);
 	if (*out)
 		return 0;
-	put_err(err, msg_new("%s%sline %d column %d: %s", src ? src : "", src ? ": " : "",
-			     je.line, je.column, je.text));
+	put_err(err, msg_new("%s%sline %d column %d: %s", src ? src : "", src ? ": " : "", je.line,
+			     je.column, je.text));
 	return -EINVAL;
 }
 
@@ -79,7 +79,8 @@ int sjson_load_file(const char *path, size_t max, json_t **out, char **err)
 		*err = NULL;
 	rc = fsutil_read_file(path, max ? max : SJSON_MAX_FILE_SIZE, &buf, &len);
 	if (rc < 0) {
-		put_err(err, msg_new("%s: %s", path, rc == -EFBIG ? "file too large" : strerror(-rc)));
+		put_err(err,
+			msg_new("%s: %s", path, rc == -EFBIG ? "file too large" : strerror(-rc)));
 		return rc;
 	}
 	rc = parse_stripped(buf, len, path, out, err);
@@ -167,7 +168,8 @@ char *sjson_dumps(const json_t *doc, int flags)
 		} else if (c == 0xe2 && i + 2 < len && (unsigned char)raw[i + 1] == 0x80 &&
 			   ((unsigned char)raw[i + 2] == 0xa8 ||
 			    (unsigned char)raw[i + 2] == 0xa9)) {
-			w += snprintf(w, 7, "\\u%04x", (unsigned char)raw[i + 2] == 0xa8 ? 0x2028 : 0x2029);
+			w += snprintf(w, 7, "\\u%04x",
+				      (unsigned char)raw[i + 2] == 0xa8 ? 0x2028 : 0x2029);
 			i += 2;
 		} else {
 			*w++ = (char)c;
@@ -261,8 +263,8 @@ void sjson_push_index(struct sjson_dec *d, size_t index)
 	d->depth++;
 	n = snprintf(d->path + d->len, sizeof(d->path) - d->len, "[%zu]", index);
 	if (n > 0)
-		d->len = (size_t)n < sizeof(d->path) - d->len ? d->len + (size_t)n
-							       : sizeof(d->path) - 1;
+		d->len =
+		    (size_t)n < sizeof(d->path) - d->len ? d->len + (size_t)n : sizeof(d->path) - 1;
 }
 
 void sjson_pop(struct sjson_dec *d)
@@ -276,7 +278,7 @@ void sjson_pop(struct sjson_dec *d)
 }
 
 static int vfail(struct sjson_dec *d, const char *key, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 static int vfail(struct sjson_dec *d, const char *key, const char *fmt, va_list ap)
 {
 	char path[SJSON_PATH_MAX], *what;
@@ -493,8 +495,7 @@ int sjson_get_time(struct sjson_dec *d, json_t *j, const char *key, struct times
 	return 0;
 }
 
-int sjson_get_bytes(struct sjson_dec *d, json_t *j, const char *key, uint8_t **out,
-		    size_t *len)
+int sjson_get_bytes(struct sjson_dec *d, json_t *j, const char *key, uint8_t **out, size_t *len)
 {
 	const char *s;
 	int rc = sjson_get_str(d, j, key, &s);
@@ -797,8 +798,8 @@ int sjson_parse_time(const char *s, struct timespec *out)
 	} else {
 		return -EINVAL;
 	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] || h > 23 ||
-	    mi > 59 || sec > 59)
+	if (*p || mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] || h > 23 || mi > 59 ||
+	    sec > 59)
 		return -EINVAL;
 	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return -EINVAL;
@@ -917,8 +918,8 @@ bad:
 
 char *sjson_format_mac(const uint8_t mac[6], char *buf, size_t size)
 {
-	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
+	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
 	return buf;
 }
 

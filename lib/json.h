@@ -86,7 +86,7 @@ void sjson_pop(struct sjson_dec *d);
 /* Records an error at the current path (plus key if not NULL): for checks the
  * getters cannot do ("unknown State \"x\""). Returns -EINVAL. */
 int sjson_fail(struct sjson_dec *d, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Object member lookup as Go decodes: exact match first, then ASCII
  * case-insensitive. Returns a borrowed reference or NULL (missing, or obj not an
@@ -112,8 +112,7 @@ int sjson_dup_str(struct sjson_dec *d, json_t *j, const char *key, char **out);
 /* RFC 3339 string; the zero time "0001-01-01T00:00:00Z" gives {0, 0}. */
 int sjson_get_time(struct sjson_dec *d, json_t *j, const char *key, struct timespec *out);
 /* Padded standard base64; *out is a new buffer (NULL when empty/missing). */
-int sjson_get_bytes(struct sjson_dec *d, json_t *j, const char *key, uint8_t **out,
-		    size_t *len);
+int sjson_get_bytes(struct sjson_dec *d, json_t *j, const char *key, uint8_t **out, size_t *len);
 /* Dotted quad; "" or missing gives 0.0.0.0. */
 int sjson_get_ipv4(struct sjson_dec *d, json_t *j, const char *key, struct in_addr *out);
 /* "52:54:00:aa:bb:cc" (any case); "" or missing gives all zeros. */
@@ -133,10 +132,10 @@ void sjson_strlist_free(char **list);
 int sjson_set(json_t *obj, const char *key, json_t *value);
 
 /* Constructors return a new reference or NULL on allocation failure. */
-json_t *sjson_time(const struct timespec *t);	/* RFC 3339, nanoseconds, UTC */
+json_t *sjson_time(const struct timespec *t);	  /* RFC 3339, nanoseconds, UTC */
 json_t *sjson_bytes(const void *buf, size_t len); /* base64 string */
-json_t *sjson_ipv4(struct in_addr addr);	/* "10.1.2.3" */
-json_t *sjson_mac(const uint8_t mac[6]);	/* "52:54:00:aa:bb:cc" */
+json_t *sjson_ipv4(struct in_addr addr);	  /* "10.1.2.3" */
+json_t *sjson_mac(const uint8_t mac[6]);	  /* "52:54:00:aa:bb:cc" */
 /* Strings as an array; v == NULL gives JSON null (Go nil slice). */
 json_t *sjson_strlist(char *const *v, size_t n);
 

@@ -42,8 +42,8 @@ struct conn_arg {
 
 static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *body)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (r == NULL)
@@ -64,7 +64,8 @@ static enum MHD_Result http_dispatch(void *cls, struct MHD_Connection *c, const 
 	char *body;
 	int status;
 
-	if (l->cfg.srpc != NULL && srpc_server_http(l->cfg.srpc, method, url, &status, &body) == 0) {
+	if (l->cfg.srpc != NULL &&
+	    srpc_server_http(l->cfg.srpc, method, url, &status, &body) == 0) {
 		ret = respond(c, status, body);
 		free(body);
 		return ret;
@@ -141,7 +142,8 @@ static void *conn_main(void *p)
 		srpc_server_serve(srv, a->fd);
 	} else if (a->fd >= 0) {
 		if (kind == 1) {
-			static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+			static const char nf[] =
+			    "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 
 			srpc_send_all(a->fd, nf, sizeof(nf) - 1);
 		}
@@ -189,7 +191,8 @@ static void *accept_main(void *p)
 	struct listener *l = p;
 
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = l->lfd, .events = POLLIN}, {.fd = l->stopfd, .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = l->lfd, .events = POLLIN},
+					{.fd = l->stopfd, .events = POLLIN}};
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd;
@@ -255,7 +258,8 @@ static int bind_listen(const char *addr, int *port_out, char *err, size_t errsz)
 		socklen_t len = sizeof(ss);
 
 		getsockname(fd, (struct sockaddr *)&ss, &len);
-		getnameinfo((struct sockaddr *)&ss, len, NULL, 0, port, sizeof(port), NI_NUMERICSERV);
+		getnameinfo((struct sockaddr *)&ss, len, NULL, 0, port, sizeof(port),
+			    NI_NUMERICSERV);
 		*port_out = atoi(port);
 	}
 	return fd;
@@ -291,7 +295,7 @@ int listener_start(const struct listener_config *cfg, struct listener **out, cha
 		goto out_close_stop;
 	}
 	l->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-					  MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+				      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
 				  0, NULL, NULL, http_dispatch, l, MHD_OPTION_CONNECTION_LIMIT,
 				  l->cfg.max_http_conns, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				  MHD_OPTION_END);

@@ -12,14 +12,14 @@
 #include "srpc.h"
 
 struct listener_config {
-	const char *addr;                    /* "host:port", "[v6]:port" or ":port"; port 0
-						 picks a free one (see listener_port) */
-	struct srpc_server *srpc;            /* borrowed; NULL: CONNECT gets HTTP 404 */
-	MHD_AccessHandlerCallback http;      /* the caller's pages; NULL: 404 for the rest */
+	const char *addr;		/* "host:port", "[v6]:port" or ":port"; port 0
+					    picks a free one (see listener_port) */
+	struct srpc_server *srpc;	/* borrowed; NULL: CONNECT gets HTTP 404 */
+	MHD_AccessHandlerCallback http; /* the caller's pages; NULL: 404 for the rest */
 	void *http_arg;
-	int peek_timeout_ms;                 /* first bytes must arrive within; 0 = 10 s */
-	unsigned max_conns;                  /* SRPC + undecided connections; 0 = 256 */
-	unsigned max_http_conns;             /* libmicrohttpd's limit; 0 = 64 */
+	int peek_timeout_ms;	 /* first bytes must arrive within; 0 = 10 s */
+	unsigned max_conns;	 /* SRPC + undecided connections; 0 = 256 */
+	unsigned max_http_conns; /* libmicrohttpd's limit; 0 = 64 */
 };
 
 struct listener; /* opaque */

@@ -115,8 +115,7 @@ static void enforce_quota(void)
 		struct stat st;
 		if (!is_log_name(de->d_name))
 			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;

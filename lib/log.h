@@ -25,15 +25,15 @@ enum log_level {
 #define LOG_DEFAULT_QUOTA (100ULL << 20)
 
 struct log_config {
-	bool to_stderr;	      /* mirror lines to stderr */
-	bool to_syslog;	      /* send lines to syslog (ident below) */
-	const char *ident;    /* syslog ident; NULL = "smallstack" */
-	const char *dir;      /* log directory (created 0755); NULL/"" = no files */
+	bool to_stderr;		/* mirror lines to stderr */
+	bool to_syslog;		/* send lines to syslog (ident below) */
+	const char *ident;	/* syslog ident; NULL = "smallstack" */
+	const char *dir;	/* log directory (created 0755); NULL/"" = no files */
 	uint64_t file_max_size; /* rotate after this many bytes; 0 = default 10 MiB */
-	uint64_t quota;	      /* delete oldest files beyond this total; 0 = 100 MiB */
-	size_t ring_lines;    /* lines kept in memory; 0 = LOG_RING_DEFAULT_LINES */
-	bool subseconds;      /* timestamps with microseconds */
-	int debug_level;      /* debug lines up to this level are kept; -1 = none */
+	uint64_t quota;		/* delete oldest files beyond this total; 0 = 100 MiB */
+	size_t ring_lines;	/* lines kept in memory; 0 = LOG_RING_DEFAULT_LINES */
+	bool subseconds;	/* timestamps with microseconds */
+	int debug_level;	/* debug lines up to this level are kept; -1 = none */
 };
 
 /* (Re)configures the logger; borrows cfg (strings are copied). The ring keeps its
@@ -55,7 +55,7 @@ bool log_debug_enabled(int level);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Emitted only if level <= the current debug level. */
 void log_debug(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -73,16 +73,16 @@ enum {
 
 /* The caller of one call. All pointers are valid during the call only. */
 struct srpc_auth {
-	const char *username;  /* "" when unauthenticated */
+	const char *username; /* "" when unauthenticated */
 	char *const *groups;
 	size_t n_groups;
-	char *const *grants;   /* method globs from a CA.pem-rooted certificate */
+	char *const *grants; /* method globs from a CA.pem-rooted certificate */
 	size_t n_grants;
-	bool is_admin;         /* passed the method-power check (§3.3 steps 1-2) */
+	bool is_admin; /* passed the method-power check (§3.3 steps 1-2) */
 	bool tls;
-	bool loopback;         /* TCP peer is 127.0.0.0/8 or ::1 */
-	bool method_powers;    /* client did not send ?doNotUseMethodPowers=true */
-	const char *peer;      /* "address:port" */
+	bool loopback;	    /* TCP peer is 127.0.0.0/8 or ::1 */
+	bool method_powers; /* client did not send ?doNotUseMethodPowers=true */
+	const char *peer;   /* "address:port" */
 };
 
 struct srpc_call; /* one call on a server connection; valid inside the handler only */
@@ -94,7 +94,7 @@ const char *srpc_call_method(const struct srpc_call *call); /* "Service.Method" 
 /* Sets the error line an RR handler's failure sends (default: strerror of its return
  * value). Returns -EREMOTEIO so a handler can `return srpc_call_errorf(...)`. */
 int srpc_call_errorf(struct srpc_call *call, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* RR handler: borrows req; on success sets *resp to a new reference (NULL sends {}).
  * A negative return sends the error line; the connection stays open (§10.1). */
@@ -106,30 +106,30 @@ typedef int (*srpc_stream_fn)(struct srpc_call *call, void *arg);
 
 /* Service grant hook (§3.3 step 2), e.g. "caller is a hypervisor owner"; it decides per
  * method. auth->is_admin is false while it runs. */
-typedef bool (*srpc_grant_fn)(const struct srpc_auth *auth, const char *service,
-			      const char *method, void *arg);
+typedef bool (*srpc_grant_fn)(const struct srpc_auth *auth, const char *service, const char *method,
+			      void *arg);
 
 struct srpc_method {
 	const char *name; /* "Service.Method"; copied */
 	enum srpc_kind kind;
-	unsigned access;  /* SRPC_ACCESS_* */
-	srpc_rr_fn rr;    /* for SRPC_RR */
+	unsigned access;       /* SRPC_ACCESS_* */
+	srpc_rr_fn rr;	       /* for SRPC_RR */
 	srpc_stream_fn stream; /* for SRPC_STREAM */
 	void *arg;
 };
 
 struct srpc_server_config {
-	struct tls_server *tls;      /* borrowed; NULL: TLS paths answer 404 */
+	struct tls_server *tls;	     /* borrowed; NULL: TLS paths answer 404 */
 	bool allow_unauthenticated;  /* SRPC_ACCESS_UNAUTH methods are callable (this also
 					opens /_SRPC_/unsecured/JSON when one is registered) */
 	char *const *trusted_users;  /* -srpcTrustedUsers; borrowed, NULL-terminated or NULL */
 	char *const *trusted_groups; /* -srpcTrustedGroups */
-	size_t max_message;          /* bytes of one JSON message; 0 = 16 MiB */
+	size_t max_message;	     /* bytes of one JSON message; 0 = 16 MiB */
 	int handshake_timeout_ms;    /* CONNECT request + TLS handshake; 0 = 60 s */
-	int io_timeout_ms;           /* each read/write inside a call; 0 = 5 min, <0 none */
-	int idle_timeout_ms;         /* waiting for the next method line; 0 = none */
-	unsigned max_conns;          /* concurrent connections; 0 = 256 (more get 503) */
-	const char *hostname;        /* answer of /_goSRPC_/getHostname; NULL = FQDN */
+	int io_timeout_ms;	     /* each read/write inside a call; 0 = 5 min, <0 none */
+	int idle_timeout_ms;	     /* waiting for the next method line; 0 = none */
+	unsigned max_conns;	     /* concurrent connections; 0 = 256 (more get 503) */
+	const char *hostname;	     /* answer of /_goSRPC_/getHostname; NULL = FQDN */
 };
 
 struct srpc_server; /* opaque; thread-safe once methods are registered */
@@ -166,12 +166,12 @@ unsigned srpc_server_nconns(struct srpc_server *srv);
 /* ---- client ---- */
 
 struct srpc_client_config {
-	struct tls_client *tls;   /* borrowed; NULL: plain /_SRPC_/unsecured/JSON */
-	const char *server_name;  /* name to verify; NULL = host part of the address */
-	int connect_timeout_ms;   /* dial + CONNECT + TLS handshake; 0 = 15 s */
-	int call_timeout_ms;      /* each read/write of a call; 0 = none */
-	bool no_method_powers;    /* send ?doNotUseMethodPowers=true */
-	size_t max_message;       /* 0 = 16 MiB */
+	struct tls_client *tls;	 /* borrowed; NULL: plain /_SRPC_/unsecured/JSON */
+	const char *server_name; /* name to verify; NULL = host part of the address */
+	int connect_timeout_ms;	 /* dial + CONNECT + TLS handshake; 0 = 15 s */
+	int call_timeout_ms;	 /* each read/write of a call; 0 = none */
+	bool no_method_powers;	 /* send ?doNotUseMethodPowers=true */
+	size_t max_message;	 /* 0 = 16 MiB */
 };
 
 struct srpc_client; /* one connection; used by one thread at a time */
@@ -190,8 +190,7 @@ const char *srpc_client_error(const struct srpc_client *cl);
 /* One RR call. Borrows req (NULL sends {}); *resp is a new reference.
  * Returns 0, -EREMOTEIO when the server answered an error line (srpc_client_error has
  * it, e.g. "access to method denied"), or -errno for transport failures. */
-int srpc_client_call(struct srpc_client *cl, const char *method, const json_t *req,
-		     json_t **resp);
+int srpc_client_call(struct srpc_client *cl, const char *method, const json_t *req, json_t **resp);
 
 /* Starts a streaming call: sends the method line and reads the accept line. Then use
  * srpc_client_conn with the srpc_conn_* functions. -EREMOTEIO on an error line. */

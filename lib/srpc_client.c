@@ -142,7 +142,8 @@ static int connect_request(int fd, const struct srpc_client_config *cfg, const c
 int srpc_client_dial(const char *addr, const struct srpc_client_config *cfg,
 		     struct srpc_client **out, char *err, size_t errsz)
 {
-	int64_t deadline = srpc_now_ms() + (cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 15000);
+	int64_t deadline =
+	    srpc_now_ms() + (cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 15000);
 	struct srpc_client *cl;
 	char port[16];
 	SSL *ssl = NULL;
@@ -221,8 +222,8 @@ struct srpc_conn *srpc_client_conn(struct srpc_client *cl)
 static int transport_error(struct srpc_client *cl, int rc, const char *what)
 {
 	const char *why = cl->conn->errmsg[0] != '\0' ? cl->conn->errmsg
-		       : rc == -ECONNRESET   ? "connection closed"
-					     : strerror(-rc);
+			  : rc == -ECONNRESET	      ? "connection closed"
+						      : strerror(-rc);
 
 	snprintf(cl->err, sizeof(cl->err), "%s: %s: %s", cl->host, what, why);
 	cl->conn->errmsg[0] = '\0';
@@ -267,8 +268,7 @@ int srpc_client_ping(struct srpc_client *cl)
 	return srpc_client_start(cl, "");
 }
 
-int srpc_client_call(struct srpc_client *cl, const char *method, const json_t *req,
-		     json_t **resp)
+int srpc_client_call(struct srpc_client *cl, const char *method, const json_t *req, json_t **resp)
 {
 	json_t *empty = NULL;
 	int rc;

@@ -59,7 +59,8 @@ bool srpc_conn_pending(const struct srpc_conn *c)
 
 int srpc_conn_set_timeout(struct srpc_conn *c, int ms)
 {
-	struct timeval tv = {.tv_sec = ms > 0 ? ms / 1000 : 0, .tv_usec = ms > 0 ? (ms % 1000) * 1000 : 0};
+	struct timeval tv = {.tv_sec = ms > 0 ? ms / 1000 : 0,
+			     .tv_usec = ms > 0 ? (ms % 1000) * 1000 : 0};
 
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
@@ -321,8 +322,9 @@ int srpc_conn_read_json(struct srpc_conn *c, json_t **out)
 				goto out_free;
 			}
 			if (r == 0) {
-				rc = len > 0 && srpc_frame_eof(&f) == SRPC_FRAME_DONE ? decode(msg, len, out)
-										       : -ECONNRESET;
+				rc = len > 0 && srpc_frame_eof(&f) == SRPC_FRAME_DONE
+					 ? decode(msg, len, out)
+					 : -ECONNRESET;
 				goto out_free;
 			}
 		}
@@ -488,7 +490,8 @@ int srpc_ssl_handshake(SSL *ssl, int fd, bool server, int64_t deadline_ms)
 		else if (e == SSL_ERROR_WANT_WRITE)
 			pfd.events = POLLOUT;
 		else {
-			rc = e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 ? -ECONNRESET : -EPROTO;
+			rc =
+			    e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 ? -ECONNRESET : -EPROTO;
 			break;
 		}
 		left = deadline_ms - srpc_now_ms();

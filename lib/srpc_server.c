@@ -153,7 +153,8 @@ static bool have_service(const struct srpc_server *srv, const char *service)
 	size_t i, len = strlen(service);
 
 	for (i = 0; i < srv->n_methods; i++) {
-		if (srv->methods[i].service_len == len && memcmp(srv->methods[i].name, service, len) == 0)
+		if (srv->methods[i].service_len == len &&
+		    memcmp(srv->methods[i].name, service, len) == 0)
 			return true;
 	}
 	return false;
@@ -325,7 +326,8 @@ static int call_loop(struct srpc_server *srv, struct srpc_conn *c, struct srpc_a
 		ssize_t n;
 		int kind, rc;
 
-		srpc_conn_set_timeout(c, srv->cfg.idle_timeout_ms > 0 ? srv->cfg.idle_timeout_ms : 0);
+		srpc_conn_set_timeout(c,
+				      srv->cfg.idle_timeout_ms > 0 ? srv->cfg.idle_timeout_ms : 0);
 		n = srpc_conn_read_line(c, line, sizeof(line));
 		if (n == -ECONNRESET)
 			return 0;
@@ -349,7 +351,8 @@ static int call_loop(struct srpc_server *srv, struct srpc_conn *c, struct srpc_a
 			snprintf(full, sizeof(full), "%s.%s", service, method);
 			e = find_method(srv, full);
 			if (e == NULL)
-				snprintf(msg, sizeof(msg), "%s: unknown method: %s", service, method);
+				snprintf(msg, sizeof(msg), "%s: unknown method: %s", service,
+					 method);
 			else if (!call_allowed(srv, auth, id, e))
 				snprintf(msg, sizeof(msg), "access to method denied");
 			else

@@ -82,8 +82,9 @@ static int parse_query(const char *q, size_t n, struct srpc_wire_request *req)
 			return -EBADMSG;
 		eq = memchr(pair, '=', plen);
 		kr = url_unescape(pair, eq != NULL ? (size_t)(eq - pair) : plen, key, sizeof(key));
-		vr = eq != NULL ? url_unescape(eq + 1, plen - (size_t)(eq + 1 - pair), val, sizeof(val))
-				: (val[0] = '\0', 0);
+		vr = eq != NULL
+			 ? url_unescape(eq + 1, plen - (size_t)(eq + 1 - pair), val, sizeof(val))
+			 : (val[0] = '\0', 0);
 		if (kr == -EBADMSG || vr == -EBADMSG)
 			return -EBADMSG;
 		if (kr == 0 && vr == 0 && strcmp(key, "doNotUseMethodPowers") == 0)
@@ -99,10 +100,10 @@ enum srpc_wire_path srpc_wire_classify(const char *path, size_t len)
 		bool prefix;
 		enum srpc_wire_path kind;
 	} paths[] = {
-		{SRPC_PATH_TLS_JSON, false, SRPC_WIRE_TLS_JSON},
-		{SRPC_PATH_PLAIN_JSON, false, SRPC_WIRE_PLAIN_JSON},
-		{SRPC_PATH_GOB_TLS, true, SRPC_WIRE_GOB},
-		{SRPC_PATH_GOB_PLAIN, true, SRPC_WIRE_GOB},
+	    {SRPC_PATH_TLS_JSON, false, SRPC_WIRE_TLS_JSON},
+	    {SRPC_PATH_PLAIN_JSON, false, SRPC_WIRE_PLAIN_JSON},
+	    {SRPC_PATH_GOB_TLS, true, SRPC_WIRE_GOB},
+	    {SRPC_PATH_GOB_PLAIN, true, SRPC_WIRE_GOB},
 	};
 	size_t i;
 
@@ -255,8 +256,8 @@ int srpc_wire_method_line(char *line, char **service, char **method)
 enum {
 	FR_START,  /* skipping leading whitespace */
 	FR_NEST,   /* inside an object/array, outside strings */
-	FR_STR,    /* inside a string (top-level when depth == 0) */
-	FR_ESC,    /* after a backslash in a string */
+	FR_STR,	   /* inside a string (top-level when depth == 0) */
+	FR_ESC,	   /* after a backslash in a string */
 	FR_SCALAR, /* a bare number / literal, at top level or nested */
 };
 

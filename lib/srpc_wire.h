@@ -21,9 +21,9 @@ enum srpc_wire_path {
 };
 
 struct srpc_wire_request {
-	bool is_connect;        /* request method is CONNECT */
-	bool bad_query;         /* query string does not parse */
-	bool no_method_powers;  /* ?doNotUseMethodPowers=true */
+	bool is_connect;       /* request method is CONNECT */
+	bool bad_query;	       /* query string does not parse */
+	bool no_method_powers; /* ?doNotUseMethodPowers=true */
 	enum srpc_wire_path path;
 };
 

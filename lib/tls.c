@@ -56,12 +56,13 @@ static int server_trust(struct tls_server *srv, const struct tls_server_config *
 			size_t errsz)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(srv->ctx);
-	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509_NAME) * names;
 	bool have_id = file_exists(cfg->identity_ca_file);
 	int rc;
 
 	if (cfg->ca_file == NULL || !file_exists(cfg->ca_file)) {
-		snprintf(err, errsz, "missing CA: %s", cfg->ca_file != NULL ? cfg->ca_file : "(none)");
+		snprintf(err, errsz, "missing CA: %s",
+			 cfg->ca_file != NULL ? cfg->ca_file : "(none)");
 		return -ENOENT;
 	}
 	if ((rc = load_store(store, cfg->ca_file, err, errsz)) < 0)
@@ -119,7 +120,8 @@ int tls_server_new(const struct tls_server_config *cfg, struct tls_server **out,
 	}
 	if (SSL_CTX_use_PrivateKey_file(srv->ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(srv->ctx) != 1) {
-		snprintf(err, errsz, "load key %s: %s", cfg->key_file, tls_last_error(e, sizeof(e)));
+		snprintf(err, errsz, "load key %s: %s", cfg->key_file,
+			 tls_last_error(e, sizeof(e)));
 		rc = -EINVAL;
 		goto out_free;
 	}
@@ -174,8 +176,8 @@ int tls_server_peer_identity(struct tls_server *srv, SSL *ssl, struct tls_identi
 		snprintf(err, errsz, "no verified client certificate");
 		return -EACCES;
 	}
-	return tls_identity_from_chain(chain, chain_grant_trusted(srv, ssl, sk_X509_value(chain, 0)),
-				       id, err, errsz);
+	return tls_identity_from_chain(
+	    chain, chain_grant_trusted(srv, ssl, sk_X509_value(chain, 0)), id, err, errsz);
 }
 
 /* ---- client ---- */
@@ -183,9 +185,9 @@ int tls_server_peer_identity(struct tls_server *srv, SSL *ssl, struct tls_identi
 struct tls_cred {
 	X509 *cert;
 	EVP_PKEY *key;
-	STACK_OF(X509) *chain; /* extra certificates of the cert file */
+	STACK_OF(X509) * chain; /* extra certificates of the cert file */
 	time_t not_after;
-	bool all_methods;      /* grants `*.*` */
+	bool all_methods; /* grants `*.*` */
 	size_t n_methods;
 	char path[512];
 };
@@ -231,7 +233,8 @@ static int load_pair(const char *cert_file, const char *key_file, struct tls_cre
 	}
 	c->cert = PEM_read_X509(f, NULL, NULL, NULL);
 	c->chain = sk_X509_new_null();
-	while (c->cert != NULL && c->chain != NULL && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+	while (c->cert != NULL && c->chain != NULL &&
+	       (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
 		sk_X509_push(c->chain, x);
 	fclose(f);
 	ERR_clear_error();
@@ -320,7 +323,8 @@ static int load_dir(struct tls_client *cl, const char *dir, char *err, size_t er
 		if (strcmp(de->d_name, "key.pem") == 0) {
 			snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 		} else if (len > 4 && strcmp(de->d_name + len - 4, ".key") == 0) {
-			snprintf(cert, sizeof(cert), "%s/%.*s.cert", dir, (int)(len - 4), de->d_name);
+			snprintf(cert, sizeof(cert), "%s/%.*s.cert", dir, (int)(len - 4),
+				 de->d_name);
 		} else {
 			continue;
 		}
@@ -332,14 +336,15 @@ static int load_dir(struct tls_client *cl, const char *dir, char *err, size_t er
 	}
 	closedir(d);
 	if (rc == 0 && cl->n == 0) {
-		snprintf(err, errsz, "%s: no certificate/key pairs (X.cert + X.key or cert.pem + key.pem)",
+		snprintf(err, errsz,
+			 "%s: no certificate/key pairs (X.cert + X.key or cert.pem + key.pem)",
 			 dir);
 		rc = -ENOENT;
 	}
 	return rc;
 }
 
-static bool issuer_listed(X509 *cert, const STACK_OF(X509_NAME) *cas)
+static bool issuer_listed(X509 *cert, const STACK_OF(X509_NAME) * cas)
 {
 	X509_NAME *issuer = X509_get_issuer_name(cert);
 	int i;
@@ -353,7 +358,8 @@ static bool issuer_listed(X509 *cert, const STACK_OF(X509_NAME) *cas)
 
 /* Like Go's client: the first certificate whose chain has an issuer the server names
  * among its acceptable CAs (any, if the server names none); none if nothing matches. */
-static const struct tls_cred *pick_cred(const struct tls_client *cl, const STACK_OF(X509_NAME) *cas)
+static const struct tls_cred *pick_cred(const struct tls_client *cl,
+					const STACK_OF(X509_NAME) * cas)
 {
 	size_t i;
 	int j;
@@ -406,8 +412,8 @@ int tls_client_new(const struct tls_client_config *cfg, struct tls_client **out,
 	if (cfg->cert_dir != NULL)
 		rc = load_dir(cl, cfg->cert_dir, err, errsz);
 	else if (cfg->cert_file != NULL)
-		rc = add_cred(cl, cfg->cert_file, cfg->key_file != NULL ? cfg->key_file : cfg->cert_file,
-			      err, errsz);
+		rc = add_cred(cl, cfg->cert_file,
+			      cfg->key_file != NULL ? cfg->key_file : cfg->cert_file, err, errsz);
 	else
 		rc = 0;
 	if (rc < 0)
@@ -417,7 +423,8 @@ int tls_client_new(const struct tls_client_config *cfg, struct tls_client **out,
 	SSL_CTX_set_cert_cb(cl->ctx, client_cert_cb, cl);
 	if (!cfg->insecure) {
 		if (cfg->ca_file == NULL) {
-			snprintf(err, errsz, "no CA file to verify servers with (or use insecure mode)");
+			snprintf(err, errsz,
+				 "no CA file to verify servers with (or use insecure mode)");
 			rc = -EINVAL;
 			goto out_free;
 		}
@@ -494,6 +501,7 @@ void tls_client_handshake_error(SSL *ssl, const char *host, char *err, size_t er
 		snprintf(err, errsz, "x509: certificate for host %s not trusted: %s", host,
 			 X509_verify_cert_error_string(v));
 	} else {
-		snprintf(err, errsz, "TLS handshake with %s: %s", host, tls_last_error(e, sizeof(e)));
+		snprintf(err, errsz, "TLS handshake with %s: %s", host,
+			 tls_last_error(e, sizeof(e)));
 	}
 }

@@ -16,12 +16,12 @@
 
 /* Who the peer is, from its verified chain. Strings are owned by the struct. */
 struct tls_identity {
-	char *username;        /* first non-empty CommonName up the chain; "" if none */
-	char **groups;         /* first non-empty group list up the chain */
+	char *username; /* first non-empty CommonName up the chain; "" if none */
+	char **groups;	/* first non-empty group list up the chain */
 	size_t n_groups;
-	char **methods;        /* grant globs: union over the chain; empty if untrusted */
+	char **methods; /* grant globs: union over the chain; empty if untrusted */
 	size_t n_methods;
-	bool methods_trusted;  /* chain rooted in CA.pem (or no IdentityCA.pem exists) */
+	bool methods_trusted; /* chain rooted in CA.pem (or no IdentityCA.pem exists) */
 };
 
 /* Frees what the identity owns and zeroes it; accepts a zeroed struct. */
@@ -32,7 +32,7 @@ void tls_identity_clear(struct tls_identity *id);
  * Returns 0, -EACCES for a grant that is not Service.Method, an extension that does
  * not decode or a CommonName with a NUL byte (err says which), -ENOMEM. Borrows
  * chain. */
-int tls_identity_from_chain(STACK_OF(X509) *chain, bool trust_methods, struct tls_identity *id,
+int tls_identity_from_chain(STACK_OF(X509) * chain, bool trust_methods, struct tls_identity *id,
 			    char *err, size_t errsz);
 
 /* Reads a SEQUENCE OF string extension (any ASN.1 string type, converted to UTF-8).
@@ -55,9 +55,9 @@ bool tls_identity_grants(const struct tls_identity *id, const char *service_meth
 struct tls_server; /* opaque; immutable after creation, shareable between threads */
 
 struct tls_server_config {
-	const char *cert_file;        /* server certificate (PEM, may carry a chain) */
+	const char *cert_file; /* server certificate (PEM, may carry a chain) */
 	const char *key_file;
-	const char *ca_file;          /* CA.pem: required */
+	const char *ca_file;	      /* CA.pem: required */
 	const char *identity_ca_file; /* IdentityCA.pem: optional; NULL or absent = none */
 };
 
@@ -84,8 +84,8 @@ struct tls_client_config {
 	const char *cert_dir;  /* every X.key + X.cert, and key.pem + cert.pem; or NULL */
 	const char *cert_file; /* explicit pair (used when cert_dir is NULL) */
 	const char *key_file;
-	const char *ca_file;   /* bundle the server certificate must chain to */
-	bool insecure;         /* do not verify the server (bootstrap only) */
+	const char *ca_file; /* bundle the server certificate must chain to */
+	bool insecure;	     /* do not verify the server (bootstrap only) */
 };
 
 /* Loads client credentials. A certificate that is expired or not yet valid is an error

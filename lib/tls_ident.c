@@ -64,7 +64,7 @@ static int append_ext_strings(X509_EXTENSION *ext, char ***v, size_t *n)
 {
 	const ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(ext);
 	const unsigned char *p = ASN1_STRING_get0_data(os), *end;
-	STACK_OF(ASN1_TYPE) *seq;
+	STACK_OF(ASN1_TYPE) * seq;
 	int i, rc = 0;
 
 	end = p + ASN1_STRING_length(os);
@@ -149,8 +149,8 @@ static int common_name(X509 *cert, char **out)
 	while ((idx = X509_NAME_get_index_by_NID(name, NID_commonName, idx)) >= 0)
 		last = idx;
 	if (last >= 0)
-		len = ASN1_STRING_to_UTF8(&utf8,
-					  X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
+		len = ASN1_STRING_to_UTF8(
+		    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
 	if (last < 0 || len < 0) {
 		*out = strdup("");
 		return *out != NULL ? 0 : -ENOMEM;
@@ -200,7 +200,7 @@ static int merge_methods(struct tls_identity *id, char **v)
 	return 0;
 }
 
-int tls_identity_from_chain(STACK_OF(X509) *chain, bool trust_methods, struct tls_identity *id,
+int tls_identity_from_chain(STACK_OF(X509) * chain, bool trust_methods, struct tls_identity *id,
 			    char *err, size_t errsz)
 {
 	int i, rc = 0;

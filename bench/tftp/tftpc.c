@@ -31,9 +31,9 @@ struct sess {
 	struct sockaddr_in server; /* the transfer's TID once known */
 	bool locked, done, failed;
 	uint32_t blksize, window;
-	uint64_t got;      /* blocks received in order */
+	uint64_t got;	    /* blocks received in order */
 	uint32_t in_window; /* in-order blocks since the last ACK */
-	bool gap_acked;    /* an out-of-order block was already answered */
+	bool gap_acked;	    /* an out-of-order block was already answered */
 	uint64_t bytes, data_pkts, dup_pkts;
 	unsigned retries;
 	int64_t last_rx;
@@ -169,18 +169,34 @@ int main(int argc, char **argv)
 	const char *outpath = NULL;
 	while ((c = getopt(argc, argv, "b:w:tn:o:Dq")) != -1) {
 		switch (c) {
-		case 'b': blksize = (uint32_t)atoi(optarg); break;
-		case 'w': window = (uint32_t)atoi(optarg); break;
-		case 't': tsize = true; break;
-		case 'n': n = atoi(optarg); break;
-		case 'o': outpath = optarg; break;
-		case 'D': dup_acks = true; break;
-		case 'q': quiet = true; break;
-		default: return 2;
+		case 'b':
+			blksize = (uint32_t)atoi(optarg);
+			break;
+		case 'w':
+			window = (uint32_t)atoi(optarg);
+			break;
+		case 't':
+			tsize = true;
+			break;
+		case 'n':
+			n = atoi(optarg);
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'D':
+			dup_acks = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (optind + 2 != argc || n < 1 || n > 1000 || (outpath && n != 1)) {
-		fprintf(stderr, "usage: ss-tftpc [-b BLKSIZE] [-w WINDOW] [-t] [-n N] [-o OUT] [-D] [-q] SERVER[:PORT] FILE\n");
+		fprintf(stderr, "usage: ss-tftpc [-b BLKSIZE] [-w WINDOW] [-t] [-n N] [-o OUT] "
+				"[-D] [-q] SERVER[:PORT] FILE\n");
 		return 2;
 	}
 	char host[64];
@@ -224,8 +240,9 @@ int main(int argc, char **argv)
 				for (int k = 0; k < 256; k++) {
 					struct sockaddr_in from;
 					socklen_t fl = sizeof(from);
-					ssize_t got = recvfrom(x->fd, pkt, sizeof(pkt), MSG_DONTWAIT,
-							       (struct sockaddr *)&from, &fl);
+					ssize_t got =
+					    recvfrom(x->fd, pkt, sizeof(pkt), MSG_DONTWAIT,
+						     (struct sockaddr *)&from, &fl);
 					if (got < 0)
 						break;
 					on_packet(x, pkt, (size_t)got, &from);
@@ -265,7 +282,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", s[0].digest[i]);
 	if (!quiet || ok != n)
-		printf("%s n=%d done=%d bytes=%llu secs=%.3f MBps=%.2f data_pkts=%llu dup_pkts=%llu sha256=%s\n",
+		printf("%s n=%d done=%d bytes=%llu secs=%.3f MBps=%.2f data_pkts=%llu "
+		       "dup_pkts=%llu sha256=%s\n",
 		       ok == n ? "ok" : "FAIL", n, ok, (unsigned long long)bytes, secs,
 		       secs > 0 ? (double)bytes / secs / 1e6 : 0.0, (unsigned long long)pkts,
 		       (unsigned long long)dups, differ ? "differ" : hex);

@@ -71,9 +71,9 @@ static int domains(const struct hv_config *cfg, char ***out, struct printer *p)
 
 int checkvms_run(const struct hv_config *cfg, bool repair, FILE *out)
 {
-	struct printer p = { .out = out };
+	struct printer p = {.out = out};
 	struct hvapi_local_vm_info *infos = NULL;
-	struct volumes vols = { 0 };
+	struct volumes vols = {0};
 	char **doms = NULL, err[512];
 	uint64_t increase = 0;
 	size_t n = 0;
@@ -84,7 +84,8 @@ int checkvms_run(const struct hv_config *cfg, bool repair, FILE *out)
 		fprintf(out, "%s/VMs: %s\n", cfg->state_dir, strerror(-rc));
 		return 1;
 	}
-	if (volumes_init(&vols, cfg->volume_directories.v, cfg->volume_directories.n, err, sizeof(err)) < 0) {
+	if (volumes_init(&vols, cfg->volume_directories.v, cfg->volume_directories.n, err,
+			 sizeof(err)) < 0) {
 		fprintf(out, "%s\n", err);
 		failed = 1;
 	}

@@ -45,7 +45,7 @@ static int read_line(int fd, char *buf, size_t sz)
 	size_t n = 0;
 
 	while (n + 1 < sz) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 
 		if (poll(&p, 1, 5000) <= 0)
@@ -88,8 +88,8 @@ static void *accept_main(void *arg)
 	struct control *c = arg;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN },
-				       { .fd = c->wake[0], .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN},
+				      {.fd = c->wake[0], .events = POLLIN}};
 		int fd;
 
 		if (poll(p, 2, -1) < 0) {

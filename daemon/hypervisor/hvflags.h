@@ -54,18 +54,18 @@ struct hv_config {
 	const char *uefi_vars;
 	int64_t acknowledge_timeout_ns; /* #36 */
 	int64_t stop_timeout_ns;
-	bool enable_lock_debug_methods; /* #37 */
-	const char *power_off_command;      /* PowerOff runs it (tests: a script) */
+	bool enable_lock_debug_methods;	       /* #37 */
+	const char *power_off_command;	       /* PowerOff runs it (tests: a script) */
 	const char *virtualiser_log_directory; /* libvirt's QEMU logs: <domain>.log* */
 };
 
 /* Defines every flag on fs, bound to cfg. */
 void hvflags_define(struct flags *fs, struct hv_config *cfg);
 
-#define HVFLAGS_USAGE                                                                          \
-	"Usage: hypervisor [flags...] [run|stop|stop-vms-on-next-stop|check-vms|"              \
-	"repair-vm-volume-allocations]\n"                                                      \
-	"Runs VMs through libvirt and serves status pages and RPC on one port.\n"              \
+#define HVFLAGS_USAGE                                                                              \
+	"Usage: hypervisor [flags...] [run|stop|stop-vms-on-next-stop|check-vms|"                  \
+	"repair-vm-volume-allocations]\n"                                                          \
+	"Runs VMs through libvirt and serves status pages and RPC on one port.\n"                  \
 	"Flags are read from /etc/hypervisor/flags.default and flags.extra first.\n"
 
 #endif

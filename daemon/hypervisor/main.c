@@ -37,8 +37,8 @@ struct daemon {
 	struct hv_config cfg;
 	struct log_config logcfg;
 	struct manager *m;
-	int lock_fd;         /* the state directory's lock */
-	int stop_fd;         /* eventfd: a control "stop" arrived */
+	int lock_fd;	      /* the state directory's lock */
+	int stop_fd;	      /* eventfd: a control "stop" arrived */
 	atomic_bool stop_vms; /* "stop-vms-on-next-stop" arrived */
 	struct tls_server *tls;
 	struct srpc_server *srv;
@@ -85,7 +85,7 @@ static int on_control(const char *cmd, void *arg)
 /* Subnets went to DHCP and to the metadata namespaces' routes (#15). */
 static void push_subnets(struct daemon *d)
 {
-	struct hvapi_subnets copy = { 0 };
+	struct hvapi_subnets copy = {0};
 	struct metadata_subnet *ms;
 	struct manager *m = d->m;
 	int rc = 0;
@@ -105,8 +105,8 @@ static void push_subnets(struct daemon *d)
 		log_error("dhcpd: cannot take the new subnets");
 	ms = calloc(copy.n + 1, sizeof(*ms));
 	for (size_t i = 0; ms != NULL && i < copy.n; i++)
-		ms[i] = (struct metadata_subnet){ copy.v[i].ip_gateway, copy.v[i].ip_mask,
-						  copy.v[i].disable_metadata };
+		ms[i] = (struct metadata_subnet){copy.v[i].ip_gateway, copy.v[i].ip_mask,
+						 copy.v[i].disable_metadata};
 	if (d->md != NULL && ms != NULL && metadata_set_subnets(d->md, ms, copy.n) < 0)
 		log_error("metadata: cannot route to every subnet");
 	free(ms);
@@ -139,11 +139,11 @@ static int start_network(struct daemon *d, const struct bridges *br)
 {
 	const struct hv_config *c = &d->cfg;
 	struct netsvc_config nc = {
-		.state_dir = c->state_dir,
-		.boot_template = c->network_boot_image,
-		.bridges_only = c->dhcp_server_on_bridges_only,
+	    .state_dir = c->state_dir,
+	    .boot_template = c->network_boot_image,
+	    .bridges_only = c->dhcp_server_on_bridges_only,
 	};
-	struct metadata_config mc = { .source = &d->mdsrc };
+	struct metadata_config mc = {.source = &d->mdsrc};
 	char *why;
 	int rc;
 
@@ -155,8 +155,8 @@ static int start_network(struct daemon *d, const struct bridges *br)
 		log_error("starting DHCP/TFTP: %s", strerror(-rc));
 		return rc;
 	}
-	d->mdsrc = (struct metadata_vm_source){ .lookup_by_ip = manager_metadata_lookup,
-						   .trace = rpc_more_metadata_trace, .ctx = d->m };
+	d->mdsrc = (struct metadata_vm_source){
+	    .lookup_by_ip = manager_metadata_lookup, .trace = rpc_more_metadata_trace, .ctx = d->m};
 	d->md = metadata_new(&mc);
 	if (d->md == NULL)
 		return -ENOMEM;
@@ -179,13 +179,13 @@ static void log_setup(struct daemon *d)
 	const struct hv_config *c = &d->cfg;
 
 	d->logcfg = (struct log_config){
-		.to_stderr = c->also_log_to_stderr,
-		.dir = c->log_dir,
-		.file_max_size = c->log_file_max_size,
-		.quota = c->log_quota,
-		.ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
-		.subseconds = c->log_subseconds,
-		.debug_level = c->initial_log_debug_level,
+	    .to_stderr = c->also_log_to_stderr,
+	    .dir = c->log_dir,
+	    .file_max_size = c->log_file_max_size,
+	    .quota = c->log_quota,
+	    .ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
+	    .subseconds = c->log_subseconds,
+	    .debug_level = c->initial_log_debug_level,
 	};
 	if (log_init(&d->logcfg) < 0)
 		fprintf(stderr, "hypervisor: cannot write logs to %s\n", c->log_dir);
@@ -195,7 +195,8 @@ static void log_setup(struct daemon *d)
 static int wait_loop(struct daemon *d, int sfd)
 {
 	for (;;) {
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = d->stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = d->stop_fd, .events = POLLIN}};
 		struct signalfd_siginfo si;
 
 		if (poll(p, 2, -1) < 0) {
@@ -206,7 +207,8 @@ static int wait_loop(struct daemon *d, int sfd)
 		if (p[1].revents & POLLIN) {
 			bool stop_vms = atomic_load(&d->stop_vms);
 
-			log_info("stop requested%s", stop_vms ? ": shutting VMs down" : ": VMs keep running");
+			log_info("stop requested%s",
+				 stop_vms ? ": shutting VMs down" : ": VMs keep running");
 			statedir_remove_root_cookie(d->cfg.state_dir);
 			netsvc_stop(d->ns);
 			if (stop_vms)
@@ -274,7 +276,7 @@ static int run(struct daemon *d)
 		return 1;
 	}
 
-	struct tls_server_config tc = { c->cert_file, c->key_file, c->ca_file, c->identity_ca_file };
+	struct tls_server_config tc = {c->cert_file, c->key_file, c->ca_file, c->identity_ca_file};
 	rc = tls_server_new(&tc, &d->tls, err, sizeof(err));
 	if (rc < 0) {
 		log_error("TLS: %s", err);
@@ -291,12 +293,12 @@ static int run(struct daemon *d)
 	manager_set_notify(d->m, on_change, d);
 
 	struct srpc_server_config sc = {
-		.tls = d->tls,
-		.allow_unauthenticated = c->allow_unauthenticated_reads,
-		.trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
-		.trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
-		.handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
-		.io_timeout_ms = -1,
+	    .tls = d->tls,
+	    .allow_unauthenticated = c->allow_unauthenticated_reads,
+	    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
+	    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
+	    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
+	    .io_timeout_ms = -1,
 	};
 	d->srv = srpc_server_new(&sc);
 	if (d->srv == NULL)
@@ -314,7 +316,7 @@ static int run(struct daemon *d)
 		st->ns = d->ns;
 		st->ready[st->nready] = metadata_healthy;
 		st->ready_arg[st->nready++] = d;
-		d->r = (struct rpc){ .m = d->m, .cfg = c, .updates = d->upd };
+		d->r = (struct rpc){.m = d->m, .cfg = c, .updates = d->upd};
 		rc = rpc_register(d->srv, &d->r);
 		if (rc < 0) {
 			log_error("registering RPC methods: %s", strerror(-rc));
@@ -322,7 +324,8 @@ static int run(struct daemon *d)
 		}
 	}
 	snprintf(addr, sizeof(addr), ":%d", c->port_num);
-	struct listener_config lc = { .addr = addr, .srpc = d->srv, .http = status_handler, .http_arg = st };
+	struct listener_config lc = {
+	    .addr = addr, .srpc = d->srv, .http = status_handler, .http_arg = st};
 	rc = listener_start(&lc, &d->lis, err, sizeof(err));
 	if (rc < 0) {
 		log_error("listening on %s: %s", addr, err);
@@ -363,7 +366,8 @@ static int dispatch(struct daemon *d, struct flags *fs)
 		return rc < 0 ? 1 : 0;
 	}
 	if (strcmp(cmd, "check-vms") == 0 || strcmp(cmd, "repair-vm-volume-allocations") == 0)
-		return checkvms_run(&d->cfg, strcmp(cmd, "repair-vm-volume-allocations") == 0, stdout);
+		return checkvms_run(&d->cfg, strcmp(cmd, "repair-vm-volume-allocations") == 0,
+				    stdout);
 	flags_print_usage(fs, stderr);
 	return 2;
 }

@@ -12,12 +12,12 @@
 static struct api_field elem_field(const struct api_field *f)
 {
 	struct api_field e = {
-		.name = f->name,
-		.kind = f->elem,
-		.offset = 0,
-		.flags = f->flags & API_EMPTY_NULL,
-		.type = f->type,
-		.names = f->names,
+	    .name = f->name,
+	    .kind = f->elem,
+	    .offset = 0,
+	    .flags = f->flags & API_EMPTY_NULL,
+	    .type = f->type,
+	    .names = f->names,
 	};
 	return e;
 }

@@ -31,10 +31,10 @@
 #include "json.h"
 
 /* A list (or a map: a list of {key, value} entry structs) of T. */
-#define API_LIST(T)                                                                            \
-	struct {                                                                               \
-		size_t n;                                                                      \
-		T *v;                                                                          \
+#define API_LIST(T)                                                                                \
+	struct {                                                                                   \
+		size_t n;                                                                          \
+		T *v;                                                                              \
 	}
 
 /* Layout shared by every API_LIST; the codec reads lists through it. */
@@ -75,8 +75,8 @@ enum api_kind {
 };
 
 enum api_field_flags {
-	API_OMITEMPTY = 1 << 0,  /* left out when zero/empty (not for times and structs) */
-	API_HAS = 1 << 1,        /* present iff the bool at has_offset is true (Go pointer
+	API_OMITEMPTY = 1 << 0,	 /* left out when zero/empty (not for times and structs) */
+	API_HAS = 1 << 1,	 /* present iff the bool at has_offset is true (Go pointer
 				    to a scalar, e.g. Update.MemoryInMiB *uint64) */
 	API_EMPTY_NULL = 1 << 2, /* API_PTR: NULL is written {} and {} decodes to NULL
 				    (deleted VMs in Update.VMs) */
@@ -85,15 +85,15 @@ enum api_field_flags {
 struct api_type;
 
 struct api_field {
-	const char *name;	      /* JSON key; NULL for API_EMBED */
+	const char *name; /* JSON key; NULL for API_EMBED */
 	enum api_kind kind;
-	size_t offset;		      /* of the member in the struct */
-	unsigned flags;		      /* enum api_field_flags */
-	enum api_kind elem;	      /* API_LIST: element kind */
-	const struct api_type *type;  /* STRUCT, PTR, EMBED, LIST of STRUCT/PTR, MAP entry */
-	const char *const *names;     /* ENUM (or LIST of ENUM): name of each value,
-					 NULL-terminated */
-	size_t has_offset;	      /* API_HAS */
+	size_t offset;		     /* of the member in the struct */
+	unsigned flags;		     /* enum api_field_flags */
+	enum api_kind elem;	     /* API_LIST: element kind */
+	const struct api_type *type; /* STRUCT, PTR, EMBED, LIST of STRUCT/PTR, MAP entry */
+	const char *const *names;    /* ENUM (or LIST of ENUM): name of each value,
+					NULL-terminated */
+	size_t has_offset;	     /* API_HAS */
 };
 
 struct api_type {
@@ -154,48 +154,64 @@ static inline const char *api_str(const char *s)
 
 /* Descriptor-table builders: S is the struct tag (struct S), m the member, fl flags,
  * T an api_type object, nm an enum name table, ek a list's element kind. */
-#define API_FLD(S, key, k, m, fl)                                                              \
-	{ .name = (key), .kind = (k), .offset = offsetof(struct S, m), .flags = (fl) }
-#define API_FLD_ENUM(S, key, m, fl, nm)                                                        \
-	{ .name = (key), .kind = API_ENUM, .offset = offsetof(struct S, m), .flags = (fl),    \
-	  .names = (nm) }
-#define API_FLD_T(S, key, k, m, fl, T)                                                         \
-	{ .name = (key), .kind = (k), .offset = offsetof(struct S, m), .flags = (fl),         \
-	  .type = &(T) }
-#define API_FLD_EMBED(S, m, T)                                                                 \
-	{ .name = NULL, .kind = API_EMBED, .offset = offsetof(struct S, m), .type = &(T) }
-#define API_FLD_LIST(S, key, m, fl, ek)                                                        \
-	{ .name = (key), .kind = API_LIST, .offset = offsetof(struct S, m), .flags = (fl),    \
-	  .elem = (ek) }
-#define API_FLD_LIST_T(S, key, m, fl, ek, T)                                                   \
-	{ .name = (key), .kind = API_LIST, .offset = offsetof(struct S, m), .flags = (fl),    \
-	  .elem = (ek), .type = &(T) }
-#define API_FLD_LIST_ENUM(S, key, m, fl, nm)                                                   \
-	{ .name = (key), .kind = API_LIST, .offset = offsetof(struct S, m), .flags = (fl),    \
-	  .elem = API_ENUM, .names = (nm) }
-#define API_FLD_HAS(S, key, k, m, has)                                                         \
-	{ .name = (key), .kind = (k), .offset = offsetof(struct S, m), .flags = API_HAS,      \
-	  .has_offset = offsetof(struct S, has) }
-#define API_TYPE(S, goname, fieldtab)                                                          \
-	const struct api_type S##_type = { (goname), sizeof(struct S), (fieldtab),            \
-					   sizeof(fieldtab) / sizeof((fieldtab)[0]) }
+#define API_FLD(S, key, k, m, fl)                                                                  \
+	{                                                                                          \
+		.name = (key), .kind = (k), .offset = offsetof(struct S, m), .flags = (fl)         \
+	}
+#define API_FLD_ENUM(S, key, m, fl, nm)                                                            \
+	{                                                                                          \
+		.name = (key), .kind = API_ENUM, .offset = offsetof(struct S, m), .flags = (fl),   \
+		.names = (nm)                                                                      \
+	}
+#define API_FLD_T(S, key, k, m, fl, T)                                                             \
+	{                                                                                          \
+		.name = (key), .kind = (k), .offset = offsetof(struct S, m), .flags = (fl),        \
+		.type = &(T)                                                                       \
+	}
+#define API_FLD_EMBED(S, m, T)                                                                     \
+	{                                                                                          \
+		.name = NULL, .kind = API_EMBED, .offset = offsetof(struct S, m), .type = &(T)     \
+	}
+#define API_FLD_LIST(S, key, m, fl, ek)                                                            \
+	{                                                                                          \
+		.name = (key), .kind = API_LIST, .offset = offsetof(struct S, m), .flags = (fl),   \
+		.elem = (ek)                                                                       \
+	}
+#define API_FLD_LIST_T(S, key, m, fl, ek, T)                                                       \
+	{                                                                                          \
+		.name = (key), .kind = API_LIST, .offset = offsetof(struct S, m), .flags = (fl),   \
+		.elem = (ek), .type = &(T)                                                         \
+	}
+#define API_FLD_LIST_ENUM(S, key, m, fl, nm)                                                       \
+	{                                                                                          \
+		.name = (key), .kind = API_LIST, .offset = offsetof(struct S, m), .flags = (fl),   \
+		.elem = API_ENUM, .names = (nm)                                                    \
+	}
+#define API_FLD_HAS(S, key, k, m, has)                                                             \
+	{                                                                                          \
+		.name = (key), .kind = (k), .offset = offsetof(struct S, m), .flags = API_HAS,     \
+		.has_offset = offsetof(struct S, has)                                              \
+	}
+#define API_TYPE(S, goname, fieldtab)                                                              \
+	const struct api_type S##_type = {(goname), sizeof(struct S), (fieldtab),                  \
+					  sizeof(fieldtab) / sizeof((fieldtab)[0])}
 
 /* Generates typed wrappers for struct <prefix>_<name> described by <prefix>_<name>_type:
  * <prefix>_<name>_to_json, _from_json, _clear. */
-#define API_CODEC_DECLARE(prefix, name)                                                        \
-	extern const struct api_type prefix##_##name##_type;                                   \
-	static inline json_t *prefix##_##name##_to_json(const struct prefix##_##name *v)       \
-	{                                                                                      \
-		return api_encode(&prefix##_##name##_type, v);                                 \
-	}                                                                                      \
-	static inline int prefix##_##name##_from_json(struct sjson_dec *d, json_t *j,          \
-						      struct prefix##_##name *v)               \
-	{                                                                                      \
-		return api_decode(&prefix##_##name##_type, d, j, v);                           \
-	}                                                                                      \
-	static inline void prefix##_##name##_clear(struct prefix##_##name *v)                  \
-	{                                                                                      \
-		api_clear(&prefix##_##name##_type, v);                                         \
+#define API_CODEC_DECLARE(prefix, name)                                                            \
+	extern const struct api_type prefix##_##name##_type;                                       \
+	static inline json_t *prefix##_##name##_to_json(const struct prefix##_##name *v)           \
+	{                                                                                          \
+		return api_encode(&prefix##_##name##_type, v);                                     \
+	}                                                                                          \
+	static inline int prefix##_##name##_from_json(struct sjson_dec *d, json_t *j,              \
+						      struct prefix##_##name *v)                   \
+	{                                                                                          \
+		return api_decode(&prefix##_##name##_type, d, j, v);                               \
+	}                                                                                          \
+	static inline void prefix##_##name##_clear(struct prefix##_##name *v)                      \
+	{                                                                                          \
+		api_clear(&prefix##_##name##_type, v);                                             \
 	}
 
 #endif

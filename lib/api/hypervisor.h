@@ -121,8 +121,8 @@ struct hvapi_count { /* NumFreeAddresses, MaximumFreeAddresses: subnet id -> cou
 };
 
 struct hvapi_address {
-	struct in_addr ip;  /* IpAddress (o); 0.0.0.0 = none (external DHCP) */
-	uint8_t mac[6];	    /* MacAddress */
+	struct in_addr ip; /* IpAddress (o); 0.0.0.0 = none (external DHCP) */
+	uint8_t mac[6];	   /* MacAddress */
 };
 struct hvapi_addresses {
 	size_t n;
@@ -130,19 +130,19 @@ struct hvapi_addresses {
 };
 
 struct hvapi_subnet {
-	char *id;				/* Id */
-	struct in_addr ip_gateway;		/* IpGateway */
-	struct in_addr ip_mask;			/* IpMask */
-	char *domain_name;			/* DomainName (o) */
+	char *id;				      /* Id */
+	struct in_addr ip_gateway;		      /* IpGateway */
+	struct in_addr ip_mask;			      /* IpMask */
+	char *domain_name;			      /* DomainName (o) */
 	API_LIST(struct in_addr) domain_name_servers; /* DomainNameServers */
-	bool disable_metadata;			/* DisableMetadata (o) */
-	bool manage;				/* Manage (o) */
-	uint32_t vlan_id;			/* VlanId (o) */
-	struct api_strlist allowed_groups;	/* AllowedGroups (o) */
-	struct api_strlist allowed_users;	/* AllowedUsers (o) */
-	struct in_addr first_dynamic_ip;	/* FirstDynamicIP (o) */
-	struct in_addr last_dynamic_ip;		/* LastDynamicIP (o) */
-	struct hvapi_tags tags;			/* Tags (o) */
+	bool disable_metadata;			      /* DisableMetadata (o) */
+	bool manage;				      /* Manage (o) */
+	uint32_t vlan_id;			      /* VlanId (o) */
+	struct api_strlist allowed_groups;	      /* AllowedGroups (o) */
+	struct api_strlist allowed_users;	      /* AllowedUsers (o) */
+	struct in_addr first_dynamic_ip;	      /* FirstDynamicIP (o) */
+	struct in_addr last_dynamic_ip;		      /* LastDynamicIP (o) */
+	struct hvapi_tags tags;			      /* Tags (o) */
 };
 struct hvapi_subnets {
 	size_t n;
@@ -155,13 +155,13 @@ struct hvapi_dfm {
 };
 
 struct hvapi_volume {
-	struct hvapi_dfm dfm;			/* DFM (always written, {} when empty) */
-	enum hvapi_volume_format format;	/* Format (o) */
-	enum hvapi_volume_interface interface;	/* Interface (o) */
-	uint64_t size;				/* Size */
+	struct hvapi_dfm dfm;			   /* DFM (always written, {} when empty) */
+	enum hvapi_volume_format format;	   /* Format (o) */
+	enum hvapi_volume_interface interface;	   /* Interface (o) */
+	uint64_t size;				   /* Size */
 	API_LIST(struct hvapi_snapshot) snapshots; /* Snapshots (o) */
-	enum hvapi_volume_type type;		/* Type (o) */
-	uint64_t virtual_size;			/* VirtualSize (o): qcow2 logical size */
+	enum hvapi_volume_type type;		   /* Type (o) */
+	uint64_t virtual_size;			   /* VirtualSize (o): qcow2 logical size */
 };
 struct hvapi_volumes {
 	size_t n;
@@ -176,39 +176,39 @@ struct hvapi_network_entry {
 };
 
 struct hvapi_vm_info {
-	struct hvapi_address address;		/* Address */
-	enum hvapi_arch architecture;		/* ArchitectureType (o) */
-	struct timespec changed_state_on;	/* ChangedStateOn */
-	enum hvapi_console_type console_type;	/* ConsoleType (o) */
-	struct timespec created_on;		/* CreatedOn */
-	int cpu_priority;			/* CpuPriority (o) */
-	bool destroy_on_powerdown;		/* DestroyOnPowerdown (o) */
-	bool destroy_protection;		/* DestroyProtection (o) */
-	bool disable_virtio;			/* DisableVirtIO (o) */
-	char *extra_kernel_options;		/* ExtraKernelOptions (o) */
-	enum hvapi_firmware firmware;		/* FirmwareType (o) */
-	char *hostname;				/* Hostname (o) */
-	struct timespec identity_expires;	/* IdentityExpires */
-	char *identity_name;			/* IdentityName (o) */
-	char *image_name;			/* ImageName (o) */
-	char *image_url;			/* ImageURL (o) */
-	enum hvapi_machine_type machine_type;	/* MachineType (o) */
-	uint64_t memory_mib;			/* MemoryInMiB */
-	uint32_t milli_cpus;			/* MilliCPUs */
+	struct hvapi_address address;			      /* Address */
+	enum hvapi_arch architecture;			      /* ArchitectureType (o) */
+	struct timespec changed_state_on;		      /* ChangedStateOn */
+	enum hvapi_console_type console_type;		      /* ConsoleType (o) */
+	struct timespec created_on;			      /* CreatedOn */
+	int cpu_priority;				      /* CpuPriority (o) */
+	bool destroy_on_powerdown;			      /* DestroyOnPowerdown (o) */
+	bool destroy_protection;			      /* DestroyProtection (o) */
+	bool disable_virtio;				      /* DisableVirtIO (o) */
+	char *extra_kernel_options;			      /* ExtraKernelOptions (o) */
+	enum hvapi_firmware firmware;			      /* FirmwareType (o) */
+	char *hostname;					      /* Hostname (o) */
+	struct timespec identity_expires;		      /* IdentityExpires */
+	char *identity_name;				      /* IdentityName (o) */
+	char *image_name;				      /* ImageName (o) */
+	char *image_url;				      /* ImageURL (o) */
+	enum hvapi_machine_type machine_type;		      /* MachineType (o) */
+	uint64_t memory_mib;				      /* MemoryInMiB */
+	uint32_t milli_cpus;				      /* MilliCPUs */
 	API_LIST(struct hvapi_network_entry) network_entries; /* NetworkEntries (o) */
-	struct api_strlist owner_groups;	/* OwnerGroups (o) */
-	struct api_strlist owner_users;		/* OwnerUsers (o); [0] = primary owner */
-	char *root_fs_label;			/* RootFileSystemLabel (o) */
-	bool spread_volumes;			/* SpreadVolumes (o) */
-	enum hvapi_state state;			/* State */
-	struct hvapi_addresses secondary_addresses;	/* SecondaryAddresses (o) */
-	struct api_strlist secondary_subnet_ids; /* SecondarySubnetIDs (o) */
-	char *subnet_id;			/* SubnetId (o) */
-	struct hvapi_tags tags;			/* Tags (o) */
-	bool uncommitted;			/* Uncommitted (o) */
-	uint32_t virtual_cpus;			/* VirtualCPUs (o) */
-	char *virtualiser_image_name;		/* VirtualiserImageName (o) */
-	struct hvapi_volumes volumes;		/* Volumes (o) */
+	struct api_strlist owner_groups;		      /* OwnerGroups (o) */
+	struct api_strlist owner_users;		    /* OwnerUsers (o); [0] = primary owner */
+	char *root_fs_label;			    /* RootFileSystemLabel (o) */
+	bool spread_volumes;			    /* SpreadVolumes (o) */
+	enum hvapi_state state;			    /* State */
+	struct hvapi_addresses secondary_addresses; /* SecondaryAddresses (o) */
+	struct api_strlist secondary_subnet_ids;    /* SecondarySubnetIDs (o) */
+	char *subnet_id;			    /* SubnetId (o) */
+	struct hvapi_tags tags;			    /* Tags (o) */
+	bool uncommitted;			    /* Uncommitted (o) */
+	uint32_t virtual_cpus;			    /* VirtualCPUs (o) */
+	char *virtualiser_image_name;		    /* VirtualiserImageName (o) */
+	struct hvapi_volumes volumes;		    /* Volumes (o) */
 	enum hvapi_watchdog_action watchdog_action; /* WatchdogAction (o) */
 	enum hvapi_watchdog_model watchdog_model;   /* WatchdogModel (o) */
 };
@@ -226,13 +226,13 @@ struct hvapi_local_vm_info {
 
 /* address-pool.json. Free is a subset of Registered. */
 struct hvapi_address_pool {
-	struct hvapi_addresses free;	      /* Free */
+	struct hvapi_addresses free;	   /* Free */
 	struct hvapi_addresses registered; /* Registered */
 };
 
 /* subnets.json is a JSON array of Subnet: see hvapi_subnets_{to,from}_json. */
 
-struct hvapi_volume_init { /* SecondaryVolumesInit entry */
+struct hvapi_volume_init {		     /* SecondaryVolumesInit entry */
 	uint64_t bytes_per_inode;	     /* BytesPerInode */
 	char *label;			     /* Label */
 	uint16_t reserved_blocks_percentage; /* ReservedBlocksPercentage */
@@ -244,25 +244,25 @@ struct hvapi_volume_init { /* SecondaryVolumesInit entry */
  * ImageDataSize bytes of image, UserDataSize bytes of user data, then (if
  * SecondaryVolumesData) each secondary volume's Size bytes. */
 struct hvapi_create_vm_request {
-	int64_t dhcp_timeout_ns;		/* DhcpTimeout (o): <0 no lease, 0 no wait */
-	bool do_not_start;			/* DoNotStart (o) */
-	bool enable_netboot;			/* EnableNetboot (o) */
-	struct api_bytes identity_certificate;	/* IdentityCertificate (o), PEM */
-	struct api_bytes identity_key;		/* IdentityKey (o), PEM */
-	uint64_t image_data_size;		/* ImageDataSize (o) */
-	int64_t image_timeout_ns;		/* ImageTimeout (o) */
-	uint64_t minimum_free_bytes;		/* MinimumFreeBytes (o) */
-	struct api_strlist overlay_directories;	/* OverlayDirectories (o) */
+	int64_t dhcp_timeout_ns;		   /* DhcpTimeout (o): <0 no lease, 0 no wait */
+	bool do_not_start;			   /* DoNotStart (o) */
+	bool enable_netboot;			   /* EnableNetboot (o) */
+	struct api_bytes identity_certificate;	   /* IdentityCertificate (o), PEM */
+	struct api_bytes identity_key;		   /* IdentityKey (o), PEM */
+	uint64_t image_data_size;		   /* ImageDataSize (o) */
+	int64_t image_timeout_ns;		   /* ImageTimeout (o) */
+	uint64_t minimum_free_bytes;		   /* MinimumFreeBytes (o) */
+	struct api_strlist overlay_directories;	   /* OverlayDirectories (o) */
 	API_LIST(struct hvapi_file) overlay_files; /* OverlayFiles (o) */
-	uint64_t roundup_power;			/* RoundupPower (o) */
-	struct hvapi_volumes secondary_volumes;	/* SecondaryVolumes (o) */
-	bool secondary_volumes_data;		/* SecondaryVolumesData (o) */
+	uint64_t roundup_power;			   /* RoundupPower (o) */
+	struct hvapi_volumes secondary_volumes;	   /* SecondaryVolumes (o) */
+	bool secondary_volumes_data;		   /* SecondaryVolumesData (o) */
 	API_LIST(struct hvapi_volume_init) secondary_volumes_init; /* (o) */
-	bool skip_bootloader;			/* SkipBootloader (o) */
-	bool skip_memory_check;			/* SkipMemoryCheck (o) */
-	API_LIST(uint32_t) storage_indices;	/* StorageIndices (o) */
-	uint64_t user_data_size;		/* UserDataSize (o) */
-	struct hvapi_vm_info vm;		/* VmInfo fields, flattened */
+	bool skip_bootloader;					   /* SkipBootloader (o) */
+	bool skip_memory_check;					   /* SkipMemoryCheck (o) */
+	API_LIST(uint32_t) storage_indices;			   /* StorageIndices (o) */
+	uint64_t user_data_size;				   /* UserDataSize (o) */
+	struct hvapi_vm_info vm;				   /* VmInfo fields, flattened */
 };
 
 /* One message of the CreateVm (and CopyVm) reply stream. */
@@ -276,8 +276,8 @@ struct hvapi_create_vm_response {
 
 /* Descriptors of the map entries and nested records (for tables elsewhere). */
 extern const struct api_type hvapi_tag_type, hvapi_match_tag_type, hvapi_snapshot_type,
-	hvapi_file_type, hvapi_count_type, hvapi_dfm_type, hvapi_network_entry_type,
-	hvapi_local_volume_type, hvapi_volume_init_type;
+    hvapi_file_type, hvapi_count_type, hvapi_dfm_type, hvapi_network_entry_type,
+    hvapi_local_volume_type, hvapi_volume_init_type;
 
 API_CODEC_DECLARE(hvapi, address)
 API_CODEC_DECLARE(hvapi, subnet)

@@ -102,10 +102,10 @@ enum hvapi_access {
 };
 
 struct hvapi_method {
-	const char *name;		/* "Hypervisor.X" */
-	bool stream;			/* S (else RR) */
-	unsigned access;		/* enum hvapi_access */
-	const struct api_type *request;	/* first message from the client; NULL = {} */
+	const char *name;		 /* "Hypervisor.X" */
+	bool stream;			 /* S (else RR) */
+	unsigned access;		 /* enum hvapi_access */
+	const struct api_type *request;	 /* first message from the client; NULL = {} */
 	const struct api_type *response; /* (first) message from the server; NULL = none
 					    (ScanVmRoot: gob only, unsupported) */
 };
@@ -160,15 +160,16 @@ struct hvapi_image_response {
 /* ---- Per-method messages, alphabetical ---- */
 
 struct hvapi_add_vm_volumes_request {
-	struct in_addr ip;		      /* IpAddress */
-	API_LIST(uint64_t) volume_sizes;      /* VolumeSizes */
+	struct in_addr ip;		 /* IpAddress */
+	API_LIST(uint64_t) volume_sizes; /* VolumeSizes */
 };
 
 struct hvapi_change_address_pool_request {
 	struct hvapi_addresses addresses_to_add;    /* AddressesToAdd */
 	struct hvapi_addresses addresses_to_remove; /* AddressesToRemove */
-	API_LIST(struct hvapi_count) maximum_free_addresses; /* MaximumFreeAddresses: subnet
-								id ("" = all) -> max */
+	API_LIST(struct hvapi_count)
+	maximum_free_addresses; /* MaximumFreeAddresses: subnet
+				   id ("" = all) -> max */
 };
 
 struct hvapi_change_owners_request {
@@ -202,8 +203,8 @@ struct hvapi_change_vm_machine_type_request {
 };
 
 struct hvapi_change_vm_num_network_queues_request {
-	struct in_addr ip;				/* IpAddress */
-	API_LIST(uint32_t) num_queues_per_interface;	/* NumQueuesPerInterface */
+	struct in_addr ip;			     /* IpAddress */
+	API_LIST(uint32_t) num_queues_per_interface; /* NumQueuesPerInterface */
 };
 
 struct hvapi_change_vm_owner_groups_request {
@@ -229,9 +230,9 @@ struct hvapi_change_vm_subnet_request {
 };
 
 struct hvapi_change_vm_subnet_response {
-	char *error;		  /* Error */
-	struct in_addr new_ip;	  /* NewIpAddress */
-	char *old_identity_name;  /* OldIdentityName */
+	char *error;		 /* Error */
+	struct in_addr new_ip;	 /* NewIpAddress */
+	char *old_identity_name; /* OldIdentityName */
 };
 
 struct hvapi_change_vm_tags_request {
@@ -251,9 +252,9 @@ struct hvapi_change_vm_volume_size_request {
 };
 
 struct hvapi_change_vm_volume_storage_index_request {
-	struct in_addr ip;      /* IpAddress */
+	struct in_addr ip;	/* IpAddress */
 	uint32_t storage_index; /* StorageIndex */
-	uint32_t volume_index;  /* VolumeIndex */
+	uint32_t volume_index;	/* VolumeIndex */
 };
 
 struct hvapi_connect_to_vm_serial_port_request {
@@ -300,26 +301,26 @@ struct hvapi_discard_vm_snapshot_request {
 };
 
 struct hvapi_export_local_vm_request {
-	struct in_addr ip;		     /* IpAddress */
+	struct in_addr ip;		      /* IpAddress */
 	struct api_bytes verification_cookie; /* VerificationCookie (o) */
 };
 
 struct hvapi_export_local_vm_info {
-	struct api_strlist bridges;	 /* Bridges */
+	struct api_strlist bridges;	  /* Bridges */
 	struct hvapi_local_vm_info local; /* LocalVmInfo fields, flattened */
 };
 
 struct hvapi_export_local_vm_response {
-	char *error;				 /* Error */
+	char *error;				   /* Error */
 	struct hvapi_export_local_vm_info vm_info; /* VmInfo */
 };
 
 struct hvapi_get_capacity_response {
-	char *error;			    /* Error (o) */
-	uint64_t available_memory_mib;	    /* AvailableMemoryInMiB (o) */
-	uint64_t memory_mib;		    /* MemoryInMiB (o) */
-	uint32_t num_cpus;		    /* NumCPUs (o) */
-	uint64_t total_volume_bytes;	    /* TotalVolumeBytes (o) */
+	char *error;		       /* Error (o) */
+	uint64_t available_memory_mib; /* AvailableMemoryInMiB (o) */
+	uint64_t memory_mib;	       /* MemoryInMiB (o) */
+	uint32_t num_cpus;	       /* NumCPUs (o) */
+	uint64_t total_volume_bytes;   /* TotalVolumeBytes (o) */
 };
 
 struct hvapi_get_identity_provider_response {
@@ -328,8 +329,8 @@ struct hvapi_get_identity_provider_response {
 };
 
 struct hvapi_get_public_key_response {
-	char *error;		    /* Error */
-	struct api_bytes key_pem;   /* KeyPEM */
+	char *error;		  /* Error */
+	struct api_bytes key_pem; /* KeyPEM */
 };
 
 struct hvapi_get_root_cookie_path_response {
@@ -355,32 +356,32 @@ struct hvapi_vm_entry { /* Update.VMs: IP -> VmInfo; vm == NULL is a deletion ({
 
 /* Server -> client messages of GetUpdates; every field (o). */
 struct hvapi_update {
-	bool have_address_pool;			 /* HaveAddressPool */
-	struct hvapi_addresses address_pool;	 /* AddressPool (registered list) */
-	enum hvapi_arch architecture;		 /* ArchitectureType */
+	bool have_address_pool;		     /* HaveAddressPool */
+	struct hvapi_addresses address_pool; /* AddressPool (registered list) */
+	enum hvapi_arch architecture;	     /* ArchitectureType */
 	bool has_available_memory;
-	uint64_t available_memory_mib;		 /* AvailableMemoryInMiB (when has_) */
-	bool have_disabled;			 /* HaveDisabled */
-	bool disabled;				 /* Disabled */
+	uint64_t available_memory_mib; /* AvailableMemoryInMiB (when has_) */
+	bool have_disabled;	       /* HaveDisabled */
+	bool disabled;		       /* Disabled */
 	bool has_memory;
-	uint64_t memory_mib;			 /* MemoryInMiB (when has_) */
+	uint64_t memory_mib; /* MemoryInMiB (when has_) */
 	bool has_num_cpus;
-	uint32_t num_cpus;			 /* NumCPUs (when has_) */
+	uint32_t num_cpus;				 /* NumCPUs (when has_) */
 	API_LIST(struct hvapi_count) num_free_addresses; /* NumFreeAddresses */
-	char *health_status;			 /* HealthStatus */
-	bool have_serial_number;		 /* HaveSerialNumber */
-	char *serial_number;			 /* SerialNumber */
-	bool have_subnets;			 /* HaveSubnets */
-	struct hvapi_subnets subnets;		 /* Subnets */
+	char *health_status;				 /* HealthStatus */
+	bool have_serial_number;			 /* HaveSerialNumber */
+	char *serial_number;				 /* SerialNumber */
+	bool have_subnets;				 /* HaveSubnets */
+	struct hvapi_subnets subnets;			 /* Subnets */
 	bool has_total_volume_bytes;
-	uint64_t total_volume_bytes;		 /* TotalVolumeBytes (when has_) */
-	bool have_vms;				 /* HaveVMs */
-	API_LIST(struct hvapi_vm_entry) vms;	 /* VMs */
+	uint64_t total_volume_bytes;	     /* TotalVolumeBytes (when has_) */
+	bool have_vms;			     /* HaveVMs */
+	API_LIST(struct hvapi_vm_entry) vms; /* VMs */
 };
 
 struct hvapi_get_vm_access_token_request {
-	struct in_addr ip;	/* IpAddress */
-	int64_t lifetime_ns;	/* Lifetime: 1 min .. 24 h */
+	struct in_addr ip;   /* IpAddress */
+	int64_t lifetime_ns; /* Lifetime: 1 min .. 24 h */
 };
 
 struct hvapi_get_vm_access_token_response {
@@ -399,15 +400,15 @@ struct hvapi_get_vm_info_response {
 };
 
 struct hvapi_get_vm_infos_request {
-	uint64_t ignore_state_mask;	       /* IgnoreStateMask: bit 1 << state */
-	struct api_strlist owner_groups;       /* OwnerGroups */
-	struct api_strlist owner_users;	       /* OwnerUsers */
+	uint64_t ignore_state_mask;		  /* IgnoreStateMask: bit 1 << state */
+	struct api_strlist owner_groups;	  /* OwnerGroups */
+	struct api_strlist owner_users;		  /* OwnerUsers */
 	struct hvapi_match_tags vm_tags_to_match; /* VmTagsToMatch */
 };
 
 struct hvapi_get_vm_infos_response {
-	char *error;				  /* Error */
-	API_LIST(struct hvapi_vm_info) vm_infos;  /* VmInfos */
+	char *error;				 /* Error */
+	API_LIST(struct hvapi_vm_info) vm_infos; /* VmInfos */
 };
 
 struct hvapi_get_vm_last_patch_log_response {
@@ -442,9 +443,9 @@ struct hvapi_storage_info {
 };
 
 struct hvapi_get_vm_volume_storage_configuration_response {
-	char *error;					 /* Error */
+	char *error;					   /* Error */
 	API_LIST(struct hvapi_storage_info) storage_infos; /* StorageInfos */
-	API_LIST(uint32_t) volume_storage_indices;	 /* VolumeStorageIndices */
+	API_LIST(uint32_t) volume_storage_indices;	   /* VolumeStorageIndices */
 };
 
 struct hvapi_hold_lock_request {
@@ -482,14 +483,14 @@ struct hvapi_list_vms_request {
 	struct hvapi_match_tags vm_tags_to_match; /* VmTagsToMatch */
 };
 
-struct hvapi_list_vms_response { /* no Error field */
+struct hvapi_list_vms_response {	       /* no Error field */
 	API_LIST(struct in_addr) ip_addresses; /* IpAddresses */
 };
 
 struct hvapi_list_vm_virtualiser_log_files_response {
-	char *error;			/* Error */
-	struct api_strlist filenames;	/* Filenames */
-	API_LIST(uint64_t) lengths;	/* Lengths */
+	char *error;		      /* Error */
+	struct api_strlist filenames; /* Filenames */
+	API_LIST(uint64_t) lengths;   /* Lengths */
 };
 
 struct hvapi_list_volume_directories_response {
@@ -517,14 +518,14 @@ struct hvapi_migrate_vm_response_response {
 };
 
 struct hvapi_netboot_machine_request {
-	struct hvapi_address address;		  /* Address */
-	API_LIST(struct hvapi_file) files;	  /* Files: TFTP name -> contents */
-	int64_t files_expiration_ns;		  /* FilesExpiration */
-	char *hostname;				  /* Hostname */
+	struct hvapi_address address;		   /* Address */
+	API_LIST(struct hvapi_file) files;	   /* Files: TFTP name -> contents */
+	int64_t files_expiration_ns;		   /* FilesExpiration */
+	char *hostname;				   /* Hostname */
 	uint32_t num_acknowledgements_to_wait_for; /* NumAcknowledgementsToWaitFor */
-	int64_t offer_expiration_ns;		  /* OfferExpiration */
-	struct hvapi_subnet *subnet;		  /* Subnet (pointer; null when absent) */
-	int64_t wait_timeout_ns;		  /* WaitTimeout */
+	int64_t offer_expiration_ns;		   /* OfferExpiration */
+	struct hvapi_subnet *subnet;		   /* Subnet (pointer; null when absent) */
+	int64_t wait_timeout_ns;		   /* WaitTimeout */
 };
 
 struct hvapi_patch_vm_image_request {
@@ -568,8 +569,8 @@ struct hvapi_reboot_vm_request {
 };
 
 struct hvapi_reorder_vm_volumes_request {
-	struct api_bytes access_token;	 /* AccessToken */
-	struct in_addr ip;		 /* IpAddress */
+	struct api_bytes access_token;	   /* AccessToken */
+	struct in_addr ip;		   /* IpAddress */
 	API_LIST(uint32_t) volume_indices; /* VolumeIndices */
 };
 
@@ -607,10 +608,10 @@ struct hvapi_replace_vm_user_data_request {
 };
 
 struct hvapi_restore_vm_from_snapshot_request {
-	struct in_addr ip;	  /* IpAddress */
+	struct in_addr ip;	   /* IpAddress */
 	bool force_if_not_stopped; /* ForceIfNotStopped */
-	char *name;		  /* Name */
-	bool retain;		  /* Retain */
+	char *name;		   /* Name */
+	bool retain;		   /* Retain */
 };
 
 struct hvapi_set_disabled_state_request {
@@ -618,10 +619,10 @@ struct hvapi_set_disabled_state_request {
 };
 
 struct hvapi_snapshot_vm_request {
-	struct in_addr ip;	  /* IpAddress */
+	struct in_addr ip;	   /* IpAddress */
 	bool force_if_not_stopped; /* ForceIfNotStopped */
-	char *name;		  /* Name */
-	bool root_only;		  /* RootOnly */
+	char *name;		   /* Name */
+	bool root_only;		   /* RootOnly */
 };
 
 struct hvapi_start_vm_request {
@@ -631,8 +632,8 @@ struct hvapi_start_vm_request {
 };
 
 struct hvapi_update_subnets_request {
-	struct hvapi_subnets add;    /* Add */
-	struct hvapi_subnets change; /* Change */
+	struct hvapi_subnets add;      /* Add */
+	struct hvapi_subnets change;   /* Change */
 	struct api_strlist delete_ids; /* Delete */
 };
 

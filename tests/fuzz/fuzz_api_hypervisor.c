@@ -11,10 +11,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct api_type *const types[] = {
-	&hvapi_local_vm_info_type,	 &hvapi_create_vm_request_type,
-	&hvapi_update_type,		 &hvapi_list_vms_request_type,
-	&hvapi_change_address_pool_request_type, &hvapi_netboot_machine_request_type,
-	&hvapi_update_subnets_request_type, &hvapi_address_pool_type,
+    &hvapi_local_vm_info_type,
+    &hvapi_create_vm_request_type,
+    &hvapi_update_type,
+    &hvapi_list_vms_request_type,
+    &hvapi_change_address_pool_request_type,
+    &hvapi_netboot_machine_request_type,
+    &hvapi_update_subnets_request_type,
+    &hvapi_address_pool_type,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -54,8 +54,8 @@ static void walk_options(const uint8_t *pkt, size_t len)
 }
 
 /* A reply must parse as the answer to req: same xid and hardware address. */
-static void check_reply(const struct dhcp_msg *req, uint8_t *reply, size_t len,
-			uint8_t want_type, size_t cap)
+static void check_reply(const struct dhcp_msg *req, uint8_t *reply, size_t len, uint8_t want_type,
+			size_t cap)
 {
 	struct dhcp_msg *m = malloc(sizeof(*m));
 
@@ -119,7 +119,9 @@ static void pure_path(const uint8_t *pkt, size_t len)
 		bc.bootfile[0] = '\0';
 
 	/* Every option the builder knows, from values taken out of the request. */
-	p.type = m->type == DHCP_REQUEST ? DHCP_ACK : m->type == DHCP_INFORM ? DHCP_ACK : DHCP_OFFER;
+	p.type = m->type == DHCP_REQUEST  ? DHCP_ACK
+		 : m->type == DHCP_INFORM ? DHCP_ACK
+					  : DHCP_OFFER;
 	p.yiaddr = ip4("10.77.0.11");
 	p.siaddr = p.server_id = p.router = ip4("10.77.0.1");
 	p.mask = ip4("255.255.255.0");
@@ -223,20 +225,20 @@ static void server_path(const uint8_t *pkt, size_t len)
 {
 	static const char cfg_json[] = "{\"hostname\": \"nb\"}\n";
 	const struct fixture *fx = fixture();
-	struct netboot_file file = {.name = "config.json", .data = cfg_json,
-				    .len = sizeof(cfg_json) - 1};
+	struct netboot_file file = {
+	    .name = "config.json", .data = cfg_json, .len = sizeof(cfg_json) - 1};
 	struct dhcp_ctx ctx = {
-		.ifaces = fx->ifaces,
-		.nifaces = 2,
-		.subnets = fx->subnets,
-		.nsubnets = 3,
-		.boot_template = "pxelinux.%d",
-		.boot_map = fx->map,
-		.nboot_map = 1,
-		.http_port = 8067,
-		.http_path = "/boot/",
-		.ipxe_script = "boot.ipxe",
-		.now = 1700000000000,
+	    .ifaces = fx->ifaces,
+	    .nifaces = 2,
+	    .subnets = fx->subnets,
+	    .nsubnets = 3,
+	    .boot_template = "pxelinux.%d",
+	    .boot_map = fx->map,
+	    .nboot_map = 1,
+	    .http_port = 8067,
+	    .http_path = "/boot/",
+	    .ipxe_script = "boot.ipxe",
+	    .now = 1700000000000,
 	};
 	struct dhcp_result *res = malloc(sizeof(*res));
 	struct dhcp_msg *req = malloc(sizeof(*req));

@@ -37,13 +37,19 @@ static void fail(const char *what, const char *detail)
 /* ---- the type table ---- */
 
 static const struct api_type *const extra_types[] = {
-	&hvapi_local_vm_info_type,   &hvapi_vm_info_type,
-	&hvapi_address_pool_type,    &hvapi_address_type,
-	&hvapi_subnet_type,	     &hvapi_volume_type,
-	&hvapi_create_vm_request_type, &hvapi_create_vm_response_type,
-	&hvapi_export_local_vm_info_type, &hvapi_storage_info_type,
-	&hvapi_migrate_vm_response_response_type, &hvapi_update_type,
-	&hvapi_vm_entry_type,
+    &hvapi_local_vm_info_type,
+    &hvapi_vm_info_type,
+    &hvapi_address_pool_type,
+    &hvapi_address_type,
+    &hvapi_subnet_type,
+    &hvapi_volume_type,
+    &hvapi_create_vm_request_type,
+    &hvapi_create_vm_response_type,
+    &hvapi_export_local_vm_info_type,
+    &hvapi_storage_info_type,
+    &hvapi_migrate_vm_response_response_type,
+    &hvapi_update_type,
+    &hvapi_vm_entry_type,
 };
 
 static const struct api_type *find_type(const char *name, size_t len)
@@ -51,7 +57,8 @@ static const struct api_type *find_type(const char *name, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(extra_types) / sizeof(extra_types[0]); i++) {
-		if (strlen(extra_types[i]->name) == len && memcmp(extra_types[i]->name, name, len) == 0)
+		if (strlen(extra_types[i]->name) == len &&
+		    memcmp(extra_types[i]->name, name, len) == 0)
 			return extra_types[i];
 	}
 	for (i = 0; i < hvapi_n_methods; i++) {
@@ -286,10 +293,10 @@ static void fuzz_leases(const char *p, size_t n)
 static void fuzz_journal(const char *p, size_t n)
 {
 	static const char base[] =
-		"[{\"Expires\": \"2030-01-01T00:00:00Z\", \"IpAddress\": \"10.78.0.100\","
-		" \"MacAddress\": \"52:54:00:78:00:01\"},"
-		" {\"ClientHostName\": \"laptop\", \"Expires\": \"2030-01-01T00:00:00Z\","
-		" \"IpAddress\": \"10.78.0.101\", \"MacAddress\": \"52:54:00:78:00:02\"}]";
+	    "[{\"Expires\": \"2030-01-01T00:00:00Z\", \"IpAddress\": \"10.78.0.100\","
+	    " \"MacAddress\": \"52:54:00:78:00:01\"},"
+	    " {\"ClientHostName\": \"laptop\", \"Expires\": \"2030-01-01T00:00:00Z\","
+	    " \"IpAddress\": \"10.78.0.101\", \"MacAddress\": \"52:54:00:78:00:02\"}]";
 	struct dhcp_store_entry *e;
 	size_t ne, bad = 0, i, k;
 	char path[64], *enc;
@@ -303,7 +310,8 @@ static void fuzz_journal(const char *p, size_t n)
 	if (dhcp_journal_replay(path, &e, &ne, &bad) == 0) {
 		for (i = 0; i < ne; i++) {
 			for (k = 0; k < i; k++) {
-				if (memcmp(e[i].mac, e[k].mac, 6) == 0 || e[i].ip.s_addr == e[k].ip.s_addr)
+				if (memcmp(e[i].mac, e[k].mac, 6) == 0 ||
+				    e[i].ip.s_addr == e[k].ip.s_addr)
 					fail("journal replay left a MAC or an IP twice", NULL);
 			}
 		}
@@ -340,7 +348,8 @@ static void fuzz_time(const char *p, size_t n)
 
 	if (sjson_parse_time(s, &t) == 0) {
 		sjson_format_time(&t, buf, sizeof(buf));
-		if (sjson_parse_time(buf, &t2) < 0 || t.tv_sec != t2.tv_sec || t.tv_nsec != t2.tv_nsec)
+		if (sjson_parse_time(buf, &t2) < 0 || t.tv_sec != t2.tv_sec ||
+		    t.tv_nsec != t2.tv_nsec)
 			fail("time does not survive format+parse", buf);
 	}
 	free(s);

@@ -13,8 +13,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char default_info[] =
-	"{\"Address\": {\"IpAddress\": \"10.0.0.5\", \"MacAddress\": \"52:54:00:aa:bb:cc\"},"
-	" \"Hostname\": \"h\", \"Tags\": {\"Name\": \"x\"}, \"State\": \"running\"}";
+    "{\"Address\": {\"IpAddress\": \"10.0.0.5\", \"MacAddress\": \"52:54:00:aa:bb:cc\"},"
+    " \"Hostname\": \"h\", \"Tags\": {\"Name\": \"x\"}, \"State\": \"running\"}";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -94,8 +94,7 @@ static int stream(struct srpc_call *call, void *arg)
 	return rc;
 }
 
-static bool hook(const struct srpc_auth *auth, const char *service, const char *method,
-		 void *arg)
+static bool hook(const struct srpc_auth *auth, const char *service, const char *method, void *arg)
 {
 	(void)service;
 	(void)arg;
@@ -103,24 +102,24 @@ static bool hook(const struct srpc_auth *auth, const char *service, const char *
 }
 
 static const struct srpc_method methods[] = {
-	{"Test.Echo", SRPC_RR, 0, echo, NULL, NULL},
-	{"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, echo, NULL, NULL},
-	{"Test.Fail", SRPC_RR, SRPC_ACCESS_UNAUTH, fail, NULL, NULL},
-	{"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, echo, NULL, NULL},
-	{"Test.Loopback", SRPC_RR, SRPC_ACCESS_UNAUTH | SRPC_ACCESS_LOOPBACK, echo, NULL, NULL},
-	{"Test.Stream", SRPC_STREAM, SRPC_ACCESS_UNAUTH, NULL, stream, NULL},
+    {"Test.Echo", SRPC_RR, 0, echo, NULL, NULL},
+    {"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, echo, NULL, NULL},
+    {"Test.Fail", SRPC_RR, SRPC_ACCESS_UNAUTH, fail, NULL, NULL},
+    {"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, echo, NULL, NULL},
+    {"Test.Loopback", SRPC_RR, SRPC_ACCESS_UNAUTH | SRPC_ACCESS_LOOPBACK, echo, NULL, NULL},
+    {"Test.Stream", SRPC_STREAM, SRPC_ACCESS_UNAUTH, NULL, stream, NULL},
 };
 
 static struct srpc_server *server(void)
 {
 	static struct srpc_server *srv;
 	struct srpc_server_config cfg = {
-		.allow_unauthenticated = true,
-		.max_message = 8192, /* small, so inputs reach the size limit */
-		.handshake_timeout_ms = 2000,
-		.io_timeout_ms = 2000,
-		.idle_timeout_ms = 2000,
-		.hostname = "fuzz.example",
+	    .allow_unauthenticated = true,
+	    .max_message = 8192, /* small, so inputs reach the size limit */
+	    .handshake_timeout_ms = 2000,
+	    .io_timeout_ms = 2000,
+	    .idle_timeout_ms = 2000,
+	    .hostname = "fuzz.example",
 	};
 	size_t i;
 
@@ -144,7 +143,7 @@ static struct srpc_server *server(void)
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int fd;     /* to read until EOF; -1 when idle */
+	int fd; /* to read until EOF; -1 when idle */
 	bool done;
 	char *buf;
 	size_t len, cap;
@@ -361,7 +360,8 @@ static void fuzz_frame(const unsigned char *p, size_t n)
 	}
 	if (rc1 == SRPC_FRAME_DONE || rc1 == 2) {
 		json_error_t je;
-		json_t *j = json_loadb((const char *)p, end1, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+		json_t *j =
+		    json_loadb((const char *)p, end1, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 
 		json_decref(j);
 	}

@@ -31,7 +31,8 @@ static void fuzz_frame(const uint8_t *p, size_t n)
 	if (r == SRPC_FRAME_MORE)
 		r = srpc_frame_eof(&f);
 	if (r == SRPC_FRAME_DONE) {
-		json_t *v = json_loadb((const char *)p, off, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		json_t *v =
+		    json_loadb((const char *)p, off, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 		json_decref(v);
 	}

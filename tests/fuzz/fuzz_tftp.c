@@ -84,9 +84,9 @@ static struct nbf_registry *registry(void)
 	static const char cfg[] = "{\"Hostname\": \"one\"}\n";
 	static const uint8_t mac[6] = {0x52, 0x54, 0, 0x77, 1, 0x11};
 	struct netboot_file files[] = {
-		{"config.json", cfg, sizeof(cfg) - 1},
-		{"/tftpboot/imagename", "img-1\n", 6},
-		{"pxelinux.cfg/01-52-54-00-77-01-11", "DEFAULT x\n", 10},
+	    {"config.json", cfg, sizeof(cfg) - 1},
+	    {"/tftpboot/imagename", "img-1\n", 6},
+	    {"pxelinux.cfg/01-52-54-00-77-01-11", "DEFAULT x\n", 10},
 	};
 	struct in_addr ip;
 

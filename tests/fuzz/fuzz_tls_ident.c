@@ -52,7 +52,7 @@ static void check_strv(char **v, int n)
 }
 
 /* UTF-8 length of the leaf's last CommonName, or -1. */
-static int leaf_cn_len(STACK_OF(X509) *chain)
+static int leaf_cn_len(STACK_OF(X509) * chain)
 {
 	X509_NAME *name = X509_get_subject_name(sk_X509_value(chain, 0));
 	int idx = -1, last = -1, len;
@@ -67,7 +67,7 @@ static int leaf_cn_len(STACK_OF(X509) *chain)
 	return len;
 }
 
-static void identify(STACK_OF(X509) *chain, bool trust)
+static void identify(STACK_OF(X509) * chain, bool trust)
 {
 	int cn_len = leaf_cn_len(chain);
 	struct tls_identity id;
@@ -161,7 +161,7 @@ static int add_ext(X509 *x, const char *oid, const uint8_t *value, size_t len)
 
 static void fuzz_extension(const uint8_t *data, size_t size)
 {
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	X509 *x;
 	uint8_t flags;
 

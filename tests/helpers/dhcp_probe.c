@@ -103,7 +103,8 @@ static void print_reply(const struct dhcp_msg *m)
 				printf("%s%s", i ? "," : "", a);
 			}
 		} else if (c == 51) {
-			printf("%u", l == 4 ? (unsigned)(p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]) : 0);
+			printf("%u",
+			       l == 4 ? (unsigned)(p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]) : 0);
 		} else {
 			for (size_t i = 0; i < l; i++)
 				putchar(p[i] > 0x20 && p[i] < 0x7f ? p[i] : '_');
@@ -119,7 +120,7 @@ static int send_malformed(int fd, const struct sockaddr_in *to, const struct opt
 	ok.type = DHCP_DISCOVER;
 	size_t n = build(&ok, 1, b);
 	sendto(fd, b, 100, 0, (const struct sockaddr *)to, sizeof(*to)); /* short */
-	b[2] = 17;                                                        /* bad hlen */
+	b[2] = 17;							 /* bad hlen */
 	sendto(fd, b, n, 0, (const struct sockaddr *)to, sizeof(*to));
 	n = build(&ok, 2, b);
 	b[240] = DHCP_OPT_PAD; /* option 53 gone */
@@ -147,10 +148,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	memcpy(o->mac, (uint8_t[]){0x52, 0x54, 0, 0xaa, 0xbb, 0xcc}, 6);
 	while ((c = getopt(argc, argv, "i:d:p:l:t:m:r:S:c:g:U:V:a:Bw:AM")) != -1) {
 		switch (c) {
-		case 'i': o->iface = optarg; break;
-		case 'd': o->dest = optarg; break;
-		case 'p': o->port = atoi(optarg); break;
-		case 'l': o->lport = atoi(optarg); break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'd':
+			o->dest = optarg;
+			break;
+		case 'p':
+			o->port = atoi(optarg);
+			break;
+		case 'l':
+			o->lport = atoi(optarg);
+			break;
 		case 't':
 			for (uint8_t t = 1; t <= DHCP_INFORM; t++)
 				if (!strcasecmp(optarg, dhcp_msg_type_name(t)))
@@ -160,18 +169,41 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (sjson_parse_mac(optarg, o->mac) < 0)
 				return -1;
 			break;
-		case 'r': inet_pton(AF_INET, optarg, &o->req); break;
-		case 'S': inet_pton(AF_INET, optarg, &o->sid); break;
-		case 'c': inet_pton(AF_INET, optarg, &o->ciaddr); break;
-		case 'g': inet_pton(AF_INET, optarg, &o->giaddr); break;
-		case 'U': o->user_class = optarg; break;
-		case 'V': o->vendor = optarg; break;
-		case 'a': o->arch = atoi(optarg); break;
-		case 'B': o->bcast = true; break;
-		case 'w': o->wait_ms = atoi(optarg); break;
-		case 'A': o->all = true; break;
-		case 'M': o->malformed = true; break;
-		default: return -1;
+		case 'r':
+			inet_pton(AF_INET, optarg, &o->req);
+			break;
+		case 'S':
+			inet_pton(AF_INET, optarg, &o->sid);
+			break;
+		case 'c':
+			inet_pton(AF_INET, optarg, &o->ciaddr);
+			break;
+		case 'g':
+			inet_pton(AF_INET, optarg, &o->giaddr);
+			break;
+		case 'U':
+			o->user_class = optarg;
+			break;
+		case 'V':
+			o->vendor = optarg;
+			break;
+		case 'a':
+			o->arch = atoi(optarg);
+			break;
+		case 'B':
+			o->bcast = true;
+			break;
+		case 'w':
+			o->wait_ms = atoi(optarg);
+			break;
+		case 'A':
+			o->all = true;
+			break;
+		case 'M':
+			o->malformed = true;
+			break;
+		default:
+			return -1;
 		}
 	}
 	return 0;
@@ -182,7 +214,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	int one = 1;
 	if (parse_args(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: see the comment at the top of tests/helpers/dhcp_probe.c\n");
+		fprintf(stderr,
+			"usage: see the comment at the top of tests/helpers/dhcp_probe.c\n");
 		return 2;
 	}
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -192,7 +225,8 @@ int main(int argc, char **argv)
 		return 2;
 	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (o.iface && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o.iface, (socklen_t)strlen(o.iface)) < 0) {
+	if (o.iface &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o.iface, (socklen_t)strlen(o.iface)) < 0) {
 		perror("SO_BINDTODEVICE");
 		return 2;
 	}
@@ -216,7 +250,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = o.wait_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		long left = o.wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+					 (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
 			break;
 		struct pollfd p = {.fd = fd, .events = POLLIN};

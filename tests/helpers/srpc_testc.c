@@ -323,7 +323,7 @@ static struct script_count *script_slot(struct script_count *c, size_t *n, size_
 			return &c[i];
 	if (*n == max)
 		return NULL;
-	c[*n] = (struct script_count){ .ok = 0 };
+	c[*n] = (struct script_count){.ok = 0};
 	snprintf(c[*n].method, sizeof(c[*n].method), "%s", method);
 	return &c[(*n)++];
 }
@@ -413,7 +413,9 @@ int main(int argc, char **argv)
 	bool insecure, plain;
 	int64_t timeout_ns;
 	uint64_t max_message;
-	struct flags *fs = flags_new("srpc-testc", "srpc-testc [flags] call|first|fetch|ping|stream|big|bench-rr|bench-conn|script ...\n");
+	struct flags *fs = flags_new(
+	    "srpc-testc",
+	    "srpc-testc [flags] call|first|fetch|ping|stream|big|bench-rr|bench-conn|script ...\n");
 	char err[512];
 	int rc;
 

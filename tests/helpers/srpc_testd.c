@@ -38,10 +38,11 @@ static int whoami(struct srpc_call *call, const json_t *req, json_t **resp, void
 
 	(void)req;
 	(void)arg;
-	*resp = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:s}", "Username", a->username,
-			  "Groups", strv_json(a->groups, a->n_groups), "Grants",
-			  strv_json(a->grants, a->n_grants), "IsAdmin", a->is_admin, "Tls", a->tls,
-			  "Loopback", a->loopback, "MethodPowers", a->method_powers, "Peer", a->peer);
+	*resp =
+	    json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:s}", "Username", a->username, "Groups",
+		      strv_json(a->groups, a->n_groups), "Grants",
+		      strv_json(a->grants, a->n_grants), "IsAdmin", a->is_admin, "Tls", a->tls,
+		      "Loopback", a->loopback, "MethodPowers", a->method_powers, "Peer", a->peer);
 	return *resp != NULL ? 0 : -ENOMEM;
 }
 
@@ -157,13 +158,13 @@ static enum MHD_Result page(void *cls, struct MHD_Connection *c, const char *url
 }
 
 static const struct srpc_method methods[] = {
-	{"Test.Echo", SRPC_RR, 0, echo, NULL, NULL},
-	{"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, whoami, NULL, NULL},
-	{"Test.Big", SRPC_RR, SRPC_ACCESS_PUBLIC, big, NULL, NULL},
-	{"Test.Fail", SRPC_RR, SRPC_ACCESS_PUBLIC, fail, NULL, NULL},
-	{"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, whoami, NULL, NULL},
-	{"Test.Loopback", SRPC_RR, SRPC_ACCESS_PUBLIC | SRPC_ACCESS_LOOPBACK, whoami, NULL, NULL},
-	{"Test.Stream", SRPC_STREAM, 0, NULL, stream, NULL},
+    {"Test.Echo", SRPC_RR, 0, echo, NULL, NULL},
+    {"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, whoami, NULL, NULL},
+    {"Test.Big", SRPC_RR, SRPC_ACCESS_PUBLIC, big, NULL, NULL},
+    {"Test.Fail", SRPC_RR, SRPC_ACCESS_PUBLIC, fail, NULL, NULL},
+    {"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, whoami, NULL, NULL},
+    {"Test.Loopback", SRPC_RR, SRPC_ACCESS_PUBLIC | SRPC_ACCESS_LOOPBACK, whoami, NULL, NULL},
+    {"Test.Stream", SRPC_STREAM, 0, NULL, stream, NULL},
 };
 
 int main(int argc, char **argv)
@@ -235,7 +236,8 @@ int main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		if ((rc = srpc_server_register(srv, &methods[i])) < 0) {
-			fprintf(stderr, "srpc-testd: register %s: %s\n", methods[i].name, strerror(-rc));
+			fprintf(stderr, "srpc-testd: register %s: %s\n", methods[i].name,
+				strerror(-rc));
 			return 1;
 		}
 	}

@@ -27,15 +27,16 @@ static struct in_addr ip(const char *s)
 
 static struct hvapi_address addr(const char *i, unsigned last)
 {
-	struct hvapi_address a = { .ip = ip(i), .mac = { 0x52, 0x54, 0x00, 0x00, 0x01, (uint8_t)last } };
+	struct hvapi_address a = {.ip = ip(i),
+				  .mac = {0x52, 0x54, 0x00, 0x00, 0x01, (uint8_t)last}};
 
 	return a;
 }
 
-static struct hvapi_subnet subnet_a = { .id = "a", .ip_gateway = { 0 }, .ip_mask = { 0 } };
-static struct hvapi_subnet subnet_b = { .id = "b" };
+static struct hvapi_subnet subnet_a = {.id = "a", .ip_gateway = {0}, .ip_mask = {0}};
+static struct hvapi_subnet subnet_b = {.id = "b"};
 static struct hvapi_subnet two[2];
-static struct hvapi_subnets subnets = { 2, two };
+static struct hvapi_subnets subnets = {2, two};
 
 static int setup(void **state)
 {
@@ -51,7 +52,7 @@ static int setup(void **state)
 
 static void add_ok(struct hvapi_address_pool *p, struct hvapi_address *a, size_t n)
 {
-	struct hvapi_addresses l = { n, a };
+	struct hvapi_addresses l = {n, a};
 	char err[256] = "";
 
 	assert_int_equal(addrpool_add(p, &subnets, NULL, 0, &l, err, sizeof(err)), 0);
@@ -66,9 +67,10 @@ static void pool_clear(struct hvapi_address_pool *p)
 
 static void test_add_and_errors(void **state)
 {
-	struct hvapi_address_pool p = { 0 };
-	struct hvapi_address a[3] = { addr("10.1.0.10", 10), addr("10.1.0.11", 11), addr("10.2.3.4", 12) };
-	struct hvapi_address bad[2] = { addr("10.1.0.20", 20), addr("192.168.0.1", 21) };
+	struct hvapi_address_pool p = {0};
+	struct hvapi_address a[3] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
+				     addr("10.2.3.4", 12)};
+	struct hvapi_address bad[2] = {addr("10.1.0.20", 20), addr("192.168.0.1", 21)};
 	struct hvapi_address dup_ip = addr("10.1.0.10", 99), dup_mac = addr("10.1.0.99", 10);
 	struct hvapi_addresses l;
 	char err[256];
@@ -79,22 +81,22 @@ static void test_add_and_errors(void **state)
 	assert_int_equal(p.registered.n, 3);
 
 	/* One bad entry: nothing of the request is added. */
-	l = (struct hvapi_addresses){ 2, bad };
+	l = (struct hvapi_addresses){2, bad};
 	assert_int_equal(addrpool_add(&p, &subnets, NULL, 0, &l, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "no subnet matching: 192.168.0.1");
 	assert_int_equal(p.registered.n, 3);
 	assert_false(addrpool_contains(&p.registered, &bad[0]));
 
-	l = (struct hvapi_addresses){ 1, &dup_ip };
+	l = (struct hvapi_addresses){1, &dup_ip};
 	assert_int_equal(addrpool_add(&p, &subnets, NULL, 0, &l, err, sizeof(err)), -EEXIST);
 	assert_string_equal(err, "duplicate IP address: 10.1.0.10");
-	l = (struct hvapi_addresses){ 1, &dup_mac };
+	l = (struct hvapi_addresses){1, &dup_mac};
 	assert_int_equal(addrpool_add(&p, &subnets, NULL, 0, &l, err, sizeof(err)), -EEXIST);
 	assert_string_equal(err, "duplicate MAC address: 52:54:00:00:01:0a");
 
 	/* Duplicates inside one request. */
 	bad[1] = addr("10.1.0.20", 22);
-	l = (struct hvapi_addresses){ 2, bad };
+	l = (struct hvapi_addresses){2, bad};
 	assert_int_equal(addrpool_add(&p, &subnets, NULL, 0, &l, err, sizeof(err)), -EEXIST);
 	assert_int_equal(p.registered.n, 3);
 	pool_clear(&p);
@@ -102,11 +104,11 @@ static void test_add_and_errors(void **state)
 
 static void test_add_adopts_vm_address(void **state)
 {
-	struct hvapi_address_pool p = { 0 };
-	struct addrpool_use uses[1] = { { .addr = addr("10.1.0.50", 50), .vm = ip("10.1.0.50") } };
+	struct hvapi_address_pool p = {0};
+	struct addrpool_use uses[1] = {{.addr = addr("10.1.0.50", 50), .vm = ip("10.1.0.50")}};
 	struct hvapi_address same = addr("10.1.0.50", 50), other_mac = addr("10.1.0.50", 51);
 	struct hvapi_address mac_elsewhere = addr("10.1.0.60", 50);
-	struct hvapi_addresses l = { 1, &same };
+	struct hvapi_addresses l = {1, &same};
 	char err[256];
 
 	(void)state;
@@ -115,19 +117,20 @@ static void test_add_adopts_vm_address(void **state)
 	assert_int_equal(p.free.n, 0); /* adopted, not free */
 	pool_clear(&p);
 
-	l = (struct hvapi_addresses){ 1, &other_mac };
+	l = (struct hvapi_addresses){1, &other_mac};
 	assert_int_equal(addrpool_add(&p, &subnets, uses, 1, &l, err, sizeof(err)), -EEXIST);
-	l = (struct hvapi_addresses){ 1, &mac_elsewhere };
+	l = (struct hvapi_addresses){1, &mac_elsewhere};
 	assert_int_equal(addrpool_add(&p, &subnets, uses, 1, &l, err, sizeof(err)), -EEXIST);
 	assert_int_equal(p.registered.n, 0);
 }
 
 static void test_allocate_release_never_twice(void **state)
 {
-	struct hvapi_address_pool p = { 0 };
-	struct hvapi_address a[3] = { addr("10.1.0.10", 10), addr("10.1.0.11", 11), addr("10.2.3.4", 12) };
+	struct hvapi_address_pool p = {0};
+	struct hvapi_address a[3] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
+				     addr("10.2.3.4", 12)};
 	struct hvapi_address got[2], x;
-	struct in_addr any = { 0 };
+	struct in_addr any = {0};
 	char err[256];
 
 	(void)state;
@@ -141,9 +144,11 @@ static void test_allocate_release_never_twice(void **state)
 	assert_int_equal(addrpool_num_free(&p, &subnet_b), 1);
 
 	/* A specific address: only if free and in the subnet. */
-	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.1.0.10"), &x, err, sizeof(err)), -ENOENT);
+	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.1.0.10"), &x, err, sizeof(err)),
+			 -ENOENT);
 	assert_string_equal(err, "address: 10.1.0.10 not found in free pool");
-	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.2.3.4"), &x, err, sizeof(err)), -ENOENT);
+	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.2.3.4"), &x, err, sizeof(err)),
+			 -ENOENT);
 	assert_int_equal(addrpool_allocate(&p, &subnet_b, ip("10.2.3.4"), &x, err, sizeof(err)), 0);
 	assert_int_equal(addrpool_allocate(&p, &subnet_b, any, &x, err, sizeof(err)), -ENOSPC);
 	assert_string_equal(err, "no free addresses in pool");
@@ -163,19 +168,21 @@ static void test_allocate_release_never_twice(void **state)
 
 static void test_remove(void **state)
 {
-	struct hvapi_address_pool p = { 0 };
-	struct hvapi_address a[3] = { addr("10.1.0.10", 10), addr("10.1.0.11", 11), addr("10.2.3.4", 12) };
-	struct addrpool_use uses[1] = { { .addr = addr("10.1.0.11", 11), .vm = ip("10.1.0.11") } };
+	struct hvapi_address_pool p = {0};
+	struct hvapi_address a[3] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
+				     addr("10.2.3.4", 12)};
+	struct addrpool_use uses[1] = {{.addr = addr("10.1.0.11", 11), .vm = ip("10.1.0.11")}};
 	struct hvapi_address got, rm[2];
 	struct hvapi_addresses l;
 	char err[256];
 
 	(void)state;
 	add_ok(&p, a, 3);
-	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.1.0.11"), &got, err, sizeof(err)), 0);
+	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.1.0.11"), &got, err, sizeof(err)),
+			 0);
 
 	rm[0] = a[1];
-	l = (struct hvapi_addresses){ 1, rm };
+	l = (struct hvapi_addresses){1, rm};
 	assert_int_equal(addrpool_remove(&p, uses, 1, &l, err, sizeof(err)), -EBUSY);
 	assert_int_equal(addrpool_remove(&p, NULL, 0, &l, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "addresses: 10.1.0.11 not in free pool");
@@ -187,7 +194,7 @@ static void test_remove(void **state)
 	rm[0] = a[0];
 	rm[1] = a[2];
 	rm[1].ip.s_addr = 0;
-	l = (struct hvapi_addresses){ 2, rm };
+	l = (struct hvapi_addresses){2, rm};
 	assert_int_equal(addrpool_remove(&p, NULL, 0, &l, err, sizeof(err)), 0);
 	assert_int_equal(p.free.n, 0);
 	assert_int_equal(p.registered.n, 1);
@@ -196,10 +203,11 @@ static void test_remove(void **state)
 
 static void test_trim(void **state)
 {
-	struct hvapi_address_pool p = { 0 };
-	struct hvapi_address a[5] = { addr("10.1.0.10", 10), addr("10.1.0.11", 11), addr("10.1.0.12", 12),
-				      addr("10.2.0.10", 13), addr("10.2.0.11", 14) };
-	struct hvapi_count per_a = { .key = "a", .count = 1 }, all = { .key = "", .count = 2 };
+	struct hvapi_address_pool p = {0};
+	struct hvapi_address a[5] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
+				     addr("10.1.0.12", 12), addr("10.2.0.10", 13),
+				     addr("10.2.0.11", 14)};
+	struct hvapi_count per_a = {.key = "a", .count = 1}, all = {.key = "", .count = 2};
 
 	(void)state;
 	add_ok(&p, a, 5);
@@ -223,12 +231,12 @@ static void count_report(void *arg, const char *msg)
 
 static void test_reconcile(void **state)
 {
-	struct hvapi_address_pool p = { 0 };
-	struct hvapi_address reg[4] = { addr("10.1.0.10", 10), addr("10.1.0.11", 11), addr("10.1.0.12", 12),
-					addr("10.1.0.10", 10) };
-	struct hvapi_address fr[2] = { addr("10.1.0.11", 11), addr("10.1.0.13", 13) };
-	struct addrpool_use uses[2] = { { .addr = addr("10.1.0.11", 11), .vm = ip("10.1.0.11") },
-					{ .addr = addr("10.1.0.14", 14), .vm = ip("10.1.0.14") } };
+	struct hvapi_address_pool p = {0};
+	struct hvapi_address reg[4] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
+				       addr("10.1.0.12", 12), addr("10.1.0.10", 10)};
+	struct hvapi_address fr[2] = {addr("10.1.0.11", 11), addr("10.1.0.13", 13)};
+	struct addrpool_use uses[2] = {{.addr = addr("10.1.0.11", 11), .vm = ip("10.1.0.11")},
+				       {.addr = addr("10.1.0.14", 14), .vm = ip("10.1.0.14")}};
 
 	(void)state;
 	p.registered.v = malloc(sizeof(reg));
@@ -256,8 +264,8 @@ static void test_reconcile(void **state)
 /* address-pool.json: pretty JSON, mode 0644, both lists; null lists read back empty. */
 static void test_persist(void **state)
 {
-	struct hvapi_address_pool p = { 0 }, q = { 0 };
-	struct hvapi_address a[2] = { addr("10.1.0.10", 10), addr("10.1.0.11", 11) };
+	struct hvapi_address_pool p = {0}, q = {0};
+	struct hvapi_address a[2] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11)};
 	struct hvapi_address got;
 	char dir[] = "/tmp/ss0-addrpool.XXXXXX", path[256], err[256], *text = NULL;
 	struct stat st;
@@ -267,7 +275,8 @@ static void test_persist(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/address-pool.json", dir);
 	add_ok(&p, a, 2);
-	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.1.0.10"), &got, err, sizeof(err)), 0);
+	assert_int_equal(addrpool_allocate(&p, &subnet_a, ip("10.1.0.10"), &got, err, sizeof(err)),
+			 0);
 	assert_int_equal(api_write_file(&hvapi_address_pool_type, path, &p, 0644), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -291,13 +300,13 @@ static void test_persist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_and_errors),
-		cmocka_unit_test(test_add_adopts_vm_address),
-		cmocka_unit_test(test_allocate_release_never_twice),
-		cmocka_unit_test(test_remove),
-		cmocka_unit_test(test_trim),
-		cmocka_unit_test(test_reconcile),
-		cmocka_unit_test(test_persist),
+	    cmocka_unit_test(test_add_and_errors),
+	    cmocka_unit_test(test_add_adopts_vm_address),
+	    cmocka_unit_test(test_allocate_release_never_twice),
+	    cmocka_unit_test(test_remove),
+	    cmocka_unit_test(test_trim),
+	    cmocka_unit_test(test_reconcile),
+	    cmocka_unit_test(test_persist),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

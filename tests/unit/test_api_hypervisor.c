@@ -16,86 +16,86 @@
 #include "api/hypervisor.h"
 
 static const char golden_info[] =
-	"{\n"
-	"    \"Address\": {\n"
-	"        \"IpAddress\": \"10.2.3.4\",\n"
-	"        \"MacAddress\": \"52:54:00:aa:bb:cc\"\n"
-	"    },\n"
-	"    \"ArchitectureType\": \"amd64\",\n"
-	"    \"ChangedStateOn\": \"2024-05-01T10:00:00.123456789Z\",\n"
-	"    \"ConsoleType\": \"vnc\",\n"
-	"    \"CreatedOn\": \"2024-05-01T09:59:50Z\",\n"
-	"    \"CpuPriority\": -5,\n"
-	"    \"DestroyOnPowerdown\": true,\n"
-	"    \"DestroyProtection\": true,\n"
-	"    \"DisableVirtIO\": true,\n"
-	"    \"ExtraKernelOptions\": \"quiet\",\n"
-	"    \"FirmwareType\": \"uefi\",\n"
-	"    \"Hostname\": \"myvm\",\n"
-	"    \"IdentityExpires\": \"0001-01-01T00:00:00Z\",\n"
-	"    \"ImageName\": \"stream/2024-05-01:09:00:00\",\n"
-	"    \"MachineType\": \"q35\",\n"
-	"    \"MemoryInMiB\": 1024,\n"
-	"    \"MilliCPUs\": 1000,\n"
-	"    \"NetworkEntries\": [\n"
-	"        {\n"
-	"            \"NumQueues\": 4\n"
-	"        }\n"
-	"    ],\n"
-	"    \"OwnerGroups\": [\n"
-	"        \"team\"\n"
-	"    ],\n"
-	"    \"OwnerUsers\": [\n"
-	"        \"alice\",\n"
-	"        \"bob\"\n"
-	"    ],\n"
-	"    \"State\": \"failed to start\",\n"
-	"    \"SecondaryAddresses\": [\n"
-	"        {\n"
-	"            \"IpAddress\": \"10.2.3.5\",\n"
-	"            \"MacAddress\": \"52:54:00:aa:bb:cd\"\n"
-	"        }\n"
-	"    ],\n"
-	"    \"SecondarySubnetIDs\": [\n"
-	"        \"sub2\"\n"
-	"    ],\n"
-	"    \"SubnetId\": \"prod\",\n"
-	"    \"Tags\": {\n"
-	"        \"A\": \"\\u003c\\u0026\\u003e\",\n"
-	"        \"Name\": \"web1\"\n"
-	"    },\n"
-	"    \"VirtualCPUs\": 2,\n"
-	"    \"Volumes\": [\n"
-	"        {\n"
-	"            \"DFM\": {},\n"
-	"            \"Format\": \"qcow2\",\n"
-	"            \"Interface\": \"nvme\",\n"
-	"            \"Size\": 123,\n"
-	"            \"Snapshots\": {\n"
-	"                \"\": 123,\n"
-	"                \"daily\": 456\n"
-	"            },\n"
-	"            \"Type\": \"memory\",\n"
-	"            \"VirtualSize\": 789\n"
-	"        },\n"
-	"        {\n"
-	"            \"DFM\": {\n"
-	"                \"NvramSize\": 4096,\n"
-	"                \"Profile\": \"p\"\n"
-	"            },\n"
-	"            \"Interface\": \"dfm\",\n"
-	"            \"Size\": 5\n"
-	"        }\n"
-	"    ],\n"
-	"    \"WatchdogAction\": \"reset\",\n"
-	"    \"WatchdogModel\": \"i6300esb\",\n"
-	"    \"VolumeLocations\": [\n"
-	"        {\n"
-	"            \"DirectoryToCleanup\": \"/data/hyper-volumes/10.2.3.4\",\n"
-	"            \"Filename\": \"/data/hyper-volumes/10.2.3.4/root\"\n"
-	"        }\n"
-	"    ]\n"
-	"}\n";
+    "{\n"
+    "    \"Address\": {\n"
+    "        \"IpAddress\": \"10.2.3.4\",\n"
+    "        \"MacAddress\": \"52:54:00:aa:bb:cc\"\n"
+    "    },\n"
+    "    \"ArchitectureType\": \"amd64\",\n"
+    "    \"ChangedStateOn\": \"2024-05-01T10:00:00.123456789Z\",\n"
+    "    \"ConsoleType\": \"vnc\",\n"
+    "    \"CreatedOn\": \"2024-05-01T09:59:50Z\",\n"
+    "    \"CpuPriority\": -5,\n"
+    "    \"DestroyOnPowerdown\": true,\n"
+    "    \"DestroyProtection\": true,\n"
+    "    \"DisableVirtIO\": true,\n"
+    "    \"ExtraKernelOptions\": \"quiet\",\n"
+    "    \"FirmwareType\": \"uefi\",\n"
+    "    \"Hostname\": \"myvm\",\n"
+    "    \"IdentityExpires\": \"0001-01-01T00:00:00Z\",\n"
+    "    \"ImageName\": \"stream/2024-05-01:09:00:00\",\n"
+    "    \"MachineType\": \"q35\",\n"
+    "    \"MemoryInMiB\": 1024,\n"
+    "    \"MilliCPUs\": 1000,\n"
+    "    \"NetworkEntries\": [\n"
+    "        {\n"
+    "            \"NumQueues\": 4\n"
+    "        }\n"
+    "    ],\n"
+    "    \"OwnerGroups\": [\n"
+    "        \"team\"\n"
+    "    ],\n"
+    "    \"OwnerUsers\": [\n"
+    "        \"alice\",\n"
+    "        \"bob\"\n"
+    "    ],\n"
+    "    \"State\": \"failed to start\",\n"
+    "    \"SecondaryAddresses\": [\n"
+    "        {\n"
+    "            \"IpAddress\": \"10.2.3.5\",\n"
+    "            \"MacAddress\": \"52:54:00:aa:bb:cd\"\n"
+    "        }\n"
+    "    ],\n"
+    "    \"SecondarySubnetIDs\": [\n"
+    "        \"sub2\"\n"
+    "    ],\n"
+    "    \"SubnetId\": \"prod\",\n"
+    "    \"Tags\": {\n"
+    "        \"A\": \"\\u003c\\u0026\\u003e\",\n"
+    "        \"Name\": \"web1\"\n"
+    "    },\n"
+    "    \"VirtualCPUs\": 2,\n"
+    "    \"Volumes\": [\n"
+    "        {\n"
+    "            \"DFM\": {},\n"
+    "            \"Format\": \"qcow2\",\n"
+    "            \"Interface\": \"nvme\",\n"
+    "            \"Size\": 123,\n"
+    "            \"Snapshots\": {\n"
+    "                \"\": 123,\n"
+    "                \"daily\": 456\n"
+    "            },\n"
+    "            \"Type\": \"memory\",\n"
+    "            \"VirtualSize\": 789\n"
+    "        },\n"
+    "        {\n"
+    "            \"DFM\": {\n"
+    "                \"NvramSize\": 4096,\n"
+    "                \"Profile\": \"p\"\n"
+    "            },\n"
+    "            \"Interface\": \"dfm\",\n"
+    "            \"Size\": 5\n"
+    "        }\n"
+    "    ],\n"
+    "    \"WatchdogAction\": \"reset\",\n"
+    "    \"WatchdogModel\": \"i6300esb\",\n"
+    "    \"VolumeLocations\": [\n"
+    "        {\n"
+    "            \"DirectoryToCleanup\": \"/data/hyper-volumes/10.2.3.4\",\n"
+    "            \"Filename\": \"/data/hyper-volumes/10.2.3.4/root\"\n"
+    "        }\n"
+    "    ]\n"
+    "}\n";
 
 static char *xstrdup(const char *s)
 {
@@ -120,8 +120,12 @@ static struct in_addr ip(const char *s)
 
 static struct timespec utc(int y, int mo, int d, int h, int mi, int s, long ns)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi, .tm_sec = s};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi,
+			.tm_sec = s};
 	struct timespec t = {timegm(&tm), ns};
 	return t;
 }
@@ -275,25 +279,25 @@ static void test_strict_errors(void **state)
 	static const struct {
 		const char *json, *err;
 	} cases[] = {
-		{"{\"Volumes\":[{\"Size\":1},{\"Size\":\"x\"}]}",
-		 "info.json: .Volumes[1].Size: expected integer, got string"},
-		{"{\"State\":\"bogus\"}", "info.json: .State: unknown value \"bogus\""},
-		{"{\"State\":10}", "info.json: .State: value 10 out of range"},
-		{"{\"MemoryInMiB\":-1}", "info.json: .MemoryInMiB"},
-		{"{\"MilliCPUs\":1.5}", "info.json: .MilliCPUs: expected integer, got number"},
-		{"{\"Address\":{\"IpAddress\":\"10.1.2\"}}",
-		 "info.json: .Address.IpAddress: bad IPv4 address \"10.1.2\""},
-		{"{\"Address\":{\"MacAddress\":\"52:54\"}}",
-		 "info.json: .Address.MacAddress: bad MAC address"},
-		{"{\"CreatedOn\":\"yesterday\"}", "info.json: .CreatedOn: bad RFC 3339 time"},
-		{"{\"Tags\":[\"a\"]}", "info.json: .Tags: expected object, got array"},
-		{"{\"Tags\":{\"k\":1}}", "info.json: .Tags.k: expected string, got integer"},
-		{"{\"OwnerUsers\":\"alice\"}", "info.json: .OwnerUsers: expected array, got string"},
-		{"{\"Volumes\":[{\"Snapshots\":{\"a b\":true}}]}",
-		 "info.json: .Volumes[0].Snapshots[\"a b\"]: expected integer, got boolean"},
-		{"{\"VolumeLocations\":[{\"Filename\":7}]}",
-		 "info.json: .VolumeLocations[0].Filename: expected string, got integer"},
-		{"[1]", "info.json: expected object, got array"},
+	    {"{\"Volumes\":[{\"Size\":1},{\"Size\":\"x\"}]}",
+	     "info.json: .Volumes[1].Size: expected integer, got string"},
+	    {"{\"State\":\"bogus\"}", "info.json: .State: unknown value \"bogus\""},
+	    {"{\"State\":10}", "info.json: .State: value 10 out of range"},
+	    {"{\"MemoryInMiB\":-1}", "info.json: .MemoryInMiB"},
+	    {"{\"MilliCPUs\":1.5}", "info.json: .MilliCPUs: expected integer, got number"},
+	    {"{\"Address\":{\"IpAddress\":\"10.1.2\"}}",
+	     "info.json: .Address.IpAddress: bad IPv4 address \"10.1.2\""},
+	    {"{\"Address\":{\"MacAddress\":\"52:54\"}}",
+	     "info.json: .Address.MacAddress: bad MAC address"},
+	    {"{\"CreatedOn\":\"yesterday\"}", "info.json: .CreatedOn: bad RFC 3339 time"},
+	    {"{\"Tags\":[\"a\"]}", "info.json: .Tags: expected object, got array"},
+	    {"{\"Tags\":{\"k\":1}}", "info.json: .Tags.k: expected string, got integer"},
+	    {"{\"OwnerUsers\":\"alice\"}", "info.json: .OwnerUsers: expected array, got string"},
+	    {"{\"Volumes\":[{\"Snapshots\":{\"a b\":true}}]}",
+	     "info.json: .Volumes[0].Snapshots[\"a b\"]: expected integer, got boolean"},
+	    {"{\"VolumeLocations\":[{\"Filename\":7}]}",
+	     "info.json: .VolumeLocations[0].Filename: expected string, got integer"},
+	    {"[1]", "info.json: expected object, got array"},
 	};
 
 	(void)state;
@@ -304,7 +308,8 @@ static void test_strict_errors(void **state)
 		int rc = api_decode_msg(&hvapi_local_vm_info_type, j, "info.json", &li, &err);
 
 		if (rc != -EINVAL || !err || strncmp(err, cases[i].err, strlen(cases[i].err)) != 0)
-			fail_msg("case %zu %s: rc %d err %s", i, cases[i].json, rc, err ? err : "-");
+			fail_msg("case %zu %s: rc %d err %s", i, cases[i].json, rc,
+				 err ? err : "-");
 		assert_null(li.vm.volumes.v); /* cleared on failure */
 		free(err);
 		json_decref(j);
@@ -352,10 +357,10 @@ static void test_go_list_vms_request(void **state)
 static void test_get_capacity_example(void **state)
 {
 	struct hvapi_get_capacity_response r = {
-		.available_memory_mib = 12000,
-		.memory_mib = 64000,
-		.num_cpus = 16,
-		.total_volume_bytes = 1000000000000ull,
+	    .available_memory_mib = 12000,
+	    .memory_mib = 64000,
+	    .num_cpus = 16,
+	    .total_volume_bytes = 1000000000000ull,
 	};
 	char *s = api_dumps(&hvapi_get_capacity_response_type, &r, 0);
 
@@ -410,9 +415,9 @@ static void test_create_vm_request_round_trip(void **state)
 			    "LS0tLS1CRUdJTi0tLS0t");
 	assert_string_equal(json_string_value(json_object_get(j, "State")), "starting");
 	assert_int_equal(json_integer_value(json_object_get(j, "DhcpTimeout")), -1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(j, "OverlayFiles"), "/etc/motd")),
-			    "aGkK");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "OverlayFiles"), "/etc/motd")),
+	    "aGkK");
 	assert_int_equal(api_decode_msg(&hvapi_create_vm_request_type, j, NULL, &back, NULL), 0);
 	a = api_dumps(&hvapi_create_vm_request_type, &r, 0);
 	b = api_dumps(&hvapi_create_vm_request_type, &back, 0);
@@ -446,11 +451,11 @@ static void test_update_vm_deletion(void **state)
 	u.vms.v[1].vm->memory_mib = 64;
 	s = api_dumps(&hvapi_update_type, &u, 0);
 	assert_string_equal(
-		s, "{\"AvailableMemoryInMiB\":0,\"HaveVMs\":true,\"VMs\":{\"10.0.0.10\":{"
-		   "\"Address\":{\"MacAddress\":\"\"},\"ChangedStateOn\":\"0001-01-01T00:00:00Z\","
-		   "\"CreatedOn\":\"0001-01-01T00:00:00Z\",\"IdentityExpires\":"
-		   "\"0001-01-01T00:00:00Z\",\"MemoryInMiB\":64,\"MilliCPUs\":0,\"State\":"
-		   "\"running\"},\"10.0.0.9\":{}}}");
+	    s, "{\"AvailableMemoryInMiB\":0,\"HaveVMs\":true,\"VMs\":{\"10.0.0.10\":{"
+	       "\"Address\":{\"MacAddress\":\"\"},\"ChangedStateOn\":\"0001-01-01T00:00:00Z\","
+	       "\"CreatedOn\":\"0001-01-01T00:00:00Z\",\"IdentityExpires\":"
+	       "\"0001-01-01T00:00:00Z\",\"MemoryInMiB\":64,\"MilliCPUs\":0,\"State\":"
+	       "\"running\"},\"10.0.0.9\":{}}}");
 	j = parse(s);
 	assert_int_equal(api_decode_msg(&hvapi_update_type, j, NULL, &back, NULL), 0);
 	assert_true(back.has_available_memory);
@@ -527,9 +532,8 @@ static void test_enum_numbers_and_names(void **state)
 
 	(void)state;
 	(void)unused;
-	assert_int_equal(api_decode_msg(&hvapi_change_vm_volume_interfaces_request_type, j, NULL,
-					&r, NULL),
-			 0);
+	assert_int_equal(
+	    api_decode_msg(&hvapi_change_vm_volume_interfaces_request_type, j, NULL, &r, NULL), 0);
 	assert_int_equal(r.interfaces.n, 3);
 	assert_int_equal(r.interfaces.v[0], HVAPI_VOLUME_INTERFACE_NVME);
 	assert_int_equal(r.interfaces.v[1], HVAPI_VOLUME_INTERFACE_IDE);
@@ -677,22 +681,22 @@ static void test_copy_and_file_io(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden_info_json),
-		cmocka_unit_test(test_golden_decodes_back),
-		cmocka_unit_test(test_zero_vm_info),
-		cmocka_unit_test(test_strict_errors),
-		cmocka_unit_test(test_case_insensitive_and_unknown_keys),
-		cmocka_unit_test(test_go_list_vms_request),
-		cmocka_unit_test(test_get_capacity_example),
-		cmocka_unit_test(test_create_vm_request_round_trip),
-		cmocka_unit_test(test_update_vm_deletion),
-		cmocka_unit_test(test_address_pool_and_subnets),
-		cmocka_unit_test(test_enum_numbers_and_names),
-		cmocka_unit_test(test_ignore_state_mask),
-		cmocka_unit_test(test_match_tags_and_owners),
-		cmocka_unit_test(test_verstr),
-		cmocka_unit_test(test_method_table),
-		cmocka_unit_test(test_copy_and_file_io),
+	    cmocka_unit_test(test_golden_info_json),
+	    cmocka_unit_test(test_golden_decodes_back),
+	    cmocka_unit_test(test_zero_vm_info),
+	    cmocka_unit_test(test_strict_errors),
+	    cmocka_unit_test(test_case_insensitive_and_unknown_keys),
+	    cmocka_unit_test(test_go_list_vms_request),
+	    cmocka_unit_test(test_get_capacity_example),
+	    cmocka_unit_test(test_create_vm_request_round_trip),
+	    cmocka_unit_test(test_update_vm_deletion),
+	    cmocka_unit_test(test_address_pool_and_subnets),
+	    cmocka_unit_test(test_enum_numbers_and_names),
+	    cmocka_unit_test(test_ignore_state_mask),
+	    cmocka_unit_test(test_match_tags_and_owners),
+	    cmocka_unit_test(test_verstr),
+	    cmocka_unit_test(test_method_table),
+	    cmocka_unit_test(test_copy_and_file_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

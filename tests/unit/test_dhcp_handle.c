@@ -355,7 +355,9 @@ static void test_decline_and_inform(void **st)
 
 static void add_netboot(struct fx *f)
 {
-	struct dhcp_lease l = {.kind = DHCP_LEASE_NETBOOT, .ip = ip("10.0.0.20"), .token = 5,
+	struct dhcp_lease l = {.kind = DHCP_LEASE_NETBOOT,
+			       .ip = ip("10.0.0.20"),
+			       .token = 5,
 			       .expires = f->ctx.now + 60000};
 	memcpy(l.mac, macNB, 6);
 	assert_int_equal(dhcp_leases_add(f->ctx.leases, &l, NULL), 0);
@@ -400,7 +402,8 @@ static void test_netboot_pxe(void **st)
 	assert_int_equal(m.type, DHCP_ACK);
 	dhcp_msg_opt_str(&m, DHCP_OPT_BOOTFILE, s, sizeof(s));
 	assert_string_equal(s, "http://10.0.0.1:8080/boot/boot.ipxe");
-	assert_int_equal(nbf_lookup(f->ctx.files, ip("10.0.0.20"), "config.json", 0, NULL, &b), NBF_FOUND);
+	assert_int_equal(nbf_lookup(f->ctx.files, ip("10.0.0.20"), "config.json", 0, NULL, &b),
+			 NBF_FOUND);
 	nbf_blob_unref(b);
 	/* after the netboot lease expired, the MAC is unknown again */
 	f->ctx.now += 60000;
@@ -432,10 +435,10 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_static_offer),      T(test_unknown_mac_no_range), T(test_dynamic_dora),
-		T(test_nak_rules),         T(test_request_for_other_server), T(test_relay),
-		T(test_wrong_interface),   T(test_decline_and_inform),   T(test_netboot_pxe),
-		T(test_malformed),
+	    T(test_static_offer),    T(test_unknown_mac_no_range),     T(test_dynamic_dora),
+	    T(test_nak_rules),	     T(test_request_for_other_server), T(test_relay),
+	    T(test_wrong_interface), T(test_decline_and_inform),       T(test_netboot_pxe),
+	    T(test_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

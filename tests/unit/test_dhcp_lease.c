@@ -35,7 +35,8 @@ static struct dhcp_subnet subnet(void)
 	return s;
 }
 
-static struct dhcp_lease static_lease(const uint8_t mac[6], const char *addr, enum dhcp_lease_kind k)
+static struct dhcp_lease static_lease(const uint8_t mac[6], const char *addr,
+				      enum dhcp_lease_kind k)
 {
 	struct dhcp_lease l = {.kind = k, .ip = ip(addr)};
 	memcpy(l.mac, mac, 6);
@@ -265,8 +266,10 @@ static void test_store_roundtrip(void **st)
 	free(out);
 	free(text);
 	/* one bad entry among good ones */
-	const char *mixed = "[{\"IpAddress\":\"10.0.0.1\",\"MacAddress\":\"zz\",\"Expires\":\"2024-05-01T14:00:00Z\"},"
-			    "{\"IpAddress\":\"10.0.0.2\",\"MacAddress\":\"02:00:00:00:00:0B\",\"Expires\":\"2024-05-01T16:00:00.5+02:00\"}]";
+	const char *mixed = "[{\"IpAddress\":\"10.0.0.1\",\"MacAddress\":\"zz\",\"Expires\":\"2024-"
+			    "05-01T14:00:00Z\"},"
+			    "{\"IpAddress\":\"10.0.0.2\",\"MacAddress\":\"02:00:00:00:00:0B\","
+			    "\"Expires\":\"2024-05-01T16:00:00.5+02:00\"}]";
 	assert_int_equal(dhcp_store_decode(mixed, &out, &n, &bad), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(bad, 1);
@@ -405,19 +408,19 @@ static void test_restore(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_static_add_replace_evict),
-		cmocka_unit_test(test_dynamic_round_robin),
-		cmocka_unit_test(test_dynamic_requested_commit_expire),
-		cmocka_unit_test(test_static_drops_dynamic),
-		cmocka_unit_test(test_netboot_token_and_expiry),
-		cmocka_unit_test(test_waiter_generations),
-		cmocka_unit_test(test_decline),
-		cmocka_unit_test(test_many_leases),
-		cmocka_unit_test(test_store_roundtrip),
-		cmocka_unit_test(test_store_long_utf8_hostname),
-		cmocka_unit_test(test_store_file),
-		cmocka_unit_test(test_journal),
-		cmocka_unit_test(test_restore),
+	    cmocka_unit_test(test_static_add_replace_evict),
+	    cmocka_unit_test(test_dynamic_round_robin),
+	    cmocka_unit_test(test_dynamic_requested_commit_expire),
+	    cmocka_unit_test(test_static_drops_dynamic),
+	    cmocka_unit_test(test_netboot_token_and_expiry),
+	    cmocka_unit_test(test_waiter_generations),
+	    cmocka_unit_test(test_decline),
+	    cmocka_unit_test(test_many_leases),
+	    cmocka_unit_test(test_store_roundtrip),
+	    cmocka_unit_test(test_store_long_utf8_hostname),
+	    cmocka_unit_test(test_store_file),
+	    cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

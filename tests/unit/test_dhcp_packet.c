@@ -216,8 +216,8 @@ static void test_reply_option55_order(void **st)
 	assert_int_equal(nc, sizeof(want));
 	assert_memory_equal(codes, want, sizeof(want));
 	assert_int_equal(out[0], DHCP_OP_REPLY);
-	assert_memory_equal(out + 4, p.b + 4, 4);   /* xid */
-	assert_memory_equal(out + 28, mac1, 6);     /* chaddr */
+	assert_memory_equal(out + 4, p.b + 4, 4); /* xid */
+	assert_memory_equal(out + 28, mac1, 6);	  /* chaddr */
 	assert_memory_equal(out + 16, &rp.yiaddr, 4);
 	assert_memory_equal(out + 20, &rp.siaddr, 4);
 }
@@ -284,8 +284,8 @@ static void test_reply_relay_fields(void **st)
 	int n = dhcp_reply_build(&m, &rp, out, sizeof(out));
 	assert_true(n > 0);
 	assert_memory_equal(out + 24, p.b + 24, 4); /* giaddr kept */
-	assert_int_equal(out[10], 0x80);             /* flags kept */
-	assert_int_equal(out[3], 0);                 /* hops reset */
+	assert_int_equal(out[10], 0x80);	    /* flags kept */
+	assert_int_equal(out[3], 0);		    /* hops reset */
 }
 
 static void test_reply_size_limit(void **st)
@@ -416,7 +416,9 @@ static void test_boot_httpclient(void **st)
 	struct dhcp_boot_info bi;
 	struct dhcp_boot_choice ch;
 	struct dhcp_boot_map map[] = {{16, "bootx64.efi"}};
-	struct dhcp_boot_config c = {.template = "pxelinux.%d", .map = map, .nmap = 1,
+	struct dhcp_boot_config c = {.template = "pxelinux.%d",
+				     .map = map,
+				     .nmap = 1,
 				     .http_base = "http://10.0.0.1:8080/boot/"};
 
 	parse_pkt(&m, "HTTPClient:Arch:00016:UNDI:003001", NULL, 16, false);
@@ -434,8 +436,8 @@ static void test_boot_httpclient(void **st)
 	tpkt_opt(&p, DHCP_OPT_PARAM_LIST, prl, 2);
 	tpkt_end(&p);
 	assert_int_equal(dhcp_msg_parse(p.b, p.len, &m), 0);
-	struct dhcp_reply_params rp = {.type = DHCP_OFFER, .bootfile = ch.bootfile,
-				       .vendor_class = ch.vendor_class};
+	struct dhcp_reply_params rp = {
+	    .type = DHCP_OFFER, .bootfile = ch.bootfile, .vendor_class = ch.vendor_class};
 	uint8_t out[DHCP_MAX_LEN];
 	int n = dhcp_reply_build(&m, &rp, out, sizeof(out));
 	struct dhcp_msg r;
@@ -467,23 +469,23 @@ static void test_boot_expand(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_discover),
-		cmocka_unit_test(test_parse_short),
-		cmocka_unit_test(test_parse_bad_hlen),
-		cmocka_unit_test(test_parse_bad_cookie),
-		cmocka_unit_test(test_parse_missing_53),
-		cmocka_unit_test(test_parse_overrun),
-		cmocka_unit_test(test_parse_no_end_pad),
-		cmocka_unit_test(test_parse_concat_and_overload),
-		cmocka_unit_test(test_reply_option55_order),
-		cmocka_unit_test(test_reply_no55_default),
-		cmocka_unit_test(test_reply_nak),
-		cmocka_unit_test(test_reply_relay_fields),
-		cmocka_unit_test(test_reply_size_limit),
-		cmocka_unit_test(test_boot_arch),
-		cmocka_unit_test(test_boot_ipxe),
-		cmocka_unit_test(test_boot_httpclient),
-		cmocka_unit_test(test_boot_expand),
+	    cmocka_unit_test(test_parse_discover),
+	    cmocka_unit_test(test_parse_short),
+	    cmocka_unit_test(test_parse_bad_hlen),
+	    cmocka_unit_test(test_parse_bad_cookie),
+	    cmocka_unit_test(test_parse_missing_53),
+	    cmocka_unit_test(test_parse_overrun),
+	    cmocka_unit_test(test_parse_no_end_pad),
+	    cmocka_unit_test(test_parse_concat_and_overload),
+	    cmocka_unit_test(test_reply_option55_order),
+	    cmocka_unit_test(test_reply_no55_default),
+	    cmocka_unit_test(test_reply_nak),
+	    cmocka_unit_test(test_reply_relay_fields),
+	    cmocka_unit_test(test_reply_size_limit),
+	    cmocka_unit_test(test_boot_arch),
+	    cmocka_unit_test(test_boot_ipxe),
+	    cmocka_unit_test(test_boot_httpclient),
+	    cmocka_unit_test(test_boot_expand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,29 +57,29 @@ static void check_golden(const struct domxml_vm *vm, const char *name)
 }
 
 static const struct domxml_disk one_disk[] = {
-	{ .path = "/data/hyper-volumes/10.2.3.4/root", .format = "raw", .bus = DOMXML_BUS_VIRTIO },
+    {.path = "/data/hyper-volumes/10.2.3.4/root", .format = "raw", .bus = DOMXML_BUS_VIRTIO},
 };
 static const struct domxml_nic one_nic[] = {
-	{ .bridge = "br@prod", .mac = "52:54:00:aa:bb:cc", .tap = "tap0a020304" },
+    {.bridge = "br@prod", .mac = "52:54:00:aa:bb:cc", .tap = "tap0a020304"},
 };
 
 static struct domxml_vm minimal_vm(void)
 {
 	struct domxml_vm vm = {
-		.name = "hv1234abcd-10.2.3.4",
-		.ip = "10.2.3.4",
-		.instance = "0123456789abcdef0123456789abcdef",
-		.virt_type = "qemu",
-		.arch = "x86_64",
-		.machine = "pc",
-		.memory_mib = 1024,
-		.vcpus = 1,
-		.disks = one_disk,
-		.ndisks = 1,
-		.nics = one_nic,
-		.nnics = 1,
-		.serial_socket = "/var/lib/hypervisor/VMs/10.2.3.4/serial0.sock",
-		.bootlog = "/var/lib/hypervisor/VMs/10.2.3.4/bootlog",
+	    .name = "hv1234abcd-10.2.3.4",
+	    .ip = "10.2.3.4",
+	    .instance = "0123456789abcdef0123456789abcdef",
+	    .virt_type = "qemu",
+	    .arch = "x86_64",
+	    .machine = "pc",
+	    .memory_mib = 1024,
+	    .vcpus = 1,
+	    .disks = one_disk,
+	    .ndisks = 1,
+	    .nics = one_nic,
+	    .nnics = 1,
+	    .serial_socket = "/var/lib/hypervisor/VMs/10.2.3.4/serial0.sock",
+	    .bootlog = "/var/lib/hypervisor/VMs/10.2.3.4/bootlog",
 	};
 	return vm;
 }
@@ -95,13 +95,17 @@ static void test_minimal_bios(void **state)
 static void test_full_uefi_vnc(void **state)
 {
 	static const struct domxml_disk disks[] = {
-		{ .path = "/v/10.2.3.4/root", .format = "qcow2", .bus = DOMXML_BUS_VIRTIO },
-		{ .path = "/v/10.2.3.4/secondary-volume.0", .format = "raw", .bus = DOMXML_BUS_VIRTIO },
-		{ .path = "/w/10.2.3.4/secondary-volume.1", .format = "raw", .bus = DOMXML_BUS_VIRTIO },
+	    {.path = "/v/10.2.3.4/root", .format = "qcow2", .bus = DOMXML_BUS_VIRTIO},
+	    {.path = "/v/10.2.3.4/secondary-volume.0", .format = "raw", .bus = DOMXML_BUS_VIRTIO},
+	    {.path = "/w/10.2.3.4/secondary-volume.1", .format = "raw", .bus = DOMXML_BUS_VIRTIO},
 	};
 	static const struct domxml_nic nics[] = {
-		{ .bridge = "br0", .mac = "52:54:00:aa:bb:cc", .tap = "tap0a020304", .queues = 4, .mtu = 9000 },
-		{ .bridge = "br@sub2", .mac = "52:54:00:aa:bb:cd", .tap = "tap0a020304n1", .mtu = 1500 },
+	    {.bridge = "br0",
+	     .mac = "52:54:00:aa:bb:cc",
+	     .tap = "tap0a020304",
+	     .queues = 4,
+	     .mtu = 9000},
+	    {.bridge = "br@sub2", .mac = "52:54:00:aa:bb:cd", .tap = "tap0a020304n1", .mtu = 1500},
 	};
 	struct domxml_vm vm = minimal_vm();
 
@@ -129,10 +133,10 @@ static void test_full_uefi_vnc(void **state)
 static void test_kernel_e1000_ide(void **state)
 {
 	static const struct domxml_disk disks[] = {
-		{ .path = "/v/10.2.3.4/root", .format = "raw", .bus = DOMXML_BUS_IDE },
+	    {.path = "/v/10.2.3.4/root", .format = "raw", .bus = DOMXML_BUS_IDE},
 	};
 	static const struct domxml_nic nics[] = {
-		{ .bridge = "br0", .mac = "52:54:00:aa:bb:cc", .e1000 = 1, .queues = 4 },
+	    {.bridge = "br0", .mac = "52:54:00:aa:bb:cc", .e1000 = 1, .queues = 4},
 	};
 	struct domxml_vm vm = minimal_vm();
 
@@ -151,7 +155,7 @@ static void test_kernel_e1000_ide(void **state)
 static void test_escaping(void **state)
 {
 	static const struct domxml_disk disks[] = {
-		{ .path = "/v/a'b&c<d>\"e/root", .format = "raw" },
+	    {.path = "/v/a'b&c<d>\"e/root", .format = "raw"},
 	};
 	struct domxml_vm vm = minimal_vm();
 	char *xml = NULL;
@@ -182,8 +186,8 @@ static void test_no_nic_no_disk(void **state)
 
 static void test_invalid(void **state)
 {
-	static const struct domxml_disk bad_fmt[] = { { .path = "/x", .format = "vmdk" } };
-	static const struct domxml_nic no_bridge[] = { { .mac = "52:54:00:00:00:01" } };
+	static const struct domxml_disk bad_fmt[] = {{.path = "/x", .format = "vmdk"}};
+	static const struct domxml_nic no_bridge[] = {{.mac = "52:54:00:00:00:01"}};
 	struct domxml_vm vm;
 	char *xml = (char *)1;
 
@@ -221,12 +225,9 @@ static void test_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_bios),
-		cmocka_unit_test(test_full_uefi_vnc),
-		cmocka_unit_test(test_kernel_e1000_ide),
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_no_nic_no_disk),
-		cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_minimal_bios),     cmocka_unit_test(test_full_uefi_vnc),
+	    cmocka_unit_test(test_kernel_e1000_ide), cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_no_nic_no_disk),   cmocka_unit_test(test_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,25 +232,25 @@ static void test_durations(void **state)
 		int64_t ns;
 		const char *out;
 	} ok[] = {
-		{"0", 0, "0s"},
-		{"5m", 300 * SEC, "5m0s"},
-		{"1h30m", 5400 * SEC, "1h30m0s"},
-		{"250ms", 250000000LL, "250ms"},
-		{"2s", 2 * SEC, "2s"},
-		{"1m1s", 61 * SEC, "1m1s"},
-		{"1.5h", 5400 * SEC, "1h30m0s"},
-		{"-1.5s", -1500000000LL, "-1.5s"},
-		{"+3ns", 3, "3ns"},
-		{"1us", 1000, "1\xc2\xb5s"},
-		{"1\xc2\xb5s", 1000, "1\xc2\xb5s"},
-		{"1.000001s", 1000001000LL, "1.000001s"},
-		{".5s", 500000000LL, "500ms"},
-		{"1.h", 3600 * SEC, "1h0m0s"},
-		{"1h2m3s4ms5us6ns", 3723004005006LL, "1h2m3.004005006s"},
-		{"2562047h47m16.854775807s", INT64_MAX, "2562047h47m16.854775807s"},
+	    {"0", 0, "0s"},
+	    {"5m", 300 * SEC, "5m0s"},
+	    {"1h30m", 5400 * SEC, "1h30m0s"},
+	    {"250ms", 250000000LL, "250ms"},
+	    {"2s", 2 * SEC, "2s"},
+	    {"1m1s", 61 * SEC, "1m1s"},
+	    {"1.5h", 5400 * SEC, "1h30m0s"},
+	    {"-1.5s", -1500000000LL, "-1.5s"},
+	    {"+3ns", 3, "3ns"},
+	    {"1us", 1000, "1\xc2\xb5s"},
+	    {"1\xc2\xb5s", 1000, "1\xc2\xb5s"},
+	    {"1.000001s", 1000001000LL, "1.000001s"},
+	    {".5s", 500000000LL, "500ms"},
+	    {"1.h", 3600 * SEC, "1h0m0s"},
+	    {"1h2m3s4ms5us6ns", 3723004005006LL, "1h2m3.004005006s"},
+	    {"2562047h47m16.854775807s", INT64_MAX, "2562047h47m16.854775807s"},
 	};
-	static const char *const bad[] = {"", "5", "1x", "h", ".h", ".s", "1s2", "--1s",
-					  "3000000h", "1e3s"};
+	static const char *const bad[] = {"",	"5",   "1x",   "h",	   ".h",
+					  ".s", "1s2", "--1s", "3000000h", "1e3s"};
 	char buf[64];
 	int64_t ns;
 
@@ -274,18 +274,18 @@ static void test_sizes(void **state)
 		uint64_t bytes;
 		const char *out;
 	} ok[] = {
-		{"0", 0, "0"},
-		{"1536", 1536, "1536"},
-		{"512K", 512ULL << 10, "512K"},
-		{"1M", 1ULL << 20, "1M"},
-		{"10G", 10ULL << 30, "10G"},
-		{"10g", 10ULL << 30, "10G"},
-		{"10GiB", 10ULL << 30, "10G"},
-		{"10GB", 10ULL << 30, "10G"},
-		{"2T", 2ULL << 40, "2T"},
-		{"1024", 1024, "1K"},
-		{"3E", 3ULL << 60, "3E"},
-		{"100B", 100, "100"},
+	    {"0", 0, "0"},
+	    {"1536", 1536, "1536"},
+	    {"512K", 512ULL << 10, "512K"},
+	    {"1M", 1ULL << 20, "1M"},
+	    {"10G", 10ULL << 30, "10G"},
+	    {"10g", 10ULL << 30, "10G"},
+	    {"10GiB", 10ULL << 30, "10G"},
+	    {"10GB", 10ULL << 30, "10G"},
+	    {"2T", 2ULL << 40, "2T"},
+	    {"1024", 1024, "1K"},
+	    {"3E", 3ULL << 60, "3E"},
+	    {"100B", 100, "100"},
 	};
 	static const char *const bad[] = {"", "G", "1.5G", "-1", "10X", "10GiBs", " 1", "16E"};
 	char buf[64];
@@ -451,7 +451,7 @@ static void test_file_and_precedence(void **state)
 	write_file("flags.extra", "portNum=5678\nlevel=2");
 	assert_int_equal(flags_load_dir(fs, tmpdir, &err), 0);
 	assert_null(err);
-	assert_int_equal(v.i, 5678);		/* extra overrides default */
+	assert_int_equal(v.i, 5678);		     /* extra overrides default */
 	assert_string_equal(v.str, "/from/default"); /* default overrides built-in */
 	assert_true(v.b);
 	assert_int_equal(v.i64, 2); /* last line without newline */
@@ -553,18 +553,19 @@ static void test_usage(void **state)
 	flags_func(fs, "tags", "", set_kv, &kv, "a=1", "Tags as `pairs` list");
 	flags_string(fs, "emptyDefault", &v.str, "", "No default shown\nsecond line");
 	u = usage_of(fs);
-	assert_string_equal(u, "Usage: prog [flags] cmd\n"
-			       "  -b\tA bool\n"
-			       "  -cacheSize value\n    \tCache size (default 10G)\n"
-			       "  -count uint\n    \tCount\n"
-			       "  -dirs value\n    \tDirectories\n"
-			       "  -emptyDefault string\n    \tNo default shown\n    \tsecond line\n"
-			       "  -interval duration\n    \tInterval (default 2s)\n"
-			       "  -level int\n    \tDebug level (default -1)\n"
-			       "  -portNum int\n    \tPort (default 6976)\n"
-			       "  -stateDir string\n    \tState directory (default \"/var/lib/hypervisor\")\n"
-			       "  -tags pairs\n    \tTags as pairs list (default a=1)\n"
-			       "  -x\tShort bool\n");
+	assert_string_equal(
+	    u, "Usage: prog [flags] cmd\n"
+	       "  -b\tA bool\n"
+	       "  -cacheSize value\n    \tCache size (default 10G)\n"
+	       "  -count uint\n    \tCount\n"
+	       "  -dirs value\n    \tDirectories\n"
+	       "  -emptyDefault string\n    \tNo default shown\n    \tsecond line\n"
+	       "  -interval duration\n    \tInterval (default 2s)\n"
+	       "  -level int\n    \tDebug level (default -1)\n"
+	       "  -portNum int\n    \tPort (default 6976)\n"
+	       "  -stateDir string\n    \tState directory (default \"/var/lib/hypervisor\")\n"
+	       "  -tags pairs\n    \tTags as pairs list (default a=1)\n"
+	       "  -x\tShort bool\n");
 	free(u);
 	flags_free(fs);
 
@@ -623,7 +624,8 @@ static void test_parse_or_exit(void **state)
 	assert_int_equal(run_or_exit(out, sizeof(out), "-portNum=5", "run", NULL), 7);
 	assert_string_equal(out, "parsed port=5 nargs=1\n");
 	assert_int_equal(run_or_exit(out, sizeof(out), "-bogus", NULL), 2);
-	assert_non_null(strstr(out, "flag provided but not defined: -bogus\nUsage: prog [flags] cmd\n"));
+	assert_non_null(
+	    strstr(out, "flag provided but not defined: -bogus\nUsage: prog [flags] cmd\n"));
 	assert_non_null(strstr(out, "  -portNum int\n"));
 	assert_int_equal(run_or_exit(out, sizeof(out), "-portNum=z", NULL), 2);
 	assert_non_null(strstr(out, "invalid value \"z\" for flag -portNum: parse error\n"));
@@ -637,22 +639,14 @@ static void test_parse_or_exit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_forms),
-		cmocka_unit_test(test_bool_forms),
-		cmocka_unit_test(test_terminators),
-		cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_lists),
-		cmocka_unit_test(test_custom_flag),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_flags_set),
-		cmocka_unit_test(test_file_and_precedence),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_user_config_dir),
-		cmocka_unit_test(test_usage),
-		cmocka_unit_test(test_parse_or_exit),
+	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_forms),
+	    cmocka_unit_test(test_bool_forms),	cmocka_unit_test(test_terminators),
+	    cmocka_unit_test(test_numbers),	cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_sizes),	cmocka_unit_test(test_lists),
+	    cmocka_unit_test(test_custom_flag), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_flags_set),	cmocka_unit_test(test_file_and_precedence),
+	    cmocka_unit_test(test_file_errors), cmocka_unit_test(test_user_config_dir),
+	    cmocka_unit_test(test_usage),	cmocka_unit_test(test_parse_or_exit),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -449,17 +449,17 @@ static void test_open_beneath_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_atomic_write_basic),
-		cmocka_unit_test(test_atomic_write_killed_at_each_step),
-		cmocka_unit_test(test_atomic_write_file_size_limit),
-		cmocka_unit_test(test_atomic_write_disk_full),
-		cmocka_unit_test(test_read_file),
-		cmocka_unit_test(test_write_read_all_interrupted),
-		cmocka_unit_test(test_lock_exclusion),
-		cmocka_unit_test(test_mkdir_p),
-		cmocka_unit_test(test_path_join),
-		cmocka_unit_test(test_open_beneath_openat2),
-		cmocka_unit_test(test_open_beneath_walk),
+	    cmocka_unit_test(test_atomic_write_basic),
+	    cmocka_unit_test(test_atomic_write_killed_at_each_step),
+	    cmocka_unit_test(test_atomic_write_file_size_limit),
+	    cmocka_unit_test(test_atomic_write_disk_full),
+	    cmocka_unit_test(test_read_file),
+	    cmocka_unit_test(test_write_read_all_interrupted),
+	    cmocka_unit_test(test_lock_exclusion),
+	    cmocka_unit_test(test_mkdir_p),
+	    cmocka_unit_test(test_path_join),
+	    cmocka_unit_test(test_open_beneath_openat2),
+	    cmocka_unit_test(test_open_beneath_walk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -47,8 +47,9 @@ static void test_path_error(void **state)
 	}
 	sjson_pop(&d);
 	assert_int_equal(size, 0); /* zero value on error */
-	assert_string_equal(sjson_dec_error(&d),
-			    "VMs/10.0.0.5/info.json: .Volumes[1].Size: expected integer, got string");
+	assert_string_equal(
+	    sjson_dec_error(&d),
+	    "VMs/10.0.0.5/info.json: .Volumes[1].Size: expected integer, got string");
 	/* Only the first error is kept. */
 	assert_int_equal(sjson_get_bool(&d, doc, "Volumes", &(bool){0}), -EINVAL);
 	assert_non_null(strstr(sjson_dec_error(&d), ".Volumes[1].Size"));
@@ -68,13 +69,14 @@ static void test_path_forms(void **state)
 	sjson_dec_init(&d, NULL);
 	sjson_push_key(&d, "VMs");
 	sjson_push_key(&d, "10.0.0.5");
-	assert_int_equal(sjson_get_str(&d, sjson_lookup(sjson_lookup(doc, "VMs"), "10.0.0.5"),
-				       "State", &s),
-			 -EINVAL);
+	assert_int_equal(
+	    sjson_get_str(&d, sjson_lookup(sjson_lookup(doc, "VMs"), "10.0.0.5"), "State", &s),
+	    -EINVAL);
 	assert_string_equal(s, "");
 	sjson_pop(&d);
 	sjson_pop(&d);
-	assert_string_equal(sjson_dec_error(&d), ".VMs[\"10.0.0.5\"].State: expected string, got integer");
+	assert_string_equal(sjson_dec_error(&d),
+			    ".VMs[\"10.0.0.5\"].State: expected string, got integer");
 	e = sjson_dec_take_error(&d);
 	free(e);
 	assert_null(sjson_dec_error(&d));
@@ -415,12 +417,14 @@ static void test_go_escaping(void **state)
 	json_object_set_new(o, "A", json_string("<a&b>\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa/\n\"é"));
 	json_object_set_new(o, "<k>", json_integer(1));
 	s = sjson_dumps(o, 0);
-	assert_string_equal(s, "{\"A\":\"\\u003ca\\u0026b\\u003e\\u2028\\u2029\xe2\x80\xaa/\\n\\\"é\","
-			       "\"\\u003ck\\u003e\":1}");
+	assert_string_equal(s,
+			    "{\"A\":\"\\u003ca\\u0026b\\u003e\\u2028\\u2029\xe2\x80\xaa/\\n\\\"é\","
+			    "\"\\u003ck\\u003e\":1}");
 	free(s);
 	s = sjson_dumps(o, SJSON_PRETTY);
-	assert_string_equal(s, "{\n    \"A\": \"\\u003ca\\u0026b\\u003e\\u2028\\u2029\xe2\x80\xaa/\\n\\\"é\",\n"
-			       "    \"\\u003ck\\u003e\": 1\n}\n");
+	assert_string_equal(
+	    s, "{\n    \"A\": \"\\u003ca\\u0026b\\u003e\\u2028\\u2029\xe2\x80\xaa/\\n\\\"é\",\n"
+	       "    \"\\u003ck\\u003e\": 1\n}\n");
 	free(s);
 	/* Escaped output parses back to the original strings. */
 	s = sjson_dumps(o, 0);
@@ -456,25 +460,34 @@ static void test_times(void **state)
 		long nsec;
 		const char *out;
 	} ok[] = {
-		{"0001-01-01T00:00:00Z", 0, 0, "0001-01-01T00:00:00Z"},
-		{"1970-01-01T00:00:01Z", 1, 0, "1970-01-01T00:00:01Z"},
-		{"2024-05-01T10:00:00.123456789Z", 1714557600, 123456789,
-		 "2024-05-01T10:00:00.123456789Z"},
-		{"2024-05-01T09:59:50Z", 1714557590, 0, "2024-05-01T09:59:50Z"},
-		{"2024-05-01T10:00:00.1Z", 1714557600, 100000000, "2024-05-01T10:00:00.1Z"},
-		{"2024-05-01T10:00:00.120000Z", 1714557600, 120000000, "2024-05-01T10:00:00.12Z"},
-		{"2024-05-01T12:00:00+02:00", 1714557600, 0, "2024-05-01T10:00:00Z"},
-		{"2024-05-01T05:30:00-04:30", 1714557600, 0, "2024-05-01T10:00:00Z"},
-		{"2000-02-29T23:59:59.000000001z", 951868799, 1, "2000-02-29T23:59:59.000000001Z"},
-		{"1969-12-31T23:59:59.5Z", -1, 500000000, "1969-12-31T23:59:59.5Z"},
-		{"9999-12-31T23:59:59Z", 253402300799LL, 0, "9999-12-31T23:59:59Z"},
-		{"0001-01-01T00:00:00.5Z", -62135596800LL, 500000000, "0001-01-01T00:00:00.5Z"},
+	    {"0001-01-01T00:00:00Z", 0, 0, "0001-01-01T00:00:00Z"},
+	    {"1970-01-01T00:00:01Z", 1, 0, "1970-01-01T00:00:01Z"},
+	    {"2024-05-01T10:00:00.123456789Z", 1714557600, 123456789,
+	     "2024-05-01T10:00:00.123456789Z"},
+	    {"2024-05-01T09:59:50Z", 1714557590, 0, "2024-05-01T09:59:50Z"},
+	    {"2024-05-01T10:00:00.1Z", 1714557600, 100000000, "2024-05-01T10:00:00.1Z"},
+	    {"2024-05-01T10:00:00.120000Z", 1714557600, 120000000, "2024-05-01T10:00:00.12Z"},
+	    {"2024-05-01T12:00:00+02:00", 1714557600, 0, "2024-05-01T10:00:00Z"},
+	    {"2024-05-01T05:30:00-04:30", 1714557600, 0, "2024-05-01T10:00:00Z"},
+	    {"2000-02-29T23:59:59.000000001z", 951868799, 1, "2000-02-29T23:59:59.000000001Z"},
+	    {"1969-12-31T23:59:59.5Z", -1, 500000000, "1969-12-31T23:59:59.5Z"},
+	    {"9999-12-31T23:59:59Z", 253402300799LL, 0, "9999-12-31T23:59:59Z"},
+	    {"0001-01-01T00:00:00.5Z", -62135596800LL, 500000000, "0001-01-01T00:00:00.5Z"},
 	};
 	static const char *const bad[] = {
-		"", "2024-05-01", "2024-05-01T10:00:00", "2024-13-01T10:00:00Z",
-		"2023-02-29T10:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T10:00:60Z",
-		"2024-05-01T10:00:00.Z", "2024-05-01 10:00:00Z", "2024-05-01T10:00:00Zjunk",
-		"2024-05-01T10:00:00+0200", "24-05-01T10:00:00Z", "2024-05-32T10:00:00Z",
+	    "",
+	    "2024-05-01",
+	    "2024-05-01T10:00:00",
+	    "2024-13-01T10:00:00Z",
+	    "2023-02-29T10:00:00Z",
+	    "2024-05-01T24:00:00Z",
+	    "2024-05-01T10:00:60Z",
+	    "2024-05-01T10:00:00.Z",
+	    "2024-05-01 10:00:00Z",
+	    "2024-05-01T10:00:00Zjunk",
+	    "2024-05-01T10:00:00+0200",
+	    "24-05-01T10:00:00Z",
+	    "2024-05-32T10:00:00Z",
 	};
 	char buf[SJSON_TIME_LEN];
 	struct timespec t;
@@ -550,11 +563,16 @@ static void test_base64(void **state)
 		const char *raw;
 		const char *enc;
 	} vec[] = {
-		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-		{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
 	};
-	static const char *const bad[] = {"Zg", "Zg=", "Z===", "Zm9v=", "Zg==Zg==", "Zm9v!",
-					  "Zg=a", "=Zg="};
+	static const char *const bad[] = {
+	    "Zg", "Zg=", "Z===", "Zm9v=", "Zg==Zg==", "Zm9v!", "Zg=a", "=Zg="};
 	uint8_t all[256], *out;
 	size_t len;
 	char *enc;
@@ -622,9 +640,9 @@ static void test_bytes_json(void **state)
 static void test_ip_and_mac(void **state)
 {
 	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xAA, 0xBB, 0xCC};
-	static const char *const badmac[] = {"52:54:00:aa:bb", "52:54:00:aa:bb:cc:dd",
+	static const char *const badmac[] = {"52:54:00:aa:bb",	  "52:54:00:aa:bb:cc:dd",
 					     "52-54:00:aa:bb:cc", "52:54:00:aa:bb:cg",
-					     "5254.00aa.bbcc", ""};
+					     "5254.00aa.bbcc",	  ""};
 	json_t *o = json_object();
 	struct in_addr ip = {0}, back;
 	struct sjson_dec d;
@@ -703,25 +721,25 @@ static void test_decode_one(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_error),
-		cmocka_unit_test(test_path_forms),
-		cmocka_unit_test(test_deep_path_truncates),
-		cmocka_unit_test(test_null_and_missing),
-		cmocka_unit_test(test_real_listvms_request),
-		cmocka_unit_test(test_case_insensitive_keys),
-		cmocka_unit_test(test_scalar_types),
-		cmocka_unit_test(test_strlist),
-		cmocka_unit_test(test_comment_skipping),
-		cmocka_unit_test(test_files),
-		cmocka_unit_test(test_go_escaping),
-		cmocka_unit_test(test_sorted_keys),
-		cmocka_unit_test(test_times),
-		cmocka_unit_test(test_time_range),
-		cmocka_unit_test(test_time_json),
-		cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_bytes_json),
-		cmocka_unit_test(test_ip_and_mac),
-		cmocka_unit_test(test_decode_one),
+	    cmocka_unit_test(test_path_error),
+	    cmocka_unit_test(test_path_forms),
+	    cmocka_unit_test(test_deep_path_truncates),
+	    cmocka_unit_test(test_null_and_missing),
+	    cmocka_unit_test(test_real_listvms_request),
+	    cmocka_unit_test(test_case_insensitive_keys),
+	    cmocka_unit_test(test_scalar_types),
+	    cmocka_unit_test(test_strlist),
+	    cmocka_unit_test(test_comment_skipping),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_go_escaping),
+	    cmocka_unit_test(test_sorted_keys),
+	    cmocka_unit_test(test_times),
+	    cmocka_unit_test(test_time_range),
+	    cmocka_unit_test(test_time_json),
+	    cmocka_unit_test(test_base64),
+	    cmocka_unit_test(test_bytes_json),
+	    cmocka_unit_test(test_ip_and_mac),
+	    cmocka_unit_test(test_decode_one),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

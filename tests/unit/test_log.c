@@ -52,8 +52,8 @@ static void test_ring_wrap_and_format(void **state)
 	log_error("dhcpd: failed %s", "x");
 	assert_int_equal(log_ring_copy(NULL, &lines, &n), 0);
 	assert_int_equal(n, 4);
-	assert_true(matches("^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} line 4$",
-			    lines[0]));
+	assert_true(
+	    matches("^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} line 4$", lines[0]));
 	assert_true(matches(" line 5$", lines[1]));
 	/* A trailing newline in the message is not doubled. */
 	assert_true(matches("[0-9] warned$", lines[2]));
@@ -270,8 +270,8 @@ static void capture_some(void)
 
 static void test_capture_stderr(void **state)
 {
-	static const char *const want[] = {" logged once$", " raw one$", " raw two$",
-					   " via stdio$", " from child$", " partial$",
+	static const char *const want[] = {" logged once$",  " raw one$",    " raw two$",
+					   " via stdio$",    " from child$", " partial$",
 					   " after release$"};
 	char *out = capture_stderr(capture_some), **lines;
 	size_t n;
@@ -330,9 +330,9 @@ static void test_rotation_and_quota(void **state)
 {
 	char dir[64], p[256], *buf, cmd[700];
 	struct log_config cfg = {
-		.file_max_size = 1000,
-		.quota = 3000,
-		.debug_level = -1,
+	    .file_max_size = 1000,
+	    .quota = 3000,
+	    .debug_level = -1,
 	};
 	struct dirstat ds;
 	char other[256];
@@ -403,17 +403,17 @@ static void test_syslog_does_not_crash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_ring_wrap_and_format, teardown_log),
-		cmocka_unit_test_teardown(test_debug_levels, teardown_log),
-		cmocka_unit_test_teardown(test_ring_polling_with_seq, teardown_log),
-		cmocka_unit_test_teardown(test_ring_resize_keeps_newest, teardown_log),
-		cmocka_unit_test_teardown(test_long_line, teardown_log),
-		cmocka_unit_test_teardown(test_threads, teardown_log),
-		cmocka_unit_test_teardown(test_stderr, teardown_log),
-		cmocka_unit_test_teardown(test_capture_stderr, teardown_log),
-		cmocka_unit_test_teardown(test_rotation_and_quota, teardown_log),
-		cmocka_unit_test_teardown(test_bad_dir, teardown_log),
-		cmocka_unit_test_teardown(test_syslog_does_not_crash, teardown_log),
+	    cmocka_unit_test_teardown(test_ring_wrap_and_format, teardown_log),
+	    cmocka_unit_test_teardown(test_debug_levels, teardown_log),
+	    cmocka_unit_test_teardown(test_ring_polling_with_seq, teardown_log),
+	    cmocka_unit_test_teardown(test_ring_resize_keeps_newest, teardown_log),
+	    cmocka_unit_test_teardown(test_long_line, teardown_log),
+	    cmocka_unit_test_teardown(test_threads, teardown_log),
+	    cmocka_unit_test_teardown(test_stderr, teardown_log),
+	    cmocka_unit_test_teardown(test_capture_stderr, teardown_log),
+	    cmocka_unit_test_teardown(test_rotation_and_quota, teardown_log),
+	    cmocka_unit_test_teardown(test_bad_dir, teardown_log),
+	    cmocka_unit_test_teardown(test_syslog_does_not_crash, teardown_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,15 +19,15 @@
 #include <unistd.h>
 
 static const char vm_json[] =
-	"{\"Address\": {\"IpAddress\": \"10.0.0.5\", \"MacAddress\": \"52:54:00:aa:bb:cc\"},"
-	" \"CreatedOn\": \"2024-05-01T09:59:50Z\", \"Hostname\": \"web1\","
-	" \"MemoryInMiB\": 1024, \"MilliCPUs\": 2000, \"State\": \"running\","
-	" \"SubnetId\": \"prod\","
-	" \"SecondaryAddresses\": [{\"IpAddress\": \"10.1.0.7\", \"MacAddress\": "
-	"\"52:54:00:00:00:02\"}],"
-	" \"SecondarySubnetIDs\": [\"back\"],"
-	" \"Tags\": {\"Name\": \"frontend\", \"bad/key\": \"x\", \"Role\": \"web\"},"
-	" \"VolumeLocations\": [{\"Filename\": \"/data/10.0.0.5/root\"}]}";
+    "{\"Address\": {\"IpAddress\": \"10.0.0.5\", \"MacAddress\": \"52:54:00:aa:bb:cc\"},"
+    " \"CreatedOn\": \"2024-05-01T09:59:50Z\", \"Hostname\": \"web1\","
+    " \"MemoryInMiB\": 1024, \"MilliCPUs\": 2000, \"State\": \"running\","
+    " \"SubnetId\": \"prod\","
+    " \"SecondaryAddresses\": [{\"IpAddress\": \"10.1.0.7\", \"MacAddress\": "
+    "\"52:54:00:00:00:02\"}],"
+    " \"SecondarySubnetIDs\": [\"back\"],"
+    " \"Tags\": {\"Name\": \"frontend\", \"bad/key\": \"x\", \"Role\": \"web\"},"
+    " \"VolumeLocations\": [{\"Filename\": \"/data/10.0.0.5/root\"}]}";
 
 struct fixture {
 	char dir[64];
@@ -151,7 +151,8 @@ static void test_document_is_indented_vminfo(void **state)
 	char *b = get(fx, &fx->vm, "/latest/dynamic/instance-identity/document", &st);
 
 	assert_int_equal(st, 200);
-	assert_true(strncmp(b, "{\n    \"Address\": {\n        \"IpAddress\": \"10.0.0.5\"", 49) == 0);
+	assert_true(strncmp(b, "{\n    \"Address\": {\n        \"IpAddress\": \"10.0.0.5\"", 49) ==
+		    0);
 	assert_non_null(strstr(b, "\n    \"Hostname\": \"web1\",\n"));
 	/* host paths of LocalVmInfo are not shown to the VM */
 	assert_null(strstr(b, "VolumeLocations"));
@@ -360,20 +361,20 @@ static void test_host_header(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fixed_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_epoch_time_format, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_document_is_indented_vminfo, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_user_data_is_404, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listing_star, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_meta_data_tree, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_instance_id, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hostname_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_info_json, setup, teardown),
-		cmocka_unit_test(test_proxy_headers_refused),
-		cmocka_unit_test(test_host_header),
+	    cmocka_unit_test_setup_teardown(test_fixed_paths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_epoch_time_format, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_document_is_indented_vminfo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_paths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_user_data_is_404, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listing_star, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_meta_data_tree, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instance_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostname_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_info_json, setup, teardown),
+	    cmocka_unit_test(test_proxy_headers_refused),
+	    cmocka_unit_test(test_host_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,7 @@ static void test_veth_name_fits(void **state)
 static void test_veth_name_stable_and_distinct(void **state)
 {
 	enum { N = 2000 };
-	char (*names)[IFNAMSIZ] = calloc(N, IFNAMSIZ);
+	char(*names)[IFNAMSIZ] = calloc(N, IFNAMSIZ);
 	char a[IFNAMSIZ], b[IFNAMSIZ], br[IFNAMSIZ];
 
 	(void)state;
@@ -100,10 +100,10 @@ static void test_mask_prefix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_veth_name_fits),
-		cmocka_unit_test(test_veth_name_stable_and_distinct),
-		cmocka_unit_test(test_ns_mac),
-		cmocka_unit_test(test_mask_prefix),
+	    cmocka_unit_test(test_veth_name_fits),
+	    cmocka_unit_test(test_veth_name_stable_and_distinct),
+	    cmocka_unit_test(test_ns_mac),
+	    cmocka_unit_test(test_mask_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

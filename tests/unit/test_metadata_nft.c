@@ -37,8 +37,7 @@ static char *read_golden(const char *path)
 	return s;
 }
 
-static struct metadata_tap tap(const char *name, const char *bridge, uint8_t last,
-			       const char *ip)
+static struct metadata_tap tap(const char *name, const char *bridge, uint8_t last, const char *ip)
 {
 	struct metadata_tap t = {.mac = {0x52, 0x54, 0x00, 0x00, 0x00, last}};
 
@@ -54,8 +53,8 @@ static struct metadata_tap tap(const char *name, const char *bridge, uint8_t las
 static void test_golden_ruleset(void **state)
 {
 	struct metadata_nft_bridge br[2] = {
-		{"br0", "mdv9ba4fc8d", {0x02, 0xa9, 0xfe, 0x23, 0x63, 0xbc}},
-		{"br-prod-vlan120", "mdv0123abcd", {0x02, 0xa9, 0xfe, 0x01, 0x02, 0x03}},
+	    {"br0", "mdv9ba4fc8d", {0x02, 0xa9, 0xfe, 0x23, 0x63, 0xbc}},
+	    {"br-prod-vlan120", "mdv0123abcd", {0x02, 0xa9, 0xfe, 0x01, 0x02, 0x03}},
 	};
 	struct metadata_tap taps[4];
 	char path[4096], *text, *golden;
@@ -128,10 +127,10 @@ static void test_tap_rules(void **state)
 static void test_invalid_names(void **state)
 {
 	struct metadata_tap bad[] = {
-		tap("t\"1", "", 1, "10.0.0.1"),
-		tap("t 1", "", 1, "10.0.0.1"),
-		tap("", "", 1, "10.0.0.1"),
-		tap("t1", "br\"0", 1, "10.0.0.1"),
+	    tap("t\"1", "", 1, "10.0.0.1"),
+	    tap("t 1", "", 1, "10.0.0.1"),
+	    tap("", "", 1, "10.0.0.1"),
+	    tap("t1", "br\"0", 1, "10.0.0.1"),
 	};
 	struct metadata_nft_bridge br = {"br 0", "mdv00000001", {0}};
 
@@ -169,9 +168,9 @@ static void test_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden_ruleset), cmocka_unit_test(test_empty_state),
-		cmocka_unit_test(test_tap_rules),      cmocka_unit_test(test_invalid_names),
-		cmocka_unit_test(test_teardown),
+	    cmocka_unit_test(test_golden_ruleset), cmocka_unit_test(test_empty_state),
+	    cmocka_unit_test(test_tap_rules),	   cmocka_unit_test(test_invalid_names),
+	    cmocka_unit_test(test_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

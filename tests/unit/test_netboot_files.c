@@ -133,7 +133,8 @@ static void test_ipxe_script(void **st)
 	/* DEFAULT as a command line */
 	script_is("default vmlinuz initrd=i ro\n", "#!ipxe\nkernel vmlinuz ro\ninitrd i\nboot\n");
 	/* ONTIMEOUT, LOCALBOOT */
-	script_is("ONTIMEOUT disk\nLABEL net\nKERNEL k\nLABEL disk\nLOCALBOOT 0\n", "#!ipxe\nexit\n");
+	script_is("ONTIMEOUT disk\nLABEL net\nKERNEL k\nLABEL disk\nLOCALBOOT 0\n",
+		  "#!ipxe\nexit\n");
 	errno = 0;
 	assert_null(ipxe_script_from_pxelinux("# nothing\n", 10));
 	assert_int_equal(errno, ENOENT);
@@ -142,11 +143,11 @@ static void test_ipxe_script(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unbound_set),
-		cmocka_unit_test(test_mac_binding),
-		cmocka_unit_test(test_tokens_and_blob_lifetime),
-		cmocka_unit_test(test_reregister_keeps_ack),
-		cmocka_unit_test(test_ipxe_script),
+	    cmocka_unit_test(test_unbound_set),
+	    cmocka_unit_test(test_mac_binding),
+	    cmocka_unit_test(test_tokens_and_blob_lifetime),
+	    cmocka_unit_test(test_reregister_keeps_ack),
+	    cmocka_unit_test(test_ipxe_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,26 +110,28 @@ static void test_parse_status(void **state)
 	bool ok;
 
 	(void)state;
-	assert_int_equal(srpc_wire_parse_status(SRPC_CONNECTED, strlen(SRPC_CONNECTED), &ok, text,
-						sizeof(text)),
-			 200);
+	assert_int_equal(
+	    srpc_wire_parse_status(SRPC_CONNECTED, strlen(SRPC_CONNECTED), &ok, text, sizeof(text)),
+	    200);
 	assert_true(ok);
 	assert_string_equal(text, "200 Connected to Go SRPC");
 
 	assert_int_equal(srpc_wire_parse_status("HTTP/1.1 200 OK\r\n\r\n", 19, &ok, NULL, 0), 200);
 	assert_false(ok);
-	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 404 Not Found\r\n\r\n", 26, &ok, text,
-						sizeof(text)),
-			 404);
+	assert_int_equal(
+	    srpc_wire_parse_status("HTTP/1.0 404 Not Found\r\n\r\n", 26, &ok, text, sizeof(text)),
+	    404);
 	assert_false(ok);
 	assert_string_equal(text, "404 Not Found");
-	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 200 Connected to Go SRPCX\n\n", 36, &ok,
-						NULL, 0),
-			 200);
+	assert_int_equal(
+	    srpc_wire_parse_status("HTTP/1.0 200 Connected to Go SRPCX\n\n", 36, &ok, NULL, 0),
+	    200);
 	assert_false(ok);
 	assert_int_equal(srpc_wire_parse_status("SSH-2.0-OpenSSH\r\n", 17, &ok, NULL, 0), -EBADMSG);
-	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 2x0 Bad\n\n", 18, &ok, NULL, 0), -EBADMSG);
-	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 2000 Bad\n\n", 19, &ok, NULL, 0), -EBADMSG);
+	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 2x0 Bad\n\n", 18, &ok, NULL, 0),
+			 -EBADMSG);
+	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 2000 Bad\n\n", 19, &ok, NULL, 0),
+			 -EBADMSG);
 	assert_int_equal(srpc_wire_parse_status("HTTP/1.0 200", 12, &ok, NULL, 0), -EBADMSG);
 }
 
@@ -185,26 +187,26 @@ static void test_frame(void **state)
 		int rc;
 		size_t len;
 	} cases[] = {
-		{"{}\n", SRPC_FRAME_DONE, 2},
-		{"  \n{\"a\":1}\nrest", SRPC_FRAME_DONE, 10},
-		{"{\"a\":\"}]{[\"}\n", SRPC_FRAME_DONE, 12},
-		{"{\"a\":\"x\\\"}\"}\n", SRPC_FRAME_DONE, 12},
-		{"{\"a\":\"\\\\\"}\n", SRPC_FRAME_DONE, 10},
-		{"[1,[2,{\"b\":[3]}],4]x", SRPC_FRAME_DONE, 19},
-		{"[1,true,null]", SRPC_FRAME_DONE, 13},
-		{"\"str\\\"ing\"\n", SRPC_FRAME_DONE, 10},
-		{"42\n", SRPC_FRAME_DONE, 2},
-		{"-1.5e3 ", SRPC_FRAME_DONE, 6},
-		{"true]", SRPC_FRAME_DONE, 4},
-		{"null{", SRPC_FRAME_DONE, 4},
-		{"{\"a\":1", SRPC_FRAME_MORE, 6},
-		{"\"open", SRPC_FRAME_MORE, 5},
-		{"123", SRPC_FRAME_MORE, 3},
-		{"   ", SRPC_FRAME_MORE, 3},
-		{"}", -EBADMSG, 0},
-		{"]", -EBADMSG, 0},
-		{"x", -EBADMSG, 0},
-		{"\x01", -EBADMSG, 0},
+	    {"{}\n", SRPC_FRAME_DONE, 2},
+	    {"  \n{\"a\":1}\nrest", SRPC_FRAME_DONE, 10},
+	    {"{\"a\":\"}]{[\"}\n", SRPC_FRAME_DONE, 12},
+	    {"{\"a\":\"x\\\"}\"}\n", SRPC_FRAME_DONE, 12},
+	    {"{\"a\":\"\\\\\"}\n", SRPC_FRAME_DONE, 10},
+	    {"[1,[2,{\"b\":[3]}],4]x", SRPC_FRAME_DONE, 19},
+	    {"[1,true,null]", SRPC_FRAME_DONE, 13},
+	    {"\"str\\\"ing\"\n", SRPC_FRAME_DONE, 10},
+	    {"42\n", SRPC_FRAME_DONE, 2},
+	    {"-1.5e3 ", SRPC_FRAME_DONE, 6},
+	    {"true]", SRPC_FRAME_DONE, 4},
+	    {"null{", SRPC_FRAME_DONE, 4},
+	    {"{\"a\":1", SRPC_FRAME_MORE, 6},
+	    {"\"open", SRPC_FRAME_MORE, 5},
+	    {"123", SRPC_FRAME_MORE, 3},
+	    {"   ", SRPC_FRAME_MORE, 3},
+	    {"}", -EBADMSG, 0},
+	    {"]", -EBADMSG, 0},
+	    {"x", -EBADMSG, 0},
+	    {"\x01", -EBADMSG, 0},
 	};
 	size_t i, len;
 
@@ -215,7 +217,8 @@ static void test_frame(void **state)
 		if (rc != cases[i].rc)
 			fail_msg("case %zu (%s): rc %d, want %d", i, cases[i].in, rc, cases[i].rc);
 		if (rc >= 0 && len != cases[i].len)
-			fail_msg("case %zu (%s): len %zu, want %zu", i, cases[i].in, len, cases[i].len);
+			fail_msg("case %zu (%s): len %zu, want %zu", i, cases[i].in, len,
+				 cases[i].len);
 	}
 }
 
@@ -226,10 +229,12 @@ static void test_frame_eof(void **state)
 
 	(void)state;
 	srpc_frame_init(&f);
-	assert_int_equal(srpc_frame_feed(&f, (const unsigned char *)"17", 2, &used), SRPC_FRAME_MORE);
+	assert_int_equal(srpc_frame_feed(&f, (const unsigned char *)"17", 2, &used),
+			 SRPC_FRAME_MORE);
 	assert_int_equal(srpc_frame_eof(&f), SRPC_FRAME_DONE);
 	srpc_frame_init(&f);
-	assert_int_equal(srpc_frame_feed(&f, (const unsigned char *)"[17", 3, &used), SRPC_FRAME_MORE);
+	assert_int_equal(srpc_frame_feed(&f, (const unsigned char *)"[17", 3, &used),
+			 SRPC_FRAME_MORE);
 	assert_int_equal(srpc_frame_eof(&f), -EBADMSG);
 }
 
@@ -343,11 +348,11 @@ static void test_conn_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header_end),   cmocka_unit_test(test_parse_request),
-		cmocka_unit_test(test_http_error),   cmocka_unit_test(test_parse_status),
-		cmocka_unit_test(test_method_line),  cmocka_unit_test(test_frame),
-		cmocka_unit_test(test_frame_eof),    cmocka_unit_test(test_conn_exact),
-		cmocka_unit_test(test_conn_limits),  cmocka_unit_test(test_conn_write),
+	    cmocka_unit_test(test_header_end),	cmocka_unit_test(test_parse_request),
+	    cmocka_unit_test(test_http_error),	cmocka_unit_test(test_parse_status),
+	    cmocka_unit_test(test_method_line), cmocka_unit_test(test_frame),
+	    cmocka_unit_test(test_frame_eof),	cmocka_unit_test(test_conn_exact),
+	    cmocka_unit_test(test_conn_limits), cmocka_unit_test(test_conn_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,15 +24,16 @@ static struct in_addr ip(const char *s)
 
 static struct hvapi_subnet mk(const char *id, const char *gw, const char *mask)
 {
-	struct hvapi_subnet s = { .id = (char *)id, .ip_gateway = ip(gw), .ip_mask = ip(mask) };
+	struct hvapi_subnet s = {.id = (char *)id, .ip_gateway = ip(gw), .ip_mask = ip(mask)};
 
 	return s;
 }
 
 static void test_contains(void **state)
 {
-	struct hvapi_subnet v[2] = { mk("a", "10.1.0.1", "255.255.255.0"), mk("b", "10.1.0.1", "255.255.0.0") };
-	struct hvapi_subnets l = { 2, v };
+	struct hvapi_subnet v[2] = {mk("a", "10.1.0.1", "255.255.255.0"),
+				    mk("b", "10.1.0.1", "255.255.0.0")};
+	struct hvapi_subnets l = {2, v};
 
 	(void)state;
 	assert_true(subnets_contains(&v[0], ip("10.1.0.200")));
@@ -46,13 +47,14 @@ static void test_contains(void **state)
 
 static void test_select(void **state)
 {
-	char *groups[] = { "ops" };
-	struct subnets_caller alice = { .user = "alice" }, ops = { .user = "bob", .groups = groups, .ngroups = 1 };
-	struct subnets_caller admin = { .user = "root", .admin = true };
-	struct hvapi_subnet v[3] = { mk("hypervisor", "10.0.0.1", "255.255.255.0"),
-				     mk("prod", "10.1.0.1", "255.255.255.0"),
-				     mk("test", "10.2.0.1", "255.255.255.0") };
-	struct hvapi_subnets l = { 1, v };
+	char *groups[] = {"ops"};
+	struct subnets_caller alice = {.user = "alice"},
+			      ops = {.user = "bob", .groups = groups, .ngroups = 1};
+	struct subnets_caller admin = {.user = "root", .admin = true};
+	struct hvapi_subnet v[3] = {mk("hypervisor", "10.0.0.1", "255.255.255.0"),
+				    mk("prod", "10.1.0.1", "255.255.255.0"),
+				    mk("test", "10.2.0.1", "255.255.255.0")};
+	struct hvapi_subnets l = {1, v};
 	const struct hvapi_subnet *s;
 	char err[256];
 
@@ -112,14 +114,17 @@ static void fixture_init(struct fixture *f)
 	memset(f, 0, sizeof(*f));
 	f->cur_v[0] = mk("a", "10.1.0.1", "255.255.255.0");
 	f->cur_v[1] = mk("b", "10.2.0.1", "255.255.255.0");
-	f->cur = (struct hvapi_subnets){ 2, f->cur_v };
-	f->pool_free[0] = (struct hvapi_address){ .ip = ip("10.1.0.10"), .mac = { 0x52, 0x54, 0, 0, 0, 1 } };
-	f->pool_free[1] = (struct hvapi_address){ .ip = ip("10.2.0.10"), .mac = { 0x52, 0x54, 0, 0, 0, 2 } };
+	f->cur = (struct hvapi_subnets){2, f->cur_v};
+	f->pool_free[0] =
+	    (struct hvapi_address){.ip = ip("10.1.0.10"), .mac = {0x52, 0x54, 0, 0, 0, 1}};
+	f->pool_free[1] =
+	    (struct hvapi_address){.ip = ip("10.2.0.10"), .mac = {0x52, 0x54, 0, 0, 0, 2}};
 	f->pool_reg[0] = f->pool_free[0];
 	f->pool_reg[1] = f->pool_free[1];
-	f->pool_reg[2] = (struct hvapi_address){ .ip = ip("10.2.0.20"), .mac = { 0x52, 0x54, 0, 0, 0, 3 } };
-	f->pool = (struct hvapi_address_pool){ { 2, f->pool_free }, { 3, f->pool_reg } };
-	f->uses[0] = (struct addrpool_use){ .addr = f->pool_reg[2], .vm = ip("10.2.0.20") };
+	f->pool_reg[2] =
+	    (struct hvapi_address){.ip = ip("10.2.0.20"), .mac = {0x52, 0x54, 0, 0, 0, 3}};
+	f->pool = (struct hvapi_address_pool){{2, f->pool_free}, {3, f->pool_reg}};
+	f->uses[0] = (struct addrpool_use){.addr = f->pool_reg[2], .vm = ip("10.2.0.20")};
 }
 
 static int update(struct fixture *f, struct hvapi_update_subnets_request *req,
@@ -131,38 +136,39 @@ static int update(struct fixture *f, struct hvapi_update_subnets_request *req,
 static void test_update_refusals(void **state)
 {
 	struct fixture f;
-	struct hvapi_subnet add[2] = { mk("c", "10.3.0.1", "255.255.255.0"), mk("a", "10.4.0.1", "255.255.255.0") };
+	struct hvapi_subnet add[2] = {mk("c", "10.3.0.1", "255.255.255.0"),
+				      mk("a", "10.4.0.1", "255.255.255.0")};
 	struct hvapi_subnet hv = mk("hypervisor", "10.5.0.1", "255.255.255.0");
-	struct hvapi_update_subnets_request req = { 0 };
+	struct hvapi_update_subnets_request req = {0};
 	struct hvapi_subnets out;
 	struct hvapi_addresses drop;
-	char *del[] = { "b" }, *missing[] = { "zz" }, *hvid[] = { "hypervisor" };
+	char *del[] = {"b"}, *missing[] = {"zz"}, *hvid[] = {"hypervisor"};
 	char err[256];
 
 	(void)state;
 	fixture_init(&f);
-	req.add = (struct hvapi_subnets){ 2, add };
+	req.add = (struct hvapi_subnets){2, add};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -EEXIST);
 	assert_string_equal(err, "cannot add existing subnet: a");
 	assert_int_equal(out.n, 0);
 	assert_int_equal(f.cur.n, 2); /* nothing changed */
 
-	req = (struct hvapi_update_subnets_request){ .add = { 1, &hv } };
+	req = (struct hvapi_update_subnets_request){.add = {1, &hv}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -EPERM);
-	req = (struct hvapi_update_subnets_request){ .delete_ids = { 1, hvid } };
+	req = (struct hvapi_update_subnets_request){.delete_ids = {1, hvid}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -EPERM);
-	req = (struct hvapi_update_subnets_request){ .delete_ids = { 1, missing } };
+	req = (struct hvapi_update_subnets_request){.delete_ids = {1, missing}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -ENOENT);
-	req = (struct hvapi_update_subnets_request){ .change = { 1, &add[0] } };
+	req = (struct hvapi_update_subnets_request){.change = {1, &add[0]}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -ENOENT);
 	assert_string_equal(err, "cannot change missing subnet: c");
 
 	/* #14: a subnet a VM still uses cannot go away (nor be changed from under it). */
-	req = (struct hvapi_update_subnets_request){ .delete_ids = { 1, del } };
+	req = (struct hvapi_update_subnets_request){.delete_ids = {1, del}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -EBUSY);
 	assert_string_equal(err, "address 10.2.0.20 of VM 10.2.0.20 would be in no subnet");
 	add[1] = mk("b", "10.9.0.1", "255.255.255.0");
-	req = (struct hvapi_update_subnets_request){ .change = { 1, &add[1] } };
+	req = (struct hvapi_update_subnets_request){.change = {1, &add[1]}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -EBUSY);
 }
 
@@ -170,16 +176,16 @@ static void test_update_applies(void **state)
 {
 	struct fixture f;
 	struct hvapi_subnet add = mk("0first", "10.3.0.1", "255.255.255.0");
-	struct hvapi_update_subnets_request req = { 0 };
+	struct hvapi_update_subnets_request req = {0};
 	struct hvapi_subnets out;
 	struct hvapi_addresses drop;
-	char *del[] = { "a" };
+	char *del[] = {"a"};
 	char err[256];
 
 	(void)state;
 	fixture_init(&f);
-	req.add = (struct hvapi_subnets){ 1, &add };
-	req.delete_ids = (struct api_strlist){ 1, del };
+	req.add = (struct hvapi_subnets){1, &add};
+	req.delete_ids = (struct api_strlist){1, del};
 	assert_int_equal(update(&f, &req, &out, &drop, err), 0);
 	assert_int_equal(out.n, 2);
 	assert_string_equal(out.v[0].id, "0first"); /* sorted by Id */
@@ -196,11 +202,9 @@ static void test_update_applies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_contains),
-		cmocka_unit_test(test_select),
-		cmocka_unit_test(test_validate_one),
-		cmocka_unit_test(test_update_refusals),
-		cmocka_unit_test(test_update_applies),
+	    cmocka_unit_test(test_contains),	   cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_validate_one),   cmocka_unit_test(test_update_refusals),
+	    cmocka_unit_test(test_update_applies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,12 @@ static void test_rrq_options(void **st)
 	(void)st;
 	uint8_t b[600];
 	struct tftp_request r;
-	size_t n = REQ(b, TFTP_RRQ, "k\0octet\0BLKSIZE\0" "1428\0tsize\0" "0\0timeout\0" "3\0windowsize\0" "16\0");
+	size_t n = REQ(b, TFTP_RRQ,
+		       "k\0octet\0BLKSIZE\0"
+		       "1428\0tsize\0"
+		       "0\0timeout\0"
+		       "3\0windowsize\0"
+		       "16\0");
 	assert_int_equal(tftp_request_parse(b, n, &r), 0);
 	assert_true(r.opts.has_blksize);
 	assert_int_equal(r.opts.blksize, 1428);
@@ -58,24 +63,37 @@ static void test_rrq_unknown_and_bad_options(void **st)
 	uint8_t b[600];
 	struct tftp_request r;
 	/* unknown options ignored; out-of-range values drop the option */
-	size_t n = REQ(b, TFTP_RRQ, "k\0octet\0multicast\0\0blksize\0" "7\0timeout\0" "0\0windowsize\0" "65536\0tsize\0-1\0");
+	size_t n = REQ(b, TFTP_RRQ,
+		       "k\0octet\0multicast\0\0blksize\0"
+		       "7\0timeout\0"
+		       "0\0windowsize\0"
+		       "65536\0tsize\0-1\0");
 	assert_int_equal(tftp_request_parse(b, n, &r), 0);
 	assert_false(r.opts.has_blksize);
 	assert_false(r.opts.has_timeout);
 	assert_false(r.opts.has_windowsize);
 	assert_false(r.opts.has_tsize);
-	n = REQ(b, TFTP_RRQ, "k\0octet\0blksize\0" "99999999999999999999999\0");
+	n = REQ(b, TFTP_RRQ,
+		"k\0octet\0blksize\0"
+		"99999999999999999999999\0");
 	assert_int_equal(tftp_request_parse(b, n, &r), 0);
 	assert_false(r.opts.has_blksize);
-	n = REQ(b, TFTP_RRQ, "k\0octet\0blksize\0" "65465\0");
+	n = REQ(b, TFTP_RRQ,
+		"k\0octet\0blksize\0"
+		"65465\0");
 	assert_int_equal(tftp_request_parse(b, n, &r), 0);
 	assert_false(r.opts.has_blksize);
 	/* trailing NUL padding ends the list */
-	n = REQ(b, TFTP_RRQ, "k\0octet\0blksize\0" "512\0\0\0");
+	n = REQ(b, TFTP_RRQ,
+		"k\0octet\0blksize\0"
+		"512\0\0\0");
 	assert_int_equal(tftp_request_parse(b, n, &r), 0);
 	assert_true(r.opts.has_blksize);
 	/* the first occurrence wins */
-	n = REQ(b, TFTP_RRQ, "k\0octet\0blksize\0" "512\0blksize\0" "1024\0");
+	n = REQ(b, TFTP_RRQ,
+		"k\0octet\0blksize\0"
+		"512\0blksize\0"
+		"1024\0");
 	assert_int_equal(tftp_request_parse(b, n, &r), 0);
 	assert_int_equal(r.opts.blksize, 512);
 }
@@ -89,7 +107,9 @@ static void test_rrq_missing_nuls(void **st)
 	assert_int_equal(tftp_request_parse(b, n, &r), -EBADMSG);
 	n = REQ(b, TFTP_RRQ, "pxelinux.0\0octet");
 	assert_int_equal(tftp_request_parse(b, n, &r), -EBADMSG);
-	n = REQ(b, TFTP_RRQ, "x\0octet\0blksize\0" "512");
+	n = REQ(b, TFTP_RRQ,
+		"x\0octet\0blksize\0"
+		"512");
 	assert_int_equal(tftp_request_parse(b, n, &r), -EBADMSG);
 	n = REQ(b, TFTP_RRQ, "x\0octet\0blksize");
 	assert_int_equal(tftp_request_parse(b, n, &r), -EBADMSG);
@@ -125,10 +145,17 @@ static void test_builders(void **st)
 {
 	(void)st;
 	uint8_t b[600];
-	struct tftp_opts o = {.has_blksize = true, .blksize = 1468, .has_tsize = true,
-			      .tsize = 123456789, .has_windowsize = true, .windowsize = 8};
+	struct tftp_opts o = {.has_blksize = true,
+			      .blksize = 1468,
+			      .has_tsize = true,
+			      .tsize = 123456789,
+			      .has_windowsize = true,
+			      .windowsize = 8};
 	int n = tftp_build_oack(b, sizeof(b), &o);
-	const char want[] = "\0\6blksize\0" "1468\0tsize\0" "123456789\0windowsize\0" "8\0";
+	const char want[] = "\0\6blksize\0"
+			    "1468\0tsize\0"
+			    "123456789\0windowsize\0"
+			    "8\0";
 	assert_int_equal(n, sizeof(want) - 1);
 	assert_memory_equal(b, want, sizeof(want) - 1);
 	struct tftp_opts back;
@@ -172,13 +199,13 @@ static void test_reply_parse(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rrq_plain),
-		cmocka_unit_test(test_rrq_options),
-		cmocka_unit_test(test_rrq_unknown_and_bad_options),
-		cmocka_unit_test(test_rrq_missing_nuls),
-		cmocka_unit_test(test_rrq_overlong_and_modes),
-		cmocka_unit_test(test_builders),
-		cmocka_unit_test(test_reply_parse),
+	    cmocka_unit_test(test_rrq_plain),
+	    cmocka_unit_test(test_rrq_options),
+	    cmocka_unit_test(test_rrq_unknown_and_bad_options),
+	    cmocka_unit_test(test_rrq_missing_nuls),
+	    cmocka_unit_test(test_rrq_overlong_and_modes),
+	    cmocka_unit_test(test_builders),
+	    cmocka_unit_test(test_reply_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,10 +157,10 @@ static void test_open_walk(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_normalize_rejects),
-		cmocka_unit_test_setup_teardown(test_open_confined, setup_tree, teardown_tree),
-		cmocka_unit_test_setup_teardown(test_open_walk, setup_tree, teardown_tree),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_normalize_rejects),
+	    cmocka_unit_test_setup_teardown(test_open_confined, setup_tree, teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_open_walk, setup_tree, teardown_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,8 +26,8 @@ static void sh(const char *script)
 	const char *top = getenv("SS_TOP") != NULL ? getenv("SS_TOP") : ".";
 	char cmd[4096];
 
-	snprintf(cmd, sizeof(cmd), "cd '%s' && bash -c '. \"%s/tests/lib/srpc.sh\" && %s'", dir, top,
-		 script);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && bash -c '. \"%s/tests/lib/srpc.sh\" && %s'", dir,
+		 top, script);
 	if (system(cmd) != 0)
 		fail_msg("command failed: %s", script);
 }
@@ -96,47 +96,47 @@ static void test_glob(void **state)
 		const char *pattern, *name;
 		bool match;
 	} cases[] = {
-		{"*.*", "Hypervisor.GetCapacity", true},
-		{"*.*", ".LocalUpgradeToUnix", true},
-		{"Hypervisor.*", "Hypervisor.GetCapacity", true},
-		{"Hypervisor.*", "Hypervisor.", true},
-		{"Hypervisor.*", "HypervisorX.Get", false},
-		{"Hypervisor.Get*", "Hypervisor.GetVmInfo", true},
-		{"Hypervisor.Get*", "Hypervisor.ListVMs", false},
-		{"*.GetVmInfo", "Hypervisor.GetVmInfo", true},
-		{"*Vm*", "Hypervisor.GetVmInfo", true},
-		{"Hypervisor.GetVmInfo", "Hypervisor.GetVmInfo", true},
-		{"Hypervisor.GetVmInfo", "Hypervisor.GetVmInfos", false},
-		{"Hypervisor.GetVmInfo?", "Hypervisor.GetVmInfos", true},
-		{"Hypervisor.GetVmInfo?", "Hypervisor.GetVmInfo", false},
-		{"Hyper?isor.*", "Hypervisor.X", true},
-		{"[HV]*.*", "VmControl.X", true},
-		{"[HV]*.*", "Other.X", false},
-		{"[^H]*.*", "Hypervisor.X", false},
-		{"[^H]*.*", "Other.X", true},
-		{"[!H]*.*", "!x.y", true},     /* '!' is not negation in Go */
-		{"[!H]*.*", "Other.X", false},
-		{"[a-c]x.y", "bx.y", true},
-		{"[a-c]x.y", "dx.y", false},
-		{"a\\*b.c", "a*b.c", true},
-		{"a\\*b.c", "axb.c", false},
-		{"a\\.b", "a.b", true},
-		{"[\\]]x.y", "]x.y", true},
-		{"*", "a/b", false},           /* '*' never matches '/' */
-		{"a?b", "a/b", false},
-		{"*x", "yyyx", true},
-		{"a*b*c.d", "aXbYc.d", true},
-		{"a*b*c.d", "aXbYc.e", false},
-		{"", "", true},
-		{"", "a", false},
-		{"*", "", true},
-		{"a[", "a[", false},          /* malformed patterns never match */
-		{"a[b", "ab", false},
-		{"[]a.b", "]a.b", false},
-		{"a\\", "a\\", false},
-		{"[a-]x", "ax", false},
-		{"ä.?", "ä.ö", true},         /* '?' is one UTF-8 character */
-		{"[ä-ü].x", "ö.x", true},
+	    {"*.*", "Hypervisor.GetCapacity", true},
+	    {"*.*", ".LocalUpgradeToUnix", true},
+	    {"Hypervisor.*", "Hypervisor.GetCapacity", true},
+	    {"Hypervisor.*", "Hypervisor.", true},
+	    {"Hypervisor.*", "HypervisorX.Get", false},
+	    {"Hypervisor.Get*", "Hypervisor.GetVmInfo", true},
+	    {"Hypervisor.Get*", "Hypervisor.ListVMs", false},
+	    {"*.GetVmInfo", "Hypervisor.GetVmInfo", true},
+	    {"*Vm*", "Hypervisor.GetVmInfo", true},
+	    {"Hypervisor.GetVmInfo", "Hypervisor.GetVmInfo", true},
+	    {"Hypervisor.GetVmInfo", "Hypervisor.GetVmInfos", false},
+	    {"Hypervisor.GetVmInfo?", "Hypervisor.GetVmInfos", true},
+	    {"Hypervisor.GetVmInfo?", "Hypervisor.GetVmInfo", false},
+	    {"Hyper?isor.*", "Hypervisor.X", true},
+	    {"[HV]*.*", "VmControl.X", true},
+	    {"[HV]*.*", "Other.X", false},
+	    {"[^H]*.*", "Hypervisor.X", false},
+	    {"[^H]*.*", "Other.X", true},
+	    {"[!H]*.*", "!x.y", true}, /* '!' is not negation in Go */
+	    {"[!H]*.*", "Other.X", false},
+	    {"[a-c]x.y", "bx.y", true},
+	    {"[a-c]x.y", "dx.y", false},
+	    {"a\\*b.c", "a*b.c", true},
+	    {"a\\*b.c", "axb.c", false},
+	    {"a\\.b", "a.b", true},
+	    {"[\\]]x.y", "]x.y", true},
+	    {"*", "a/b", false}, /* '*' never matches '/' */
+	    {"a?b", "a/b", false},
+	    {"*x", "yyyx", true},
+	    {"a*b*c.d", "aXbYc.d", true},
+	    {"a*b*c.d", "aXbYc.e", false},
+	    {"", "", true},
+	    {"", "a", false},
+	    {"*", "", true},
+	    {"a[", "a[", false}, /* malformed patterns never match */
+	    {"a[b", "ab", false},
+	    {"[]a.b", "]a.b", false},
+	    {"a\\", "a\\", false},
+	    {"[a-]x", "ax", false},
+	    {"ä.?", "ä.ö", true}, /* '?' is one UTF-8 character */
+	    {"[ä-ü].x", "ö.x", true},
 	};
 	size_t i;
 
@@ -263,7 +263,8 @@ static void test_identity_chain(void **state)
 	/* "Exactly one dot", only when trusted for methods. */
 	assert_int_equal(identity_of("nodot.cert", "CA.pem", true, &id, err, sizeof(err)), -EACCES);
 	assert_non_null(strstr(err, "bad service method: \"NoDot\""));
-	assert_int_equal(identity_of("twodots.cert", "CA.pem", true, &id, err, sizeof(err)), -EACCES);
+	assert_int_equal(identity_of("twodots.cert", "CA.pem", true, &id, err, sizeof(err)),
+			 -EACCES);
 	assert_int_equal(identity_of("nodot.cert", "CA.pem", false, &id, err, sizeof(err)), 0);
 	assert_string_equal(id.username, "eve");
 	tls_identity_clear(&id);
@@ -281,9 +282,8 @@ struct hs_client {
 static void *client_main(void *p)
 {
 	struct hs_client *hc = p;
-	struct tls_client_config cfg = {.cert_file = path(hc->cert),
-					.key_file = NULL,
-					.ca_file = path("CA.pem")};
+	struct tls_client_config cfg = {
+	    .cert_file = path(hc->cert), .key_file = NULL, .ca_file = path("CA.pem")};
 	char keyp[512], err[256], b;
 	struct tls_client *cl;
 	SSL *ssl;
@@ -394,8 +394,8 @@ static void test_client_dir(void **state)
 	assert_string_equal(cn, "l");
 	tls_client_free(cl);
 
-	snprintf(cmd, sizeof(cmd), "cp %s/expired.cert %s/x.cert && cp %s/expired.key %s/x.key", dir,
-		 d, dir, d);
+	snprintf(cmd, sizeof(cmd), "cp %s/expired.cert %s/x.cert && cp %s/expired.key %s/x.key",
+		 dir, d, dir, d);
 	assert_int_equal(system(cmd), 0);
 	assert_true(tls_client_new(&cfg, &cl, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "x.cert has expired"));
@@ -413,12 +413,12 @@ static void test_client_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_glob),
-		cmocka_unit_test(test_string_types),
-		cmocka_unit_test(test_identity_chain),
-		cmocka_unit_test(test_identity_cn_nul),
-		cmocka_unit_test(test_handshake_trust),
-		cmocka_unit_test(test_client_dir),
+	    cmocka_unit_test(test_glob),
+	    cmocka_unit_test(test_string_types),
+	    cmocka_unit_test(test_identity_chain),
+	    cmocka_unit_test(test_identity_cn_nul),
+	    cmocka_unit_test(test_handshake_trust),
+	    cmocka_unit_test(test_client_dir),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -23,7 +23,7 @@ struct events {
 	char last_vm[64];
 };
 
-static struct events evs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, "" };
+static struct events evs = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, ""};
 
 static void on_event(const struct virt_event *ev, void *arg)
 {
@@ -55,11 +55,19 @@ static int wait_events(enum virt_event_kind kind, int want)
 
 static char *make_xml(const char *name, const char *ip)
 {
-	struct domxml_disk disk = { .path = "/tmp/none", .format = "raw" };
+	struct domxml_disk disk = {.path = "/tmp/none", .format = "raw"};
 	struct domxml_vm vm = {
-		.name = name, .ip = ip, .virt_type = "qemu", .arch = "x86_64", .machine = "pc",
-		.memory_mib = 64, .vcpus = 1, .disks = &disk, .ndisks = 1,
-		.serial_socket = "/tmp/none.sock", .bootlog = "/tmp/none.log",
+	    .name = name,
+	    .ip = ip,
+	    .virt_type = "qemu",
+	    .arch = "x86_64",
+	    .machine = "pc",
+	    .memory_mib = 64,
+	    .vcpus = 1,
+	    .disks = &disk,
+	    .ndisks = 1,
+	    .serial_socket = "/tmp/none.sock",
+	    .bootlog = "/tmp/none.log",
 	};
 	char *xml = NULL;
 
@@ -75,7 +83,8 @@ static void test_lifecycle(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(virt_open("test:///default", "ut1-", on_event, &evs, &v, err, sizeof(err)), 0);
+	assert_int_equal(virt_open("test:///default", "ut1-", on_event, &evs, &v, err, sizeof(err)),
+			 0);
 	assert_true(virt_connected(v));
 	assert_string_equal(virt_domain_name(v, "10.0.0.1", name, sizeof(name)), "ut1-10.0.0.1");
 
@@ -125,8 +134,10 @@ static void test_prefix_isolation(void **state)
 	char *xml;
 
 	(void)state;
-	assert_int_equal(virt_open("test:///default", "ua-", on_event, &evs, &a, err, sizeof(err)), 0);
-	assert_int_equal(virt_open("test:///default", "ub-", on_event, &evs, &b, err, sizeof(err)), 0);
+	assert_int_equal(virt_open("test:///default", "ua-", on_event, &evs, &a, err, sizeof(err)),
+			 0);
+	assert_int_equal(virt_open("test:///default", "ub-", on_event, &evs, &b, err, sizeof(err)),
+			 0);
 	xml = make_xml("ua-10.0.0.2", "10.0.0.2");
 	assert_int_equal(virt_start(a, xml, err, sizeof(err)), 0);
 	assert_int_equal(virt_is_running(a, "10.0.0.2"), 1);
@@ -146,8 +157,8 @@ static void test_open_failure(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_true(virt_open("qemu:///system?socket=/nonexistent/sock", "x-", on_event, &evs, &v, err,
-			      sizeof(err)) < 0);
+	assert_true(virt_open("qemu:///system?socket=/nonexistent/sock", "x-", on_event, &evs, &v,
+			      err, sizeof(err)) < 0);
 	assert_null(v);
 	assert_non_null(strstr(err, "qemu:///system"));
 }
@@ -155,9 +166,9 @@ static void test_open_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lifecycle),
-		cmocka_unit_test(test_prefix_isolation),
-		cmocka_unit_test(test_open_failure),
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_prefix_isolation),
+	    cmocka_unit_test(test_open_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,8 @@ static void test_destroy(void **state)
 	expect_action(VMSTATE_OP_DESTROY, HVAPI_STATE_MIGRATING, VMSTATE_DELETE_NOW);
 	expect_action(VMSTATE_OP_DESTROY, HVAPI_STATE_EXPORTING, VMSTATE_DELETE_NOW);
 	expect_action(VMSTATE_OP_DESTROY, HVAPI_STATE_RUNNING, VMSTATE_RUN);
-	assert_int_equal(vmstate_check(VMSTATE_OP_DESTROY, HVAPI_STATE_RUNNING, true, &err), VMSTATE_REFUSE);
+	assert_int_equal(vmstate_check(VMSTATE_OP_DESTROY, HVAPI_STATE_RUNNING, true, &err),
+			 VMSTATE_REFUSE);
 	assert_string_equal(err, "cannot destroy running VM when protected");
 	/* Protection is about running VMs: a stopped protected VM can go. */
 	assert_int_equal(vmstate_check(VMSTATE_OP_DESTROY, HVAPI_STATE_STOPPED, true, &err),
@@ -102,8 +103,10 @@ static void test_events(void **state)
 {
 	(void)state;
 	expect_event(HVAPI_STATE_STARTING, VMSTATE_EV_STARTED, 0, 0, 0, HVAPI_STATE_RUNNING, 0);
-	expect_event(HVAPI_STATE_STARTING, VMSTATE_EV_START_FAILED, 0, 0, 0, HVAPI_STATE_FAILED_TO_START, 0);
-	expect_event(HVAPI_STATE_STARTING, VMSTATE_EV_CRASHED, 0, 0, 0, HVAPI_STATE_FAILED_TO_START, 0);
+	expect_event(HVAPI_STATE_STARTING, VMSTATE_EV_START_FAILED, 0, 0, 0,
+		     HVAPI_STATE_FAILED_TO_START, 0);
+	expect_event(HVAPI_STATE_STARTING, VMSTATE_EV_CRASHED, 0, 0, 0, HVAPI_STATE_FAILED_TO_START,
+		     0);
 	/* Guest power-down: stopped, or destroyed with DestroyOnPowerdown unless protected. */
 	expect_event(HVAPI_STATE_RUNNING, VMSTATE_EV_SHUTDOWN, 0, 0, 0, HVAPI_STATE_STOPPED, 0);
 	expect_event(HVAPI_STATE_RUNNING, VMSTATE_EV_SHUTDOWN, 1, 0, 0, HVAPI_STATE_DESTROYING, 1);
@@ -118,7 +121,8 @@ static void test_events(void **state)
 	expect_event(HVAPI_STATE_STOPPING, VMSTATE_EV_SHUTDOWN, 0, 0, 1, HVAPI_STATE_CRASHED, 0);
 	expect_event(HVAPI_STATE_STOPPING, VMSTATE_EV_SHUTDOWN, 0, 0, 0, HVAPI_STATE_STOPPED, 0);
 	expect_event(HVAPI_STATE_STOPPING, VMSTATE_EV_DESTROYED, 0, 0, 0, HVAPI_STATE_STOPPED, 0);
-	expect_event(HVAPI_STATE_DESTROYING, VMSTATE_EV_DESTROYED, 0, 0, 0, HVAPI_STATE_DESTROYING, 1);
+	expect_event(HVAPI_STATE_DESTROYING, VMSTATE_EV_DESTROYED, 0, 0, 0, HVAPI_STATE_DESTROYING,
+		     1);
 	expect_event(HVAPI_STATE_STOPPED, VMSTATE_EV_CRASHED, 0, 0, 0, HVAPI_STATE_STOPPED, 0);
 	expect_event(HVAPI_STATE_CRASHED, VMSTATE_EV_STARTED, 0, 0, 0, HVAPI_STATE_CRASHED, 0);
 }
@@ -139,12 +143,9 @@ static void test_domain_states(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_start),
-		cmocka_unit_test(test_stop),
-		cmocka_unit_test(test_destroy),
-		cmocka_unit_test(test_other_ops),
-		cmocka_unit_test(test_events),
-		cmocka_unit_test(test_domain_states),
+	    cmocka_unit_test(test_start),   cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_destroy), cmocka_unit_test(test_other_ops),
+	    cmocka_unit_test(test_events),  cmocka_unit_test(test_domain_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,9 +76,8 @@ int vmctl_dial(struct vmctl *v, const char *doing)
 	return 0;
 }
 
-int vmctl_call(struct vmctl *v, const char *doing, const char *method,
-	       const struct api_type *req_t, const void *req, const struct api_type *resp_t,
-	       void *resp)
+int vmctl_call(struct vmctl *v, const char *doing, const char *method, const struct api_type *req_t,
+	       const void *req, const struct api_type *resp_t, void *resp)
 {
 	json_t *jreq = NULL, *jresp = NULL;
 	const char *remote_err;

@@ -36,7 +36,8 @@ static int open_sized(const char *path, int *fd, uint64_t *size)
 	if (!S_ISBLK(st.st_mode))
 		errno = EINVAL;
 fail:
-	vmctl_fail(DOING, "%s: %s", path, errno == EINVAL ? "unsupported file type" : strerror(errno));
+	vmctl_fail(DOING, "%s: %s", path,
+		   errno == EINVAL ? "unsupported file type" : strerror(errno));
 	close(*fd);
 	*fd = -1;
 	return 1;
@@ -70,7 +71,7 @@ static int stream_fd(struct srpc_conn *conn, int fd, uint64_t size, const char *
 static int fill_volumes(struct vmctl *v, struct hvapi_create_vm_request *r)
 {
 	const struct vmctl_u64list *sizes =
-		O->volume_sizes.n ? &O->volume_sizes : &O->secondary_volume_sizes;
+	    O->volume_sizes.n ? &O->volume_sizes : &O->secondary_volume_sizes;
 	int iface0 = O->volume_interfaces.n ? O->volume_interfaces.v[0] : 0;
 	int type0 = O->volume_types.n ? O->volume_types.v[0] : 0;
 
@@ -109,7 +110,7 @@ static int fill_addresses(struct vmctl *v, struct hvapi_create_vm_request *r)
 	if (ips->n < 2 || O->secondary_subnet_ids.n == 0)
 		return 0;
 	r->vm.secondary_addresses.v =
-		calloc(O->secondary_subnet_ids.n, sizeof(struct hvapi_address));
+	    calloc(O->secondary_subnet_ids.n, sizeof(struct hvapi_address));
 	if (!r->vm.secondary_addresses.v)
 		return vmctl_fail(DOING, "out of memory");
 	r->vm.secondary_addresses.n = O->secondary_subnet_ids.n;
@@ -161,8 +162,9 @@ static int make_request(struct vmctl *v, struct hvapi_create_vm_request *r)
 	}
 	if (!*O->image_name && !*O->image_url && !*O->image_file &&
 	    !flags_is_set(v->fs, "minFreeBytes")) {
-		fprintf(stderr, "vm-control: create-vm: no image specified (-imageFile, "
-				"-imageURL, -imageName, or -minFreeBytes for an empty root volume)\n");
+		fprintf(stderr,
+			"vm-control: create-vm: no image specified (-imageFile, "
+			"-imageURL, -imageName, or -minFreeBytes for an empty root volume)\n");
 		return 2;
 	}
 	r->dhcp_timeout_ns = O->dhcp_timeout_ns;
@@ -203,13 +205,14 @@ static int make_request(struct vmctl *v, struct hvapi_create_vm_request *r)
 	if (!name_tag && hvapi_tags_set(&r->vm.tags, "Name", r->vm.hostname) < 0)
 		return vmctl_fail(DOING, "out of memory");
 	if (O->num_network_queues.n) {
-		r->vm.network_entries.v = calloc(O->num_network_queues.n,
-						 sizeof(struct hvapi_network_entry));
+		r->vm.network_entries.v =
+		    calloc(O->num_network_queues.n, sizeof(struct hvapi_network_entry));
 		if (!r->vm.network_entries.v)
 			return vmctl_fail(DOING, "out of memory");
 		r->vm.network_entries.n = O->num_network_queues.n;
 		for (size_t i = 0; i < O->num_network_queues.n; i++)
-			r->vm.network_entries.v[i].num_queues = (uint32_t)O->num_network_queues.v[i];
+			r->vm.network_entries.v[i].num_queues =
+			    (uint32_t)O->num_network_queues.v[i];
 	}
 	if (fill_addresses(v, r) || read_identity(v, r))
 		return 1;
@@ -235,7 +238,8 @@ static int read_responses(struct srpc_conn *conn, struct hvapi_create_vm_respons
 		if (rc < 0)
 			return vmctl_fail(DOING, "reading reply: %s",
 					  rc == -ECONNRESET ? "connection closed" : strerror(-rc));
-		rc = api_decode_msg(&hvapi_create_vm_response_type, j, "CreateVmResponse", &r, &err);
+		rc =
+		    api_decode_msg(&hvapi_create_vm_response_type, j, "CreateVmResponse", &r, &err);
 		json_decref(j);
 		if (rc < 0) {
 			vmctl_fail(DOING, "%s", err ? err : strerror(-rc));
@@ -288,8 +292,7 @@ static int send_request(struct vmctl *v, const struct hvapi_create_vm_request *r
 	return 0;
 }
 
-int vmctl_cmd_create_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc,
-			char *const argv[])
+int vmctl_cmd_create_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_create_vm_request r;
 	struct hvapi_create_vm_response resp;
@@ -310,12 +313,12 @@ int vmctl_cmd_create_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 		goto out;
 	if (*O->user_data_file && open_sized(O->user_data_file, &user_fd, &r.user_data_size))
 		goto out;
-	if (send_request(v, &r, image_fd, user_fd) || read_responses(srpc_client_conn(v->client),
-								      &resp))
+	if (send_request(v, &r, image_fd, user_fd) ||
+	    read_responses(srpc_client_conn(v->client), &resp))
 		goto out;
 	ack.ip = resp.ip;
-	if (vmctl_call_simple(v, "acknowledging VM", HVAPI_M_ACKNOWLEDGE_VM,
-			      &hvapi_ip_request_type, &ack) == 0) {
+	if (vmctl_call_simple(v, "acknowledging VM", HVAPI_M_ACKNOWLEDGE_VM, &hvapi_ip_request_type,
+			      &ack) == 0) {
 		printf("%s\n", inet_ntop(AF_INET, &resp.ip, buf, sizeof(buf)));
 		fflush(stdout);
 		rc = 0;

@@ -19,10 +19,10 @@ static struct api_strlist borrow(const struct flags_list *l)
 int vmctl_cmd_list_vms(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_list_vms_request r = {
-		.owner_groups = borrow(&O->owner_groups),
-		.owner_users = borrow(&O->owner_users),
-		.sort = true,
-		.vm_tags_to_match = O->vm_tags_to_match,
+	    .owner_groups = borrow(&O->owner_groups),
+	    .owner_users = borrow(&O->owner_users),
+	    .sort = true,
+	    .vm_tags_to_match = O->vm_tags_to_match,
 	};
 	struct hvapi_list_vms_response resp;
 	char buf[INET_ADDRSTRLEN];
@@ -45,9 +45,9 @@ int vmctl_cmd_print(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *
 	const struct hvapi_method *m = hvapi_method_find(c->method);
 	struct hvapi_ip_request ipreq = {0};
 	struct hvapi_get_vm_infos_request infos = {
-		.owner_groups = borrow(&O->owner_groups),
-		.owner_users = borrow(&O->owner_users),
-		.vm_tags_to_match = O->vm_tags_to_match,
+	    .owner_groups = borrow(&O->owner_groups),
+	    .owner_users = borrow(&O->owner_users),
+	    .vm_tags_to_match = O->vm_tags_to_match,
 	};
 	struct hvapi_list_subnets_request subnets = {.sort = true};
 	const struct api_type *req_t = NULL;

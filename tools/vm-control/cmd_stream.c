@@ -73,8 +73,8 @@ static int copy_out(struct srpc_conn *conn, int fd, uint64_t len, const char *do
 		int rc;
 
 		if (n <= 0)
-			return vmctl_fail(doing, "%s", n == 0 ? "connection closed early"
-							      : strerror((int)-n));
+			return vmctl_fail(doing, "%s",
+					  n == 0 ? "connection closed early" : strerror((int)-n));
 		rc = write_all(fd, buf, (size_t)n);
 		if (rc < 0)
 			return vmctl_fail(doing, "writing: %s", strerror(-rc));
@@ -97,7 +97,8 @@ int vmctl_cmd_get_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc
 	if (to_file) {
 		fd = open(O->user_data_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return vmctl_fail(c->doing, "open %s: %s", O->user_data_file, strerror(errno));
+			return vmctl_fail(c->doing, "open %s: %s", O->user_data_file,
+					  strerror(errno));
 	}
 	rc = start_stream(v, c, &hvapi_vm_token_request_type, &req, &hvapi_length_response_type,
 			  &resp);
@@ -202,8 +203,7 @@ struct escape {
 
 /* Filters stdin bytes into out (room for 2*n): "~." at a line start ends the session
  * (returns true), "~~" sends one '~'. */
-static bool escape_filter(struct escape *e, const uint8_t *in, size_t n, uint8_t *out,
-			  size_t *outn)
+static bool escape_filter(struct escape *e, const uint8_t *in, size_t n, uint8_t *out, size_t *outn)
 {
 	*outn = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -270,8 +270,8 @@ static int relay(struct srpc_conn *conn, const char *doing)
 
 int vmctl_cmd_serial(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
-	struct hvapi_connect_to_vm_serial_port_request req = {
-		.port_number = (uint32_t)O->serial_port};
+	struct hvapi_connect_to_vm_serial_port_request req = {.port_number =
+								  (uint32_t)O->serial_port};
 	struct hvapi_error_response resp;
 	struct termios saved, raw;
 	bool tty = isatty(STDIN_FILENO);

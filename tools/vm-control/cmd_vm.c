@@ -122,30 +122,31 @@ int vmctl_cmd_change(struct vmctl *v, const struct vmctl_cmd *c, int argc, char 
 		return change_size(v, c, ip);
 	if (strcmp(m, HVAPI_M_CHANGE_VM_CONSOLE_TYPE) == 0) {
 		struct hvapi_change_vm_console_type_request r = {
-			.console_type = (enum hvapi_console_type)O->console_type.value, .ip = ip};
+		    .console_type = (enum hvapi_console_type)O->console_type.value, .ip = ip};
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_console_type_request_type,
 					 &r);
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_CPU_PRIORITY) == 0) {
 		struct hvapi_change_vm_cpu_priority_request r = {.cpu_priority = O->cpu_priority,
-								  .ip = ip};
+								 .ip = ip};
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_cpu_priority_request_type,
 					 &r);
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_DESTROY_PROTECTION) == 0) {
 		struct hvapi_change_vm_destroy_protection_request r = {
-			.destroy_protection = O->destroy_protection, .ip = ip};
+		    .destroy_protection = O->destroy_protection, .ip = ip};
 		return vmctl_call_simple(v, c->doing, m,
 					 &hvapi_change_vm_destroy_protection_request_type, &r);
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_HOSTNAME) == 0) {
 		struct hvapi_change_vm_hostname_request r = {.hostname = (char *)hostname_opt(O),
-							      .ip = ip};
-		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_hostname_request_type, &r);
+							     .ip = ip};
+		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_hostname_request_type,
+					 &r);
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_MACHINE_TYPE) == 0) {
 		struct hvapi_change_vm_machine_type_request r = {
-			.machine_type = (enum hvapi_machine_type)O->machine_type.value, .ip = ip};
+		    .machine_type = (enum hvapi_machine_type)O->machine_type.value, .ip = ip};
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_machine_type_request_type,
 					 &r);
 	}
@@ -153,7 +154,8 @@ int vmctl_cmd_change(struct vmctl *v, const struct vmctl_cmd *c, int argc, char 
 		struct hvapi_change_vm_num_network_queues_request r = {.ip = ip};
 		int rc;
 		r.num_queues_per_interface.n = O->num_network_queues.n;
-		r.num_queues_per_interface.v = calloc(O->num_network_queues.n + 1, sizeof(uint32_t));
+		r.num_queues_per_interface.v =
+		    calloc(O->num_network_queues.n + 1, sizeof(uint32_t));
 		if (!r.num_queues_per_interface.v)
 			return vmctl_fail(c->doing, "out of memory");
 		for (size_t i = 0; i < O->num_network_queues.n; i++)
@@ -165,13 +167,13 @@ int vmctl_cmd_change(struct vmctl *v, const struct vmctl_cmd *c, int argc, char 
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_OWNER_GROUPS) == 0) {
 		struct hvapi_change_vm_owner_groups_request r = {
-			.ip = ip, .owner_groups = borrow_strlist(&O->owner_groups)};
+		    .ip = ip, .owner_groups = borrow_strlist(&O->owner_groups)};
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_owner_groups_request_type,
 					 &r);
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_OWNER_USERS) == 0) {
 		struct hvapi_change_vm_owner_users_request r = {
-			.ip = ip, .owner_users = borrow_strlist(&O->owner_users)};
+		    .ip = ip, .owner_users = borrow_strlist(&O->owner_users)};
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_owner_users_request_type,
 					 &r);
 	}
@@ -233,7 +235,7 @@ int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 	if (strcmp(m, HVAPI_M_ADD_VM_VOLUMES) == 0) {
 		struct hvapi_add_vm_volumes_request r = {.ip = ip};
 		const struct vmctl_u64list *sizes =
-			O->volume_sizes.n ? &O->volume_sizes : &O->secondary_volume_sizes;
+		    O->volume_sizes.n ? &O->volume_sizes : &O->secondary_volume_sizes;
 		if (!sizes->n)
 			return vmctl_fail(c->doing, "no -volumeSizes given");
 		r.volume_sizes.n = sizes->n;
@@ -241,9 +243,10 @@ int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 		return vmctl_call_simple(v, c->doing, m, &hvapi_add_vm_volumes_request_type, &r);
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_VOLUME_SIZE) == 0) {
-		struct hvapi_change_vm_volume_size_request r = {
-			.ip = ip, .volume_index = (uint32_t)O->volume_index,
-			.volume_size = O->volume_size};
+		struct hvapi_change_vm_volume_size_request r = {.ip = ip,
+								.volume_index =
+								    (uint32_t)O->volume_index,
+								.volume_size = O->volume_size};
 		if (!O->volume_size)
 			return vmctl_fail(c->doing, "no -volumeSize given");
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_volume_size_request_type,
@@ -251,14 +254,15 @@ int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 	}
 	if (strcmp(m, HVAPI_M_CHANGE_VM_VOLUME_STORAGE_INDEX) == 0) {
 		struct hvapi_change_vm_volume_storage_index_request r = {
-			.ip = ip, .storage_index = (uint32_t)O->storage_index,
-			.volume_index = (uint32_t)O->volume_index};
+		    .ip = ip,
+		    .storage_index = (uint32_t)O->storage_index,
+		    .volume_index = (uint32_t)O->volume_index};
 		return vmctl_call_simple(v, c->doing, m,
 					 &hvapi_change_vm_volume_storage_index_request_type, &r);
 	}
 	if (strcmp(m, HVAPI_M_DELETE_VM_VOLUME) == 0) {
 		struct hvapi_delete_vm_volume_request r = {
-			.ip = ip, .volume_index = (uint32_t)O->volume_index};
+		    .ip = ip, .volume_index = (uint32_t)O->volume_index};
 		if (O->volume_index < 1)
 			return vmctl_fail(c->doing, "-volumeIndex must be at least 1");
 		return vmctl_call_simple(v, c->doing, m, &hvapi_delete_vm_volume_request_type, &r);
@@ -287,14 +291,15 @@ int vmctl_cmd_snapshots(struct vmctl *v, const struct vmctl_cmd *c, int argc, ch
 		return 1;
 	if (strcmp(m, HVAPI_M_SNAPSHOT_VM) == 0) {
 		struct hvapi_snapshot_vm_request r = {.ip = ip,
-						      .force_if_not_stopped = O->force_if_not_stopped,
+						      .force_if_not_stopped =
+							  O->force_if_not_stopped,
 						      .name = name,
 						      .root_only = O->snapshot_root_only};
 		return vmctl_call_simple(v, c->doing, m, &hvapi_snapshot_vm_request_type, &r);
 	}
 	if (strcmp(m, HVAPI_M_RESTORE_VM_FROM_SNAPSHOT) == 0) {
 		struct hvapi_restore_vm_from_snapshot_request r = {
-			.ip = ip, .force_if_not_stopped = O->force_if_not_stopped, .name = name};
+		    .ip = ip, .force_if_not_stopped = O->force_if_not_stopped, .name = name};
 		return vmctl_call_simple(v, c->doing, m,
 					 &hvapi_restore_vm_from_snapshot_request_type, &r);
 	}
@@ -310,7 +315,7 @@ int vmctl_cmd_snapshots(struct vmctl *v, const struct vmctl_cmd *c, int argc, ch
 int vmctl_cmd_migrating(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_prepare_vm_for_migration_request r = {
-		.enable = strcmp(c->name, "set-vm-migrating") == 0};
+	    .enable = strcmp(c->name, "set-vm-migrating") == 0};
 
 	(void)argc;
 	if (vmctl_vm_ip(argv[0], c->doing, &r.ip))
@@ -343,8 +348,7 @@ int vmctl_cmd_probe_port(struct vmctl *v, const struct vmctl_cmd *c, int argc, c
 }
 
 /* get-vm-access-token prints a new token (base64, as -accessToken takes it). */
-int vmctl_cmd_access_token(struct vmctl *v, const struct vmctl_cmd *c, int argc,
-			   char *const argv[])
+int vmctl_cmd_access_token(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_get_vm_access_token_request r = {.lifetime_ns = O->token_lifetime_ns};
 	struct hvapi_get_vm_access_token_response resp;

@@ -55,7 +55,7 @@ struct vmctl_opts {
 	struct flags_list owner_users, owner_groups;
 	int64_t dhcp_timeout_ns;
 	struct vmctl_enum console_type, firmware_type, machine_type, watchdog_action,
-		watchdog_model, volume_format;
+	    watchdog_model, volume_format;
 	int cpu_priority;
 	bool destroy_protection, destroy_on_powerdown, disable_virtio, enable_netboot;
 	const char *extra_kernel_options;
@@ -97,9 +97,8 @@ int vmctl_dial(struct vmctl *v, const char *doing);
 /* One request/response call: encodes req with req_t (NULL: {}), decodes the reply into
  * resp with resp_t and turns a non-empty "Error" into a failure. Returns 0 or 1 (after
  * printing "Error <doing>: ..."). resp must be cleared by the caller on success. */
-int vmctl_call(struct vmctl *v, const char *doing, const char *method,
-	       const struct api_type *req_t, const void *req, const struct api_type *resp_t,
-	       void *resp);
+int vmctl_call(struct vmctl *v, const char *doing, const char *method, const struct api_type *req_t,
+	       const void *req, const struct api_type *resp_t, void *resp);
 
 /* The same for methods answering {Error} only. */
 int vmctl_call_simple(struct vmctl *v, const char *doing, const char *method,
@@ -122,7 +121,7 @@ typedef int (*vmctl_cmd_fn)(struct vmctl *v, const struct vmctl_cmd *c, int argc
 
 struct vmctl_cmd {
 	const char *name;
-	const char *args;   /* usage of the arguments, e.g. "IPaddr" */
+	const char *args; /* usage of the arguments, e.g. "IPaddr" */
 	int min_args, max_args;
 	vmctl_cmd_fn fn;
 	const char *method; /* for the generic commands */
@@ -150,8 +149,7 @@ int vmctl_cmd_list_vms(struct vmctl *v, const struct vmctl_cmd *c, int argc, cha
 int vmctl_cmd_print(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 
 /* cmd_create.c */
-int vmctl_cmd_create_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc,
-			char *const argv[]);
+int vmctl_cmd_create_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 
 /* cmd_stream.c: raw byte streams. */
 int vmctl_cmd_serial(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);

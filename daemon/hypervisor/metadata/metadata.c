@@ -34,7 +34,7 @@ struct metadata {
 };
 
 static void md_set_error(struct metadata *md, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void md_set_error(struct metadata *md, const char *fmt, ...)
 {
@@ -248,7 +248,8 @@ int metadata_set_subnets(struct metadata *md, const struct metadata_subnet *s, s
 
 static int md_tap_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct metadata_tap *)a)->name, ((const struct metadata_tap *)b)->name);
+	return strcmp(((const struct metadata_tap *)a)->name,
+		      ((const struct metadata_tap *)b)->name);
 }
 
 int metadata_add_tap(struct metadata *md, const struct metadata_tap *tap)
@@ -259,8 +260,7 @@ int metadata_add_tap(struct metadata *md, const struct metadata_tap *tap)
 	if (!metadata_ifname_ok(tap->name) || (tap->bridge[0] && !metadata_ifname_ok(tap->bridge)))
 		return -EINVAL;
 	pthread_mutex_lock(&md->lock);
-	found = md->ntaps ? bsearch(tap, md->taps, md->ntaps, sizeof(*md->taps), md_tap_cmp)
-			  : NULL;
+	found = md->ntaps ? bsearch(tap, md->taps, md->ntaps, sizeof(*md->taps), md_tap_cmp) : NULL;
 	if (found) {
 		old = *found;
 		*found = *tap;

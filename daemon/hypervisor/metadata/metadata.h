@@ -24,8 +24,8 @@ struct metadata;
 
 struct metadata_config {
 	const struct metadata_vm_source *source; /* borrowed; must outlive the service */
-	const char *nft_table;                   /* NULL: METADATA_NFT_TABLE */
-	unsigned int idle_timeout;               /* HTTP idle timeout, seconds; 0: 5 */
+	const char *nft_table;			 /* NULL: METADATA_NFT_TABLE */
+	unsigned int idle_timeout;		 /* HTTP idle timeout, seconds; 0: 5 */
 	/* VMs reach the hypervisor's status+RPC port at 169.254.169.254:<rpc_port>: each
 	 * namespace listens there and hands the listening socket to rpc_listener (added =
 	 * true) for the daemon's own accept loop, and takes it back (added = false) before

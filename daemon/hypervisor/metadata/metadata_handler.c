@@ -32,7 +32,7 @@ struct md_entry {
 	char *path;
 	enum md_kind kind;
 	const char *file; /* MD_FILE */
-	char *text;       /* MD_TEXT */
+	char *text;	  /* MD_TEXT */
 };
 
 struct md_table {
@@ -45,21 +45,21 @@ static const struct {
 	enum md_kind kind;
 	const char *file;
 } md_fixed[] = {
-	{"/datasource/SmallStack", MD_TRUE, NULL},
-	{"/latest/is-externally-patchable", MD_TRUE, NULL},
-	{"/latest/dynamic/epoch-time", MD_EPOCH, NULL},
-	{MD_IDENT "document", MD_DOCUMENT, NULL},
-	{"/latest/user-data", MD_FILE, "user-data.raw"},
-	{MD_IDENT "X.509-certificate", MD_FILE, "identity.cert"},
-	{MD_IDENT "RSA-X.509-certificate", MD_FILE, "identity.cert"},
-	{MD_IDENT "X.509-key", MD_FILE, "identity.key"},
-	{MD_IDENT "RSA-X.509-key", MD_FILE, "identity.key"},
-	{MD_IDENT "RSA-SSH-certificate", MD_FILE, "identity-RSA.SSH-cert"},
-	{MD_IDENT "RSA-SSH-key", MD_FILE, "identity.key"},
-	{MD_IDENT "Ed25519-SSH-certificate", MD_FILE, "identity-Ed25519.SSH-cert"},
-	{MD_IDENT "Ed25519-SSH-key", MD_FILE, "identity-Ed25519.SSH-key"},
-	{MD_IDENT "Ed25519-X.509-certificate", MD_FILE, "identity-Ed25519.X509-cert"},
-	{MD_IDENT "Ed25519-X.509-key", MD_FILE, "identity-Ed25519.X509-key"},
+    {"/datasource/SmallStack", MD_TRUE, NULL},
+    {"/latest/is-externally-patchable", MD_TRUE, NULL},
+    {"/latest/dynamic/epoch-time", MD_EPOCH, NULL},
+    {MD_IDENT "document", MD_DOCUMENT, NULL},
+    {"/latest/user-data", MD_FILE, "user-data.raw"},
+    {MD_IDENT "X.509-certificate", MD_FILE, "identity.cert"},
+    {MD_IDENT "RSA-X.509-certificate", MD_FILE, "identity.cert"},
+    {MD_IDENT "X.509-key", MD_FILE, "identity.key"},
+    {MD_IDENT "RSA-X.509-key", MD_FILE, "identity.key"},
+    {MD_IDENT "RSA-SSH-certificate", MD_FILE, "identity-RSA.SSH-cert"},
+    {MD_IDENT "RSA-SSH-key", MD_FILE, "identity.key"},
+    {MD_IDENT "Ed25519-SSH-certificate", MD_FILE, "identity-Ed25519.SSH-cert"},
+    {MD_IDENT "Ed25519-SSH-key", MD_FILE, "identity-Ed25519.SSH-key"},
+    {MD_IDENT "Ed25519-X.509-certificate", MD_FILE, "identity-Ed25519.X509-cert"},
+    {MD_IDENT "Ed25519-X.509-key", MD_FILE, "identity-Ed25519.X509-key"},
 };
 
 void metadata_vm_clear(struct metadata_vm *vm)
@@ -296,8 +296,8 @@ static int md_serve_file(const struct metadata_vm *vm, const char *name,
 	struct stat st;
 	int fd;
 
-	if (!vm->dir || (size_t)snprintf(path, sizeof(path), "%s/%s", vm->dir, name) >=
-				sizeof(path))
+	if (!vm->dir ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", vm->dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0) {
@@ -313,8 +313,8 @@ static int md_serve_file(const struct metadata_vm *vm, const char *name,
 		return 0;
 	}
 	out->status = 200;
-	out->content_type = strcmp(name, "user-data.raw") == 0 ? "application/octet-stream"
-								 : MD_TEXT_TYPE;
+	out->content_type =
+	    strcmp(name, "user-data.raw") == 0 ? "application/octet-stream" : MD_TEXT_TYPE;
 	out->fd = fd;
 	out->fd_size = (uint64_t)st.st_size;
 	return 0;
@@ -458,8 +458,8 @@ out:
 bool metadata_header_is_proxy(const char *name)
 {
 	static const char *const proxy[] = {
-		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Server",
-		"X-Real-IP",       "X-Client-IP",      "Forwarded",         "Via",
+	    "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Server",
+	    "X-Real-IP",       "X-Client-IP",	   "Forwarded",		"Via",
 	};
 	for (size_t i = 0; i < sizeof(proxy) / sizeof(proxy[0]); i++)
 		if (strcasecmp(name, proxy[i]) == 0)

@@ -12,10 +12,10 @@
 
 /* The VM behind a request, as the VM manager knows it. */
 struct metadata_vm {
-	struct in_addr ip;      /* primary address: the key the server looked up */
-	char bridge[IFNAMSIZ];  /* bridge of the VM's tap; "" = not checked */
-	char *info_json;        /* VmInfo (or LocalVmInfo) JSON text, owned */
-	char *dir;              /* VM state directory (user-data.raw, identity.*), owned */
+	struct in_addr ip;     /* primary address: the key the server looked up */
+	char bridge[IFNAMSIZ]; /* bridge of the VM's tap; "" = not checked */
+	char *info_json;       /* VmInfo (or LocalVmInfo) JSON text, owned */
+	char *dir;	       /* VM state directory (user-data.raw, identity.*), owned */
 };
 
 /* How the server learns who is calling: the VM manager implements it. Both functions
@@ -34,11 +34,11 @@ struct metadata_vm_source {
 void metadata_vm_clear(struct metadata_vm *vm);
 
 struct metadata_response {
-	unsigned int status;      /* HTTP status */
+	unsigned int status;	  /* HTTP status */
 	const char *content_type; /* static string */
-	char *body;               /* owned; NULL when the body is the file below */
+	char *body;		  /* owned; NULL when the body is the file below */
 	size_t body_len;
-	int fd;                   /* file to send (owned), or -1 */
+	int fd; /* file to send (owned), or -1 */
 	uint64_t fd_size;
 };
 

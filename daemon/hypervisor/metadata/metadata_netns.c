@@ -24,7 +24,7 @@
 #define MD_ADDR "169.254.169.254"
 #define MD_NS_IF "eth0"
 #define MD_SALTS 16
-#define NL_REQ_BUF 4096  /* our requests are small */
+#define NL_REQ_BUF 4096	  /* our requests are small */
 #define NL_RECV_BUF 32768 /* the largest dump skb the kernel builds */
 
 static uint32_t md_fnv1a(const char *s, uint32_t h)
@@ -168,7 +168,7 @@ static int nl_link_cb(const struct nlmsghdr *nlh, void *data)
 /* -ENODEV when there is no such link. */
 static int nl_get_link(struct mnl_socket *nl, const char *name, struct nl_link *out)
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = nl_link_msg(buf, RTM_GETLINK, 0, 0);
 
 	memset(out, 0, sizeof(*out));
@@ -178,7 +178,7 @@ static int nl_get_link(struct mnl_socket *nl, const char *name, struct nl_link *
 
 static int nl_del_link(struct mnl_socket *nl, const char *name)
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = nl_link_msg(buf, RTM_DELLINK, 0, 0);
 
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -188,7 +188,7 @@ static int nl_del_link(struct mnl_socket *nl, const char *name)
 /* Brings a link up; master > 0 also makes it a port of that bridge. */
 static int nl_set_link(struct mnl_socket *nl, int index, int master, const char *alias)
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = nl_link_msg(buf, RTM_NEWLINK, 0, index);
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
@@ -204,7 +204,7 @@ static int nl_set_link(struct mnl_socket *nl, int index, int master, const char 
 static int nl_add_veth(struct mnl_socket *nl, const char *name, unsigned int mtu, int nsfd,
 		       const uint8_t mac[6])
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = nl_link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	struct nlattr *info, *data, *peer;
 	void *pifi;
@@ -233,7 +233,7 @@ static int nl_add_veth(struct mnl_socket *nl, const char *name, unsigned int mtu
 
 static int nl_add_addr(struct mnl_socket *nl, int index, struct in_addr addr)
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 
@@ -252,7 +252,7 @@ static int nl_add_addr(struct mnl_socket *nl, int index, struct in_addr addr)
 static int nl_route(struct mnl_socket *nl, uint16_t type, uint16_t flags, int oif,
 		    const struct metadata_route *r)
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 
@@ -328,7 +328,7 @@ static bool md_route_in(const struct metadata_route *r, const struct metadata_ro
 
 int metadata_ns_set_routes(struct metadata_ns *ns, const struct metadata_route *routes, size_t n)
 {
-	char buf[NL_REQ_BUF] = { 0 }; /* no uninitialised padding on the wire */
+	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nl_routes cur = {.oif = ns->eth0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;

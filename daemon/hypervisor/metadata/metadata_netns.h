@@ -18,13 +18,13 @@ struct mnl_socket;
 struct metadata_ns {
 	char bridge[IFNAMSIZ];
 	char veth[IFNAMSIZ];   /* host end, a port of the bridge */
-	uint8_t mac[6];        /* MAC of eth0 inside the namespace */
-	int nsfd;              /* keeps the namespace alive; setns(2)-able */
+	uint8_t mac[6];	       /* MAC of eth0 inside the namespace */
+	int nsfd;	       /* keeps the namespace alive; setns(2)-able */
 	struct mnl_socket *nl; /* rtnetlink socket inside the namespace */
-	int eth0;              /* ifindex of eth0 inside */
-	int http_fd;           /* listening on 169.254.169.254:80 inside, or -1 */
-	int rpc_fd;            /* listening on 169.254.169.254:<rpc_port> inside, or -1 */
-	int live;              /* set by metadata_ns_create, cleared by destroy */
+	int eth0;	       /* ifindex of eth0 inside */
+	int http_fd;	       /* listening on 169.254.169.254:80 inside, or -1 */
+	int rpc_fd;	       /* listening on 169.254.169.254:<rpc_port> inside, or -1 */
+	int live;	       /* set by metadata_ns_create, cleared by destroy */
 };
 
 /* A device route inside the namespace: replies go on-link to the VMs. */

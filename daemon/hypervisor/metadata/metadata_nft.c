@@ -20,8 +20,7 @@ struct nft_buf {
 	bool oom;
 };
 
-__attribute__((format(printf, 2, 3))) static void nb_printf(struct nft_buf *b, const char *fmt,
-							     ...)
+__attribute__((format(printf, 2, 3))) static void nb_printf(struct nft_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -82,8 +81,8 @@ bool metadata_nft_table_ok(const char *table)
 {
 	size_t n = strlen(table);
 
-	if (n == 0 || n > 32 || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-					table[0]))
+	if (n == 0 || n > 32 ||
+	    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", table[0]))
 		return false;
 	return strspn(table, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
 	       n;
@@ -104,9 +103,8 @@ enum nb_set_kind {
 	NB_TAP_DNAT, /* ifname : ether_addr of the namespace on the tap's bridge */
 };
 
-static const struct metadata_nft_bridge *nb_tap_bridge(const struct metadata_tap *t,
-						       const struct metadata_nft_bridge *br,
-						       size_t nb)
+static const struct metadata_nft_bridge *
+nb_tap_bridge(const struct metadata_tap *t, const struct metadata_nft_bridge *br, size_t nb)
 {
 	for (size_t i = 0; i < nb; i++)
 		if (strcmp(br[i].name, t->bridge) == 0)
@@ -144,7 +142,7 @@ static void nb_set(struct nft_buf *b, enum nb_set_kind kind, const struct metada
 		   size_t nb, const struct metadata_tap *taps, size_t nt)
 {
 	static const char *const names[] = {"ll_ports", "md_veths", "vm_taps", "tap_mac",
-					    "tap_ip",   "tap_noip", "tap_dnat"};
+					    "tap_ip",	"tap_noip", "tap_dnat"};
 	static const char *const types[] = {"ifname",
 					    "ifname",
 					    "ifname",
@@ -222,7 +220,8 @@ char *metadata_nft_ruleset(const char *table, const struct metadata_nft_bridge *
 		errno = EINVAL;
 		return NULL;
 	}
-	nb_printf(&b, "# SmallStack metadata service: generated, replaced whole on every change.\n");
+	nb_printf(&b,
+		  "# SmallStack metadata service: generated, replaced whole on every change.\n");
 	nb_printf(&b, "table bridge %s\ndelete table bridge %s\ntable bridge %s {\n", table, table,
 		  table);
 	for (int k = NB_LL_PORTS; k <= NB_TAP_DNAT; k++)
@@ -258,8 +257,8 @@ char *metadata_nft_ruleset(const char *table, const struct metadata_nft_bridge *
 		  table);
 	nb_base_chain(&b, "forward");
 	for (int i = 0; i < 4; i++)
-		nb_printf(&b, "\t\tip %s " LL " meta %s != \"bridge\" drop\n", i < 2 ? "saddr" : "daddr",
-			  i % 2 ? "oifkind" : "iifkind");
+		nb_printf(&b, "\t\tip %s " LL " meta %s != \"bridge\" drop\n",
+			  i < 2 ? "saddr" : "daddr", i % 2 ? "oifkind" : "iifkind");
 	nb_printf(&b, "\t}\n}\n");
 	return nb_finish(&b);
 }

@@ -11,8 +11,7 @@ struct metadata_relay;
  * copies bytes both ways between each accepted connection and a new connection to `to`,
  * in one thread, at most 32 connections, each closed after 60 s without traffic.
  * Returns 0 and sets *out, or a negative errno. */
-int metadata_relay_start(int listen_fd, const struct sockaddr_in *to,
-			 struct metadata_relay **out);
+int metadata_relay_start(int listen_fd, const struct sockaddr_in *to, struct metadata_relay **out);
 
 /* Stops the thread and closes every relayed connection; accepts NULL. */
 void metadata_relay_stop(struct metadata_relay *r);

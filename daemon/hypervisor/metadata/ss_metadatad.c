@@ -79,8 +79,8 @@ static int sa_parse_mac(const char *s, uint8_t mac[6])
 	unsigned int b[6];
 	char end;
 
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-			 &b[5], &end) != 6)
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+			 &end) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
@@ -357,7 +357,8 @@ static int sa_flags(int argc, char **argv)
 		unsigned int port;
 
 		/* argv stays intact: tests find the process by its command line. */
-		if (argv[i][0] != '-' || (size_t)(v ? v - arg : (ptrdiff_t)strlen(arg)) >= sizeof(a))
+		if (argv[i][0] != '-' ||
+		    (size_t)(v ? v - arg : (ptrdiff_t)strlen(arg)) >= sizeof(a))
 			return -EINVAL;
 		snprintf(a, sizeof(a), "%.*s", (int)(v ? v - arg : (ptrdiff_t)strlen(arg)), arg);
 		if (v)

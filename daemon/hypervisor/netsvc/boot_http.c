@@ -29,7 +29,8 @@ static char *slurp(struct nbf_blob *blob, int fd, size_t *len)
 		return buf;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_size <= PXECFG_MAX && (buf = malloc((size_t)st.st_size + 1))) {
+	if (fstat(fd, &st) == 0 && st.st_size <= PXECFG_MAX &&
+	    (buf = malloc((size_t)st.st_size + 1))) {
 		ssize_t r = pread(fd, buf, (size_t)st.st_size, 0);
 		if (r < 0) {
 			free(buf);
@@ -61,8 +62,9 @@ static char *find_pxecfg(struct netsvc *ns, struct in_addr client, size_t *len)
 	}
 	pthread_mutex_unlock(&ns->lock);
 	if (have_mac)
-		snprintf(names[n++], sizeof(names[0]), "pxelinux.cfg/01-%02x-%02x-%02x-%02x-%02x-%02x",
-			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		snprintf(names[n++], sizeof(names[0]),
+			 "pxelinux.cfg/01-%02x-%02x-%02x-%02x-%02x-%02x", mac[0], mac[1], mac[2],
+			 mac[3], mac[4], mac[5]);
 	char hex[9];
 	snprintf(hex, sizeof(hex), "%08X", ntohl(client.s_addr));
 	for (int k = 8; k >= 1; k--)
@@ -107,7 +109,8 @@ void netsvc_http_get(struct netsvc *ns, const char *path, struct in_addr client,
 	if (rc == 0) {
 		struct stat st;
 		r->status = 200;
-		r->content_type = !strcmp(name, "boot.ipxe") ? "text/plain" : "application/octet-stream";
+		r->content_type =
+		    !strcmp(name, "boot.ipxe") ? "text/plain" : "application/octet-stream";
 		if (r->blob)
 			r->size = r->blob->len;
 		else if (fstat(r->fd, &st) == 0)

@@ -160,7 +160,8 @@ static void split_initrd(const char *append, char *args, size_t argcap, char *in
 			break;
 		size_t al = strlen(args), il = strlen(initrds);
 		if (!strncmp(s, "initrd=", 7))
-			snprintf(initrds + il, icap - il, "%s%.*s", il ? "," : "", (int)(e - s - 7), s + 7);
+			snprintf(initrds + il, icap - il, "%s%.*s", il ? "," : "", (int)(e - s - 7),
+				 s + 7);
 		else
 			snprintf(args + al, argcap - al, "%s%.*s", al ? " " : "", (int)(e - s), s);
 		s = e;

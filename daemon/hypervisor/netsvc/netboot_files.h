@@ -47,10 +47,10 @@ bool nbf_has(struct nbf_registry *r, struct in_addr ip, int64_t now);
 
 enum nbf_lookup_result {
 	NBF_FOUND,
-	NBF_NO_SET,     /* nothing registered for this IP (fall back to the root) */
-	NBF_NO_FILE,    /* a set exists but not this name (fall back to the root) */
-	NBF_NOT_ACKED,  /* bound to a MAC that has not completed DHCP yet */
-	NBF_WRONG_MAC,  /* the peer's MAC is known and differs */
+	NBF_NO_SET,    /* nothing registered for this IP (fall back to the root) */
+	NBF_NO_FILE,   /* a set exists but not this name (fall back to the root) */
+	NBF_NOT_ACKED, /* bound to a MAC that has not completed DHCP yet */
+	NBF_WRONG_MAC, /* the peer's MAC is known and differs */
 };
 
 /* Looks up a normalised name for a client. peer_mac is the client's MAC when known

@@ -114,22 +114,26 @@ static void load_leases(struct netsvc *ns)
 		return;
 	int rc = dhcp_store_load(ns->leases_path, &e, &n, &bad);
 	if (rc < 0) {
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: load %s: %s", ns->leases_path, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: load %s: %s", ns->leases_path,
+			   strerror(-rc));
 		return;
 	}
 	rc = dhcp_journal_replay(ns->journal_path, &e, &n, &jbad);
 	if (rc < 0)
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: replay %s: %s", ns->journal_path, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: replay %s: %s", ns->journal_path,
+			   strerror(-rc));
 	int64_t now = evloop_wall_ms();
 	pthread_mutex_lock(&ns->lock);
 	for (size_t i = 0; i < n; i++)
-		if (dhcp_leases_restore(ns->leases, e[i].mac, e[i].ip, e[i].hostname, e[i].expires, now) < 0)
+		if (dhcp_leases_restore(ns->leases, e[i].mac, e[i].ip, e[i].hostname, e[i].expires,
+					now) < 0)
 			stale++;
 	ns->dyn_dirty = true; /* fold the journal in, drop what expired */
 	pthread_mutex_unlock(&ns->lock);
-	netsvc_log(ns, NETSVC_LOG_INFO,
-		   "dhcpd: loaded %zu dynamic leases (%zu expired, %zu malformed, %zu bad journal lines)",
-		   n - stale, stale, bad, jbad);
+	netsvc_log(
+	    ns, NETSVC_LOG_INFO,
+	    "dhcpd: loaded %zu dynamic leases (%zu expired, %zu malformed, %zu bad journal lines)",
+	    n - stale, stale, bad, jbad);
 	free(e);
 }
 
@@ -175,7 +179,8 @@ void netsvc_persist(struct netsvc *ns)
 		rc = dhcp_journal_truncate(ns->journal);
 	if (rc < 0) {
 		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: write %s: %s", ns->leases_path, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: write %s: %s", ns->leases_path,
+			   strerror(-rc));
 		pthread_mutex_lock(&ns->lock);
 		ns->dyn_dirty = true;
 		pthread_mutex_unlock(&ns->lock);
@@ -205,7 +210,8 @@ void netsvc_journal_batch(struct netsvc *ns, const struct dhcp_result *res, size
 	if (rc < 0) {
 		/* The ACKs still go out; the next snapshot retries. */
 		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: journal %s: %s", ns->journal_path, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: journal %s: %s", ns->journal_path,
+			   strerror(-rc));
 		pthread_mutex_lock(&ns->lock);
 		ns->dyn_dirty = true;
 		pthread_mutex_unlock(&ns->lock);
@@ -218,7 +224,8 @@ static void journal_sync(struct ev_timer *t)
 	int rc = ns->journal ? dhcp_journal_sync(ns->journal) : 0;
 	if (rc < 0) {
 		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: sync %s: %s", ns->journal_path, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: sync %s: %s", ns->journal_path,
+			   strerror(-rc));
 	}
 }
 
@@ -275,7 +282,8 @@ int netsvc_start(struct netsvc *ns)
 	if (!ns->loop)
 		return -ENOMEM;
 	if (ns->cfg.tftp_root && (rc = netsvc_set_tftp_root(ns, ns->cfg.tftp_root)) < 0) {
-		netsvc_log(ns, NETSVC_LOG_ERROR, "tftpd: root %s: %s", ns->cfg.tftp_root, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "tftpd: root %s: %s", ns->cfg.tftp_root,
+			   strerror(-rc));
 		return rc;
 	}
 	pthread_mutex_lock(&ns->lock);
@@ -285,7 +293,8 @@ int netsvc_start(struct netsvc *ns)
 		return rc;
 	load_leases(ns);
 	if (ns->journal_path && (rc = dhcp_journal_open(ns->journal_path, &ns->journal)) < 0) {
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: open %s: %s", ns->journal_path, strerror(-rc));
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: open %s: %s", ns->journal_path,
+			   strerror(-rc));
 		return rc;
 	}
 	if (!ns->cfg.no_dhcp && (rc = dhcp_server_open(ns)) < 0) {
@@ -562,7 +571,8 @@ int netsvc_ack_watch(struct netsvc *ns, struct in_addr ip, struct netsvc_ack_wat
 static int wait_locked(struct netsvc *ns, const struct netsvc_ack_watch *w, unsigned n,
 		       int64_t deadline_ms)
 {
-	struct timespec ts = {.tv_sec = deadline_ms / 1000, .tv_nsec = (deadline_ms % 1000) * 1000000};
+	struct timespec ts = {.tv_sec = deadline_ms / 1000,
+			      .tv_nsec = (deadline_ms % 1000) * 1000000};
 	for (;;) {
 		struct dhcp_ack_state st;
 		if (!dhcp_leases_ack_state(ns->leases, w->ip, &st))
@@ -628,8 +638,11 @@ int netsvc_netboot_begin(struct netsvc *ns, const struct netsvc_netboot *nb, uin
 		rc = -ENOMEM;
 		goto out;
 	}
-	struct dhcp_lease l = {.ip = nb->ip, .kind = DHCP_LEASE_NETBOOT,
-			       .expires = nb->offer_expires_ms, .has_subnet = true, .subnet = *s};
+	struct dhcp_lease l = {.ip = nb->ip,
+			       .kind = DHCP_LEASE_NETBOOT,
+			       .expires = nb->offer_expires_ms,
+			       .has_subnet = true,
+			       .subnet = *s};
 	memcpy(l.mac, nb->mac, 6);
 	snprintf(l.hostname, sizeof(l.hostname), "%s", nb->hostname ? nb->hostname : "");
 	l.token = ++ns->next_token;
@@ -640,8 +653,8 @@ int netsvc_netboot_begin(struct netsvc *ns, const struct netsvc_netboot *nb, uin
 	if (rc < 0)
 		goto out;
 	if (nb->nfiles) {
-		rc = nbf_set(ns->files, nb->ip, nb->mac, nb->files, nb->nfiles, nb->files_expires_ms,
-			     l.token);
+		rc = nbf_set(ns->files, nb->ip, nb->mac, nb->files, nb->nfiles,
+			     nb->files_expires_ms, l.token);
 		if (rc < 0) {
 			dhcp_leases_remove_ip(ns->leases, nb->ip, l.token, NULL);
 			goto out;
@@ -721,7 +734,8 @@ int netsvc_resolve(struct netsvc *ns, struct in_addr client, const char *name,
 	if (has)
 		have_mac = netsvc_neigh_mac(client, mac);
 	pthread_mutex_lock(&ns->lock);
-	enum nbf_lookup_result r = nbf_lookup(ns->files, client, name, now, have_mac ? mac : NULL, blob);
+	enum nbf_lookup_result r =
+	    nbf_lookup(ns->files, client, name, now, have_mac ? mac : NULL, blob);
 	int rc = 0;
 	if (r == NBF_NOT_ACKED || r == NBF_WRONG_MAC) {
 		rc = -EACCES;

@@ -44,23 +44,23 @@ struct netsvc_hooks {
 };
 
 struct netsvc_config {
-	const char *state_dir;     /* dynamic-leases.json lives here; NULL: not persisted */
-	const char *tftp_root;     /* boot files (pxelinux.0, kernel, ...); NULL: none */
+	const char *state_dir;	   /* dynamic-leases.json lives here; NULL: not persisted */
+	const char *tftp_root;	   /* boot files (pxelinux.0, kernel, ...); NULL: none */
 	const char *boot_template; /* "pxelinux.%d" (-networkBootImage) */
 	const struct dhcp_boot_map *boot_map; /* per-arch overrides, may be NULL */
 	size_t nboot_map;
 	const char *const *interfaces; /* NULL-terminated names to serve; NULL: auto */
-	bool bridges_only;             /* auto mode: bridges only */
-	uint16_t dhcp_port;            /* 0: 67 */
-	uint16_t tftp_port;            /* 0: 69 */
-	bool no_dhcp, no_tftp;         /* run only one of them (tests, tools) */
-	uint16_t http_port;            /* where netsvc_http_get is mounted; 0: no HTTP boot */
-	const char *http_path;         /* mount point, default "/boot/" */
-	bool send_ra;                  /* answer router solicitations of netboot clients */
+	bool bridges_only;	       /* auto mode: bridges only */
+	uint16_t dhcp_port;	       /* 0: 67 */
+	uint16_t tftp_port;	       /* 0: 69 */
+	bool no_dhcp, no_tftp;	       /* run only one of them (tests, tools) */
+	uint16_t http_port;	       /* where netsvc_http_get is mounted; 0: no HTTP boot */
+	const char *http_path;	       /* mount point, default "/boot/" */
+	bool send_ra;		       /* answer router solicitations of netboot clients */
 	unsigned tftp_max_transfers;   /* 0: 256 */
 	unsigned tftp_max_window;      /* 0: 64 */
 	unsigned tftp_timeout_ms;      /* initial retransmit timeout, 0: 1000 */
-	unsigned tftp_retries;         /* 0: 6 */
+	unsigned tftp_retries;	       /* 0: 6 */
 };
 
 /* Copies the configuration. NULL on allocation failure. hooks may be NULL. */
@@ -157,7 +157,7 @@ int netsvc_files_set(struct netsvc *ns, struct in_addr ip, const uint8_t *mac,
 struct netsvc_http_reply {
 	int status; /* 200, 403, 404 */
 	const char *content_type;
-	int fd;     /* -1 when blob is used */
+	int fd; /* -1 when blob is used */
 	uint64_t size;
 	struct nbf_blob *blob;
 };

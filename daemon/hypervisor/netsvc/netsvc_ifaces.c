@@ -73,7 +73,8 @@ static void read_routes(struct dhcp_iface *v, size_t n)
 	while (fgets(line, sizeof(line), f)) {
 		char ifname[IF_NAMESIZE + 1];
 		unsigned dest, gw, flags, mask;
-		if (sscanf(line, "%16s %x %x %x %*d %*d %*d %x", ifname, &dest, &gw, &flags, &mask) != 5)
+		if (sscanf(line, "%16s %x %x %x %*d %*d %*d %x", ifname, &dest, &gw, &flags,
+			   &mask) != 5)
 			continue;
 		if (gw != 0 || !(flags & RTF_UP) || (flags & RTF_GATEWAY))
 			continue;

@@ -101,7 +101,7 @@ enum netsvc_log_level {
 
 /* Logs through lib/log (debug lines at debug level 1). */
 void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Interface table (netsvc_ifaces.c). Caller holds ns->lock. */
 int netsvc_ifaces_scan(struct netsvc *ns);

@@ -50,11 +50,15 @@ static void lease_json(const struct dhcp_lease *l, void *arg)
 	json_array_append_new(arg, o);
 }
 
-#define STAT(name) json_object_set_new(st, #name, json_integer((json_int_t)__atomic_load_n(&ns->stats.name, __ATOMIC_RELAXED)))
+#define STAT(name)                                                                                 \
+	json_object_set_new(                                                                       \
+	    st, #name,                                                                             \
+	    json_integer((json_int_t)__atomic_load_n(&ns->stats.name, __ATOMIC_RELAXED)))
 
 json_t *netsvc_status_json(struct netsvc *ns)
 {
-	json_t *root = json_object(), *ifs = json_array(), *leases = json_array(), *st = json_object();
+	json_t *root = json_object(), *ifs = json_array(), *leases = json_array(),
+	       *st = json_object();
 	if (!root || !ifs || !leases || !st) {
 		json_decref(root);
 		json_decref(ifs);
@@ -81,7 +85,8 @@ json_t *netsvc_status_json(struct netsvc *ns)
 		json_array_append_new(ifs, o);
 	}
 	dhcp_leases_foreach(ns->leases, lease_json, leases);
-	json_object_set_new(root, "NetbootFileSets", json_integer((json_int_t)nbf_count(ns->files)));
+	json_object_set_new(root, "NetbootFileSets",
+			    json_integer((json_int_t)nbf_count(ns->files)));
 	pthread_mutex_unlock(&ns->lock);
 	STAT(dhcp_rx);
 	STAT(dhcp_malformed);

@@ -51,9 +51,12 @@ static void send_ra(struct netsvc *ns, const struct sockaddr_in6 *to, int ifinde
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = {.iov_base = &ra, .iov_len = sizeof(ra)};
-	struct msghdr mh = {.msg_name = (void *)to, .msg_namelen = sizeof(*to),
-			    .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	struct msghdr mh = {.msg_name = (void *)to,
+			    .msg_namelen = sizeof(*to),
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf)};
 	memset(&cbuf, 0, sizeof(cbuf));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = IPPROTO_IPV6;
@@ -80,9 +83,12 @@ static void ra_readable(struct ev_io *io, uint32_t events)
 			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
 		} cbuf;
-		struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from),
-				    .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+		struct msghdr mh = {.msg_name = &from,
+				    .msg_namelen = sizeof(from),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf.buf,
+				    .msg_controllen = sizeof(cbuf.buf)};
 		ssize_t n = recvmsg(io->fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			return;
@@ -105,7 +111,8 @@ static void ra_readable(struct ev_io *io, uint32_t events)
 			continue;
 		if (!rs_source_mac(pkt, (size_t)n, mac) || !netboot_mac(ns, mac))
 			continue;
-		struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_scope_id = (uint32_t)ifindex};
+		struct sockaddr_in6 to = {.sin6_family = AF_INET6,
+					  .sin6_scope_id = (uint32_t)ifindex};
 		if (IN6_IS_ADDR_UNSPECIFIED(&from.sin6_addr))
 			inet_pton(AF_INET6, "ff02::1", &to.sin6_addr);
 		else

@@ -90,16 +90,18 @@ static int parse_files(json_t *o, struct fileset *fs)
 	fs->bufs = calloc(n, sizeof(char *));
 	if (!fs->f || !fs->bufs)
 		return -ENOMEM;
-	json_object_foreach(inl, k, v) {
+	json_object_foreach(inl, k, v)
+	{
 		const char *text = json_string_value(v);
 		fs->bufs[fs->n] = strdup(text ? text : "");
 		if (!fs->bufs[fs->n])
 			return -ENOMEM;
-		fs->f[fs->n] = (struct netboot_file){.name = k, .data = fs->bufs[fs->n],
-						     .len = strlen(fs->bufs[fs->n])};
+		fs->f[fs->n] = (struct netboot_file){
+		    .name = k, .data = fs->bufs[fs->n], .len = strlen(fs->bufs[fs->n])};
 		fs->n++;
 	}
-	json_object_foreach(paths, k, v) {
+	json_object_foreach(paths, k, v)
+	{
 		size_t len = 0;
 		const char *p = json_string_value(v);
 		fs->bufs[fs->n] = p ? read_file(p, &len) : NULL;
@@ -107,7 +109,8 @@ static int parse_files(json_t *o, struct fileset *fs)
 			log_info("ss-netsvc: cannot read %s", p ? p : "(null)");
 			return -ENOENT;
 		}
-		fs->f[fs->n] = (struct netboot_file){.name = k, .data = fs->bufs[fs->n], .len = len};
+		fs->f[fs->n] =
+		    (struct netboot_file){.name = k, .data = fs->bufs[fs->n], .len = len};
 		fs->n++;
 	}
 	return 0;
@@ -130,7 +133,8 @@ static void *wait_main(void *arg)
 		log_info("netboot %s: %u acknowledgements", w->ip, w->n);
 	else
 		log_info("netboot %s: %s", w->ip,
-		      rc == -ETIMEDOUT ? "timed out receiving lease acknowledgement" : strerror(-rc));
+			 rc == -ETIMEDOUT ? "timed out receiving lease acknowledgement"
+					  : strerror(-rc));
 	netsvc_netboot_end(w->ns, w->token, rc == 0, w->files_exp);
 	return NULL;
 }
@@ -155,9 +159,11 @@ static int add_lease(struct netsvc *ns, json_t *o)
 	if (get_addr(o, "ip", &ip) < 0 || !ms || sjson_parse_mac(ms, mac) < 0)
 		return -EINVAL;
 	if (!kind || strcmp(kind, "netboot") != 0) {
-		struct netsvc_lease l = {.ip = ip, .hostname = host,
-					 .kind = kind && !strcmp(kind, "external") ? NETSVC_LEASE_EXTERNAL
-										     : NETSVC_LEASE_VM};
+		struct netsvc_lease l = {.ip = ip,
+					 .hostname = host,
+					 .kind = kind && !strcmp(kind, "external")
+						     ? NETSVC_LEASE_EXTERNAL
+						     : NETSVC_LEASE_VM};
 		memcpy(l.mac, mac, 6);
 		return netsvc_lease_add(ns, &l);
 	}
@@ -165,7 +171,10 @@ static int add_lease(struct netsvc *ns, json_t *o)
 	int rc = parse_files(o, &fs);
 	int64_t now = evloop_wall_ms();
 	int64_t wait = secs(o, "wait_timeout", 60000);
-	struct netsvc_netboot nb = {.ip = ip, .hostname = host, .files = fs.f, .nfiles = fs.n,
+	struct netsvc_netboot nb = {.ip = ip,
+				    .hostname = host,
+				    .files = fs.f,
+				    .nfiles = fs.n,
 				    .offer_expires_ms = now + secs(o, "offer_expiration", 3600000),
 				    .files_expires_ms = now + secs(o, "files_expiration", 3600000)};
 	memcpy(nb.mac, mac, 6);
@@ -179,8 +188,11 @@ static int add_lease(struct netsvc *ns, json_t *o)
 	struct waiter *w = nwaiters < MAX_WAITERS ? calloc(1, sizeof(*w)) : NULL;
 	if (!w)
 		return -ENOMEM;
-	*w = (struct waiter){.ns = ns, .token = token, .n = (unsigned)json_integer_value(wa),
-			     .deadline = now + wait, .files_exp = now + secs(o, "files_expiration", 61000)};
+	*w = (struct waiter){.ns = ns,
+			     .token = token,
+			     .n = (unsigned)json_integer_value(wa),
+			     .deadline = now + wait,
+			     .files_exp = now + secs(o, "files_expiration", 61000)};
 	inet_ntop(AF_INET, &ip, w->ip, sizeof(w->ip));
 	rc = pthread_create(&w->th, NULL, wait_main, w);
 	if (rc) {
@@ -235,10 +247,11 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
 		status = 200;
 	} else if (!strncmp(url, hc->path, plen)) {
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		struct in_addr client = {0};
 		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-			client = ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr;
+			client =
+			    ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr;
 		struct netsvc_http_reply r;
 		netsvc_http_get(hc->ns, url + plen, client, &r);
 		status = (unsigned)r.status;
@@ -258,7 +271,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
 		netsvc_http_reply_free(&r);
 	} else {
 		static char msg[] = "not found\n";
-		resp = MHD_create_response_from_buffer(sizeof(msg) - 1, msg, MHD_RESPMEM_PERSISTENT);
+		resp =
+		    MHD_create_response_from_buffer(sizeof(msg) - 1, msg, MHD_RESPMEM_PERSISTENT);
 		status = 404;
 	}
 	if (!resp)
@@ -277,7 +291,8 @@ static int setup(struct netsvc *ns, json_t *cfg)
 	sjson_dec_init(&d, "config");
 	int rc = hvapi_subnets_from_json(&d, json_object_get(cfg, "subnets"), &subs);
 	if (rc < 0) {
-		log_info("ss-netsvc: subnets: %s", sjson_dec_error(&d) ? sjson_dec_error(&d) : strerror(-rc));
+		log_info("ss-netsvc: subnets: %s",
+			 sjson_dec_error(&d) ? sjson_dec_error(&d) : strerror(-rc));
 		sjson_dec_fini(&d);
 		return rc;
 	}
@@ -286,13 +301,15 @@ static int setup(struct netsvc *ns, json_t *cfg)
 	hvapi_subnets_clear(&subs);
 	if (rc < 0)
 		return rc;
-	json_array_foreach(json_object_get(cfg, "leases"), i, v) {
+	json_array_foreach(json_object_get(cfg, "leases"), i, v)
+	{
 		if ((rc = add_lease(ns, v)) < 0) {
 			log_info("ss-netsvc: lease %zu: %s", i, strerror(-rc));
 			return rc;
 		}
 	}
-	json_array_foreach(json_object_get(cfg, "files"), i, v) {
+	json_array_foreach(json_object_get(cfg, "files"), i, v)
+	{
 		if ((rc = add_files(ns, v)) < 0) {
 			log_info("ss-netsvc: files %zu: %s", i, strerror(-rc));
 			return rc;
@@ -334,33 +351,38 @@ int main(int argc, char **argv)
 	const char *ifn[33] = {0};
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(cfg, "interfaces"), i, v) if (i < 32) ifn[i] = json_string_value(v);
+	json_array_foreach(json_object_get(cfg, "interfaces"), i, v) if (i < 32) ifn[i] =
+	    json_string_value(v);
 	struct dhcp_boot_map map[16];
 	size_t nmap = 0;
 	const char *k;
-	json_object_foreach(json_object_get(cfg, "boot_map"), k, v) {
+	json_object_foreach(json_object_get(cfg, "boot_map"), k, v)
+	{
 		if (nmap < 16 && json_string_value(v))
-			map[nmap++] = (struct dhcp_boot_map){.arch = (uint16_t)atoi(k), .file = json_string_value(v)};
+			map[nmap++] = (struct dhcp_boot_map){.arch = (uint16_t)atoi(k),
+							     .file = json_string_value(v)};
 	}
 	struct netsvc_config c = {
-		.state_dir = str(cfg, "state_dir"),
-		.tftp_root = str(cfg, "tftp_root"),
-		.boot_template = str(cfg, "boot_template"),
-		.boot_map = map,
-		.nboot_map = nmap,
-		.interfaces = ifn[0] ? ifn : NULL,
-		.bridges_only = json_is_true(json_object_get(cfg, "bridges_only")),
-		.dhcp_port = (uint16_t)num(cfg, "dhcp_port"),
-		.tftp_port = (uint16_t)num(cfg, "tftp_port"),
-		.no_dhcp = json_is_true(json_object_get(cfg, "no_dhcp")),
-		.no_tftp = json_is_true(json_object_get(cfg, "no_tftp")),
-		.http_port = json_is_false(json_object_get(cfg, "http_boot")) ? 0 : (uint16_t)num(cfg, "http_port"),
-		.http_path = str(cfg, "http_path"),
-		.send_ra = json_is_true(json_object_get(cfg, "send_ra")),
-		.tftp_max_transfers = num(cfg, "tftp_max_transfers"),
-		.tftp_max_window = num(cfg, "tftp_max_window"),
-		.tftp_timeout_ms = num(cfg, "tftp_timeout_ms"),
-		.tftp_retries = num(cfg, "tftp_retries"),
+	    .state_dir = str(cfg, "state_dir"),
+	    .tftp_root = str(cfg, "tftp_root"),
+	    .boot_template = str(cfg, "boot_template"),
+	    .boot_map = map,
+	    .nboot_map = nmap,
+	    .interfaces = ifn[0] ? ifn : NULL,
+	    .bridges_only = json_is_true(json_object_get(cfg, "bridges_only")),
+	    .dhcp_port = (uint16_t)num(cfg, "dhcp_port"),
+	    .tftp_port = (uint16_t)num(cfg, "tftp_port"),
+	    .no_dhcp = json_is_true(json_object_get(cfg, "no_dhcp")),
+	    .no_tftp = json_is_true(json_object_get(cfg, "no_tftp")),
+	    .http_port = json_is_false(json_object_get(cfg, "http_boot"))
+			     ? 0
+			     : (uint16_t)num(cfg, "http_port"),
+	    .http_path = str(cfg, "http_path"),
+	    .send_ra = json_is_true(json_object_get(cfg, "send_ra")),
+	    .tftp_max_transfers = num(cfg, "tftp_max_transfers"),
+	    .tftp_max_window = num(cfg, "tftp_max_window"),
+	    .tftp_timeout_ms = num(cfg, "tftp_timeout_ms"),
+	    .tftp_retries = num(cfg, "tftp_retries"),
 	};
 	struct netsvc_hooks hooks = {0};
 	struct MHD_Daemon *httpd = NULL;

@@ -19,7 +19,10 @@ struct vm_caller rpc_caller(struct srpc_call *call)
 {
 	const struct srpc_auth *a = srpc_call_auth(call);
 	struct vm_caller c = {
-		.user = a->username, .groups = a->groups, .ngroups = a->n_groups, .admin = a->is_admin,
+	    .user = a->username,
+	    .groups = a->groups,
+	    .ngroups = a->n_groups,
+	    .admin = a->is_admin,
 	};
 
 	return c;
@@ -121,9 +124,18 @@ static unsigned access_of(const struct hvapi_method *api)
 static bool owner_method(const char *method)
 {
 	static const char *const denied[] = {
-		"ChangeAddressPool", "ChangeOwners", "HoldLock", "HoldVmLock", "NetbootMachine",
-		"PowerOff", "RegisterExternalLeases", "UpdateSubnets", "WatchDhcp",
-		"ConnectToVmManager", "PrepareVmForMigration", NULL,
+	    "ChangeAddressPool",
+	    "ChangeOwners",
+	    "HoldLock",
+	    "HoldVmLock",
+	    "NetbootMachine",
+	    "PowerOff",
+	    "RegisterExternalLeases",
+	    "UpdateSubnets",
+	    "WatchDhcp",
+	    "ConnectToVmManager",
+	    "PrepareVmForMigration",
+	    NULL,
 	};
 	const struct hvapi_method *api;
 	char full[128];
@@ -133,10 +145,12 @@ static bool owner_method(const char *method)
 			return false;
 	snprintf(full, sizeof(full), "Hypervisor.%s", method);
 	api = hvapi_method_find(full);
-	return api != NULL && ((api->access & HVAPI_ACCESS_PUBLIC) || strcmp(method, "SetDisabledState") == 0);
+	return api != NULL &&
+	       ((api->access & HVAPI_ACCESS_PUBLIC) || strcmp(method, "SetDisabledState") == 0);
 }
 
-static bool grant_hook(const struct srpc_auth *auth, const char *service, const char *method, void *arg)
+static bool grant_hook(const struct srpc_auth *auth, const char *service, const char *method,
+		       void *arg)
 {
 	struct rpc *r = arg;
 
@@ -156,17 +170,23 @@ int rpc_register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr 
 	b = calloc(1, sizeof(*b)); /* lives as long as the server */
 	if (b == NULL)
 		return -ENOMEM;
-	*b = (struct rr_binding){ .r = r, .fn = e->fn, .api = api };
-	m = (struct srpc_method){ .name = api->name, .kind = SRPC_RR, .access = access_of(api),
-				  .rr = rr_wrapper, .arg = b };
+	*b = (struct rr_binding){.r = r, .fn = e->fn, .api = api};
+	m = (struct srpc_method){.name = api->name,
+				 .kind = SRPC_RR,
+				 .access = access_of(api),
+				 .rr = rr_wrapper,
+				 .arg = b};
 	return srpc_server_register(srv, &m);
 }
 
 int rpc_register_stream(struct srpc_server *srv, struct rpc *r, const struct rpc_stream *e)
 {
 	const struct hvapi_method *api = hvapi_method_find(e->method);
-	struct srpc_method m = { .name = e->method, .kind = SRPC_STREAM,
-				 .access = api ? access_of(api) : 0, .stream = e->fn, .arg = r };
+	struct srpc_method m = {.name = e->method,
+				.kind = SRPC_STREAM,
+				.access = api ? access_of(api) : 0,
+				.stream = e->fn,
+				.arg = r};
 	int rc = api ? srpc_server_register(srv, &m) : -EINVAL;
 
 	if (rc < 0)
@@ -176,7 +196,7 @@ int rpc_register_stream(struct srpc_server *srv, struct rpc *r, const struct rpc
 
 int rpc_register(struct srpc_server *srv, struct rpc *r)
 {
-	const struct rpc_rr *tables[] = { rpc_host_methods, rpc_vm_methods };
+	const struct rpc_rr *tables[] = {rpc_host_methods, rpc_vm_methods};
 	int rc = 0;
 
 	for (size_t t = 0; t < 2 && rc == 0; t++)

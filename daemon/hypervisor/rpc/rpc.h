@@ -25,8 +25,8 @@ struct rpc {
 /* An RR handler: req and resp are the method's api structs (resp zeroed). A failure
  * is a message in err (sent as the reply's Error); the return value only says
  * whether err was set. */
-typedef int (*rpc_fn)(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		      char *err, size_t errsz);
+typedef int (*rpc_fn)(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		      size_t errsz);
 
 /* Registers every implemented method and the owner grant hook. 0 or -errno. */
 int rpc_register(struct srpc_server *srv, struct rpc *r);

@@ -262,18 +262,22 @@ static int get_storage_configuration(struct rpc *r, struct srpc_call *call, cons
 		return -EACCES;
 	p->storage_infos.v = calloc(nv + 1, sizeof(*p->storage_infos.v));
 	for (size_t i = 0; p->storage_infos.v != NULL && i < nv; i++) {
-		struct volumes_space s = { 0 };
+		struct volumes_space s = {0};
 
 		volumes_space(&r->m->vols, i, &s);
-		p->storage_infos.v[i] = (struct hvapi_storage_info){ s.available, s.free, s.size, s.usable };
+		p->storage_infos.v[i] =
+		    (struct hvapi_storage_info){s.available, s.free, s.size, s.usable};
 		p->storage_infos.n++;
 	}
 	pthread_mutex_lock(&vm->mu);
 	p->volume_storage_indices.v = calloc(vm->info.volume_locations.n + 1, sizeof(uint32_t));
-	for (size_t i = 0; p->volume_storage_indices.v != NULL && i < vm->info.volume_locations.n; i++) {
-		int k = volumes_index_of(&r->m->vols, api_str(vm->info.volume_locations.v[i].filename));
+	for (size_t i = 0; p->volume_storage_indices.v != NULL && i < vm->info.volume_locations.n;
+	     i++) {
+		int k =
+		    volumes_index_of(&r->m->vols, api_str(vm->info.volume_locations.v[i].filename));
 
-		p->volume_storage_indices.v[p->volume_storage_indices.n++] = k < 0 ? 0 : (uint32_t)k;
+		p->volume_storage_indices.v[p->volume_storage_indices.n++] =
+		    k < 0 ? 0 : (uint32_t)k;
 	}
 	pthread_mutex_unlock(&vm->mu);
 	vm_unref(vm);
@@ -285,7 +289,8 @@ static int hold_lock(struct rpc *r, struct srpc_call *call, const void *req, voi
 		     size_t errsz)
 {
 	const struct hvapi_hold_lock_request *q = req;
-	struct timespec ts = { .tv_sec = q->timeout_ns / 1000000000, .tv_nsec = q->timeout_ns % 1000000000 };
+	struct timespec ts = {.tv_sec = q->timeout_ns / 1000000000,
+			      .tv_nsec = q->timeout_ns % 1000000000};
 
 	(void)resp;
 	if (q->timeout_ns < 0 || q->timeout_ns > 60LL * 1000000000) {
@@ -307,7 +312,8 @@ static int hold_vm_lock(struct rpc *r, struct srpc_call *call, const void *req, 
 			char *err, size_t errsz)
 {
 	const struct hvapi_hold_vm_lock_request *q = req;
-	struct timespec ts = { .tv_sec = q->timeout_ns / 1000000000, .tv_nsec = q->timeout_ns % 1000000000 };
+	struct timespec ts = {.tv_sec = q->timeout_ns / 1000000000,
+			      .tv_nsec = q->timeout_ns % 1000000000};
 	struct vm *vm;
 
 	(void)resp;
@@ -326,21 +332,21 @@ static int hold_vm_lock(struct rpc *r, struct srpc_call *call, const void *req, 
 }
 
 const struct rpc_rr rpc_host_methods[] = {
-	{ HVAPI_M_CHANGE_ADDRESS_POOL, change_address_pool },
-	{ HVAPI_M_CHANGE_OWNERS, change_owners },
-	{ HVAPI_M_GET_CAPACITY, get_capacity },
-	{ HVAPI_M_GET_IDENTITY_PROVIDER, get_identity_provider },
-	{ HVAPI_M_GET_PUBLIC_KEY, get_public_key },
-	{ HVAPI_M_GET_ROOT_COOKIE_PATH, get_root_cookie_path },
-	{ HVAPI_M_GET_VM_INFO, get_vm_info },
-	{ HVAPI_M_GET_VM_INFOS, get_vm_infos },
-	{ HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, get_storage_configuration },
-	{ HVAPI_M_HOLD_LOCK, hold_lock },
-	{ HVAPI_M_HOLD_VM_LOCK, hold_vm_lock },
-	{ HVAPI_M_LIST_SUBNETS, list_subnets },
-	{ HVAPI_M_LIST_VMS, list_vms },
-	{ HVAPI_M_LIST_VOLUME_DIRECTORIES, list_volume_directories },
-	{ HVAPI_M_SET_DISABLED_STATE, set_disabled },
-	{ HVAPI_M_UPDATE_SUBNETS, update_subnets },
-	{ NULL, NULL },
+    {HVAPI_M_CHANGE_ADDRESS_POOL, change_address_pool},
+    {HVAPI_M_CHANGE_OWNERS, change_owners},
+    {HVAPI_M_GET_CAPACITY, get_capacity},
+    {HVAPI_M_GET_IDENTITY_PROVIDER, get_identity_provider},
+    {HVAPI_M_GET_PUBLIC_KEY, get_public_key},
+    {HVAPI_M_GET_ROOT_COOKIE_PATH, get_root_cookie_path},
+    {HVAPI_M_GET_VM_INFO, get_vm_info},
+    {HVAPI_M_GET_VM_INFOS, get_vm_infos},
+    {HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, get_storage_configuration},
+    {HVAPI_M_HOLD_LOCK, hold_lock},
+    {HVAPI_M_HOLD_VM_LOCK, hold_vm_lock},
+    {HVAPI_M_LIST_SUBNETS, list_subnets},
+    {HVAPI_M_LIST_VMS, list_vms},
+    {HVAPI_M_LIST_VOLUME_DIRECTORIES, list_volume_directories},
+    {HVAPI_M_SET_DISABLED_STATE, set_disabled},
+    {HVAPI_M_UPDATE_SUBNETS, update_subnets},
+    {NULL, NULL},
 };

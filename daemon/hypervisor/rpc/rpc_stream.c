@@ -42,7 +42,7 @@ static int create_read(void *arg, void *buf, size_t len)
 static void create_progress(void *arg, const char *msg, struct in_addr ip)
 {
 	struct create_io *io = arg;
-	struct hvapi_create_vm_response r = { .ip = ip, .progress_message = (char *)msg };
+	struct hvapi_create_vm_response r = {.ip = ip, .progress_message = (char *)msg};
 
 	rpc_write(io->call, &hvapi_create_vm_response_type, &r);
 }
@@ -66,9 +66,9 @@ static int drain(struct srpc_call *call, uint64_t n)
 static int create_vm(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
-	struct hvapi_create_vm_request req = { 0 };
-	struct create_io io = { .call = call };
-	struct vmcreate_io vio = { create_read, create_progress, &io };
+	struct hvapi_create_vm_request req = {0};
+	struct create_io io = {.call = call};
+	struct vmcreate_io vio = {create_read, create_progress, &io};
 	struct vm_caller c = rpc_caller(call);
 	struct in_addr ip;
 	bool timed_out = false;
@@ -86,7 +86,8 @@ static int create_vm(struct srpc_call *call, void *arg)
 			return -EIO;
 		return rpc_write_error(call, &hvapi_create_vm_response_type, err) < 0 ? -EIO : 0;
 	}
-	struct hvapi_create_vm_response fin = { .final = true, .ip = ip, .dhcp_timed_out = timed_out };
+	struct hvapi_create_vm_response fin = {
+	    .final = true, .ip = ip, .dhcp_timed_out = timed_out};
 
 	return rpc_write(call, &hvapi_create_vm_response_type, &fin) < 0 ? -EIO : 0;
 }
@@ -104,7 +105,7 @@ static int send_update(struct srpc_call *call, struct hvapi_update *u)
 /* A client message: an empty GetUpdatesRequest or one registering external leases. */
 static int client_message(struct srpc_call *call)
 {
-	struct hvapi_get_updates_request q = { 0 };
+	struct hvapi_get_updates_request q = {0};
 	struct hvapi_update hb;
 	int rc = rpc_read_request(call, &hvapi_get_updates_request_type, &q);
 
@@ -123,7 +124,8 @@ static int get_updates(struct srpc_call *call, void *arg)
 	struct rpc *r = arg;
 	struct srpc_conn *conn = srpc_call_conn(call);
 	struct vm_caller c = rpc_caller(call);
-	struct updates_sub *s = updates_subscribe(r->updates, &c, c.admin || r->cfg->allow_unauthenticated_reads);
+	struct updates_sub *s =
+	    updates_subscribe(r->updates, &c, c.admin || r->cfg->allow_unauthenticated_reads);
 	struct hvapi_update u;
 	int rc;
 
@@ -133,8 +135,8 @@ static int get_updates(struct srpc_call *call, void *arg)
 	updates_next(r->updates, s, true, &u);
 	rc = send_update(call, &u);
 	while (rc == 0) {
-		struct pollfd p[2] = { { .fd = srpc_conn_fd(conn), .events = POLLIN },
-				       { .fd = updates_sub_fd(s), .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = srpc_conn_fd(conn), .events = POLLIN},
+				      {.fd = updates_sub_fd(s), .events = POLLIN}};
 		int n = srpc_conn_pending(conn) ? 1 : poll(p, 2, HEARTBEAT_MS);
 
 		if (n < 0 && errno == EINTR)
@@ -175,8 +177,8 @@ static int relay(struct srpc_conn *conn, int fd)
 	char buf[16384];
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = srpc_conn_fd(conn), .events = POLLIN },
-				       { .fd = fd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = srpc_conn_fd(conn), .events = POLLIN},
+				      {.fd = fd, .events = POLLIN}};
 		ssize_t n;
 
 		if (!srpc_conn_pending(conn) && poll(p, 2, -1) < 0) {
@@ -204,8 +206,8 @@ static int relay(struct srpc_conn *conn, int fd)
 static int serial_port(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
-	struct hvapi_connect_to_vm_serial_port_request q = { 0 };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct hvapi_connect_to_vm_serial_port_request q = {0};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const struct api_type *rt = &hvapi_error_response_type;
 	char err[512] = "", path[4096];
 	const char *why = NULL;
@@ -219,17 +221,20 @@ static int serial_port(struct srpc_call *call, void *arg)
 		snprintf(err, sizeof(err), "no serial port: %u", q.port_number);
 	if (vm != NULL && err[0] == '\0') {
 		pthread_mutex_lock(&vm->mu);
-		if (vmstate_check(VMSTATE_OP_CONSOLE, vm->info.vm.state, false, &why) == VMSTATE_REFUSE)
+		if (vmstate_check(VMSTATE_OP_CONSOLE, vm->info.vm.state, false, &why) ==
+		    VMSTATE_REFUSE)
 			snprintf(err, sizeof(err), "%s", why);
 		pthread_mutex_unlock(&vm->mu);
 		vm_path(vm, "serial0.sock", path, sizeof(path));
 	}
 	if (err[0] == '\0') {
-		if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path))
+		if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+		    (int)sizeof(sa.sun_path))
 			snprintf(err, sizeof(err), "serial port path too long");
 		else if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 			 connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			snprintf(err, sizeof(err), "cannot connect to serial port: %s", strerror(errno));
+			snprintf(err, sizeof(err), "cannot connect to serial port: %s",
+				 strerror(errno));
 	}
 	vm_unref(vm);
 	if (err[0] != '\0') {
@@ -253,8 +258,8 @@ static int serial_port(struct srpc_call *call, void *arg)
 static int get_user_data(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
-	struct hvapi_vm_token_request q = { 0 };
-	struct hvapi_length_response resp = { 0 };
+	struct hvapi_vm_token_request q = {0};
+	struct hvapi_length_response resp = {0};
 	char err[512] = "", path[4096], *data = NULL;
 	struct vm *vm;
 	struct stat st;
@@ -286,9 +291,9 @@ static int get_user_data(struct srpc_call *call, void *arg)
 }
 
 const struct rpc_stream rpc_stream_methods[] = {
-	{ HVAPI_M_CREATE_VM, create_vm },
-	{ HVAPI_M_GET_UPDATES, get_updates },
-	{ HVAPI_M_CONNECT_TO_VM_SERIAL_PORT, serial_port },
-	{ HVAPI_M_GET_VM_USER_DATA, get_user_data },
-	{ NULL, NULL },
+    {HVAPI_M_CREATE_VM, create_vm},
+    {HVAPI_M_GET_UPDATES, get_updates},
+    {HVAPI_M_CONNECT_TO_VM_SERIAL_PORT, serial_port},
+    {HVAPI_M_GET_VM_USER_DATA, get_user_data},
+    {NULL, NULL},
 };

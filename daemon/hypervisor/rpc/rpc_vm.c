@@ -24,13 +24,14 @@
 
 /* A change to the VM's record, applied to a copy (info) under vm->mu. */
 typedef int (*change_fn)(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			 struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz);
+			 struct hvapi_local_vm_info *info, const void *req, char *err,
+			 size_t errsz);
 
 static int change(struct rpc *r, struct srpc_call *call, struct in_addr ip,
 		  const struct api_bytes *token, bool need_stopped, change_fn fn, const void *req,
 		  char *err, size_t errsz)
 {
-	struct hvapi_local_vm_info copy = { 0 };
+	struct hvapi_local_vm_info copy = {0};
 	struct vm *vm = rpc_vm(r, call, ip, token, err, errsz);
 	const char *why = NULL;
 	int rc;
@@ -41,8 +42,8 @@ static int change(struct rpc *r, struct srpc_call *call, struct in_addr ip,
 	if (vm->busy || vm->removed) {
 		snprintf(err, errsz, vm->busy ? "mutations blocked" : "VM is destroyed");
 		rc = -EBUSY;
-	} else if (need_stopped &&
-		   vmstate_check(VMSTATE_OP_OFFLINE_CHANGE, vm->info.vm.state, false, &why) == VMSTATE_REFUSE) {
+	} else if (need_stopped && vmstate_check(VMSTATE_OP_OFFLINE_CHANGE, vm->info.vm.state,
+						 false, &why) == VMSTATE_REFUSE) {
 		snprintf(err, errsz, "%s", why);
 		rc = -EBUSY;
 	} else {
@@ -95,8 +96,8 @@ static int stop_vm(struct rpc *r, struct srpc_call *call, const void *req, void 
 	return rc;
 }
 
-static int destroy_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		      char *err, size_t errsz)
+static int destroy_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		      size_t errsz)
 {
 	const struct hvapi_vm_token_request *q = req;
 	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
@@ -111,8 +112,8 @@ static int destroy_vm(struct rpc *r, struct srpc_call *call, const void *req, vo
 	return rc;
 }
 
-static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		     char *err, size_t errsz)
+static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		     size_t errsz)
 {
 	const struct hvapi_reboot_vm_request *q = req;
 	struct hvapi_dhcp_response *p = resp;
@@ -132,7 +133,7 @@ static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, voi
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (rc == 0 && netsvc_ack_wait(r->m->netsvc, &w, 1,
 					       now.tv_sec * 1000LL + now.tv_nsec / 1000000 +
-						       q->dhcp_timeout_ns / 1000000) < 0)
+						   q->dhcp_timeout_ns / 1000000) < 0)
 			p->dhcp_timed_out = true;
 		netsvc_ack_unwatch(r->m->netsvc, &w);
 	}
@@ -200,13 +201,14 @@ static int set_tags(struct rpc *r, struct srpc_call *call, struct vm *vm,
 		    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_tags_request *q = req;
-	struct hvapi_tags tags = { 0 };
+	struct hvapi_tags tags = {0};
 
 	(void)r;
 	(void)call;
 	(void)vm;
 	for (size_t i = 0; i < q->tags.n; i++)
-		if (hvapi_tags_set(&tags, api_str(q->tags.v[i].key), api_str(q->tags.v[i].value)) < 0) {
+		if (hvapi_tags_set(&tags, api_str(q->tags.v[i].key), api_str(q->tags.v[i].value)) <
+		    0) {
 			snprintf(err, errsz, "out of memory");
 			for (size_t k = 0; k < tags.n; k++) {
 				free(tags.v[k].key);
@@ -233,14 +235,16 @@ static int change_tags(struct rpc *r, struct srpc_call *call, const void *req, v
 }
 
 static int set_protection(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			  struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+			  struct hvapi_local_vm_info *info, const void *req, char *err,
+			  size_t errsz)
 {
 	(void)r;
 	(void)call;
 	(void)vm;
 	(void)err;
 	(void)errsz;
-	info->vm.destroy_protection = ((const struct hvapi_change_vm_destroy_protection_request *)req)->destroy_protection;
+	info->vm.destroy_protection =
+	    ((const struct hvapi_change_vm_destroy_protection_request *)req)->destroy_protection;
 	return 0;
 }
 
@@ -253,7 +257,8 @@ static int change_protection(struct rpc *r, struct srpc_call *call, const void *
 }
 
 static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+			    struct hvapi_local_vm_info *info, const void *req, char *err,
+			    size_t errsz)
 {
 	const struct hvapi_change_vm_cpu_priority_request *q = req;
 
@@ -287,7 +292,8 @@ static int set_console(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	(void)vm;
 	(void)err;
 	(void)errsz;
-	info->vm.console_type = ((const struct hvapi_change_vm_console_type_request *)req)->console_type;
+	info->vm.console_type =
+	    ((const struct hvapi_change_vm_console_type_request *)req)->console_type;
 	return 0;
 }
 
@@ -307,7 +313,8 @@ static int set_machine(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	(void)vm;
 	(void)err;
 	(void)errsz;
-	info->vm.machine_type = ((const struct hvapi_change_vm_machine_type_request *)req)->machine_type;
+	info->vm.machine_type =
+	    ((const struct hvapi_change_vm_machine_type_request *)req)->machine_type;
 	return 0;
 }
 
@@ -353,7 +360,8 @@ static int change_queues(struct rpc *r, struct srpc_call *call, const void *req,
 }
 
 static int set_interfaces(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			  struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+			  struct hvapi_local_vm_info *info, const void *req, char *err,
+			  size_t errsz)
 {
 	const struct hvapi_change_vm_volume_interfaces_request *q = req;
 
@@ -367,8 +375,9 @@ static int set_interfaces(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	for (size_t i = 0; i < q->interfaces.n; i++) {
 		if (q->interfaces.v[i] == HVAPI_VOLUME_INTERFACE_NVME ||
 		    q->interfaces.v[i] == HVAPI_VOLUME_INTERFACE_DFM) {
-			snprintf(err, errsz, "volume interface %s is not supported",
-				 hvapi_enum_name(hvapi_volume_interface_names, (int)q->interfaces.v[i]));
+			snprintf(
+			    err, errsz, "volume interface %s is not supported",
+			    hvapi_enum_name(hvapi_volume_interface_names, (int)q->interfaces.v[i]));
 			return -EINVAL;
 		}
 		info->vm.volumes.v[i].interface = q->interfaces.v[i];
@@ -396,7 +405,8 @@ static int set_size(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	const struct hvapi_change_vm_size_request *q = sc->q;
 	uint32_t want_mcpu = q->milli_cpus ? q->milli_cpus : info->vm.milli_cpus;
 	uint64_t want_mem = q->memory_mib ? q->memory_mib : info->vm.memory_mib;
-	uint64_t others_mcpu = sc->mcpu - info->vm.milli_cpus, others_mem = sc->mem - info->vm.memory_mib;
+	uint64_t others_mcpu = sc->mcpu - info->vm.milli_cpus,
+		 others_mem = sc->mem - info->vm.memory_mib;
 
 	(void)call;
 	(void)vm;
@@ -424,7 +434,7 @@ static int set_size(struct rpc *r, struct srpc_call *call, struct vm *vm,
 static int change_size(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 		       char *err, size_t errsz)
 {
-	struct size_change sc = { .q = req };
+	struct size_change sc = {.q = req};
 	uint64_t storage;
 
 	(void)resp;
@@ -444,10 +454,11 @@ static int dedup_add(struct api_strlist *l, const char *s)
 }
 
 static int set_owner_users(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			   struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+			   struct hvapi_local_vm_info *info, const void *req, char *err,
+			   size_t errsz)
 {
 	const struct hvapi_change_vm_owner_users_request *q = req;
-	struct api_strlist users = { 0 };
+	struct api_strlist users = {0};
 	int rc = 0;
 
 	(void)r;
@@ -478,10 +489,11 @@ static int change_owner_users(struct rpc *r, struct srpc_call *call, const void 
 }
 
 static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+			    struct hvapi_local_vm_info *info, const void *req, char *err,
+			    size_t errsz)
 {
 	const struct hvapi_change_vm_owner_groups_request *q = req;
-	struct api_strlist groups = { 0 };
+	struct api_strlist groups = {0};
 	int rc = 0;
 
 	(void)r;
@@ -512,7 +524,7 @@ static int set_primary(struct rpc *r, struct srpc_call *call, struct vm *vm,
 		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
 {
 	const char *me = srpc_call_auth(call)->username;
-	struct api_strlist users = { 0 };
+	struct api_strlist users = {0};
 	int rc;
 
 	(void)r;
@@ -584,7 +596,7 @@ static int discard_access_token(struct rpc *r, struct srpc_call *call, const voi
 		return -EACCES;
 	pthread_mutex_lock(&vm->mu);
 	memset(vm->token, 0, sizeof(vm->token));
-	vm->token_expires = (struct timespec){ 0 };
+	vm->token_expires = (struct timespec){0};
 	pthread_mutex_unlock(&vm->mu);
 	vm_unref(vm);
 	return 0;
@@ -607,7 +619,10 @@ static int get_create_request(struct rpc *r, struct srpc_call *call, const void 
 	vm_unref(vm);
 	rc = api_load_file(&hvapi_create_vm_request_type, path, &p->request, &msg);
 	if (rc < 0)
-		snprintf(err, errsz, "%s", rc == -ENOENT ? "no create request recorded" : msg ? msg : path);
+		snprintf(err, errsz, "%s",
+			 rc == -ENOENT ? "no create request recorded"
+			 : msg	       ? msg
+				       : path);
 	free(msg);
 	return rc;
 }
@@ -677,14 +692,16 @@ static int restore_user_data(struct rpc *r, struct srpc_call *call, const void *
 			     char *err, size_t errsz)
 {
 	(void)resp;
-	return user_data_file_op(r, call, ((const struct hvapi_ip_request *)req)->ip, true, err, errsz);
+	return user_data_file_op(r, call, ((const struct hvapi_ip_request *)req)->ip, true, err,
+				 errsz);
 }
 
 static int discard_old_user_data(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 				 char *err, size_t errsz)
 {
 	(void)resp;
-	return user_data_file_op(r, call, ((const struct hvapi_ip_request *)req)->ip, false, err, errsz);
+	return user_data_file_op(r, call, ((const struct hvapi_ip_request *)req)->ip, false, err,
+				 errsz);
 }
 
 /* ---- migration preparation (#13: errors are returned, not swallowed) ---- */
@@ -695,7 +712,7 @@ static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const vo
 	const struct hvapi_prepare_vm_for_migration_request *q = req;
 	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
 	const char *why = NULL;
-	struct hvapi_address_pool p = { 0 };
+	struct hvapi_address_pool p = {0};
 	int rc = 0;
 
 	(void)resp;
@@ -714,8 +731,9 @@ static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const vo
 		rc = api_copy(&hvapi_address_pool_type, &p, &r->m->pool);
 		for (size_t i = 0; rc == 0 && i <= vm->info.vm.secondary_addresses.n; i++) {
 			const struct hvapi_address *a =
-				i == 0 ? &vm->info.vm.address : &vm->info.vm.secondary_addresses.v[i - 1];
-			struct hvapi_addresses one = { 1, (struct hvapi_address *)a };
+			    i == 0 ? &vm->info.vm.address
+				   : &vm->info.vm.secondary_addresses.v[i - 1];
+			struct hvapi_addresses one = {1, (struct hvapi_address *)a};
 
 			if (q->enable)
 				addrpool_unregister(&p, a);
@@ -739,7 +757,8 @@ static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const vo
 			r->m->pool = p;
 			memset(&p, 0, sizeof(p));
 			vm->info.vm.uncommitted = q->enable;
-			rc = vm_set_state(vm, q->enable ? HVAPI_STATE_MIGRATING : HVAPI_STATE_STOPPED);
+			rc = vm_set_state(vm,
+					  q->enable ? HVAPI_STATE_MIGRATING : HVAPI_STATE_STOPPED);
 		}
 		if (rc < 0 && err[0] == '\0')
 			snprintf(err, errsz, "%s", strerror(-rc));
@@ -759,9 +778,9 @@ static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const vo
 
 static bool port_open(struct in_addr ip, uint16_t port, int timeout_ms)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = ip, .sin_port = htons(port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = ip, .sin_port = htons(port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 	bool ok = false;
@@ -777,8 +796,8 @@ static bool port_open(struct in_addr ip, uint16_t port, int timeout_ms)
 	return ok;
 }
 
-static int probe_port(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		      char *err, size_t errsz)
+static int probe_port(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		      size_t errsz)
 {
 	const struct hvapi_probe_vm_port_request *q = req;
 	struct hvapi_probe_vm_port_response *p = resp;
@@ -798,7 +817,8 @@ static int probe_port(struct rpc *r, struct srpc_call *call, const void *req, vo
 		p->port_is_open = port_open(q->ip, (uint16_t)q->port_number, 250);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (p->port_is_open ||
-		    (now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >= limit)
+		    (now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >=
+			limit)
 			break;
 		usleep(250000);
 	}
@@ -806,30 +826,30 @@ static int probe_port(struct rpc *r, struct srpc_call *call, const void *req, vo
 }
 
 const struct rpc_rr rpc_vm_methods[] = {
-	{ HVAPI_M_ACKNOWLEDGE_VM, acknowledge_vm },
-	{ HVAPI_M_BECOME_PRIMARY_VM_OWNER, become_primary },
-	{ HVAPI_M_CHANGE_VM_CONSOLE_TYPE, change_console },
-	{ HVAPI_M_CHANGE_VM_CPU_PRIORITY, change_cpu_priority },
-	{ HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, change_protection },
-	{ HVAPI_M_CHANGE_VM_HOSTNAME, change_hostname },
-	{ HVAPI_M_CHANGE_VM_MACHINE_TYPE, change_machine },
-	{ HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, change_queues },
-	{ HVAPI_M_CHANGE_VM_OWNER_GROUPS, change_owner_groups },
-	{ HVAPI_M_CHANGE_VM_OWNER_USERS, change_owner_users },
-	{ HVAPI_M_CHANGE_VM_SIZE, change_size },
-	{ HVAPI_M_CHANGE_VM_TAGS, change_tags },
-	{ HVAPI_M_CHANGE_VM_VOLUME_INTERFACES, change_interfaces },
-	{ HVAPI_M_DESTROY_VM, destroy_vm },
-	{ HVAPI_M_DISCARD_VM_ACCESS_TOKEN, discard_access_token },
-	{ HVAPI_M_DISCARD_VM_OLD_USER_DATA, discard_old_user_data },
-	{ HVAPI_M_GET_VM_ACCESS_TOKEN, get_access_token },
-	{ HVAPI_M_GET_VM_CREATE_REQUEST, get_create_request },
-	{ HVAPI_M_PREPARE_VM_FOR_MIGRATION, prepare_for_migration },
-	{ HVAPI_M_PROBE_VM_PORT, probe_port },
-	{ HVAPI_M_REBOOT_VM, reboot_vm },
-	{ HVAPI_M_REPLACE_VM_USER_DATA, replace_user_data },
-	{ HVAPI_M_RESTORE_VM_USER_DATA, restore_user_data },
-	{ HVAPI_M_START_VM, start_vm },
-	{ HVAPI_M_STOP_VM, stop_vm },
-	{ NULL, NULL },
+    {HVAPI_M_ACKNOWLEDGE_VM, acknowledge_vm},
+    {HVAPI_M_BECOME_PRIMARY_VM_OWNER, become_primary},
+    {HVAPI_M_CHANGE_VM_CONSOLE_TYPE, change_console},
+    {HVAPI_M_CHANGE_VM_CPU_PRIORITY, change_cpu_priority},
+    {HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, change_protection},
+    {HVAPI_M_CHANGE_VM_HOSTNAME, change_hostname},
+    {HVAPI_M_CHANGE_VM_MACHINE_TYPE, change_machine},
+    {HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, change_queues},
+    {HVAPI_M_CHANGE_VM_OWNER_GROUPS, change_owner_groups},
+    {HVAPI_M_CHANGE_VM_OWNER_USERS, change_owner_users},
+    {HVAPI_M_CHANGE_VM_SIZE, change_size},
+    {HVAPI_M_CHANGE_VM_TAGS, change_tags},
+    {HVAPI_M_CHANGE_VM_VOLUME_INTERFACES, change_interfaces},
+    {HVAPI_M_DESTROY_VM, destroy_vm},
+    {HVAPI_M_DISCARD_VM_ACCESS_TOKEN, discard_access_token},
+    {HVAPI_M_DISCARD_VM_OLD_USER_DATA, discard_old_user_data},
+    {HVAPI_M_GET_VM_ACCESS_TOKEN, get_access_token},
+    {HVAPI_M_GET_VM_CREATE_REQUEST, get_create_request},
+    {HVAPI_M_PREPARE_VM_FOR_MIGRATION, prepare_for_migration},
+    {HVAPI_M_PROBE_VM_PORT, probe_port},
+    {HVAPI_M_REBOOT_VM, reboot_vm},
+    {HVAPI_M_REPLACE_VM_USER_DATA, replace_user_data},
+    {HVAPI_M_RESTORE_VM_USER_DATA, restore_user_data},
+    {HVAPI_M_START_VM, start_vm},
+    {HVAPI_M_STOP_VM, stop_vm},
+    {NULL, NULL},
 };

@@ -60,19 +60,27 @@ void updates_notify(void *arg, enum manager_change what, const char *ip)
 		case MANAGER_CHANGED_VM:
 		case MANAGER_CHANGED_VM_GONE:
 			/* Deleted VMs are sent as {} (a VM unknown at send time). */
-			if (ip != NULL && strcmp(ip, "0.0.0.0") != 0 && !api_strlist_contains(&s->vms, ip))
+			if (ip != NULL && strcmp(ip, "0.0.0.0") != 0 &&
+			    !api_strlist_contains(&s->vms, ip))
 				api_strlist_add(&s->vms, ip);
 			break;
-		case MANAGER_CHANGED_POOL: s->pool = true; break;
-		case MANAGER_CHANGED_SUBNETS: s->subnets = true; break;
-		case MANAGER_CHANGED_DISABLED: s->disabled = true; break;
+		case MANAGER_CHANGED_POOL:
+			s->pool = true;
+			break;
+		case MANAGER_CHANGED_SUBNETS:
+			s->subnets = true;
+			break;
+		case MANAGER_CHANGED_DISABLED:
+			s->disabled = true;
+			break;
 		}
 		wake(s);
 	}
 	pthread_mutex_unlock(&u->mu);
 }
 
-struct updates_sub *updates_subscribe(struct updates *u, const struct vm_caller *caller, bool see_all)
+struct updates_sub *updates_subscribe(struct updates *u, const struct vm_caller *caller,
+				      bool see_all)
 {
 	struct updates_sub *s = calloc(1, sizeof(*s));
 
@@ -129,7 +137,7 @@ void updates_heartbeat(struct hvapi_update *out)
 
 static bool visible(const struct updates_sub *s, struct vm *vm)
 {
-	struct vm_caller c = { .user = s->user, .groups = s->groups.v, .ngroups = s->groups.n };
+	struct vm_caller c = {.user = s->user, .groups = s->groups.v, .ngroups = s->groups.n};
 
 	return s->see_all || vm_visible(vm, &c);
 }
@@ -162,7 +170,8 @@ static void fill_host(struct updates *u, struct updates_sub *s, bool full, bool 
 	struct manager *m = u->m;
 
 	if (full) {
-		out->architecture = strcmp(m->host_arch, "aarch64") == 0 ? HVAPI_ARCH_ARM64 : HVAPI_ARCH_AMD64;
+		out->architecture =
+		    strcmp(m->host_arch, "aarch64") == 0 ? HVAPI_ARCH_ARM64 : HVAPI_ARCH_AMD64;
 		out->has_memory = true;
 		out->memory_mib = m->mem_total_mib;
 		out->has_num_cpus = true;
@@ -185,7 +194,8 @@ static void fill_host(struct updates *u, struct updates_sub *s, bool full, bool 
 		out->have_address_pool = true;
 		out->address_pool.v = malloc((n ? n : 1) * sizeof(*out->address_pool.v));
 		if (out->address_pool.v != NULL) {
-			memcpy(out->address_pool.v, m->pool.registered.v, n * sizeof(*out->address_pool.v));
+			memcpy(out->address_pool.v, m->pool.registered.v,
+			       n * sizeof(*out->address_pool.v));
 			out->address_pool.n = n;
 		}
 	}
@@ -194,7 +204,8 @@ static void fill_host(struct updates *u, struct updates_sub *s, bool full, bool 
 		out->subnets.v = calloc(m->subnets.n + 1, sizeof(*out->subnets.v));
 		for (size_t i = 0; out->subnets.v != NULL && i < m->subnets.n; i++)
 			if (strcmp(api_str(m->subnets.v[i].id), "hypervisor") != 0 &&
-			    api_copy(&hvapi_subnet_type, &out->subnets.v[out->subnets.n], &m->subnets.v[i]) == 0)
+			    api_copy(&hvapi_subnet_type, &out->subnets.v[out->subnets.n],
+				     &m->subnets.v[i]) == 0)
 				out->subnets.n++;
 	}
 	pthread_rwlock_unlock(&m->lock);
@@ -211,7 +222,7 @@ static void fill_host(struct updates *u, struct updates_sub *s, bool full, bool 
 
 int updates_next(struct updates *u, struct updates_sub *s, bool full, struct hvapi_update *out)
 {
-	struct api_strlist vms = { 0 };
+	struct api_strlist vms = {0};
 	bool pool, subnets, disabled;
 	uint64_t drained;
 
@@ -259,6 +270,6 @@ int updates_next(struct updates *u, struct updates_sub *s, bool full, struct hva
 		}
 	}
 	api_strlist_clear(&vms);
-	return full || out->have_vms || out->have_address_pool || out->have_subnets || out->have_disabled ||
-	       out->num_free_addresses.n > 0;
+	return full || out->have_vms || out->have_address_pool || out->have_subnets ||
+	       out->have_disabled || out->num_free_addresses.n > 0;
 }

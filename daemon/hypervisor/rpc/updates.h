@@ -22,7 +22,8 @@ void updates_notify(void *arg, enum manager_change what, const char *ip);
 
 /* A new subscriber; caller identifies who sees what. The returned fd becomes readable
  * when something changed. NULL on allocation failure. */
-struct updates_sub *updates_subscribe(struct updates *u, const struct vm_caller *caller, bool see_all);
+struct updates_sub *updates_subscribe(struct updates *u, const struct vm_caller *caller,
+				      bool see_all);
 int updates_sub_fd(const struct updates_sub *s);
 void updates_unsubscribe(struct updates *u, struct updates_sub *s);
 

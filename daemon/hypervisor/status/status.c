@@ -15,12 +15,23 @@ void status_esc(FILE *f, const char *s)
 {
 	for (; s != NULL && *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
@@ -30,7 +41,8 @@ void status_page_start(FILE *f, const char *title)
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n<title>", f);
 	status_esc(f, title);
 	fputs("</title>\n<style>\n"
-	      "body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#222;background:#fafafa}\n"
+	      "body{font-family:system-ui,sans-serif;margin:1.5em "
+	      "2em;color:#222;background:#fafafa}\n"
 	      "h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.4em 0 .4em}\n"
 	      "table{border-collapse:collapse;background:#fff}\n"
 	      "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\n"
@@ -39,7 +51,8 @@ void status_page_start(FILE *f, const char *title)
 	      "nav a{margin-right:1em}pre{background:#fff;border:1px solid #ccc;padding:.5em;"
 	      "overflow:auto;font-size:.85em}\n"
 	      ".st-running{color:#070}.st-stopped{color:#555}.st-crashed,.st-failed{color:#b00}\n"
-	      "</style></head><body>\n", f);
+	      "</style></head><body>\n",
+	      f);
 }
 
 void status_page_end(FILE *f)
@@ -49,7 +62,8 @@ void status_page_end(FILE *f)
 
 static bool is_loopback(struct MHD_Connection *c)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	if (sa == NULL)
@@ -66,8 +80,8 @@ static bool is_loopback(struct MHD_Connection *c)
 	return false;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body,
-			     size_t len)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+			     char *body, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
@@ -195,10 +209,14 @@ enum page_kind { PAGE_HTML, PAGE_TEXT, PAGE_JSON, PAGE_METRICS };
 static const char *content_type(enum page_kind k)
 {
 	switch (k) {
-	case PAGE_HTML: return "text/html; charset=utf-8";
-	case PAGE_JSON: return "application/json";
-	case PAGE_METRICS: return "text/plain; version=0.0.4; charset=utf-8";
-	default: return "text/plain; charset=utf-8";
+	case PAGE_HTML:
+		return "text/html; charset=utf-8";
+	case PAGE_JSON:
+		return "application/json";
+	case PAGE_METRICS:
+		return "text/plain; version=0.0.4; charset=utf-8";
+	default:
+		return "text/plain; charset=utf-8";
 	}
 }
 
@@ -206,7 +224,7 @@ static const char *content_type(enum page_kind k)
 static int route(struct status *s, struct MHD_Connection *c, const char *url, bool local, FILE *f,
 		 enum page_kind *kind)
 {
-	struct first_key fk = { 0 };
+	struct first_key fk = {0};
 	const char *output;
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_key, &fk);
@@ -229,9 +247,12 @@ static int route(struct status *s, struct MHD_Connection *c, const char *url, bo
 		return 403;
 	if (strcmp(url, "/listVMs") == 0) {
 		const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
-		const char *owner = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "primaryOwner");
+		const char *owner =
+		    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "primaryOwner");
 
-		*kind = strcmp(output, "json") == 0 ? PAGE_JSON : strcmp(output, "text") == 0 ? PAGE_TEXT : PAGE_HTML;
+		*kind = strcmp(output, "json") == 0   ? PAGE_JSON
+			: strcmp(output, "text") == 0 ? PAGE_TEXT
+						      : PAGE_HTML;
 		return status_list_vms(s, f, state, owner, output);
 	}
 	if (strcmp(url, "/showVM") == 0 || strcmp(url, "/showVmBootLog") == 0) {
@@ -274,7 +295,8 @@ static int route(struct status *s, struct MHD_Connection *c, const char *url, bo
 		subnets_json(s, f);
 		return 200;
 	}
-	if (strcmp(url, "/listAvailableAddresses") == 0 || strcmp(url, "/listRegisteredAddresses") == 0) {
+	if (strcmp(url, "/listAvailableAddresses") == 0 ||
+	    strcmp(url, "/listRegisteredAddresses") == 0) {
 		addresses_json(s, f, strcmp(url, "/listRegisteredAddresses") == 0);
 		return 200;
 	}
@@ -311,7 +333,8 @@ enum MHD_Result status_handler(void *cls, struct MHD_Connection *c, const char *
 		int st = 0;
 
 		if (srpc_server_http(s->srpc, method, url, &st, &body) == 0)
-			return reply(c, (unsigned)st, "text/plain; charset=utf-8", body, strlen(body));
+			return reply(c, (unsigned)st, "text/plain; charset=utf-8", body,
+				     strlen(body));
 	}
 	f = open_memstream(&body, &len);
 	if (f == NULL)
@@ -321,9 +344,10 @@ enum MHD_Result status_handler(void *cls, struct MHD_Connection *c, const char *
 	if (code == 0 || code == 403 || code == 400 || code == 404) {
 		free(body);
 		return reply_text(c, code ? (unsigned)code : 404,
-				  code == 403 ? "forbidden: this page is only served to local callers\n" :
-				  code == 400 ? "bad request\n" :
-						"404 page not found\n");
+				  code == 403
+				      ? "forbidden: this page is only served to local callers\n"
+				  : code == 400 ? "bad request\n"
+						: "404 page not found\n");
 	}
 	return reply(c, (unsigned)code, content_type(kind), body, len);
 }

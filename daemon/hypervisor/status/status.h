@@ -22,10 +22,10 @@ typedef bool (*status_ready_fn)(void *arg, char *why, size_t whysz);
 struct status {
 	struct manager *m;
 	struct srpc_server *srpc; /* may be NULL */
-	struct netsvc *ns;        /* DHCP/TFTP, may be NULL */
+	struct netsvc *ns;	  /* DHCP/TFTP, may be NULL */
 	const char *version;
 	char hostname[256];
-	bool rpc_enabled;         /* false: "log-only mode" (no bridges at start) */
+	bool rpc_enabled; /* false: "log-only mode" (no bridges at start) */
 	status_ready_fn ready[4];
 	void *ready_arg[4];
 	size_t nready;

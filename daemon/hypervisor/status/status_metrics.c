@@ -35,7 +35,7 @@ static void label_value(FILE *f, const char *s)
 void status_metrics(struct status *s, FILE *f)
 {
 	struct manager *m = s->m;
-	size_t counts[HVAPI_STATE_COUNT] = { 0 }, nreg, nfree, nprob = 0;
+	size_t counts[HVAPI_STATE_COUNT] = {0}, nreg, nfree, nprob = 0;
 	uint64_t mcpu, mem, storage;
 	struct timespec now;
 	char **probs;
@@ -50,7 +50,8 @@ void status_metrics(struct status *s, FILE *f)
 	manager_usage(m, &mcpu, &mem, &storage);
 	nreg = m->pool.registered.n;
 	nfree = m->pool.free.n;
-	metric(f, "hypervisor_subnet_free_addresses", "gauge", "Free addresses in the pool per subnet.");
+	metric(f, "hypervisor_subnet_free_addresses", "gauge",
+	       "Free addresses in the pool per subnet.");
 	for (size_t i = 0; i < m->subnets.n; i++) {
 		fputs("hypervisor_subnet_free_addresses{subnet=\"", f);
 		label_value(f, api_str(m->subnets.v[i].id));
@@ -67,27 +68,33 @@ void status_metrics(struct status *s, FILE *f)
 	fputs("hypervisor_build_info{version=\"", f);
 	label_value(f, s->version);
 	fprintf(f, "\",domain_type=\"%s\"} 1\n", m->virt_type);
-	metric(f, "hypervisor_start_time_seconds", "gauge", "Start time of the daemon (Unix time).");
+	metric(f, "hypervisor_start_time_seconds", "gauge",
+	       "Start time of the daemon (Unix time).");
 	fprintf(f, "hypervisor_start_time_seconds %lld\n", (long long)m->started.tv_sec);
 	metric(f, "hypervisor_uptime_seconds", "gauge", "Seconds since the daemon started.");
 	fprintf(f, "hypervisor_uptime_seconds %lld\n", (long long)(now.tv_sec - m->started.tv_sec));
 	metric(f, "hypervisor_vms", "gauge", "VMs by state.");
 	for (int st = 0; st < HVAPI_STATE_COUNT; st++)
-		fprintf(f, "hypervisor_vms{state=\"%s\"} %zu\n", hvapi_state_name((enum hvapi_state)st),
-			counts[st]);
-	metric(f, "hypervisor_registered_addresses", "gauge", "Addresses owned by this hypervisor.");
+		fprintf(f, "hypervisor_vms{state=\"%s\"} %zu\n",
+			hvapi_state_name((enum hvapi_state)st), counts[st]);
+	metric(f, "hypervisor_registered_addresses", "gauge",
+	       "Addresses owned by this hypervisor.");
 	fprintf(f, "hypervisor_registered_addresses %zu\n", nreg);
 	metric(f, "hypervisor_free_addresses", "gauge", "Addresses free for new VMs.");
 	fprintf(f, "hypervisor_free_addresses %zu\n", nfree);
-	metric(f, "hypervisor_memory_mib", "gauge", "Host memory: total, allocated to VMs, available.");
+	metric(f, "hypervisor_memory_mib", "gauge",
+	       "Host memory: total, allocated to VMs, available.");
 	fprintf(f, "hypervisor_memory_mib{kind=\"total\"} %" PRIu64 "\n", m->mem_total_mib);
 	fprintf(f, "hypervisor_memory_mib{kind=\"allocated\"} %" PRIu64 "\n", mem);
-	fprintf(f, "hypervisor_memory_mib{kind=\"available\"} %" PRIu64 "\n", manager_mem_available_mib());
+	fprintf(f, "hypervisor_memory_mib{kind=\"available\"} %" PRIu64 "\n",
+		manager_mem_available_mib());
 	metric(f, "hypervisor_milli_cpus", "gauge", "CPU capacity and allocation in milli-CPUs.");
 	fprintf(f, "hypervisor_milli_cpus{kind=\"total\"} %u\n", m->ncpus * 1000);
 	fprintf(f, "hypervisor_milli_cpus{kind=\"allocated\"} %" PRIu64 "\n", mcpu);
-	metric(f, "hypervisor_storage_bytes", "gauge", "Volume storage: total and allocated to VMs.");
-	fprintf(f, "hypervisor_storage_bytes{kind=\"total\"} %" PRIu64 "\n", volumes_total_bytes(&m->vols));
+	metric(f, "hypervisor_storage_bytes", "gauge",
+	       "Volume storage: total and allocated to VMs.");
+	fprintf(f, "hypervisor_storage_bytes{kind=\"total\"} %" PRIu64 "\n",
+		volumes_total_bytes(&m->vols));
 	fprintf(f, "hypervisor_storage_bytes{kind=\"allocated\"} %" PRIu64 "\n", storage);
 	metric(f, "hypervisor_vm_starts_total", "counter", "VM starts attempted.");
 	fprintf(f, "hypervisor_vm_starts_total %" PRIu64 "\n", (uint64_t)atomic_load(&m->n_starts));
@@ -95,11 +102,14 @@ void status_metrics(struct status *s, FILE *f)
 	fprintf(f, "hypervisor_vm_start_failures_total %" PRIu64 "\n",
 		(uint64_t)atomic_load(&m->n_start_failures));
 	metric(f, "hypervisor_vm_creates_total", "counter", "VMs created.");
-	fprintf(f, "hypervisor_vm_creates_total %" PRIu64 "\n", (uint64_t)atomic_load(&m->n_creates));
+	fprintf(f, "hypervisor_vm_creates_total %" PRIu64 "\n",
+		(uint64_t)atomic_load(&m->n_creates));
 	metric(f, "hypervisor_vm_destroys_total", "counter", "VMs destroyed.");
-	fprintf(f, "hypervisor_vm_destroys_total %" PRIu64 "\n", (uint64_t)atomic_load(&m->n_destroys));
+	fprintf(f, "hypervisor_vm_destroys_total %" PRIu64 "\n",
+		(uint64_t)atomic_load(&m->n_destroys));
 	metric(f, "hypervisor_vm_crashes_total", "counter", "VMs that went down unexpectedly.");
-	fprintf(f, "hypervisor_vm_crashes_total %" PRIu64 "\n", (uint64_t)atomic_load(&m->n_crashes));
+	fprintf(f, "hypervisor_vm_crashes_total %" PRIu64 "\n",
+		(uint64_t)atomic_load(&m->n_crashes));
 	metric(f, "hypervisor_libvirt_connected", "gauge", "1 while connected to libvirt.");
 	fprintf(f, "hypervisor_libvirt_connected %d\n", virt_connected(m->virt) ? 1 : 0);
 	metric(f, "hypervisor_disabled", "gauge", "1 while the hypervisor is disabled.");

@@ -17,7 +17,7 @@
 
 static void bytes(FILE *f, uint64_t b)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)b;
 	int u = 0;
 
@@ -39,10 +39,14 @@ static void duration(FILE *f, int64_t secs)
 static const char *state_class(enum hvapi_state s)
 {
 	switch (s) {
-	case HVAPI_STATE_RUNNING: return "st-running";
-	case HVAPI_STATE_CRASHED: return "st-crashed";
-	case HVAPI_STATE_FAILED_TO_START: return "st-failed";
-	default: return "st-stopped";
+	case HVAPI_STATE_RUNNING:
+		return "st-running";
+	case HVAPI_STATE_CRASHED:
+		return "st-crashed";
+	case HVAPI_STATE_FAILED_TO_START:
+		return "st-failed";
+	default:
+		return "st-stopped";
 	}
 }
 
@@ -51,13 +55,14 @@ static void nav(FILE *f)
 	fputs("<nav><a href=\"/\">overview</a><a href=\"/listVMs\">VMs</a>"
 	      "<a href=\"/subnets\">subnets</a><a href=\"/addresses\">address pool</a>"
 	      "<a href=\"/showDhcpStatus\">DHCP</a><a href=\"/logs\">logs</a>"
-	      "<a href=\"/metrics\">metrics</a></nav>\n", f);
+	      "<a href=\"/metrics\">metrics</a></nav>\n",
+	      f);
 }
 
 void status_overview(struct status *s, FILE *f, bool full)
 {
 	struct manager *m = s->m;
-	size_t counts[HVAPI_STATE_COUNT] = { 0 }, nvms, nfree, nreg, nsubnets, nprob = 0;
+	size_t counts[HVAPI_STATE_COUNT] = {0}, nvms, nfree, nreg, nsubnets, nprob = 0;
 	uint64_t mcpu, mem, storage, total_storage = volumes_total_bytes(&m->vols);
 	struct timespec now;
 	char libvirt[128], **probs;
@@ -107,8 +112,8 @@ void status_overview(struct status *s, FILE *f, bool full)
 			status_esc(f, hvapi_state_name((enum hvapi_state)st));
 			fputs("\">", f);
 		}
-		fprintf(f, "<span class=\"%s\">%zu %s</span>", state_class((enum hvapi_state)st), counts[st],
-			hvapi_state_name((enum hvapi_state)st));
+		fprintf(f, "<span class=\"%s\">%zu %s</span>", state_class((enum hvapi_state)st),
+			counts[st], hvapi_state_name((enum hvapi_state)st));
 		if (full)
 			fputs("</a>", f);
 	}
@@ -116,14 +121,16 @@ void status_overview(struct status *s, FILE *f, bool full)
 	fprintf(f, "<tr><th>Addresses</th><td>%zu free of %zu registered</td></tr>\n", nfree, nreg);
 	fprintf(f, "<tr><th>CPU</th><td>%" PRIu64 " of %u milli-CPUs allocated</td></tr>\n", mcpu,
 		m->ncpus * 1000);
-	fprintf(f, "<tr><th>Memory</th><td>%" PRIu64 " of %" PRIu64 " MiB allocated, %" PRIu64
-		   " MiB available</td></tr>\n",
+	fprintf(f,
+		"<tr><th>Memory</th><td>%" PRIu64 " of %" PRIu64 " MiB allocated, %" PRIu64
+		" MiB available</td></tr>\n",
 		mem, m->mem_total_mib, manager_mem_available_mib());
 	fputs("<tr><th>Storage</th><td>", f);
 	bytes(f, storage);
 	fputs(" of ", f);
 	bytes(f, total_storage);
-	fprintf(f, " in %zu volume director%s</td></tr>\n", m->vols.n, m->vols.n == 1 ? "y" : "ies");
+	fprintf(f, " in %zu volume director%s</td></tr>\n", m->vols.n,
+		m->vols.n == 1 ? "y" : "ies");
 	fprintf(f, "<tr><th>Subnets</th><td>%zu</td></tr>\n", nsubnets);
 	if (full && *m->serial_number) {
 		fputs("<tr><th>Serial number</th><td>", f);
@@ -138,8 +145,8 @@ void status_overview(struct status *s, FILE *f, bool full)
 	}
 	probs = manager_problems(m, &nprob);
 	if (nprob > 0) {
-		fprintf(f, "<h2 class=\"warn\">%zu inconsistenc%s found at start-up</h2>\n<ul>\n", nprob,
-			nprob == 1 ? "y" : "ies");
+		fprintf(f, "<h2 class=\"warn\">%zu inconsistenc%s found at start-up</h2>\n<ul>\n",
+			nprob, nprob == 1 ? "y" : "ies");
 		for (size_t i = 0; i < nprob; i++) {
 			fputs("<li>", f);
 			status_esc(f, probs[i]);
@@ -257,11 +264,13 @@ int status_list_vms(struct status *s, FILE *f, const char *state, const char *ow
 		fprintf(f, "<tr><td><a href=\"/showVM?%s\">%s</a></td><td>%s</td><td>", rows[i].ip,
 			rows[i].ip, mac);
 		status_esc(f, name ? name : "");
-		fprintf(f, "</td><td class=\"%s\">%s</td><td class=\"n\">%" PRIu64
-			   " MiB</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%zu</td>"
-			   "<td class=\"n\">",
-			state_class(v->state), hvapi_state_name(v->state), v->memory_mib, v->milli_cpus,
-			vm_vcpus(v, m->ncpus), v->volumes.n);
+		fprintf(f,
+			"</td><td class=\"%s\">%s</td><td class=\"n\">%" PRIu64
+			" MiB</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td "
+			"class=\"n\">%zu</td>"
+			"<td class=\"n\">",
+			state_class(v->state), hvapi_state_name(v->state), v->memory_mib,
+			v->milli_cpus, vm_vcpus(v, m->ncpus), v->volumes.n);
 		bytes(f, st);
 		fputs("</td><td>", f);
 		/* #26: a VM without owners is shown, not a crash. */
@@ -272,20 +281,24 @@ int status_list_vms(struct status *s, FILE *f, const char *state, const char *ow
 		tstore += st;
 	}
 	total_storage = volumes_total_bytes(&m->vols);
-	fprintf(f, "<tr><th colspan=\"4\">%zu VMs</th><th class=\"n\">%" PRIu64
-		   " MiB</th><th class=\"n\">%" PRIu64 "</th><th></th><th></th><th class=\"n\">",
+	fprintf(f,
+		"<tr><th colspan=\"4\">%zu VMs</th><th class=\"n\">%" PRIu64
+		" MiB</th><th class=\"n\">%" PRIu64 "</th><th></th><th></th><th class=\"n\">",
 		n, tmem, tcpu);
 	bytes(f, tstore);
 	fputs("</th><th></th></tr>\n", f);
-	fprintf(f, "<tr><th colspan=\"4\">Capacity</th><td class=\"n\">%" PRIu64
-		   " MiB</td><td class=\"n\">%u</td><td></td><td></td><td class=\"n\">",
+	fprintf(f,
+		"<tr><th colspan=\"4\">Capacity</th><td class=\"n\">%" PRIu64
+		" MiB</td><td class=\"n\">%u</td><td></td><td></td><td class=\"n\">",
 		m->mem_total_mib, m->ncpus * 1000);
 	bytes(f, total_storage);
 	fputs("</td><td></td></tr>\n", f);
 	/* #26: guard the percentages against empty capacity. */
-	fprintf(f, "<tr><th colspan=\"4\">Usage</th><td class=\"n\">%" PRIu64
-		   "%%</td><td class=\"n\">%" PRIu64 "%%</td><td></td><td></td><td class=\"n\">%" PRIu64
-		   "%%</td><td></td></tr>\n</table>\n",
+	fprintf(f,
+		"<tr><th colspan=\"4\">Usage</th><td class=\"n\">%" PRIu64
+		"%%</td><td class=\"n\">%" PRIu64
+		"%%</td><td></td><td></td><td class=\"n\">%" PRIu64
+		"%%</td><td></td></tr>\n</table>\n",
 		m->mem_total_mib ? tmem * 100 / m->mem_total_mib : 0,
 		m->ncpus ? tcpu * 100 / ((uint64_t)m->ncpus * 1000) : 0,
 		total_storage ? tstore * 100 / total_storage : 0);
@@ -319,7 +332,7 @@ static void row_list(FILE *f, const char *k, const struct api_strlist *l)
 int status_show_vm(struct status *s, FILE *f, const char *ip, bool json)
 {
 	struct vm *vm = manager_find_str(s->m, ip);
-	struct hvapi_local_vm_info info = { 0 };
+	struct hvapi_local_vm_info info = {0};
 	char buf[64], mac[18], t[SJSON_TIME_LEN];
 	const struct hvapi_vm_info *v = &info.vm;
 	int rc;
@@ -357,7 +370,8 @@ int status_show_vm(struct status *s, FILE *f, const char *ip, bool json)
 	row(f, "Subnet", api_str(v->subnet_id));
 	snprintf(buf, sizeof(buf), "%" PRIu64 " MiB", v->memory_mib);
 	row(f, "Memory", buf);
-	snprintf(buf, sizeof(buf), "%u milli-CPUs, %u vCPUs", v->milli_cpus, vm_vcpus(v, s->m->ncpus));
+	snprintf(buf, sizeof(buf), "%u milli-CPUs, %u vCPUs", v->milli_cpus,
+		 vm_vcpus(v, s->m->ncpus));
 	row(f, "CPU", buf);
 	row(f, "Image", *api_str(v->image_name) ? v->image_name : api_str(v->image_url));
 	row(f, "Console", hvapi_enum_name(hvapi_console_type_names, (int)v->console_type));
@@ -376,16 +390,20 @@ int status_show_vm(struct status *s, FILE *f, const char *ip, bool json)
 	      f);
 	for (size_t i = 0; i < v->volumes.n; i++) {
 		fprintf(f, "<tr><td class=\"n\">%zu</td><td>", i);
-		status_esc(f, i < info.volume_locations.n ? api_str(info.volume_locations.v[i].filename) : "?");
-		fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"n\">",
-			hvapi_enum_name(hvapi_volume_format_names, (int)v->volumes.v[i].format),
-			hvapi_enum_name(hvapi_volume_interface_names, (int)v->volumes.v[i].interface));
+		status_esc(f, i < info.volume_locations.n
+				  ? api_str(info.volume_locations.v[i].filename)
+				  : "?");
+		fprintf(
+		    f, "</td><td>%s</td><td>%s</td><td class=\"n\">",
+		    hvapi_enum_name(hvapi_volume_format_names, (int)v->volumes.v[i].format),
+		    hvapi_enum_name(hvapi_volume_interface_names, (int)v->volumes.v[i].interface));
 		bytes(f, hvapi_volume_effective_size(&v->volumes.v[i]));
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n<p>", f);
-	fprintf(f, "<a href=\"/showVmBootLog?%s\">boot log</a> &middot; "
-		   "<a href=\"/showVM?%s&amp;output=json\">JSON</a></p>\n",
+	fprintf(f,
+		"<a href=\"/showVmBootLog?%s\">boot log</a> &middot; "
+		"<a href=\"/showVM?%s&amp;output=json\">JSON</a></p>\n",
 		ip, ip);
 	status_page_end(f);
 	api_clear(&hvapi_local_vm_info_type, &info);
@@ -411,7 +429,8 @@ void status_subnets(struct status *s, FILE *f)
 		inet_ntop(AF_INET, &sn->ip_mask, mask, sizeof(mask));
 		fputs("<tr><td>", f);
 		status_esc(f, sn->id);
-		fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"n\">%u</td><td>", gw, mask, sn->vlan_id);
+		fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"n\">%u</td><td>", gw, mask,
+			sn->vlan_id);
 		for (size_t k = 0; k < sn->domain_name_servers.n; k++) {
 			inet_ntop(AF_INET, &sn->domain_name_servers.v[k], dns, sizeof(dns));
 			fprintf(f, "%s%s", k ? ", " : "", dns);
@@ -442,7 +461,9 @@ void status_addresses(struct status *s, FILE *f)
 	status_page_start(f, "address pool");
 	fputs("<h1>Address pool</h1>\n", f);
 	nav(f);
-	fputs("<table>\n<tr><th>IP address</th><th>MAC address</th><th>Subnet</th><th>Use</th></tr>\n", f);
+	fputs("<table>\n<tr><th>IP address</th><th>MAC "
+	      "address</th><th>Subnet</th><th>Use</th></tr>\n",
+	      f);
 	pthread_rwlock_rdlock(&m->lock);
 	for (size_t i = 0; i < m->pool.registered.n; i++) {
 		const struct hvapi_address *a = &m->pool.registered.v[i];
@@ -460,8 +481,10 @@ void status_addresses(struct status *s, FILE *f)
 			pthread_mutex_lock(&vm->mu);
 			if (memcmp(vm->info.vm.address.mac, a->mac, 6) == 0)
 				owner = vm;
-			for (size_t j = 0; owner == NULL && j < vm->info.vm.secondary_addresses.n; j++)
-				if (memcmp(vm->info.vm.secondary_addresses.v[j].mac, a->mac, 6) == 0)
+			for (size_t j = 0; owner == NULL && j < vm->info.vm.secondary_addresses.n;
+			     j++)
+				if (memcmp(vm->info.vm.secondary_addresses.v[j].mac, a->mac, 6) ==
+				    0)
 					owner = vm;
 			pthread_mutex_unlock(&vm->mu);
 		}
@@ -470,13 +493,15 @@ void status_addresses(struct status *s, FILE *f)
 		if (is_free)
 			fputs("</td><td class=\"ok\">free</td></tr>\n", f);
 		else if (owner != NULL)
-			fprintf(f, "</td><td>VM <a href=\"/showVM?%s\">%s</a></td></tr>\n", owner->ipstr,
-				owner->ipstr);
+			fprintf(f, "</td><td>VM <a href=\"/showVM?%s\">%s</a></td></tr>\n",
+				owner->ipstr, owner->ipstr);
 		else
 			fputs("</td><td class=\"warn\">in use</td></tr>\n", f);
 	}
-	fprintf(f, "</table>\n<p>%zu free of %zu registered. <a href=\"/listAvailableAddresses\">free (JSON)"
-		   "</a> &middot; <a href=\"/listRegisteredAddresses\">registered (JSON)</a></p>\n",
+	fprintf(f,
+		"</table>\n<p>%zu free of %zu registered. <a href=\"/listAvailableAddresses\">free "
+		"(JSON)"
+		"</a> &middot; <a href=\"/listRegisteredAddresses\">registered (JSON)</a></p>\n",
 		m->pool.free.n, m->pool.registered.n);
 	pthread_rwlock_unlock(&m->lock);
 	status_page_end(f);

@@ -60,7 +60,8 @@ static void remove_at(struct hvapi_addresses *l, size_t i)
 	l->n--;
 }
 
-static const struct addrpool_use *use_of_ip(const struct addrpool_use *u, size_t n, struct in_addr ip)
+static const struct addrpool_use *use_of_ip(const struct addrpool_use *u, size_t n,
+					    struct in_addr ip)
 {
 	for (size_t i = 0; i < n; i++)
 		if (ip.s_addr != 0 && u[i].addr.ip.s_addr == ip.s_addr)
@@ -86,8 +87,9 @@ static bool zero_mac(const uint8_t *mac)
 
 /* Checks one address to add; sets *adopt when a VM already holds it. */
 static int check_add(const struct hvapi_address_pool *p, const struct hvapi_subnets *subnets,
-		     const struct addrpool_use *uses, size_t nuses, const struct hvapi_addresses *add,
-		     size_t i, bool *adopt, char *err, size_t errsz)
+		     const struct addrpool_use *uses, size_t nuses,
+		     const struct hvapi_addresses *add, size_t i, bool *adopt, char *err,
+		     size_t errsz)
 {
 	const struct hvapi_address *a = &add->v[i];
 	const struct addrpool_use *u;
@@ -238,7 +240,8 @@ int addrpool_trim(struct hvapi_address_pool *p, const struct hvapi_subnets *subn
 			const char *key = api_str(max[k].key);
 
 			if ((*key == '\0' && total > max[k].count) ||
-			    (s != NULL && strcmp(key, api_str(s->id)) == 0 && seen[si] > max[k].count))
+			    (s != NULL && strcmp(key, api_str(s->id)) == 0 &&
+			     seen[si] > max[k].count))
 				drop = true;
 		}
 		if (!drop) {
@@ -254,8 +257,8 @@ int addrpool_trim(struct hvapi_address_pool *p, const struct hvapi_subnets *subn
 	return removed;
 }
 
-int addrpool_allocate(struct hvapi_address_pool *p, const struct hvapi_subnet *s,
-		      struct in_addr ip, struct hvapi_address *out, char *err, size_t errsz)
+int addrpool_allocate(struct hvapi_address_pool *p, const struct hvapi_subnet *s, struct in_addr ip,
+		      struct hvapi_address *out, char *err, size_t errsz)
 {
 	char text[INET_ADDRSTRLEN];
 
@@ -331,8 +334,8 @@ static void reportf(void (*report)(void *, const char *), void *arg, const char 
 }
 
 /* Removes later entries that repeat an earlier IP or MAC. */
-static int dedup(struct hvapi_addresses *l, const char *what,
-		 void (*report)(void *, const char *), void *arg)
+static int dedup(struct hvapi_addresses *l, const char *what, void (*report)(void *, const char *),
+		 void *arg)
 {
 	int fixes = 0;
 
@@ -353,8 +356,7 @@ static int dedup(struct hvapi_addresses *l, const char *what,
 int addrpool_reconcile(struct hvapi_address_pool *p, const struct addrpool_use *uses, size_t nuses,
 		       void (*report)(void *arg, const char *msg), void *arg)
 {
-	int fixes = dedup(&p->registered, "registered twice: dropped the copy",
-			  report, arg);
+	int fixes = dedup(&p->registered, "registered twice: dropped the copy", report, arg);
 
 	fixes += dedup(&p->free, "free twice: dropped the copy", report, arg);
 	for (size_t i = 0; i < p->free.n;) {

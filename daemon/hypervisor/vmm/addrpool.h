@@ -35,8 +35,8 @@ int addrpool_trim(struct hvapi_address_pool *p, const struct hvapi_subnets *subn
 /* Takes a free address of subnet s out of Free: ip if non-zero (must be free), else the
  * first free one in the subnet. Errors: "no free addresses in pool", "no free address
  * in subnet: X", "address: X not found in free pool". */
-int addrpool_allocate(struct hvapi_address_pool *p, const struct hvapi_subnet *s,
-		      struct in_addr ip, struct hvapi_address *out, char *err, size_t errsz);
+int addrpool_allocate(struct hvapi_address_pool *p, const struct hvapi_subnet *s, struct in_addr ip,
+		      struct hvapi_address *out, char *err, size_t errsz);
 
 /* Puts a released address back into Free. -ENOENT if it is not registered (then it
  * is not ours to hand out), 0 if it already was free. */

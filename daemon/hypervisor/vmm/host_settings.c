@@ -49,10 +49,11 @@ static int save_subnets(struct manager *m, const struct hvapi_subnets *l)
 	return rc;
 }
 
-int manager_change_address_pool(struct manager *m, const struct hvapi_change_address_pool_request *r,
-				char *err, size_t errsz)
+int manager_change_address_pool(struct manager *m,
+				const struct hvapi_change_address_pool_request *r, char *err,
+				size_t errsz)
 {
-	struct hvapi_address_pool p = { 0 };
+	struct hvapi_address_pool p = {0};
 	struct addrpool_use *uses = NULL;
 	size_t nuses = 0;
 	int rc;
@@ -98,9 +99,9 @@ out:
 int manager_update_subnets(struct manager *m, const struct hvapi_update_subnets_request *r,
 			   char *err, size_t errsz)
 {
-	struct hvapi_subnets next = { 0 };
-	struct hvapi_addresses drop = { 0 };
-	struct hvapi_address_pool p = { 0 };
+	struct hvapi_subnets next = {0};
+	struct hvapi_addresses drop = {0};
+	struct hvapi_address_pool p = {0};
 	struct addrpool_use *uses = NULL;
 	size_t nuses = 0;
 	int rc;
@@ -136,7 +137,8 @@ int manager_update_subnets(struct manager *m, const struct hvapi_update_subnets_
 	m->subnets = next;
 	memset(&next, 0, sizeof(next));
 	if (drop.n > 0) {
-		log_info("UpdateSubnets: %zu free addresses left the pool with their subnet", drop.n);
+		log_info("UpdateSubnets: %zu free addresses left the pool with their subnet",
+			 drop.n);
 		api_clear(&hvapi_address_pool_type, &m->pool);
 		m->pool = p;
 		memset(&p, 0, sizeof(p));
@@ -157,7 +159,7 @@ out:
 int manager_change_owners(struct manager *m, const struct api_strlist *users,
 			  const struct api_strlist *groups, char *err, size_t errsz)
 {
-	struct hvapi_change_owners_request o = { 0 };
+	struct hvapi_change_owners_request o = {0};
 	char path[4096];
 	int rc = 0;
 

@@ -80,7 +80,8 @@ int imagefetch_local_path(const char *url, const char *dir, char *out, size_t ou
 	if (strlen(path) >= 3 && (strcmp(path + strlen(path) - 2, "/.") == 0 ||
 				  strcmp(path + strlen(path) - 3, "/..") == 0))
 		return -EINVAL;
-	if (dlen == 0 || strncmp(path, dir, dlen) != 0 || path[dlen] != '/' || path[dlen + 1] == '\0')
+	if (dlen == 0 || strncmp(path, dir, dlen) != 0 || path[dlen] != '/' ||
+	    path[dlen + 1] == '\0')
 		return -EPERM;
 	if (snprintf(out, outsz, "%s", path) >= (int)outsz)
 		return -EINVAL;
@@ -96,8 +97,9 @@ static int copy_fd(int in, int out, uint64_t len, uint64_t *done, int timeout_ms
 		return -ENOMEM;
 	*done = 0;
 	while (len == UINT64_MAX || *done < len) {
-		size_t want = len == UINT64_MAX || len - *done > COPY_BUF ? COPY_BUF : (size_t)(len - *done);
-		struct pollfd p = { .fd = in, .events = POLLIN };
+		size_t want =
+		    len == UINT64_MAX || len - *done > COPY_BUF ? COPY_BUF : (size_t)(len - *done);
+		struct pollfd p = {.fd = in, .events = POLLIN};
 		ssize_t n;
 
 		if (timeout_ms > 0 && poll(&p, 1, timeout_ms) == 0) {
@@ -126,7 +128,7 @@ static int copy_fd(int in, int out, uint64_t len, uint64_t *done, int timeout_ms
 
 static int dial(const char *host, unsigned port, int timeout_ms, char *err, size_t errsz)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
 	char ports[8];
 	int fd = -1, rc;
 
@@ -149,9 +151,9 @@ static int dial(const char *host, unsigned port, int timeout_ms, char *err, size
 			fd = -1;
 			continue;
 		}
-		p = (struct pollfd){ .fd = fd, .events = POLLOUT };
-		if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ||
-		    soerr != 0) {
+		p = (struct pollfd){.fd = fd, .events = POLLOUT};
+		if (poll(&p, 1, timeout_ms) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
 			close(fd);
 			fd = -1;
 		}
@@ -175,7 +177,7 @@ static int read_head(int fd, int timeout_ms, int *status, uint64_t *length)
 
 	*length = UINT64_MAX;
 	while (n + 1 < sizeof(head)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 
 		if (poll(&p, 1, timeout_ms) != 1)
@@ -213,8 +215,9 @@ static int fetch_http(const char *url, int out_fd, uint64_t *size, int timeout_m
 	fd = dial(host, port, timeout_ms, err, errsz);
 	if (fd < 0)
 		return fd;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: smallstack-hypervisor\r\n\r\n",
-		 path, host);
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: smallstack-hypervisor\r\n\r\n", path,
+		 host);
 	rc = fsutil_write_all(fd, req, strlen(req));
 	if (rc == 0)
 		rc = read_head(fd, timeout_ms, &status, &length);
@@ -259,7 +262,8 @@ int imagefetch_copy(const char *url, const char *local_dir, int out_fd, uint64_t
 	rc = imagefetch_local_path(url, local_dir, path, sizeof(path));
 	if (rc < 0) {
 		snprintf(err, errsz, "%s: %s", url,
-			 rc == -EPERM ? "not beneath the local images directory" : "not a clean path");
+			 rc == -EPERM ? "not beneath the local images directory"
+				      : "not a clean path");
 		return rc;
 	}
 	/* Symlinks under the directory must not lead out of it either. */

@@ -322,8 +322,9 @@ static int load_vms(struct manager *m)
 		struct vm *vm;
 
 		if (infos[i].vm.architecture == HVAPI_ARCH_AUTO)
-			infos[i].vm.architecture =
-				strcmp(m->host_arch, "aarch64") == 0 ? HVAPI_ARCH_ARM64 : HVAPI_ARCH_AMD64;
+			infos[i].vm.architecture = strcmp(m->host_arch, "aarch64") == 0
+						       ? HVAPI_ARCH_ARM64
+						       : HVAPI_ARCH_AMD64;
 		vm = vm_new(m->state_dir, &infos[i]);
 		if (vm == NULL)
 			rc = -ENOMEM;
@@ -382,7 +383,8 @@ static int open_state(struct manager *m, char *err, size_t errsz)
 	if (rc == 0)
 		rc = statedir_key(m->state_dir, &m->key);
 	if (rc < 0) {
-		snprintf(err, errsz, "%s: uuid/root-cookie/key.pem: %s", m->state_dir, strerror(-rc));
+		snprintf(err, errsz, "%s: uuid/root-cookie/key.pem: %s", m->state_dir,
+			 strerror(-rc));
 		return rc;
 	}
 	m->public_key_pem = statedir_public_key_pem(m->key);
@@ -390,13 +392,13 @@ static int open_state(struct manager *m, char *err, size_t errsz)
 	snprintf(m->domain_prefix, sizeof(m->domain_prefix), "hv-%.8s-", m->uuid);
 	rc = load_subnets(m, err, errsz);
 	if (rc == 0)
-		rc = load_doc(&hvapi_address_pool_type, m->state_dir, "address-pool.json", &m->pool, err,
-			      errsz);
-	if (rc == 0) {
-		struct hvapi_change_owners_request owners = { 0 };
-
-		rc = load_doc(&hvapi_change_owners_request_type, m->state_dir, "owners.json", &owners,
+		rc = load_doc(&hvapi_address_pool_type, m->state_dir, "address-pool.json", &m->pool,
 			      err, errsz);
+	if (rc == 0) {
+		struct hvapi_change_owners_request owners = {0};
+
+		rc = load_doc(&hvapi_change_owners_request_type, m->state_dir, "owners.json",
+			      &owners, err, errsz);
 		m->owner_users = owners.owner_users;
 		m->owner_groups = owners.owner_groups;
 	}
@@ -433,7 +435,8 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 	rc = open_state(m, err, errsz);
 	if (rc < 0)
 		goto fail;
-	rc = volumes_init(&m->vols, cfg->volume_directories.v, cfg->volume_directories.n, err, errsz);
+	rc = volumes_init(&m->vols, cfg->volume_directories.v, cfg->volume_directories.n, err,
+			  errsz);
 	if (rc < 0)
 		goto fail;
 	rc = virt_open(cfg->libvirt_uri, m->domain_prefix, on_virt_event, m, &m->virt, err, errsz);

@@ -28,9 +28,9 @@ struct metadata;
 
 /* What changed, for GetUpdates subscribers and the status pages. */
 enum manager_change {
-	MANAGER_CHANGED_VM,       /* ip: its VmInfo changed */
-	MANAGER_CHANGED_VM_GONE,  /* ip: deleted */
-	MANAGER_CHANGED_POOL,     /* address pool (and free counts) */
+	MANAGER_CHANGED_VM,	 /* ip: its VmInfo changed */
+	MANAGER_CHANGED_VM_GONE, /* ip: deleted */
+	MANAGER_CHANGED_POOL,	 /* address pool (and free counts) */
 	MANAGER_CHANGED_SUBNETS,
 	MANAGER_CHANGED_DISABLED,
 };
@@ -65,7 +65,7 @@ struct manager {
 
 	manager_notify_fn notify;
 	void *notify_arg;
-	struct netsvc *netsvc;     /* DHCP/TFTP: VM leases; NULL when not running */
+	struct netsvc *netsvc;	   /* DHCP/TFTP: VM leases; NULL when not running */
 	struct metadata *metadata; /* 169.254.169.254: VM taps; NULL when not running */
 
 	pthread_mutex_t problems_mu; /* reconciliation findings, for pages and logs */
@@ -130,8 +130,9 @@ int manager_uses(struct manager *m, struct addrpool_use **uses, size_t *n);
 /* Writes address-pool.json from p. Call with m->lock held for writing. */
 int manager_save_pool(struct manager *m, const struct hvapi_address_pool *p);
 
-int manager_change_address_pool(struct manager *m, const struct hvapi_change_address_pool_request *r,
-				char *err, size_t errsz);
+int manager_change_address_pool(struct manager *m,
+				const struct hvapi_change_address_pool_request *r, char *err,
+				size_t errsz);
 int manager_update_subnets(struct manager *m, const struct hvapi_update_subnets_request *r,
 			   char *err, size_t errsz);
 int manager_change_owners(struct manager *m, const struct api_strlist *users,

@@ -21,7 +21,7 @@ static void reportf(reconcile_report_fn report, void *arg, enum reconcile_kind k
 static void reportf(reconcile_report_fn report, void *arg, enum reconcile_kind kind, const char *vm,
 		    const char *fmt, ...)
 {
-	struct reconcile_finding f = { .kind = kind, .vm = vm };
+	struct reconcile_finding f = {.kind = kind, .vm = vm};
 	char text[4608];
 	va_list ap;
 
@@ -63,7 +63,7 @@ int reconcile_load_infos(const char *state_dir, struct hvapi_local_vm_info **inf
 	if (d == NULL)
 		return errno == ENOENT ? 0 : -errno;
 	while ((e = readdir(d)) != NULL) {
-		struct hvapi_local_vm_info info = { 0 }, *nv;
+		struct hvapi_local_vm_info info = {0}, *nv;
 		char path[4400], *msg = NULL;
 		struct in_addr ip;
 		int rc;
@@ -71,15 +71,17 @@ int reconcile_load_infos(const char *state_dir, struct hvapi_local_vm_info **inf
 		if (e->d_name[0] == '.')
 			continue;
 		if (inet_pton(AF_INET, e->d_name, &ip) != 1) {
-			reportf(report, arg, RECONCILE_STATE_DIR, NULL, "%s/%s: not a VM directory", dir,
-				e->d_name);
+			reportf(report, arg, RECONCILE_STATE_DIR, NULL, "%s/%s: not a VM directory",
+				dir, e->d_name);
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s/info.json", dir, e->d_name);
 		rc = api_load_file(&hvapi_local_vm_info_type, path, &info, &msg);
 		if (rc < 0) {
 			reportf(report, arg, RECONCILE_STATE_DIR, e->d_name, "%s",
-				rc == -ENOENT ? "VM directory without info.json" : msg ? msg : path);
+				rc == -ENOENT ? "VM directory without info.json"
+				: msg	      ? msg
+					      : path);
 			free(msg);
 			continue;
 		}
@@ -129,10 +131,12 @@ static const struct hvapi_local_vm_info *info_of(const struct hvapi_local_vm_inf
 }
 
 /* Files the daemon may keep beside volumes in a VM's volume directory. */
-static bool known_volume_file(const struct hvapi_local_vm_info *info, const char *dir, const char *name)
+static bool known_volume_file(const struct hvapi_local_vm_info *info, const char *dir,
+			      const char *name)
 {
-	static const char *const known[] = { "kernel", "initrd", "kernel.old", "initrd.old", "root.old",
-					     "root.debug", "lastPatchLog", "logs", "virtualiser", NULL };
+	static const char *const known[] = {
+	    "kernel",	  "initrd",	  "kernel.old", "initrd.old",  "root.old",
+	    "root.debug", "lastPatchLog", "logs",	"virtualiser", NULL};
 	char path[4352];
 
 	for (size_t i = 0; known[i]; i++)
@@ -180,7 +184,8 @@ static int compare_volume_dirs(const struct hvapi_local_vm_info *infos, size_t n
 				if (f->d_name[0] == '.' || known_volume_file(info, dir, f->d_name))
 					continue;
 				reportf(report, arg, RECONCILE_VOLUME_EXTRA, e->d_name,
-					"%s/%s: file no volume of VM %s uses", dir, f->d_name, e->d_name);
+					"%s/%s: file no volume of VM %s uses", dir, f->d_name,
+					e->d_name);
 				found++;
 			}
 			if (sub != NULL)
@@ -201,8 +206,8 @@ static void size_report(void *arg, bool missing, const char *line)
 {
 	struct size_ctx *c = arg;
 
-	reportf(c->report, c->arg, missing ? RECONCILE_VOLUME_MISSING : RECONCILE_VOLUME_SIZE, c->vm,
-		"VM %s: %s", c->vm, line);
+	reportf(c->report, c->arg, missing ? RECONCILE_VOLUME_MISSING : RECONCILE_VOLUME_SIZE,
+		c->vm, "VM %s: %s", c->vm, line);
 }
 
 int reconcile_compare(const struct hvapi_local_vm_info *infos, size_t n, char *const *domains,
@@ -215,14 +220,15 @@ int reconcile_compare(const struct hvapi_local_vm_info *infos, size_t n, char *c
 		char ip[INET_ADDRSTRLEN];
 		bool has = false;
 		uint64_t increase = 0;
-		struct size_ctx sc = { report, arg, ip };
+		struct size_ctx sc = {report, arg, ip};
 		int r;
 
 		inet_ntop(AF_INET, &v->address.ip, ip, sizeof(ip));
 		has = in_list(domains, ip);
 		if (vmstate_has_domain(v->state) && !has) {
 			reportf(report, arg, RECONCILE_DOMAIN_MISSING, ip,
-				"VM %s is %s but libvirt has no domain for it", ip, hvapi_state_name(v->state));
+				"VM %s is %s but libvirt has no domain for it", ip,
+				hvapi_state_name(v->state));
 			found++;
 		} else if (!vmstate_has_domain(v->state) && has) {
 			reportf(report, arg, RECONCILE_DOMAIN_UNEXPECTED, ip,
@@ -235,8 +241,8 @@ int reconcile_compare(const struct hvapi_local_vm_info *infos, size_t n, char *c
 	for (char *const *d = domains; d != NULL && *d != NULL; d++) {
 		if (info_of(infos, n, *d) != NULL)
 			continue;
-		reportf(report, arg, RECONCILE_DOMAIN_ORPHAN, *d, "domain for %s runs but no such VM exists",
-			*d);
+		reportf(report, arg, RECONCILE_DOMAIN_ORPHAN, *d,
+			"domain for %s runs but no such VM exists", *d);
 		found++;
 	}
 	return found + compare_volume_dirs(infos, n, vols, report, arg);
@@ -267,7 +273,8 @@ static void fix_domain_state(struct manager *m, struct vm *vm, bool running, boo
 	if (running && !vmstate_has_domain(s)) {
 		/* A domain runs that we think is off (e.g. a crash between starting it and
 		 * recording that): adopt it. */
-		log_warn("%s: adopting running domain (recorded %s)", vm->ipstr, hvapi_state_name(s));
+		log_warn("%s: adopting running domain (recorded %s)", vm->ipstr,
+			 hvapi_state_name(s));
 		vm_set_state(vm, HVAPI_STATE_RUNNING);
 	} else if (running && s == HVAPI_STATE_STARTING) {
 		vm_set_state(vm, HVAPI_STATE_RUNNING);
@@ -287,7 +294,9 @@ static void fix_domain_state(struct manager *m, struct vm *vm, bool running, boo
 	if (running && s == HVAPI_STATE_DESTROYING)
 		virt_destroy(m->virt, vm->ipstr, err, sizeof(err));
 	if (!running && at_start && vmstate_restart_at_boot(s))
-		start_vm(m, vm, s == HVAPI_STATE_CRASHED ? "recorded crashed" : "its domain is not running");
+		start_vm(m, vm,
+			 s == HVAPI_STATE_CRASHED ? "recorded crashed"
+						  : "its domain is not running");
 }
 
 void reconcile_domains(struct manager *m)
@@ -351,7 +360,8 @@ static void reconcile_pool(struct manager *m)
  * manager writes in a VM directory; in the state directory only its own files. */
 static void remove_temporaries(const char *dir, bool only_own)
 {
-	static const char *const own[] = { "address-pool.json~", "subnets.json~", "owners.json~", NULL };
+	static const char *const own[] = {"address-pool.json~", "subnets.json~", "owners.json~",
+					  NULL};
 	struct dirent *e;
 	DIR *d = opendir(dir);
 
@@ -386,7 +396,8 @@ static void remove_volume_dirs(struct manager *m, const char *ip)
 		if (rc < 0)
 			manager_problem(m, "%s: cannot remove: %s", path, strerror(-rc));
 		else
-			log_warn("%s: removed the volumes of VM %s, which does not exist", path, ip);
+			log_warn("%s: removed the volumes of VM %s, which does not exist", path,
+				 ip);
 	}
 }
 
@@ -420,7 +431,8 @@ static void remove_unfinished(struct manager *m)
 			vm_unref(vm);
 			continue;
 		}
-		if (snprintf(path, sizeof(path), "%s/%s/info.json", dir, e->d_name) >= (int)sizeof(path) ||
+		if (snprintf(path, sizeof(path), "%s/%s/info.json", dir, e->d_name) >=
+			(int)sizeof(path) ||
 		    lstat(path, &st) == 0 || errno != ENOENT)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

@@ -18,14 +18,14 @@ enum reconcile_kind {
 	RECONCILE_DOMAIN_UNEXPECTED, /* a domain runs for a VM recorded as not running */
 	RECONCILE_DOMAIN_ORPHAN,     /* a domain of ours without a VM record */
 	RECONCILE_VOLUME_MISSING,    /* a volume file of a VM is missing */
-	RECONCILE_VOLUME_SIZE,       /* size or allocation differs from the record */
-	RECONCILE_VOLUME_EXTRA,      /* a volume directory or file no VM owns */
-	RECONCILE_STATE_DIR,         /* unreadable or stray entry under VMs/ */
+	RECONCILE_VOLUME_SIZE,	     /* size or allocation differs from the record */
+	RECONCILE_VOLUME_EXTRA,	     /* a volume directory or file no VM owns */
+	RECONCILE_STATE_DIR,	     /* unreadable or stray entry under VMs/ */
 };
 
 struct reconcile_finding {
 	enum reconcile_kind kind;
-	const char *vm;   /* VM IP (or domain VM part for orphans), may be NULL */
+	const char *vm;	  /* VM IP (or domain VM part for orphans), may be NULL */
 	const char *text; /* human-readable, one line */
 };
 

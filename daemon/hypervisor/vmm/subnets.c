@@ -112,7 +112,8 @@ int subnets_validate_one(const struct hvapi_subnet *s, char *err, size_t errsz)
 	}
 	if ((s->first_dynamic_ip.s_addr != 0) != (s->last_dynamic_ip.s_addr != 0) ||
 	    (s->first_dynamic_ip.s_addr != 0 &&
-	     (!subnets_contains(s, s->first_dynamic_ip) || !subnets_contains(s, s->last_dynamic_ip) ||
+	     (!subnets_contains(s, s->first_dynamic_ip) ||
+	      !subnets_contains(s, s->last_dynamic_ip) ||
 	      ntohl(s->first_dynamic_ip.s_addr) > ntohl(s->last_dynamic_ip.s_addr)))) {
 		inet_ntop(AF_INET, &s->ip_gateway, gw, sizeof(gw));
 		snprintf(err, errsz, "subnet %s: dynamic range not inside %s/%d", id, gw,
@@ -135,8 +136,8 @@ static bool in_strlist(const struct api_strlist *l, const char *s)
 }
 
 /* Checks the request's ids against cur and each other. */
-static int check_ids(const struct hvapi_subnets *cur, const struct hvapi_update_subnets_request *req,
-		     char *err, size_t errsz)
+static int check_ids(const struct hvapi_subnets *cur,
+		     const struct hvapi_update_subnets_request *req, char *err, size_t errsz)
 {
 	for (size_t i = 0; i < req->add.n; i++) {
 		const char *id = api_str(req->add.v[i].id);
@@ -269,7 +270,8 @@ int subnets_update(const struct hvapi_subnets *cur, const struct hvapi_update_su
 	}
 	/* Free addresses outside every subnet leave the pool with the subnet. */
 	for (size_t i = 0; i < pool->free.n; i++) {
-		if (pool->free.v[i].ip.s_addr == 0 || subnets_for_ip(out, pool->free.v[i].ip) != NULL)
+		if (pool->free.v[i].ip.s_addr == 0 ||
+		    subnets_for_ip(out, pool->free.v[i].ip) != NULL)
 			continue;
 		if (append_address(drop, &pool->free.v[i]) < 0) {
 			hvapi_subnets_clear(out);

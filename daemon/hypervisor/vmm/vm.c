@@ -157,9 +157,10 @@ int vm_append_uses(const struct vm *vm, struct addrpool_use **uses, size_t *n)
 
 	if (u == NULL)
 		return -ENOMEM;
-	u[*n] = (struct addrpool_use){ .addr = i->address, .vm = vm->ip };
+	u[*n] = (struct addrpool_use){.addr = i->address, .vm = vm->ip};
 	for (size_t k = 0; k < i->secondary_addresses.n; k++)
-		u[*n + 1 + k] = (struct addrpool_use){ .addr = i->secondary_addresses.v[k], .vm = vm->ip };
+		u[*n + 1 + k] =
+		    (struct addrpool_use){.addr = i->secondary_addresses.v[k], .vm = vm->ip};
 	*uses = u;
 	*n += add;
 	return 0;

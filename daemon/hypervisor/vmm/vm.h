@@ -23,21 +23,21 @@
 
 struct vm {
 	atomic_int refs;
-	struct in_addr ip;  /* primary IP: the map key; fixed for the struct's life */
+	struct in_addr ip; /* primary IP: the map key; fixed for the struct's life */
 	char ipstr[INET_ADDRSTRLEN];
-	char *dir;          /* <stateDir>/VMs/<ip> */
+	char *dir; /* <stateDir>/VMs/<ip> */
 
 	pthread_mutex_t mu;
 	pthread_cond_t changed; /* broadcast on every state change and on removal */
 	struct hvapi_local_vm_info info;
-	bool busy;          /* a long operation runs: other mutations fail (§7.1) */
-	bool acknowledged;  /* CreateVm answered by AcknowledgeVm (or loaded from disk) */
+	bool busy;		      /* a long operation runs: other mutations fail (§7.1) */
+	bool acknowledged;	      /* CreateVm answered by AcknowledgeVm (or loaded from disk) */
 	struct timespec ack_deadline; /* CLOCK_REALTIME; meaningful while !acknowledged */
-	bool ack_expired;   /* the deadline passed: the VM is being destroyed */
-	bool removed;       /* gone from the map; its files are being or were deleted */
-	bool deleted;       /* removed, and its files and addresses are gone */
-	bool managed;       /* false: loading failed; listed but left alone */
-	uint8_t token[VM_TOKEN_LEN]; /* GetVmAccessToken, valid until token_expires */
+	bool ack_expired;	      /* the deadline passed: the VM is being destroyed */
+	bool removed;		      /* gone from the map; its files are being or were deleted */
+	bool deleted;		      /* removed, and its files and addresses are gone */
+	bool managed;		      /* false: loading failed; listed but left alone */
+	uint8_t token[VM_TOKEN_LEN];  /* GetVmAccessToken, valid until token_expires */
 	struct timespec token_expires; /* CLOCK_MONOTONIC; {0,0} = no token */
 };
 

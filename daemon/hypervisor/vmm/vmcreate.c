@@ -66,7 +66,8 @@ static int validate(struct manager *m, const struct vm_caller *c,
 		return -EOPNOTSUPP;
 	}
 	if (*api_str(v->image_name)) {
-		snprintf(err, errsz, "image server not available: use ImageURL or stream the image");
+		snprintf(err, errsz,
+			 "image server not available: use ImageURL or stream the image");
 		return -EOPNOTSUPP;
 	}
 	for (size_t i = 0; i < v->volumes.n; i++)
@@ -80,8 +81,10 @@ static int validate(struct manager *m, const struct vm_caller *c,
 		const struct hvapi_volume *sv = &req->secondary_volumes.v[i];
 
 		if (sv->size == 0 || sv->type == HVAPI_VOLUME_TYPE_MEMORY ||
-		    sv->interface == HVAPI_VOLUME_INTERFACE_NVME || sv->interface == HVAPI_VOLUME_INTERFACE_DFM) {
-			snprintf(err, errsz, "secondary volume %zu: size 0 or unsupported interface/type", i);
+		    sv->interface == HVAPI_VOLUME_INTERFACE_NVME ||
+		    sv->interface == HVAPI_VOLUME_INTERFACE_DFM) {
+			snprintf(err, errsz,
+				 "secondary volume %zu: size 0 or unsupported interface/type", i);
 			return -EINVAL;
 		}
 	}
@@ -95,19 +98,23 @@ static int validate(struct manager *m, const struct vm_caller *c,
 			return -EINVAL;
 		}
 		for (size_t k = 0; k < i; k++)
-			if (strcmp(v->secondary_subnet_ids.v[k], v->secondary_subnet_ids.v[i]) == 0) {
-				snprintf(err, errsz, "duplicate secondary subnet: %s", v->secondary_subnet_ids.v[i]);
+			if (strcmp(v->secondary_subnet_ids.v[k], v->secondary_subnet_ids.v[i]) ==
+			    0) {
+				snprintf(err, errsz, "duplicate secondary subnet: %s",
+					 v->secondary_subnet_ids.v[i]);
 				return -EINVAL;
 			}
 	}
-	if (req->image_data_size == 0 && *api_str(v->image_url) == '\0' && req->minimum_free_bytes == 0) {
+	if (req->image_data_size == 0 && *api_str(v->image_url) == '\0' &&
+	    req->minimum_free_bytes == 0) {
 		snprintf(err, errsz, "no image specified");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int strlist_copy_dedup(struct api_strlist *dst, const char *first, const struct api_strlist *src)
+static int strlist_copy_dedup(struct api_strlist *dst, const char *first,
+			      const struct api_strlist *src)
 {
 	int rc = 0;
 
@@ -143,7 +150,8 @@ static int initial_info(struct manager *m, const struct vm_caller *c,
 	free(v->secondary_addresses.v); /* re-filled by allocation */
 	memset(&v->secondary_addresses, 0, sizeof(v->secondary_addresses));
 	if (v->architecture == HVAPI_ARCH_AUTO)
-		v->architecture = strcmp(m->host_arch, "aarch64") == 0 ? HVAPI_ARCH_ARM64 : HVAPI_ARCH_AMD64;
+		v->architecture =
+		    strcmp(m->host_arch, "aarch64") == 0 ? HVAPI_ARCH_ARM64 : HVAPI_ARCH_AMD64;
 	v->state = HVAPI_STATE_STOPPED;
 	v->uncommitted = false;
 	clock_gettime(CLOCK_REALTIME, &v->created_on);
@@ -159,8 +167,8 @@ static int allocate(struct manager *m, const struct vm_caller *c,
 		    const struct hvapi_create_vm_request *req, struct hvapi_local_vm_info *info,
 		    struct vm **out, char *err, size_t errsz)
 {
-	struct subnets_caller sc = { c->user, c->groups, c->ngroups, c->admin };
-	struct hvapi_address_pool p = { 0 };
+	struct subnets_caller sc = {c->user, c->groups, c->ngroups, c->admin};
+	struct hvapi_address_pool p = {0};
 	const struct hvapi_subnet *s;
 	uint64_t mcpu, mem, storage, avail;
 	struct hvapi_vm_info *v = &info->vm;
@@ -171,13 +179,16 @@ static int allocate(struct manager *m, const struct vm_caller *c,
 	manager_usage(m, &mcpu, &mem, &storage);
 	avail = manager_mem_available_mib();
 	if (mcpu + v->milli_cpus > (uint64_t)m->ncpus * 1000) {
-		snprintf(err, errsz, "insufficient CPUs: %llu milli-CPUs left",
-			 (unsigned long long)((uint64_t)m->ncpus * 1000 - (mcpu < m->ncpus * 1000ULL ? mcpu : m->ncpus * 1000ULL)));
+		snprintf(
+		    err, errsz, "insufficient CPUs: %llu milli-CPUs left",
+		    (unsigned long long)((uint64_t)m->ncpus * 1000 -
+					 (mcpu < m->ncpus * 1000ULL ? mcpu : m->ncpus * 1000ULL)));
 		rc = -ENOSPC;
 		goto out;
 	}
 	if (mem + v->memory_mib > m->mem_total_mib || (avail != 0 && v->memory_mib >= avail)) {
-		snprintf(err, errsz, "insufficient memory for %llu MiB", (unsigned long long)v->memory_mib);
+		snprintf(err, errsz, "insufficient memory for %llu MiB",
+			 (unsigned long long)v->memory_mib);
 		rc = -ENOSPC;
 		goto out;
 	}
@@ -192,16 +203,18 @@ static int allocate(struct manager *m, const struct vm_caller *c,
 		goto out;
 	free(v->subnet_id);
 	v->subnet_id = strdup(api_str(s->id));
-	v->secondary_addresses.v = calloc(req->vm.secondary_subnet_ids.n + 1, sizeof(struct hvapi_address));
+	v->secondary_addresses.v =
+	    calloc(req->vm.secondary_subnet_ids.n + 1, sizeof(struct hvapi_address));
 	if (v->subnet_id == NULL || v->secondary_addresses.v == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < req->vm.secondary_subnet_ids.n; i++) {
 		const struct hvapi_subnet *ss;
-		struct in_addr want = { 0 };
+		struct in_addr want = {0};
 
-		rc = subnets_select(&m->subnets, req->vm.secondary_subnet_ids.v[i], &sc, &ss, err, errsz);
+		rc = subnets_select(&m->subnets, req->vm.secondary_subnet_ids.v[i], &sc, &ss, err,
+				    errsz);
 		if (rc < 0)
 			goto out;
 		if (i < req->vm.secondary_addresses.n)
@@ -274,11 +287,14 @@ static int placement_init(struct manager *m, struct placement *pl)
 		struct vm *vm = m->vms[i];
 
 		pthread_mutex_lock(&vm->mu);
-		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n; k++) {
-			int d = volumes_index_of(&m->vols, api_str(vm->info.volume_locations.v[k].filename));
+		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n;
+		     k++) {
+			int d = volumes_index_of(&m->vols,
+						 api_str(vm->info.volume_locations.v[k].filename));
 
 			if (d >= 0)
-				pl->allocated[d] += hvapi_volume_effective_size(&vm->info.vm.volumes.v[k]);
+				pl->allocated[d] +=
+				    hvapi_volume_effective_size(&vm->info.vm.volumes.v[k]);
 		}
 		pthread_mutex_unlock(&vm->mu);
 	}
@@ -291,7 +307,8 @@ static int add_volume(struct manager *m, struct vm *vm, struct hvapi_local_vm_in
 		      const struct hvapi_volume *proto, uint64_t size, int dir, const char *name,
 		      char *path, size_t pathsz)
 {
-	struct hvapi_volume *nv = realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
+	struct hvapi_volume *nv =
+	    realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
 	struct hvapi_local_volume *nl;
 	char vdir[4096];
 
@@ -322,8 +339,8 @@ static int add_volume(struct manager *m, struct vm *vm, struct hvapi_local_vm_in
 }
 
 static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_request *req,
-		     const struct vmcreate_io *io, struct hvapi_local_vm_info *info, struct placement *pl,
-		     char *err, size_t errsz)
+		     const struct vmcreate_io *io, struct hvapi_local_vm_info *info,
+		     struct placement *pl, char *err, size_t errsz)
 {
 	const struct hvapi_volume *proto = req->vm.volumes.n > 0 ? &req->vm.volumes.v[0] : NULL;
 	uint64_t size = req->image_data_size ? req->image_data_size : req->minimum_free_bytes;
@@ -332,10 +349,12 @@ static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_re
 	int dir, fd, rc;
 
 	/* A URL's size is only known after the fetch: reserve MinimumFreeBytes (or 0). */
-	dir = volumes_place(&m->vols, size, req->storage_indices.n > 0 ? (int)req->storage_indices.v[0] : -1,
-			   0, pl->allocated);
+	dir = volumes_place(&m->vols, size,
+			    req->storage_indices.n > 0 ? (int)req->storage_indices.v[0] : -1, 0,
+			    pl->allocated);
 	if (dir < 0) {
-		snprintf(err, errsz, "no space for a %llu byte root volume", (unsigned long long)size);
+		snprintf(err, errsz, "no space for a %llu byte root volume",
+			 (unsigned long long)size);
 		return -ENOSPC;
 	}
 	pl->next = req->vm.spread_volumes ? (size_t)dir + 1 : (size_t)dir;
@@ -357,7 +376,7 @@ static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_re
 		return rc;
 	}
 	if (req->image_data_size > 0) {
-		io->progress(io->arg, "copying image", (struct in_addr){ 0 });
+		io->progress(io->arg, "copying image", (struct in_addr){0});
 		rc = copy_stream(io, fd, req->image_data_size);
 		if (rc < 0)
 			snprintf(err, errsz, "receiving image: %s", strerror(-rc));
@@ -365,7 +384,7 @@ static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_re
 		char msg[4200];
 
 		snprintf(msg, sizeof(msg), "fetching image: %s", url);
-		io->progress(io->arg, msg, (struct in_addr){ 0 });
+		io->progress(io->arg, msg, (struct in_addr){0});
 		rc = imagefetch_copy(url, m->cfg->local_images_directory, fd, &size,
 				     (int)(req->image_timeout_ns / 1000000), err, errsz);
 		info->vm.volumes.v[0].size = size;
@@ -386,7 +405,7 @@ static int make_secondaries(struct manager *m, struct vm *vm, struct hvapi_creat
 			    struct placement *pl, char *err, size_t errsz)
 {
 	if (req->secondary_volumes.n > 0)
-		io->progress(io->arg, "creating secondary volumes", (struct in_addr){ 0 });
+		io->progress(io->arg, "creating secondary volumes", (struct in_addr){0});
 	for (size_t i = 0; i < req->secondary_volumes.n; i++) {
 		const struct hvapi_volume *sv = &req->secondary_volumes.v[i];
 		int pin = i + 1 < req->storage_indices.n ? (int)req->storage_indices.v[i + 1] : -1;
@@ -458,7 +477,7 @@ static int write_create_request(struct vm *vm, struct hvapi_create_vm_request *r
 	int rc;
 
 	vm_path(vm, "create-request.json", path, sizeof(path));
-	req->identity_key = (struct api_bytes){ 0 };
+	req->identity_key = (struct api_bytes){0};
 	rc = api_write_file(&hvapi_create_vm_request_type, path, req, 0644);
 	req->identity_key = key;
 	return rc;
@@ -468,8 +487,8 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 	     const struct vmcreate_io *io, struct in_addr *ip, bool *dhcp_timed_out, char *err,
 	     size_t errsz)
 {
-	struct hvapi_local_vm_info info = { 0 }, record = { 0 };
-	struct placement pl = { 0 };
+	struct hvapi_local_vm_info info = {0}, record = {0};
+	struct placement pl = {0};
 	struct vm *vm = NULL;
 	char msg[128];
 	int rc;

@@ -97,9 +97,10 @@ void vmops_net_register(struct manager *m, struct vm *vm)
 	pthread_rwlock_unlock(&m->lock);
 	/* Outside the manager's locks: the metadata server calls back into it. */
 	for (int i = 0; i < n; i++) {
-		struct netsvc_lease l = { .ip = nics[i].addr.ip, .hostname = *hostname ? hostname : NULL,
-					  .kind = NETSVC_LEASE_VM };
-		struct metadata_tap t = { .ip = nics[i].addr.ip };
+		struct netsvc_lease l = {.ip = nics[i].addr.ip,
+					 .hostname = *hostname ? hostname : NULL,
+					 .kind = NETSVC_LEASE_VM};
+		struct metadata_tap t = {.ip = nics[i].addr.ip};
 		int rc;
 
 		memcpy(l.mac, nics[i].addr.mac, 6);
@@ -119,7 +120,8 @@ void vmops_net_register(struct manager *m, struct vm *vm)
 static void net_unregister(struct manager *m, const struct hvapi_vm_info *info)
 {
 	for (size_t i = 0; i <= info->secondary_addresses.n; i++) {
-		const struct hvapi_address *a = i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
+		const struct hvapi_address *a =
+		    i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
 		char tap[IF_NAMESIZE];
 
 		if (m->netsvc != NULL && a->ip.s_addr != 0)
@@ -181,7 +183,8 @@ int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (rc == 0 && timed_out != NULL &&
 		    netsvc_ack_wait(m->netsvc, &w, 1,
-				    now.tv_sec * 1000LL + now.tv_nsec / 1000000 + dhcp_timeout_ns / 1000000) < 0)
+				    now.tv_sec * 1000LL + now.tv_nsec / 1000000 +
+					dhcp_timeout_ns / 1000000) < 0)
 			*timed_out = true;
 		netsvc_ack_unwatch(m->netsvc, &w);
 	}
@@ -271,7 +274,8 @@ int vmops_stop(struct manager *m, struct vm *vm, char *err, size_t errsz)
 	}
 	rc = vm->info.vm.state == HVAPI_STATE_STOPPED ? 0 : -EIO;
 	if (rc < 0)
-		snprintf(err, errsz, "VM did not stop: it is %s", hvapi_state_name(vm->info.vm.state));
+		snprintf(err, errsz, "VM did not stop: it is %s",
+			 hvapi_state_name(vm->info.vm.state));
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
 	return rc;
@@ -363,7 +367,7 @@ int vmops_rmtree(const char *path)
  * pool. Call with m->lock held for writing. */
 static void release_addresses(struct manager *m, const struct hvapi_vm_info *info)
 {
-	struct hvapi_address_pool p = { 0 };
+	struct hvapi_address_pool p = {0};
 	int rc;
 
 	if (info->uncommitted)
@@ -373,7 +377,8 @@ static void release_addresses(struct manager *m, const struct hvapi_vm_info *inf
 		return;
 	}
 	for (size_t i = 0; i <= info->secondary_addresses.n; i++) {
-		const struct hvapi_address *a = i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
+		const struct hvapi_address *a =
+		    i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
 
 		if (info->state == HVAPI_STATE_EXPORTING)
 			addrpool_unregister(&p, a);
@@ -392,7 +397,7 @@ static void release_addresses(struct manager *m, const struct hvapi_vm_info *inf
 
 void vmops_delete(struct manager *m, struct vm *vm)
 {
-	struct hvapi_local_vm_info info = { 0 };
+	struct hvapi_local_vm_info info = {0};
 	int rc;
 
 	pthread_mutex_lock(&vm->mu);
@@ -474,7 +479,8 @@ void vmops_tick(struct manager *m)
 		pthread_mutex_lock(&vm->mu);
 		expired = !vm->acknowledged && !vm->removed &&
 			  (now.tv_sec > vm->ack_deadline.tv_sec ||
-			   (now.tv_sec == vm->ack_deadline.tv_sec && now.tv_nsec >= vm->ack_deadline.tv_nsec));
+			   (now.tv_sec == vm->ack_deadline.tv_sec &&
+			    now.tv_nsec >= vm->ack_deadline.tv_nsec));
 		/* Decided under the lock: a later AcknowledgeVm is refused (#18). */
 		if (expired) {
 			vm->acknowledged = true;
@@ -493,11 +499,16 @@ void vmops_tick(struct manager *m)
 static enum vmstate_event event_of(enum virt_event_kind k)
 {
 	switch (k) {
-	case VIRT_EV_STARTED: return VMSTATE_EV_STARTED;
-	case VIRT_EV_SHUTDOWN: return VMSTATE_EV_SHUTDOWN;
-	case VIRT_EV_DESTROYED: return VMSTATE_EV_DESTROYED;
-	case VIRT_EV_WATCHDOG: return VMSTATE_EV_WATCHDOG;
-	default: return VMSTATE_EV_CRASHED;
+	case VIRT_EV_STARTED:
+		return VMSTATE_EV_STARTED;
+	case VIRT_EV_SHUTDOWN:
+		return VMSTATE_EV_SHUTDOWN;
+	case VIRT_EV_DESTROYED:
+		return VMSTATE_EV_DESTROYED;
+	case VIRT_EV_WATCHDOG:
+		return VMSTATE_EV_WATCHDOG;
+	default:
+		return VMSTATE_EV_CRASHED;
 	}
 }
 
@@ -559,7 +570,8 @@ void vmops_shutdown_all(struct manager *m)
 		pthread_mutex_lock(&vms[i]->mu);
 		s = vms[i]->info.vm.state;
 		pthread_mutex_unlock(&vms[i]->mu);
-		if (s == HVAPI_STATE_RUNNING || s == HVAPI_STATE_STARTING || s == HVAPI_STATE_DEBUGGING)
+		if (s == HVAPI_STATE_RUNNING || s == HVAPI_STATE_STARTING ||
+		    s == HVAPI_STATE_DEBUGGING)
 			virt_shutdown(m->virt, vms[i]->ipstr, err, sizeof(err));
 	}
 	for (int t = 0; t < 600; t++) {

@@ -16,16 +16,16 @@ enum vmstate_op {
 	VMSTATE_OP_OFFLINE_CHANGE, /* Change* methods that need a stopped VM */
 	VMSTATE_OP_MIGRATE_ENABLE,
 	VMSTATE_OP_MIGRATE_DISABLE,
-	VMSTATE_OP_CONSOLE,        /* serial port / VNC: the VM must run */
+	VMSTATE_OP_CONSOLE, /* serial port / VNC: the VM must run */
 };
 
 /* What an allowed operation does from the current state. */
 enum vmstate_action {
-	VMSTATE_REFUSE,      /* not allowed: see the error text */
-	VMSTATE_RUN,         /* go ahead (start: -> starting; stop: -> stopping;
-				destroy: -> destroying and kill; others: do it) */
-	VMSTATE_SETTLE,      /* stop of a crashed / failed VM: just record stopped */
-	VMSTATE_DELETE_NOW,  /* destroy of a VM that does not run: delete at once */
+	VMSTATE_REFUSE,	    /* not allowed: see the error text */
+	VMSTATE_RUN,	    /* go ahead (start: -> starting; stop: -> stopping;
+			       destroy: -> destroying and kill; others: do it) */
+	VMSTATE_SETTLE,	    /* stop of a crashed / failed VM: just record stopped */
+	VMSTATE_DELETE_NOW, /* destroy of a VM that does not run: delete at once */
 };
 
 /* Decides op in state s. destroy_protection matters for destroying a running VM.
@@ -34,17 +34,17 @@ enum vmstate_action vmstate_check(enum vmstate_op op, enum hvapi_state s, bool d
 				  const char **err);
 
 enum vmstate_event {
-	VMSTATE_EV_STARTED,   /* the domain is up */
-	VMSTATE_EV_SHUTDOWN,  /* it stopped after a guest/ACPI power-down */
-	VMSTATE_EV_DESTROYED, /* it was killed from the host */
-	VMSTATE_EV_CRASHED,   /* QEMU died or libvirt lost it */
-	VMSTATE_EV_WATCHDOG,  /* watchdog with action poweroff */
+	VMSTATE_EV_STARTED,	 /* the domain is up */
+	VMSTATE_EV_SHUTDOWN,	 /* it stopped after a guest/ACPI power-down */
+	VMSTATE_EV_DESTROYED,	 /* it was killed from the host */
+	VMSTATE_EV_CRASHED,	 /* QEMU died or libvirt lost it */
+	VMSTATE_EV_WATCHDOG,	 /* watchdog with action poweroff */
 	VMSTATE_EV_START_FAILED, /* the start request itself failed */
 };
 
 struct vmstate_result {
 	enum hvapi_state next; /* new state (may equal the old one) */
-	bool delete_vm;        /* remove the VM and its volumes */
+	bool delete_vm;	       /* remove the VM and its volumes */
 };
 
 /* Where event ev takes a VM in state s. destroy_on_powerdown / destroy_protection are

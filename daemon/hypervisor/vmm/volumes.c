@@ -31,7 +31,8 @@ static void find_mount(const char *path, char **mount_point, bool *can_trim)
 	while (fscanf(f, "%511s %4095s %63s %1023s %*d %*d", dev, mp, type, opts) == 4) {
 		size_t len = strlen(mp);
 
-		if (strncmp(path, mp, len) != 0 || (path[len] != '/' && path[len] != '\0' && len != 1))
+		if (strncmp(path, mp, len) != 0 ||
+		    (path[len] != '/' && path[len] != '\0' && len != 1))
 			continue;
 		if (len < best)
 			continue;
@@ -137,7 +138,7 @@ static int autodetect(struct volumes *vols)
 	if (f == NULL)
 		return -errno;
 	while (fscanf(f, "%511s %4095s %*s %*s %*d %*d", dev, mp) == 2) {
-		struct candidate x = { 0 };
+		struct candidate x = {0};
 		struct statvfs st;
 		bool dup = false;
 
@@ -323,7 +324,7 @@ uint64_t volumes_qcow2_virtual_size(int fd)
 }
 
 static void reportf(volumes_report_fn report, void *arg, bool missing, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void reportf(volumes_report_fn report, void *arg, bool missing, const char *fmt, ...)
 {
 	char line[4352];
@@ -344,7 +345,8 @@ int volumes_check(const struct hvapi_local_vm_info *info, bool repair, uint64_t 
 
 	for (size_t i = 0; i < info->volume_locations.n; i++) {
 		const char *file = api_str(info->volume_locations.v[i].filename);
-		const struct hvapi_volume *vol = i < info->vm.volumes.n ? &info->vm.volumes.v[i] : NULL;
+		const struct hvapi_volume *vol =
+		    i < info->vm.volumes.n ? &info->vm.volumes.v[i] : NULL;
 		uint64_t want, have;
 		struct stat st;
 
@@ -359,8 +361,8 @@ int volumes_check(const struct hvapi_local_vm_info *info, bool repair, uint64_t 
 			continue;
 		}
 		if ((uint64_t)st.st_size != vol->size) {
-			reportf(report, arg, false, "%s size: %" PRIu64 " should be: %" PRIu64, file,
-				(uint64_t)st.st_size, vol->size);
+			reportf(report, arg, false, "%s size: %" PRIu64 " should be: %" PRIu64,
+				file, (uint64_t)st.st_size, vol->size);
 			findings++;
 			continue;
 		}
@@ -370,8 +372,8 @@ int volumes_check(const struct hvapi_local_vm_info *info, bool repair, uint64_t 
 		have = (uint64_t)st.st_blocks;
 		if (have >= want)
 			continue;
-		reportf(report, arg, false, "%s alloc: %" PRIu64 " should be: %" PRIu64, file, have * 512,
-			want * 512);
+		reportf(report, arg, false, "%s alloc: %" PRIu64 " should be: %" PRIu64, file,
+			have * 512, want * 512);
 		findings++;
 		*increase += (want - have) * 512;
 		if (repair) {
@@ -381,7 +383,8 @@ int volumes_check(const struct hvapi_local_vm_info *info, bool repair, uint64_t 
 			if (fd >= 0)
 				close(fd);
 			if (rc != 0) {
-				reportf(report, arg, false, "%s: fallocate: %s", file, strerror(rc));
+				reportf(report, arg, false, "%s: fallocate: %s", file,
+					strerror(rc));
 				return -rc;
 			}
 		}

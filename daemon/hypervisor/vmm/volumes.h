@@ -13,9 +13,9 @@
 #include "api/hypervisor.h"
 
 struct volumes_dir {
-	char *path;        /* <mount point>/hyper-volumes, or as given */
+	char *path; /* <mount point>/hyper-volumes, or as given */
 	char *mount_point;
-	bool can_trim;     /* mounted with "discard" */
+	bool can_trim; /* mounted with "discard" */
 };
 
 struct volumes {

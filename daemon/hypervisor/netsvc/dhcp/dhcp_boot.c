@@ -30,10 +30,12 @@ void dhcp_boot_classify(const struct dhcp_msg *m, struct dhcp_boot_info *bi)
 	}
 	p = dhcp_msg_opt(m, DHCP_OPT_VENDOR_CLASS, &l);
 	bi->pxeclient = has_prefix(p, l, "PXEClient");
-	bi->httpclient = has_prefix(p, l, "HTTPClient") || (bi->have_arch && is_http_arch(bi->arch));
+	bi->httpclient =
+	    has_prefix(p, l, "HTTPClient") || (bi->have_arch && is_http_arch(bi->arch));
 	/* iPXE sends the bare string "iPXE" as user class (not RFC 3004 framing). */
 	p = dhcp_msg_opt(m, DHCP_OPT_USER_CLASS, &l);
-	bi->ipxe = (p && l == 4 && memcmp(p, "iPXE", 4) == 0) || dhcp_msg_has(m, DHCP_OPT_IPXE_ENCAP);
+	bi->ipxe =
+	    (p && l == 4 && memcmp(p, "iPXE", 4) == 0) || dhcp_msg_has(m, DHCP_OPT_IPXE_ENCAP);
 }
 
 int dhcp_boot_expand(const char *template, uint16_t arch, char *out, size_t outlen)
@@ -73,8 +75,7 @@ static int arch_file(const struct dhcp_boot_config *c, uint16_t arch, char *out,
 	return dhcp_boot_expand(c->template ? c->template : "pxelinux.%d", arch, out, outlen);
 }
 
-static int http_url(const struct dhcp_boot_config *c, const char *name, char *out,
-		    size_t outlen)
+static int http_url(const struct dhcp_boot_config *c, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s%s", c->http_base, name);
 	return (n < 0 || (size_t)n >= outlen) ? -ENOSPC : 0;

@@ -23,11 +23,11 @@ enum dhcp_arch {
 };
 
 struct dhcp_boot_info {
-	uint16_t arch;   /* option 93 (first entry), 0 when absent */
+	uint16_t arch; /* option 93 (first entry), 0 when absent */
 	bool have_arch;
-	bool pxeclient;  /* vendor class starts with "PXEClient" */
+	bool pxeclient;	 /* vendor class starts with "PXEClient" */
 	bool httpclient; /* vendor class "HTTPClient..." or an HTTP boot arch */
-	bool ipxe;       /* user class "iPXE" or option 175 present */
+	bool ipxe;	 /* user class "iPXE" or option 175 present */
 };
 
 void dhcp_boot_classify(const struct dhcp_msg *m, struct dhcp_boot_info *bi);
@@ -38,17 +38,17 @@ struct dhcp_boot_map {
 };
 
 struct dhcp_boot_config {
-	const char *template;           /* "pxelinux.%d": %d = arch, %% = % */
+	const char *template;		 /* "pxelinux.%d": %d = arch, %% = % */
 	const struct dhcp_boot_map *map; /* explicit per-arch files, checked first */
 	size_t nmap;
-	const char *http_base;   /* "http://10.0.0.1:6976/boot/" or NULL (no HTTP boot) */
+	const char *http_base;	 /* "http://10.0.0.1:6976/boot/" or NULL (no HTTP boot) */
 	const char *ipxe_script; /* name under http_base handed to iPXE ("boot.ipxe") */
 };
 
 struct dhcp_boot_choice {
-	char bootfile[256];       /* empty: send no boot file */
+	char bootfile[256];	  /* empty: send no boot file */
 	const char *vendor_class; /* option 60 to echo, or NULL */
-	bool http;                /* bootfile is a URL */
+	bool http;		  /* bootfile is a URL */
 };
 
 /* Expands the boot file template for an architecture. 0 or -ENOSPC. */

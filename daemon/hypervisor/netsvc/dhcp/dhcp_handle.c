@@ -69,7 +69,8 @@ static const struct dhcp_subnet *subnet_containing(const struct dhcp_ctx *ctx, s
 	return NULL;
 }
 
-static const struct dhcp_subnet *lease_subnet(const struct dhcp_ctx *ctx, const struct dhcp_lease *l)
+static const struct dhcp_subnet *lease_subnet(const struct dhcp_ctx *ctx,
+					      const struct dhcp_lease *l)
 {
 	return l->has_subnet ? &l->subnet : subnet_containing(ctx, l->ip);
 }
@@ -77,7 +78,8 @@ static const struct dhcp_subnet *lease_subnet(const struct dhcp_ctx *ctx, const 
 /* The subnet this link hands dynamic leases from: for a relayed request the subnet
  * of giaddr, if that relay sits on an attached subnet of the ingress interface;
  * otherwise the first attached subnet with a range. The server is its gateway. */
-static const struct dhcp_subnet *dynamic_subnet(const struct dhcp_ctx *ctx, const struct dhcp_msg *m)
+static const struct dhcp_subnet *dynamic_subnet(const struct dhcp_ctx *ctx,
+						const struct dhcp_msg *m)
 {
 	if (m->giaddr.s_addr) {
 		const struct dhcp_subnet *s = subnet_containing(ctx, m->giaddr);
@@ -123,7 +125,8 @@ static bool authoritative_for(const struct dhcp_ctx *ctx, const struct dhcp_msg 
 	bool on_link = false;
 	for (size_t i = 0; i < ctx->nsubnets; i++) {
 		const struct dhcp_subnet *s = &ctx->subnets[i];
-		if ((m->giaddr.s_addr ? dhcp_subnet_contains(s, m->giaddr) : attached(s, ctx->ingress)) &&
+		if ((m->giaddr.s_addr ? dhcp_subnet_contains(s, m->giaddr)
+				      : attached(s, ctx->ingress)) &&
 		    dhcp_subnet_contains(s, ip))
 			on_link = true;
 	}
@@ -141,8 +144,8 @@ static void set_dest(const struct dhcp_msg *m, const struct sockaddr_in *from, u
 		res->dest.sin_port = htons(67);
 		return;
 	}
-	bool bcast = type == DHCP_NAK || from->sin_addr.s_addr == 0 ||
-		     (m->flags & DHCP_FLAG_BROADCAST);
+	bool bcast =
+	    type == DHCP_NAK || from->sin_addr.s_addr == 0 || (m->flags & DHCP_FLAG_BROADCAST);
 	res->dest.sin_addr.s_addr = bcast ? htonl(INADDR_BROADCAST) : from->sin_addr.s_addr;
 	res->dest.sin_port = from->sin_port ? from->sin_port : htons(68);
 }
@@ -270,7 +273,8 @@ static int on_discover(const struct dhcp_ctx *ctx, const struct dhcp_msg *m,
 	return send_lease(ctx, m, from, DHCP_OFFER, l, s, res);
 }
 
-static void note_ack(const struct dhcp_ctx *ctx, const struct dhcp_lease *l, struct dhcp_result *res)
+static void note_ack(const struct dhcp_ctx *ctx, const struct dhcp_lease *l,
+		     struct dhcp_result *res)
 {
 	res->acked = true;
 	res->ack_ip = l->ip;
@@ -303,13 +307,14 @@ static int on_request(const struct dhcp_ctx *ctx, const struct dhcp_msg *m,
 		if (!s)
 			return drop(res, "no subnet for lease");
 		if (req.s_addr != l->ip.s_addr || !on_client_link(ctx, m, l->ip))
-			return send_nak(ctx, m, from, s, "requested address not leased to you", res);
+			return send_nak(ctx, m, from, s, "requested address not leased to you",
+					res);
 		if (l->kind == DHCP_LEASE_DYNAMIC) {
 			char host[DHCP_HOSTNAME_MAX];
-			dhcp_leases_commit(l, ctx->now, ctx->times.lease_hold_ms,
-					   dhcp_msg_opt_str(m, DHCP_OPT_HOSTNAME, host, sizeof(host)) >= 0
-						   ? host
-						   : NULL);
+			dhcp_leases_commit(
+			    l, ctx->now, ctx->times.lease_hold_ms,
+			    dhcp_msg_opt_str(m, DHCP_OPT_HOSTNAME, host, sizeof(host)) >= 0 ? host
+											    : NULL);
 			res->journal = true;
 			res->j_ip = l->ip;
 			res->j_expires = l->expires;
@@ -340,7 +345,8 @@ static int on_decline(const struct dhcp_ctx *ctx, const struct dhcp_msg *m, stru
 		return drop(res, "decline of an address not leased");
 	if (dhcp_lease_is_static(l))
 		return drop(res, "declined static address (conflict on the link)");
-	dhcp_leases_decline(ctx->leases, ip, ctx->now, ctx->times.decline_hold_ms, &res->dyn_changed);
+	dhcp_leases_decline(ctx->leases, ip, ctx->now, ctx->times.decline_hold_ms,
+			    &res->dyn_changed);
 	return drop(res, "declined");
 }
 

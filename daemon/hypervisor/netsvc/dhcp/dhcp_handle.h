@@ -32,11 +32,11 @@ struct dhcp_iface {
 };
 
 struct dhcp_times {
-	uint32_t static_secs;        /* 48 h */
+	uint32_t static_secs;	     /* 48 h */
 	uint32_t dynamic_offer_secs; /* 1 min, sent in OFFERs */
 	uint32_t dynamic_ack_secs;   /* 2 h, sent in ACKs */
-	int64_t offer_hold_ms;       /* 10 s: how long an unanswered offer is reserved */
-	int64_t lease_hold_ms;       /* 4 h: server-side expiry of an acked lease */
+	int64_t offer_hold_ms;	     /* 10 s: how long an unanswered offer is reserved */
+	int64_t lease_hold_ms;	     /* 4 h: server-side expiry of an acked lease */
 	int64_t decline_hold_ms;     /* 10 min */
 };
 
@@ -53,7 +53,7 @@ struct dhcp_ctx {
 	const char *boot_template;  /* "pxelinux.%d" */
 	const struct dhcp_boot_map *boot_map;
 	size_t nboot_map;
-	uint16_t http_port; /* 0: no HTTP boot */
+	uint16_t http_port;    /* 0: no HTTP boot */
 	const char *http_path; /* "/boot/" */
 	const char *ipxe_script;
 	struct dhcp_times times;
@@ -69,7 +69,7 @@ struct dhcp_result {
 	enum dhcp_action action;
 	const char *why; /* short reason for logs and counters */
 	bool malformed;
-	uint8_t type;    /* request type */
+	uint8_t type; /* request type */
 	char mac[18];
 	uint8_t hwaddr[6];
 	bool relayed; /* reply goes to giaddr:67 */
@@ -89,7 +89,7 @@ struct dhcp_result {
 	int64_t j_expires;
 	char j_host[DHCP_HOSTNAME_MAX];
 	bool dyn_changed; /* other changes to persisted leases: rewrite the snapshot soon */
-	bool netboot;     /* the lease is a netboot lease */
+	bool netboot;	  /* the lease is a netboot lease */
 	/* Last, so that dhcp_handle clears everything above it cheaply. */
 	uint8_t reply[DHCP_MAX_LEN];
 };

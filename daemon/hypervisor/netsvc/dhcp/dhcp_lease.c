@@ -353,8 +353,8 @@ int dhcp_leases_restore(struct dhcp_leases *t, const uint8_t mac[6], struct in_a
 		return -ESTALE;
 	if (find_mac_any(t, mac) || find_ip_any(t, ip))
 		return -EEXIST;
-	struct dhcp_lease n = {.kind = DHCP_LEASE_DYNAMIC, .ip = ip, .expires = expires,
-			       .acked = true};
+	struct dhcp_lease n = {
+	    .kind = DHCP_LEASE_DYNAMIC, .ip = ip, .expires = expires, .acked = true};
 	memcpy(n.mac, mac, 6);
 	if (hostname)
 		snprintf(n.hostname, sizeof(n.hostname), "%s", hostname);
@@ -429,7 +429,8 @@ void dhcp_leases_unwatch(struct dhcp_leases *t, struct in_addr ip)
 	*a = t->acks[--t->nacks];
 }
 
-bool dhcp_leases_ack_state(const struct dhcp_leases *t, struct in_addr ip, struct dhcp_ack_state *st)
+bool dhcp_leases_ack_state(const struct dhcp_leases *t, struct in_addr ip,
+			   struct dhcp_ack_state *st)
 {
 	struct ackrec *a = ackrec_find(t, ip);
 	if (!a)

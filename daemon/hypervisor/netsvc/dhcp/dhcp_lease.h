@@ -15,7 +15,7 @@
 #define DHCP_HOSTNAME_MAX 64
 
 enum dhcp_lease_kind {
-	DHCP_LEASE_VM,       /* a VM's address (static, not persisted) */
+	DHCP_LEASE_VM,	     /* a VM's address (static, not persisted) */
 	DHCP_LEASE_EXTERNAL, /* RegisterExternalLeases (static) */
 	DHCP_LEASE_NETBOOT,  /* NetbootMachine: static with boot file, expires */
 	DHCP_LEASE_DYNAMIC,  /* from a subnet's dynamic range, persisted once acked */
@@ -27,10 +27,10 @@ struct dhcp_lease {
 	struct in_addr ip;
 	enum dhcp_lease_kind kind;
 	char hostname[DHCP_HOSTNAME_MAX]; /* static: given name; dynamic: client's option 12 */
-	uint64_t token;  /* owner tag (netboot registrations); 0 = none */
-	int64_t expires; /* wall-clock ms; 0 = never */
-	bool acked;      /* dynamic: false while only offered */
-	bool has_subnet; /* explicit subnet (NetbootMachine's Subnet) */
+	uint64_t token;			  /* owner tag (netboot registrations); 0 = none */
+	int64_t expires;		  /* wall-clock ms; 0 = never */
+	bool acked;			  /* dynamic: false while only offered */
+	bool has_subnet;		  /* explicit subnet (NetbootMachine's Subnet) */
 	struct dhcp_subnet subnet;
 	/* Table internals. */
 	struct dhcp_lease *next_mac, *next_ip;
@@ -101,7 +101,8 @@ struct dhcp_ack_state {
 };
 int dhcp_leases_watch(struct dhcp_leases *t, struct in_addr ip, struct dhcp_ack_state *now_state);
 void dhcp_leases_unwatch(struct dhcp_leases *t, struct in_addr ip);
-bool dhcp_leases_ack_state(const struct dhcp_leases *t, struct in_addr ip, struct dhcp_ack_state *st);
+bool dhcp_leases_ack_state(const struct dhcp_leases *t, struct in_addr ip,
+			   struct dhcp_ack_state *st);
 /* Records one ACK for ip (no-op when nobody watches it). */
 void dhcp_leases_note_ack(struct dhcp_leases *t, struct in_addr ip);
 

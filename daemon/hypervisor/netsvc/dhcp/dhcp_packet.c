@@ -74,8 +74,7 @@ static bool iter_next_region(struct dhcp_opt_iter *it)
 	return false;
 }
 
-int dhcp_opt_iter_next(struct dhcp_opt_iter *it, uint8_t *code, const uint8_t **data,
-		       uint8_t *len)
+int dhcp_opt_iter_next(struct dhcp_opt_iter *it, uint8_t *code, const uint8_t **data, uint8_t *len)
 {
 	for (;;) {
 		if (it->region >= 3)
@@ -229,14 +228,14 @@ int dhcp_msg_mac_str(const struct dhcp_msg *m, char *out, size_t outlen)
 {
 	if (m->htype != 1 || m->hlen != 6)
 		return -EINVAL;
-	int n = snprintf(out, outlen, "%02x:%02x:%02x:%02x:%02x:%02x", m->chaddr[0],
-			 m->chaddr[1], m->chaddr[2], m->chaddr[3], m->chaddr[4], m->chaddr[5]);
+	int n = snprintf(out, outlen, "%02x:%02x:%02x:%02x:%02x:%02x", m->chaddr[0], m->chaddr[1],
+			 m->chaddr[2], m->chaddr[3], m->chaddr[4], m->chaddr[5]);
 	return (n < 0 || (size_t)n >= outlen) ? -ENOSPC : 0;
 }
 
 const char *dhcp_msg_type_name(uint8_t type)
 {
-	static const char *const names[] = {"?",   "DISCOVER", "OFFER",   "REQUEST", "DECLINE",
+	static const char *const names[] = {"?",   "DISCOVER", "OFFER",	  "REQUEST", "DECLINE",
 					    "ACK", "NAK",      "RELEASE", "INFORM"};
 	return type <= DHCP_INFORM ? names[type] : "?";
 }
@@ -327,7 +326,7 @@ static void put_lease_opts(struct builder *b, const struct dhcp_msg *req,
 			   const struct dhcp_reply_params *p)
 {
 	static const uint8_t default_order[] = {DHCP_OPT_SUBNET_MASK, DHCP_OPT_ROUTER,
-						DHCP_OPT_DNS,         DHCP_OPT_DOMAIN,
+						DHCP_OPT_DNS,	      DHCP_OPT_DOMAIN,
 						DHCP_OPT_HOSTNAME,    DHCP_OPT_BOOTFILE};
 	uint8_t done[32] = {0};
 	size_t n;
@@ -363,8 +362,8 @@ static size_t reply_limit(const struct dhcp_msg *req, size_t cap)
 	return max < cap ? max : cap;
 }
 
-int dhcp_reply_build(const struct dhcp_msg *req, const struct dhcp_reply_params *p,
-		     uint8_t *buf, size_t cap)
+int dhcp_reply_build(const struct dhcp_msg *req, const struct dhcp_reply_params *p, uint8_t *buf,
+		     size_t cap)
 {
 	if (p->type != DHCP_OFFER && p->type != DHCP_ACK && p->type != DHCP_NAK)
 		return -EINVAL;

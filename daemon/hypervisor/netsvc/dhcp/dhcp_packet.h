@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DHCP_FIXED_LEN 236      /* op .. file, before the magic cookie */
-#define DHCP_MIN_LEN 240        /* fixed part + magic cookie */
-#define DHCP_BOOTP_MIN_LEN 300  /* replies are padded to this (RFC 951) */
-#define DHCP_MAX_LEN 1500       /* largest datagram we accept or build */
+#define DHCP_FIXED_LEN 236	 /* op .. file, before the magic cookie */
+#define DHCP_MIN_LEN 240	 /* fixed part + magic cookie */
+#define DHCP_BOOTP_MIN_LEN 300	 /* replies are padded to this (RFC 951) */
+#define DHCP_MAX_LEN 1500	 /* largest datagram we accept or build */
 #define DHCP_DEFAULT_MAX_MSG 576 /* RFC 2131 minimum every client must accept */
 #define DHCP_UDP_IP_OVERHEAD 28
 #define DHCP_SNAME_LEN 64
@@ -67,8 +67,8 @@ enum dhcp_opt {
  * concatenated per RFC 3396), so the view does not borrow the packet buffer. */
 struct dhcp_msg {
 	uint8_t op, htype, hlen, hops;
-	uint32_t xid;   /* host order */
-	uint16_t secs;  /* host order */
+	uint32_t xid;	/* host order */
+	uint16_t secs;	/* host order */
 	uint16_t flags; /* host order */
 	struct in_addr ciaddr, yiaddr, siaddr, giaddr;
 	uint8_t chaddr[16];
@@ -83,9 +83,9 @@ struct dhcp_msg {
 struct dhcp_opt_iter {
 	const uint8_t *buf; /* whole packet, borrowed */
 	size_t len;
-	int region;   /* 0 options field, 1 file, 2 sname, 3 done */
-	size_t pos;   /* inside the current region */
-	size_t end;   /* end of the current region */
+	int region; /* 0 options field, 1 file, 2 sname, 3 done */
+	size_t pos; /* inside the current region */
+	size_t end; /* end of the current region */
 	uint8_t overload;
 	bool overload_seen;
 };
@@ -94,8 +94,7 @@ struct dhcp_opt_iter {
 void dhcp_opt_iter_init(struct dhcp_opt_iter *it, const uint8_t *buf, size_t len);
 /* Next option instance: 1 with code, data and len filled, 0 at the end, -EBADMSG when
  * an option runs past its region. PAD is skipped; overload (52) is followed. */
-int dhcp_opt_iter_next(struct dhcp_opt_iter *it, uint8_t *code, const uint8_t **data,
-		       uint8_t *len);
+int dhcp_opt_iter_next(struct dhcp_opt_iter *it, uint8_t *code, const uint8_t **data, uint8_t *len);
 
 /* Parses a BOOTP/DHCP packet. 0 on success; -EBADMSG for short packets, bad magic
  * cookie, hlen > 16, option overrun, or a missing/invalid option 53. */
@@ -124,18 +123,18 @@ struct dhcp_reply_params {
 	size_t ndns;
 	const char *domain;
 	const char *hostname;
-	const char *bootfile;     /* option 67 and, if it fits, the BOOTP file field */
+	const char *bootfile;	  /* option 67 and, if it fits, the BOOTP file field */
 	const char *tftp_server;  /* option 66 (sent only when requested) */
 	const char *vendor_class; /* option 60 echo: "PXEClient" / "HTTPClient" */
-	const char *message;      /* option 56, NAK reason */
-	bool copy_ciaddr;         /* ACK to INFORM keeps ciaddr */
+	const char *message;	  /* option 56, NAK reason */
+	bool copy_ciaddr;	  /* ACK to INFORM keeps ciaddr */
 };
 
 /* Builds a reply to req into buf. Options: 53, 54, 51, then the lease options
  * ordered by the client's parameter request list (all when it sent none), then
  * 60 (forced; PXE clients need it). Honours option 57 and pads to 300 bytes.
  * Returns the length, or -EMSGSIZE/-EINVAL. */
-int dhcp_reply_build(const struct dhcp_msg *req, const struct dhcp_reply_params *p,
-		     uint8_t *buf, size_t cap);
+int dhcp_reply_build(const struct dhcp_msg *req, const struct dhcp_reply_params *p, uint8_t *buf,
+		     size_t cap);
 
 #endif

@@ -27,9 +27,12 @@ static int receive(int fd, struct rx *rx)
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} cbuf;
-	struct msghdr mh = {.msg_name = &rx->from, .msg_namelen = sizeof(rx->from),
-			    .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	struct msghdr mh = {.msg_name = &rx->from,
+			    .msg_namelen = sizeof(rx->from),
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf)};
 	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
@@ -54,9 +57,12 @@ static int send_reply(struct netsvc *ns, int ifindex, const struct dhcp_result *
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} cbuf;
-	struct msghdr mh = {.msg_name = (void *)&r->dest, .msg_namelen = sizeof(r->dest),
-			    .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	struct msghdr mh = {.msg_name = (void *)&r->dest,
+			    .msg_namelen = sizeof(r->dest),
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf)};
 	memset(&cbuf, 0, sizeof(cbuf));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = IPPROTO_IP;

@@ -26,7 +26,8 @@ static int cmp_ipstr(const void *a, const void *b)
 
 static json_t *entry_json(const struct dhcp_store_entry *e)
 {
-	struct timespec ts = {.tv_sec = e->expires / 1000, .tv_nsec = (e->expires % 1000) * 1000000};
+	struct timespec ts = {.tv_sec = e->expires / 1000,
+			      .tv_nsec = (e->expires % 1000) * 1000000};
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
@@ -270,7 +271,8 @@ int dhcp_journal_replay(const char *path, struct dhcp_store_entry **e, size_t *n
 		json_t *o = json_loads(line, 0, NULL);
 		const char *op = json_string_value(json_object_get(o, "Op"));
 		struct dhcp_store_entry r;
-		if (!o || !op || decode_one(o, &r) < 0 || (strcmp(op, "set") && strcmp(op, "del"))) {
+		if (!o || !op || decode_one(o, &r) < 0 ||
+		    (strcmp(op, "set") && strcmp(op, "del"))) {
 			(*bad)++;
 			json_decref(o);
 			continue;

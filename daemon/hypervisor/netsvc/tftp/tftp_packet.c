@@ -252,7 +252,8 @@ int tftp_reply_parse(const uint8_t *buf, size_t len, struct tftp_reply *r)
 		if (n >= sizeof(r->errmsg))
 			n = sizeof(r->errmsg) - 1;
 		for (size_t i = 0; i < n; i++)
-			r->errmsg[i] = (buf[4 + i] >= 0x20 && buf[4 + i] < 0x7f) ? (char)buf[4 + i] : '?';
+			r->errmsg[i] =
+			    (buf[4 + i] >= 0x20 && buf[4 + i] < 0x7f) ? (char)buf[4 + i] : '?';
 		r->errmsg[n] = 0;
 		return 0;
 	}

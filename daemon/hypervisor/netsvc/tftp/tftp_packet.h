@@ -45,7 +45,7 @@ enum tftp_mode {
 /* Option values as the client sent them; has_* false when absent or malformed. */
 struct tftp_opts {
 	bool has_blksize, has_tsize, has_timeout, has_windowsize;
-	uint32_t blksize;    /* 8..65464 */
+	uint32_t blksize; /* 8..65464 */
 	uint64_t tsize;
 	uint32_t timeout;    /* seconds, 1..255 */
 	uint32_t windowsize; /* 1..65535 */

@@ -33,17 +33,17 @@ struct tftp_xfer {
 	struct tftp_xfer *next;
 	struct sockaddr_in peer;
 	char name[TFTP_NAME_MAX + 1];
-	int fd;               /* file source, or -1 */
+	int fd;		       /* file source, or -1 */
 	struct nbf_blob *blob; /* memory source, or NULL */
 	uint64_t size, nblocks;
 	uint32_t blksize, window;
 	int64_t timeout_ms, cur_timeout_ms;
 	unsigned retries;
-	uint64_t base;    /* first unacknowledged block; 0 while the OACK is unanswered */
-	uint64_t sent_hi; /* highest block sent */
+	uint64_t base;	    /* first unacknowledged block; 0 while the OACK is unanswered */
+	uint64_t sent_hi;   /* highest block sent */
 	int64_t dup_resend; /* when a duplicate ACK last triggered a resend */
 	uint64_t loaded_first, loaded_last; /* blocks held in buf */
-	uint64_t pending_from; /* socket was full: continue sending here (0: none) */
+	uint64_t pending_from;		    /* socket was full: continue sending here (0: none) */
 	uint8_t oack[TFTP_OACK_MAX];
 	size_t oack_len;
 	int64_t started;
@@ -82,11 +82,12 @@ static void xfer_finish(struct tftp_xfer *x, bool ok, const char *why)
 	if (ok) {
 		NETSVC_STAT_ADD(ns, tftp_done, 1);
 		double rate = ms > 0 ? (double)x->size * 1000.0 / (double)ms : 0;
-		netsvc_log(ns, NETSVC_LOG_INFO,
-			   "tftpd(%s:%s): %llu bytes sent in %lld ms (%.0f B/s), blksize %u window %u, "
-			   "%u resends",
-			   ip, x->name, (unsigned long long)x->size, (long long)ms, rate, x->blksize,
-			   x->window, x->resends);
+		netsvc_log(
+		    ns, NETSVC_LOG_INFO,
+		    "tftpd(%s:%s): %llu bytes sent in %lld ms (%.0f B/s), blksize %u window %u, "
+		    "%u resends",
+		    ip, x->name, (unsigned long long)x->size, (long long)ms, rate, x->blksize,
+		    x->window, x->resends);
 	} else {
 		NETSVC_STAT_ADD(ns, tftp_failed, 1);
 		netsvc_log(ns, NETSVC_LOG_INFO, "tftpd(%s:%s): failed after %llu bytes: %s", ip,
@@ -227,7 +228,8 @@ static void on_timeout(struct ev_timer *t)
 	}
 	x->cur_timeout_ms *= 2;
 	if (x->cur_timeout_ms > TFTP_MAX_BACKOFF_MS)
-		x->cur_timeout_ms = x->timeout_ms > TFTP_MAX_BACKOFF_MS ? x->timeout_ms : TFTP_MAX_BACKOFF_MS;
+		x->cur_timeout_ms =
+		    x->timeout_ms > TFTP_MAX_BACKOFF_MS ? x->timeout_ms : TFTP_MAX_BACKOFF_MS;
 	x->resends++;
 	int rc = x->base == 0 ? send_oack(x) : send_window(x);
 	if (rc < 0)
@@ -288,7 +290,8 @@ static void xfer_readable(struct ev_io *io, uint32_t events)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(io->fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n =
+		    recvfrom(io->fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
@@ -298,7 +301,8 @@ static void xfer_readable(struct ev_io *io, uint32_t events)
 			return;
 		}
 		/* The socket is connected; check anyway (RFC 1350 §4). */
-		if (from.sin_addr.s_addr != x->peer.sin_addr.s_addr || from.sin_port != x->peer.sin_port)
+		if (from.sin_addr.s_addr != x->peer.sin_addr.s_addr ||
+		    from.sin_port != x->peer.sin_port)
 			continue;
 		struct tftp_reply r;
 		if (tftp_reply_parse(pkt, (size_t)n, &r) < 0)
@@ -592,9 +596,12 @@ static void tftp_readable(struct ev_io *io, uint32_t events)
 			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 			struct cmsghdr align;
 		} cbuf;
-		struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from),
-				    .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+		struct msghdr mh = {.msg_name = &from,
+				    .msg_namelen = sizeof(from),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf.buf,
+				    .msg_controllen = sizeof(cbuf.buf)};
 		ssize_t n = recvmsg(io->fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			return;

@@ -14,12 +14,23 @@ static void put_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
@@ -69,7 +80,8 @@ static int validate(const struct domxml_vm *vm)
 		return -EINVAL;
 	for (size_t i = 0; i < vm->ndisks; i++)
 		if (empty(vm->disks[i].path) || empty(vm->disks[i].format) ||
-		    (strcmp(vm->disks[i].format, "raw") != 0 && strcmp(vm->disks[i].format, "qcow2") != 0))
+		    (strcmp(vm->disks[i].format, "raw") != 0 &&
+		     strcmp(vm->disks[i].format, "qcow2") != 0))
 			return -EINVAL;
 	for (size_t i = 0; i < vm->nnics; i++)
 		if (empty(vm->nics[i].bridge) || empty(vm->nics[i].mac))
@@ -85,7 +97,8 @@ static void put_os(FILE *f, const struct domxml_vm *vm)
 	if (vm->firmware == DOMXML_FIRMWARE_UEFI) {
 		putx(f, "    <loader readonly='yes' type='pflash'>%s</loader>\n", vm->uefi_code);
 		if (!empty(vm->uefi_vars))
-			putx(f, "    <nvram template='%s'>%s</nvram>\n", vm->uefi_vars, vm->uefi_nvram);
+			putx(f, "    <nvram template='%s'>%s</nvram>\n", vm->uefi_vars,
+			     vm->uefi_nvram);
 		else
 			putx(f, "    <nvram>%s</nvram>\n", vm->uefi_nvram);
 	}
@@ -111,12 +124,13 @@ static void put_disks(FILE *f, const struct domxml_vm *vm)
 		char dev[8];
 
 		snprintf(dev, sizeof(dev), "%s%c", ide ? "hd" : "vd", (char)('a' + i));
-		putx(f, "    <disk type='file' device='disk'>\n"
-			"      <driver name='qemu' type='%s' discard='ignore'/>\n"
-			"      <source file='%s'/>\n"
-			"      <target dev='%s' bus='%s'/>\n"
-			"    </disk>\n",
-			d->format, d->path, dev, ide ? "ide" : "virtio");
+		putx(f,
+		     "    <disk type='file' device='disk'>\n"
+		     "      <driver name='qemu' type='%s' discard='ignore'/>\n"
+		     "      <source file='%s'/>\n"
+		     "      <target dev='%s' bus='%s'/>\n"
+		     "    </disk>\n",
+		     d->format, d->path, dev, ide ? "ide" : "virtio");
 	}
 }
 
@@ -125,11 +139,12 @@ static void put_nics(FILE *f, const struct domxml_vm *vm)
 	for (size_t i = 0; i < vm->nnics; i++) {
 		const struct domxml_nic *n = &vm->nics[i];
 
-		putx(f, "    <interface type='bridge'>\n"
-			"      <source bridge='%s'/>\n"
-			"      <mac address='%s'/>\n"
-			"      <model type='%s'/>\n",
-			n->bridge, n->mac, n->e1000 ? "e1000" : "virtio");
+		putx(f,
+		     "    <interface type='bridge'>\n"
+		     "      <source bridge='%s'/>\n"
+		     "      <mac address='%s'/>\n"
+		     "      <model type='%s'/>\n",
+		     n->bridge, n->mac, n->e1000 ? "e1000" : "virtio");
 		if (!empty(n->tap))
 			putx(f, "      <target dev='%s'/>\n", n->tap);
 		if (!n->e1000 && n->queues > 1)
@@ -170,13 +185,15 @@ int domxml_build(const struct domxml_vm *vm, char **out)
 	putx(f, "<domain type='%s'>\n  <name>%s</name>\n", vm->virt_type, vm->name);
 	if (!empty(vm->ip))
 		putx(f, "  <title>SmallStack VM %s</title>\n", vm->ip);
-	putx(f, "  <metadata>\n    <smallstack:vm xmlns:smallstack='" DOMXML_NS
-		"' instance='%s' ip='%s'/>\n  </metadata>\n",
-		empty(vm->instance) ? "" : vm->instance, empty(vm->ip) ? "" : vm->ip);
+	putx(f,
+	     "  <metadata>\n    <smallstack:vm xmlns:smallstack='" DOMXML_NS
+	     "' instance='%s' ip='%s'/>\n  </metadata>\n",
+	     empty(vm->instance) ? "" : vm->instance, empty(vm->ip) ? "" : vm->ip);
 	putx(f, "  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n", vm->memory_mib, vm->vcpus);
 	fputs("  <sysinfo type='smbios'>\n    <system>\n"
 	      "      <entry name='product'>SmallStack</entry>\n"
-	      "    </system>\n  </sysinfo>\n", f);
+	      "    </system>\n  </sysinfo>\n",
+	      f);
 	put_os(f, vm);
 	fputs("  <features>\n    <acpi/>\n", f);
 	if (strcmp(vm->arch, "x86_64") == 0)
@@ -190,25 +207,29 @@ int domxml_build(const struct domxml_vm *vm, char **out)
 	      "  <on_poweroff>destroy</on_poweroff>\n"
 	      "  <on_reboot>restart</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n"
-	      "  <devices>\n", f);
+	      "  <devices>\n",
+	      f);
 	put_disks(f, vm);
 	put_nics(f, vm);
-	putx(f, "    <serial type='unix'>\n"
-		"      <source mode='bind' path='%s'/>\n"
-		"      <log file='%s' append='off'/>\n"
-		"      <target port='0'/>\n"
-		"    </serial>\n"
-		"    <console type='unix'>\n"
-		"      <source mode='bind' path='%s'/>\n"
-		"      <target type='serial' port='0'/>\n"
-		"    </console>\n",
-		vm->serial_socket, vm->bootlog, vm->serial_socket);
+	putx(f,
+	     "    <serial type='unix'>\n"
+	     "      <source mode='bind' path='%s'/>\n"
+	     "      <log file='%s' append='off'/>\n"
+	     "      <target port='0'/>\n"
+	     "    </serial>\n"
+	     "    <console type='unix'>\n"
+	     "      <source mode='bind' path='%s'/>\n"
+	     "      <target type='serial' port='0'/>\n"
+	     "    </console>\n",
+	     vm->serial_socket, vm->bootlog, vm->serial_socket);
 	put_display(f, vm);
 	if (!empty(vm->watchdog_model) && strcmp(vm->watchdog_model, "none") != 0)
 		putx(f, "    <watchdog model='%s' action='%s'/>\n", vm->watchdog_model,
 		     empty(vm->watchdog_action) ? "reset" : vm->watchdog_action);
 	if (vm->vsock_cid > 2)
-		putx(f, "    <vsock model='virtio'>\n      <cid auto='no' address='%u'/>\n    </vsock>\n",
+		putx(f,
+		     "    <vsock model='virtio'>\n      <cid auto='no' address='%u'/>\n    "
+		     "</vsock>\n",
 		     vm->vsock_cid);
 	fputs("    <memballoon model='none'/>\n  </devices>\n</domain>\n", f);
 

@@ -31,25 +31,25 @@ struct domxml_nic {
 	const char *bridge;
 	const char *mac;
 	const char *tap;     /* interface name libvirt gives the tap */
-	int e1000;           /* DisableVirtIO: emulated e1000 instead of virtio */
+	int e1000;	     /* DisableVirtIO: emulated e1000 instead of virtio */
 	unsigned int queues; /* > 1: multi-queue virtio */
 	unsigned int mtu;    /* 0 or 1500: leave to libvirt */
 };
 
 struct domxml_vm {
-	const char *name;     /* libvirt domain name, unique per daemon instance */
-	const char *ip;       /* primary IP, recorded in <metadata> */
-	const char *instance; /* daemon instance UUID, recorded in <metadata> */
+	const char *name;      /* libvirt domain name, unique per daemon instance */
+	const char *ip;	       /* primary IP, recorded in <metadata> */
+	const char *instance;  /* daemon instance UUID, recorded in <metadata> */
 	const char *virt_type; /* "qemu" (TCG) or "kvm" */
 	const char *arch;      /* "x86_64" or "aarch64" */
 	const char *machine;   /* "pc", "q35", "virt" */
 	unsigned int memory_mib;
 	unsigned int vcpus;
 	enum domxml_firmware firmware;
-	const char *uefi_code;  /* firmware image for UEFI */
-	const char *uefi_vars;  /* template of the variable store */
+	const char *uefi_code;	/* firmware image for UEFI */
+	const char *uefi_vars;	/* template of the variable store */
 	const char *uefi_nvram; /* this VM's copy of the variable store */
-	const char *kernel;     /* direct kernel boot when non-NULL */
+	const char *kernel;	/* direct kernel boot when non-NULL */
 	const char *initrd;
 	const char *cmdline;
 	int boot_network; /* EnableNetboot: PXE first */
@@ -58,13 +58,13 @@ struct domxml_vm {
 	const struct domxml_nic *nics;
 	size_t nnics;
 	const char *serial_socket; /* serial port 0, QEMU listens */
-	const char *bootlog;       /* everything the serial port prints */
+	const char *bootlog;	   /* everything the serial port prints */
 	enum domxml_console console;
 	const char *vnc_socket;
 	int show_vga;
 	const char *watchdog_model;  /* NULL or "" = no watchdog */
 	const char *watchdog_action; /* reset, shutdown, poweroff, none */
-	unsigned int vsock_cid;      /* 0 = no vsock device */
+	unsigned int vsock_cid;	     /* 0 = no vsock device */
 };
 
 /* XML namespace of the <metadata> element the daemon puts in every domain. */

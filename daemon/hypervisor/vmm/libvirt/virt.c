@@ -57,7 +57,8 @@ static void last_error(char *err, size_t errsz, const char *what)
 
 	if (err == NULL || errsz == 0)
 		return;
-	snprintf(err, errsz, "%s: %s", what, e && e->message ? e->message : "unknown libvirt error");
+	snprintf(err, errsz, "%s: %s", what,
+		 e && e->message ? e->message : "unknown libvirt error");
 }
 
 static int last_error_code(void)
@@ -70,7 +71,8 @@ static int last_error_code(void)
 		return -ENOENT;
 	if (e->code == VIR_ERR_SYSTEM_ERROR && e->domain == VIR_FROM_RPC)
 		return -ENOTCONN;
-	if (e->code == VIR_ERR_INTERNAL_ERROR && e->message && strstr(e->message, "client socket is closed"))
+	if (e->code == VIR_ERR_INTERNAL_ERROR && e->message &&
+	    strstr(e->message, "client socket is closed"))
 		return -ENOTCONN;
 	return -EIO;
 }
@@ -78,14 +80,15 @@ static int last_error_code(void)
 /* The VM part of a domain name of ours, or NULL. */
 static const char *our_vm(const struct virt *v, const char *name)
 {
-	if (name == NULL || strncmp(name, v->prefix, v->prefix_len) != 0 || name[v->prefix_len] == '\0')
+	if (name == NULL || strncmp(name, v->prefix, v->prefix_len) != 0 ||
+	    name[v->prefix_len] == '\0')
 		return NULL;
 	return name + v->prefix_len;
 }
 
 static void emit(struct virt *v, enum virt_event_kind kind, const char *vm)
 {
-	struct virt_event ev = { .kind = kind, .vm = vm };
+	struct virt_event ev = {.kind = kind, .vm = vm};
 
 	v->fn(&ev, v->arg);
 }
@@ -102,9 +105,15 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		emit(v, VIRT_EV_STARTED, vm);
 	} else if (event == VIR_DOMAIN_EVENT_STOPPED) {
 		switch (detail) {
-		case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: emit(v, VIRT_EV_SHUTDOWN, vm); break;
-		case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: emit(v, VIRT_EV_DESTROYED, vm); break;
-		default: emit(v, VIRT_EV_CRASHED, vm); break;
+		case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+			emit(v, VIRT_EV_SHUTDOWN, vm);
+			break;
+		case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
+			emit(v, VIRT_EV_DESTROYED, vm);
+			break;
+		default:
+			emit(v, VIRT_EV_CRASHED, vm);
+			break;
 		}
 	} else if (event == VIR_DOMAIN_EVENT_CRASHED) {
 		emit(v, VIRT_EV_CRASHED, vm);
@@ -353,9 +362,9 @@ int virt_start(struct virt *v, const char *xml, char *err, size_t errsz)
 
 		last_error(err, errsz, "starting domain");
 		rc = e && e->code == VIR_ERR_OPERATION_FAILED && e->message &&
-				     strstr(e->message, "already") ?
-			     -EEXIST :
-			     -EIO;
+			     strstr(e->message, "already")
+			 ? -EEXIST
+			 : -EIO;
 	} else {
 		virDomainFree(d);
 	}
@@ -378,7 +387,7 @@ static int op_destroy(virDomainPtr d)
 static int op_reboot(virDomainPtr d)
 {
 	/* ctrl-alt-delete: KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE (Linux keycodes). */
-	unsigned int keys[] = { 29, 56, 111 };
+	unsigned int keys[] = {29, 56, 111};
 
 	return virDomainSendKey(d, VIR_KEYCODE_SET_LINUX, 0, keys, 3, 0);
 }

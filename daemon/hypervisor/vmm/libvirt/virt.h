@@ -8,13 +8,13 @@
 #include <stddef.h>
 
 enum virt_event_kind {
-	VIRT_EV_STARTED,       /* a domain of ours started */
-	VIRT_EV_SHUTDOWN,      /* it stopped after a guest or ACPI shutdown */
-	VIRT_EV_DESTROYED,     /* it was killed from the host (us or virsh destroy) */
-	VIRT_EV_CRASHED,       /* QEMU or the guest failed, or libvirt lost it */
-	VIRT_EV_WATCHDOG,      /* the guest watchdog fired with action poweroff */
-	VIRT_EV_RECONNECTED,   /* the connection was re-established: re-check domains */
-	VIRT_EV_DISCONNECTED,  /* the connection to libvirtd was lost */
+	VIRT_EV_STARTED,      /* a domain of ours started */
+	VIRT_EV_SHUTDOWN,     /* it stopped after a guest or ACPI shutdown */
+	VIRT_EV_DESTROYED,    /* it was killed from the host (us or virsh destroy) */
+	VIRT_EV_CRASHED,      /* QEMU or the guest failed, or libvirt lost it */
+	VIRT_EV_WATCHDOG,     /* the guest watchdog fired with action poweroff */
+	VIRT_EV_RECONNECTED,  /* the connection was re-established: re-check domains */
+	VIRT_EV_DISCONNECTED, /* the connection to libvirtd was lost */
 };
 
 struct virt_event {

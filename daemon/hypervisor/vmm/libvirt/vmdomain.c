@@ -21,7 +21,8 @@ void vmdomain_tap_name(struct in_addr ip, size_t i, char *buf, size_t sz)
 	if (i == 0)
 		n = snprintf(buf, sz, "tap%08x", ntohl(ip.s_addr));
 	else
-		n = snprintf(buf, sz, "tap%08xn%u", ntohl(ip.s_addr), (unsigned)(i % VMDOMAIN_MAX_NICS));
+		n = snprintf(buf, sz, "tap%08xn%u", ntohl(ip.s_addr),
+			     (unsigned)(i % VMDOMAIN_MAX_NICS));
 	if (n < 0 || (size_t)n >= sz)
 		buf[0] = '\0';
 }
@@ -48,13 +49,17 @@ int vmdomain_nics(struct manager *m, struct vm *vm, const struct bridges *bridge
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct hvapi_address *a = i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
-		const char *sid = i == 0 ? info->subnet_id :
-				   (i - 1 < info->secondary_subnet_ids.n ? info->secondary_subnet_ids.v[i - 1] : NULL);
+		const struct hvapi_address *a =
+		    i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
+		const char *sid = i == 0 ? info->subnet_id
+					 : (i - 1 < info->secondary_subnet_ids.n
+						? info->secondary_subnet_ids.v[i - 1]
+						: NULL);
 		const struct hvapi_subnet *s = subnet_of(m, sid, a->ip);
 		const struct bridges_entry *b;
 
-		b = bridges_for_subnet(bridges, s ? api_str(s->id) : api_str(sid), s ? s->vlan_id : 0);
+		b = bridges_for_subnet(bridges, s ? api_str(s->id) : api_str(sid),
+				       s ? s->vlan_id : 0);
 		if (b == NULL) {
 			snprintf(err, errsz, "no usable bridge for subnet %s",
 				 s ? api_str(s->id) : (sid && *sid ? sid : "(none)"));
@@ -64,7 +69,8 @@ int vmdomain_nics(struct manager *m, struct vm *vm, const struct bridges *bridge
 		vmdomain_tap_name(info->address.ip, i, out[i].tap, sizeof(out[i].tap));
 		memcpy(out[i].bridge, b->name, sizeof(out[i].bridge));
 		out[i].addr = *a;
-		out[i].queues = i < info->network_entries.n ? info->network_entries.v[i].num_queues : 0;
+		out[i].queues =
+		    i < info->network_entries.n ? info->network_entries.v[i].num_queues : 0;
 		out[i].mtu = b->mtu;
 	}
 	return (int)n;
@@ -73,9 +79,12 @@ int vmdomain_nics(struct manager *m, struct vm *vm, const struct bridges *bridge
 static const char *machine_name(const struct hvapi_vm_info *info, bool arm)
 {
 	switch (info->machine_type) {
-	case HVAPI_MACHINE_Q35: return "q35";
-	case HVAPI_MACHINE_PC: return "pc";
-	case HVAPI_MACHINE_VIRT: return "virt";
+	case HVAPI_MACHINE_Q35:
+		return "q35";
+	case HVAPI_MACHINE_PC:
+		return "pc";
+	case HVAPI_MACHINE_VIRT:
+		return "virt";
 	default:
 		if (arm)
 			return "virt";
@@ -94,38 +103,41 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 	char serial[4096], bootlog[4096], vnc[4096], nvram[4096], kernel[4096], initrd[4096];
 	char cmdline[2048];
 	bool arm = info->architecture == HVAPI_ARCH_ARM64;
-	struct domxml_vm d = { 0 };
+	struct domxml_vm d = {0};
 	int nnics;
 	char *xml = NULL;
 	int rc;
 
-	if (info->volumes.n > MAX_DISKS ||
-	    info->volumes.n != vm->info.volume_locations.n) {
+	if (info->volumes.n > MAX_DISKS || info->volumes.n != vm->info.volume_locations.n) {
 		snprintf(err, errsz, "too many or inconsistent volumes/interfaces");
 		return NULL;
 	}
 	for (size_t i = 0; i < info->volumes.n; i++) {
 		const struct hvapi_volume *v = &info->volumes.v[i];
 
-		if (v->interface == HVAPI_VOLUME_INTERFACE_NVME || v->interface == HVAPI_VOLUME_INTERFACE_DFM) {
+		if (v->interface == HVAPI_VOLUME_INTERFACE_NVME ||
+		    v->interface == HVAPI_VOLUME_INTERFACE_DFM) {
 			snprintf(err, errsz, "volume interface %s is not supported",
 				 hvapi_enum_name(hvapi_volume_interface_names, (int)v->interface));
 			return NULL;
 		}
 		disks[i].path = api_str(vm->info.volume_locations.v[i].filename);
 		disks[i].format = v->format == HVAPI_VOLUME_FORMAT_QCOW2 ? "qcow2" : "raw";
-		disks[i].bus = info->disable_virtio || v->interface == HVAPI_VOLUME_INTERFACE_IDE ?
-				       DOMXML_BUS_IDE :
-				       DOMXML_BUS_VIRTIO;
+		disks[i].bus = info->disable_virtio || v->interface == HVAPI_VOLUME_INTERFACE_IDE
+				   ? DOMXML_BUS_IDE
+				   : DOMXML_BUS_VIRTIO;
 	}
 	nnics = vmdomain_nics(m, vm, bridges, vn, VMDOMAIN_MAX_NICS, err, errsz);
 	if (nnics < 0)
 		return NULL;
 	for (int i = 0; i < nnics; i++) {
 		sjson_format_mac(vn[i].addr.mac, macs[i], sizeof(macs[i]));
-		nics[i] = (struct domxml_nic){ .bridge = vn[i].bridge, .mac = macs[i], .tap = vn[i].tap,
-					       .e1000 = info->disable_virtio, .queues = vn[i].queues,
-					       .mtu = vn[i].mtu };
+		nics[i] = (struct domxml_nic){.bridge = vn[i].bridge,
+					      .mac = macs[i],
+					      .tap = vn[i].tap,
+					      .e1000 = info->disable_virtio,
+					      .queues = vn[i].queues,
+					      .mtu = vn[i].mtu};
 	}
 	vm_path(vm, "serial0.sock", serial, sizeof(serial));
 	vm_path(vm, "bootlog", bootlog, sizeof(bootlog));
@@ -164,9 +176,10 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 			else if (*api_str(info->root_fs_label))
 				snprintf(root, sizeof(root), "root=LABEL=%s", info->root_fs_label);
 			else
-				snprintf(root, sizeof(root), "root=LABEL=rootfs@%08x", ntohl(vm->ip.s_addr));
-			snprintf(cmdline, sizeof(cmdline), "console=ttyS0 net.ifnames=0 %s%s%s", extra,
-				 *extra ? " " : "", root);
+				snprintf(root, sizeof(root), "root=LABEL=rootfs@%08x",
+					 ntohl(vm->ip.s_addr));
+			snprintf(cmdline, sizeof(cmdline), "console=ttyS0 net.ifnames=0 %s%s%s",
+				 extra, *extra ? " " : "", root);
 			d.cmdline = cmdline;
 		}
 	}
@@ -176,14 +189,16 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 	d.nnics = (size_t)nnics;
 	d.serial_socket = serial;
 	d.bootlog = bootlog;
-	d.console = info->console_type == HVAPI_CONSOLE_VNC ? DOMXML_CONSOLE_VNC :
-		    info->console_type == HVAPI_CONSOLE_DUMMY ? DOMXML_CONSOLE_DUMMY :
-								DOMXML_CONSOLE_NONE;
+	d.console = info->console_type == HVAPI_CONSOLE_VNC	? DOMXML_CONSOLE_VNC
+		    : info->console_type == HVAPI_CONSOLE_DUMMY ? DOMXML_CONSOLE_DUMMY
+								: DOMXML_CONSOLE_NONE;
 	d.vnc_socket = vnc;
 	d.show_vga = m->cfg->show_vga;
 	if (info->watchdog_model != HVAPI_WATCHDOG_MODEL_NONE) {
-		d.watchdog_model = hvapi_enum_name(hvapi_watchdog_model_names, (int)info->watchdog_model);
-		d.watchdog_action = hvapi_enum_name(hvapi_watchdog_action_names, (int)info->watchdog_action);
+		d.watchdog_model =
+		    hvapi_enum_name(hvapi_watchdog_model_names, (int)info->watchdog_model);
+		d.watchdog_action =
+		    hvapi_enum_name(hvapi_watchdog_action_names, (int)info->watchdog_action);
 	}
 	rc = domxml_build(&d, &xml);
 	if (rc < 0) {
