@@ -85,22 +85,15 @@ static int on_control(const char *cmd, void *arg)
 /* Subnets went to DHCP and to the metadata namespaces' routes (#15). */
 static void push_subnets(struct daemon *d)
 {
-	struct hvapi_subnets copy = {0};
+	struct manager_view v;
+	struct hvapi_subnets copy;
 	struct metadata_subnet *ms;
-	struct manager *m = d->m;
-	int rc = 0;
 
-	pthread_rwlock_rdlock(&m->lock);
-	copy.v = calloc(m->subnets.n + 1, sizeof(*copy.v));
-	for (size_t i = 0; copy.v != NULL && rc == 0 && i < m->subnets.n; i++)
-		if ((rc = api_copy(&hvapi_subnet_type, &copy.v[i], &m->subnets.v[i])) == 0)
-			copy.n++;
-	pthread_rwlock_unlock(&m->lock);
-	if (copy.v == NULL || rc < 0) {
+	if (manager_view(d->m, MANAGER_VIEW_SUBNETS, &v) < 0) {
 		log_error("out of memory passing subnets on");
-		hvapi_subnets_clear(&copy);
 		return;
 	}
+	copy = v.subnets;
 	if (d->ns != NULL && netsvc_set_api_subnets(d->ns, &copy) < 0)
 		log_error("dhcpd: cannot take the new subnets");
 	ms = calloc(copy.n + 1, sizeof(*ms));
@@ -110,7 +103,7 @@ static void push_subnets(struct daemon *d)
 	if (d->md != NULL && ms != NULL && metadata_set_subnets(d->md, ms, copy.n) < 0)
 		log_error("metadata: cannot route to every subnet");
 	free(ms);
-	hvapi_subnets_clear(&copy);
+	manager_view_clear(&v);
 }
 
 /* The manager's change callback: GetUpdates subscribers and the network services. */
@@ -147,7 +140,7 @@ static int start_network(struct daemon *d, const struct bridges *br)
 	char *why;
 	int rc;
 
-	d->ns = netsvc_new(&nc, &rpc_more_netsvc_hooks);
+	d->ns = netsvc_new(&nc, &rpc_watch_netsvc_hooks);
 	if (d->ns == NULL)
 		return -ENOMEM;
 	rc = netsvc_start(d->ns);
@@ -156,7 +149,7 @@ static int start_network(struct daemon *d, const struct bridges *br)
 		return rc;
 	}
 	d->mdsrc = (struct metadata_vm_source){
-	    .lookup_by_ip = manager_metadata_lookup, .trace = rpc_more_metadata_trace, .ctx = d->m};
+	    .lookup_by_ip = manager_metadata_lookup, .trace = rpc_watch_metadata_trace, .ctx = d->m};
 	d->md = metadata_new(&mc);
 	if (d->md == NULL)
 		return -ENOMEM;

@@ -1,4 +1,5 @@
-/* RPC registration, the generic RR wrapper and shared checks (see rpc.h). */
+/* The generic RR wrapper, registration of one method, the owners' grant hook and the
+ * shared checks (see rpc.h). */
 #include "daemon/hypervisor/rpc/rpc.h"
 
 #include <arpa/inet.h>
@@ -149,8 +150,8 @@ static bool owner_method(const char *method)
 	       ((api->access & HVAPI_ACCESS_PUBLIC) || strcmp(method, "SetDisabledState") == 0);
 }
 
-static bool grant_hook(const struct srpc_auth *auth, const char *service, const char *method,
-		       void *arg)
+bool rpc_owner_grant(const struct srpc_auth *auth, const char *service, const char *method,
+		     void *arg)
 {
 	struct rpc *r = arg;
 
@@ -159,14 +160,22 @@ static bool grant_hook(const struct srpc_auth *auth, const char *service, const 
 	return manager_is_owner(r->m, auth->username, auth->groups, auth->n_groups);
 }
 
-int rpc_register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr *e)
+int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e)
 {
-	const struct hvapi_method *api = hvapi_method_find(e->method);
+	const struct hvapi_method *api = hvapi_method_find(e->name);
 	struct rr_binding *b;
 	struct srpc_method m;
 
-	if (api == NULL || api->stream || api->response == NULL)
+	if (api == NULL || (e->fn != NULL && (api->stream || api->response == NULL)))
 		return -EINVAL;
+	if (e->stream != NULL) {
+		m = (struct srpc_method){.name = e->name,
+					 .kind = SRPC_STREAM,
+					 .access = access_of(api),
+					 .stream = e->stream,
+					 .arg = r};
+		return srpc_server_register(srv, &m);
+	}
 	b = calloc(1, sizeof(*b)); /* lives as long as the server */
 	if (b == NULL)
 		return -ENOMEM;
@@ -177,47 +186,6 @@ int rpc_register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr 
 				 .rr = rr_wrapper,
 				 .arg = b};
 	return srpc_server_register(srv, &m);
-}
-
-int rpc_register_stream(struct srpc_server *srv, struct rpc *r, const struct rpc_stream *e)
-{
-	const struct hvapi_method *api = hvapi_method_find(e->method);
-	struct srpc_method m = {.name = e->method,
-				.kind = SRPC_STREAM,
-				.access = api ? access_of(api) : 0,
-				.stream = e->fn,
-				.arg = r};
-	int rc = api ? srpc_server_register(srv, &m) : -EINVAL;
-
-	if (rc < 0)
-		log_error("registering %s: %s", e->method, strerror(-rc));
-	return rc;
-}
-
-int rpc_register(struct srpc_server *srv, struct rpc *r)
-{
-	const struct rpc_rr *tables[] = {rpc_host_methods, rpc_vm_methods};
-	int rc = 0;
-
-	for (size_t t = 0; t < 2 && rc == 0; t++)
-		for (const struct rpc_rr *e = tables[t]; e->method != NULL && rc == 0; e++) {
-			if (!r->cfg->enable_lock_debug_methods &&
-			    (strcmp(e->method, HVAPI_M_HOLD_LOCK) == 0 ||
-			     strcmp(e->method, HVAPI_M_HOLD_VM_LOCK) == 0))
-				continue;
-			rc = rpc_register_rr(srv, r, e);
-			if (rc < 0)
-				log_error("registering %s: %s", e->method, strerror(-rc));
-		}
-	for (const struct rpc_stream *e = rpc_stream_methods; e->method != NULL && rc == 0; e++)
-		rc = rpc_register_stream(srv, r, e);
-	if (rc == 0)
-		rc = rpc_more_register(srv, r);
-	if (rc == 0)
-		rc = rpc_volumes_register(srv, r);
-	if (rc == 0)
-		rc = srpc_server_set_grant_hook(srv, HVAPI_SERVICE, grant_hook, r);
-	return rc;
 }
 
 int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj)

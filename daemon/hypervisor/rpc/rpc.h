@@ -1,8 +1,8 @@
-/* The Hypervisor.* RPC service (spec/rpc.md §5): registration of every implemented
- * method with the SRPC server, a generic request/response wrapper driven by the
- * api method table (decode, call, encode, errors in the reply's Error field), the
- * per-VM rights check, and the grant hook for hypervisor owners (weaknesses.md #6:
- * owners get an explicit subset, not every method). Handlers live in rpc_*.c. */
+/* The Hypervisor.* RPC service (spec/rpc.md §5): the method table (rpc_table.c, fed
+ * by the handler files rpc_*.c), a generic request/response wrapper driven by the api
+ * method table (decode, call, encode, errors in the reply's Error field), the per-VM
+ * rights check, and the grant hook for hypervisor owners (weaknesses.md #6: owners
+ * get an explicit subset, not every method). */
 #ifndef HV_RPC_H
 #define HV_RPC_H
 
@@ -43,28 +43,34 @@ struct vm *rpc_vm(struct rpc *r, struct srpc_call *call, struct in_addr ip,
  * unauthenticated reads. */
 bool rpc_may_see(struct rpc *r, struct srpc_call *call, struct vm *vm);
 
-/* Handler tables of each rpc_*.c file (NULL-name terminated). */
-struct rpc_rr {
-	const char *method; /* "Hypervisor.X" */
+/* One method: a request/response handler (fn) or a streaming one (stream, called
+ * with the struct rpc as its arg). */
+struct rpc_method {
+	const char *name; /* "Hypervisor.X" */
 	rpc_fn fn;
+	srpc_stream_fn stream;
 };
-struct rpc_stream {
-	const char *method;
-	srpc_stream_fn fn;
-};
-/* One method each (rpc_*.c registration functions). 0 or -errno (logged). */
-int rpc_register_rr(struct srpc_server *srv, struct rpc *r, const struct rpc_rr *e);
-int rpc_register_stream(struct srpc_server *srv, struct rpc *r, const struct rpc_stream *e);
-/* rpc_more.c: PowerOff, virtualiser logs, external leases, WatchDhcp, TraceVmMetadata. */
-int rpc_more_register(struct srpc_server *srv, struct rpc *r);
+
+/* What each handler file contributes to the method table (NULL-name terminated);
+ * rpc_table.c lists them once, as tmux's cmd_table, and registers them. */
+extern const struct rpc_method rpc_host_methods[];    /* rpc_host.c */
+extern const struct rpc_method rpc_vm_methods[];      /* rpc_vm.c */
+extern const struct rpc_method rpc_volume_methods[];  /* rpc_volumes.c */
+extern const struct rpc_method rpc_create_methods[];  /* rpc_create.c */
+extern const struct rpc_method rpc_updates_methods[]; /* rpc_updates.c */
+extern const struct rpc_method rpc_console_methods[]; /* rpc_console.c */
+extern const struct rpc_method rpc_vmlog_methods[];   /* rpc_vmlogs.c */
+extern const struct rpc_method rpc_watch_methods[];   /* rpc_watch.c */
+
+/* Registers one method with its access rules (rpc.c). 0 or -errno. */
+int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);
+/* The hook that grants hypervisor owners their methods (rpc.c, weaknesses.md #6). */
+bool rpc_owner_grant(const struct srpc_auth *auth, const char *service, const char *method,
+		     void *arg);
+
 /* Where WatchDhcp and TraceVmMetadata get their events (main.c wires them). */
-extern const struct netsvc_hooks rpc_more_netsvc_hooks;
-void rpc_more_metadata_trace(void *ctx, struct in_addr ip, const char *path);
-extern const struct rpc_rr rpc_host_methods[];
-extern const struct rpc_rr rpc_vm_methods[];
-extern const struct rpc_stream rpc_stream_methods[];
-/* rpc_volumes.c: volume and snapshot methods. */
-int rpc_volumes_register(struct srpc_server *srv, struct rpc *r);
+extern const struct netsvc_hooks rpc_watch_netsvc_hooks;
+void rpc_watch_metadata_trace(void *ctx, struct in_addr ip, const char *path);
 
 /* Streaming helpers: reads the first request of a streaming method into its api
  * struct (obj zeroed first). 0 or -errno (the connection is then closed). */

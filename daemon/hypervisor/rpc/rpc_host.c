@@ -1,15 +1,22 @@
 /* RPC handlers about the host: address pool, subnets, owners, disabled state,
- * capacity, keys, and the VM listings (filtered per caller, weaknesses.md #5). */
+ * capacity, keys, the VM listings (filtered per caller, weaknesses.md #5), PowerOff
+ * (hypervisor.md §9) and RegisterExternalLeases (netboot.md §1.6). */
 #include "daemon/hypervisor/rpc/rpc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
+#include "daemon/hypervisor/vmm/libvirt/virt.h"
+#include "daemon/hypervisor/vmm/vmops.h"
 #include "log.h"
+
+extern char **environ;
 
 static int change_address_pool(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			       char *err, size_t errsz)
@@ -116,22 +123,15 @@ static int list_subnets(struct rpc *r, struct srpc_call *call, const void *req, 
 			char *err, size_t errsz)
 {
 	struct hvapi_list_subnets_response *p = resp;
-	int rc = 0;
+	struct manager_view v;
 
 	(void)call;
 	(void)req;
-	pthread_rwlock_rdlock(&r->m->lock);
-	p->subnets.v = calloc(r->m->subnets.n + 1, sizeof(*p->subnets.v));
-	for (size_t i = 0; p->subnets.v != NULL && rc == 0 && i < r->m->subnets.n; i++) {
-		rc = api_copy(&hvapi_subnet_type, &p->subnets.v[i], &r->m->subnets.v[i]);
-		if (rc == 0)
-			p->subnets.n++;
-	}
-	pthread_rwlock_unlock(&r->m->lock);
-	if (p->subnets.v == NULL || rc < 0) {
+	if (manager_view(r->m, MANAGER_VIEW_SUBNETS, &v) < 0) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
+	p->subnets = v.subnets;
 	return 0; /* subnets.json is kept sorted by Id, so Sort is satisfied either way */
 }
 
@@ -289,22 +289,13 @@ static int hold_lock(struct rpc *r, struct srpc_call *call, const void *req, voi
 		     size_t errsz)
 {
 	const struct hvapi_hold_lock_request *q = req;
-	struct timespec ts = {.tv_sec = q->timeout_ns / 1000000000,
-			      .tv_nsec = q->timeout_ns % 1000000000};
 
 	(void)resp;
 	if (q->timeout_ns < 0 || q->timeout_ns > 60LL * 1000000000) {
 		snprintf(err, errsz, "timeout must be at most 1 minute");
 		return -EINVAL;
 	}
-	if (q->write_lock)
-		pthread_rwlock_wrlock(&r->m->lock);
-	else
-		pthread_rwlock_rdlock(&r->m->lock);
-	log_info("HoldLock(%s): manager %s lock held for %lld ms", srpc_call_auth(call)->username,
-		 q->write_lock ? "write" : "read", (long long)(q->timeout_ns / 1000000));
-	nanosleep(&ts, NULL);
-	pthread_rwlock_unlock(&r->m->lock);
+	manager_hold_lock(r->m, srpc_call_auth(call)->username, q->write_lock, q->timeout_ns);
 	return 0;
 }
 
@@ -331,22 +322,202 @@ static int hold_vm_lock(struct rpc *r, struct srpc_call *call, const void *req, 
 	return 0;
 }
 
-const struct rpc_rr rpc_host_methods[] = {
-    {HVAPI_M_CHANGE_ADDRESS_POOL, change_address_pool},
-    {HVAPI_M_CHANGE_OWNERS, change_owners},
-    {HVAPI_M_GET_CAPACITY, get_capacity},
-    {HVAPI_M_GET_IDENTITY_PROVIDER, get_identity_provider},
-    {HVAPI_M_GET_PUBLIC_KEY, get_public_key},
-    {HVAPI_M_GET_ROOT_COOKIE_PATH, get_root_cookie_path},
-    {HVAPI_M_GET_VM_INFO, get_vm_info},
-    {HVAPI_M_GET_VM_INFOS, get_vm_infos},
-    {HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, get_storage_configuration},
-    {HVAPI_M_HOLD_LOCK, hold_lock},
-    {HVAPI_M_HOLD_VM_LOCK, hold_vm_lock},
-    {HVAPI_M_LIST_SUBNETS, list_subnets},
-    {HVAPI_M_LIST_VMS, list_vms},
-    {HVAPI_M_LIST_VOLUME_DIRECTORIES, list_volume_directories},
-    {HVAPI_M_SET_DISABLED_STATE, set_disabled},
-    {HVAPI_M_UPDATE_SUBNETS, update_subnets},
-    {NULL, NULL},
+/* ---- PowerOff ---- */
+
+static int run_power_off(const char *cmd, char *err, size_t errsz)
+{
+	char *const argv[] = {(char *)cmd, NULL};
+	pid_t pid;
+	int rc = posix_spawnp(&pid, cmd, NULL, NULL, argv, environ), status;
+
+	if (rc != 0) {
+		snprintf(err, errsz, "running %s: %s", cmd, strerror(rc));
+		return -rc;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errsz, "waiting for %s: %s", cmd, strerror(errno));
+			return -errno;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errsz, "%s failed (status %d)", cmd, status);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A VM is shut down when it is stopped, or when it crashed / failed to start and
+ * libvirt has no running domain for it (the §9 host shutdown records crashed). */
+static bool vm_is_down(struct manager *m, struct vm *vm)
+{
+	enum hvapi_state s;
+
+	pthread_mutex_lock(&vm->mu);
+	s = vm->info.vm.state;
+	pthread_mutex_unlock(&vm->mu);
+	if (s == HVAPI_STATE_STOPPED)
+		return true;
+	if (s != HVAPI_STATE_CRASHED && s != HVAPI_STATE_FAILED_TO_START)
+		return false;
+	return m->virt == NULL || virt_is_running(m->virt, vm->ipstr) != 1;
+}
+
+static int power_off(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		     size_t errsz)
+{
+	const struct hvapi_power_off_request *q = req;
+	struct vm **vms = NULL;
+	size_t n = 0;
+	int rc;
+
+	(void)resp;
+	log_info("%s asked to power off the host%s", srpc_call_auth(call)->username,
+		 q->stop_vms ? ", stopping VMs" : "");
+	if (q->stop_vms && r->m->virt != NULL)
+		vmops_shutdown_all(r->m);
+	rc = manager_vms(r->m, &vms, &n);
+	if (rc < 0) {
+		snprintf(err, errsz, "%s", strerror(-rc));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!vm_is_down(r->m, vms[i])) {
+			snprintf(err, errsz, "%s is not shut down", vms[i]->ipstr);
+			rc = -EBUSY;
+			goto out;
+		}
+	rc = run_power_off(r->cfg->power_off_command, err, errsz);
+	if (rc == 0)
+		log_info("host power-off started (%s)", r->cfg->power_off_command);
+out:
+	if (rc < 0)
+		atomic_store(&r->m->shutting_down, false); /* the host stays up */
+	manager_vms_free(vms, n);
+	return rc;
+}
+
+/* ---- RegisterExternalLeases ---- */
+
+/* True when ip lies in one of the subnets (checked for every address first, so that
+ * a refused request registers nothing). */
+static bool in_subnet(const struct hvapi_subnets *l, struct in_addr ip)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct hvapi_subnet *s = &l->v[i];
+
+		if (s->ip_mask.s_addr != 0 &&
+		    (ip.s_addr & s->ip_mask.s_addr) == (s->ip_gateway.s_addr & s->ip_mask.s_addr))
+			return true;
+	}
+	return false;
+}
+
+/* The checks of RegisterExternalLeases on every address (0, or -errno with err). */
+static int check_leases(struct rpc *r, const struct hvapi_register_external_leases_request *q,
+			char *err, size_t errsz)
+{
+	const struct hvapi_addresses *a = &q->addresses;
+	struct manager_view v;
+	int rc = 0;
+
+	if (manager_view(r->m, MANAGER_VIEW_SUBNETS, &v) < 0) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < a->n; i++) {
+		static const uint8_t zero[6];
+
+		if (a->v[i].ip.s_addr == 0) {
+			snprintf(err, errsz, "address %zu: no IP address", i);
+			rc = -EINVAL;
+		} else if (!in_subnet(&v.subnets, a->v[i].ip)) {
+			char ip[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &a->v[i].ip, ip, sizeof(ip));
+			snprintf(err, errsz, "no subnet found for %s", ip);
+			rc = -ENOENT;
+		} else if (memcmp(a->v[i].mac, zero, 6) == 0 || (a->v[i].mac[0] & 1)) {
+			snprintf(err, errsz, "address %zu: bad MAC address", i);
+			rc = -EINVAL;
+		} else if (i < q->hostnames.n && q->hostnames.v[i] != NULL &&
+			   q->hostnames.v[i][0] != '\0' && !vm_hostname_valid(q->hostnames.v[i])) {
+			snprintf(err, errsz, "bad hostname: %s", q->hostnames.v[i]);
+			rc = -EINVAL;
+		}
+	}
+	manager_view_clear(&v);
+	return rc;
+}
+
+static int register_leases(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
+			   char *err, size_t errsz)
+{
+	const struct hvapi_register_external_leases_request *q = req;
+	const struct hvapi_addresses *a = &q->addresses;
+	struct netsvc_lease *l;
+	char(*names)[INET_ADDRSTRLEN];
+	int rc;
+
+	(void)resp;
+	if (r->m->netsvc == NULL) {
+		snprintf(err, errsz, "DHCP server not running");
+		return -ENOTCONN;
+	}
+	if (q->hostnames.n > a->n) {
+		snprintf(err, errsz, "%zu hostnames for %zu addresses", q->hostnames.n, a->n);
+		return -EINVAL;
+	}
+	rc = check_leases(r, q, err, errsz);
+	if (rc < 0)
+		return rc;
+	l = calloc(a->n ? a->n : 1, sizeof(*l));
+	names = calloc(a->n ? a->n : 1, sizeof(*names));
+	if (l == NULL || names == NULL) {
+		free(l);
+		free(names);
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		inet_ntop(AF_INET, &a->v[i].ip, names[i], sizeof(names[i]));
+		memcpy(l[i].mac, a->v[i].mac, 6);
+		l[i].ip = a->v[i].ip;
+		l[i].kind = NETSVC_LEASE_EXTERNAL;
+		l[i].hostname =
+		    i < q->hostnames.n && q->hostnames.v[i] != NULL && q->hostnames.v[i][0] != '\0'
+			? q->hostnames.v[i]
+			: names[i];
+	}
+	rc = netsvc_external_replace(r->m->netsvc, l, a->n);
+	if (rc == -ENOENT)
+		snprintf(err, errsz, "no subnet found for one of the addresses");
+	else if (rc < 0)
+		snprintf(err, errsz, "registering leases: %s", strerror(-rc));
+	else
+		log_info("%s registered %zu external leases", srpc_call_auth(call)->username, a->n);
+	free(l);
+	free(names);
+	return rc;
+}
+
+const struct rpc_method rpc_host_methods[] = {
+    {.name = HVAPI_M_CHANGE_ADDRESS_POOL, .fn = change_address_pool},
+    {.name = HVAPI_M_CHANGE_OWNERS, .fn = change_owners},
+    {.name = HVAPI_M_GET_CAPACITY, .fn = get_capacity},
+    {.name = HVAPI_M_GET_IDENTITY_PROVIDER, .fn = get_identity_provider},
+    {.name = HVAPI_M_GET_PUBLIC_KEY, .fn = get_public_key},
+    {.name = HVAPI_M_GET_ROOT_COOKIE_PATH, .fn = get_root_cookie_path},
+    {.name = HVAPI_M_GET_VM_INFO, .fn = get_vm_info},
+    {.name = HVAPI_M_GET_VM_INFOS, .fn = get_vm_infos},
+    {.name = HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, .fn = get_storage_configuration},
+    {.name = HVAPI_M_HOLD_LOCK, .fn = hold_lock},
+    {.name = HVAPI_M_HOLD_VM_LOCK, .fn = hold_vm_lock},
+    {.name = HVAPI_M_LIST_SUBNETS, .fn = list_subnets},
+    {.name = HVAPI_M_LIST_VMS, .fn = list_vms},
+    {.name = HVAPI_M_LIST_VOLUME_DIRECTORIES, .fn = list_volume_directories},
+    {.name = HVAPI_M_SET_DISABLED_STATE, .fn = set_disabled},
+    {.name = HVAPI_M_UPDATE_SUBNETS, .fn = update_subnets},
+    {.name = HVAPI_M_POWER_OFF, .fn = power_off},
+    {.name = HVAPI_M_REGISTER_EXTERNAL_LEASES, .fn = register_leases},
+    {NULL},
 };

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -22,44 +24,25 @@
 
 #define MAX_USER_DATA (16u << 20)
 
-/* A change to the VM's record, applied to a copy (info) under vm->mu. */
-typedef int (*change_fn)(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			 struct hvapi_local_vm_info *info, const void *req, char *err,
-			 size_t errsz);
+/* A change to the VM's record, applied to a copy (info) while the VM is busy. */
+typedef int (*change_fn)(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			 const void *req, char *err, size_t errsz);
 
 static int change(struct rpc *r, struct srpc_call *call, struct in_addr ip,
 		  const struct api_bytes *token, bool need_stopped, change_fn fn, const void *req,
 		  char *err, size_t errsz)
 {
-	struct hvapi_local_vm_info copy = {0};
+	struct hvapi_local_vm_info copy;
 	struct vm *vm = rpc_vm(r, call, ip, token, err, errsz);
-	const char *why = NULL;
 	int rc;
 
 	if (vm == NULL)
 		return -EACCES;
-	pthread_mutex_lock(&vm->mu);
-	if (vm->busy || vm->removed) {
-		snprintf(err, errsz, vm->busy ? "mutations blocked" : "VM is destroyed");
-		rc = -EBUSY;
-	} else if (need_stopped && vmstate_check(VMSTATE_OP_OFFLINE_CHANGE, vm->info.vm.state,
-						 false, &why) == VMSTATE_REFUSE) {
-		snprintf(err, errsz, "%s", why);
-		rc = -EBUSY;
-	} else {
-		rc = api_copy(&hvapi_local_vm_info_type, &copy, &vm->info);
-		if (rc == 0)
-			rc = fn(r, call, vm, &copy, req, err, errsz);
-		if (rc == 0) {
-			rc = vm_commit(vm, &copy);
-			if (rc < 0)
-				snprintf(err, errsz, "writing info.json: %s", strerror(-rc));
-		}
-	}
-	pthread_mutex_unlock(&vm->mu);
-	api_clear(&hvapi_local_vm_info_type, &copy);
+	rc = vmops_edit_begin(vm, need_stopped ? VMOPS_NEED_OFFLINE : VMOPS_NEED_ANY, 0, &copy, err,
+			      errsz);
 	if (rc == 0)
-		manager_changed(r->m, MANAGER_CHANGED_VM, vm->ipstr);
+		rc = vmops_edit_finish(r->m, vm, &copy, fn(r, call, &copy, req, err, errsz), err,
+				       errsz);
 	vm_unref(vm);
 	return rc;
 }
@@ -118,25 +101,11 @@ static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, voi
 	const struct hvapi_reboot_vm_request *q = req;
 	struct hvapi_dhcp_response *p = resp;
 	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
-	struct netsvc_ack_watch w;
-	bool watching = false;
 	int rc;
 
 	if (vm == NULL)
 		return -EACCES;
-	if (q->dhcp_timeout_ns > 0 && r->m->netsvc != NULL)
-		watching = netsvc_ack_watch(r->m->netsvc, vm->ip, &w) == 0;
-	rc = vmops_reboot(r->m, vm, err, errsz);
-	if (watching) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (rc == 0 && netsvc_ack_wait(r->m->netsvc, &w, 1,
-					       now.tv_sec * 1000LL + now.tv_nsec / 1000000 +
-						   q->dhcp_timeout_ns / 1000000) < 0)
-			p->dhcp_timed_out = true;
-		netsvc_ack_unwatch(r->m->netsvc, &w);
-	}
+	rc = vmops_reboot(r->m, vm, q->dhcp_timeout_ns, &p->dhcp_timed_out, err, errsz);
 	vm_unref(vm);
 	return rc;
 }
@@ -158,15 +127,14 @@ static int acknowledge_vm(struct rpc *r, struct srpc_call *call, const void *req
 
 /* ---- settings ---- */
 
-static int set_hostname(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_hostname(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_hostname_request *q = req;
 	char *h;
 
 	(void)r;
 	(void)call;
-	(void)vm;
 	if (!vm_hostname_valid(api_str(q->hostname))) {
 		snprintf(err, errsz, "invalid hostname: %s", api_str(q->hostname));
 		return -EINVAL;
@@ -197,15 +165,14 @@ static int change_hostname(struct rpc *r, struct srpc_call *call, const void *re
 	return 0;
 }
 
-static int set_tags(struct rpc *r, struct srpc_call *call, struct vm *vm,
-		    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_tags(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		    const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_tags_request *q = req;
 	struct hvapi_tags tags = {0};
 
 	(void)r;
 	(void)call;
-	(void)vm;
 	for (size_t i = 0; i < q->tags.n; i++)
 		if (hvapi_tags_set(&tags, api_str(q->tags.v[i].key), api_str(q->tags.v[i].value)) <
 		    0) {
@@ -226,21 +193,11 @@ static int set_tags(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_tags(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-		       char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_tags_request *)req)->ip, NULL, false,
-		      set_tags, req, err, errsz);
-}
-
-static int set_protection(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			  struct hvapi_local_vm_info *info, const void *req, char *err,
-			  size_t errsz)
+static int set_protection(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			  const void *req, char *err, size_t errsz)
 {
 	(void)r;
 	(void)call;
-	(void)vm;
 	(void)err;
 	(void)errsz;
 	info->vm.destroy_protection =
@@ -248,22 +205,12 @@ static int set_protection(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_protection(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			     char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_destroy_protection_request *)req)->ip,
-		      NULL, false, set_protection, req, err, errsz);
-}
-
-static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			    struct hvapi_local_vm_info *info, const void *req, char *err,
-			    size_t errsz)
+static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			    const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_cpu_priority_request *q = req;
 
 	(void)r;
-	(void)vm;
 	if (q->cpu_priority < 0 && !srpc_call_auth(call)->is_admin) {
 		snprintf(err, errsz, "negative CPU priority needs admin rights");
 		return -EPERM;
@@ -276,20 +223,11 @@ static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct vm *vm
 	return 0;
 }
 
-static int change_cpu_priority(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			       char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_cpu_priority_request *)req)->ip, NULL,
-		      false, set_cpu_priority, req, err, errsz);
-}
-
-static int set_console(struct rpc *r, struct srpc_call *call, struct vm *vm,
-		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_console(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		       const void *req, char *err, size_t errsz)
 {
 	(void)r;
 	(void)call;
-	(void)vm;
 	(void)err;
 	(void)errsz;
 	info->vm.console_type =
@@ -297,20 +235,11 @@ static int set_console(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_console(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			  char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_console_type_request *)req)->ip, NULL,
-		      true, set_console, req, err, errsz);
-}
-
-static int set_machine(struct rpc *r, struct srpc_call *call, struct vm *vm,
-		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_machine(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		       const void *req, char *err, size_t errsz)
 {
 	(void)r;
 	(void)call;
-	(void)vm;
 	(void)err;
 	(void)errsz;
 	info->vm.machine_type =
@@ -318,16 +247,8 @@ static int set_machine(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_machine(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			  char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_machine_type_request *)req)->ip, NULL,
-		      true, set_machine, req, err, errsz);
-}
-
-static int set_queues(struct rpc *r, struct srpc_call *call, struct vm *vm,
-		      struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_queues(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		      const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_num_network_queues_request *q = req;
 	size_t nics = 1 + info->vm.secondary_addresses.n;
@@ -335,7 +256,6 @@ static int set_queues(struct rpc *r, struct srpc_call *call, struct vm *vm,
 
 	(void)r;
 	(void)call;
-	(void)vm;
 	if (q->num_queues_per_interface.n > nics) {
 		snprintf(err, errsz, "VM has only %zu network interfaces", nics);
 		return -EINVAL;
@@ -351,23 +271,13 @@ static int set_queues(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_queues(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			 char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_num_network_queues_request *)req)->ip,
-		      NULL, true, set_queues, req, err, errsz);
-}
-
-static int set_interfaces(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			  struct hvapi_local_vm_info *info, const void *req, char *err,
-			  size_t errsz)
+static int set_interfaces(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			  const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_volume_interfaces_request *q = req;
 
 	(void)r;
 	(void)call;
-	(void)vm;
 	if (q->interfaces.n > info->vm.volumes.n) {
 		snprintf(err, errsz, "VM has only %zu volumes", info->vm.volumes.n);
 		return -EINVAL;
@@ -385,21 +295,13 @@ static int set_interfaces(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_interfaces(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			     char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_volume_interfaces_request *)req)->ip,
-		      NULL, true, set_interfaces, req, err, errsz);
-}
-
 struct size_change {
 	const struct hvapi_change_vm_size_request *q;
 	uint64_t mcpu, mem; /* over every VM, this one included */
 };
 
-static int set_size(struct rpc *r, struct srpc_call *call, struct vm *vm,
-		    struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_size(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		    const void *req, char *err, size_t errsz)
 {
 	const struct size_change *sc = req;
 	const struct hvapi_change_vm_size_request *q = sc->q;
@@ -409,7 +311,6 @@ static int set_size(struct rpc *r, struct srpc_call *call, struct vm *vm,
 		 others_mem = sc->mem - info->vm.memory_mib;
 
 	(void)call;
-	(void)vm;
 	if (q->virtual_cpus != 0 && q->virtual_cpus < want_mcpu / 1000) {
 		snprintf(err, errsz, "VirtualCPUs must be at least MilliCPUs/1000");
 		return -EINVAL;
@@ -438,9 +339,7 @@ static int change_size(struct rpc *r, struct srpc_call *call, const void *req, v
 	uint64_t storage;
 
 	(void)resp;
-	pthread_rwlock_rdlock(&r->m->lock);
 	manager_usage(r->m, &sc.mcpu, &sc.mem, &storage);
-	pthread_rwlock_unlock(&r->m->lock);
 	return change(r, call, sc.q->ip, NULL, true, set_size, &sc, err, errsz);
 }
 
@@ -453,9 +352,8 @@ static int dedup_add(struct api_strlist *l, const char *s)
 	return api_strlist_add(l, s);
 }
 
-static int set_owner_users(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			   struct hvapi_local_vm_info *info, const void *req, char *err,
-			   size_t errsz)
+static int set_owner_users(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			   const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_owner_users_request *q = req;
 	struct api_strlist users = {0};
@@ -463,7 +361,6 @@ static int set_owner_users(struct rpc *r, struct srpc_call *call, struct vm *vm,
 
 	(void)r;
 	(void)call;
-	(void)vm;
 	(void)err;
 	(void)errsz;
 	/* The primary owner stays first. */
@@ -480,17 +377,8 @@ static int set_owner_users(struct rpc *r, struct srpc_call *call, struct vm *vm,
 	return 0;
 }
 
-static int change_owner_users(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			      char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_owner_users_request *)req)->ip, NULL,
-		      false, set_owner_users, req, err, errsz);
-}
-
-static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct vm *vm,
-			    struct hvapi_local_vm_info *info, const void *req, char *err,
-			    size_t errsz)
+static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+			    const void *req, char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_owner_groups_request *q = req;
 	struct api_strlist groups = {0};
@@ -498,7 +386,6 @@ static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct vm *vm
 
 	(void)r;
 	(void)call;
-	(void)vm;
 	(void)err;
 	(void)errsz;
 	for (size_t i = 0; rc == 0 && i < q->owner_groups.n; i++)
@@ -512,23 +399,14 @@ static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct vm *vm
 	return 0;
 }
 
-static int change_owner_groups(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-			       char *err, size_t errsz)
-{
-	(void)resp;
-	return change(r, call, ((const struct hvapi_change_vm_owner_groups_request *)req)->ip, NULL,
-		      false, set_owner_groups, req, err, errsz);
-}
-
-static int set_primary(struct rpc *r, struct srpc_call *call, struct vm *vm,
-		       struct hvapi_local_vm_info *info, const void *req, char *err, size_t errsz)
+static int set_primary(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		       const void *req, char *err, size_t errsz)
 {
 	const char *me = srpc_call_auth(call)->username;
 	struct api_strlist users = {0};
 	int rc;
 
 	(void)r;
-	(void)vm;
 	(void)req;
 	if (me == NULL || *me == '\0') {
 		snprintf(err, errsz, "no authentication data");
@@ -552,6 +430,58 @@ static int become_primary(struct rpc *r, struct srpc_call *call, const void *req
 	(void)resp;
 	return change(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL, false, set_primary,
 		      req, err, errsz);
+}
+
+/* ---- the ChangeVm* methods that only edit the record ---- */
+
+/* Each request carries the VM's IpAddress at ip_offset. */
+struct vm_change {
+	const char *method;
+	change_fn set;
+	size_t ip_offset;
+	bool need_stopped; /* the state machine's offline-change rule */
+};
+
+#define CHANGE(m, fn, T, stopped)                                                                  \
+	{                                                                                          \
+		m, fn, offsetof(struct T, ip), stopped                                             \
+	}
+static const struct vm_change changes[] = {
+    CHANGE(HVAPI_M_CHANGE_VM_CONSOLE_TYPE, set_console, hvapi_change_vm_console_type_request, true),
+    CHANGE(HVAPI_M_CHANGE_VM_CPU_PRIORITY, set_cpu_priority, hvapi_change_vm_cpu_priority_request,
+	   false),
+    CHANGE(HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, set_protection,
+	   hvapi_change_vm_destroy_protection_request, false),
+    CHANGE(HVAPI_M_CHANGE_VM_MACHINE_TYPE, set_machine, hvapi_change_vm_machine_type_request, true),
+    CHANGE(HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, set_queues,
+	   hvapi_change_vm_num_network_queues_request, true),
+    CHANGE(HVAPI_M_CHANGE_VM_OWNER_GROUPS, set_owner_groups, hvapi_change_vm_owner_groups_request,
+	   false),
+    CHANGE(HVAPI_M_CHANGE_VM_OWNER_USERS, set_owner_users, hvapi_change_vm_owner_users_request,
+	   false),
+    CHANGE(HVAPI_M_CHANGE_VM_TAGS, set_tags, hvapi_change_vm_tags_request, false),
+    CHANGE(HVAPI_M_CHANGE_VM_VOLUME_INTERFACES, set_interfaces,
+	   hvapi_change_vm_volume_interfaces_request, true),
+};
+#undef CHANGE
+
+static int change_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
+		     size_t errsz)
+{
+	const char *method = srpc_call_method(call);
+
+	(void)resp;
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		const struct vm_change *c = &changes[i];
+		struct in_addr ip;
+
+		if (strcmp(c->method, method) != 0)
+			continue;
+		memcpy(&ip, (const char *)req + c->ip_offset, sizeof(ip));
+		return change(r, call, ip, NULL, c->need_stopped, c->set, req, err, errsz);
+	}
+	snprintf(err, errsz, "%s: not a record change", method);
+	return -EINVAL;
 }
 
 /* ---- access tokens ---- */
@@ -711,65 +641,12 @@ static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const vo
 {
 	const struct hvapi_prepare_vm_for_migration_request *q = req;
 	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
-	const char *why = NULL;
-	struct hvapi_address_pool p = {0};
-	int rc = 0;
+	int rc;
 
 	(void)resp;
 	if (vm == NULL)
 		return -EACCES;
-	pthread_rwlock_wrlock(&r->m->lock);
-	pthread_mutex_lock(&vm->mu);
-	if (vmstate_check(q->enable ? VMSTATE_OP_MIGRATE_ENABLE : VMSTATE_OP_MIGRATE_DISABLE,
-			  vm->info.vm.state, false, &why) == VMSTATE_REFUSE) {
-		snprintf(err, errsz, "%s", why);
-		rc = -EBUSY;
-	} else if (q->enable && vm->info.vm.uncommitted) {
-		snprintf(err, errsz, "VM is not committed");
-		rc = -EBUSY;
-	} else {
-		rc = api_copy(&hvapi_address_pool_type, &p, &r->m->pool);
-		for (size_t i = 0; rc == 0 && i <= vm->info.vm.secondary_addresses.n; i++) {
-			const struct hvapi_address *a =
-			    i == 0 ? &vm->info.vm.address
-				   : &vm->info.vm.secondary_addresses.v[i - 1];
-			struct hvapi_addresses one = {1, (struct hvapi_address *)a};
-
-			if (q->enable)
-				addrpool_unregister(&p, a);
-			else if (!addrpool_contains(&p.registered, a))
-				rc = addrpool_add(&p, &r->m->subnets, NULL, 0, &one, err, errsz);
-			/* Back from migrating: registered again, but in use, so not free. */
-			if (rc == 0 && !q->enable) {
-				for (size_t k = 0; k < p.free.n; k++)
-					if (p.free.v[k].ip.s_addr == a->ip.s_addr) {
-						memmove(&p.free.v[k], &p.free.v[k + 1],
-							(p.free.n - k - 1) * sizeof(*p.free.v));
-						p.free.n--;
-						break;
-					}
-			}
-		}
-		if (rc == 0)
-			rc = manager_save_pool(r->m, &p);
-		if (rc == 0) {
-			api_clear(&hvapi_address_pool_type, &r->m->pool);
-			r->m->pool = p;
-			memset(&p, 0, sizeof(p));
-			vm->info.vm.uncommitted = q->enable;
-			rc = vm_set_state(vm,
-					  q->enable ? HVAPI_STATE_MIGRATING : HVAPI_STATE_STOPPED);
-		}
-		if (rc < 0 && err[0] == '\0')
-			snprintf(err, errsz, "%s", strerror(-rc));
-	}
-	pthread_mutex_unlock(&vm->mu);
-	pthread_rwlock_unlock(&r->m->lock);
-	api_clear(&hvapi_address_pool_type, &p);
-	if (rc == 0) {
-		manager_changed(r->m, MANAGER_CHANGED_VM, vm->ipstr);
-		manager_changed(r->m, MANAGER_CHANGED_POOL, NULL);
-	}
+	rc = vmops_prepare_migration(r->m, vm, q->enable, err, errsz);
 	vm_unref(vm);
 	return rc;
 }
@@ -825,31 +702,69 @@ static int probe_port(struct rpc *r, struct srpc_call *call, const void *req, vo
 	return 0;
 }
 
-const struct rpc_rr rpc_vm_methods[] = {
-    {HVAPI_M_ACKNOWLEDGE_VM, acknowledge_vm},
-    {HVAPI_M_BECOME_PRIMARY_VM_OWNER, become_primary},
-    {HVAPI_M_CHANGE_VM_CONSOLE_TYPE, change_console},
-    {HVAPI_M_CHANGE_VM_CPU_PRIORITY, change_cpu_priority},
-    {HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, change_protection},
-    {HVAPI_M_CHANGE_VM_HOSTNAME, change_hostname},
-    {HVAPI_M_CHANGE_VM_MACHINE_TYPE, change_machine},
-    {HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, change_queues},
-    {HVAPI_M_CHANGE_VM_OWNER_GROUPS, change_owner_groups},
-    {HVAPI_M_CHANGE_VM_OWNER_USERS, change_owner_users},
-    {HVAPI_M_CHANGE_VM_SIZE, change_size},
-    {HVAPI_M_CHANGE_VM_TAGS, change_tags},
-    {HVAPI_M_CHANGE_VM_VOLUME_INTERFACES, change_interfaces},
-    {HVAPI_M_DESTROY_VM, destroy_vm},
-    {HVAPI_M_DISCARD_VM_ACCESS_TOKEN, discard_access_token},
-    {HVAPI_M_DISCARD_VM_OLD_USER_DATA, discard_old_user_data},
-    {HVAPI_M_GET_VM_ACCESS_TOKEN, get_access_token},
-    {HVAPI_M_GET_VM_CREATE_REQUEST, get_create_request},
-    {HVAPI_M_PREPARE_VM_FOR_MIGRATION, prepare_for_migration},
-    {HVAPI_M_PROBE_VM_PORT, probe_port},
-    {HVAPI_M_REBOOT_VM, reboot_vm},
-    {HVAPI_M_REPLACE_VM_USER_DATA, replace_user_data},
-    {HVAPI_M_RESTORE_VM_USER_DATA, restore_user_data},
-    {HVAPI_M_START_VM, start_vm},
-    {HVAPI_M_STOP_VM, stop_vm},
-    {NULL, NULL},
+/* ---- GetVmUserData ---- */
+
+static int get_user_data(struct srpc_call *call, void *arg)
+{
+	struct rpc *r = arg;
+	struct hvapi_vm_token_request q = {0};
+	struct hvapi_length_response resp = {0};
+	char err[512] = "", path[4096], *data = NULL;
+	struct vm *vm;
+	struct stat st;
+	int rc = rpc_read_request(call, &hvapi_vm_token_request_type, &q), fd = -1;
+
+	if (rc < 0)
+		return rc;
+	vm = rpc_vm(r, call, q.ip, &q.access_token, err, sizeof(err));
+	api_clear(&hvapi_vm_token_request_type, &q);
+	if (vm == NULL)
+		return rpc_write_error(call, &hvapi_length_response_type, err) < 0 ? -EIO : 0;
+	vm_path(vm, "user-data.raw", path, sizeof(path));
+	vm_unref(vm);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		data = malloc((size_t)st.st_size);
+		if (data != NULL && read(fd, data, (size_t)st.st_size) == st.st_size)
+			resp.length = (uint64_t)st.st_size;
+	}
+	if (fd >= 0)
+		close(fd);
+	rc = rpc_write(call, &hvapi_length_response_type, &resp);
+	if (rc == 0 && resp.length > 0)
+		rc = srpc_conn_write(srpc_call_conn(call), data, resp.length);
+	if (rc == 0)
+		rc = srpc_conn_flush(srpc_call_conn(call));
+	free(data);
+	return rc;
+}
+
+const struct rpc_method rpc_vm_methods[] = {
+    {.name = HVAPI_M_ACKNOWLEDGE_VM, .fn = acknowledge_vm},
+    {.name = HVAPI_M_BECOME_PRIMARY_VM_OWNER, .fn = become_primary},
+    {.name = HVAPI_M_CHANGE_VM_HOSTNAME, .fn = change_hostname},
+    {.name = HVAPI_M_CHANGE_VM_SIZE, .fn = change_size},
+    {.name = HVAPI_M_DESTROY_VM, .fn = destroy_vm},
+    {.name = HVAPI_M_DISCARD_VM_ACCESS_TOKEN, .fn = discard_access_token},
+    {.name = HVAPI_M_DISCARD_VM_OLD_USER_DATA, .fn = discard_old_user_data},
+    {.name = HVAPI_M_GET_VM_ACCESS_TOKEN, .fn = get_access_token},
+    {.name = HVAPI_M_GET_VM_CREATE_REQUEST, .fn = get_create_request},
+    {.name = HVAPI_M_PREPARE_VM_FOR_MIGRATION, .fn = prepare_for_migration},
+    {.name = HVAPI_M_PROBE_VM_PORT, .fn = probe_port},
+    {.name = HVAPI_M_REBOOT_VM, .fn = reboot_vm},
+    {.name = HVAPI_M_REPLACE_VM_USER_DATA, .fn = replace_user_data},
+    {.name = HVAPI_M_RESTORE_VM_USER_DATA, .fn = restore_user_data},
+    {.name = HVAPI_M_START_VM, .fn = start_vm},
+    {.name = HVAPI_M_STOP_VM, .fn = stop_vm},
+    {.name = HVAPI_M_CHANGE_VM_TAGS, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_CPU_PRIORITY, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_CONSOLE_TYPE, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_MACHINE_TYPE, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_VOLUME_INTERFACES, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_OWNER_USERS, .fn = change_vm},
+    {.name = HVAPI_M_CHANGE_VM_OWNER_GROUPS, .fn = change_vm},
+    {.name = HVAPI_M_GET_VM_USER_DATA, .stream = get_user_data},
+    {NULL},
 };

@@ -20,13 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/hypervisor/vmm/vmops.h"
 #include "daemon/hypervisor/vmm/volumes.h"
 #include "fsutil.h"
 #include "log.h"
 
 #define PATH_SZ 4352
 
-/* ---- common frame: rights, state, busy flag, record copy, commit ---- */
+/* ---- common frame: rights, then vmops' edit (state, busy flag, record copy) ---- */
 
 enum need { NEED_ANY, NEED_STOPPED, NEED_STOPPED_OR_FORCE };
 
@@ -35,40 +36,13 @@ static struct vm *begin(struct rpc *r, struct srpc_call *call, struct in_addr ip
 			const struct api_bytes *token, enum need need, bool force,
 			struct hvapi_local_vm_info *copy, char *err, size_t errsz)
 {
+	static const enum vmops_need needs[] = {VMOPS_NEED_ANY, VMOPS_NEED_STOPPED,
+						VMOPS_NEED_STOPPED_OR_FORCE};
 	struct vm *vm = rpc_vm(r, call, ip, token, err, errsz);
-	enum hvapi_state s;
-	int rc = 0;
 
-	if (vm == NULL)
-		return NULL;
-	pthread_mutex_lock(&vm->mu);
-	s = vm->info.vm.state;
-	if (vm->busy || vm->removed) {
-		snprintf(err, errsz, vm->busy ? "mutations blocked" : "VM is destroyed");
-		rc = -EBUSY;
-	} else if (need == NEED_STOPPED && s != HVAPI_STATE_STOPPED) {
-		snprintf(err, errsz, "VM is not stopped");
-		rc = -EBUSY;
-	} else if (need == NEED_STOPPED_OR_FORCE && s != HVAPI_STATE_STOPPED &&
-		   (!force || s == HVAPI_STATE_DESTROYING || s == HVAPI_STATE_MIGRATING ||
-		    s == HVAPI_STATE_EXPORTING)) {
-		snprintf(err, errsz, force ? "VM is %s" : "VM is not stopped",
-			 hvapi_enum_name(hvapi_state_names, (int)s));
-		rc = -EBUSY;
-	} else if (vm->info.volume_locations.n != vm->info.vm.volumes.n) {
-		snprintf(err, errsz, "VM record has %zu volumes but %zu locations",
-			 vm->info.vm.volumes.n, vm->info.volume_locations.n);
-		rc = -EINVAL;
-	} else {
-		rc = api_copy(&hvapi_local_vm_info_type, copy, &vm->info);
-		if (rc < 0)
-			snprintf(err, errsz, "out of memory");
-		else
-			vm->busy = true;
-	}
-	pthread_mutex_unlock(&vm->mu);
-	if (rc < 0) {
-		api_clear(&hvapi_local_vm_info_type, copy);
+	if (vm != NULL &&
+	    vmops_edit_begin(vm, needs[need], VMOPS_EDIT_VOLUMES | (force ? VMOPS_EDIT_FORCE : 0),
+			     copy, err, errsz) < 0) {
 		vm_unref(vm);
 		return NULL;
 	}
@@ -80,18 +54,7 @@ static struct vm *begin(struct rpc *r, struct srpc_call *call, struct in_addr ip
 static int finish(struct rpc *r, struct vm *vm, struct hvapi_local_vm_info *copy, int rc, char *err,
 		  size_t errsz)
 {
-	pthread_mutex_lock(&vm->mu);
-	if (rc == 0) {
-		rc = vm_commit(vm, copy);
-		if (rc < 0)
-			snprintf(err, errsz, "writing info.json: %s", strerror(-rc));
-	}
-	vm->busy = false;
-	pthread_cond_broadcast(&vm->changed);
-	pthread_mutex_unlock(&vm->mu);
-	api_clear(&hvapi_local_vm_info_type, copy);
-	if (rc == 0)
-		manager_changed(r->m, MANAGER_CHANGED_VM, vm->ipstr);
+	rc = vmops_edit_finish(r->m, vm, copy, rc, err, errsz);
 	vm_unref(vm);
 	return rc;
 }
@@ -152,32 +115,6 @@ static uint64_t file_size(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-/* Bytes promised to volumes per volume directory (vols.n entries), all VMs. */
-static uint64_t *allocation_table(struct manager *m)
-{
-	uint64_t *a = calloc(m->vols.n + 1, sizeof(uint64_t));
-
-	if (a == NULL)
-		return NULL;
-	pthread_rwlock_rdlock(&m->lock);
-	for (size_t i = 0; i < m->nvms; i++) {
-		struct vm *vm = m->vms[i];
-
-		pthread_mutex_lock(&vm->mu);
-		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n;
-		     k++) {
-			int d = volumes_index_of(&m->vols,
-						 api_str(vm->info.volume_locations.v[k].filename));
-
-			if (d >= 0)
-				a[d] += hvapi_volume_effective_size(&vm->info.vm.volumes.v[k]);
-		}
-		pthread_mutex_unlock(&vm->mu);
-	}
-	pthread_rwlock_unlock(&m->lock);
-	return a;
 }
 
 /* Snapshot names may not contain '.', ':' or '/' ("" = the unnamed snapshot). */
@@ -309,7 +246,7 @@ static int add_volumes(struct rpc *r, struct srpc_call *call, const void *req, v
 		return -EACCES;
 	first = copy.vm.volumes.n;
 	made = calloc(q->volume_sizes.n, sizeof(*made));
-	alloc = allocation_table(m);
+	alloc = manager_volume_allocation(m);
 	if (made == NULL || alloc == NULL) {
 		snprintf(err, errsz, "out of memory");
 		rc = -ENOMEM;
@@ -461,7 +398,7 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 	} else {
 		int d = volumes_index_of(&r->m->vols, file);
 
-		alloc = allocation_table(r->m);
+		alloc = manager_volume_allocation(r->m);
 		if (alloc == NULL) {
 			rc = -ENOMEM;
 			snprintf(err, errsz, "out of memory");
@@ -913,24 +850,14 @@ out:
 	return rc;
 }
 
-static const struct rpc_rr methods[] = {
-    {HVAPI_M_ADD_VM_VOLUMES, add_volumes},
-    {HVAPI_M_DELETE_VM_VOLUME, delete_volume},
-    {HVAPI_M_CHANGE_VM_VOLUME_SIZE, change_volume_size},
-    {HVAPI_M_SNAPSHOT_VM, snapshot_vm},
-    {HVAPI_M_RESTORE_VM_FROM_SNAPSHOT, restore_snapshot},
-    {HVAPI_M_DISCARD_VM_SNAPSHOT, discard_snapshot},
-    {HVAPI_M_REORDER_VM_VOLUMES, reorder_volumes},
-    {NULL, NULL},
+const struct rpc_method rpc_volume_methods[] = {
+    {.name = HVAPI_M_ADD_VM_VOLUMES, .fn = add_volumes},
+    {.name = HVAPI_M_DELETE_VM_VOLUME, .fn = delete_volume},
+    {.name = HVAPI_M_CHANGE_VM_VOLUME_SIZE, .fn = change_volume_size},
+    {.name = HVAPI_M_SNAPSHOT_VM, .fn = snapshot_vm},
+    {.name = HVAPI_M_RESTORE_VM_FROM_SNAPSHOT, .fn = restore_snapshot},
+    {.name = HVAPI_M_DISCARD_VM_SNAPSHOT, .fn = discard_snapshot},
+    {.name = HVAPI_M_REORDER_VM_VOLUMES, .fn = reorder_volumes},
+    {.name = HVAPI_M_GET_VM_VOLUME, .stream = get_volume},
+    {NULL},
 };
-
-int rpc_volumes_register(struct srpc_server *srv, struct rpc *r)
-{
-	int rc = 0;
-
-	static const struct rpc_stream get = {HVAPI_M_GET_VM_VOLUME, get_volume};
-
-	for (const struct rpc_rr *e = methods; e->method != NULL && rc == 0; e++)
-		rc = rpc_register_rr(srv, r, e);
-	return rc == 0 ? rpc_register_stream(srv, r, &get) : rc;
-}

@@ -168,6 +168,7 @@ static void fill_host(struct updates *u, struct updates_sub *s, bool full, bool 
 		      bool disabled, struct hvapi_update *out)
 {
 	struct manager *m = u->m;
+	struct manager_view v;
 
 	if (full) {
 		out->architecture =
@@ -187,28 +188,30 @@ static void fill_host(struct updates *u, struct updates_sub *s, bool full, bool 
 	}
 	if (!s->see_all)
 		return;
-	pthread_rwlock_rdlock(&m->lock);
-	if (full || pool) {
-		size_t n = m->pool.registered.n;
-
-		out->have_address_pool = true;
-		out->address_pool.v = malloc((n ? n : 1) * sizeof(*out->address_pool.v));
-		if (out->address_pool.v != NULL) {
-			memcpy(out->address_pool.v, m->pool.registered.v,
-			       n * sizeof(*out->address_pool.v));
-			out->address_pool.n = n;
+	if ((full || pool || subnets) &&
+	    manager_view(m,
+			 (full || pool ? MANAGER_VIEW_POOL : 0) |
+			     (full || subnets ? MANAGER_VIEW_SUBNETS : 0),
+			 &v) == 0) {
+		if (full || pool) {
+			out->have_address_pool = true;
+			out->address_pool = v.pool.registered;
+			memset(&v.pool.registered, 0, sizeof(v.pool.registered));
 		}
+		if (full || subnets) {
+			/* The host's own subnet is not sent (as the original). */
+			out->have_subnets = true;
+			out->subnets.v = calloc(v.subnets.n + 1, sizeof(*out->subnets.v));
+			for (size_t i = 0; out->subnets.v != NULL && i < v.subnets.n; i++)
+				if (strcmp(api_str(v.subnets.v[i].id), "hypervisor") != 0)
+					out->subnets.v[out->subnets.n++] = v.subnets.v[i];
+				else
+					api_clear(&hvapi_subnet_type, &v.subnets.v[i]);
+			if (out->subnets.v != NULL)
+				v.subnets.n = 0; /* moved out */
+		}
+		manager_view_clear(&v);
 	}
-	if (full || subnets) {
-		out->have_subnets = true;
-		out->subnets.v = calloc(m->subnets.n + 1, sizeof(*out->subnets.v));
-		for (size_t i = 0; out->subnets.v != NULL && i < m->subnets.n; i++)
-			if (strcmp(api_str(m->subnets.v[i].id), "hypervisor") != 0 &&
-			    api_copy(&hvapi_subnet_type, &out->subnets.v[out->subnets.n],
-				     &m->subnets.v[i]) == 0)
-				out->subnets.n++;
-	}
-	pthread_rwlock_unlock(&m->lock);
 	if (full || pool || subnets || disabled) {
 		struct hvapi_count *counts;
 		size_t n;

@@ -164,25 +164,28 @@ static void json_out(FILE *f, json_t *j)
 
 static void addresses_json(struct status *s, FILE *f, bool registered)
 {
-	struct hvapi_address_pool *p = &s->m->pool;
+	struct manager_view v;
 	const struct hvapi_addresses *l;
 	json_t *a = json_array();
 
-	pthread_rwlock_rdlock(&s->m->lock);
-	l = registered ? &p->registered : &p->free;
-	for (size_t i = 0; a != NULL && i < l->n; i++)
-		json_array_append_new(a, hvapi_address_to_json(&l->v[i]));
-	pthread_rwlock_unlock(&s->m->lock);
+	if (manager_view(s->m, MANAGER_VIEW_POOL, &v) == 0) {
+		l = registered ? &v.pool.registered : &v.pool.free;
+		for (size_t i = 0; a != NULL && i < l->n; i++)
+			json_array_append_new(a, hvapi_address_to_json(&l->v[i]));
+		manager_view_clear(&v);
+	}
 	json_out(f, a);
 }
 
 static void subnets_json(struct status *s, FILE *f)
 {
-	json_t *j;
+	struct manager_view v;
+	json_t *j = NULL;
 
-	pthread_rwlock_rdlock(&s->m->lock);
-	j = hvapi_subnets_to_json(&s->m->subnets);
-	pthread_rwlock_unlock(&s->m->lock);
+	if (manager_view(s->m, MANAGER_VIEW_SUBNETS, &v) == 0) {
+		j = hvapi_subnets_to_json(&v.subnets);
+		manager_view_clear(&v);
+	}
 	json_out(f, j);
 }
 

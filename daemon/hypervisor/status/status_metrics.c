@@ -35,29 +35,29 @@ static void label_value(FILE *f, const char *s)
 void status_metrics(struct status *s, FILE *f)
 {
 	struct manager *m = s->m;
-	size_t counts[HVAPI_STATE_COUNT] = {0}, nreg, nfree, nprob = 0;
-	uint64_t mcpu, mem, storage;
+	size_t counts[HVAPI_STATE_COUNT] = {0}, nreg = 0, nfree = 0, nprob = 0;
+	uint64_t mcpu = 0, mem = 0, storage = 0;
+	struct manager_view v;
 	struct timespec now;
 	char **probs;
 
-	pthread_rwlock_rdlock(&m->lock);
-	for (size_t i = 0; i < m->nvms; i++) {
-		pthread_mutex_lock(&m->vms[i]->mu);
-		if ((unsigned)m->vms[i]->info.vm.state < HVAPI_STATE_COUNT)
-			counts[m->vms[i]->info.vm.state]++;
-		pthread_mutex_unlock(&m->vms[i]->mu);
-	}
-	manager_usage(m, &mcpu, &mem, &storage);
-	nreg = m->pool.registered.n;
-	nfree = m->pool.free.n;
 	metric(f, "hypervisor_subnet_free_addresses", "gauge",
 	       "Free addresses in the pool per subnet.");
-	for (size_t i = 0; i < m->subnets.n; i++) {
-		fputs("hypervisor_subnet_free_addresses{subnet=\"", f);
-		label_value(f, api_str(m->subnets.v[i].id));
-		fprintf(f, "\"} %zu\n", addrpool_num_free(&m->pool, &m->subnets.v[i]));
+	if (manager_view(m, MANAGER_VIEW_POOL | MANAGER_VIEW_SUBNETS | MANAGER_VIEW_COUNTS, &v) ==
+	    0) {
+		memcpy(counts, v.by_state, sizeof(counts));
+		mcpu = v.milli_cpus;
+		mem = v.mem_mib;
+		storage = v.storage;
+		nreg = v.pool.registered.n;
+		nfree = v.pool.free.n;
+		for (size_t i = 0; i < v.subnets.n; i++) {
+			fputs("hypervisor_subnet_free_addresses{subnet=\"", f);
+			label_value(f, api_str(v.subnets.v[i].id));
+			fprintf(f, "\"} %zu\n", addrpool_num_free(&v.pool, &v.subnets.v[i]));
+		}
+		manager_view_clear(&v);
 	}
-	pthread_rwlock_unlock(&m->lock);
 	clock_gettime(CLOCK_REALTIME, &now);
 	probs = manager_problems(m, &nprob);
 	for (size_t i = 0; i < nprob; i++)

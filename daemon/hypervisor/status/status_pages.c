@@ -62,24 +62,25 @@ static void nav(FILE *f)
 void status_overview(struct status *s, FILE *f, bool full)
 {
 	struct manager *m = s->m;
-	size_t counts[HVAPI_STATE_COUNT] = {0}, nvms, nfree, nreg, nsubnets, nprob = 0;
-	uint64_t mcpu, mem, storage, total_storage = volumes_total_bytes(&m->vols);
+	size_t counts[HVAPI_STATE_COUNT] = {0}, nvms = 0, nfree = 0, nreg = 0, nsubnets = 0,
+	       nprob = 0;
+	uint64_t mcpu = 0, mem = 0, storage = 0, total_storage = volumes_total_bytes(&m->vols);
+	struct manager_view v;
 	struct timespec now;
 	char libvirt[128], **probs;
 
-	pthread_rwlock_rdlock(&m->lock);
-	nvms = m->nvms;
-	for (size_t i = 0; i < m->nvms; i++) {
-		pthread_mutex_lock(&m->vms[i]->mu);
-		if ((unsigned)m->vms[i]->info.vm.state < HVAPI_STATE_COUNT)
-			counts[m->vms[i]->info.vm.state]++;
-		pthread_mutex_unlock(&m->vms[i]->mu);
+	if (manager_view(m, MANAGER_VIEW_POOL | MANAGER_VIEW_SUBNETS | MANAGER_VIEW_COUNTS, &v) ==
+	    0) {
+		nvms = v.nvms;
+		memcpy(counts, v.by_state, sizeof(counts));
+		mcpu = v.milli_cpus;
+		mem = v.mem_mib;
+		storage = v.storage;
+		nfree = v.pool.free.n;
+		nreg = v.pool.registered.n;
+		nsubnets = v.subnets.n;
+		manager_view_clear(&v);
 	}
-	manager_usage(m, &mcpu, &mem, &storage);
-	nfree = m->pool.free.n;
-	nreg = m->pool.registered.n;
-	nsubnets = m->subnets.n;
-	pthread_rwlock_unlock(&m->lock);
 	clock_gettime(CLOCK_REALTIME, &now);
 
 	status_page_start(f, "hypervisor status page");
@@ -412,7 +413,7 @@ int status_show_vm(struct status *s, FILE *f, const char *ip, bool json)
 
 void status_subnets(struct status *s, FILE *f)
 {
-	struct manager *m = s->m;
+	struct manager_view v;
 
 	status_page_start(f, "subnets");
 	fputs("<h1>Subnets</h1>\n", f);
@@ -420,9 +421,10 @@ void status_subnets(struct status *s, FILE *f)
 	fputs("<table>\n<tr><th>Id</th><th>Gateway</th><th>Mask</th><th>VLAN</th><th>DNS</th>"
 	      "<th>Domain</th><th>Free addresses</th><th>Allowed</th></tr>\n",
 	      f);
-	pthread_rwlock_rdlock(&m->lock);
-	for (size_t i = 0; i < m->subnets.n; i++) {
-		const struct hvapi_subnet *sn = &m->subnets.v[i];
+	if (manager_view(s->m, MANAGER_VIEW_POOL | MANAGER_VIEW_SUBNETS, &v) < 0)
+		memset(&v, 0, sizeof(v));
+	for (size_t i = 0; i < v.subnets.n; i++) {
+		const struct hvapi_subnet *sn = &v.subnets.v[i];
 		char gw[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN], dns[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &sn->ip_gateway, gw, sizeof(gw));
@@ -437,7 +439,7 @@ void status_subnets(struct status *s, FILE *f)
 		}
 		fputs("</td><td>", f);
 		status_esc(f, api_str(sn->domain_name));
-		fprintf(f, "</td><td class=\"n\">%zu</td><td>", addrpool_num_free(&m->pool, sn));
+		fprintf(f, "</td><td class=\"n\">%zu</td><td>", addrpool_num_free(&v.pool, sn));
 		for (size_t k = 0; k < sn->allowed_users.n; k++) {
 			status_esc(f, sn->allowed_users.v[k]);
 			fputc(' ', f);
@@ -449,14 +451,14 @@ void status_subnets(struct status *s, FILE *f)
 		}
 		fputs("</td></tr>\n", f);
 	}
-	pthread_rwlock_unlock(&m->lock);
+	manager_view_clear(&v);
 	fputs("</table>\n<p><a href=\"/listSubnets\">JSON</a></p>\n", f);
 	status_page_end(f);
 }
 
 void status_addresses(struct status *s, FILE *f)
 {
-	struct manager *m = s->m;
+	struct manager_view v;
 
 	status_page_start(f, "address pool");
 	fputs("<h1>Address pool</h1>\n", f);
@@ -464,37 +466,28 @@ void status_addresses(struct status *s, FILE *f)
 	fputs("<table>\n<tr><th>IP address</th><th>MAC "
 	      "address</th><th>Subnet</th><th>Use</th></tr>\n",
 	      f);
-	pthread_rwlock_rdlock(&m->lock);
-	for (size_t i = 0; i < m->pool.registered.n; i++) {
-		const struct hvapi_address *a = &m->pool.registered.v[i];
-		const struct hvapi_subnet *sn = subnets_for_ip(&m->subnets, a->ip);
-		char ip[INET_ADDRSTRLEN] = "", mac[18];
-		bool is_free = addrpool_contains(&m->pool.free, a);
-		struct vm *owner = NULL;
+	if (manager_view(s->m, MANAGER_VIEW_POOL | MANAGER_VIEW_SUBNETS | MANAGER_VIEW_USES, &v) <
+	    0)
+		memset(&v, 0, sizeof(v));
+	for (size_t i = 0; i < v.pool.registered.n; i++) {
+		const struct hvapi_address *a = &v.pool.registered.v[i];
+		const struct hvapi_subnet *sn = subnets_for_ip(&v.subnets, a->ip);
+		char ip[INET_ADDRSTRLEN] = "", mac[18], owner[INET_ADDRSTRLEN] = "";
+		bool is_free = addrpool_contains(&v.pool.free, a);
 
 		if (a->ip.s_addr != 0)
 			inet_ntop(AF_INET, &a->ip, ip, sizeof(ip));
 		sjson_format_mac(a->mac, mac, sizeof(mac));
-		for (size_t k = 0; !is_free && owner == NULL && k < m->nvms; k++) {
-			struct vm *vm = m->vms[k];
-
-			pthread_mutex_lock(&vm->mu);
-			if (memcmp(vm->info.vm.address.mac, a->mac, 6) == 0)
-				owner = vm;
-			for (size_t j = 0; owner == NULL && j < vm->info.vm.secondary_addresses.n;
-			     j++)
-				if (memcmp(vm->info.vm.secondary_addresses.v[j].mac, a->mac, 6) ==
-				    0)
-					owner = vm;
-			pthread_mutex_unlock(&vm->mu);
-		}
+		for (size_t k = 0; !is_free && *owner == '\0' && k < v.nuses; k++)
+			if (memcmp(v.uses[k].addr.mac, a->mac, 6) == 0)
+				inet_ntop(AF_INET, &v.uses[k].vm, owner, sizeof(owner));
 		fprintf(f, "<tr><td>%s</td><td>%s</td><td>", ip, mac);
 		status_esc(f, sn ? sn->id : "");
 		if (is_free)
 			fputs("</td><td class=\"ok\">free</td></tr>\n", f);
-		else if (owner != NULL)
-			fprintf(f, "</td><td>VM <a href=\"/showVM?%s\">%s</a></td></tr>\n",
-				owner->ipstr, owner->ipstr);
+		else if (*owner != '\0')
+			fprintf(f, "</td><td>VM <a href=\"/showVM?%s\">%s</a></td></tr>\n", owner,
+				owner);
 		else
 			fputs("</td><td class=\"warn\">in use</td></tr>\n", f);
 	}
@@ -502,8 +495,8 @@ void status_addresses(struct status *s, FILE *f)
 		"</table>\n<p>%zu free of %zu registered. <a href=\"/listAvailableAddresses\">free "
 		"(JSON)"
 		"</a> &middot; <a href=\"/listRegisteredAddresses\">registered (JSON)</a></p>\n",
-		m->pool.free.n, m->pool.registered.n);
-	pthread_rwlock_unlock(&m->lock);
+		v.pool.free.n, v.pool.registered.n);
+	manager_view_clear(&v);
 	status_page_end(f);
 }
 

@@ -1,6 +1,8 @@
-/* The manager's host-wide settings: address pool, subnets, hypervisor owners and the
- * disabled flag. Each change is computed on a copy, written to its state file, and
- * only then swapped in, all under the write lock (weaknesses.md #14, #45). */
+/* The host's settings: address pool, subnets, hypervisor owners and the disabled
+ * flag. Each change is computed on a copy, written to its state file, and only then
+ * swapped in (weaknesses.md #14, #45). Writers are serialized by settings_mu; the
+ * manager's lock is held only to copy and to swap, never across a file write
+ * (manager_state.h). */
 #include "daemon/hypervisor/vmm/manager.h"
 
 #include <errno.h>
@@ -9,25 +11,12 @@
 #include <string.h>
 
 #include "daemon/hypervisor/vmm/addrpool.h"
+#include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/subnets.h"
 #include "json.h"
 #include "log.h"
 
-int manager_uses(struct manager *m, struct addrpool_use **uses, size_t *n)
-{
-	int rc = 0;
-
-	*uses = NULL;
-	*n = 0;
-	for (size_t i = 0; i < m->nvms && rc == 0; i++) {
-		pthread_mutex_lock(&m->vms[i]->mu);
-		rc = vm_append_uses(m->vms[i], uses, n);
-		pthread_mutex_unlock(&m->vms[i]->mu);
-	}
-	return rc;
-}
-
-int manager_save_pool(struct manager *m, const struct hvapi_address_pool *p)
+static int save_pool(struct manager *m, const struct hvapi_address_pool *p)
 {
 	char path[4096];
 
@@ -49,50 +38,89 @@ static int save_subnets(struct manager *m, const struct hvapi_subnets *l)
 	return rc;
 }
 
+/* ---- the pool transaction (manager_state.h) ---- */
+
+int manager_pool_begin(struct manager *m, struct manager_pool_txn *t)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_lock(&m->st->settings_mu);
+	pthread_rwlock_rdlock(&m->st->lock);
+	rc = manager_uses_locked(m, &t->uses, &t->nuses);
+	if (rc == 0)
+		rc = api_copy(&hvapi_address_pool_type, &t->pool, &m->st->pool);
+	pthread_rwlock_unlock(&m->st->lock);
+	if (rc < 0)
+		manager_pool_abort(m, t);
+	return rc;
+}
+
+void manager_pool_abort(struct manager *m, struct manager_pool_txn *t)
+{
+	api_clear(&hvapi_address_pool_type, &t->pool);
+	free(t->uses);
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_unlock(&m->st->settings_mu);
+}
+
+/* Swaps t's pool in (the write lock held). */
+static void swap_pool(struct manager *m, struct manager_pool_txn *t)
+{
+	api_clear(&hvapi_address_pool_type, &m->st->pool);
+	m->st->pool = t->pool;
+	memset(&t->pool, 0, sizeof(t->pool));
+}
+
+int manager_pool_commit(struct manager *m, struct manager_pool_txn *t, manager_locked_fn locked,
+			void *arg)
+{
+	int rc = save_pool(m, &t->pool);
+
+	pthread_rwlock_wrlock(&m->st->lock);
+	if (locked != NULL)
+		locked(m, arg, rc == 0);
+	if (rc == 0)
+		swap_pool(m, t);
+	pthread_rwlock_unlock(&m->st->lock);
+	manager_pool_abort(m, t);
+	if (rc == 0)
+		manager_changed(m, MANAGER_CHANGED_POOL, NULL);
+	return rc;
+}
+
+/* ---- the RPCs' changes ---- */
+
 int manager_change_address_pool(struct manager *m,
 				const struct hvapi_change_address_pool_request *r, char *err,
 				size_t errsz)
 {
-	struct hvapi_address_pool p = {0};
-	struct addrpool_use *uses = NULL;
-	size_t nuses = 0;
-	int rc;
+	struct manager_pool_txn t;
+	int rc = manager_pool_begin(m, &t);
 
-	pthread_rwlock_wrlock(&m->lock);
-	rc = manager_uses(m, &uses, &nuses);
-	if (rc == 0)
-		rc = api_copy(&hvapi_address_pool_type, &p, &m->pool);
 	if (rc < 0) {
 		snprintf(err, errsz, "out of memory");
-		goto out;
+		return rc;
 	}
-	rc = addrpool_add(&p, &m->subnets, uses, nuses, &r->addresses_to_add, err, errsz);
+	rc = addrpool_add(&t.pool, &m->st->subnets, t.uses, t.nuses, &r->addresses_to_add, err,
+			  errsz);
 	if (rc == 0)
-		rc = addrpool_remove(&p, uses, nuses, &r->addresses_to_remove, err, errsz);
+		rc = addrpool_remove(&t.pool, t.uses, t.nuses, &r->addresses_to_remove, err, errsz);
 	if (rc == 0) {
-		int removed = addrpool_trim(&p, &m->subnets, r->maximum_free_addresses.v,
+		int removed = addrpool_trim(&t.pool, &m->st->subnets, r->maximum_free_addresses.v,
 					    r->maximum_free_addresses.n);
 
 		rc = removed < 0 ? removed : 0;
 		if (rc < 0)
 			snprintf(err, errsz, "out of memory");
 	}
-	if (rc == 0) {
-		rc = manager_save_pool(m, &p);
-		if (rc < 0)
-			snprintf(err, errsz, "writing address pool: %s", strerror(-rc));
+	if (rc < 0) {
+		manager_pool_abort(m, &t);
+		return rc;
 	}
-	if (rc == 0) {
-		api_clear(&hvapi_address_pool_type, &m->pool);
-		m->pool = p;
-		memset(&p, 0, sizeof(p));
-	}
-out:
-	pthread_rwlock_unlock(&m->lock);
-	api_clear(&hvapi_address_pool_type, &p);
-	free(uses);
-	if (rc == 0)
-		manager_changed(m, MANAGER_CHANGED_POOL, NULL);
+	rc = manager_pool_commit(m, &t, NULL, NULL);
+	if (rc < 0)
+		snprintf(err, errsz, "writing address pool: %s", strerror(-rc));
 	return rc;
 }
 
@@ -101,54 +129,38 @@ int manager_update_subnets(struct manager *m, const struct hvapi_update_subnets_
 {
 	struct hvapi_subnets next = {0};
 	struct hvapi_addresses drop = {0};
-	struct hvapi_address_pool p = {0};
-	struct addrpool_use *uses = NULL;
-	size_t nuses = 0;
-	int rc;
+	struct manager_pool_txn t;
+	int rc = manager_pool_begin(m, &t);
 
-	pthread_rwlock_wrlock(&m->lock);
-	rc = manager_uses(m, &uses, &nuses);
 	if (rc < 0) {
 		snprintf(err, errsz, "out of memory");
-		goto out;
+		return rc;
 	}
-	rc = subnets_update(&m->subnets, r, &m->pool, uses, nuses, &next, &drop, err, errsz);
-	if (rc < 0)
-		goto out;
-	if (drop.n > 0) {
-		rc = api_copy(&hvapi_address_pool_type, &p, &m->pool);
-		for (size_t i = 0; rc == 0 && i < drop.n; i++)
-			addrpool_unregister(&p, &drop.v[i]);
-		/* The pool first: a crash between the two writes leaves addresses out of
-		 * the pool, never addresses outside every subnet. */
-		if (rc == 0)
-			rc = manager_save_pool(m, &p);
-		if (rc < 0) {
-			snprintf(err, errsz, "writing address pool: %s", strerror(-rc));
-			goto out;
-		}
-	}
-	rc = save_subnets(m, &next);
-	if (rc < 0) {
+	rc = subnets_update(&m->st->subnets, r, &t.pool, t.uses, t.nuses, &next, &drop, err, errsz);
+	for (size_t i = 0; rc == 0 && i < drop.n; i++)
+		addrpool_unregister(&t.pool, &drop.v[i]);
+	/* The pool first: a crash between the two writes leaves addresses out of the pool,
+	 * never addresses outside every subnet. */
+	if (rc == 0 && drop.n > 0 && (rc = save_pool(m, &t.pool)) < 0)
+		snprintf(err, errsz, "writing address pool: %s", strerror(-rc));
+	if (rc == 0 && (rc = save_subnets(m, &next)) < 0)
 		snprintf(err, errsz, "writing subnets: %s", strerror(-rc));
-		goto out;
+	if (rc == 0) {
+		pthread_rwlock_wrlock(&m->st->lock);
+		hvapi_subnets_clear(&m->st->subnets);
+		m->st->subnets = next;
+		memset(&next, 0, sizeof(next));
+		if (drop.n > 0)
+			swap_pool(m, &t);
+		pthread_rwlock_unlock(&m->st->lock);
+		if (drop.n > 0)
+			log_info(
+			    "UpdateSubnets: %zu free addresses left the pool with their subnet",
+			    drop.n);
 	}
-	hvapi_subnets_clear(&m->subnets);
-	m->subnets = next;
-	memset(&next, 0, sizeof(next));
-	if (drop.n > 0) {
-		log_info("UpdateSubnets: %zu free addresses left the pool with their subnet",
-			 drop.n);
-		api_clear(&hvapi_address_pool_type, &m->pool);
-		m->pool = p;
-		memset(&p, 0, sizeof(p));
-	}
-out:
-	pthread_rwlock_unlock(&m->lock);
+	manager_pool_abort(m, &t);
 	hvapi_subnets_clear(&next);
-	api_clear(&hvapi_address_pool_type, &p);
 	free(drop.v);
-	free(uses);
 	if (rc == 0) {
 		manager_changed(m, MANAGER_CHANGED_SUBNETS, NULL);
 		manager_changed(m, MANAGER_CHANGED_POOL, NULL);
@@ -168,17 +180,19 @@ int manager_change_owners(struct manager *m, const struct api_strlist *users,
 	for (size_t i = 0; rc == 0 && i < groups->n; i++)
 		rc = api_strlist_add(&o.owner_groups, groups->v[i]);
 	statedir_path(path, sizeof(path), m->state_dir, "owners.json");
-	pthread_rwlock_wrlock(&m->lock);
+	pthread_mutex_lock(&m->st->settings_mu);
 	if (rc == 0)
 		rc = api_write_file(&hvapi_change_owners_request_type, path, &o, 0644);
 	if (rc == 0) {
-		api_strlist_clear(&m->owner_users);
-		api_strlist_clear(&m->owner_groups);
-		m->owner_users = o.owner_users;
-		m->owner_groups = o.owner_groups;
+		pthread_rwlock_wrlock(&m->st->lock);
+		api_strlist_clear(&m->st->owner_users);
+		api_strlist_clear(&m->st->owner_groups);
+		m->st->owner_users = o.owner_users;
+		m->st->owner_groups = o.owner_groups;
 		memset(&o, 0, sizeof(o));
+		pthread_rwlock_unlock(&m->st->lock);
 	}
-	pthread_rwlock_unlock(&m->lock);
+	pthread_mutex_unlock(&m->st->settings_mu);
 	api_clear(&hvapi_change_owners_request_type, &o);
 	if (rc < 0)
 		snprintf(err, errsz, "writing owners: %s", strerror(-rc));
@@ -189,12 +203,12 @@ bool manager_is_owner(struct manager *m, const char *user, char *const *groups, 
 {
 	bool yes = false;
 
-	pthread_rwlock_rdlock(&m->lock);
-	if (user != NULL && *user && api_strlist_contains(&m->owner_users, user))
+	pthread_rwlock_rdlock(&m->st->lock);
+	if (user != NULL && *user && api_strlist_contains(&m->st->owner_users, user))
 		yes = true;
 	for (size_t i = 0; !yes && i < ngroups; i++)
-		yes = api_strlist_contains(&m->owner_groups, groups[i]);
-	pthread_rwlock_unlock(&m->lock);
+		yes = api_strlist_contains(&m->st->owner_groups, groups[i]);
+	pthread_rwlock_unlock(&m->st->lock);
 	return yes;
 }
 
@@ -202,11 +216,11 @@ int manager_set_disabled(struct manager *m, bool disabled, char *err, size_t err
 {
 	int rc;
 
-	pthread_rwlock_wrlock(&m->lock);
+	pthread_mutex_lock(&m->st->settings_mu);
 	rc = statedir_set_disabled(m->state_dir, disabled);
 	if (rc == 0)
 		atomic_store(&m->disabled, disabled);
-	pthread_rwlock_unlock(&m->lock);
+	pthread_mutex_unlock(&m->st->settings_mu);
 	if (rc < 0) {
 		snprintf(err, errsz, "%s disabled marker: %s", disabled ? "creating" : "removing",
 			 strerror(-rc));
@@ -228,36 +242,22 @@ int manager_num_free(struct manager *m, struct hvapi_count **out, size_t *n)
 	struct hvapi_count *v;
 	size_t k = 0;
 
-	pthread_rwlock_rdlock(&m->lock);
-	v = calloc(m->subnets.n + 1, sizeof(*v));
-	for (size_t i = 0; v != NULL && i < m->subnets.n; i++) {
-		const struct hvapi_subnet *s = &m->subnets.v[i];
+	pthread_rwlock_rdlock(&m->st->lock);
+	v = calloc(m->st->subnets.n + 1, sizeof(*v));
+	for (size_t i = 0; v != NULL && i < m->st->subnets.n; i++) {
+		const struct hvapi_subnet *s = &m->st->subnets.v[i];
 
 		if (*api_str(s->id) == '\0' || strcmp(s->id, SUBNETS_HYPERVISOR_ID) == 0)
 			continue;
 		v[k].key = strdup(s->id);
 		if (v[k].key == NULL)
 			break;
-		v[k++].count = (uint32_t)addrpool_num_free(&m->pool, s);
+		v[k++].count = (uint32_t)addrpool_num_free(&m->st->pool, s);
 	}
-	pthread_rwlock_unlock(&m->lock);
+	pthread_rwlock_unlock(&m->st->lock);
 	if (v == NULL)
 		return -ENOMEM;
 	*out = v;
 	*n = k;
 	return 0;
-}
-
-void manager_usage(struct manager *m, uint64_t *milli_cpus, uint64_t *mem_mib, uint64_t *storage)
-{
-	*milli_cpus = *mem_mib = *storage = 0;
-	for (size_t i = 0; i < m->nvms; i++) {
-		struct vm *vm = m->vms[i];
-
-		pthread_mutex_lock(&vm->mu);
-		*milli_cpus += vm->info.vm.milli_cpus;
-		*mem_mib += vm->info.vm.memory_mib;
-		*storage += vm_storage_bytes(&vm->info.vm);
-		pthread_mutex_unlock(&vm->mu);
-	}
 }

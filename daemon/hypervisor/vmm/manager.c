@@ -1,5 +1,5 @@
-/* The VM manager: loading the state directory, the VM map, findings, and the
- * acknowledgement timer (see manager.h). */
+/* The VM manager's store: the VM map, the readers' view of the guarded state, usage,
+ * findings and change notification (see manager.h, manager_state.h). */
 #include "daemon/hypervisor/vmm/manager.h"
 
 #include <arpa/inet.h>
@@ -8,21 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "daemon/hypervisor/vmm/addrpool.h"
-#include "daemon/hypervisor/vmm/bridges.h"
-#include "daemon/hypervisor/metadata/metadata_handler.h"
-#include "daemon/hypervisor/vmm/libvirt/vmdomain.h"
-#include "daemon/hypervisor/vmm/reconcile.h"
-#include "daemon/hypervisor/vmm/libvirt/virt.h"
-#include "daemon/hypervisor/vmm/vmops.h"
-#include "fsutil.h"
+#include "daemon/hypervisor/vmm/manager_state.h"
 #include "log.h"
 
-static uint64_t meminfo_mib(const char *key)
+uint64_t manager_meminfo_mib(const char *key)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
 	char line[256];
@@ -42,19 +34,7 @@ static uint64_t meminfo_mib(const char *key)
 
 uint64_t manager_mem_available_mib(void)
 {
-	return meminfo_mib("MemAvailable");
-}
-
-static void read_serial(char *buf, size_t sz)
-{
-	FILE *f = fopen("/sys/class/dmi/id/product_serial", "r");
-
-	buf[0] = '\0';
-	if (f == NULL)
-		return;
-	if (fgets(buf, (int)sz, f) != NULL)
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
+	return manager_meminfo_mib("MemAvailable");
 }
 
 void manager_problem(struct manager *m, const char *fmt, ...)
@@ -106,31 +86,17 @@ void manager_set_notify(struct manager *m, manager_notify_fn fn, void *arg)
 	m->notify_arg = arg;
 }
 
-void manager_set_net(struct manager *m, struct netsvc *ns, struct metadata *md)
-{
-	struct vm **vms = NULL;
-	size_t n = 0;
-
-	m->netsvc = ns;
-	m->metadata = md;
-	if (manager_vms(m, &vms, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++)
-		vmops_net_register(m, vms[i]);
-	manager_vms_free(vms, n);
-}
-
 /* ---- the VM map (sorted by IP, in host byte order) ---- */
 
 static size_t lower_bound(struct manager *m, struct in_addr ip)
 {
-	size_t lo = 0, hi = m->nvms;
+	size_t lo = 0, hi = m->st->nvms;
 	uint32_t key = ntohl(ip.s_addr);
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (ntohl(m->vms[mid]->ip.s_addr) < key)
+		if (ntohl(m->st->vms[mid]->ip.s_addr) < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -138,34 +104,34 @@ static size_t lower_bound(struct manager *m, struct in_addr ip)
 	return lo;
 }
 
-/* Inserts vm (taking its reference). Call with m->lock held for writing. */
+/* Inserts vm (taking its reference). Call with m->st->lock held for writing. */
 int manager_insert_locked(struct manager *m, struct vm *vm)
 {
 	size_t i = lower_bound(m, vm->ip);
 	struct vm **v;
 
-	if (i < m->nvms && m->vms[i]->ip.s_addr == vm->ip.s_addr)
+	if (i < m->st->nvms && m->st->vms[i]->ip.s_addr == vm->ip.s_addr)
 		return -EEXIST;
-	v = realloc(m->vms, (m->nvms + 1) * sizeof(*v));
+	v = realloc(m->st->vms, (m->st->nvms + 1) * sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
-	memmove(&v[i + 1], &v[i], (m->nvms - i) * sizeof(*v));
+	memmove(&v[i + 1], &v[i], (m->st->nvms - i) * sizeof(*v));
 	v[i] = vm;
-	m->vms = v;
-	m->nvms++;
+	m->st->vms = v;
+	m->st->nvms++;
 	return 0;
 }
 
-/* Removes vm from the map and drops the map's reference. Call with m->lock held
+/* Removes vm from the map and drops the map's reference. Call with m->st->lock held
  * for writing. Returns false if it was not there. */
 bool manager_remove_locked(struct manager *m, struct vm *vm)
 {
 	size_t i = lower_bound(m, vm->ip);
 
-	if (i >= m->nvms || m->vms[i] != vm)
+	if (i >= m->st->nvms || m->st->vms[i] != vm)
 		return false;
-	memmove(&m->vms[i], &m->vms[i + 1], (m->nvms - i - 1) * sizeof(*m->vms));
-	m->nvms--;
+	memmove(&m->st->vms[i], &m->st->vms[i + 1], (m->st->nvms - i - 1) * sizeof(*m->st->vms));
+	m->st->nvms--;
 	vm_unref(vm);
 	return true;
 }
@@ -174,8 +140,8 @@ struct vm *manager_find_locked(struct manager *m, struct in_addr ip)
 {
 	size_t i = lower_bound(m, ip);
 
-	if (i < m->nvms && m->vms[i]->ip.s_addr == ip.s_addr)
-		return m->vms[i];
+	if (i < m->st->nvms && m->st->vms[i]->ip.s_addr == ip.s_addr)
+		return m->st->vms[i];
 	return NULL;
 }
 
@@ -183,11 +149,11 @@ struct vm *manager_find(struct manager *m, struct in_addr ip)
 {
 	struct vm *vm;
 
-	pthread_rwlock_rdlock(&m->lock);
+	pthread_rwlock_rdlock(&m->st->lock);
 	vm = manager_find_locked(m, ip);
 	if (vm != NULL)
 		vm_ref(vm);
-	pthread_rwlock_unlock(&m->lock);
+	pthread_rwlock_unlock(&m->st->lock);
 	return vm;
 }
 
@@ -204,16 +170,16 @@ int manager_vms(struct manager *m, struct vm ***out, size_t *n)
 {
 	struct vm **v;
 
-	pthread_rwlock_rdlock(&m->lock);
-	v = calloc(m->nvms + 1, sizeof(*v));
+	pthread_rwlock_rdlock(&m->st->lock);
+	v = calloc(m->st->nvms + 1, sizeof(*v));
 	if (v == NULL) {
-		pthread_rwlock_unlock(&m->lock);
+		pthread_rwlock_unlock(&m->st->lock);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < m->nvms; i++)
-		v[i] = vm_ref(m->vms[i]);
-	*n = m->nvms;
-	pthread_rwlock_unlock(&m->lock);
+	for (size_t i = 0; i < m->st->nvms; i++)
+		v[i] = vm_ref(m->st->vms[i]);
+	*n = m->st->nvms;
+	pthread_rwlock_unlock(&m->st->lock);
 	*out = v;
 	return 0;
 }
@@ -225,270 +191,128 @@ void manager_vms_free(struct vm **vms, size_t n)
 	free(vms);
 }
 
-int manager_metadata_lookup(void *ctx, struct in_addr ip, struct metadata_vm *out)
+/* ---- readers ---- */
+
+int manager_uses_locked(struct manager *m, struct addrpool_use **uses, size_t *n)
 {
-	struct manager *m = ctx;
-	struct vm *vm = manager_find(m, ip);
-	struct vmdomain_nic nics[VMDOMAIN_MAX_NICS];
-	struct bridges br;
-	char err[128];
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (vm == NULL)
-		return -ENOENT;
-	bridges_scan(&br, "/sys/class/net", "/proc/net/vlan");
-	pthread_rwlock_rdlock(&m->lock);
-	pthread_mutex_lock(&vm->mu);
-	if (vm->removed) {
-		rc = -ENOENT;
-	} else {
-		out->ip = ip;
-		if (vmdomain_nics(m, vm, &br, nics, VMDOMAIN_MAX_NICS, err, sizeof(err)) > 0)
-			memcpy(out->bridge, nics[0].bridge, sizeof(out->bridge));
-		out->info_json = api_dumps(&hvapi_vm_info_type, &vm->info.vm, 0);
-		out->dir = strdup(vm->dir);
-		if (out->info_json == NULL || out->dir == NULL)
-			rc = -ENOMEM;
+	*uses = NULL;
+	*n = 0;
+	for (size_t i = 0; i < m->st->nvms && rc == 0; i++) {
+		pthread_mutex_lock(&m->st->vms[i]->mu);
+		rc = vm_append_uses(m->st->vms[i], uses, n);
+		pthread_mutex_unlock(&m->st->vms[i]->mu);
 	}
-	pthread_mutex_unlock(&vm->mu);
-	pthread_rwlock_unlock(&m->lock);
-	vm_unref(vm);
-	if (rc < 0)
-		metadata_vm_clear(out);
 	return rc;
 }
 
-/* ---- loading ---- */
-
-static int load_subnets(struct manager *m, char *err, size_t errsz)
+void manager_usage_locked(struct manager *m, uint64_t *milli_cpus, uint64_t *mem_mib,
+			  uint64_t *storage)
 {
-	char path[4096], *msg = NULL;
-	struct sjson_dec d;
-	json_t *j = NULL;
-	int rc;
+	*milli_cpus = *mem_mib = *storage = 0;
+	for (size_t i = 0; i < m->st->nvms; i++) {
+		struct vm *vm = m->st->vms[i];
 
-	statedir_path(path, sizeof(path), m->state_dir, "subnets.json");
-	rc = sjson_load_file(path, 0, &j, &msg);
-	if (rc == -ENOENT) {
-		free(msg);
-		return 0;
+		pthread_mutex_lock(&vm->mu);
+		*milli_cpus += vm->info.vm.milli_cpus;
+		*mem_mib += vm->info.vm.memory_mib;
+		*storage += vm_storage_bytes(&vm->info.vm);
+		pthread_mutex_unlock(&vm->mu);
 	}
-	if (rc < 0) {
-		snprintf(err, errsz, "%s", msg ? msg : path);
-		free(msg);
-		return rc;
+}
+
+void manager_usage(struct manager *m, uint64_t *milli_cpus, uint64_t *mem_mib, uint64_t *storage)
+{
+	pthread_rwlock_rdlock(&m->st->lock);
+	manager_usage_locked(m, milli_cpus, mem_mib, storage);
+	pthread_rwlock_unlock(&m->st->lock);
+}
+
+uint64_t *manager_volume_allocation(struct manager *m)
+{
+	uint64_t *a = calloc(m->vols.n + 1, sizeof(uint64_t));
+
+	if (a == NULL)
+		return NULL;
+	pthread_rwlock_rdlock(&m->st->lock);
+	for (size_t i = 0; i < m->st->nvms; i++) {
+		struct vm *vm = m->st->vms[i];
+
+		pthread_mutex_lock(&vm->mu);
+		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n;
+		     k++) {
+			int d = volumes_index_of(&m->vols,
+						 api_str(vm->info.volume_locations.v[k].filename));
+
+			if (d >= 0)
+				a[d] += hvapi_volume_effective_size(&vm->info.vm.volumes.v[k]);
+		}
+		pthread_mutex_unlock(&vm->mu);
 	}
-	sjson_dec_init(&d, path);
-	rc = hvapi_subnets_from_json(&d, j, &m->subnets);
-	if (rc < 0)
-		snprintf(err, errsz, "%s", sjson_dec_error(&d) ? sjson_dec_error(&d) : path);
-	sjson_dec_fini(&d);
-	json_decref(j);
-	return rc;
+	pthread_rwlock_unlock(&m->st->lock);
+	return a;
 }
 
-static int load_doc(const struct api_type *t, const char *dir, const char *name, void *obj,
-		    char *err, size_t errsz)
+static int copy_subnets(struct hvapi_subnets *dst, const struct hvapi_subnets *src)
 {
-	char path[4096], *msg = NULL;
-	int rc;
+	int rc = 0;
 
-	statedir_path(path, sizeof(path), dir, name);
-	rc = api_load_file(t, path, obj, &msg);
-	if (rc == -ENOENT)
-		rc = 0;
-	else if (rc < 0)
-		snprintf(err, errsz, "%s", msg ? msg : path);
-	free(msg);
-	return rc;
-}
-
-static void load_report(void *arg, const struct reconcile_finding *f)
-{
-	manager_problem(arg, "%s", f->text);
-}
-
-/* Loads VMs/<ip>/info.json of every VM directory. A directory without info.json is
- * a create or destroy that never finished: it is reported here and removed with its
- * volumes by reconcile_at_start. */
-static int load_vms(struct manager *m)
-{
-	struct hvapi_local_vm_info *infos = NULL;
-	size_t n = 0;
-	int rc = reconcile_load_infos(m->state_dir, &infos, &n, load_report, m);
-
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct vm *vm;
-
-		if (infos[i].vm.architecture == HVAPI_ARCH_AUTO)
-			infos[i].vm.architecture = strcmp(m->host_arch, "aarch64") == 0
-						       ? HVAPI_ARCH_ARM64
-						       : HVAPI_ARCH_AMD64;
-		vm = vm_new(m->state_dir, &infos[i]);
-		if (vm == NULL)
-			rc = -ENOMEM;
-		else if (manager_insert_locked(m, vm) < 0)
-			vm_unref(vm);
-	}
-	reconcile_infos_free(infos, n);
-	return rc;
-}
-
-static void on_virt_event(const struct virt_event *ev, void *arg)
-{
-	vmops_on_event(arg, ev);
-}
-
-static const char *pick_virt_type(const char *flag)
-{
-	if (strcmp(flag, "kvm") == 0 || strcmp(flag, "qemu") == 0)
-		return flag;
-	return access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu";
-}
-
-static void *timer_main(void *arg)
-{
-	struct manager *m = arg;
-
-	pthread_mutex_lock(&m->timer_mu);
-	while (!m->timer_stop) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&m->timer_cond, &m->timer_mu, &ts);
-		if (m->timer_stop)
-			break;
-		pthread_mutex_unlock(&m->timer_mu);
-		vmops_tick(m);
-		pthread_mutex_lock(&m->timer_mu);
-	}
-	pthread_mutex_unlock(&m->timer_mu);
-	return NULL;
-}
-
-static int open_state(struct manager *m, char *err, size_t errsz)
-{
-	int rc;
-
-	rc = statedir_create(m->state_dir);
-	if (rc < 0) {
-		snprintf(err, errsz, "mkdir %s: %s", m->state_dir, strerror(-rc));
-		return rc;
-	}
-	rc = statedir_uuid(m->state_dir, m->uuid);
-	if (rc == 0)
-		rc = statedir_new_root_cookie(m->state_dir, m->root_cookie);
-	if (rc == 0)
-		rc = statedir_key(m->state_dir, &m->key);
-	if (rc < 0) {
-		snprintf(err, errsz, "%s: uuid/root-cookie/key.pem: %s", m->state_dir,
-			 strerror(-rc));
-		return rc;
-	}
-	m->public_key_pem = statedir_public_key_pem(m->key);
-	atomic_store(&m->disabled, statedir_disabled(m->state_dir));
-	snprintf(m->domain_prefix, sizeof(m->domain_prefix), "hv-%.8s-", m->uuid);
-	rc = load_subnets(m, err, errsz);
-	if (rc == 0)
-		rc = load_doc(&hvapi_address_pool_type, m->state_dir, "address-pool.json", &m->pool,
-			      err, errsz);
-	if (rc == 0) {
-		struct hvapi_change_owners_request owners = {0};
-
-		rc = load_doc(&hvapi_change_owners_request_type, m->state_dir, "owners.json",
-			      &owners, err, errsz);
-		m->owner_users = owners.owner_users;
-		m->owner_groups = owners.owner_groups;
-	}
-	if (rc < 0)
-		return rc;
-	rc = load_vms(m);
-	if (rc < 0)
-		snprintf(err, errsz, "%s/VMs: %s", m->state_dir, strerror(-rc));
-	return rc;
-}
-
-int manager_open(const struct hv_config *cfg, struct manager **out, char *err, size_t errsz)
-{
-	struct manager *m = calloc(1, sizeof(*m));
-	struct utsname un;
-	int rc;
-
-	*out = NULL;
-	if (m == NULL)
+	dst->v = calloc(src->n + 1, sizeof(*dst->v));
+	if (dst->v == NULL)
 		return -ENOMEM;
-	m->cfg = cfg;
-	m->state_dir = cfg->state_dir;
-	pthread_rwlock_init(&m->lock, NULL);
-	pthread_mutex_init(&m->problems_mu, NULL);
-	pthread_mutex_init(&m->timer_mu, NULL);
-	pthread_cond_init(&m->timer_cond, NULL);
-	clock_gettime(CLOCK_REALTIME, &m->started);
-	m->mem_total_mib = meminfo_mib("MemTotal");
-	m->ncpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	snprintf(m->host_arch, sizeof(m->host_arch), "%s", uname(&un) == 0 ? un.machine : "x86_64");
-	read_serial(m->serial_number, sizeof(m->serial_number));
-	m->virt_type = pick_virt_type(cfg->virt_type);
-
-	rc = open_state(m, err, errsz);
-	if (rc < 0)
-		goto fail;
-	rc = volumes_init(&m->vols, cfg->volume_directories.v, cfg->volume_directories.n, err,
-			  errsz);
-	if (rc < 0)
-		goto fail;
-	rc = virt_open(cfg->libvirt_uri, m->domain_prefix, on_virt_event, m, &m->virt, err, errsz);
-	if (rc < 0)
-		goto fail;
-	reconcile_at_start(m);
-	if (pthread_create(&m->timer_thread, NULL, timer_main, m) != 0) {
-		rc = -EAGAIN;
-		snprintf(err, errsz, "cannot start timer thread");
-		goto fail;
-	}
-	*out = m;
-	return 0;
-
-fail:
-	m->timer_stop = true;
-	virt_close(m->virt);
-	m->virt = NULL;
-	manager_close(m, false);
+	for (size_t i = 0; rc == 0 && i < src->n; i++)
+		if ((rc = api_copy(&hvapi_subnet_type, &dst->v[i], &src->v[i])) == 0)
+			dst->n++;
 	return rc;
 }
 
-void manager_close(struct manager *m, bool stop_vms)
+int manager_view(struct manager *m, unsigned what, struct manager_view *v)
 {
-	if (m == NULL)
-		return;
-	if (stop_vms && m->virt != NULL)
-		vmops_shutdown_all(m);
-	if (!m->timer_stop) {
-		pthread_mutex_lock(&m->timer_mu);
-		m->timer_stop = true;
-		pthread_cond_broadcast(&m->timer_cond);
-		pthread_mutex_unlock(&m->timer_mu);
-		pthread_join(m->timer_thread, NULL);
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	pthread_rwlock_rdlock(&m->st->lock);
+	if (what & MANAGER_VIEW_POOL)
+		rc = api_copy(&hvapi_address_pool_type, &v->pool, &m->st->pool);
+	if (rc == 0 && (what & MANAGER_VIEW_SUBNETS))
+		rc = copy_subnets(&v->subnets, &m->st->subnets);
+	if (rc == 0 && (what & MANAGER_VIEW_USES))
+		rc = manager_uses_locked(m, &v->uses, &v->nuses);
+	if (rc == 0 && (what & MANAGER_VIEW_COUNTS)) {
+		v->nvms = m->st->nvms;
+		for (size_t i = 0; i < m->st->nvms; i++) {
+			pthread_mutex_lock(&m->st->vms[i]->mu);
+			if ((unsigned)m->st->vms[i]->info.vm.state < HVAPI_STATE_COUNT)
+				v->by_state[m->st->vms[i]->info.vm.state]++;
+			pthread_mutex_unlock(&m->st->vms[i]->mu);
+		}
+		manager_usage_locked(m, &v->milli_cpus, &v->mem_mib, &v->storage);
 	}
-	virt_close(m->virt);
-	for (size_t i = 0; i < m->nvms; i++)
-		vm_unref(m->vms[i]);
-	free(m->vms);
-	api_clear(&hvapi_address_pool_type, &m->pool);
-	hvapi_subnets_clear(&m->subnets);
-	api_strlist_clear(&m->owner_users);
-	api_strlist_clear(&m->owner_groups);
-	for (size_t i = 0; i < m->nproblems; i++)
-		free(m->problems[i]);
-	free(m->problems);
-	volumes_clear(&m->vols);
-	EVP_PKEY_free(m->key);
-	free(m->public_key_pem);
-	pthread_rwlock_destroy(&m->lock);
-	pthread_mutex_destroy(&m->problems_mu);
-	pthread_mutex_destroy(&m->timer_mu);
-	pthread_cond_destroy(&m->timer_cond);
-	free(m);
+	pthread_rwlock_unlock(&m->st->lock);
+	if (rc < 0)
+		manager_view_clear(v);
+	return rc;
+}
+
+void manager_view_clear(struct manager_view *v)
+{
+	api_clear(&hvapi_address_pool_type, &v->pool);
+	hvapi_subnets_clear(&v->subnets);
+	free(v->uses);
+	memset(v, 0, sizeof(*v));
+}
+
+void manager_hold_lock(struct manager *m, const char *who, bool write, int64_t ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+
+	if (write)
+		pthread_rwlock_wrlock(&m->st->lock);
+	else
+		pthread_rwlock_rdlock(&m->st->lock);
+	log_info("HoldLock(%s): manager %s lock held for %lld ms", who, write ? "write" : "read",
+		 (long long)(ns / 1000000));
+	nanosleep(&ts, NULL);
+	pthread_rwlock_unlock(&m->st->lock);
 }

@@ -3,8 +3,9 @@
  * step with libvirt. RPC handlers, status pages and the control socket all go
  * through it; it knows nothing of SRPC or HTTP.
  *
- * Lock order: m->lock, then a VM's mu. Neither is held while calling libvirt or doing
- * long I/O (volume copies): long operations mark the VM busy and drop its lock. */
+ * The lock and what it guards are private to vmm/ (manager_state.h). A VM's mu is
+ * never held while calling libvirt or doing long I/O (volume copies): long operations
+ * mark the VM busy and drop its lock. */
 #ifndef HV_MANAGER_H
 #define HV_MANAGER_H
 
@@ -53,12 +54,9 @@ struct manager {
 	struct volumes vols;
 	struct timespec started; /* CLOCK_REALTIME */
 
-	pthread_rwlock_t lock;
-	struct vm **vms; /* sorted by IP */
-	size_t nvms;
-	struct hvapi_address_pool pool;
-	struct hvapi_subnets subnets;
-	struct api_strlist owner_users, owner_groups; /* ChangeOwners, persisted (#45) */
+	/* The VM map, pool, subnets and owners: private to vmm/ (vmm/manager_state.h),
+	 * read from outside through manager_view() and the accessors below. */
+	struct manager_state *st;
 
 	atomic_bool disabled;
 	atomic_bool shutting_down;
@@ -103,12 +101,6 @@ struct vm *manager_find_str(struct manager *m, const char *ip);
 int manager_vms(struct manager *m, struct vm ***out, size_t *n);
 void manager_vms_free(struct vm **vms, size_t n);
 
-/* Map primitives for the manager's own modules; call with m->lock held (for writing
- * for insert/remove). Insert takes the caller's reference; remove drops the map's. */
-int manager_insert_locked(struct manager *m, struct vm *vm);
-bool manager_remove_locked(struct manager *m, struct vm *vm);
-struct vm *manager_find_locked(struct manager *m, struct in_addr ip);
-
 /* Records a reconciliation finding (logged too). */
 void manager_problem(struct manager *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Copies the findings (new array of new strings; free with sjson_strlist_free). */
@@ -124,11 +116,6 @@ struct metadata_vm;
 int manager_metadata_lookup(void *ctx, struct in_addr ip, struct metadata_vm *out);
 
 /* ---- pool, subnets, owners, disabled (host_settings.c) ---- */
-
-/* The addresses every VM uses (new array). Call with m->lock held. */
-int manager_uses(struct manager *m, struct addrpool_use **uses, size_t *n);
-/* Writes address-pool.json from p. Call with m->lock held for writing. */
-int manager_save_pool(struct manager *m, const struct hvapi_address_pool *p);
 
 int manager_change_address_pool(struct manager *m,
 				const struct hvapi_change_address_pool_request *r, char *err,
@@ -147,7 +134,36 @@ void manager_free_counts(struct hvapi_count *v, size_t n);
 
 /* Capacity. */
 uint64_t manager_mem_available_mib(void);
-/* Σ over VMs (call with m->lock held). */
+/* Σ over VMs of milli-CPUs, memory and storage. */
 void manager_usage(struct manager *m, uint64_t *milli_cpus, uint64_t *mem_mib, uint64_t *storage);
+/* Bytes promised to VM volumes per volume directory (m->vols.n entries; free()). */
+uint64_t *manager_volume_allocation(struct manager *m);
+
+/* A consistent copy of what the manager's lock guards, for readers (pages, GetUpdates,
+ * RPC): taken under the lock, used without it. Only the parts asked for are filled. */
+enum {
+	MANAGER_VIEW_POOL = 1 << 0,
+	MANAGER_VIEW_SUBNETS = 1 << 1,
+	MANAGER_VIEW_USES = 1 << 2,   /* the addresses VMs use */
+	MANAGER_VIEW_COUNTS = 1 << 3, /* VMs per state, usage */
+};
+struct addrpool_use;
+struct manager_view {
+	struct hvapi_address_pool pool;
+	struct hvapi_subnets subnets;
+	struct addrpool_use *uses;
+	size_t nuses;
+	size_t nvms, by_state[HVAPI_STATE_COUNT];
+	uint64_t milli_cpus, mem_mib, storage;
+};
+/* 0 or -ENOMEM (v is then empty). Free with manager_view_clear. */
+int manager_view(struct manager *m, unsigned what, struct manager_view *v);
+void manager_view_clear(struct manager_view *v);
+
+/* HoldLock (weaknesses #31, lock debugging): holds the manager's lock for ns, and
+ * logs (naming who) once it holds it. */
+void manager_hold_lock(struct manager *m, const char *who, bool write, int64_t ns);
+/* A line of /proc/meminfo ("MemTotal"...) in MiB; 0 if unreadable. */
+uint64_t manager_meminfo_mib(const char *key);
 
 #endif

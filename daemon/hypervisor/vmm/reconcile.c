@@ -12,6 +12,7 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/manager.h"
+#include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "log.h"
@@ -339,21 +340,18 @@ static void pool_report(void *arg, const char *msg)
 
 static void reconcile_pool(struct manager *m)
 {
-	struct addrpool_use *uses = NULL;
-	size_t nuses = 0;
-	int fixes, rc;
+	struct manager_pool_txn t;
+	int rc;
 
-	pthread_rwlock_wrlock(&m->lock);
-	if (manager_uses(m, &uses, &nuses) == 0) {
-		fixes = addrpool_reconcile(&m->pool, uses, nuses, pool_report, m);
-		if (fixes > 0) {
-			rc = manager_save_pool(m, &m->pool);
-			if (rc < 0)
-				manager_problem(m, "writing address pool: %s", strerror(-rc));
-		}
+	if (manager_pool_begin(m, &t) < 0)
+		return;
+	if (addrpool_reconcile(&t.pool, t.uses, t.nuses, pool_report, m) <= 0) {
+		manager_pool_abort(m, &t);
+		return;
 	}
-	pthread_rwlock_unlock(&m->lock);
-	free(uses);
+	rc = manager_pool_commit(m, &t, NULL, NULL);
+	if (rc < 0)
+		manager_problem(m, "writing address pool: %s", strerror(-rc));
 }
 
 /* Stale temporaries of atomic writes (fsutil_write_atomic: NAME~) in dir. Only the

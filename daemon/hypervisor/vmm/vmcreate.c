@@ -12,6 +12,7 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/imagefetch.h"
+#include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "fsutil.h"
 #include "log.h"
@@ -161,21 +162,36 @@ static int initial_info(struct manager *m, const struct vm_caller *c,
 	return 0;
 }
 
-/* Allocates addresses and capacity and inserts the VM (busy, stopped), all under the
- * manager's write lock; the pool is written before the lock is released. */
+static void insert_vm(struct manager *m, void *arg, bool saved)
+{
+	struct vm **vmp = arg;
+
+	if (saved && manager_insert_locked(m, vm_ref(*vmp)) < 0) {
+		vm_unref(*vmp);
+		vm_unref(*vmp);
+		*vmp = NULL;
+	}
+}
+
+/* Allocates addresses and capacity and inserts the VM (busy, stopped). Pool writers
+ * are serialized (manager_pool_begin), so the capacity check and the allocation see
+ * every VM created before; the VM enters the map with the pool that gives it its
+ * addresses, once address-pool.json is written. */
 static int allocate(struct manager *m, const struct vm_caller *c,
 		    const struct hvapi_create_vm_request *req, struct hvapi_local_vm_info *info,
 		    struct vm **out, char *err, size_t errsz)
 {
 	struct subnets_caller sc = {c->user, c->groups, c->ngroups, c->admin};
-	struct hvapi_address_pool p = {0};
+	const struct hvapi_subnets *subnets = &m->st->subnets;
 	const struct hvapi_subnet *s;
 	uint64_t mcpu, mem, storage, avail;
 	struct hvapi_vm_info *v = &info->vm;
-	struct vm *vm;
-	int rc;
+	struct manager_pool_txn t;
+	struct vm *vm = NULL;
+	int rc = manager_pool_begin(m, &t);
 
-	pthread_rwlock_wrlock(&m->lock);
+	if (rc < 0)
+		goto out;
 	manager_usage(m, &mcpu, &mem, &storage);
 	avail = manager_mem_available_mib();
 	if (mcpu + v->milli_cpus > (uint64_t)m->ncpus * 1000) {
@@ -184,67 +200,63 @@ static int allocate(struct manager *m, const struct vm_caller *c,
 		    (unsigned long long)((uint64_t)m->ncpus * 1000 -
 					 (mcpu < m->ncpus * 1000ULL ? mcpu : m->ncpus * 1000ULL)));
 		rc = -ENOSPC;
-		goto out;
+		goto out_abort;
 	}
 	if (mem + v->memory_mib > m->mem_total_mib || (avail != 0 && v->memory_mib >= avail)) {
 		snprintf(err, errsz, "insufficient memory for %llu MiB",
 			 (unsigned long long)v->memory_mib);
 		rc = -ENOSPC;
-		goto out;
+		goto out_abort;
 	}
-	rc = subnets_select(&m->subnets, req->vm.subnet_id, &sc, &s, err, errsz);
+	rc = subnets_select(subnets, req->vm.subnet_id, &sc, &s, err, errsz);
+	if (rc == 0)
+		rc = addrpool_allocate(&t.pool, s, req->vm.address.ip, &v->address, err, errsz);
 	if (rc < 0)
-		goto out;
-	rc = api_copy(&hvapi_address_pool_type, &p, &m->pool);
-	if (rc < 0)
-		goto out;
-	rc = addrpool_allocate(&p, s, req->vm.address.ip, &v->address, err, errsz);
-	if (rc < 0)
-		goto out;
+		goto out_abort;
 	free(v->subnet_id);
 	v->subnet_id = strdup(api_str(s->id));
 	v->secondary_addresses.v =
 	    calloc(req->vm.secondary_subnet_ids.n + 1, sizeof(struct hvapi_address));
 	if (v->subnet_id == NULL || v->secondary_addresses.v == NULL) {
 		rc = -ENOMEM;
-		goto out;
+		goto out_abort;
 	}
 	for (size_t i = 0; i < req->vm.secondary_subnet_ids.n; i++) {
 		const struct hvapi_subnet *ss;
 		struct in_addr want = {0};
 
-		rc = subnets_select(&m->subnets, req->vm.secondary_subnet_ids.v[i], &sc, &ss, err,
+		rc = subnets_select(subnets, req->vm.secondary_subnet_ids.v[i], &sc, &ss, err,
 				    errsz);
 		if (rc < 0)
-			goto out;
+			goto out_abort;
 		if (i < req->vm.secondary_addresses.n)
 			want = req->vm.secondary_addresses.v[i].ip;
-		rc = addrpool_allocate(&p, ss, want, &v->secondary_addresses.v[i], err, errsz);
+		rc = addrpool_allocate(&t.pool, ss, want, &v->secondary_addresses.v[i], err, errsz);
 		if (rc < 0)
-			goto out;
+			goto out_abort;
 		v->secondary_addresses.n++;
 	}
 	vm = vm_new(m->state_dir, info);
 	if (vm == NULL) {
 		rc = -ENOMEM;
-		goto out;
+		goto out_abort;
 	}
 	vm->busy = true;
-	rc = manager_insert_locked(m, vm);
-	if (rc == 0)
-		rc = manager_save_pool(m, &p);
+	rc = manager_pool_commit(m, &t, insert_vm, &vm);
+	if (rc == 0 && vm == NULL)
+		rc = -EEXIST; /* the pool is written, but the map refused the VM: the restart's
+			       * reconciliation frees its addresses */
 	if (rc < 0) {
-		manager_remove_locked(m, vm);
 		snprintf(err, errsz, "recording the allocation: %s", strerror(-rc));
 		goto out;
 	}
-	api_clear(&hvapi_address_pool_type, &m->pool);
-	m->pool = p;
-	memset(&p, 0, sizeof(p));
-	*out = vm_ref(vm);
+	*out = vm;
+	return 0;
+
+out_abort:
+	manager_pool_abort(m, &t);
 out:
-	pthread_rwlock_unlock(&m->lock);
-	api_clear(&hvapi_address_pool_type, &p);
+	vm_unref(vm);
 	if (rc == -ENOMEM && err[0] == '\0')
 		snprintf(err, errsz, "out of memory");
 	return rc;
@@ -278,28 +290,9 @@ struct placement {
 /* Bytes already promised to volumes, per volume directory. */
 static int placement_init(struct manager *m, struct placement *pl)
 {
-	pl->allocated = calloc(m->vols.n + 1, sizeof(uint64_t));
+	pl->allocated = manager_volume_allocation(m);
 	pl->next = 0;
-	if (pl->allocated == NULL)
-		return -ENOMEM;
-	pthread_rwlock_rdlock(&m->lock);
-	for (size_t i = 0; i < m->nvms; i++) {
-		struct vm *vm = m->vms[i];
-
-		pthread_mutex_lock(&vm->mu);
-		for (size_t k = 0; k < vm->info.volume_locations.n && k < vm->info.vm.volumes.n;
-		     k++) {
-			int d = volumes_index_of(&m->vols,
-						 api_str(vm->info.volume_locations.v[k].filename));
-
-			if (d >= 0)
-				pl->allocated[d] +=
-				    hvapi_volume_effective_size(&vm->info.vm.volumes.v[k]);
-		}
-		pthread_mutex_unlock(&vm->mu);
-	}
-	pthread_rwlock_unlock(&m->lock);
-	return 0;
+	return pl->allocated == NULL ? -ENOMEM : 0;
 }
 
 /* Adds volume i's record and location to info and returns the file path. */

@@ -2,7 +2,7 @@
 # and lifecycle operations, reconciliation, the host's pool and subnets, volumes,
 # bridges, the state directory; libvirt/ holds the libvirt backend and domain XML.
 VMM_DIR := daemon/hypervisor/vmm
-VMM_SRCS := $(addprefix $(VMM_DIR)/, manager.c host_settings.c vm.c vmstate.c vmcreate.c \
+VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstate.c vmcreate.c \
 	vmops.c reconcile.c addrpool.c subnets.c bridges.c statedir.c volumes.c imagefetch.c \
 	libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
 

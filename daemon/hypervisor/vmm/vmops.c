@@ -11,8 +11,8 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/bridges.h"
-#include "daemon/hypervisor/vmm/reconcile.h"
 #include "daemon/hypervisor/vmm/libvirt/vmdomain.h"
+#include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/metadata/metadata.h"
 #include "daemon/hypervisor/netsvc/netsvc.h"
 #include "log.h"
@@ -55,6 +55,35 @@ static void wait_deleted(struct vm *vm, int64_t ns)
 			break;
 }
 
+/* A VM's DHCP ACK around an operation that boots it (start, reboot): the watch starts
+ * before the operation, since the ACK may come before it returns. */
+struct ack_wait {
+	struct netsvc_ack_watch w;
+	bool on;
+};
+
+static void ack_watch(struct manager *m, struct vm *vm, int64_t timeout_ns, struct ack_wait *a)
+{
+	a->on =
+	    timeout_ns > 0 && m->netsvc != NULL && netsvc_ack_watch(m->netsvc, vm->ip, &a->w) == 0;
+}
+
+/* With wait, waits up to timeout_ns for the ACK and sets *timed_out if none came. */
+static void ack_finish(struct manager *m, struct ack_wait *a, bool wait, int64_t timeout_ns,
+		       bool *timed_out)
+{
+	struct timespec now;
+
+	if (!a->on)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (wait &&
+	    netsvc_ack_wait(m->netsvc, &a->w, 1,
+			    now.tv_sec * 1000LL + now.tv_nsec / 1000000 + timeout_ns / 1000000) < 0)
+		*timed_out = true;
+	netsvc_ack_unwatch(m->netsvc, &a->w);
+}
+
 /* startManaging step 1: every volume file must exist with its recorded size (qcow2:
  * the file size is adopted). */
 static int check_volumes(struct vm *vm, char *err, size_t errsz)
@@ -89,12 +118,12 @@ void vmops_net_register(struct manager *m, struct vm *vm)
 	if (m->netsvc == NULL && m->metadata == NULL)
 		return;
 	bridges_scan(&br, "/sys/class/net", "/proc/net/vlan");
-	pthread_rwlock_rdlock(&m->lock);
+	pthread_rwlock_rdlock(&m->st->lock);
 	pthread_mutex_lock(&vm->mu);
 	n = vmdomain_nics(m, vm, &br, nics, VMDOMAIN_MAX_NICS, err, sizeof(err));
 	snprintf(hostname, sizeof(hostname), "%s", api_str(vm->info.vm.hostname));
 	pthread_mutex_unlock(&vm->mu);
-	pthread_rwlock_unlock(&m->lock);
+	pthread_rwlock_unlock(&m->st->lock);
 	/* Outside the manager's locks: the metadata server calls back into it. */
 	for (int i = 0; i < n; i++) {
 		struct netsvc_lease l = {.ip = nics[i].addr.ip,
@@ -135,8 +164,7 @@ static void net_unregister(struct manager *m, const struct hvapi_vm_info *info)
 int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
 	       char *err, size_t errsz)
 {
-	struct netsvc_ack_watch w;
-	bool watching = false;
+	struct ack_wait ack = {.on = false};
 	struct bridges br;
 	char *xml = NULL;
 	int rc;
@@ -145,7 +173,7 @@ int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *
 		*timed_out = false;
 
 	bridges_scan(&br, "/sys/class/net", "/proc/net/vlan");
-	pthread_rwlock_rdlock(&m->lock);
+	pthread_rwlock_rdlock(&m->st->lock);
 	pthread_mutex_lock(&vm->mu);
 	rc = check_volumes(vm, err, errsz);
 	if (rc == 0) {
@@ -154,12 +182,10 @@ int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *
 			rc = -EINVAL;
 	}
 	pthread_mutex_unlock(&vm->mu);
-	pthread_rwlock_unlock(&m->lock);
+	pthread_rwlock_unlock(&m->st->lock);
 	if (rc == 0) {
 		vmops_net_register(m, vm);
-		/* Watch before the boot: an ACK may come before virt_start returns. */
-		if (dhcp_timeout_ns > 0 && m->netsvc != NULL)
-			watching = netsvc_ack_watch(m->netsvc, vm->ip, &w) == 0;
+		ack_watch(m, vm, dhcp_timeout_ns, &ack);
 		rc = virt_start(m->virt, xml, err, errsz);
 		free(xml);
 	}
@@ -177,17 +203,7 @@ int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *
 	}
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
-	if (watching) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (rc == 0 && timed_out != NULL &&
-		    netsvc_ack_wait(m->netsvc, &w, 1,
-				    now.tv_sec * 1000LL + now.tv_nsec / 1000000 +
-					dhcp_timeout_ns / 1000000) < 0)
-			*timed_out = true;
-		netsvc_ack_unwatch(m->netsvc, &w);
-	}
+	ack_finish(m, &ack, rc == 0 && timed_out != NULL, dhcp_timeout_ns, timed_out);
 	return rc;
 }
 
@@ -333,10 +349,14 @@ int vmops_destroy(struct manager *m, struct vm *vm, char *err, size_t errsz)
 	return destroy(m, vm, true, err, errsz);
 }
 
-int vmops_reboot(struct manager *m, struct vm *vm, char *err, size_t errsz)
+int vmops_reboot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
+		 char *err, size_t errsz)
 {
+	struct ack_wait ack = {.on = false};
 	const char *why = NULL;
+	int rc;
 
+	*timed_out = false;
 	pthread_mutex_lock(&vm->mu);
 	if (vmstate_check(VMSTATE_OP_REBOOT, vm->info.vm.state, false, &why) == VMSTATE_REFUSE) {
 		pthread_mutex_unlock(&vm->mu);
@@ -344,7 +364,74 @@ int vmops_reboot(struct manager *m, struct vm *vm, char *err, size_t errsz)
 		return -EBUSY;
 	}
 	pthread_mutex_unlock(&vm->mu);
-	return virt_reboot(m->virt, vm->ipstr, err, errsz);
+	ack_watch(m, vm, dhcp_timeout_ns, &ack);
+	rc = virt_reboot(m->virt, vm->ipstr, err, errsz);
+	ack_finish(m, &ack, rc == 0, dhcp_timeout_ns, timed_out);
+	return rc;
+}
+
+int vmops_edit_begin(struct vm *vm, enum vmops_need need, unsigned flags,
+		     struct hvapi_local_vm_info *copy, char *err, size_t errsz)
+{
+	bool force = flags & VMOPS_EDIT_FORCE;
+	const char *why = NULL;
+	enum hvapi_state s;
+	int rc = 0;
+
+	memset(copy, 0, sizeof(*copy));
+	pthread_mutex_lock(&vm->mu);
+	s = vm->info.vm.state;
+	if (vm->busy || vm->removed) {
+		snprintf(err, errsz, vm->busy ? "mutations blocked" : "VM is destroyed");
+		rc = -EBUSY;
+	} else if (need == VMOPS_NEED_STOPPED && s != HVAPI_STATE_STOPPED) {
+		snprintf(err, errsz, "VM is not stopped");
+		rc = -EBUSY;
+	} else if (need == VMOPS_NEED_STOPPED_OR_FORCE && s != HVAPI_STATE_STOPPED &&
+		   (!force || s == HVAPI_STATE_DESTROYING || s == HVAPI_STATE_MIGRATING ||
+		    s == HVAPI_STATE_EXPORTING)) {
+		snprintf(err, errsz, force ? "VM is %s" : "VM is not stopped",
+			 hvapi_enum_name(hvapi_state_names, (int)s));
+		rc = -EBUSY;
+	} else if (need == VMOPS_NEED_OFFLINE &&
+		   vmstate_check(VMSTATE_OP_OFFLINE_CHANGE, s, false, &why) == VMSTATE_REFUSE) {
+		snprintf(err, errsz, "%s", why);
+		rc = -EBUSY;
+	} else if ((flags & VMOPS_EDIT_VOLUMES) &&
+		   vm->info.volume_locations.n != vm->info.vm.volumes.n) {
+		snprintf(err, errsz, "VM record has %zu volumes but %zu locations",
+			 vm->info.vm.volumes.n, vm->info.volume_locations.n);
+		rc = -EINVAL;
+	} else if ((rc = api_copy(&hvapi_local_vm_info_type, copy, &vm->info)) < 0) {
+		snprintf(err, errsz, "out of memory");
+	} else {
+		vm->busy = true;
+	}
+	pthread_mutex_unlock(&vm->mu);
+	if (rc < 0)
+		api_clear(&hvapi_local_vm_info_type, copy);
+	return rc;
+}
+
+int vmops_edit_finish(struct manager *m, struct vm *vm, struct hvapi_local_vm_info *copy, int rc,
+		      char *err, size_t errsz)
+{
+	pthread_mutex_lock(&vm->mu);
+	if (rc == 0) {
+		/* The edit owns the record but not the state: events keep moving it. */
+		copy->vm.state = vm->info.vm.state;
+		copy->vm.changed_state_on = vm->info.vm.changed_state_on;
+		rc = vm_commit(vm, copy);
+		if (rc < 0)
+			snprintf(err, errsz, "writing info.json: %s", strerror(-rc));
+	}
+	vm->busy = false;
+	pthread_cond_broadcast(&vm->changed);
+	pthread_mutex_unlock(&vm->mu);
+	api_clear(&hvapi_local_vm_info_type, copy);
+	if (rc == 0)
+		manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
+	return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -363,17 +450,25 @@ int vmops_rmtree(const char *path)
 	return 0;
 }
 
-/* Releases the VM's addresses (or unregisters them for an exported VM) and writes the
- * pool. Call with m->lock held for writing. */
-static void release_addresses(struct manager *m, const struct hvapi_vm_info *info)
+static void remove_vm(struct manager *m, void *arg, bool saved)
 {
-	struct hvapi_address_pool p = {0};
+	(void)saved; /* the VM is gone either way; a pool not written is fixed at start-up */
+	manager_remove_locked(m, arg);
+}
+
+/* Removes the VM from the map and releases its addresses (or unregisters them for an
+ * exported VM), writing the pool. */
+static void remove_and_release(struct manager *m, struct vm *vm, const struct hvapi_vm_info *info)
+{
+	struct manager_pool_txn t;
 	int rc;
 
-	if (info->uncommitted)
-		return;
-	if (api_copy(&hvapi_address_pool_type, &p, &m->pool) < 0) {
-		log_error("%s: out of memory releasing addresses", "pool");
+	if (info->uncommitted || manager_pool_begin(m, &t) < 0) {
+		if (!info->uncommitted)
+			log_error("%s: out of memory releasing addresses", vm->ipstr);
+		pthread_rwlock_wrlock(&m->st->lock);
+		manager_remove_locked(m, vm);
+		pthread_rwlock_unlock(&m->st->lock);
 		return;
 	}
 	for (size_t i = 0; i <= info->secondary_addresses.n; i++) {
@@ -381,18 +476,13 @@ static void release_addresses(struct manager *m, const struct hvapi_vm_info *inf
 		    i == 0 ? &info->address : &info->secondary_addresses.v[i - 1];
 
 		if (info->state == HVAPI_STATE_EXPORTING)
-			addrpool_unregister(&p, a);
+			addrpool_unregister(&t.pool, a);
 		else
-			addrpool_release(&p, a);
+			addrpool_release(&t.pool, a);
 	}
-	rc = manager_save_pool(m, &p);
-	if (rc < 0) {
+	rc = manager_pool_commit(m, &t, remove_vm, vm);
+	if (rc < 0)
 		log_error("writing address pool: %s", strerror(-rc));
-		api_clear(&hvapi_address_pool_type, &p);
-		return;
-	}
-	api_clear(&hvapi_address_pool_type, &m->pool);
-	m->pool = p;
 }
 
 void vmops_delete(struct manager *m, struct vm *vm)
@@ -422,10 +512,7 @@ void vmops_delete(struct manager *m, struct vm *vm)
 		if (*api_str(l->directory_to_cleanup))
 			vmops_rmtree(l->directory_to_cleanup);
 	}
-	pthread_rwlock_wrlock(&m->lock);
-	manager_remove_locked(m, vm);
-	release_addresses(m, &info.vm);
-	pthread_rwlock_unlock(&m->lock);
+	remove_and_release(m, vm, &info.vm);
 	api_clear(&hvapi_local_vm_info_type, &info);
 	atomic_fetch_add(&m->n_destroys, 1);
 	log_info("%s: destroyed", vm->ipstr);
@@ -435,7 +522,85 @@ void vmops_delete(struct manager *m, struct vm *vm)
 	pthread_cond_broadcast(&vm->changed);
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM_GONE, vm->ipstr);
-	manager_changed(m, MANAGER_CHANGED_POOL, NULL);
+}
+
+/* The pool side of PrepareVmForMigration, on t's copy. */
+static int migration_pool(struct manager *m, struct manager_pool_txn *t,
+			  const struct hvapi_vm_info *v, bool enable, char *err, size_t errsz)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i <= v->secondary_addresses.n; i++) {
+		const struct hvapi_address *a =
+		    i == 0 ? &v->address : &v->secondary_addresses.v[i - 1];
+		struct hvapi_addresses one = {1, (struct hvapi_address *)a};
+
+		if (enable) {
+			addrpool_unregister(&t->pool, a);
+			continue;
+		}
+		if (!addrpool_contains(&t->pool.registered, a))
+			rc = addrpool_add(&t->pool, &m->st->subnets, NULL, 0, &one, err, errsz);
+		/* Back from migrating: registered again, but in use, so not free. */
+		for (size_t k = 0; rc == 0 && k < t->pool.free.n; k++)
+			if (t->pool.free.v[k].ip.s_addr == a->ip.s_addr) {
+				memmove(&t->pool.free.v[k], &t->pool.free.v[k + 1],
+					(t->pool.free.n - k - 1) * sizeof(*t->pool.free.v));
+				t->pool.free.n--;
+				break;
+			}
+	}
+	return rc;
+}
+
+int vmops_prepare_migration(struct manager *m, struct vm *vm, bool enable, char *err, size_t errsz)
+{
+	struct hvapi_vm_info v = {0};
+	struct manager_pool_txn t;
+	const char *why = NULL;
+	int rc = manager_pool_begin(m, &t);
+
+	if (rc < 0) {
+		snprintf(err, errsz, "out of memory");
+		return rc;
+	}
+	pthread_mutex_lock(&vm->mu);
+	if (vm->busy || vm->removed) {
+		snprintf(err, errsz, "mutations blocked");
+		rc = -EBUSY;
+	} else if (vmstate_check(enable ? VMSTATE_OP_MIGRATE_ENABLE : VMSTATE_OP_MIGRATE_DISABLE,
+				 vm->info.vm.state, false, &why) == VMSTATE_REFUSE) {
+		snprintf(err, errsz, "%s", why);
+		rc = -EBUSY;
+	} else if (enable && vm->info.vm.uncommitted) {
+		snprintf(err, errsz, "VM is not committed");
+		rc = -EBUSY;
+	} else if ((rc = api_copy(&hvapi_vm_info_type, &v, &vm->info.vm)) == 0) {
+		vm->busy = true;
+	}
+	pthread_mutex_unlock(&vm->mu);
+	if (rc < 0) {
+		manager_pool_abort(m, &t);
+		return rc;
+	}
+	rc = migration_pool(m, &t, &v, enable, err, errsz);
+	if (rc == 0)
+		rc = manager_pool_commit(m, &t, NULL, NULL);
+	else
+		manager_pool_abort(m, &t);
+	pthread_mutex_lock(&vm->mu);
+	if (rc == 0) {
+		vm->info.vm.uncommitted = enable;
+		rc = vm_set_state(vm, enable ? HVAPI_STATE_MIGRATING : HVAPI_STATE_STOPPED);
+	}
+	vm->busy = false;
+	pthread_mutex_unlock(&vm->mu);
+	api_clear(&hvapi_vm_info_type, &v);
+	if (rc < 0 && err[0] == '\0')
+		snprintf(err, errsz, "%s", strerror(-rc));
+	if (rc == 0)
+		manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
+	return rc;
 }
 
 void vmops_arm_ack(struct manager *m, struct vm *vm)
@@ -494,65 +659,6 @@ void vmops_tick(struct manager *m)
 			log_error("%s: destroying unacknowledged VM: %s", vm->ipstr, err);
 	}
 	manager_vms_free(vms, n);
-}
-
-static enum vmstate_event event_of(enum virt_event_kind k)
-{
-	switch (k) {
-	case VIRT_EV_STARTED:
-		return VMSTATE_EV_STARTED;
-	case VIRT_EV_SHUTDOWN:
-		return VMSTATE_EV_SHUTDOWN;
-	case VIRT_EV_DESTROYED:
-		return VMSTATE_EV_DESTROYED;
-	case VIRT_EV_WATCHDOG:
-		return VMSTATE_EV_WATCHDOG;
-	default:
-		return VMSTATE_EV_CRASHED;
-	}
-}
-
-void vmops_on_event(struct manager *m, const struct virt_event *ev)
-{
-	struct vmstate_result r;
-	enum hvapi_state before;
-	struct vm *vm;
-
-	if (ev->kind == VIRT_EV_DISCONNECTED) {
-		log_warn("lost the connection to libvirt: reconnecting");
-		return;
-	}
-	if (ev->kind == VIRT_EV_RECONNECTED) {
-		log_info("reconnected to libvirt");
-		reconcile_domains(m);
-		return;
-	}
-	vm = manager_find_str(m, ev->vm);
-	if (vm == NULL) {
-		log_debug(0, "libvirt event for unknown VM %s", ev->vm);
-		return;
-	}
-	pthread_mutex_lock(&vm->mu);
-	before = vm->info.vm.state;
-	r = vmstate_on_event(before, event_of(ev->kind), vm->info.vm.destroy_on_powerdown,
-			     vm->info.vm.destroy_protection, atomic_load(&m->shutting_down));
-	if (r.next != before) {
-		vm_set_state(vm, r.next);
-		if (r.next == HVAPI_STATE_CRASHED) {
-			atomic_fetch_add(&m->n_crashes, 1);
-			log_warn("%s: VM went down unexpectedly (%s): crashed", vm->ipstr,
-				 ev->kind == VIRT_EV_WATCHDOG ? "watchdog" : "domain stopped");
-		} else {
-			log_info("%s: %s -> %s", vm->ipstr, hvapi_state_name(before),
-				 hvapi_state_name(r.next));
-		}
-	}
-	pthread_mutex_unlock(&vm->mu);
-	if (r.next != before)
-		manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
-	if (r.delete_vm)
-		vmops_delete(m, vm);
-	vm_unref(vm);
 }
 
 void vmops_shutdown_all(struct manager *m)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/hypervisor/vmm/libvirt/domxml.h"
+#include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/subnets.h"
 
 #define MAX_DISKS 26
@@ -32,9 +33,9 @@ static const struct hvapi_subnet *subnet_of(struct manager *m, const char *id, s
 	const struct hvapi_subnet *s = NULL;
 
 	if (id != NULL && *id)
-		s = subnets_find(&m->subnets, id);
+		s = subnets_find(&m->st->subnets, id);
 	if (s == NULL)
-		s = subnets_for_ip(&m->subnets, ip);
+		s = subnets_for_ip(&m->st->subnets, ip);
 	return s;
 }
 

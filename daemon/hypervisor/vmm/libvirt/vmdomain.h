@@ -12,7 +12,7 @@
 #include "daemon/hypervisor/vmm/manager.h"
 
 /* The domain XML for vm (new string), or NULL with err ("no usable bridge for subnet
- * X", unsupported volume interface...). Call with m->lock (read) and vm->mu held;
+ * X", unsupported volume interface...). Call with the manager's lock (read) and vm->mu held;
  * bridges is a fresh bridges_scan. */
 char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridges, char *err,
 		   size_t errsz);
@@ -29,7 +29,7 @@ struct vmdomain_nic {
 #define VMDOMAIN_MAX_NICS 16
 
 /* The VM's NICs (primary first), bridges resolved per subnet (§6.5). Returns the count,
- * or -ENODEV with "no usable bridge for subnet X" in err. Call with m->lock (read) and
+ * or -ENODEV with "no usable bridge for subnet X" in err. Call with the manager's lock (read) and
  * vm->mu held. */
 int vmdomain_nics(struct manager *m, struct vm *vm, const struct bridges *bridges,
 		  struct vmdomain_nic *out, size_t max, char *err, size_t errsz);
