@@ -1,5 +1,6 @@
-/* The network services object: configuration, shared state and its lock, the loop
- * thread, and the API the VM manager calls (see netsvc.h). */
+/* The network services object: configuration, its lifecycle (the loop thread, the
+ * servers of netsvc_servers[] opened and closed), and the API the VM manager calls
+ * (see netsvc.h). What the servers share lives in netsvc_state.c. */
 #include "daemon/hypervisor/netsvc/netsvc.h"
 
 #include <arpa/inet.h>
@@ -19,26 +20,6 @@
 #define SWEEP_MS 1000
 #define IFACE_RESCAN_MS 30000
 #define FOLD_MS 30000
-/* A power loss may cost the ACKs of the last JOURNAL_SYNC_MS; a crash of the daemon
- * costs nothing (the journal is written before the ACKs leave). One fdatasync per
- * ACK would cap the server at a few thousand leases per second on a real disk. */
-#define JOURNAL_SYNC_MS 250
-
-void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	(void)ns;
-	if (level == NETSVC_LOG_DEBUG && !log_debug_enabled(1))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (level == NETSVC_LOG_DEBUG)
-		log_debug(1, "%s", line);
-	else
-		log_msg(level == NETSVC_LOG_ERROR ? LOG_LVL_ERROR : LOG_LVL_INFO, "%s", line);
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -137,87 +118,6 @@ static void load_leases(struct netsvc *ns)
 	free(e);
 }
 
-struct snap {
-	struct dhcp_store_entry *e;
-	size_t n, cap;
-	bool oom;
-};
-
-static void snap_one(const struct dhcp_lease *l, void *arg)
-{
-	struct snap *s = arg;
-	if (l->kind != DHCP_LEASE_DYNAMIC || !l->acked || s->oom)
-		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct dhcp_store_entry *e = realloc(s->e, cap * sizeof(*e));
-		if (!e) {
-			s->oom = true;
-			return;
-		}
-		s->e = e;
-		s->cap = cap;
-	}
-	struct dhcp_store_entry *d = &s->e[s->n++];
-	memcpy(d->mac, l->mac, 6);
-	d->ip = l->ip;
-	snprintf(d->hostname, sizeof(d->hostname), "%s", l->hostname);
-	d->expires = l->expires;
-}
-
-void netsvc_persist(struct netsvc *ns)
-{
-	struct snap s = {0};
-	if (!ns->leases_path)
-		return;
-	pthread_mutex_lock(&ns->lock);
-	dhcp_leases_foreach(ns->leases, snap_one, &s);
-	ns->dyn_dirty = false;
-	pthread_mutex_unlock(&ns->lock);
-	int rc = s.oom ? -ENOMEM : dhcp_store_save(ns->leases_path, s.e, s.n);
-	if (rc == 0 && ns->journal)
-		rc = dhcp_journal_truncate(ns->journal);
-	if (rc < 0) {
-		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: write %s: %s", ns->leases_path,
-			   strerror(-rc));
-		pthread_mutex_lock(&ns->lock);
-		ns->dyn_dirty = true;
-		pthread_mutex_unlock(&ns->lock);
-	}
-	free(s.e);
-}
-
-void netsvc_journal_batch(struct netsvc *ns, const struct dhcp_result *res, size_t n)
-{
-	bool any = false;
-	if (!ns->journal)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct dhcp_result *r = &res[i];
-		if (r->action != DHCP_SEND || !r->journal)
-			continue;
-		struct dhcp_store_entry e = {.ip = r->j_ip, .expires = r->j_expires};
-		memcpy(e.mac, r->hwaddr, 6);
-		snprintf(e.hostname, sizeof(e.hostname), "%s", r->j_host);
-		any |= dhcp_journal_add(ns->journal, &e, false) == 0;
-	}
-	if (!any)
-		return;
-	int rc = dhcp_journal_commit(ns->journal, false);
-	if (rc == 0 && !ev_timer_armed(&ns->jsync))
-		evloop_timer_set(ns->loop, &ns->jsync, evloop_now_ms() + JOURNAL_SYNC_MS);
-	if (rc < 0) {
-		/* The ACKs still go out; the next snapshot retries. */
-		NETSVC_STAT_ADD(ns, dhcp_persist_errors, 1);
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: journal %s: %s", ns->journal_path,
-			   strerror(-rc));
-		pthread_mutex_lock(&ns->lock);
-		ns->dyn_dirty = true;
-		pthread_mutex_unlock(&ns->lock);
-	}
-}
-
 static void journal_sync(struct ev_timer *t)
 {
 	struct netsvc *ns = t->arg;
@@ -261,8 +161,9 @@ static void sweep(struct ev_timer *t)
 		pthread_cond_broadcast(&ns->cond);
 	if (dirty)
 		netsvc_persist(ns);
-	if (rescanned)
-		ra6_refresh(ns);
+	for (const struct netsvc_server *const *sv = netsvc_servers; rescanned && *sv != NULL; sv++)
+		if ((*sv)->refresh != NULL)
+			(*sv)->refresh(ns);
 	evloop_timer_set(ns->loop, t, evloop_now_ms() + SWEEP_MS);
 }
 
@@ -297,19 +198,9 @@ int netsvc_start(struct netsvc *ns)
 			   strerror(-rc));
 		return rc;
 	}
-	if (!ns->cfg.no_dhcp && (rc = dhcp_server_open(ns)) < 0) {
-		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: listen on UDP %u: %s",
-			   ns->cfg.dhcp_port ? ns->cfg.dhcp_port : 67, strerror(-rc));
-		return rc;
-	}
-	if (!ns->cfg.no_tftp && (rc = tftp_server_open(ns)) < 0) {
-		netsvc_log(ns, NETSVC_LOG_ERROR, "tftpd: listen on UDP %u: %s",
-			   ns->cfg.tftp_port ? ns->cfg.tftp_port : 69, strerror(-rc));
-		return rc;
-	}
-	if (ns->cfg.send_ra && (rc = ra6_open(ns)) < 0)
-		netsvc_log(ns, NETSVC_LOG_ERROR, "ra6: raw ICMPv6 socket: %s (no RA answers)",
-			   strerror(-rc));
+	for (const struct netsvc_server *const *sv = netsvc_servers; *sv != NULL; sv++)
+		if ((*sv)->wanted(&ns->cfg) && (rc = (*sv)->open(ns)) < 0 && !(*sv)->optional)
+			return rc;
 	ev_timer_init(&ns->sweep, sweep, ns);
 	ev_timer_init(&ns->jsync, journal_sync, ns);
 	evloop_timer_set(ns->loop, &ns->sweep, evloop_now_ms() + SWEEP_MS);
@@ -332,9 +223,8 @@ void netsvc_stop(struct netsvc *ns)
 		ns->running = false;
 	}
 	if (ns->loop) {
-		dhcp_server_close(ns);
-		tftp_server_close(ns);
-		ra6_close(ns);
+		for (const struct netsvc_server *const *sv = netsvc_servers; *sv != NULL; sv++)
+			(*sv)->close(ns);
 		if (ns->dyn_dirty || (ns->journal && dhcp_journal_count(ns->journal)))
 			netsvc_persist(ns);
 		evloop_free(ns->loop);
@@ -441,26 +331,6 @@ int netsvc_set_api_subnets(struct netsvc *ns, const struct hvapi_subnets *l)
 	int rc = netsvc_set_subnets(ns, v, l->n);
 	free(v);
 	return rc;
-}
-
-void netsvc_fill_ctx(struct netsvc *ns, struct dhcp_ctx *ctx, const struct dhcp_iface *ingress)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->ifaces = ns->ifaces;
-	ctx->nifaces = ns->nifaces;
-	ctx->ingress = ingress;
-	ctx->subnets = ns->subnets;
-	ctx->nsubnets = ns->nsubnets;
-	ctx->leases = ns->leases;
-	ctx->files = ns->files;
-	ctx->boot_template = ns->cfg.boot_template;
-	ctx->boot_map = ns->boot_map;
-	ctx->nboot_map = ns->cfg.nboot_map;
-	ctx->http_port = ns->cfg.http_port;
-	ctx->http_path = ns->cfg.http_path;
-	ctx->ipxe_script = "boot.ipxe";
-	dhcp_times_default(&ctx->times);
-	ctx->now = evloop_wall_ms();
 }
 
 static const struct dhcp_subnet *subnet_for(struct netsvc *ns, struct in_addr ip)
@@ -715,42 +585,5 @@ int netsvc_files_set(struct netsvc *ns, struct in_addr ip, const uint8_t *mac,
 	pthread_mutex_lock(&ns->lock);
 	int rc = nbf_set(ns->files, ip, mac, files, n, expires_ms, 0);
 	pthread_mutex_unlock(&ns->lock);
-	return rc;
-}
-
-int netsvc_resolve(struct netsvc *ns, struct in_addr client, const char *name,
-		   struct nbf_blob **blob, int *fd)
-{
-	uint8_t mac[6];
-	bool have_mac = false;
-	int64_t now = evloop_wall_ms();
-	char ip[INET_ADDRSTRLEN];
-
-	*blob = NULL;
-	*fd = -1;
-	pthread_mutex_lock(&ns->lock);
-	bool has = nbf_has(ns->files, client, now);
-	pthread_mutex_unlock(&ns->lock);
-	if (has)
-		have_mac = netsvc_neigh_mac(client, mac);
-	pthread_mutex_lock(&ns->lock);
-	enum nbf_lookup_result r =
-	    nbf_lookup(ns->files, client, name, now, have_mac ? mac : NULL, blob);
-	int rc = 0;
-	if (r == NBF_NOT_ACKED || r == NBF_WRONG_MAC) {
-		rc = -EACCES;
-	} else if (r != NBF_FOUND) {
-		rc = ns->rootfd < 0 ? -ENOENT : tftp_path_open(ns->rootfd, name);
-		if (rc >= 0) {
-			*fd = rc;
-			rc = 0;
-		}
-	}
-	pthread_mutex_unlock(&ns->lock);
-	if (r == NBF_NOT_ACKED || r == NBF_WRONG_MAC) {
-		inet_ntop(AF_INET, &client, ip, sizeof(ip));
-		netsvc_log(ns, NETSVC_LOG_INFO, "netboot files of %s: %s refused: %s", ip, name,
-			   r == NBF_NOT_ACKED ? "no DHCP ACK to its MAC yet" : "MAC differs");
-	}
 	return rc;
 }

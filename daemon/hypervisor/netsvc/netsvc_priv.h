@@ -1,5 +1,6 @@
-/* Internals shared by the network-service files (netsvc.c, dhcp_server.c,
- * tftp_server.c, ra6.c, boot_http.c, netsvc_ifaces.c). Not for other users.
+/* Internals shared by the network-service files (netsvc.c, netsvc_state.c,
+ * dhcp_server.c, tftp_server.c, ra6.c, boot_http.c, netsvc_ifaces.c). Not for other
+ * users.
  *
  * Locking: ns->lock guards leases, files, subnets, ifaces, rootfd and the token
  * counter. It is held only for table operations: never across socket I/O, file
@@ -113,16 +114,28 @@ bool netsvc_neigh_mac(struct in_addr ip, uint8_t mac[6]);
 /* MTU of an interface, 0 when unknown. */
 unsigned netsvc_iface_mtu(int ifindex);
 
-/* Services (each file). */
-int dhcp_server_open(struct netsvc *ns);
-void dhcp_server_close(struct netsvc *ns);
-int tftp_server_open(struct netsvc *ns);
-void tftp_server_close(struct netsvc *ns);
-int ra6_open(struct netsvc *ns);
-void ra6_close(struct netsvc *ns);
-/* Re-joins the all-routers group on newly seen interfaces (loop thread, or before it
- * starts; caller holds no lock). */
-void ra6_refresh(struct netsvc *ns);
+/* A service of the loop (dhcp/, tftp/, ra6.c): opened at start when the configuration
+ * wants it, closed at stop (also when never opened); refresh runs on the loop thread
+ * after interface rescans. open logs its own failure. */
+struct netsvc_server {
+	const char *name;
+	bool (*wanted)(const struct netsvc_config *cfg);
+	int (*open)(struct netsvc *ns);
+	void (*close)(struct netsvc *ns);
+	void (*refresh)(struct netsvc *ns); /* may be NULL */
+	bool optional;			    /* a failure to open is not fatal */
+};
+extern const struct netsvc_server netsvc_dhcp_server, netsvc_tftp_server, netsvc_ra6_server;
+/* Every server, NULL-terminated (netsvc_state.c). */
+extern const struct netsvc_server *const netsvc_servers[];
+
+/* A UDP socket bound to port on every address, with IP_PKTINFO (and SO_BROADCAST);
+ * rcvbuf > 0 sets its receive buffer. The fd or -errno. */
+int netsvc_udp_listen(uint16_t port, int rcvbuf, bool broadcast);
+/* Watches fd for input on the loop with cb (io->arg = ns). On failure closes fd and
+ * sets io->fd = -1. 0 or -errno. */
+int netsvc_watch(struct netsvc *ns, struct ev_io *io, int fd,
+		 void (*cb)(struct ev_io *io, uint32_t events));
 
 /* Rewrites the dynamic-lease snapshot and empties the journal (loop thread, or after
  * it stopped; no lock held). */

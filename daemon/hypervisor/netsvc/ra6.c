@@ -121,7 +121,7 @@ static void ra_readable(struct ev_io *io, uint32_t events)
 	}
 }
 
-void ra6_refresh(struct netsvc *ns)
+static void ra6_refresh(struct netsvc *ns)
 {
 	int idx[64];
 	size_t n = 0;
@@ -145,13 +145,20 @@ void ra6_refresh(struct netsvc *ns)
 	}
 }
 
-int ra6_open(struct netsvc *ns)
+static int ra6_failed(struct netsvc *ns, int rc)
+{
+	netsvc_log(ns, NETSVC_LOG_ERROR, "ra6: raw ICMPv6 socket: %s (no RA answers)",
+		   strerror(-rc));
+	return rc;
+}
+
+static int ra6_open(struct netsvc *ns)
 {
 	int one = 1, hops = 255;
 	struct icmp6_filter filt;
 	int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
 	if (fd < 0)
-		return -errno;
+		return ra6_failed(ns, -errno);
 	ICMP6_FILTER_SETBLOCKALL(&filt);
 	ICMP6_FILTER_SETPASS(ND_ROUTER_SOLICIT, &filt);
 	if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0 ||
@@ -161,22 +168,16 @@ int ra6_open(struct netsvc *ns)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) < 0) {
 		int e = -errno;
 		close(fd);
-		return e;
+		return ra6_failed(ns, e);
 	}
-	ns->ra.io.fd = fd;
-	ns->ra.io.cb = ra_readable;
-	ns->ra.io.arg = ns;
-	int rc = evloop_add(ns->loop, &ns->ra.io, EPOLLIN);
-	if (rc < 0) {
-		close(fd);
-		ns->ra.io.fd = -1;
-		return rc;
-	}
+	int rc = netsvc_watch(ns, &ns->ra.io, fd, ra_readable);
+	if (rc < 0)
+		return ra6_failed(ns, rc);
 	ra6_refresh(ns);
 	return 0;
 }
 
-void ra6_close(struct netsvc *ns)
+static void ra6_close(struct netsvc *ns)
 {
 	if (ns->ra.io.fd >= 0) {
 		evloop_del(ns->loop, &ns->ra.io);
@@ -185,3 +186,17 @@ void ra6_close(struct netsvc *ns)
 	}
 	ns->ra.njoined = 0;
 }
+
+static bool ra6_wanted(const struct netsvc_config *cfg)
+{
+	return cfg->send_ra;
+}
+
+const struct netsvc_server netsvc_ra6_server = {
+    .name = "ra6",
+    .wanted = ra6_wanted,
+    .open = ra6_open,
+    .close = ra6_close,
+    .refresh = ra6_refresh,
+    .optional = true,
+};

@@ -185,40 +185,25 @@ static void dhcp_readable(struct ev_io *io, uint32_t events)
 		pthread_cond_broadcast(&ns->cond);
 }
 
-int dhcp_server_open(struct netsvc *ns)
+static int dhcp_server_open(struct netsvc *ns)
 {
-	int one = 1;
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons(ns->cfg.dhcp_port ? ns->cfg.dhcp_port : 67)};
+	uint16_t port = ns->cfg.dhcp_port ? ns->cfg.dhcp_port : 67;
+	int fd;
+
 	ns->dhcp.res = calloc(DHCP_BATCH, sizeof(*ns->dhcp.res));
 	if (!ns->dhcp.res)
 		return -ENOMEM;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	/* Room for bursts while the loop is busy (a snapshot rewrite, many clients). */
-	int rcvbuf = 4 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
+	fd = netsvc_udp_listen(port, 4 << 20, true);
+	if (fd < 0) {
+		netsvc_log(ns, NETSVC_LOG_ERROR, "dhcpd: listen on UDP %u: %s", port,
+			   strerror(-fd));
+		return fd;
 	}
-	ns->dhcp.io.fd = fd;
-	ns->dhcp.io.cb = dhcp_readable;
-	ns->dhcp.io.arg = ns;
-	int rc = evloop_add(ns->loop, &ns->dhcp.io, EPOLLIN);
-	if (rc < 0) {
-		close(fd);
-		ns->dhcp.io.fd = -1;
-	}
-	return rc;
+	return netsvc_watch(ns, &ns->dhcp.io, fd, dhcp_readable);
 }
 
-void dhcp_server_close(struct netsvc *ns)
+static void dhcp_server_close(struct netsvc *ns)
 {
 	if (ns->dhcp.io.fd >= 0) {
 		evloop_del(ns->loop, &ns->dhcp.io);
@@ -228,3 +213,15 @@ void dhcp_server_close(struct netsvc *ns)
 	free(ns->dhcp.res);
 	ns->dhcp.res = NULL;
 }
+
+static bool dhcp_wanted(const struct netsvc_config *cfg)
+{
+	return !cfg->no_dhcp;
+}
+
+const struct netsvc_server netsvc_dhcp_server = {
+    .name = "dhcp",
+    .wanted = dhcp_wanted,
+    .open = dhcp_server_open,
+    .close = dhcp_server_close,
+};

@@ -617,33 +617,20 @@ static void tftp_readable(struct ev_io *io, uint32_t events)
 	}
 }
 
-int tftp_server_open(struct netsvc *ns)
+static int tftp_server_open(struct netsvc *ns)
 {
-	int one = 1;
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons(ns->cfg.tftp_port ? ns->cfg.tftp_port : 69)};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
+	uint16_t port = ns->cfg.tftp_port ? ns->cfg.tftp_port : 69;
+	int fd = netsvc_udp_listen(port, 0, false);
+
+	if (fd < 0) {
+		netsvc_log(ns, NETSVC_LOG_ERROR, "tftpd: listen on UDP %u: %s", port,
+			   strerror(-fd));
+		return fd;
 	}
-	ns->tftp.io.fd = fd;
-	ns->tftp.io.cb = tftp_readable;
-	ns->tftp.io.arg = ns;
-	int rc = evloop_add(ns->loop, &ns->tftp.io, EPOLLIN);
-	if (rc < 0) {
-		close(fd);
-		ns->tftp.io.fd = -1;
-	}
-	return rc;
+	return netsvc_watch(ns, &ns->tftp.io, fd, tftp_readable);
 }
 
-void tftp_server_close(struct netsvc *ns)
+static void tftp_server_close(struct netsvc *ns)
 {
 	while (ns->tftp.xfers)
 		xfer_free(ns->tftp.xfers);
@@ -653,3 +640,15 @@ void tftp_server_close(struct netsvc *ns)
 		ns->tftp.io.fd = -1;
 	}
 }
+
+static bool tftp_wanted(const struct netsvc_config *cfg)
+{
+	return !cfg->no_tftp;
+}
+
+const struct netsvc_server netsvc_tftp_server = {
+    .name = "tftp",
+    .wanted = tftp_wanted,
+    .open = tftp_server_open,
+    .close = tftp_server_close,
+};
