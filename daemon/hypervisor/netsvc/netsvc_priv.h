@@ -126,7 +126,7 @@ struct netsvc_server {
 	bool optional;			    /* a failure to open is not fatal */
 };
 extern const struct netsvc_server netsvc_dhcp_server, netsvc_tftp_server, netsvc_ra6_server;
-/* Every server, NULL-terminated (netsvc_state.c). */
+/* Every server, NULL-terminated (netsvc_servers.c). */
 extern const struct netsvc_server *const netsvc_servers[];
 
 /* A UDP socket bound to port on every address, with IP_PKTINFO (and SO_BROADCAST);

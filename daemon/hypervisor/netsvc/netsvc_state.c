@@ -1,8 +1,8 @@
 /* The network services' shared state as the servers use it: the log, the dynamic-lease
  * persistence (snapshot and journal), the DHCP decision context, boot-file resolution
- * for TFTP and HTTP, the socket helpers, and the table of servers. The servers include
- * netsvc_priv.h and call only this unit and netsvc_ifaces.c; netsvc.c (the container)
- * starts and stops them through netsvc_servers[]. */
+ * for TFTP and HTTP, and the socket helpers. The servers include netsvc_priv.h and
+ * call only this unit and netsvc_ifaces.c; netsvc.c (the container) starts and stops
+ * them through netsvc_servers[] (netsvc_servers.c). */
 #include "daemon/hypervisor/netsvc/netsvc_priv.h"
 
 #include <arpa/inet.h>
@@ -21,13 +21,6 @@
  * costs nothing (the journal is written before the ACKs leave). One fdatasync per
  * ACK would cap the server at a few thousand leases per second on a real disk. */
 #define JOURNAL_SYNC_MS 250
-
-const struct netsvc_server *const netsvc_servers[] = {
-    &netsvc_dhcp_server,
-    &netsvc_tftp_server,
-    &netsvc_ra6_server,
-    NULL,
-};
 
 void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt, ...)
 {
