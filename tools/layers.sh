@@ -69,7 +69,7 @@ check_inc() { # DIR PATTERN WHY
 	local hits
 	hits=$(git grep -nE "#include \"($2)" -- "$1" 2>/dev/null)
 	[ -z "$hits" ] && return 0
-	echo "$hits" | sed "s|^|include ($3): |"
+	while IFS= read -r h; do echo "include ($3): $h"; done <<<"$hits"
 	bad=1
 }
 check_inc 'lib/' 'daemon/|tools/|installer/' 'lib depends on nothing of ours'
