@@ -190,33 +190,15 @@ static int new_volume_path(const struct hvapi_local_vm_info *info, const char *v
 	return -EEXIST;
 }
 
+/* New volumes use the root volume's interface (virtio unless changed). */
 static int append_volume(struct hvapi_local_vm_info *info, uint64_t size, const char *vdir,
 			 const char *path)
 {
-	struct hvapi_volume *nv =
-	    realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
-	struct hvapi_local_volume *nl;
+	struct hvapi_volume proto = {0};
 
-	if (nv == NULL)
-		return -ENOMEM;
-	info->vm.volumes.v = nv;
-	nl = realloc(info->volume_locations.v, (info->volume_locations.n + 1) * sizeof(*nl));
-	if (nl == NULL)
-		return -ENOMEM;
-	info->volume_locations.v = nl;
-	memset(&nv[info->vm.volumes.n], 0, sizeof(*nv));
-	nv[info->vm.volumes.n].size = size;
-	/* New volumes use the root volume's interface (virtio unless changed). */
 	if (info->vm.volumes.n > 0)
-		nv[info->vm.volumes.n].interface = nv[0].interface;
-	info->vm.volumes.n++;
-	nl[info->volume_locations.n].directory_to_cleanup = strdup(vdir);
-	nl[info->volume_locations.n].filename = strdup(path);
-	info->volume_locations.n++;
-	if (nl[info->volume_locations.n - 1].directory_to_cleanup == NULL ||
-	    nl[info->volume_locations.n - 1].filename == NULL)
-		return -ENOMEM;
-	return 0;
+		proto.interface = info->vm.volumes.v[0].interface;
+	return vm_append_volume(info, &proto, size, vdir, path);
 }
 
 static int add_volumes(struct rpc *r, struct srpc_call *call, const void *req, void *resp,

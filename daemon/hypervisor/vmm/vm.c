@@ -173,3 +173,34 @@ bool vm_hostname_valid(const char *h)
 			return false;
 	return true;
 }
+
+int vm_append_volume(struct hvapi_local_vm_info *info, const struct hvapi_volume *proto,
+		     uint64_t size, const char *dir, const char *path)
+{
+	struct hvapi_volume *nv =
+	    realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
+	struct hvapi_local_volume *nl;
+
+	if (nv == NULL)
+		return -ENOMEM;
+	info->vm.volumes.v = nv;
+	nl = realloc(info->volume_locations.v, (info->volume_locations.n + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return -ENOMEM;
+	info->volume_locations.v = nl;
+	memset(&nv[info->vm.volumes.n], 0, sizeof(*nv));
+	nv[info->vm.volumes.n].size = size;
+	if (proto != NULL) {
+		nv[info->vm.volumes.n].format = proto->format;
+		nv[info->vm.volumes.n].interface = proto->interface;
+	}
+	memset(&nl[info->volume_locations.n], 0, sizeof(*nl));
+	nl[info->volume_locations.n].directory_to_cleanup = strdup(dir);
+	nl[info->volume_locations.n].filename = strdup(path);
+	info->vm.volumes.n++;
+	info->volume_locations.n++;
+	if (nl[info->volume_locations.n - 1].filename == NULL ||
+	    nl[info->volume_locations.n - 1].directory_to_cleanup == NULL)
+		return -ENOMEM;
+	return 0;
+}

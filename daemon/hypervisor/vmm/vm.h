@@ -91,4 +91,9 @@ int vm_path(const struct vm *vm, const char *name, char *buf, size_t sz);
 /* Checks a hostname: letters, digits, '-' and '.' only. */
 bool vm_hostname_valid(const char *h);
 
+/* Appends a volume record (size; format and interface from proto when given) and its
+ * location (file path, directory to clean up with the VM) to info. 0 or -ENOMEM. */
+int vm_append_volume(struct hvapi_local_vm_info *info, const struct hvapi_volume *proto,
+		     uint64_t size, const char *dir, const char *path);
+
 #endif

@@ -300,35 +300,14 @@ static int add_volume(struct manager *m, struct vm *vm, struct hvapi_local_vm_in
 		      const struct hvapi_volume *proto, uint64_t size, int dir, const char *name,
 		      char *path, size_t pathsz)
 {
-	struct hvapi_volume *nv =
-	    realloc(info->vm.volumes.v, (info->vm.volumes.n + 1) * sizeof(*nv));
-	struct hvapi_local_volume *nl;
 	char vdir[4096];
+	int rc;
 
-	if (nv == NULL)
-		return -ENOMEM;
-	info->vm.volumes.v = nv;
-	nl = realloc(info->volume_locations.v, (info->volume_locations.n + 1) * sizeof(*nl));
-	if (nl == NULL)
-		return -ENOMEM;
-	info->volume_locations.v = nl;
 	snprintf(vdir, sizeof(vdir), "%s/%s", m->vols.v[dir].path, vm->ipstr);
 	if (snprintf(path, pathsz, "%s/%s", vdir, name) >= (int)pathsz)
 		return -ENAMETOOLONG;
-	memset(&nv[info->vm.volumes.n], 0, sizeof(*nv));
-	nv[info->vm.volumes.n].size = size;
-	if (proto != NULL) {
-		nv[info->vm.volumes.n].format = proto->format;
-		nv[info->vm.volumes.n].interface = proto->interface;
-	}
-	nl[info->volume_locations.n].directory_to_cleanup = strdup(vdir);
-	nl[info->volume_locations.n].filename = strdup(path);
-	info->vm.volumes.n++;
-	info->volume_locations.n++;
-	if (nl[info->volume_locations.n - 1].filename == NULL ||
-	    nl[info->volume_locations.n - 1].directory_to_cleanup == NULL)
-		return -ENOMEM;
-	return fsutil_mkdir_p(vdir, 0755);
+	rc = vm_append_volume(info, proto, size, vdir, path);
+	return rc < 0 ? rc : fsutil_mkdir_p(vdir, 0755);
 }
 
 static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_request *req,
