@@ -4,11 +4,11 @@
  * response messages of every Hypervisor.* method (spec/rpc.md §5) and the pure helpers
  * every side needs (state names, tag matching, VM list filters, version-string order).
  *
- * Each struct hvapi_X has a descriptor hvapi_X_type and typed wrappers
- * hvapi_X_to_json / hvapi_X_from_json / hvapi_X_clear (api/codec.h); api_dumps,
- * api_load_file and api_write_file take the descriptor. The shared records are declared
- * once, in hypervisor.def (api/schema.h). Field order follows the Go declaration order
- * so our output matches the original byte for byte. */
+ * The enums and structs are declared once, in hypervisor.def and hypervisor_msgs.def
+ * (api/schema.h), which also gives each struct hvapi_X a descriptor hvapi_X_type and
+ * typed wrappers hvapi_X_to_json / hvapi_X_from_json / hvapi_X_clear (api/codec.h);
+ * api_dumps, api_load_file and api_write_file take the descriptor. Field order follows
+ * the Go declaration order so our output matches the original byte for byte. */
 #ifndef SS_API_HYPERVISOR_H
 #define SS_API_HYPERVISOR_H
 
