@@ -1,6 +1,7 @@
 /* codec: table-driven JSON encoding and strict decoding of the C structs that carry
  * the project's wire types (lib/api/<service>.h). One descriptor per struct lists its
- * fields in Go's declaration order; three generic functions encode, decode and free any
+ * fields in Go's declaration order (api/schema.h writes the structs and their
+ * descriptors from one description); three generic functions encode, decode and free any
  * described struct, following the encoding rules of spec/hypervisor.md §3.1 and
  * spec/rpc.md §4.1, §10.9:
  *   - fields flagged API_OMITEMPTY are left out when zero/empty (Go "omitempty");
