@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define API_SCHEMA_PASS API_SCHEMA_DEFINE
+#define API_SCHEMA_DEFINE
+#include "schema.h"
 #include "hypervisor.def"
-#undef API_SCHEMA_PASS
+#undef API_SCHEMA_DEFINE
 
 const char *hvapi_enum_name(const char *const *names, int value)
 {

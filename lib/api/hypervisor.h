@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include "codec.h"
-#include "schema.h"
 
 #define HVAPI_DEFAULT_PORT 6976
 
@@ -27,9 +26,8 @@
  * and the shared records: Address, Subnet, Volume, VmInfo, LocalVmInfo (info.json),
  * AddressPool, CreateVmRequest/Response, the map entries and the named lists
  * (struct hvapi_tags, _match_tags, _addresses, _subnets, _volumes). */
-#define API_SCHEMA_PASS API_SCHEMA_DECLARE
+#include "schema.h"
 #include "hypervisor.def"
-#undef API_SCHEMA_PASS
 
 /* Name of a value ("?" when out of range), and value of a name (exact match; -1 if
  * unknown). For command-line parsing and status pages. */

@@ -4,9 +4,10 @@
 
 #include <string.h>
 
-#define API_SCHEMA_PASS API_SCHEMA_DEFINE
+#define API_SCHEMA_DEFINE
+#include "schema.h"
 #include "hypervisor_msgs.def"
-#undef API_SCHEMA_PASS
+#undef API_SCHEMA_DEFINE
 
 /* ---- The method table ---- */
 

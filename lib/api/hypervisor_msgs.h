@@ -118,8 +118,7 @@ const struct hvapi_method *hvapi_method_find(const char *name);
 
 /* ---- The messages: the schema in hypervisor_msgs.def ---- */
 
-#define API_SCHEMA_PASS API_SCHEMA_DECLARE
+#include "schema.h"
 #include "hypervisor_msgs.def"
-#undef API_SCHEMA_PASS
 
 #endif

@@ -1,18 +1,20 @@
 /* api/schema: each wire struct is described once, in a service's schema file
  * (lib/api/<service>.def), and that one description gives both the C declarations and
  * the codec descriptors (api/codec.h), so the two cannot drift. The schema file holds
- * only the API_* entries below, in Go declaration order, and is included twice:
+ * only the API_* entries below, in Go declaration order, and is included twice, each
+ * time right after this header, which selects what the entries write:
  *
  *   lib/api/<service>.h                        lib/api/<service>.c
  *     #include "schema.h"                        #include "<service>.h"
- *     #define API_SCHEMA_PASS API_SCHEMA_DECLARE  #define API_SCHEMA_PASS API_SCHEMA_DEFINE
- *     #include "<service>.def"                    #include "<service>.def"
- *     #undef API_SCHEMA_PASS                      #undef API_SCHEMA_PASS
+ *     #include "<service>.def"                   #define API_SCHEMA_DEFINE
+ *                                                #include "schema.h"
+ *                                                #include "<service>.def"
+ *                                                #undef API_SCHEMA_DEFINE
  *
- * DECLARE writes the enums, the structs, `extern const struct api_type S_type` and the
- * typed wrappers S_to_json / S_from_json / S_clear; DEFINE writes the field tables, the
- * descriptors and the enum name tables. What is not a wire struct (method names and
- * tables, helpers) stays hand-written in the service's .h/.c.
+ * The first (DECLARE) writes the enums, the structs, `extern const struct api_type
+ * S_type` and the typed wrappers S_to_json / S_from_json / S_clear; the second (DEFINE)
+ * writes the field tables, the descriptors and the enum name tables. What is not a wire
+ * struct (method names and tables, helpers) stays hand-written in the service's .h/.c.
  *
  * Adding a message is one entry in the service's .def, after the types it uses:
  *
@@ -57,28 +59,6 @@
 #define SS_API_SCHEMA_H
 
 #include "codec.h"
-
-#define API_SCHEMA_CAT(a, b) API_SCHEMA_CAT_(a, b)
-#define API_SCHEMA_CAT_(a, b) a##b
-
-/* The entries, dispatched to the pass named by API_SCHEMA_PASS. */
-#define API_ENUM(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _ENUM)(__VA_ARGS__)
-#define API_V(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _V)(__VA_ARGS__)
-#define API_V_COUNT(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _V_COUNT)(__VA_ARGS__)
-#define API_LIST_TYPE(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _LIST_TYPE)(__VA_ARGS__)
-#define API_MSG(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _MSG)(__VA_ARGS__)
-#define API_F(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F)(__VA_ARGS__)
-#define API_F_HAS(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_HAS)(__VA_ARGS__)
-#define API_F_ENUM(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_ENUM)(__VA_ARGS__)
-#define API_F_STRUCT(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_STRUCT)(__VA_ARGS__)
-#define API_F_PTR(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_PTR)(__VA_ARGS__)
-#define API_F_EMBED(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_EMBED)(__VA_ARGS__)
-#define API_F_LIST(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_LIST)(__VA_ARGS__)
-#define API_F_LIST_ENUM(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_LIST_ENUM)(__VA_ARGS__)
-#define API_F_LIST_STRUCT(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_LIST_STRUCT)(__VA_ARGS__)
-#define API_F_LIST_AS(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_LIST_AS)(__VA_ARGS__)
-#define API_F_MAP(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_MAP)(__VA_ARGS__)
-#define API_F_MAP_AS(...) API_SCHEMA_CAT(API_SCHEMA_PASS, _F_MAP_AS)(__VA_ARGS__)
 
 /* ---- DECLARE: C declarations ---- */
 
@@ -199,7 +179,9 @@
 
 /* API_SCHEMA_FOR_EACH(X, S, a, b, ...): X(S, a) X(S, b) ..., for up to 64 arguments. */
 #define API_SCHEMA_FOR_EACH(X, S, ...)                                                             \
-	API_SCHEMA_CAT(API_SCHEMA_FE, API_SCHEMA_NARGS(__VA_ARGS__))(X, S, __VA_ARGS__)
+	API_SCHEMA_FE_N(API_SCHEMA_NARGS(__VA_ARGS__))(X, S, __VA_ARGS__)
+#define API_SCHEMA_FE_N(n) API_SCHEMA_FE_N_(n)
+#define API_SCHEMA_FE_N_(n) API_SCHEMA_FE##n
 // clang-format off
 #define API_SCHEMA_NARGS(...) API_SCHEMA_NARGS_(__VA_ARGS__,                                       \
 	64, 63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49,                            \
@@ -277,4 +259,63 @@
 #define API_SCHEMA_FE64(X, S, a, ...) X(S, a) API_SCHEMA_FE63(X, S, __VA_ARGS__)
 // clang-format on
 
+#endif
+
+/* ---- The entries, for the pass this inclusion selects ----
+ * Outside the include guard: each inclusion (re)defines them. They forward to the
+ * implementations above as function-like macros, which every preprocessor we run
+ * (gcc, clang, cppcheck's) expands alike. */
+#undef API_ENUM
+#undef API_V
+#undef API_V_COUNT
+#undef API_LIST_TYPE
+#undef API_MSG
+#undef API_F
+#undef API_F_HAS
+#undef API_F_ENUM
+#undef API_F_STRUCT
+#undef API_F_PTR
+#undef API_F_EMBED
+#undef API_F_LIST
+#undef API_F_LIST_ENUM
+#undef API_F_LIST_STRUCT
+#undef API_F_LIST_AS
+#undef API_F_MAP
+#undef API_F_MAP_AS
+#ifdef API_SCHEMA_DEFINE
+#define API_ENUM(E, ...) API_SCHEMA_DEFINE_ENUM(E, __VA_ARGS__)
+#define API_V(c, name) API_SCHEMA_DEFINE_V(c, name)
+#define API_V_COUNT(c) API_SCHEMA_DEFINE_V_COUNT(c)
+#define API_LIST_TYPE(L, T) API_SCHEMA_DEFINE_LIST_TYPE(L, T)
+#define API_MSG(S, goname, ...) API_SCHEMA_DEFINE_MSG(S, goname, __VA_ARGS__)
+#define API_F(...) API_SCHEMA_DEFINE_F(__VA_ARGS__)
+#define API_F_HAS(...) API_SCHEMA_DEFINE_F_HAS(__VA_ARGS__)
+#define API_F_ENUM(...) API_SCHEMA_DEFINE_F_ENUM(__VA_ARGS__)
+#define API_F_STRUCT(...) API_SCHEMA_DEFINE_F_STRUCT(__VA_ARGS__)
+#define API_F_PTR(...) API_SCHEMA_DEFINE_F_PTR(__VA_ARGS__)
+#define API_F_EMBED(...) API_SCHEMA_DEFINE_F_EMBED(__VA_ARGS__)
+#define API_F_LIST(...) API_SCHEMA_DEFINE_F_LIST(__VA_ARGS__)
+#define API_F_LIST_ENUM(...) API_SCHEMA_DEFINE_F_LIST_ENUM(__VA_ARGS__)
+#define API_F_LIST_STRUCT(...) API_SCHEMA_DEFINE_F_LIST_STRUCT(__VA_ARGS__)
+#define API_F_LIST_AS(...) API_SCHEMA_DEFINE_F_LIST_AS(__VA_ARGS__)
+#define API_F_MAP(...) API_SCHEMA_DEFINE_F_MAP(__VA_ARGS__)
+#define API_F_MAP_AS(...) API_SCHEMA_DEFINE_F_MAP_AS(__VA_ARGS__)
+#else
+#define API_ENUM(E, ...) API_SCHEMA_DECLARE_ENUM(E, __VA_ARGS__)
+#define API_V(c, name) API_SCHEMA_DECLARE_V(c, name)
+#define API_V_COUNT(c) API_SCHEMA_DECLARE_V_COUNT(c)
+#define API_LIST_TYPE(L, T) API_SCHEMA_DECLARE_LIST_TYPE(L, T)
+#define API_MSG(S, goname, ...) API_SCHEMA_DECLARE_MSG(S, goname, __VA_ARGS__)
+#define API_F(K, m, key, fl) API_SCHEMA_DECLARE_F(K, m, key, fl)
+#define API_F_HAS(K, m, key, has) API_SCHEMA_DECLARE_F_HAS(K, m, key, has)
+#define API_F_ENUM(E, m, key, fl) API_SCHEMA_DECLARE_F_ENUM(E, m, key, fl)
+#define API_F_STRUCT(T, m, key, fl) API_SCHEMA_DECLARE_F_STRUCT(T, m, key, fl)
+#define API_F_PTR(T, m, key, fl) API_SCHEMA_DECLARE_F_PTR(T, m, key, fl)
+#define API_F_EMBED(T, m) API_SCHEMA_DECLARE_F_EMBED(T, m)
+#define API_F_LIST(K, m, key, fl) API_SCHEMA_DECLARE_F_LIST(K, m, key, fl)
+#define API_F_LIST_ENUM(E, m, key, fl) API_SCHEMA_DECLARE_F_LIST_ENUM(E, m, key, fl)
+#define API_F_LIST_STRUCT(T, m, key, fl) API_SCHEMA_DECLARE_F_LIST_STRUCT(T, m, key, fl)
+#define API_F_LIST_AS(L, T, m, key, fl) API_SCHEMA_DECLARE_F_LIST_AS(L, T, m, key, fl)
+#define API_F_MAP(T, m, key, fl) API_SCHEMA_DECLARE_F_MAP(T, m, key, fl)
+#define API_F_MAP_AS(L, T, m, key, fl) API_SCHEMA_DECLARE_F_MAP_AS(L, T, m, key, fl)
 #endif
