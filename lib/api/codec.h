@@ -1,6 +1,7 @@
 /* codec: table-driven JSON encoding and strict decoding of the C structs that carry
  * the project's wire types (lib/api/<service>.h). One descriptor per struct lists its
- * fields in Go's declaration order; three generic functions encode, decode and free any
+ * fields in Go's declaration order (api/schema.h writes the structs and their
+ * descriptors from one description); three generic functions encode, decode and free any
  * described struct, following the encoding rules of spec/hypervisor.md §3.1 and
  * spec/rpc.md §4.1, §10.9:
  *   - fields flagged API_OMITEMPTY are left out when zero/empty (Go "omitempty");
@@ -196,22 +197,21 @@ static inline const char *api_str(const char *s)
 	const struct api_type S##_type = {(goname), sizeof(struct S), (fieldtab),                  \
 					  sizeof(fieldtab) / sizeof((fieldtab)[0])}
 
-/* Generates typed wrappers for struct <prefix>_<name> described by <prefix>_<name>_type:
- * <prefix>_<name>_to_json, _from_json, _clear. */
-#define API_CODEC_DECLARE(prefix, name)                                                            \
-	extern const struct api_type prefix##_##name##_type;                                       \
-	static inline json_t *prefix##_##name##_to_json(const struct prefix##_##name *v)           \
+/* Declares S_type, the descriptor of struct S, and typed wrappers S_to_json, S_from_json
+ * and S_clear (api/schema.h writes this for every struct it declares). */
+#define API_CODEC_DECLARE(S)                                                                       \
+	extern const struct api_type S##_type;                                                     \
+	static inline json_t *S##_to_json(const struct S *v)                                       \
 	{                                                                                          \
-		return api_encode(&prefix##_##name##_type, v);                                     \
+		return api_encode(&S##_type, v);                                                   \
 	}                                                                                          \
-	static inline int prefix##_##name##_from_json(struct sjson_dec *d, json_t *j,              \
-						      struct prefix##_##name *v)                   \
+	static inline int S##_from_json(struct sjson_dec *d, json_t *j, struct S *v)               \
 	{                                                                                          \
-		return api_decode(&prefix##_##name##_type, d, j, v);                               \
+		return api_decode(&S##_type, d, j, v);                                             \
 	}                                                                                          \
-	static inline void prefix##_##name##_clear(struct prefix##_##name *v)                      \
+	static inline void S##_clear(struct S *v)                                                  \
 	{                                                                                          \
-		api_clear(&prefix##_##name##_type, v);                                             \
+		api_clear(&S##_type, v);                                                           \
 	}
 
 #endif

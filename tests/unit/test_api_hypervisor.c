@@ -1,5 +1,6 @@
-/* Unit tests for lib/api (codec + hypervisor wire types): golden info.json, round trips,
- * strict decoding with paths, Go compatibility details, filters. */
+/* Unit tests for lib/api (codec + hypervisor wire types): golden info.json, golden output
+ * of every wire type (tests/unit/golden/api/), round trips, strict decoding with paths,
+ * Go compatibility details, filters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -678,6 +680,493 @@ static void test_copy_and_file_io(void **state)
 	rmdir(dir);
 }
 
+/* ---- Golden output of every wire type ----
+ * tests/unit/golden/api/<name>.json holds a filled-in value and then the zero value, both
+ * as api_dumps writes them (the same JSON the wire carries, pretty-printed). Values are
+ * set through the C member names, with a different value in each member, so a JSON key
+ * bound to the wrong member or a changed flag changes the output. Each golden also
+ * decodes back to the same bytes. Regenerate with SS_UPDATE_GOLDEN=1 after an intended
+ * change and review the diff. */
+
+#define N_GOLDEN_MAX 128
+static const struct api_type *golden_done[N_GOLDEN_MAX];
+static size_t n_golden_done;
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = xcalloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Decodes text (one pretty document) as t and checks it encodes back to text. */
+static void check_round_trip(const struct api_type *t, const char *text)
+{
+	void *back = xcalloc(1, t->size);
+	json_t *j = parse(text);
+	char *err = NULL, *s;
+
+	if (api_decode_msg(t, j, t->name, back, &err) != 0)
+		fail_msg("%s: %s", t->name, err ? err : "decode failed");
+	s = api_dumps(t, back, SJSON_PRETTY);
+	assert_non_null(s);
+	assert_string_equal(s, text);
+	free(s);
+	api_clear(t, back);
+	free(back);
+	json_decref(j);
+}
+
+/* Compares got with tests/unit/golden/api/<name>.json (rewritten first with
+ * SS_UPDATE_GOLDEN set). */
+static void check_golden_text(const char *name, const char *got)
+{
+	const char *top = getenv("SS_TOP");
+	char path[1024], *want;
+
+	snprintf(path, sizeof(path), "%s/tests/unit/golden/api/%s.json", top ? top : ".", name);
+	if (getenv("SS_UPDATE_GOLDEN") != NULL) {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+	}
+	want = read_text(path);
+	if (want == NULL)
+		fail_msg("missing golden file %s", path);
+	assert_string_equal(got, want);
+	free(want);
+}
+
+static void check_golden(const struct api_type *t, const char *name, const void *filled)
+{
+	void *zero = xcalloc(1, t->size);
+	char *full, *empty, *got;
+	size_t len;
+
+	full = api_dumps(t, filled, SJSON_PRETTY);
+	empty = api_dumps(t, zero, SJSON_PRETTY);
+	assert_non_null(full);
+	assert_non_null(empty);
+	len = strlen(full) + strlen(empty) + 1;
+	got = xcalloc(1, len);
+	snprintf(got, len, "%s%s", full, empty);
+	check_golden_text(name, got);
+	check_round_trip(t, full);
+	check_round_trip(t, empty);
+	assert_true(n_golden_done < N_GOLDEN_MAX);
+	golden_done[n_golden_done++] = t;
+	free(got);
+	free(full);
+	free(empty);
+	free(zero);
+}
+
+/* GOLDEN(x, initializers): checks struct hvapi_x filled with the designated initializers.
+ * Compound literals in them live until the end of the block. */
+#define GOLDEN(x, ...)                                                                             \
+	do {                                                                                       \
+		struct hvapi_##x v_ = {__VA_ARGS__};                                               \
+		check_golden(&hvapi_##x##_type, #x, &v_);                                          \
+	} while (0)
+
+#define STRS(...)                                                                                  \
+	{                                                                                          \
+		sizeof((char *[]){__VA_ARGS__}) / sizeof(char *), (char *[])                       \
+		{                                                                                  \
+			__VA_ARGS__                                                                \
+		}                                                                                  \
+	}
+#define BYTES(s)                                                                                   \
+	{                                                                                          \
+		(uint8_t *)(s), sizeof(s) - 1                                                      \
+	}
+#define MAC(last)                                                                                  \
+	{                                                                                          \
+		0x52, 0x54, 0x00, 0x12, 0x34, (last)                                               \
+	}
+
+/* Every member set; lists point at static storage (nothing here is freed). */
+static struct hvapi_vm_info full_vm_info(void)
+{
+	static struct hvapi_network_entry nets[] = {{.num_queues = 4}, {.num_queues = 2}};
+	static char *groups[] = {"team", "ops"}, *users[] = {"alice", "bob"};
+	static char *subnet_ids[] = {"sub2"};
+	static struct hvapi_address sec[2];
+	static struct hvapi_tag tags[] = {{"Name", "web1"}, {"A", "<&>"}};
+	static struct hvapi_snapshot snaps[] = {{"daily", 456}, {"", 123}};
+	static struct hvapi_volume vols[2];
+	struct hvapi_vm_info v = {
+	    .address = {.ip = ip("10.2.3.4"), .mac = MAC(0xcc)},
+	    .architecture = HVAPI_ARCH_ARM64,
+	    .changed_state_on = utc(2024, 5, 1, 10, 0, 0, 123456789),
+	    .console_type = HVAPI_CONSOLE_VNC,
+	    .created_on = utc(2024, 5, 1, 9, 59, 50, 0),
+	    .cpu_priority = -5,
+	    .destroy_on_powerdown = true,
+	    .destroy_protection = true,
+	    .disable_virtio = true,
+	    .extra_kernel_options = "quiet",
+	    .firmware = HVAPI_FIRMWARE_UEFI,
+	    .hostname = "myvm",
+	    .identity_expires = utc(2025, 1, 2, 3, 4, 5, 6000),
+	    .identity_name = "myvm.example.com",
+	    .image_name = "stream/2024-05-01:09:00:00",
+	    .image_url = "http://images/x.img",
+	    .machine_type = HVAPI_MACHINE_Q35,
+	    .memory_mib = 1024,
+	    .milli_cpus = 1500,
+	    .network_entries = {2, nets},
+	    .owner_groups = {2, groups},
+	    .owner_users = {2, users},
+	    .root_fs_label = "rootfs",
+	    .spread_volumes = true,
+	    .state = HVAPI_STATE_FAILED_TO_START,
+	    .secondary_addresses = {2, sec},
+	    .secondary_subnet_ids = {1, subnet_ids},
+	    .subnet_id = "prod",
+	    .tags = {2, tags},
+	    .uncommitted = true,
+	    .virtual_cpus = 2,
+	    .virtualiser_image_name = "qemu-8",
+	    .volumes = {2, vols},
+	    .watchdog_action = HVAPI_WATCHDOG_ACTION_RESET,
+	    .watchdog_model = HVAPI_WATCHDOG_MODEL_I6300ESB,
+	};
+
+	sec[0] = (struct hvapi_address){.ip = ip("10.2.3.5"), .mac = MAC(0xcd)};
+	sec[1] = (struct hvapi_address){.mac = MAC(0xce)};
+	vols[0] = (struct hvapi_volume){
+	    .dfm = {.nvram_size = 4096, .profile = "p"},
+	    .format = HVAPI_VOLUME_FORMAT_QCOW2,
+	    .interface = HVAPI_VOLUME_INTERFACE_NVME,
+	    .size = 123,
+	    .snapshots = {2, snaps},
+	    .type = HVAPI_VOLUME_TYPE_MEMORY,
+	    .virtual_size = 789,
+	};
+	vols[1] = (struct hvapi_volume){.interface = HVAPI_VOLUME_INTERFACE_DFM, .size = 5};
+	return v;
+}
+
+static struct hvapi_local_vm_info full_local_vm_info(void)
+{
+	static struct hvapi_local_volume locs[] = {
+	    {"/data/hyper-volumes/10.2.3.4", "/data/hyper-volumes/10.2.3.4/root"},
+	    {"", "/data/hyper-volumes/10.2.3.4/secondary-volume.0"},
+	};
+	struct hvapi_local_vm_info li = {.vm = full_vm_info(), .volume_locations = {2, locs}};
+
+	return li;
+}
+
+static struct hvapi_subnet full_subnet(const char *id)
+{
+	static struct in_addr dns[2];
+	static char *groups[] = {"net"}, *users[] = {"carol", "dave"};
+	static struct hvapi_tag tags[] = {{"Site", "b"}, {"Rack", "7"}};
+	struct hvapi_subnet s = {
+	    .id = (char *)id,
+	    .ip_gateway = ip("10.9.0.1"),
+	    .ip_mask = ip("255.255.0.0"),
+	    .domain_name = "example.com",
+	    .domain_name_servers = {2, dns},
+	    .disable_metadata = true,
+	    .manage = true,
+	    .vlan_id = 120,
+	    .allowed_groups = {1, groups},
+	    .allowed_users = {2, users},
+	    .first_dynamic_ip = ip("10.9.1.0"),
+	    .last_dynamic_ip = ip("10.9.1.255"),
+	    .tags = {2, tags},
+	};
+
+	dns[0] = ip("10.0.0.53");
+	dns[1] = ip("10.0.0.54");
+	return s;
+}
+
+static struct hvapi_create_vm_request full_create_vm_request(void)
+{
+	static char *dirs[] = {"/etc", "/opt"};
+	static struct hvapi_file files[] = {{"/etc/motd", BYTES("hi\n")}, {"/a", BYTES("b")}};
+	static struct hvapi_volume vols[] = {
+	    {.size = 1 << 30, .format = HVAPI_VOLUME_FORMAT_QCOW2}};
+	static struct hvapi_volume_init init[] = {{
+	    .bytes_per_inode = 16384,
+	    .label = "data",
+	    .reserved_blocks_percentage = 2,
+	    .root_group_id = 100,
+	    .root_user_id = 1000,
+	}};
+	static uint32_t storage[] = {0, 1};
+	struct hvapi_create_vm_request r = {
+	    .dhcp_timeout_ns = -1,
+	    .do_not_start = true,
+	    .enable_netboot = true,
+	    .identity_certificate = BYTES("-----BEGIN CERTIFICATE-----"),
+	    .identity_key = BYTES("-----BEGIN-----"),
+	    .image_data_size = 1 << 20,
+	    .image_timeout_ns = 5000000000,
+	    .minimum_free_bytes = 4096,
+	    .overlay_directories = {2, dirs},
+	    .overlay_files = {2, files},
+	    .roundup_power = 20,
+	    .secondary_volumes = {1, vols},
+	    .secondary_volumes_data = true,
+	    .secondary_volumes_init = {1, init},
+	    .skip_bootloader = true,
+	    .skip_memory_check = true,
+	    .storage_indices = {2, storage},
+	    .user_data_size = 12,
+	    .vm = full_vm_info(),
+	};
+
+	return r;
+}
+
+static void test_golden_records(void **state)
+{
+	struct hvapi_subnet sub = full_subnet("prod");
+	struct hvapi_vm_info vm = full_vm_info();
+	struct hvapi_local_vm_info li = full_local_vm_info();
+	struct hvapi_create_vm_request cr = full_create_vm_request();
+	struct hvapi_subnets subnets = {2, (struct hvapi_subnet[]){full_subnet("a"), {.id = "b"}}};
+	json_t *j;
+	char *s;
+
+	(void)state;
+	GOLDEN(tag, .key = "Name", .value = "web1");
+	GOLDEN(match_tag, .key = "Env", .values = STRS("prod", "test"));
+	GOLDEN(snapshot, .name = "daily", .size = 456);
+	GOLDEN(file, .name = "/etc/motd", .data = BYTES("hello\n"));
+	GOLDEN(count, .key = "prod", .count = 17);
+	GOLDEN(address, .ip = ip("10.2.3.4"), .mac = MAC(0xcc));
+	check_golden(&hvapi_subnet_type, "subnet", &sub);
+	GOLDEN(dfm, .nvram_size = 4096, .profile = "p");
+	check_golden(&hvapi_volume_type, "volume", &vm.volumes.v[0]);
+	GOLDEN(network_entry, .num_queues = 8);
+	check_golden(&hvapi_vm_info_type, "vm_info", &vm);
+	GOLDEN(local_volume, .directory_to_cleanup = "/d", .filename = "/d/root");
+	check_golden(&hvapi_local_vm_info_type, "local_vm_info", &li);
+	GOLDEN(address_pool,
+	       .free = {1, (struct hvapi_address[]){{.ip = ip("10.2.0.9"), .mac = MAC(0x09)}}},
+	       .registered = {2, (struct hvapi_address[]){{.ip = ip("10.2.0.9"), .mac = MAC(0x09)},
+							  {.mac = MAC(0x0a)}}});
+	GOLDEN(volume_init, .bytes_per_inode = 8192, .label = "logs",
+	       .reserved_blocks_percentage = 5, .root_group_id = 7, .root_user_id = 8);
+	check_golden(&hvapi_create_vm_request_type, "create_vm_request", &cr);
+	GOLDEN(create_vm_response, .dhcp_timed_out = true, .final = true, .ip = ip("10.2.3.4"),
+	       .progress_message = "starting VM", .error = "no");
+	GOLDEN(vm_entry, .ip = "10.2.3.4", .vm = &vm);
+
+	/* subnets.json: a bare array. */
+	j = hvapi_subnets_to_json(&subnets);
+	s = sjson_dumps(j, SJSON_PRETTY);
+	assert_non_null(s);
+	check_golden_text("subnets", s);
+	free(s);
+	json_decref(j);
+}
+
+static void test_golden_messages(void **state)
+{
+	struct hvapi_vm_info vm = full_vm_info();
+	struct hvapi_local_vm_info li = full_local_vm_info();
+	struct hvapi_create_vm_request cr = full_create_vm_request();
+	struct hvapi_subnet sub = full_subnet("prod"), sub2 = full_subnet("test");
+	struct hvapi_addresses addrs = {
+	    2,
+	    (struct hvapi_address[]){{.ip = ip("10.3.0.1"), .mac = MAC(0x01)}, {.mac = MAC(0x02)}}};
+	struct hvapi_file files[] = {{"pxelinux.0", BYTES("boot")}, {"grub.cfg", BYTES("menu")}};
+	struct hvapi_match_tag match[] = {{"Env", STRS("prod")}, {"Name", STRS("web1", "web2")}};
+
+	(void)state;
+	GOLDEN(ip_request, .ip = ip("10.0.0.1"));
+	GOLDEN(vm_token_request, .access_token = BYTES("tok"), .ip = ip("10.0.0.2"));
+	GOLDEN(error_response, .error = "failed");
+	GOLDEN(dhcp_response, .dhcp_timed_out = true, .error = "timeout");
+	GOLDEN(length_response, .error = "e", .length = 4096);
+	GOLDEN(image_response, .dhcp_timed_out = true, .final = true, .progress_message = "50%",
+	       .error = "e");
+	GOLDEN(add_vm_volumes_request, .ip = ip("10.0.0.3"),
+	       .volume_sizes = {2, (uint64_t[]){1ull << 30, 5ull << 30}});
+	GOLDEN(change_address_pool_request, .addresses_to_add = addrs,
+	       .addresses_to_remove = {1, (struct hvapi_address[]){{.mac = MAC(0x03)}}},
+	       .maximum_free_addresses = {2, (struct hvapi_count[]){{"prod", 5}, {"", 10}}});
+	GOLDEN(change_owners_request, .owner_groups = STRS("g1"), .owner_users = STRS("u1", "u2"));
+	GOLDEN(change_vm_console_type_request, .console_type = HVAPI_CONSOLE_DUMMY,
+	       .ip = ip("10.0.0.4"));
+	GOLDEN(change_vm_cpu_priority_request, .cpu_priority = -3, .ip = ip("10.0.0.5"));
+	GOLDEN(change_vm_destroy_protection_request, .destroy_protection = true,
+	       .ip = ip("10.0.0.6"));
+	GOLDEN(change_vm_hostname_request, .hostname = "web9", .ip = ip("10.0.0.7"));
+	GOLDEN(change_vm_machine_type_request, .machine_type = HVAPI_MACHINE_PC,
+	       .ip = ip("10.0.0.8"));
+	GOLDEN(change_vm_num_network_queues_request, .ip = ip("10.0.0.9"),
+	       .num_queues_per_interface = {2, (uint32_t[]){4, 1}});
+	GOLDEN(change_vm_owner_groups_request, .ip = ip("10.0.0.10"),
+	       .owner_groups = STRS("a", "b"));
+	GOLDEN(change_vm_owner_users_request, .ip = ip("10.0.0.11"), .owner_users = STRS("c"));
+	GOLDEN(change_vm_size_request, .ip = ip("10.0.0.12"), .memory_mib = 2048,
+	       .milli_cpus = 1500, .virtual_cpus = 3);
+	GOLDEN(change_vm_subnet_request, .ip = ip("10.0.0.13"), .subnet_id = "test");
+	GOLDEN(change_vm_subnet_response, .error = "e", .new_ip = ip("10.0.0.14"),
+	       .old_identity_name = "old.example.com");
+	GOLDEN(change_vm_tags_request, .ip = ip("10.0.0.15"), .tags = vm.tags);
+	GOLDEN(change_vm_volume_interfaces_request,
+	       .interfaces = {2, (enum hvapi_volume_interface[]){HVAPI_VOLUME_INTERFACE_NVME,
+								 HVAPI_VOLUME_INTERFACE_IDE}},
+	       .ip = ip("10.0.0.16"));
+	GOLDEN(change_vm_volume_size_request, .ip = ip("10.0.0.17"), .volume_index = 1,
+	       .volume_size = 10ull << 30);
+	GOLDEN(change_vm_volume_storage_index_request, .ip = ip("10.0.0.18"), .storage_index = 2,
+	       .volume_index = 1);
+	GOLDEN(connect_to_vm_serial_port_request, .ip = ip("10.0.0.19"), .port_number = 1);
+	GOLDEN(copy_vm_request, .access_token = BYTES("tok"), .ip = ip("10.0.0.20"),
+	       .skip_memory_check = true, .source_hypervisor = "hv2:6976", .vm = vm);
+	GOLDEN(copy_vm_response, .error = "e", .final = true, .ip = ip("10.0.0.21"),
+	       .progress_message = "copying");
+	GOLDEN(debug_vm_image_request, .dhcp_timeout_ns = 1000, .image_data_size = 2048,
+	       .image_name = "img", .image_timeout_ns = 3000, .image_url = "http://u",
+	       .ip = ip("10.0.0.22"), .minimum_free_bytes = 4096, .overlay_files = {2, files},
+	       .roundup_power = 5);
+	GOLDEN(delete_vm_volume_request, .access_token = BYTES("tok"), .ip = ip("10.0.0.23"),
+	       .volume_index = 2);
+	GOLDEN(discard_vm_snapshot_request, .ip = ip("10.0.0.24"), .name = "daily");
+	GOLDEN(export_local_vm_request, .ip = ip("10.0.0.25"), .verification_cookie = BYTES("c"));
+	GOLDEN(export_local_vm_info, .bridges = STRS("br0", "br1"), .local = li);
+	GOLDEN(export_local_vm_response, .error = "e",
+	       .vm_info = {.bridges = STRS("br@prod"), .local = li});
+	GOLDEN(get_capacity_response, .error = "e", .available_memory_mib = 1000,
+	       .memory_mib = 2000, .num_cpus = 8, .total_volume_bytes = 3000);
+	GOLDEN(get_identity_provider_response, .error = "e", .base_url = "https://id");
+	GOLDEN(get_public_key_response, .error = "e", .key_pem = BYTES("-----BEGIN KEY-----"));
+	GOLDEN(get_root_cookie_path_response, .error = "e", .path = "/var/lib/hyper/root-cookie");
+	GOLDEN(register_external_leases_request, .addresses = addrs, .hostnames = STRS("h1", "h2"));
+	GOLDEN(get_updates_request,
+	       .register_external_leases = &(struct hvapi_register_external_leases_request){
+		   .addresses = addrs, .hostnames = STRS("h3")});
+	GOLDEN(update, .have_address_pool = true, .address_pool = addrs,
+	       .architecture = HVAPI_ARCH_AMD64, .has_available_memory = true,
+	       .available_memory_mib = 100, .have_disabled = true, .disabled = true,
+	       .has_memory = true, .memory_mib = 200, .has_num_cpus = true, .num_cpus = 6,
+	       .num_free_addresses = {2, (struct hvapi_count[]){{"b", 2}, {"a", 1}}},
+	       .health_status = "healthy", .have_serial_number = true, .serial_number = "SN1",
+	       .have_subnets = true, .subnets = {2, (struct hvapi_subnet[]){sub, sub2}},
+	       .has_total_volume_bytes = true, .total_volume_bytes = 300, .have_vms = true,
+	       .vms = {2, (struct hvapi_vm_entry[]){{"10.2.3.4", &vm}, {"10.2.3.9", NULL}}});
+	GOLDEN(get_vm_access_token_request, .ip = ip("10.0.0.26"), .lifetime_ns = 60000000000);
+	GOLDEN(get_vm_access_token_response, .token = BYTES("t0k"), .error = "e");
+	GOLDEN(get_vm_create_request_response, .error = "e", .request = cr);
+	GOLDEN(get_vm_info_response, .vm_info = vm, .error = "e");
+	GOLDEN(get_vm_infos_request, .ignore_state_mask = 1u << HVAPI_STATE_STOPPED,
+	       .owner_groups = STRS("g"), .owner_users = STRS("u"), .vm_tags_to_match = {2, match});
+	GOLDEN(get_vm_infos_response, .error = "e",
+	       .vm_infos = {2, (struct hvapi_vm_info[]){vm, {.state = HVAPI_STATE_STOPPED}}});
+	GOLDEN(get_vm_last_patch_log_response, .error = "e", .length = 77,
+	       .patch_time = utc(2024, 6, 1, 0, 0, 1, 0));
+	GOLDEN(get_vm_virtualiser_log_file_request, .filename = "qemu.log", .ip = ip("10.0.0.27"));
+	GOLDEN(get_vm_volume_request, .access_token = BYTES("tok"), .get_extra_files = true,
+	       .ignore_extra_files = true, .ip = ip("10.0.0.28"), .volume_index = 1);
+	GOLDEN(get_vm_volume_response, .error = "e", .extra_files = {2, files});
+	GOLDEN(storage_info, .available_bytes = 1, .free_bytes = 2, .size_bytes = 3,
+	       .usable_bytes = 4);
+	GOLDEN(get_vm_volume_storage_configuration_response, .error = "e",
+	       .storage_infos = {1, (struct hvapi_storage_info[]){{10, 20, 30, 40}}},
+	       .volume_storage_indices = {2, (uint32_t[]){0, 0}});
+	GOLDEN(hold_lock_request, .timeout_ns = 1000000000, .write_lock = true);
+	GOLDEN(hold_vm_lock_request, .ip = ip("10.0.0.29"), .timeout_ns = 2000000000,
+	       .write_lock = true);
+	GOLDEN(import_local_vm_request, .skip_memory_check = true,
+	       .verification_cookie = BYTES("cookie"), .vm = vm,
+	       .volume_filenames = STRS("/v/root", "/v/secondary-volume.0"));
+	GOLDEN(list_subnets_request, .sort = true);
+	GOLDEN(list_subnets_response, .error = "e", .subnets = {1, &sub});
+	GOLDEN(list_vms_request, .ignore_state_mask = 2, .owner_groups = STRS("g"),
+	       .owner_users = STRS("u"), .sort = true, .vm_tags_to_match = {2, match});
+	GOLDEN(list_vms_response,
+	       .ip_addresses = {2, (struct in_addr[]){ip("10.0.0.30"), ip("10.0.0.31")}});
+	GOLDEN(list_vm_virtualiser_log_files_response, .error = "e",
+	       .filenames = STRS("a.log", "b.log"), .lengths = {2, (uint64_t[]){10, 20}});
+	GOLDEN(list_volume_directories_response, .directories = STRS("/data/hyper-volumes"),
+	       .error = "e");
+	GOLDEN(migrate_vm_request, .access_token = BYTES("tok"), .dhcp_timeout_ns = 5,
+	       .ip = ip("10.0.0.32"), .skip_memory_check = true, .source_hypervisor = "hv3");
+	GOLDEN(migrate_vm_response, .error = "e", .final = true, .progress_message = "m",
+	       .request_commit = true);
+	GOLDEN(migrate_vm_response_response, .commit = true);
+	GOLDEN(netboot_machine_request, .address = {.ip = ip("10.0.0.33"), .mac = MAC(0x33)},
+	       .files = {2, files}, .files_expiration_ns = 60, .hostname = "metal1",
+	       .num_acknowledgements_to_wait_for = 2, .offer_expiration_ns = 70, .subnet = &sub,
+	       .wait_timeout_ns = 80);
+	GOLDEN(patch_vm_image_request, .image_name = "img2", .image_timeout_ns = 9,
+	       .ip = ip("10.0.0.34"), .overlay_files = {1, files}, .skip_backup = true);
+	GOLDEN(patch_vm_image_response, .final = true, .progress_message = "p", .error = "e");
+	GOLDEN(power_off_request, .stop_vms = true);
+	GOLDEN(prepare_vm_for_migration_request, .access_token = BYTES("tok"), .enable = true,
+	       .ip = ip("10.0.0.35"));
+	GOLDEN(probe_vm_port_request, .ip = ip("10.0.0.36"), .port_number = 22,
+	       .timeout_ns = 3000000000);
+	GOLDEN(probe_vm_port_response, .port_is_open = true, .error = "e");
+	GOLDEN(reboot_vm_request, .dhcp_timeout_ns = 11, .ip = ip("10.0.0.37"));
+	GOLDEN(reorder_vm_volumes_request, .access_token = BYTES("tok"), .ip = ip("10.0.0.38"),
+	       .volume_indices = {3, (uint32_t[]){0, 2, 1}});
+	GOLDEN(replace_vm_credentials_request, .identity_certificate = BYTES("cert"),
+	       .identity_key = BYTES("key"), .ip = ip("10.0.0.39"));
+	GOLDEN(replace_vm_identity_request, .identity_requestor_certificate = BYTES("req"),
+	       .ip = ip("10.0.0.40"));
+	GOLDEN(replace_vm_image_request, .dhcp_timeout_ns = 12, .image_data_size = 13,
+	       .image_name = "img3", .image_timeout_ns = 14, .image_url = "http://v",
+	       .ip = ip("10.0.0.41"), .minimum_free_bytes = 15, .overlay_files = {2, files},
+	       .pre_delete = true, .roundup_power = 16, .skip_backup = true,
+	       .skip_bootloader = true, .volume_format = HVAPI_VOLUME_FORMAT_QCOW2);
+	GOLDEN(replace_vm_user_data_request, .ip = ip("10.0.0.42"), .size = 17);
+	GOLDEN(restore_vm_from_snapshot_request, .ip = ip("10.0.0.43"),
+	       .force_if_not_stopped = true, .name = "s", .retain = true);
+	GOLDEN(set_disabled_state_request, .disable = true);
+	GOLDEN(snapshot_vm_request, .ip = ip("10.0.0.44"), .force_if_not_stopped = true,
+	       .name = "s2", .root_only = true);
+	GOLDEN(start_vm_request, .access_token = BYTES("tok"), .dhcp_timeout_ns = 18,
+	       .ip = ip("10.0.0.45"));
+	GOLDEN(update_subnets_request, .add = {1, &sub}, .change = {1, &sub2},
+	       .delete_ids = STRS("old1", "old2"));
+	GOLDEN(watch_dhcp_request, .interface = "br@prod", .max_packets = 10);
+	GOLDEN(watch_dhcp_response, .error = "e", .interface = "br@prod",
+	       .packet = BYTES("\x01\x02\x03"));
+}
+
+/* Every type the method table names, and every record, has its golden (runs after the
+ * two tests above, which record what they checked). */
+static void test_golden_complete(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < hvapi_n_methods; i++) {
+		const struct api_type *t[2] = {hvapi_methods[i].request, hvapi_methods[i].response};
+		for (size_t k = 0; k < 2; k++) {
+			bool found = t[k] == NULL;
+			for (size_t n = 0; n < n_golden_done && !found; n++)
+				found = golden_done[n] == t[k];
+			if (!found)
+				fail_msg("%s: no golden for %s", hvapi_methods[i].name, t[k]->name);
+		}
+	}
+	assert_int_equal(n_golden_done, 102); /* every API_TYPE in lib/api */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,6 +1186,9 @@ int main(void)
 	    cmocka_unit_test(test_verstr),
 	    cmocka_unit_test(test_method_table),
 	    cmocka_unit_test(test_copy_and_file_io),
+	    cmocka_unit_test(test_golden_records),
+	    cmocka_unit_test(test_golden_messages),
+	    cmocka_unit_test(test_golden_complete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
