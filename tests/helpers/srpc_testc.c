@@ -68,7 +68,7 @@ static int fail_call(struct srpc_client *cl, const char *method)
 
 static int cmd_call(const char *method, const char *text)
 {
-	struct srpc_client *cl = dial();
+	struct srpc_client *cl;
 	json_error_t jerr;
 	json_t *req = NULL, *resp;
 	char *out;
@@ -77,6 +77,7 @@ static int cmd_call(const char *method, const char *text)
 		fprintf(stderr, "srpc-testc: bad JSON argument: %s\n", jerr.text);
 		return 2;
 	}
+	cl = dial();
 	if (srpc_client_call(cl, method, req, &resp) < 0) {
 		json_decref(req);
 		return fail_call(cl, method);
@@ -92,7 +93,7 @@ static int cmd_call(const char *method, const char *text)
 
 static int cmd_first(const char *method, const char *text)
 {
-	struct srpc_client *cl = dial();
+	struct srpc_client *cl;
 	json_error_t jerr;
 	json_t *req, *resp = NULL;
 	char *out;
@@ -102,6 +103,7 @@ static int cmd_first(const char *method, const char *text)
 		fprintf(stderr, "srpc-testc: bad JSON argument: %s\n", jerr.text);
 		return 2;
 	}
+	cl = dial();
 	rc = srpc_client_start(cl, method);
 	if (rc == 0)
 		rc = srpc_conn_write_json(srpc_client_conn(cl), req);

@@ -193,18 +193,6 @@ static int set_tags(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm
 	return 0;
 }
 
-static int set_protection(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
-			  const void *req, char *err, size_t errsz)
-{
-	(void)r;
-	(void)call;
-	(void)err;
-	(void)errsz;
-	info->vm.destroy_protection =
-	    ((const struct hvapi_change_vm_destroy_protection_request *)req)->destroy_protection;
-	return 0;
-}
-
 static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
 			    const void *req, char *err, size_t errsz)
 {
@@ -220,30 +208,6 @@ static int set_cpu_priority(struct rpc *r, struct srpc_call *call, struct hvapi_
 		return -EINVAL;
 	}
 	info->vm.cpu_priority = q->cpu_priority;
-	return 0;
-}
-
-static int set_console(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
-		       const void *req, char *err, size_t errsz)
-{
-	(void)r;
-	(void)call;
-	(void)err;
-	(void)errsz;
-	info->vm.console_type =
-	    ((const struct hvapi_change_vm_console_type_request *)req)->console_type;
-	return 0;
-}
-
-static int set_machine(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
-		       const void *req, char *err, size_t errsz)
-{
-	(void)r;
-	(void)call;
-	(void)err;
-	(void)errsz;
-	info->vm.machine_type =
-	    ((const struct hvapi_change_vm_machine_type_request *)req)->machine_type;
 	return 0;
 }
 
@@ -434,25 +398,42 @@ static int become_primary(struct rpc *r, struct srpc_call *call, const void *req
 
 /* ---- the ChangeVm* methods that only edit the record ---- */
 
-/* Each request carries the VM's IpAddress at ip_offset. */
+/* Each request carries the VM's IpAddress at ip_offset. A change either runs set on
+ * the record, or (set NULL) copies size bytes from the request at from to the VmInfo
+ * at to. */
 struct vm_change {
 	const char *method;
 	change_fn set;
 	size_t ip_offset;
 	bool need_stopped; /* the state machine's offline-change rule */
+	size_t from, to, size;
 };
 
 #define CHANGE(m, fn, T, stopped)                                                                  \
 	{                                                                                          \
-		m, fn, offsetof(struct T, ip), stopped                                             \
+		.method = m, .set = fn, .ip_offset = offsetof(struct T, ip),                       \
+		.need_stopped = stopped                                                            \
+	}
+/* The two fields must have the same type: checked through their sizes at compile time. */
+#define COPY(m, T, field, stopped)                                                                 \
+	{                                                                                          \
+		.method = m, .ip_offset = offsetof(struct T, ip), .need_stopped = stopped,         \
+		.from = offsetof(struct T, field), .to = offsetof(struct hvapi_vm_info, field),    \
+		.size = sizeof(((struct hvapi_vm_info *)0)->field) +                               \
+			0 * sizeof(struct {                                                        \
+				_Static_assert(sizeof(((struct T *)0)->field) ==                   \
+						   sizeof(((struct hvapi_vm_info *)0)->field),     \
+					       "COPY: " #field " differs in size");                \
+				int x;                                                             \
+			})                                                                         \
 	}
 static const struct vm_change changes[] = {
-    CHANGE(HVAPI_M_CHANGE_VM_CONSOLE_TYPE, set_console, hvapi_change_vm_console_type_request, true),
+    COPY(HVAPI_M_CHANGE_VM_CONSOLE_TYPE, hvapi_change_vm_console_type_request, console_type, true),
     CHANGE(HVAPI_M_CHANGE_VM_CPU_PRIORITY, set_cpu_priority, hvapi_change_vm_cpu_priority_request,
 	   false),
-    CHANGE(HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, set_protection,
-	   hvapi_change_vm_destroy_protection_request, false),
-    CHANGE(HVAPI_M_CHANGE_VM_MACHINE_TYPE, set_machine, hvapi_change_vm_machine_type_request, true),
+    COPY(HVAPI_M_CHANGE_VM_DESTROY_PROTECTION, hvapi_change_vm_destroy_protection_request,
+	 destroy_protection, false),
+    COPY(HVAPI_M_CHANGE_VM_MACHINE_TYPE, hvapi_change_vm_machine_type_request, machine_type, true),
     CHANGE(HVAPI_M_CHANGE_VM_NUM_NETWORK_QUEUES, set_queues,
 	   hvapi_change_vm_num_network_queues_request, true),
     CHANGE(HVAPI_M_CHANGE_VM_OWNER_GROUPS, set_owner_groups, hvapi_change_vm_owner_groups_request,
@@ -464,6 +445,26 @@ static const struct vm_change changes[] = {
 	   hvapi_change_vm_volume_interfaces_request, true),
 };
 #undef CHANGE
+#undef COPY
+
+/* The change_fn of the COPY entries; arg is a struct copy_arg. */
+struct copy_arg {
+	const struct vm_change *c;
+	const void *req;
+};
+
+static int copy_field(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
+		      const void *arg, char *err, size_t errsz)
+{
+	const struct copy_arg *a = arg;
+
+	(void)r;
+	(void)call;
+	(void)err;
+	(void)errsz;
+	memcpy((char *)&info->vm + a->c->to, (const char *)a->req + a->c->from, a->c->size);
+	return 0;
+}
 
 static int change_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
 		     size_t errsz)
@@ -477,7 +478,12 @@ static int change_vm(struct rpc *r, struct srpc_call *call, const void *req, voi
 
 		if (strcmp(c->method, method) != 0)
 			continue;
+		struct copy_arg a = {c, req};
+
 		memcpy(&ip, (const char *)req + c->ip_offset, sizeof(ip));
+		if (c->set == NULL)
+			return change(r, call, ip, NULL, c->need_stopped, copy_field, &a, err,
+				      errsz);
 		return change(r, call, ip, NULL, c->need_stopped, c->set, req, err, errsz);
 	}
 	snprintf(err, errsz, "%s: not a record change", method);
