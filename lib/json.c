@@ -309,7 +309,7 @@ int sjson_fail(struct sjson_dec *d, const char *key, const char *fmt, ...)
 	return rc;
 }
 
-static const char *type_name(const json_t *v)
+const char *sjson_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -358,7 +358,7 @@ static json_t *value_of(struct sjson_dec *d, json_t *j, const char *key, int *rc
 		if (!j || json_is_null(j))
 			return NULL;
 		if (!json_is_object(j)) {
-			*rc = sjson_fail(d, NULL, "expected object, got %s", type_name(j));
+			*rc = sjson_fail(d, NULL, "expected object, got %s", sjson_type_name(j));
 			return NULL;
 		}
 		v = sjson_lookup(j, key);
@@ -370,7 +370,7 @@ static json_t *value_of(struct sjson_dec *d, json_t *j, const char *key, int *rc
 
 static int type_err(struct sjson_dec *d, const char *key, const char *want, const json_t *v)
 {
-	return sjson_fail(d, key, "expected %s, got %s", want, type_name(v));
+	return sjson_fail(d, key, "expected %s, got %s", want, sjson_type_name(v));
 }
 
 int sjson_get_bool(struct sjson_dec *d, json_t *j, const char *key, bool *out)

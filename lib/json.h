@@ -162,4 +162,7 @@ int sjson_base64_decode(const char *s, uint8_t **out, size_t *len);
 char *sjson_format_mac(const uint8_t mac[6], char *buf, size_t size);
 int sjson_parse_mac(const char *s, uint8_t mac[6]);
 
+/* The JSON type of v as a word for error messages ("object", "string"...). */
+const char *sjson_type_name(const json_t *v);
+
 #endif

@@ -347,27 +347,6 @@ void api_clear(const struct api_type *t, void *obj)
 
 static int decode_fields(const struct api_type *t, struct sjson_dec *d, json_t *obj, void *out);
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	default:
-		return "null";
-	}
-}
-
 static int decode_enum(const struct api_field *f, struct sjson_dec *d, json_t *v, void *p)
 {
 	int val = 0;
@@ -390,7 +369,7 @@ static int decode_enum(const struct api_field *f, struct sjson_dec *d, json_t *v
 			return sjson_fail(d, NULL, "value %lld out of range", (long long)n);
 		val = (int)n;
 	} else if (!json_is_null(v)) {
-		return sjson_fail(d, NULL, "expected string, got %s", json_kind(v));
+		return sjson_fail(d, NULL, "expected string, got %s", sjson_type_name(v));
 	}
 	memcpy(p, &val, sizeof(val));
 	return 0;
@@ -403,7 +382,7 @@ static int decode_object(const struct api_type *t, struct sjson_dec *d, json_t *
 	if (json_is_null(v))
 		return fill_strings(t, p);
 	if (!json_is_object(v))
-		return sjson_fail(d, NULL, "expected object, got %s", json_kind(v));
+		return sjson_fail(d, NULL, "expected object, got %s", sjson_type_name(v));
 	return decode_fields(t, d, v, p);
 }
 
@@ -419,7 +398,7 @@ static int decode_list(const struct api_field *f, struct sjson_dec *d, json_t *v
 	if (json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return sjson_fail(d, NULL, "expected array, got %s", json_kind(v));
+		return sjson_fail(d, NULL, "expected array, got %s", sjson_type_name(v));
 	n = json_array_size(v);
 	if (n == 0)
 		return 0;
@@ -451,7 +430,7 @@ static int decode_map(const struct api_field *f, struct sjson_dec *d, json_t *v,
 	if (json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return sjson_fail(d, NULL, "expected object, got %s", json_kind(v));
+		return sjson_fail(d, NULL, "expected object, got %s", sjson_type_name(v));
 	if (json_object_size(v) == 0)
 		return 0;
 	l.v = calloc(json_object_size(v), t->size);
@@ -485,7 +464,7 @@ static int decode_ptr(const struct api_field *f, struct sjson_dec *d, json_t *v,
 	if (json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return sjson_fail(d, NULL, "expected object, got %s", json_kind(v));
+		return sjson_fail(d, NULL, "expected object, got %s", sjson_type_name(v));
 	if ((f->flags & API_EMPTY_NULL) && json_object_size(v) == 0)
 		return 0;
 	q = calloc(1, f->type->size);
@@ -622,7 +601,7 @@ int api_decode(const struct api_type *t, struct sjson_dec *d, json_t *j, void *o
 	if (!j || json_is_null(j))
 		rc = fill_strings(t, obj);
 	else if (!json_is_object(j))
-		rc = sjson_fail(d, NULL, "expected object, got %s", json_kind(j));
+		rc = sjson_fail(d, NULL, "expected object, got %s", sjson_type_name(j));
 	else
 		rc = decode_fields(t, d, j, obj);
 	if (rc < 0)

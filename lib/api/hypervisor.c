@@ -58,3 +58,14 @@ void hvapi_subnets_clear(struct hvapi_subnets *l)
 {
 	api_clear_value(&subnet_list_field, l);
 }
+
+int hvapi_addresses_add(struct hvapi_addresses *l, const struct hvapi_address *a)
+{
+	struct hvapi_address *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	v[l->n++] = *a;
+	l->v = v;
+	return 0;
+}

@@ -74,4 +74,7 @@ int hvapi_tags_set(struct hvapi_tags *t, const char *key, const char *value);
 
 #include "hypervisor_msgs.h"
 
+/* Appends a copy of a to l. 0 or -ENOMEM. */
+int hvapi_addresses_add(struct hvapi_addresses *l, const struct hvapi_address *a);
+
 #endif

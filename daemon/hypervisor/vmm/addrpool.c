@@ -43,17 +43,6 @@ static ssize_t find_mac(const struct hvapi_addresses *l, const uint8_t *mac)
 	return -1;
 }
 
-static int append(struct hvapi_addresses *l, const struct hvapi_address *a)
-{
-	struct hvapi_address *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (v == NULL)
-		return -ENOMEM;
-	v[l->n++] = *a;
-	l->v = v;
-	return 0;
-}
-
 static void remove_at(struct hvapi_addresses *l, size_t i)
 {
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
@@ -159,9 +148,9 @@ int addrpool_add(struct hvapi_address_pool *p, const struct hvapi_subnets *subne
 	for (size_t i = 0; i < add->n && rc == 0; i++)
 		rc = check_add(p, subnets, uses, nuses, add, i, &adopt[i], err, errsz);
 	for (size_t i = 0; i < add->n && rc == 0; i++) {
-		rc = append(&p->registered, &add->v[i]);
+		rc = hvapi_addresses_add(&p->registered, &add->v[i]);
 		if (rc == 0 && !adopt[i])
-			rc = append(&p->free, &add->v[i]);
+			rc = hvapi_addresses_add(&p->free, &add->v[i]);
 	}
 	free(adopt);
 	return rc;
@@ -295,7 +284,7 @@ int addrpool_release(struct hvapi_address_pool *p, const struct hvapi_address *a
 		return -ENOENT;
 	if (addrpool_contains(&p->free, a))
 		return 0;
-	return append(&p->free, a);
+	return hvapi_addresses_add(&p->free, a);
 }
 
 void addrpool_unregister(struct hvapi_address_pool *p, const struct hvapi_address *a)
@@ -382,7 +371,7 @@ int addrpool_reconcile(struct hvapi_address_pool *p, const struct addrpool_use *
 		    use_of_mac(uses, nuses, a->mac) != NULL)
 			continue;
 		reportf(report, arg, "registered but unused: made free again", a);
-		if (append(&p->free, a) < 0)
+		if (hvapi_addresses_add(&p->free, a) < 0)
 			return -ENOMEM;
 		fixes++;
 	}

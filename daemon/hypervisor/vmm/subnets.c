@@ -228,17 +228,6 @@ static int build(const struct hvapi_subnets *cur, const struct hvapi_update_subn
 	return 0;
 }
 
-static int append_address(struct hvapi_addresses *l, const struct hvapi_address *a)
-{
-	struct hvapi_address *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (v == NULL)
-		return -ENOMEM;
-	v[l->n++] = *a;
-	l->v = v;
-	return 0;
-}
-
 int subnets_update(const struct hvapi_subnets *cur, const struct hvapi_update_subnets_request *req,
 		   const struct hvapi_address_pool *pool, const struct addrpool_use *uses,
 		   size_t nuses, struct hvapi_subnets *out, struct hvapi_addresses *drop, char *err,
@@ -273,7 +262,7 @@ int subnets_update(const struct hvapi_subnets *cur, const struct hvapi_update_su
 		if (pool->free.v[i].ip.s_addr == 0 ||
 		    subnets_for_ip(out, pool->free.v[i].ip) != NULL)
 			continue;
-		if (append_address(drop, &pool->free.v[i]) < 0) {
+		if (hvapi_addresses_add(drop, &pool->free.v[i]) < 0) {
 			hvapi_subnets_clear(out);
 			free(drop->v);
 			memset(drop, 0, sizeof(*drop));
