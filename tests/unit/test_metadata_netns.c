@@ -77,6 +77,23 @@ static void test_ns_mac(void **state)
 	assert_int_equal(a[0] & 0x02, 2); /* locally administered */
 }
 
+static void test_host_mac(void **state)
+{
+	uint8_t a[6], b[6], c[6], ns[6];
+
+	(void)state;
+	metadata_host_mac("br0", a);
+	metadata_host_mac("br0", b);
+	metadata_host_mac("br1", c);
+	metadata_ns_mac("br0", ns);
+	assert_memory_equal(a, b, 6);	  /* the same across restarts */
+	assert_memory_not_equal(a, c, 6); /* one per bridge */
+	assert_memory_not_equal(a, ns, 6);
+	assert_int_equal(a[0], 0xfe); /* above the NICs' and taps' addresses */
+	assert_int_equal(a[0] & 0x01, 0);
+	assert_int_equal(a[0] & 0x02, 2);
+}
+
 static struct in_addr ip(const char *s)
 {
 	struct in_addr a;
@@ -103,6 +120,7 @@ int main(void)
 	    cmocka_unit_test(test_veth_name_fits),
 	    cmocka_unit_test(test_veth_name_stable_and_distinct),
 	    cmocka_unit_test(test_ns_mac),
+	    cmocka_unit_test(test_host_mac),
 	    cmocka_unit_test(test_mask_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

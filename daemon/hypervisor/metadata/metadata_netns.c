@@ -57,6 +57,18 @@ void metadata_ns_mac(const char *bridge, uint8_t mac[6])
 	mac[5] = (uint8_t)h;
 }
 
+void metadata_host_mac(const char *bridge, uint8_t mac[6])
+{
+	uint32_t h = md_fnv1a(bridge, md_fnv1a("host-mac", 2166136261u));
+
+	mac[0] = 0xfe; /* locally administered, unicast, above any NIC's */
+	mac[1] = 0xa9;
+	mac[2] = 0xfe;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
 int metadata_mask_prefix(struct in_addr mask)
 {
 	uint32_t m = ntohl(mask.s_addr);
@@ -201,8 +213,8 @@ static int nl_set_link(struct mnl_socket *nl, int index, int master, const char 
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-static int nl_add_veth(struct mnl_socket *nl, const char *name, unsigned int mtu, int nsfd,
-		       const uint8_t mac[6])
+static int nl_add_veth(struct mnl_socket *nl, const char *name, const uint8_t host_mac[6],
+		       unsigned int mtu, int nsfd, const uint8_t mac[6])
 {
 	char buf[NL_REQ_BUF] = {0}; /* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh = nl_link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
@@ -210,6 +222,7 @@ static int nl_add_veth(struct mnl_socket *nl, const char *name, unsigned int mtu
 	void *pifi;
 
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, host_mac);
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -503,6 +516,7 @@ int metadata_ns_create(const char *bridge, uint16_t rpc_port, struct metadata_ns
 	struct ns_setup s = {.rpc_port = rpc_port};
 	struct mnl_socket *host;
 	struct nl_link br, veth;
+	uint8_t host_mac[6];
 	char alias[64];
 	int rc;
 
@@ -533,7 +547,8 @@ int metadata_ns_create(const char *bridge, uint16_t rpc_port, struct metadata_ns
 	out->live = 1;
 	if (rc)
 		goto out_destroy;
-	rc = nl_add_veth(host, out->veth, br.mtu, out->nsfd, out->mac);
+	metadata_host_mac(bridge, host_mac);
+	rc = nl_add_veth(host, out->veth, host_mac, br.mtu, out->nsfd, out->mac);
 	if (rc) {
 		out->veth[0] = '\0'; /* not ours to delete */
 		goto out_destroy;

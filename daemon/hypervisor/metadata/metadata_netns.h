@@ -40,6 +40,12 @@ void metadata_veth_name(const char *bridge, unsigned int salt, char out[IFNAMSIZ
 /* The locally administered MAC given to eth0 in the bridge's namespace. */
 void metadata_ns_mac(const char *bridge, uint8_t mac[6]);
 
+/* The MAC of the host end of the veth, a port of the bridge: fixed per bridge and high
+ * (fe:...), as libvirt gives taps, so that a Linux bridge, which takes the lowest MAC
+ * of its ports, keeps its own address when the daemon restarts (a random one would
+ * move it, and neighbours would lose the host's IP until their ARP entries expire). */
+void metadata_host_mac(const char *bridge, uint8_t mac[6]);
+
 /* Prefix length of a contiguous netmask, or -EINVAL. */
 int metadata_mask_prefix(struct in_addr mask);
 
