@@ -770,6 +770,20 @@ int flags_load_dir(struct flags *fs, const char *dir, char **err)
 	return 0;
 }
 
+int flags_load_config(struct flags *fs, const char *dir)
+{
+	char *err = NULL;
+	int rc;
+
+	if (dir == NULL)
+		return 0;
+	rc = flags_load_dir(fs, dir, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s: %s\n", fs->prog, err != NULL ? err : strerror(-rc));
+	free(err);
+	return rc;
+}
+
 char *flags_user_config_dir(const char *prog)
 {
 	const char *home = getenv("HOME");

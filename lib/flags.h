@@ -83,6 +83,11 @@ int flags_load_file(struct flags *fs, const char *path, char **err);
  * the result of flags_user_config_dir). Stops at the first error. */
 int flags_load_dir(struct flags *fs, const char *dir, char **err);
 
+/* For main(): flags_load_dir, and on failure "<prog>: path:line: why" printed to
+ * stderr. dir NULL does nothing (e.g. flags_user_config_dir found no HOME). Returns 0
+ * or the negative errno; the program chooses its exit status. */
+int flags_load_config(struct flags *fs, const char *dir);
+
 /* Returns a new string "$HOME/.config/<prog>" (NULL if HOME is unset or on
  * allocation failure). */
 char *flags_user_config_dir(const char *prog);

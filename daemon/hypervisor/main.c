@@ -369,16 +369,13 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct flags *fs;
-	char *ferr = NULL;
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	fs = flags_new("hypervisor", HVFLAGS_USAGE);
 	hvflags_define(fs, &d.cfg);
 	flags_version(fs, "hypervisor " SS_VERSION);
-	if (flags_load_dir(fs, "/etc/hypervisor", &ferr) < 0) {
-		fprintf(stderr, "%s\n", ferr ? ferr : "bad flags file");
-		free(ferr);
+	if (flags_load_config(fs, "/etc/hypervisor") < 0) {
 		flags_free(fs);
 		return 1;
 	}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +515,40 @@ static void test_file_errors(void **state)
 	flags_free(fs);
 }
 
+/* flags_load_config: no directory is fine; a bad file is reported on stderr. */
+static void test_load_config(void **state)
+{
+	struct vals v;
+	struct flags *fs = mkflags(&v);
+	char path[4200], want[4400], out[4400] = "";
+	int fd, saved, rc;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(flags_load_config(fs, NULL), 0);
+	write_file("flags.default", "portNum=42\n");
+	write_file("flags.extra", "");
+	assert_int_equal(flags_load_config(fs, tmpdir), 0);
+	assert_int_equal(v.i, 42);
+	write_file("flags.extra", "nope=1\n");
+	snprintf(path, sizeof(path), "%s/stderr.txt", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	rc = flags_load_config(fs, tmpdir);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	assert_int_equal(rc, -EINVAL);
+	snprintf(want, sizeof(want),
+		 "prog: %s/flags.extra:1: flag provided but not defined: -nope\n", tmpdir);
+	assert_string_equal(out, want);
+	flags_free(fs);
+}
+
 static void test_user_config_dir(void **state)
 {
 	char *old = getenv("HOME") ? strdup(getenv("HOME")) : NULL, *d;
@@ -639,14 +674,15 @@ static void test_parse_or_exit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_forms),
-	    cmocka_unit_test(test_bool_forms),	cmocka_unit_test(test_terminators),
-	    cmocka_unit_test(test_numbers),	cmocka_unit_test(test_durations),
-	    cmocka_unit_test(test_sizes),	cmocka_unit_test(test_lists),
-	    cmocka_unit_test(test_custom_flag), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_flags_set),	cmocka_unit_test(test_file_and_precedence),
-	    cmocka_unit_test(test_file_errors), cmocka_unit_test(test_user_config_dir),
-	    cmocka_unit_test(test_usage),	cmocka_unit_test(test_parse_or_exit),
+	    cmocka_unit_test(test_defaults),	    cmocka_unit_test(test_forms),
+	    cmocka_unit_test(test_bool_forms),	    cmocka_unit_test(test_terminators),
+	    cmocka_unit_test(test_numbers),	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_sizes),	    cmocka_unit_test(test_lists),
+	    cmocka_unit_test(test_custom_flag),	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_flags_set),	    cmocka_unit_test(test_file_and_precedence),
+	    cmocka_unit_test(test_file_errors),	    cmocka_unit_test(test_load_config),
+	    cmocka_unit_test(test_user_config_dir), cmocka_unit_test(test_usage),
+	    cmocka_unit_test(test_parse_or_exit),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -482,8 +482,7 @@ int main(int argc, char *argv[])
 		return 1;
 	define_flags(&v);
 	dir = flags_user_config_dir("vm-control");
-	if (dir && flags_load_dir(v.fs, dir, &err) < 0) {
-		fprintf(stderr, "vm-control: %s\n", err ? err : "bad flags file");
+	if (flags_load_config(v.fs, dir) < 0) {
 		rc = 2;
 		goto out;
 	}
