@@ -76,21 +76,25 @@ static enum MHD_Result http_dispatch(void *cls, struct MHD_Connection *c, const 
 	return respond(c, 404, "404 page not found\n");
 }
 
-/* Waits for the first bytes: 1 for CONNECT, 0 for anything else, <0 to drop. */
-static int classify(int fd, int timeout_ms)
+/* Waits for the first bytes: 1 for CONNECT, 0 for anything else, <0 to drop (also
+ * when the listener stops: a silent peer must not hold listener_stop up). */
+static int classify(int fd, int timeout_ms, int stopfd)
 {
 	int64_t deadline = srpc_now_ms() + timeout_ms;
 	char buf[sizeof(CONNECT_PREFIX) - 1];
 
 	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+					{.fd = stopfd, .events = POLLIN}};
 		int64_t left = deadline - srpc_now_ms();
 		ssize_t n;
 
 		if (left <= 0)
 			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) <= 0)
+		if (poll(pfd, 2, (int)left) <= 0)
 			continue;
+		if (pfd[1].revents != 0)
+			return -ECANCELED;
 		n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -126,7 +130,7 @@ static void *conn_main(void *p)
 	sigemptyset(&pipe);
 	sigaddset(&pipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
-	kind = classify(a->fd, l->cfg.peek_timeout_ms);
+	kind = classify(a->fd, l->cfg.peek_timeout_ms, l->stopfd);
 
 	if (kind == 0) {
 		pthread_mutex_lock(&l->lock);

@@ -163,6 +163,15 @@ int srpc_server_http(struct srpc_server *srv, const char *method, const char *pa
 /* Current number of connections being served. */
 unsigned srpc_server_nconns(struct srpc_server *srv);
 
+/* For a clean stop, once nothing hands the server new connections (listener_stop):
+ * connections in the handshake, waiting for their next call or in a streaming call are
+ * shut down now; a request/response call in progress finishes, its reply is sent and
+ * its connection closes. With force, every connection is shut down now (a handler
+ * blocked elsewhere than on its socket still runs until it returns). The threads then
+ * end by themselves: free the server once srpc_server_nconns is 0. Later connections
+ * are closed at once. */
+void srpc_server_shutdown(struct srpc_server *srv, bool force);
+
 /* ---- client ---- */
 
 struct srpc_client_config {

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,13 @@ struct srpc_hook {
 	void *arg;
 };
 
+/* A connection being served, on its thread's stack, so that a stop can shut it down. */
+struct conn_slot {
+	int fd;
+	bool busy; /* in a request/response call */
+	struct conn_slot *prev, *next;
+};
+
 struct srpc_server {
 	struct srpc_server_config cfg;
 	struct srpc_entry *methods; /* sorted by name */
@@ -39,6 +47,9 @@ struct srpc_server {
 	size_t n_hooks;
 	bool any_unauth;
 	atomic_uint nconns;
+	pthread_mutex_t mu; /* guards conns and stopping */
+	struct conn_slot *conns;
+	bool stopping;
 };
 
 struct srpc_call {
@@ -64,6 +75,7 @@ struct srpc_server *srpc_server_new(const struct srpc_server_config *cfg)
 	if (srv->cfg.max_conns == 0)
 		srv->cfg.max_conns = 256;
 	atomic_init(&srv->nconns, 0);
+	pthread_mutex_init(&srv->mu, NULL);
 	return srv;
 }
 
@@ -79,12 +91,67 @@ void srpc_server_free(struct srpc_server *srv)
 		free(srv->hooks[i].service);
 	free(srv->methods);
 	free(srv->hooks);
+	pthread_mutex_destroy(&srv->mu);
 	free(srv);
 }
 
 unsigned srpc_server_nconns(struct srpc_server *srv)
 {
 	return atomic_load(&srv->nconns);
+}
+
+void srpc_server_shutdown(struct srpc_server *srv, bool force)
+{
+	pthread_mutex_lock(&srv->mu);
+	srv->stopping = true;
+	for (struct conn_slot *s = srv->conns; s != NULL; s = s->next)
+		if (force || !s->busy)
+			shutdown(s->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&srv->mu);
+}
+
+/* Registers a new connection; false once the server is stopping. */
+static bool conn_enter(struct srpc_server *srv, struct conn_slot *s)
+{
+	bool ok;
+
+	pthread_mutex_lock(&srv->mu);
+	ok = !srv->stopping;
+	if (ok) {
+		s->next = srv->conns;
+		if (s->next != NULL)
+			s->next->prev = s;
+		srv->conns = s;
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return ok;
+}
+
+/* Before its fd is closed, so that a stop never shuts down a reused descriptor. */
+static void conn_leave(struct srpc_server *srv, struct conn_slot *s)
+{
+	pthread_mutex_lock(&srv->mu);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else if (srv->conns == s)
+		srv->conns = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	pthread_mutex_unlock(&srv->mu);
+}
+
+/* Marks the connection busy or idle; false when the server is stopping (the connection
+ * should then close instead of reading its next call). */
+static bool conn_set_busy(struct srpc_server *srv, struct conn_slot *s, bool busy)
+{
+	bool ok;
+
+	pthread_mutex_lock(&srv->mu);
+	s->busy = busy;
+	ok = !srv->stopping;
+	pthread_mutex_unlock(&srv->mu);
+	return ok;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -314,8 +381,8 @@ static int run_rr(struct srpc_call *call, const struct srpc_entry *e)
 	return rc == 0 ? srpc_conn_flush(c) : rc;
 }
 
-static int call_loop(struct srpc_server *srv, struct srpc_conn *c, struct srpc_auth *auth,
-		     const struct tls_identity *id)
+static int call_loop(struct srpc_server *srv, struct conn_slot *slot, struct srpc_conn *c,
+		     struct srpc_auth *auth, const struct tls_identity *id)
 {
 	char line[LINE_MAX_BYTES], msg[LINE_MAX_BYTES + 64];
 
@@ -326,6 +393,8 @@ static int call_loop(struct srpc_server *srv, struct srpc_conn *c, struct srpc_a
 		ssize_t n;
 		int kind, rc;
 
+		if (!conn_set_busy(srv, slot, false))
+			return 0;
 		srpc_conn_set_timeout(c,
 				      srv->cfg.idle_timeout_ms > 0 ? srv->cfg.idle_timeout_ms : 0);
 		n = srpc_conn_read_line(c, line, sizeof(line));
@@ -371,6 +440,8 @@ static int call_loop(struct srpc_server *srv, struct srpc_conn *c, struct srpc_a
 		call.auth = *auth;
 		call.method = e->name;
 		if (e->m.kind == SRPC_RR) {
+			/* A stop lets this call finish; the loop then closes. */
+			conn_set_busy(srv, slot, true);
 			rc = run_rr(&call, e);
 		} else {
 			rc = e->m.stream(&call, e->m.arg);
@@ -469,7 +540,7 @@ static void linger_close(int fd)
 	}
 }
 
-static int serve_conn(struct srpc_server *srv, int fd)
+static int serve_conn(struct srpc_server *srv, struct conn_slot *slot, int fd)
 {
 	int64_t deadline = srpc_now_ms() + srv->cfg.handshake_timeout_ms;
 	struct srpc_wire_request req;
@@ -512,7 +583,8 @@ static int serve_conn(struct srpc_server *srv, int fd)
 	auth.n_groups = id.n_groups;
 	auth.grants = id.methods;
 	auth.n_grants = id.n_methods;
-	rc = call_loop(srv, c, &auth, ssl != NULL ? &id : NULL);
+	rc = call_loop(srv, slot, c, &auth, ssl != NULL ? &id : NULL);
+	conn_leave(srv, slot);
 	srpc_conn_free(c);
 	tls_identity_clear(&id);
 	return rc;
@@ -520,6 +592,7 @@ out_free_ssl:
 	SSL_free(ssl);
 out_close:
 	tls_identity_clear(&id);
+	conn_leave(srv, slot);
 	close(fd);
 	return rc;
 }
@@ -527,14 +600,18 @@ out_close:
 int srpc_server_serve(struct srpc_server *srv, int fd)
 {
 	unsigned n = atomic_fetch_add(&srv->nconns, 1);
+	struct conn_slot slot = {.fd = fd};
 	int rc;
 
 	if (n >= srv->cfg.max_conns) {
 		http_answer(fd, 503);
 		close(fd);
 		rc = -EBUSY;
+	} else if (!conn_enter(srv, &slot)) {
+		close(fd);
+		rc = -ESHUTDOWN;
 	} else {
-		rc = serve_conn(srv, fd);
+		rc = serve_conn(srv, &slot, fd);
 	}
 	atomic_fetch_sub(&srv->nconns, 1);
 	return rc;
