@@ -35,7 +35,7 @@ int listener_port(const struct listener *l);
 /* Stops accepting, stops libmicrohttpd and frees l. SRPC connections already being
  * served keep their threads until their peers close (they borrow cfg->srpc: stop the
  * listener, srpc_server_shutdown, wait for srpc_server_nconns to reach 0, then free the
- * server). Connections
+ * server; lib/server does all that). Connections
  * whose first bytes have not arrived yet are closed. */
 void listener_stop(struct listener *l);
 

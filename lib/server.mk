@@ -1,7 +1,12 @@
 # What every server program shares on top of the listener: the HTTP routing table
-# (http), page helpers (html), the /metrics writer (metrics) and the /logs page
-# (log_page).
-LIB_SRCS += lib/http.c lib/html.c lib/metrics.c lib/log_page.c
+# (http), page helpers (html), the /metrics writer (metrics), the /logs page (log_page)
+# and the start-up and stop around the port (server).
+LIB_SRCS += lib/http.c lib/html.c lib/metrics.c lib/log_page.c lib/server.c
 
 UNIT_TESTS += test_http test_html test_metrics
 test_http_LIBS := $(call pkg_libs,libmicrohttpd)
+
+# A tiny server on lib/server for tests/integration/server.sh.
+PROGRAMS += ss-testserver
+ss-testserver_SRCS := tests/helpers/ss_testserver.c
+ss-testserver_LIBS := $(call pkg_libs,libmicrohttpd)

@@ -77,7 +77,7 @@ if [ "${MEMCHECK:-0}" = 1 ]; then
       "$vgopts" "$vglogs" "$(basename "$p")" "$p" >"$vgbin/$(basename "$p")"
     chmod 755 "$vgbin/$(basename "$p")"
   done
-  for n in ${MEMCHECK_TESTS:-srpc netsvc_tftp netsvc_dhcp metadata vm_control_cli hv_logic}; do
+  for n in ${MEMCHECK_TESTS:-srpc server netsvc_tftp netsvc_dhcp metadata vm_control_cli hv_logic}; do
     t=$top/tests/integration/$n.sh
     [ -f "$t" ] || continue
     want "integration/$n" || continue

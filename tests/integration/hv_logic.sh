@@ -7,6 +7,7 @@
 # #54), control socket and SIGHUP (#39).
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
+. "$SS_TOP/tests/lib/prom.sh"
 t_require curl "status pages are fetched with curl"
 t_require openssl "test certificates are made with openssl"
 
@@ -160,7 +161,7 @@ t_expect "/listVMs lists the VM" "$VM2" hv_curl listVMs
 t_expect "/showVM of an unknown VM is 404" '^404$' hv_curl "showVM?10.1.1.1" -o /dev/null -w '%{http_code}'
 t_expect "/healthz says OK" '^OK$' hv_curl healthz
 hv_curl metrics >"$HV_DIR/metrics.txt"
-t_check "/metrics is valid Prometheus text" hv_prom_check "$HV_DIR/metrics.txt"
+t_check "/metrics is valid Prometheus text" prom_check "$HV_DIR/metrics.txt"
 t_expect "/metrics counts the running VM" 'hypervisor_vms\{state="running"\} 1' cat "$HV_DIR/metrics.txt"
 # #4: a caller that is not on loopback gets the summary and health, nothing else.
 remote() { hv_ns curl -sS --max-time 10 --interface 10.100.0.1 "$@"; }
