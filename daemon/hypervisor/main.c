@@ -148,8 +148,9 @@ static int start_network(struct daemon *d, const struct bridges *br)
 		log_error("starting DHCP/TFTP: %s", strerror(-rc));
 		return rc;
 	}
-	d->mdsrc = (struct metadata_vm_source){
-	    .lookup_by_ip = manager_metadata_lookup, .trace = rpc_watch_metadata_trace, .ctx = d->m};
+	d->mdsrc = (struct metadata_vm_source){.lookup_by_ip = manager_metadata_lookup,
+					       .trace = rpc_watch_metadata_trace,
+					       .ctx = d->m};
 	d->md = metadata_new(&mc);
 	if (d->md == NULL)
 		return -ENOMEM;
