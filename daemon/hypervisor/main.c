@@ -26,6 +26,7 @@
 #include "daemon/hypervisor/status/status.h"
 #include "daemon/hypervisor/rpc/updates.h"
 #include "flags.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "srpc.h"
@@ -43,6 +44,7 @@ struct daemon {
 	struct tls_server *tls;
 	struct srpc_server *srv;
 	struct listener *lis;
+	struct http_routes routes;
 	struct control *ctl;
 	struct updates *upd;
 	struct status st;
@@ -318,8 +320,9 @@ static int run(struct daemon *d)
 		}
 	}
 	snprintf(addr, sizeof(addr), ":%d", c->port_num);
+	d->routes = status_routes(st);
 	struct listener_config lc = {
-	    .addr = addr, .srpc = d->srv, .http = status_handler, .http_arg = st};
+	    .addr = addr, .srpc = d->srv, .http = http_handler, .http_arg = &d->routes};
 	rc = listener_start(&lc, &d->lis, err, sizeof(err));
 	if (rc < 0) {
 		log_error("listening on %s: %s", addr, err);

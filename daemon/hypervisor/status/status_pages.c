@@ -1,5 +1,5 @@
-/* The HTML status pages: overview, VM list, one VM, subnets, address pool, logs. */
-#include "daemon/hypervisor/status/status.h"
+/* The HTML status pages: overview, VM list, one VM, subnets, address pool. */
+#include "daemon/hypervisor/status/status_pages.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include "daemon/hypervisor/vmm/manager.h"
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "json.h"
-#include "log.h"
+#include "log_page.h"
 #include "srpc.h"
 
 static void bytes(FILE *f, uint64_t b)
@@ -50,13 +50,17 @@ static const char *state_class(enum hvapi_state s)
 	}
 }
 
+const struct html_chrome status_chrome = {
+    .css = ".st-running{color:#070}.st-stopped{color:#555}.st-crashed,.st-failed{color:#b00}\n",
+    .nav = "<nav><a href=\"/\">overview</a><a href=\"/listVMs\">VMs</a>"
+	   "<a href=\"/subnets\">subnets</a><a href=\"/addresses\">address pool</a>"
+	   "<a href=\"/showDhcpStatus\">DHCP</a><a href=\"/logs\">logs</a>"
+	   "<a href=\"/metrics\">metrics</a></nav>\n",
+};
+
 static void nav(FILE *f)
 {
-	fputs("<nav><a href=\"/\">overview</a><a href=\"/listVMs\">VMs</a>"
-	      "<a href=\"/subnets\">subnets</a><a href=\"/addresses\">address pool</a>"
-	      "<a href=\"/showDhcpStatus\">DHCP</a><a href=\"/logs\">logs</a>"
-	      "<a href=\"/metrics\">metrics</a></nav>\n",
-	      f);
+	fputs(status_chrome.nav, f);
 }
 
 void status_overview(struct status *s, FILE *f, bool full)
@@ -160,18 +164,7 @@ void status_overview(struct status *s, FILE *f, bool full)
 		fprintf(f, "<h2>RPC</h2>\n<p>%u connection%s</p>\n", srpc_server_nconns(s->srpc),
 			srpc_server_nconns(s->srpc) == 1 ? "" : "s");
 	fputs("<h2>Recent log lines</h2>\n<pre>", f);
-	{
-		char **lines = NULL;
-		size_t n = 0;
-
-		if (log_ring_copy(NULL, &lines, &n) == 0) {
-			for (size_t i = n > 15 ? n - 15 : 0; i < n; i++) {
-				status_esc(f, lines[i]);
-				fputc('\n', f);
-			}
-			log_lines_free(lines, n);
-		}
-	}
+	log_page_lines(f, 15, true);
 	fputs("</pre>\n", f);
 	status_page_end(f);
 }
@@ -308,15 +301,6 @@ int status_list_vms(struct status *s, FILE *f, const char *state, const char *ow
 	return 200;
 }
 
-static void row(FILE *f, const char *k, const char *v)
-{
-	fputs("<tr><th>", f);
-	status_esc(f, k);
-	fputs("</th><td>", f);
-	status_esc(f, v);
-	fputs("</td></tr>\n", f);
-}
-
 static void row_list(FILE *f, const char *k, const struct api_strlist *l)
 {
 	fputs("<tr><th>", f);
@@ -362,20 +346,20 @@ int status_show_vm(struct status *s, FILE *f, const char *ip, bool json)
 	nav(f);
 	fputs("<table>\n", f);
 	sjson_format_mac(v->address.mac, mac, sizeof(mac));
-	row(f, "MAC address", mac);
-	row(f, "Hostname", api_str(v->hostname));
+	html_row(f, "MAC address", mac);
+	html_row(f, "Hostname", api_str(v->hostname));
 	fprintf(f, "<tr><th>State</th><td class=\"%s\">%s</td></tr>\n", state_class(v->state),
 		hvapi_state_name(v->state));
-	row(f, "Since", sjson_format_time(&v->changed_state_on, t, sizeof(t)));
-	row(f, "Created", sjson_format_time(&v->created_on, t, sizeof(t)));
-	row(f, "Subnet", api_str(v->subnet_id));
+	html_row(f, "Since", sjson_format_time(&v->changed_state_on, t, sizeof(t)));
+	html_row(f, "Created", sjson_format_time(&v->created_on, t, sizeof(t)));
+	html_row(f, "Subnet", api_str(v->subnet_id));
 	snprintf(buf, sizeof(buf), "%" PRIu64 " MiB", v->memory_mib);
-	row(f, "Memory", buf);
+	html_row(f, "Memory", buf);
 	snprintf(buf, sizeof(buf), "%u milli-CPUs, %u vCPUs", v->milli_cpus,
 		 vm_vcpus(v, s->m->ncpus));
-	row(f, "CPU", buf);
-	row(f, "Image", *api_str(v->image_name) ? v->image_name : api_str(v->image_url));
-	row(f, "Console", hvapi_enum_name(hvapi_console_type_names, (int)v->console_type));
+	html_row(f, "CPU", buf);
+	html_row(f, "Image", *api_str(v->image_name) ? v->image_name : api_str(v->image_url));
+	html_row(f, "Console", hvapi_enum_name(hvapi_console_type_names, (int)v->console_type));
 	row_list(f, "Owner users", &v->owner_users);
 	row_list(f, "Owner groups", &v->owner_groups);
 	for (size_t i = 0; i < v->tags.n; i++) {
@@ -385,7 +369,7 @@ int status_show_vm(struct status *s, FILE *f, const char *ip, bool json)
 		status_esc(f, v->tags.v[i].value);
 		fputs("</td></tr>\n", f);
 	}
-	row(f, "Destroy protection", v->destroy_protection ? "yes" : "no");
+	html_row(f, "Destroy protection", v->destroy_protection ? "yes" : "no");
 	fputs("</table>\n<h2>Volumes</h2>\n<table>\n<tr><th>#</th><th>File</th><th>Format</th>"
 	      "<th>Interface</th><th>Size</th></tr>\n",
 	      f);
@@ -497,26 +481,5 @@ void status_addresses(struct status *s, FILE *f)
 		"</a> &middot; <a href=\"/listRegisteredAddresses\">registered (JSON)</a></p>\n",
 		v.pool.free.n, v.pool.registered.n);
 	manager_view_clear(&v);
-	status_page_end(f);
-}
-
-void status_logs(struct status *s, FILE *f)
-{
-	char **lines = NULL;
-	size_t n = 0;
-
-	(void)s;
-	status_page_start(f, "logs");
-	fputs("<h1>Recent log lines</h1>\n", f);
-	nav(f);
-	fputs("<pre>", f);
-	if (log_ring_copy(NULL, &lines, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			status_esc(f, lines[i]);
-			fputc('\n', f);
-		}
-		log_lines_free(lines, n);
-	}
-	fputs("</pre>\n", f);
 	status_page_end(f);
 }
