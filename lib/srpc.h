@@ -116,6 +116,9 @@ struct srpc_method {
 	srpc_rr_fn rr;	       /* for SRPC_RR */
 	srpc_stream_fn stream; /* for SRPC_STREAM */
 	void *arg;
+	/* If set, a successful registration hands arg to the server, which calls
+	 * free_arg(arg) in srpc_server_free (e.g. per-method state built at start-up). */
+	void (*free_arg)(void *arg);
 };
 
 struct srpc_server_config {

@@ -85,8 +85,11 @@ void srpc_server_free(struct srpc_server *srv)
 
 	if (srv == NULL)
 		return;
-	for (i = 0; i < srv->n_methods; i++)
+	for (i = 0; i < srv->n_methods; i++) {
+		if (srv->methods[i].m.free_arg != NULL)
+			srv->methods[i].m.free_arg(srv->methods[i].m.arg);
 		free(srv->methods[i].name);
+	}
 	for (i = 0; i < srv->n_hooks; i++)
 		free(srv->hooks[i].service);
 	free(srv->methods);

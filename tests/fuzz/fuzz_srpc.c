@@ -102,12 +102,12 @@ static bool hook(const struct srpc_auth *auth, const char *service, const char *
 }
 
 static const struct srpc_method methods[] = {
-    {"Test.Echo", SRPC_RR, 0, echo, NULL, NULL},
-    {"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, echo, NULL, NULL},
-    {"Test.Fail", SRPC_RR, SRPC_ACCESS_UNAUTH, fail, NULL, NULL},
-    {"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, echo, NULL, NULL},
-    {"Test.Loopback", SRPC_RR, SRPC_ACCESS_UNAUTH | SRPC_ACCESS_LOOPBACK, echo, NULL, NULL},
-    {"Test.Stream", SRPC_STREAM, SRPC_ACCESS_UNAUTH, NULL, stream, NULL},
+    {"Test.Echo", SRPC_RR, 0, echo, NULL, NULL, NULL},
+    {"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, echo, NULL, NULL, NULL},
+    {"Test.Fail", SRPC_RR, SRPC_ACCESS_UNAUTH, fail, NULL, NULL, NULL},
+    {"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, echo, NULL, NULL, NULL},
+    {"Test.Loopback", SRPC_RR, SRPC_ACCESS_UNAUTH | SRPC_ACCESS_LOOPBACK, echo, NULL, NULL, NULL},
+    {"Test.Stream", SRPC_STREAM, SRPC_ACCESS_UNAUTH, NULL, stream, NULL, NULL},
 };
 
 static struct srpc_server *server(void)

@@ -158,13 +158,13 @@ static enum MHD_Result page(void *cls, struct MHD_Connection *c, const char *url
 }
 
 static const struct srpc_method methods[] = {
-    {"Test.Echo", SRPC_RR, 0, echo, NULL, NULL},
-    {"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, whoami, NULL, NULL},
-    {"Test.Big", SRPC_RR, SRPC_ACCESS_PUBLIC, big, NULL, NULL},
-    {"Test.Fail", SRPC_RR, SRPC_ACCESS_PUBLIC, fail, NULL, NULL},
-    {"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, whoami, NULL, NULL},
-    {"Test.Loopback", SRPC_RR, SRPC_ACCESS_PUBLIC | SRPC_ACCESS_LOOPBACK, whoami, NULL, NULL},
-    {"Test.Stream", SRPC_STREAM, 0, NULL, stream, NULL},
+    {"Test.Echo", SRPC_RR, 0, echo, NULL, NULL, NULL},
+    {"Test.Public", SRPC_RR, SRPC_ACCESS_PUBLIC, whoami, NULL, NULL, NULL},
+    {"Test.Big", SRPC_RR, SRPC_ACCESS_PUBLIC, big, NULL, NULL, NULL},
+    {"Test.Fail", SRPC_RR, SRPC_ACCESS_PUBLIC, fail, NULL, NULL, NULL},
+    {"Test.Unauth", SRPC_RR, SRPC_ACCESS_UNAUTH, whoami, NULL, NULL, NULL},
+    {"Test.Loopback", SRPC_RR, SRPC_ACCESS_PUBLIC | SRPC_ACCESS_LOOPBACK, whoami, NULL, NULL, NULL},
+    {"Test.Stream", SRPC_STREAM, 0, NULL, stream, NULL, NULL},
 };
 
 int main(int argc, char **argv)

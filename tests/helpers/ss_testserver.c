@@ -103,8 +103,8 @@ static int sleep_call(struct srpc_call *call, const json_t *req, json_t **resp, 
 static int register_methods(struct srpc_server *srv, void *arg)
 {
 	static const struct srpc_method methods[] = {
-	    {"Test.Echo", SRPC_RR, SRPC_ACCESS_PUBLIC, echo, NULL, NULL},
-	    {"Test.Sleep", SRPC_RR, SRPC_ACCESS_PUBLIC, sleep_call, NULL, NULL},
+	    {"Test.Echo", SRPC_RR, SRPC_ACCESS_PUBLIC, echo, NULL, NULL, NULL},
+	    {"Test.Sleep", SRPC_RR, SRPC_ACCESS_PUBLIC, sleep_call, NULL, NULL, NULL},
 	};
 	int rc = 0;
 

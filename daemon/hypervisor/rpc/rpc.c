@@ -165,6 +165,7 @@ int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc
 	const struct hvapi_method *api = hvapi_method_find(e->name);
 	struct rr_binding *b;
 	struct srpc_method m;
+	int rc;
 
 	if (api == NULL || (e->fn != NULL && (api->stream || api->response == NULL)))
 		return -EINVAL;
@@ -176,7 +177,7 @@ int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc
 					 .arg = r};
 		return srpc_server_register(srv, &m);
 	}
-	b = calloc(1, sizeof(*b)); /* lives as long as the server */
+	b = calloc(1, sizeof(*b)); /* the server frees it */
 	if (b == NULL)
 		return -ENOMEM;
 	*b = (struct rr_binding){.r = r, .fn = e->fn, .api = api};
@@ -184,8 +185,12 @@ int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc
 				 .kind = SRPC_RR,
 				 .access = access_of(api),
 				 .rr = rr_wrapper,
-				 .arg = b};
-	return srpc_server_register(srv, &m);
+				 .arg = b,
+				 .free_arg = free};
+	rc = srpc_server_register(srv, &m);
+	if (rc < 0)
+		free(b);
+	return rc;
 }
 
 int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj)
