@@ -1,18 +1,15 @@
 /* hypervisor: the daemon's entry point. Sub-commands run (default), stop,
  * stop-vms-on-next-stop, check-vms, repair-vm-volume-allocations (spec §2, §9).
- * `run` sets up logging, TLS, the manager (state + libvirt), RPC and status pages on
- * one port, the control socket, then waits for signals and control commands:
- * SIGHUP reopens the log files (#39); SIGINT/SIGTERM and "stop" leave the VMs
- * running (libvirt owns them). */
+ * `run` goes through lib/server (signals, logging, TLS, SRPC and status pages on one
+ * port) and adds its own parts: the state directory, the control socket, the manager
+ * (state + libvirt) and the network services. SIGHUP reopens the log files (#39);
+ * SIGINT/SIGTERM and "stop" leave the VMs running (libvirt owns them). */
 #include <errno.h>
 #include <stdatomic.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "daemon/hypervisor/vmm/bridges.h"
@@ -27,23 +24,17 @@
 #include "daemon/hypervisor/rpc/updates.h"
 #include "flags.h"
 #include "http.h"
-#include "listener.h"
 #include "log.h"
-#include "srpc.h"
-#include "tls.h"
+#include "server.h"
 
 /* Everything run() sets up; static, so it stays reachable until the process exits
- * (VMs keep running, connections die with the process). */
+ * (VMs keep running; the manager and the network services are not freed). */
 struct daemon {
 	struct hv_config cfg;
-	struct log_config logcfg;
 	struct manager *m;
 	int lock_fd;	      /* the state directory's lock */
-	int stop_fd;	      /* eventfd: a control "stop" arrived */
 	atomic_bool stop_vms; /* "stop-vms-on-next-stop" arrived */
-	struct tls_server *tls;
-	struct srpc_server *srv;
-	struct listener *lis;
+	struct server *srv;   /* signals, logs, TLS, SRPC, the port */
 	struct http_routes routes;
 	struct control *ctl;
 	struct updates *upd;
@@ -70,10 +61,9 @@ static int test_memory(uint64_t mib)
 static int on_control(const char *cmd, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t one = 1;
 
 	if (strcmp(cmd, "stop") == 0) {
-		(void)!write(d->stop_fd, &one, sizeof(one));
+		server_request_stop(d->srv);
 		return 0;
 	}
 	if (strcmp(cmd, "stop-vms-on-next-stop") == 0) {
@@ -170,86 +160,92 @@ static int start_network(struct daemon *d, const struct bridges *br)
 	return 0;
 }
 
-static void log_setup(struct daemon *d)
+/* Only registered when there are bridges: otherwise "log-only mode" without RPC. */
+static int register_rpc(struct srpc_server *srv, void *arg)
 {
-	const struct hv_config *c = &d->cfg;
+	struct daemon *d = arg;
 
-	d->logcfg = (struct log_config){
-	    .to_stderr = c->also_log_to_stderr,
-	    .dir = c->log_dir,
-	    .file_max_size = c->log_file_max_size,
-	    .quota = c->log_quota,
-	    .ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
-	    .subseconds = c->log_subseconds,
-	    .debug_level = c->initial_log_debug_level,
-	};
-	if (log_init(&d->logcfg) < 0)
-		fprintf(stderr, "hypervisor: cannot write logs to %s\n", c->log_dir);
+	if (!d->st.rpc_enabled)
+		return 0;
+	d->r = (struct rpc){.m = d->m, .cfg = &d->cfg, .updates = d->upd};
+	return rpc_register(srv, &d->r);
 }
 
-/* Waits for a signal or a control stop. Returns the exit status. */
-static int wait_loop(struct daemon *d, int sfd)
+static void on_reopen(void *arg, int rc)
 {
-	for (;;) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = d->stop_fd, .events = POLLIN}};
-		struct signalfd_siginfo si;
+	(void)arg;
+	(void)rc;
+	log_info("SIGHUP: log files reopened");
+}
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return 1;
-		}
-		if (p[1].revents & POLLIN) {
-			bool stop_vms = atomic_load(&d->stop_vms);
+/* The port is closed: a control stop leaves (or, after stop-vms-on-next-stop, shuts
+ * down) the VMs and exits 0; a signal leaves them running and exits 1. */
+static int on_stop(void *arg, int signo)
+{
+	struct daemon *d = arg;
+	bool stop_vms = atomic_load(&d->stop_vms);
 
-			log_info("stop requested%s",
-				 stop_vms ? ": shutting VMs down" : ": VMs keep running");
-			statedir_remove_root_cookie(d->cfg.state_dir);
-			netsvc_stop(d->ns);
-			if (stop_vms)
-				manager_close(d->m, true);
-			log_info("exiting");
-			return 0;
-		}
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
-			log_init(&d->logcfg);
-			log_info("SIGHUP: log files reopened");
-			continue;
-		}
-		log_info("exiting on signal %u: VMs keep running", si.ssi_signo);
+	if (signo != 0) {
+		log_info("exiting on signal %u: VMs keep running", (unsigned)signo);
 		return 1;
 	}
+	log_info("stop requested%s", stop_vms ? ": shutting VMs down" : ": VMs keep running");
+	statedir_remove_root_cookie(d->cfg.state_dir);
+	netsvc_stop(d->ns);
+	if (stop_vms)
+		manager_close(d->m, true);
+	log_info("exiting");
+	return 0;
 }
 
 static int run(struct daemon *d)
 {
 	struct hv_config *c = &d->cfg;
 	struct status *st = &d->st;
+	struct tls_server_config tc = {c->cert_file, c->key_file, c->ca_file, c->identity_ca_file};
+	struct server_config sc = {
+	    .prog = "hypervisor",
+	    .port = c->port_num,
+	    .tls = &tc,
+	    .srpc =
+		{
+		    .allow_unauthenticated = c->allow_unauthenticated_reads,
+		    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
+		    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
+		    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
+		    .io_timeout_ms = -1,
+		},
+	    .log =
+		{
+		    .to_stderr = c->also_log_to_stderr,
+		    .dir = c->log_dir,
+		    .file_max_size = c->log_file_max_size,
+		    .quota = c->log_quota,
+		    .ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
+		    .subseconds = c->log_subseconds,
+		    .debug_level = c->initial_log_debug_level,
+		},
+	    .routes = &d->routes,
+	    .srpc_register = register_rpc,
+	    .on_reopen = on_reopen,
+	    .on_stop = on_stop,
+	    .arg = d,
+	};
 	struct bridges br;
-	char err[1024] = "", addr[32], path[4096], *msg = NULL;
-	sigset_t mask;
-	int sfd, rc;
+	char err[1024] = "", path[4096], *msg = NULL;
+	int rc;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "Must run the Hypervisor as root\n");
 		return 1;
 	}
-	/* Before any thread exists: signals are taken by the main loop only. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	d->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (sfd < 0 || d->stop_fd < 0) {
-		fprintf(stderr, "hypervisor: signalfd/eventfd: %s\n", strerror(errno));
+	rc = server_new(&sc, &d->srv, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "hypervisor: %s\n", err);
 		return 1;
 	}
-	log_setup(d);
+	if (server_log_error(d->srv) < 0)
+		fprintf(stderr, "hypervisor: cannot write logs to %s\n", c->log_dir);
 	log_info("hypervisor %s starting", SS_VERSION);
 
 	/* The lock first (a second daemon must not touch the first one's socket), then
@@ -272,10 +268,9 @@ static int run(struct daemon *d)
 		return 1;
 	}
 
-	struct tls_server_config tc = {c->cert_file, c->key_file, c->ca_file, c->identity_ca_file};
-	rc = tls_server_new(&tc, &d->tls, err, sizeof(err));
+	rc = server_load_tls(d->srv, err, sizeof(err));
 	if (rc < 0) {
-		log_error("TLS: %s", err);
+		log_error("%s", err);
 		return 1;
 	}
 	rc = manager_open(c, &d->m, err, sizeof(err));
@@ -288,19 +283,8 @@ static int run(struct daemon *d)
 		return 1;
 	manager_set_notify(d->m, on_change, d);
 
-	struct srpc_server_config sc = {
-	    .tls = d->tls,
-	    .allow_unauthenticated = c->allow_unauthenticated_reads,
-	    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
-	    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
-	    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
-	    .io_timeout_ms = -1,
-	};
-	d->srv = srpc_server_new(&sc);
-	if (d->srv == NULL)
-		return 1;
 	st->m = d->m;
-	st->srpc = d->srv;
+	st->srpc = server_srpc(d->srv);
 	st->version = SS_VERSION;
 	gethostname(st->hostname, sizeof(st->hostname) - 1);
 	st->rpc_enabled = bridges_scan(&br, "/sys/class/net", "/proc/net/vlan") > 0;
@@ -312,29 +296,20 @@ static int run(struct daemon *d)
 		st->ns = d->ns;
 		st->ready[st->nready] = metadata_healthy;
 		st->ready_arg[st->nready++] = d;
-		d->r = (struct rpc){.m = d->m, .cfg = c, .updates = d->upd};
-		rc = rpc_register(d->srv, &d->r);
-		if (rc < 0) {
-			log_error("registering RPC methods: %s", strerror(-rc));
-			return 1;
-		}
 	}
-	snprintf(addr, sizeof(addr), ":%d", c->port_num);
 	d->routes = status_routes(st);
-	struct listener_config lc = {
-	    .addr = addr, .srpc = d->srv, .http = http_handler, .http_arg = &d->routes};
-	rc = listener_start(&lc, &d->lis, err, sizeof(err));
+	rc = server_listen(d->srv, err, sizeof(err));
 	if (rc < 0) {
-		log_error("listening on %s: %s", addr, err);
+		log_error("%s", err);
 		return 1;
 	}
 	log_info("serving on port %d", c->port_num);
-	rc = wait_loop(d, sfd);
-	/* VMs keep running; the process exit closes every connection (including the
-	 * control client waiting for EOF). The socket name goes now. */
+	rc = server_wait(d->srv);
+	/* VMs keep running; the process exit closes the control client waiting for EOF.
+	 * The socket name goes now. */
 	unlink(path);
-	log_shutdown();
-	return rc;
+	server_free(d->srv);
+	return rc < 0 ? 1 : rc;
 }
 
 /* Runs the sub-command; returns the exit status. */
