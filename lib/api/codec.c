@@ -413,7 +413,7 @@ static int decode_list(const struct api_field *f, struct sjson_dec *d, json_t *v
 		rc = decode_value(&ef, d, json_array_get(v, i), (char *)l.v + i * esz);
 		sjson_pop(d);
 		if (rc < 0)
-			return rc;
+			return rc; /* cppcheck-suppress memleak ; *p owns l.v since the memcpy */
 	}
 	return 0;
 }

@@ -168,7 +168,7 @@ static int autodetect(struct volumes *vols)
 
 		for (size_t k = 0; k < n && c[i].parent[0]; k++)
 			if (k != i && strcmp(c[k].parent, c[i].parent) == 0 &&
-			    (c[k].size > c[i].size || (c[k].size == c[i].size && k < i)))
+			    (c[k].size > c[i].size || (k < i && c[k].size == c[i].size)))
 				keep = false;
 		if (!keep)
 			continue;
