@@ -25,7 +25,7 @@ while getopts "i:o:c:l:a:h" opt; do
     *) sed -n '2,16p' "$0" >&2; exit 2 ;;
   esac
 done
-[ -n "$image" ] && [ -n "$out" ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+if [ -z "$image" ] || [ -z "$out" ]; then sed -n '2,16p' "$0" >&2; exit 2; fi
 [[ $label =~ ^[A-Z0-9_]{1,32}$ ]] || { echo "mkiso: bad label '$label' (A-Z 0-9 _, at most 32)" >&2; exit 2; }
 for f in vmlinuz initrd.img; do
   [ -f "$image/$f" ] || { echo "mkiso: $image/$f missing" >&2; exit 1; }
@@ -92,7 +92,7 @@ grafts=(/vmlinuz="$image/vmlinuz" /initrd.img="$image/initrd.img" /isolinux/="$w
   /efiboot.img="$work/efiboot.img")
 if [ -n "$config" ] && [ -n "$(ls -A "$config")" ]; then
   grafts+=(/tftpdata/="$config")
-  step "baked-in configuration: $(cd "$config" && ls | tr '\n' ' ')"
+  step "baked-in configuration: $(cd "$config" && echo *)"
 fi
 mkdir -p "$(dirname "$out")"
 xorriso -report_about WARNING -as mkisofs -o "$out.tmp" -V "$label" -r \

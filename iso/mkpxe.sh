@@ -19,7 +19,7 @@ while getopts "i:o:a:h" opt; do
     *) sed -n '2,13p' "$0" >&2; exit 2 ;;
   esac
 done
-[ -n "$image" ] && [ -n "$out" ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+if [ -z "$image" ] || [ -z "$out" ]; then sed -n '2,13p' "$0" >&2; exit 2; fi
 for f in vmlinuz initrd.img; do
   [ -f "$image/$f" ] || { echo "mkpxe: $image/$f missing" >&2; exit 1; }
 done

@@ -60,7 +60,7 @@ for t in "$build"/tests/unit/*; do
   [ -x "$t" ] || continue
   n=unit/$(basename "$t")
   want "$n" || continue
-  CMOCKA_MESSAGE_OUTPUT=TAP TEST_SCRIPT= run_one "${n//\//_}" "${wrap[@]}" "$t"
+  CMOCKA_MESSAGE_OUTPUT=TAP TEST_SCRIPT='' run_one "${n//\//_}" "${wrap[@]}" "$t"
 done
 
 # make memcheck: the integration tests of lib/ and the servers too, every program they
@@ -106,7 +106,7 @@ fi
 
 if [ "${MEMCHECK:-0}" != 1 ]; then
   for kind in integration e2e; do
-    for t in "$top"/tests/$kind/*.sh; do
+    for t in "$top/tests/$kind"/*.sh; do
       [ -f "$t" ] || continue
       n=$kind/$(basename "$t" .sh)
       want "$n" || continue

@@ -22,7 +22,8 @@ case "${1:-}" in
 esac
 [ "$(id -u)" -eq 0 ] || { echo "demo: must run as root (network namespaces, libvirt)" >&2; exit 1; }
 
-export SS_TOP=$(cd "$(dirname "$0")/.." && pwd)
+SS_TOP=$(cd "$(dirname "$0")/.." && pwd)
+export SS_TOP
 export SS_ID=ss$(( $$ % 100000 ))
 export SS_BUILD=$SS_TOP/build SS_BIN=$SS_TOP/build/bin
 HV_BIN=$SS_BIN

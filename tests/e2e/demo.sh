@@ -8,8 +8,9 @@ t_require libvirtd "the demo runs VMs under a private libvirtd"
 t_require socat "the demo relays the status page with socat"
 out=$(bash "$SS_TOP/tools/demo.sh" --once 2>&1)
 rc=$?
-echo "$out" | sed 's/^/# /'
-[ "$rc" -eq 0 ] && t_ok "tools/demo.sh --once succeeds" || t_fail "tools/demo.sh --once" "exit $rc"
+# shellcheck disable=SC2001 # a prefix on every line, not one substitution
+sed 's/^/# /' <<<"$out"
+if [ "$rc" -eq 0 ]; then t_ok "tools/demo.sh --once succeeds"; else t_fail "tools/demo.sh --once" "exit $rc"; fi
 t_expect "the VM's console shows the marker" 'SS-MARKER: booted' echo "$out"
 t_expect "the VM got its lease from the daemon's DHCP server" 'SS-DHCP: eth0 10\.123\.0\.1[0-7] router=10\.123\.0\.1' echo "$out"
 t_expect "the VM read its user data from the metadata service" 'SS-USERDATA: hello from the metadata service' echo "$out"

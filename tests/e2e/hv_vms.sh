@@ -148,7 +148,7 @@ for n in 1 2 3; do
 done
 ok=1
 for v in "${V[@]}"; do ss_wait_for "$HV_STATE/VMs/$v/bootlog" 'SS-TICK 1' 180 || ok=0; done
-[ $ok = 1 ] && t_ok "three VMs booted" || t_fail "three VMs booted" "${V[*]}"
+if [ $ok = 1 ]; then t_ok "three VMs booted"; else t_fail "three VMs booted" "${V[*]}"; fi
 ids_before=$(hv_virsh list | sort)
 hv_daemon_kill9
 t_check "daemon killed; domains keep running" bash -c "[ \$(virsh -q -c '$HV_URI' list --name | grep -c 'hv-$uuid-') = 3 ]"

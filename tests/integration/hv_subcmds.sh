@@ -43,7 +43,7 @@ state_of() { vmc admin get-vm-info "$1" | sed -n 's/.*"State": "\(.*\)".*/\1/p';
 recorded_state() { jq -r .State "$HV_STATE/VMs/$1/info.json"; }
 domains() { hv_virsh list --name | grep "^hv-" | sort | tr '\n' ' '; }
 start() {
-	hv_daemon_start -virtType=qemu -stopTimeout=2s "$@" || {
+	hv_daemon_start -virtType=qemu -stopTimeout=2s || {
 		t_fail "daemon starts" "$(tail -5 "$HV_LOG")"
 		exit 0
 	}

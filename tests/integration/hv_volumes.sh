@@ -38,7 +38,7 @@ info() { vmc admin get-vm-info "$VM"; }
 sizes() { info | jq -r '[.Volumes[].Size] | map(tostring) | join(",")'; }
 snaps() { info | jq -r '[.Volumes[] | (.Snapshots // {} | keys | join("+"))] | join(",")'; }
 nsnaps() { info | jq '[.Volumes[] | .Snapshots // {} | length] | add'; }
-files() { (cd "$HV_DIR/volumes/$VM" && ls | sort | tr '\n' ' '); }
+files() { find "$HV_DIR/volumes/$VM" -mindepth 1 -maxdepth 1 ! -name '.*' -printf '%f\n' | sort | tr '\n' ' '; }
 fsize() { stat -c %s "$HV_DIR/volumes/$VM/$1"; }
 head4() { head -c 4 "$HV_DIR/volumes/$VM/$1"; }
 poke() { printf '%s' "$2" | dd of="$HV_DIR/volumes/$VM/$1" conv=notrunc status=none; }
@@ -46,7 +46,7 @@ unchanged() { # NAME: GetVmInfo volumes and the file list are what they were
 	t_expect "$1: GetVmInfo unchanged" "^$(sizes_re "$S0")\$" sizes
 	t_expect "$1: files unchanged" "^$(sizes_re "$F0")\$" files
 }
-sizes_re() { sed 's/[.+]/\\&/g' <<<"$1"; }
+sizes_re() { local re=${1//./\\.}; printf '%s\n' "${re//+/\\+}"; }
 remember() { S0=$(sizes); F0=$(files); }
 
 hv_daemon_start -virtType=qemu -stopTimeout=2s || {

@@ -109,7 +109,7 @@ t_expect "conflicting entries are refused" 'symlink /etc/x: a different entry al
 printf 'module virtio_pci\n' >"$work/m4"
 t_expect "module without a module directory is refused" 'no module directory' \
   bash -c "'$mkrootfs' -q -n c -o '$work/d' -m '$work/m4' 2>&1"
-kver=$(ls /lib/modules | sort -V | tail -1)
+kver=$(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
 if [ -f "/lib/modules/$kver/modules.dep" ]; then
   "$mkrootfs" -q -n m -o "$work/m" -m "$work/m4" -M "/lib/modules/$kver" 2>/dev/null
   t_expect "virtio_pci comes after its modules.dep closure" \

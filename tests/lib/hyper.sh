@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Hypervisor test harness (sourced, bash, after tests/lib/tap.sh).
 # A private libvirt: libvirtd + virtlogd in their own network namespace ($HV_NS) and
 # mount namespace, with /etc/libvirt, /run/libvirt, /var/lib/libvirt and

@@ -30,8 +30,8 @@ images_setup() {
 # KVM only if a tiny guest really boots with it (some /dev/kvm variants hang).
 images_probe_kvm() {
   local log=$IMG_WORK/kvm-probe.log kernel
-  kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-  [ -n "$kernel" ] || { echo tcg; return; }
+  kernel=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -1)
+  [ -f "$kernel" ] || { echo tcg; return; }
   timeout -k 2 15 qemu-system-x86_64 -name "$SS_ID-kvmprobe" -accel kvm -cpu host -m 256 \
     -display none -monitor none -serial "file:$log" -no-reboot -kernel "$kernel" \
     -append "console=ttyS0 panic=-1" >/dev/null 2>&1 </dev/null

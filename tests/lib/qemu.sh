@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # QEMU helpers shared by the e2e and integration tests (sourced, bash).
 #   ss_qemu_accel            prints "kvm" if a probe boot under KVM reaches its marker
 #                            within a short timeout, else "tcg" (cached per build dir)
@@ -16,8 +17,8 @@
 
 ss_test_kernel() {
 	local k
-	k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$k" ] || return 1
+	k=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n 1)
+	[ -f "$k" ] || return 1
 	echo "$k"
 }
 
@@ -31,7 +32,7 @@ ss_test_kmods_dir() {
 _ss_mod_closure() {
 	local dir=$1; shift
 	local -A seen=()
-	local out=()
+	local closure=()
 	_ss_mod_add() {
 		local name=$1 line path dep
 		line=$(grep -E "(^|/)${name//-/[-_]}\.ko(\.[a-z]+)?:" "$dir/modules.dep" | head -n 1)
@@ -43,11 +44,11 @@ _ss_mod_closure() {
 			dep=$(basename "$dep"); dep=${dep%%.ko*}
 			_ss_mod_add "$dep"
 		done
-		out+=("$path")
+		closure+=("$path")
 	}
 	local m
 	for m in "$@"; do _ss_mod_add "$m"; done
-	printf '%s\n' "${out[@]}"
+	printf '%s\n' "${closure[@]}"
 }
 
 ss_marker_initrd() {
@@ -62,7 +63,7 @@ ss_marker_initrd() {
 	: >"$root/lib/modules/load.list"
 	if [ -n "${SS_INITRD_MODULES:-}" ]; then
 		kdir=$(ss_test_kmods_dir) || return 1
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # SS_INITRD_MODULES is a list of module names
 		for m in $(_ss_mod_closure "$kdir" $SS_INITRD_MODULES); do
 			local f=$kdir/$m base
 			base=$(basename "$m")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # TAP helpers for integration and e2e test scripts (sourced, bash).
 #   t_ok NAME / t_fail NAME [WHY] / t_skip NAME WHY
 #   t_check NAME CMD...   runs CMD; ok if it exits 0, else not ok with its output
