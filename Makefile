@@ -3,12 +3,13 @@
 #
 #   make              build every program into build/bin/
 #   make ASAN=1       the same with AddressSanitizer+UBSan into build/asan/bin/
-#   make check        sanitizer build + unit, integration and e2e tests
+#   make check        sanitizer build + style checks, unit, integration and e2e tests
 #   make images       appliance images (build/images/)
 #   make fuzz         libFuzzer harnesses (clang), FUZZ_SECONDS=60 each
 #   make soak         hypervisor soak under mixed RPC load, SOAK_MINUTES=30 (not in check)
 #   make install      DESTDIR=, PREFIX=/usr/local
-#   make fmt / lint
+#   make fmt          clang-format every C file
+#   make fmt-check / lint / shellcheck   style checks (the first group of make check)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -90,7 +91,7 @@ $(eval $(FUZZ_RULES))
 BINS := $(PROGRAMS:%=$(O)/bin/%)
 UNIT_BINS := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 
-.PHONY: all tests check deps install fmt lint clean memcheck soak
+.PHONY: all tests check deps install fmt fmt-check lint shellcheck clean memcheck soak
 all: $(BINS)
 tests: all $(UNIT_BINS) $(TEST_BINS)
 
@@ -98,7 +99,8 @@ deps:
 	bash tools/deps.sh
 
 # make check: the sanitizer build of everything, the normal build (images need
-# unsanitized binaries), then every test. Last line: "N passed, N failed".
+# unsanitized binaries), then every test, the style checks first (tests/style.sh).
+# Last line: "N passed, N failed, N skipped".
 check:
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory ASAN=1 tests
@@ -117,11 +119,26 @@ install: all
 	$(foreach p,$(INSTALL_SBIN),install -m 0755 $(O)/bin/$(p) $(DESTDIR)$(PREFIX)/sbin/$(p);)
 	$(foreach p,$(INSTALL_BIN),install -m 0755 $(O)/bin/$(p) $(DESTDIR)$(PREFIX)/bin/$(p);)
 
+# Style checks (tests/style.sh runs them as the first group of make check).
 C_FILES = $(shell git ls-files '*.c' '*.h')
+# Shell scripts: *.sh and every tracked file whose first line is a sh/bash shebang.
+SH_FILES = $(shell git ls-files | while read -r f; do case "$$f" in (*.sh) echo "$$f" ;; \
+	(*) [ -f "$$f" ] && head -n1 "$$f" | grep -qE '^\#!.*(/|env )(ba|da)?sh( |$$)' && echo "$$f" ;; esac; done)
 fmt:
 	clang-format -i $(C_FILES)
+# Lists the files that differ from clang-format's output (make fmt rewrites them).
+fmt-check:
+	@bad=$$(for f in $(C_FILES); do [ ! -f "$$f" ] || clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "not clang-format clean (make fmt fixes them):"; \
+	  printf '  %s\n' $$bad; exit 1; fi
+# varFuncNullUB: a NULL sentinel ending variadic arguments (execl style) is fine where
+# NULL is ((void *)0), as on every platform we build on (glibc, clang and gcc).
 lint:
-	cppcheck --quiet --enable=warning,portability --inline-suppr --error-exitcode=1 -I lib $(C_FILES)
+	cppcheck --quiet --enable=warning,portability --suppress=varFuncNullUB --inline-suppr \
+	  --error-exitcode=1 -I lib $(C_FILES)
+# .shellcheckrc: source-path=SCRIPTDIR, so -x follows "$(dirname "$0")/lib/..." sources.
+shellcheck:
+	shellcheck -x $(SH_FILES)
 
 clean:
 	rm -rf build

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test and prints, as its last line, "N passed, N failed, N skipped".
-# Usage: tests/run.sh BUILD_DIR [unit|integration|e2e|PATTERN]
+# Usage: tests/run.sh BUILD_DIR [style|unit|integration|e2e|PATTERN]
+#   PATTERN is one test's name (unit/test_dhcp_packet, integration/hv_logic,
+#   e2e/hv_vms) or part of several names (hv_, unit/test_dhcp).
 # Unit tests are cmocka binaries (TAP output); integration and e2e tests are shell
 # scripts that print TAP lines through tests/lib/tap.sh. A script that dies without
 # reporting, or runs past its timeout, counts as one failure.
@@ -49,12 +51,23 @@ run_one() { # $1 = name, rest = command
   count "$log" "$name"
 }
 
-want() { [ -z "$filter" ] || [[ "$1" == *"$filter"* ]]; }
+# A filter that names one test runs just that one (e2e/images, not images_repro too).
+exact=0
+case $filter in
+unit/*) [ -x "$build/tests/$filter" ] && exact=1 ;;
+integration/* | e2e/*) [ -f "$top/tests/$filter.sh" ] && exact=1 ;;
+esac
+want() { [ -z "$filter" ] || [ "$1" = "$filter" ] || { [ "$exact" = 0 ] && [[ "$1" == *"$filter"* ]]; }; }
 
 wrap=()
 vgopts="-q --suppressions=$top/tests/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect"
 # shellcheck disable=SC2206 # vgopts holds separate words without spaces inside
 [ "${MEMCHECK:-0}" = 1 ] && wrap=(valgrind $vgopts --error-exitcode=99)
+
+# First the style checks (seconds): clang-format, cppcheck, shellcheck, a TAP line each.
+if [ "${MEMCHECK:-0}" != 1 ] && want style; then
+  TEST_SCRIPT=$top/tests/style.sh run_one style bash "$top/tests/style.sh"
+fi
 
 for t in "$build"/tests/unit/*; do
   [ -x "$t" ] || continue

@@ -18,7 +18,8 @@ run_pkgs=(
   linux-image-amd64
 )
 test_pkgs=(
-  udhcpc isc-dhcp-client isc-dhcp-relay tftp-hpa curl socat jq valgrind shellcheck
+  udhcpc isc-dhcp-client isc-dhcp-relay tftp-hpa curl socat jq valgrind
+  shellcheck cppcheck clang-format # make check's style group (tests/style.sh)
   # atftpd conflicts with tftpd-hpa: bench/tftp unpacks it privately (apt-get download).
   dnsmasq-base tftpd-hpa kea-dhcp4-server kea-admin
   chromium
