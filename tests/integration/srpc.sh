@@ -57,7 +57,6 @@ c() { # CERTNAME (or -) ARGS...: srpc-testc against the main server, verifying i
       -certFile="$d/$cert.cert" -keyFile="$d/$cert.key" "$@"
   fi
 }
-fails() { ! "$@"; } # the command must fail (its output is still matched by t_expect)
 
 # --- authorisation ---
 t_expect "granted call succeeds" '^\{"A":1,"B":"x"\}$' c admin call Test.Echo '{"A":1,"B":"x"}'
@@ -66,27 +65,27 @@ t_expect "CA.pem identity carries user, groups and grants" \
   c admin call Test.Public
 t_expect "IdentityCA cert: identity kept, grants ignored" \
   '"Username":"bob","Groups":\["staff"\],"Grants":\[\]' c ident call Test.Public
-t_expect "IdentityCA cert refused for a method needing a grant" \
-  'Test.Echo: access to method denied' fails c ident call Test.Echo '{}'
-t_expect "grant for another method refused" 'access to method denied' fails c other call Test.Echo '{}'
+t_expect_fail "IdentityCA cert refused for a method needing a grant" \
+  'Test.Echo: access to method denied' c ident call Test.Echo '{}'
+t_expect_fail "grant for another method refused" 'access to method denied' c other call Test.Echo '{}'
 t_expect "BMPString glob grant Test.E* allows Test.Echo" '^\{"Z":2\}$' c bmp call Test.Echo '{"Z":2}'
-t_expect "glob grant Test.E* does not allow Test.Stream" 'access to method denied' \
-  fails c bmp stream 1 1
+t_expect_fail "glob grant Test.E* does not allow Test.Stream" 'access to method denied' \
+  c bmp stream 1 1
 t_expect "service hook (owner) grants Test.Echo" '^\{"O":1\}$' c owner call Test.Echo '{"O":1}'
-t_expect "service hook (owner) does not grant Test.Stream" 'access to method denied' \
-  fails c owner stream 1 1
+t_expect_fail "service hook (owner) does not grant Test.Stream" 'access to method denied' \
+  c owner stream 1 1
 t_expect "trusted user gets every method" '^stream ok' c trusted stream 1 1
-t_expect "doNotUseMethodPowers drops the grant" 'access to method denied' \
-  fails c admin -noMethodPowers call Test.Echo '{}'
+t_expect_fail "doNotUseMethodPowers drops the grant" 'access to method denied' \
+  c admin -noMethodPowers call Test.Echo '{}'
 t_expect "doNotUseMethodPowers keeps public methods" '"IsAdmin":false,.*"MethodPowers":false' \
   c admin -noMethodPowers call Test.Public
 t_expect "loopback-only method from loopback" '"Loopback":true' c admin call Test.Loopback
-t_expect "RR handler error keeps the connection" 'Test.Fail: it failed on purpose' fails c admin call Test.Fail
-t_expect "unknown service" 'unknown service: Nope' fails c admin call Nope.Method
-t_expect "unknown method" 'Test: unknown method: Nope' fails c admin call Test.Nope
-t_expect "malformed method line" 'malformed Service.Method: a.b.c' fails c admin call a.b.c
-t_expect ".LocalUpgradeToUnix is rejected so Go clients stay on TCP" 'unknown service: $' \
-  fails c admin call .LocalUpgradeToUnix
+t_expect_fail "RR handler error keeps the connection" 'Test.Fail: it failed on purpose' c admin call Test.Fail
+t_expect_fail "unknown service" 'unknown service: Nope' c admin call Nope.Method
+t_expect_fail "unknown method" 'Test: unknown method: Nope' c admin call Test.Nope
+t_expect_fail "malformed method line" 'malformed Service.Method: a.b.c' c admin call a.b.c
+t_expect_fail ".LocalUpgradeToUnix is rejected so Go clients stay on TCP" 'unknown service: $' \
+  c admin call .LocalUpgradeToUnix
 t_expect "empty line ping answered" '^pong$' c admin ping
 out=$(printf 'Test.Echo {"A":1}\nTest.Fail\nTest.Echo {"Error":"bad"}\nTest.Echo\n' | c admin script)
 rc=$?
@@ -96,18 +95,18 @@ t_expect "script: a response with a non-empty Error is a failure" 'ERR Test.Echo
 t_expect "script exits 1 after a failed call" '^1$' echo "$rc"
 
 # --- refusals during the handshake ---
-t_expect "no client certificate refused" 'certificate required|handshake failure' \
-  fails c - call Test.Public
-t_expect "cert of a CA the server does not name is not sent" 'certificate required' \
-  fails c stranger call Test.Public
-t_expect "client refuses to load an expired certificate" 'expired.cert has expired' \
-  fails c expired call Test.Public
-t_expect "client refuses a not-yet-valid certificate" 'future.cert is not yet valid' \
-  fails c future call Test.Public
-t_expect "grant without exactly one dot: connection dropped" 'connection closed|reset' \
-  fails c nodot call Test.Public
-t_expect "plain endpoint while TLS is required: 405" 'missing certificate' \
-  fails "$SS_BIN/srpc-testc" -addr="$addr" -plain call Test.Unauth
+t_expect_fail "no client certificate refused" 'certificate required|handshake failure' \
+  c - call Test.Public
+t_expect_fail "cert of a CA the server does not name is not sent" 'certificate required' \
+  c stranger call Test.Public
+t_expect_fail "client refuses to load an expired certificate" 'expired.cert has expired' \
+  c expired call Test.Public
+t_expect_fail "client refuses a not-yet-valid certificate" 'future.cert is not yet valid' \
+  c future call Test.Public
+t_expect_fail "grant without exactly one dot: connection dropped" 'connection closed|reset' \
+  c nodot call Test.Public
+t_expect_fail "plain endpoint while TLS is required: 405" 'missing certificate' \
+  "$SS_BIN/srpc-testc" -addr="$addr" -plain call Test.Unauth
 
 sclient() { # ARGS...: openssl s_client through our CONNECT (the port suffix lands in the query)
   timeout 10 openssl s_client -proxy "$addr" -connect '/_SRPC_/TLS/JSON?s=:1' "$@"
@@ -115,28 +114,28 @@ sclient() { # ARGS...: openssl s_client through our CONNECT (the port suffix lan
 sclient_wait() { # ARGS...: s_client that stays long enough to read the server's alert
   sleep 1 | sclient "$@" 2>&1
 }
-t_expect "server refuses an expired certificate (openssl s_client)" 'alert certificate expired' \
+t_expect_fail "server refuses an expired certificate (openssl s_client)" 'alert certificate expired' \
   sclient_wait -cert "$d/expired.cert" -key "$d/expired.key" -CAfile "$d/CA.pem"
-t_expect "server refuses a certificate from an unknown CA (openssl s_client)" 'alert unknown ca' \
+t_expect_fail "server refuses a certificate from an unknown CA (openssl s_client)" 'alert unknown ca' \
   sclient_wait -cert "$d/stranger.cert" -key "$d/stranger.key" -CAfile "$d/CA.pem"
 t_expect "openssl s_client: CONNECT + TLS + a call" '"Username":"alice"' \
   bash -c "(printf 'Test.Public\n'; sleep 0.5; printf '{}\n'; sleep 0.5) |
     timeout 10 openssl s_client -quiet -no_ign_eof -proxy '$addr' -connect '/_SRPC_/TLS/JSON?s=:1' \
       -cert '$d/admin.cert' -key '$d/admin.key' -CAfile '$d/CA.pem' -verify_return_error \
       -servername localhost"
-t_expect "TLS 1.1 offered is refused" 'alert protocol version' \
+t_expect_fail "TLS 1.1 offered is refused" 'alert protocol version' \
   sclient -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' -cert "$d/admin.cert" -key "$d/admin.key" </dev/null
 t_expect "acceptable CA list names CA and IdentityCA" 'Acceptable client certificate CA names.*CN = CA.*CN = IdentityCA' \
   bash -c "sclient() { timeout 10 openssl s_client -proxy '$addr' -connect '/_SRPC_/TLS/JSON?s=:1' \"\$@\"; }
     sclient -cert '$d/admin.cert' -key '$d/admin.key' </dev/null 2>&1 | tr '\n' ' '"
 
 # --- the client verifies the server (weaknesses.md #1) ---
-t_expect "client refuses a server cert not signed by its CA, naming the host" \
+t_expect_fail "client refuses a server cert not signed by its CA, naming the host" \
   'x509: certificate for host 127.0.0.1 not trusted' \
-  fails "$SS_BIN/srpc-testc" -addr="$addr" -CAfile="$d/OtherCA.pem" \
+  "$SS_BIN/srpc-testc" -addr="$addr" -CAfile="$d/OtherCA.pem" \
   -certFile="$d/admin.cert" -keyFile="$d/admin.key" call Test.Public
-t_expect "client refuses a server cert for another name" 'not valid for host wrong.example' \
-  fails c admin -serverName=wrong.example call Test.Public
+t_expect_fail "client refuses a server cert for another name" 'not valid for host wrong.example' \
+  c admin -serverName=wrong.example call Test.Public
 t_expect "server name verified by DNS name" '"Username":"alice"' c admin -serverName=localhost call Test.Public
 t_expect "insecure mode skips verification" '"Username":"alice"' \
   "$SS_BIN/srpc-testc" -addr="$addr" -insecure -certFile="$d/admin.cert" \
@@ -193,18 +192,18 @@ if start_testd "$SS_BIN" "$d/port3" "$d/testd3.log" -identityCAfile="$d/Identity
   t_expect "allowUnauthenticatedReads: plain endpoint serves an unauthenticated method" \
     '"Username":"","Groups":\[\],"Grants":\[\],"IsAdmin":false,"Tls":false' \
     "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Unauth
-  t_expect "allowUnauthenticatedReads: public method needs a username" 'access to method denied' \
-    fails "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Public
-  t_expect "allowUnauthenticatedReads: admin method refused" 'access to method denied' \
-    fails "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Echo '{}'
+  t_expect_fail "allowUnauthenticatedReads: public method needs a username" 'access to method denied' \
+    "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Public
+  t_expect_fail "allowUnauthenticatedReads: admin method refused" 'access to method denied' \
+    "$SS_BIN/srpc-testc" -addr="$a3" -plain call Test.Echo '{}'
   kill "$testd_pid"
 else
   t_fail "srpc-testd -allowUnauthenticatedReads starts" "$(cat "$d/testd3.log")"
 fi
 if start_testd "$SS_BIN" "$d/port4" "$d/testd4.log" -plain; then
   a4=127.0.0.1:$(cat "$d/port4")
-  t_expect "server without TLS: TLS endpoint answers 404 (no SRPC endpoint)" \
-    "$a4: no SRPC endpoint" fails "$SS_BIN/srpc-testc" -addr="$a4" -CAfile="$d/CA.pem" \
+  t_expect_fail "server without TLS: TLS endpoint answers 404 (no SRPC endpoint)" \
+    "$a4: no SRPC endpoint" "$SS_BIN/srpc-testc" -addr="$a4" -CAfile="$d/CA.pem" \
     -certFile="$d/admin.cert" -keyFile="$d/admin.key" call Test.Public
   t_expect "server without TLS: plain callers have method powers" '^\{"P":1\}$' \
     "$SS_BIN/srpc-testc" -addr="$a4" -plain call Test.Echo '{"P":1}'

@@ -16,14 +16,6 @@ t_cleanup rm -rf "$d"
 export HOME=$d/home
 mkdir -p "$HOME/.config/vm-control" "$HOME/.ssl"
 
-fails_with() { # CODE CMD...: runs CMD, prints its output, succeeds iff it exits CODE
-  local want=$1 rc
-  shift
-  "$@" 2>&1
-  rc=$?
-  [ "$rc" -eq "$want" ] || { echo "(exit $rc, wanted $want)"; return 1; }
-}
-
 # --- help and usage ---
 t_expect "-h lists commands" '^  create-vm +create a VM' "$vmc" -h
 t_expect "-h lists flags with defaults" 'Port number of hypervisor \(default 6976\)' "$vmc" -h
@@ -34,20 +26,20 @@ if [ "$out" -eq 14 ]; then
 else
   t_fail "-h lists every required subcommand" "found $out of 14"
 fi
-t_expect "no command: exit 2" 'no command given' fails_with 2 "$vmc"
-t_expect "unknown command: exit 2" 'unknown command "frobnicate-vm"' fails_with 2 "$vmc" frobnicate-vm
-t_expect "missing argument: exit 2" 'usage: vm-control \[flags...\] start-vm IPaddr' fails_with 2 "$vmc" start-vm
-t_expect "extra argument: exit 2" 'usage: vm-control \[flags...\] list-vms$' fails_with 2 "$vmc" list-vms 10.0.0.1
-t_expect "unknown flag: exit 2" 'flag provided but not defined: -bogus' fails_with 2 "$vmc" -bogus list-vms
-t_expect "bad enum value: exit 2" 'invalid value "tty" for flag -consoleType: one of: none, dummy, vnc' \
-  fails_with 2 "$vmc" -consoleType=tty list-vms
-t_expect "bad tags: exit 2" 'malformed tag: "novalue"' fails_with 2 "$vmc" -tags=a=b,novalue list-vms
-t_expect "bad size list: exit 2" 'bad number or size "lots"' fails_with 2 "$vmc" -volumeSizes=1G,lots list-vms
-t_expect "tiny memory: exit 2" 'unreasonably small -memory' fails_with 2 "$vmc" -memory=1000 create-vm
-t_expect "create-vm without hostname: exit 2" 'no hostname specified' fails_with 2 "$vmc" -imageFile=/dev/null create-vm
-t_expect "create-vm without image: exit 2" 'no image specified' fails_with 2 "$vmc" -hostname=x create-vm
-t_expect "create-vm -vCPUs below milliCPUs: exit 2" 'vCPUs must be at least 3' \
-  fails_with 2 "$vmc" -hostname=x -minFreeBytes=1G -milliCPUs=3500 -vCPUs=2 create-vm
+t_expect_fail --exit=2 "no command: exit 2" 'no command given' "$vmc"
+t_expect_fail --exit=2 "unknown command: exit 2" 'unknown command "frobnicate-vm"' "$vmc" frobnicate-vm
+t_expect_fail --exit=2 "missing argument: exit 2" 'usage: vm-control \[flags...\] start-vm IPaddr' "$vmc" start-vm
+t_expect_fail --exit=2 "extra argument: exit 2" 'usage: vm-control \[flags...\] list-vms$' "$vmc" list-vms 10.0.0.1
+t_expect_fail --exit=2 "unknown flag: exit 2" 'flag provided but not defined: -bogus' "$vmc" -bogus list-vms
+t_expect_fail --exit=2 "bad enum value: exit 2" 'invalid value "tty" for flag -consoleType: one of: none, dummy, vnc' \
+  "$vmc" -consoleType=tty list-vms
+t_expect_fail --exit=2 "bad tags: exit 2" 'malformed tag: "novalue"' "$vmc" -tags=a=b,novalue list-vms
+t_expect_fail --exit=2 "bad size list: exit 2" 'bad number or size "lots"' "$vmc" -volumeSizes=1G,lots list-vms
+t_expect_fail --exit=2 "tiny memory: exit 2" 'unreasonably small -memory' "$vmc" -memory=1000 create-vm
+t_expect_fail --exit=2 "create-vm without hostname: exit 2" 'no hostname specified' "$vmc" -imageFile=/dev/null create-vm
+t_expect_fail --exit=2 "create-vm without image: exit 2" 'no image specified' "$vmc" -hostname=x create-vm
+t_expect_fail --exit=2 "create-vm -vCPUs below milliCPUs: exit 2" 'vCPUs must be at least 3' \
+  "$vmc" -hostname=x -minFreeBytes=1G -milliCPUs=3500 -vCPUs=2 create-vm
 
 # --- flags files: default < flags.default < flags.extra < command line ---
 # Ports 1-3 are closed: the dial error names the port that was chosen.
@@ -62,14 +54,14 @@ srpc_cert "$d" narrow CA srv san=DNS:localhost
 srpc_cert "$d" alice CA alice grants='*.*'
 cp "$d/alice.cert" "$d/alice.key" "$HOME/.ssl/"
 printf '# comment\n; another\n\nhypervisorPortNum = 1\nCAfile=%s\n' "$d/CA.pem" >"$cfg/flags.default"
-t_expect "flags.default is read" 'Error listing VMs: dial localhost:1: ' fails_with 1 "$vmc" list-vms
+t_expect_fail --exit=1 "flags.default is read" 'Error listing VMs: dial localhost:1: ' "$vmc" list-vms
 printf 'hypervisorPortNum=2\n' >"$cfg/flags.extra"
-t_expect "flags.extra overrides flags.default" 'dial localhost:2: ' fails_with 1 "$vmc" list-vms
-t_expect "command line overrides flags files" 'dial localhost:3: ' fails_with 1 "$vmc" -hypervisorPortNum=3 list-vms
+t_expect_fail --exit=1 "flags.extra overrides flags.default" 'dial localhost:2: ' "$vmc" list-vms
+t_expect_fail --exit=1 "command line overrides flags files" 'dial localhost:3: ' "$vmc" -hypervisorPortNum=3 list-vms
 printf 'hypervisorPortNum\n' >"$cfg/flags.extra"
-t_expect "bad flags file line: exit 2 naming the file" 'flags.extra:1' fails_with 2 "$vmc" list-vms
+t_expect_fail --exit=2 "bad flags file line: exit 2 naming the file" 'flags.extra:1' "$vmc" list-vms
 printf 'noSuchFlag=1\n' >"$cfg/flags.extra"
-t_expect "unknown flag in flags file: exit 2" 'flags.extra:1.*noSuchFlag' fails_with 2 "$vmc" list-vms
+t_expect_fail --exit=2 "unknown flag in flags file: exit 2" 'flags.extra:1.*noSuchFlag' "$vmc" list-vms
 rm -f "$cfg/flags.extra"
 
 # --- TLS towards a real SRPC server ---
@@ -91,23 +83,23 @@ good=$(cat "$d/port1") rogue=$(cat "$d/port2") narrow=$(cat "$d/port3")
 # The certificate in ~/.ssl is found through the default -certDirectory; the server
 # is verified and the call reaches it (it has no Hypervisor service: its answer is
 # relayed as the error).
-t_expect "verified server, client cert from ~/.ssl" \
+t_expect_fail --exit=1 "verified server, client cert from ~/.ssl" \
   '^Error getting VM info: unknown service: Hypervisor$' \
-  fails_with 1 "$vmc" -hypervisorPortNum="$good" get-vm-info 10.0.0.1
-t_expect "server signed by another CA is refused" \
+  "$vmc" -hypervisorPortNum="$good" get-vm-info 10.0.0.1
+t_expect_fail --exit=1 "server signed by another CA is refused" \
   '^Error getting VM info: x509: certificate for host localhost not trusted' \
-  fails_with 1 "$vmc" -hypervisorPortNum="$rogue" get-vm-info 10.0.0.1
-t_expect "-insecure skips server verification" 'unknown service: Hypervisor' \
-  fails_with 1 "$vmc" -hypervisorPortNum="$rogue" -insecure get-vm-info 10.0.0.1
-t_expect "certificate for another name is refused" '^Error listing VMs: x509: .*127\.0\.0\.1' \
-  fails_with 1 "$vmc" -hypervisorHostname=127.0.0.1 -hypervisorPortNum="$narrow" list-vms
-t_expect "the same server by its certified name" 'unknown service: Hypervisor' \
-  fails_with 1 "$vmc" -hypervisorHostname=localhost -hypervisorPortNum="$narrow" list-vms
+  "$vmc" -hypervisorPortNum="$rogue" get-vm-info 10.0.0.1
+t_expect_fail --exit=1 "-insecure skips server verification" 'unknown service: Hypervisor' \
+  "$vmc" -hypervisorPortNum="$rogue" -insecure get-vm-info 10.0.0.1
+t_expect_fail --exit=1 "certificate for another name is refused" '^Error listing VMs: x509: .*127\.0\.0\.1' \
+  "$vmc" -hypervisorHostname=127.0.0.1 -hypervisorPortNum="$narrow" list-vms
+t_expect_fail --exit=1 "the same server by its certified name" 'unknown service: Hypervisor' \
+  "$vmc" -hypervisorHostname=localhost -hypervisorPortNum="$narrow" list-vms
 mv "$HOME/.ssl" "$HOME/.ssl-away"
 mkdir "$HOME/.ssl"
-t_expect "no client certificate: exit 1" 'Error listing VMs: loading credentials: .*no certificate/key pairs' \
-  fails_with 1 "$vmc" -hypervisorPortNum="$good" list-vms
+t_expect_fail --exit=1 "no client certificate: exit 1" 'Error listing VMs: loading credentials: .*no certificate/key pairs' \
+  "$vmc" -hypervisorPortNum="$good" list-vms
 rmdir "$HOME/.ssl"
 mv "$HOME/.ssl-away" "$HOME/.ssl"
-t_expect "a VM name that does not resolve" 'Error stopping VM: lookup no-such-vm.invalid' \
-  fails_with 1 "$vmc" -hypervisorPortNum="$good" stop-vm no-such-vm.invalid
+t_expect_fail --exit=1 "a VM name that does not resolve" 'Error stopping VM: lookup no-such-vm.invalid' \
+  "$vmc" -hypervisorPortNum="$good" stop-vm no-such-vm.invalid
