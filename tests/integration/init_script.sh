@@ -115,8 +115,7 @@ if running "$new" || running "$sitter"; then t_fail "stop ends daemon and babysi
   t_ok "stop ends daemon and babysitter"; fi
 t_check "pid files removed" test ! -e "$d/run/hypervisor.pid" -a ! -e "$d/run/hypervisor-babysitter.pid"
 t_check "control socket removed" test ! -e "$d/state/control"
-status_is() { initd status >/dev/null; [ $? -eq "$1" ]; }
-t_check "status after stop exits 3" status_is 3
+t_expect_fail --exit=3 "status after stop exits 3" '^hypervisor is not running$' initd status
 t_expect "stop when stopped" '^Stopped hypervisor$' initd stop
 
 # --- restart (from stopped, then from running) ---
@@ -138,6 +137,6 @@ t_check "start reports a daemon that does not stay up" fails initd start
 for _ in $(seq 100); do grep -q 'restarting in 4s' "$d/babysitter.log" && break; sleep 0.1; done
 t_expect "restart delay doubles (1s, 2s, 4s)" 'in 1s.*in 2s.*in 4s' \
   bash -c "grep 'exited with status 2' '$d/babysitter.log' | tr '\n' ' '"
-t_expect "status while the babysitter waits" 'not running; its babysitter' initd status
+t_expect_fail --exit=1 "status while the babysitter waits exits 1" 'not running; its babysitter' initd status
 t_expect "stop ends a waiting babysitter" '^Stopped hypervisor$' initd stop
 t_check "babysitter gone" fails running "$(pidof_file hypervisor-babysitter.pid)"
