@@ -32,7 +32,7 @@ vmc() { # vmc CERT ARGS...
 state_of() { vmc admin get-vm-info "$1" | sed -n 's/.*"State": "\(.*\)".*/\1/p'; }
 
 t_expect "hypervisor -h prints the usage" 'stateDir' "$SS_BIN/hypervisor" -h
-t_expect "unknown sub-command exits 2" '^2$' bash -c "'$SS_BIN/hypervisor' bogus >/dev/null 2>&1; echo \$?"
+t_expect_fail --exit=2 "unknown sub-command exits 2 with the usage" '^Usage: hypervisor ' "$SS_BIN/hypervisor" bogus
 
 hv_daemon_start -virtType=qemu -stopTimeout=2s -acknowledgeTimeout=3s || {
 	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"
@@ -64,7 +64,7 @@ t_expect "duplicate MAC refused" 'duplicate MAC' rpc admin Hypervisor.ChangeAddr
 	'{"AddressesToAdd":[{"IpAddress":"10.100.0.13","MacAddress":"52:54:00:64:00:0a"}]}'
 
 # ---- VMs (two subnets: pick one) ----
-t_expect "create without subnet refused when several are permitted" 'multiple available subnets' \
+t_expect_fail "create without subnet refused when several are permitted" 'multiple available subnets' \
 	vmc user -memory=64M -milliCPUs=100 -minFreeBytes=1M -vmTags=Name=x create-vm
 t_expect "alice creates a VM" '^10\.100\.0\.1[01]$' vmc user -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=t -vmTags=Name=alice1 create-vm
 VM1=$(vmc admin list-vms | head -1)
@@ -76,30 +76,30 @@ t_expect "admin creates a second VM: a different address" '^10\.100\.0\.1[01]$' 
 	vmc admin -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=t -vmTags=Name=y create-vm
 VM2=$(vmc admin list-vms | grep -v "^$VM1\$" | head -1)
 t_check "the two VMs have distinct addresses" test -n "$VM2" -a "$VM1" != "$VM2"
-t_expect "a third VM in the full subnet is refused" 'no free address' \
+t_expect_fail "a third VM in the full subnet is refused" 'no free address' \
 	vmc admin -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=t -vmTags=Name=y create-vm
 avail=$(hv_curl listAvailableAddresses)
 t_check "no free address left in subnet t" bash -c "! grep -q '10\.100\.' <<<'$avail'"
 
 # #5: non-admins see only their own VMs.
 t_expect "alice lists only her VM" "^$VM1\$" vmc user list-vms
-t_expect "alice cannot read the admin's VM" 'no VM with IP address' vmc user get-vm-info "$VM2"
-t_expect "alice cannot stop the admin's VM" 'no access to resource' vmc user stop-vm "$VM2"
+t_expect_fail "alice cannot read the admin's VM" 'no VM with IP address' vmc user get-vm-info "$VM2"
+t_expect_fail "alice cannot stop the admin's VM" 'no access to resource' vmc user stop-vm "$VM2"
 infos=$(vmc user get-vm-infos)
 t_expect "GetVmInfos for alice holds one VM" '^1$' bash -c "grep -c '\"State\"' <<<'$infos'"
 
 # Lifecycle.
 t_check "stop (test driver powers down at once)" vmc user stop-vm "$VM1"
 t_expect "stopped" '^stopped$' state_of "$VM1"
-t_expect "stopping again is refused" 'already stopped' vmc user stop-vm "$VM1"
+t_expect_fail "stopping again is refused" 'already stopped' vmc user stop-vm "$VM1"
 t_check "start" vmc user start-vm "$VM1"
 t_expect "running again" '^running$' state_of "$VM1"
 t_check "change tags" vmc user -tags=Name=renamed,team=x change-vm-tags "$VM1"
 t_expect "tags stored" 'renamed' cat "$HV_STATE/VMs/$VM1/info.json"
 t_check "#12 change hostname" vmc user -hostname=newname change-vm-hostname "$VM1"
 t_expect "#12 new hostname recorded" '"Hostname": "newname"' cat "$HV_STATE/VMs/$VM1/info.json"
-t_expect "invalid hostname refused" 'invalid hostname' vmc user -hostname='bad_name!' change-vm-hostname "$VM1"
-t_expect "change size needs a stopped VM" 'not stopped' vmc user -memory=128M change-vm-memory "$VM1"
+t_expect_fail "invalid hostname refused" 'invalid hostname' vmc user -hostname='bad_name!' change-vm-hostname "$VM1"
+t_expect_fail "change size needs a stopped VM" 'not stopped' vmc user -memory=128M change-vm-memory "$VM1"
 t_expect "#13 PrepareVmForMigration on an unknown VM fails" 'no VM with IP address' \
 	rpc admin Hypervisor.PrepareVmForMigration '{"Enable":true,"IpAddress":"10.100.0.99"}'
 t_expect "#13 PrepareVmForMigration of a running VM fails" 'not stopped' \
@@ -127,7 +127,7 @@ first=$(rpc admin Hypervisor.CreateVm '{"MemoryInMiB":64,"MilliCPUs":100,"Minimu
 VM3=$(sed -n 's/.*"IpAddress":"\([0-9.]*\)".*/\1/p' <<<"$first")
 t_check "#18 CreateVm answered with the new VM's address" test -n "$VM3"
 sleep 5
-t_expect "#18 the unacknowledged VM is destroyed" '^$' bash -c "ls '$HV_STATE/VMs' | grep -x '$VM3'"
+t_check "#18 the unacknowledged VM is destroyed" test ! -e "$HV_STATE/VMs/$VM3"
 t_expect "#18 a late AcknowledgeVm is refused, not answered ok" 'no VM with IP address|not acknowledged in time' \
 	rpc admin Hypervisor.AcknowledgeVm "{\"IpAddress\":\"$VM3\"}"
 t_expect "#18 the log says why" 'not acknowledged' cat "$HV_DIR"/daemon-log/latest
@@ -136,19 +136,19 @@ t_expect "#18 acknowledging an acknowledged VM is fine" '"Error":""' \
 t_expect "#18 ... and idempotent" '"Error":""' rpc admin Hypervisor.AcknowledgeVm "{\"IpAddress\":\"$VM2\"}"
 
 # Refusals.
-t_expect "a certificate from an unknown CA is refused" 'certificate|handshake|alert|unknown ca' \
+t_expect_fail "a certificate from an unknown CA is refused" 'certificate|handshake|alert|unknown ca' \
 	vmc stranger list-vms
-t_expect "identity-only certificate: grants ignored, admin method denied" 'access to method denied' \
+t_expect_fail "identity-only certificate: grants ignored, admin method denied" 'access to method denied' \
 	rpc idonly Hypervisor.ChangeAddressPool '{}'
 t_expect "identity-only certificate: public method allowed" 'IpAddresses' rpc idonly Hypervisor.ListVMs '{}'
-t_expect "CA certificate without grants: admin method denied" 'access to method denied' \
+t_expect_fail "CA certificate without grants: admin method denied" 'access to method denied' \
 	rpc user Hypervisor.UpdateSubnets '{}'
 
 # #6, #45: hypervisor owners get VM methods, not host-wide ones; persisted.
 t_expect "ChangeOwners" '"Error":""' rpc admin Hypervisor.ChangeOwners '{"OwnerUsers":["bob"]}'
 t_expect "#45 owners.json written" 'bob' cat "$HV_STATE/owners.json"
 t_expect "#6 owner (bob) may read every VM" "$VM2" rpc idonly Hypervisor.ListVMs '{}'
-t_expect "#6 owner may not ChangeAddressPool" 'access to method denied' rpc idonly Hypervisor.ChangeAddressPool '{}'
+t_expect_fail "#6 owner may not ChangeAddressPool" 'access to method denied' rpc idonly Hypervisor.ChangeAddressPool '{}'
 
 # ---- status pages ----
 t_expect "/ overview" 'hypervisor status page' hv_curl ""
@@ -190,5 +190,5 @@ t_expect "after restart it runs again (test driver lost the domain: restarted)" 
 t_expect "#45 owners survive a restart" "$VM2" rpc idonly Hypervisor.ListVMs '{}'
 t_expect "#18 AcknowledgeVm of a VM loaded from disk" '"Error":""' \
 	rpc admin Hypervisor.AcknowledgeVm "{\"IpAddress\":\"$VM2\"}"
-t_expect "hypervisor stop without a daemon fails" 'Error connecting to' bash -c \
-	"'$SS_BIN/hypervisor' -stateDir=/tmp/${SS_ID}-nonexistent stop 2>&1"
+t_expect_fail "hypervisor stop without a daemon fails" 'Error connecting to' \
+	"$SS_BIN/hypervisor" -stateDir="/tmp/${SS_ID}-nonexistent" stop
