@@ -64,7 +64,7 @@ t_expect "one 1 MiB root volume" '^1048576$' sizes
 
 # ---- AddVmVolumes ----
 remember
-t_expect "add: alice has no access" 'no access to resource' vmc user -volumeSizes=2M add-vm-volumes "$VM"
+t_expect_fail "add: alice has no access" 'no access to resource' vmc user -volumeSizes=2M add-vm-volumes "$VM"
 t_expect "add: size 0 refused" 'size must be greater than 0' \
 	rpc admin Hypervisor.AddVmVolumes "{\"IpAddress\":\"$VM\",\"VolumeSizes\":[0]}"
 t_expect "add: no sizes refused" 'no volume sizes' rpc admin Hypervisor.AddVmVolumes "{\"IpAddress\":\"$VM\"}"
@@ -77,14 +77,14 @@ t_expect "add: files allocated" '^2097152 3145728$' echo "$(fsize secondary-volu
 t_expect "add: info.json records the locations" 'secondary-volume\.1"' cat "$HV_STATE/VMs/$VM/info.json"
 t_check "start the VM" vmc admin start-vm "$VM"
 remember
-t_expect "add: refused while running" 'not stopped' vmc admin -volumeSizes=1M add-vm-volumes "$VM"
+t_expect_fail "add: refused while running" 'not stopped' vmc admin -volumeSizes=1M add-vm-volumes "$VM"
 
 # ---- refusals while running, for the others ----
-t_expect "resize: refused while running" 'not stopped' \
+t_expect_fail "resize: refused while running" 'not stopped' \
 	vmc admin -volumeIndex=1 -volumeSize=4M change-vm-volume-size "$VM"
-t_expect "delete: refused while running" 'not stopped' vmc admin -volumeIndex=1 delete-vm-volume "$VM"
-t_expect "reorder: refused while running" 'not stopped' vmc admin -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
-t_expect "snapshot: refused while running without force" 'not stopped' vmc admin -snapshotName=r snapshot-vm "$VM"
+t_expect_fail "delete: refused while running" 'not stopped' vmc admin -volumeIndex=1 delete-vm-volume "$VM"
+t_expect_fail "reorder: refused while running" 'not stopped' vmc admin -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
+t_expect_fail "snapshot: refused while running without force" 'not stopped' vmc admin -snapshotName=r snapshot-vm "$VM"
 unchanged "running-VM refusals"
 t_check "snapshot with -forceIfNotStopped (root only, unnamed)" \
 	vmc admin -forceIfNotStopped -snapshotRootOnly snapshot-vm "$VM"
@@ -95,11 +95,11 @@ t_check "stop the VM" vmc admin stop-vm "$VM"
 
 # ---- ChangeVmVolumeSize ----
 remember
-t_expect "resize: alice has no access" 'no access to resource' \
+t_expect_fail "resize: alice has no access" 'no access to resource' \
 	vmc user -volumeIndex=1 -volumeSize=4M change-vm-volume-size "$VM"
-t_expect "resize: shrink refused" 'shrinking volumes is not supported' \
+t_expect_fail "resize: shrink refused" 'shrinking volumes is not supported' \
 	vmc admin -volumeIndex=1 -volumeSize=1M change-vm-volume-size "$VM"
-t_expect "resize: unknown index refused" 'volume index 9 too large' \
+t_expect_fail "resize: unknown index refused" 'volume index 9 too large' \
 	vmc admin -volumeIndex=9 -volumeSize=4M change-vm-volume-size "$VM"
 t_expect "resize: more than the disk refused" 'no space' \
 	rpc admin Hypervisor.ChangeVmVolumeSize "{\"IpAddress\":\"$VM\",\"VolumeIndex\":1,\"VolumeSize\":1125899906842624}"
@@ -111,10 +111,10 @@ t_expect "resize: file grown" '^4194304$' fsize secondary-volume.0
 
 # ---- ReorderVmVolumes ----
 remember
-t_expect "reorder: alice has no access" 'no access to resource' vmc user -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
-t_expect "reorder: duplicate index refused" 'given twice' vmc admin -volumeIndices=0,1,1 reorder-vm-volumes "$VM"
-t_expect "reorder: index too large refused" 'volume index 3 too large' vmc admin -volumeIndices=0,1,3 reorder-vm-volumes "$VM"
-t_expect "reorder: wrong count refused" '2 volume indices given, VM has 3' vmc admin -volumeIndices=0,1 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: alice has no access" 'no access to resource' vmc user -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: duplicate index refused" 'given twice' vmc admin -volumeIndices=0,1,1 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: index too large refused" 'volume index 3 too large' vmc admin -volumeIndices=0,1,3 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: wrong count refused" '2 volume indices given, VM has 3' vmc admin -volumeIndices=0,1 reorder-vm-volumes "$VM"
 unchanged "reorder refusals"
 t_check "reorder 0,2,1" vmc admin -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
 t_expect "reorder: GetVmInfo" '^1048576,3145728,4194304$' sizes
@@ -123,10 +123,10 @@ t_expect "reorder: locations follow the volumes" '^root secondary-volume\.1 seco
 
 # ---- DeleteVmVolume ----
 remember
-t_expect "delete: alice has no access" 'no access to resource' vmc user -volumeIndex=2 delete-vm-volume "$VM"
+t_expect_fail "delete: alice has no access" 'no access to resource' vmc user -volumeIndex=2 delete-vm-volume "$VM"
 t_expect "delete: root refused" 'cannot delete root volume' \
 	rpc admin Hypervisor.DeleteVmVolume "{\"IpAddress\":\"$VM\",\"VolumeIndex\":0}"
-t_expect "delete: unknown index refused" 'volume index 7 too large' vmc admin -volumeIndex=7 delete-vm-volume "$VM"
+t_expect_fail "delete: unknown index refused" 'volume index 7 too large' vmc admin -volumeIndex=7 delete-vm-volume "$VM"
 unchanged "delete refusals"
 t_check "delete volume 2 (secondary-volume.0, 4 MiB)" vmc admin -volumeIndex=2 delete-vm-volume "$VM"
 t_expect "delete: GetVmInfo" '^1048576,3145728$' sizes
@@ -140,9 +140,9 @@ t_expect "add after delete: secondary-volume.0 again" '^1048576$' fsize secondar
 poke root AAAA
 poke secondary-volume.1 XXXX
 remember
-t_expect "snapshot: alice has no access" 'no access to resource' vmc user -snapshotName=s1 snapshot-vm "$VM"
-t_expect "snapshot: bad name refused" 'invalid snapshot name' vmc admin -snapshotName=a.b snapshot-vm "$VM"
-t_expect "snapshot: name with / refused" 'invalid snapshot name' vmc admin -snapshotName=a/b snapshot-vm "$VM"
+t_expect_fail "snapshot: alice has no access" 'no access to resource' vmc user -snapshotName=s1 snapshot-vm "$VM"
+t_expect_fail "snapshot: bad name refused" 'invalid snapshot name' vmc admin -snapshotName=a.b snapshot-vm "$VM"
+t_expect_fail "snapshot: name with / refused" 'invalid snapshot name' vmc admin -snapshotName=a/b snapshot-vm "$VM"
 unchanged "snapshot refusals"
 t_check "snapshot s1 of every volume" vmc admin -snapshotName=s1 snapshot-vm "$VM"
 t_expect "snapshot: GetVmInfo lists s1 for every volume" '^\+s1,s1,s1$' snaps
@@ -153,11 +153,11 @@ t_check "snapshot: no temporary files left" bash -c "! ls '$HV_DIR/volumes/$VM' 
 # ---- RestoreVmFromSnapshot ----
 poke root BBBB
 poke secondary-volume.1 YYYY
-t_expect "restore: alice has no access" 'no access to resource' vmc user -snapshotName=s1 restore-vm-from-snapshot "$VM"
-t_expect "restore: unknown snapshot refused" 'no snapshot named "nope"' vmc admin -snapshotName=nope restore-vm-from-snapshot "$VM"
+t_expect_fail "restore: alice has no access" 'no access to resource' vmc user -snapshotName=s1 restore-vm-from-snapshot "$VM"
+t_expect_fail "restore: unknown snapshot refused" 'no snapshot named "nope"' vmc admin -snapshotName=nope restore-vm-from-snapshot "$VM"
 t_expect "restore: data untouched by refusals" '^BBBB YYYY$' echo "$(head4 root) $(head4 secondary-volume.1)"
 t_check "start the VM" vmc admin start-vm "$VM"
-t_expect "restore: refused while running without force" 'not stopped' vmc admin -snapshotName=s1 restore-vm-from-snapshot "$VM"
+t_expect_fail "restore: refused while running without force" 'not stopped' vmc admin -snapshotName=s1 restore-vm-from-snapshot "$VM"
 t_check "stop the VM" vmc admin stop-vm "$VM"
 t_expect "restore s1 with Retain" '"Error":""' \
 	rpc admin Hypervisor.RestoreVmFromSnapshot "{\"IpAddress\":\"$VM\",\"Name\":\"s1\",\"Retain\":true}"
@@ -173,8 +173,8 @@ t_expect "restore: sizes kept" '^1048576,3145728,1048576$' sizes
 
 # ---- DiscardVmSnapshot ----
 remember
-t_expect "discard: alice has no access" 'no access to resource' vmc user discard-vm-snapshot "$VM"
-t_expect "discard: unknown snapshot refused" 'no snapshot named "s1"' vmc admin -snapshotName=s1 discard-vm-snapshot "$VM"
+t_expect_fail "discard: alice has no access" 'no access to resource' vmc user discard-vm-snapshot "$VM"
+t_expect_fail "discard: unknown snapshot refused" 'no snapshot named "s1"' vmc admin -snapshotName=s1 discard-vm-snapshot "$VM"
 unchanged "discard refusals"
 t_check "discard the unnamed snapshot" vmc admin discard-vm-snapshot "$VM"
 t_expect "discard: GetVmInfo has no snapshots" '^,,$' snaps
@@ -184,21 +184,21 @@ t_check "discard: root.snapshot gone" test ! -e "$HV_DIR/volumes/$VM/root.snapsh
 # ---- GetVmVolume (stream: {Error, ExtraFiles}, {Error, Length}, raw bytes) ----
 OUT=$HV_DIR/fetched
 gv() { printf '{"IpAddress":"%s","VolumeIndex":%s%s}' "$VM" "$1" "${2:-}"; }
-t_expect "get volume: alice has no access" 'no access to resource' fetch user "$(gv 1)" "$OUT"
-t_expect "get volume: unknown index refused" 'volume index 9 too large' fetch admin "$(gv 9)" "$OUT"
+t_expect_fail "get volume: alice has no access" 'no access to resource' fetch user "$(gv 1)" "$OUT"
+t_expect_fail "get volume: unknown index refused" 'volume index 9 too large' fetch admin "$(gv 9)" "$OUT"
 t_expect "get volume 1: length of the file" '"Length":3145728' fetch admin "$(gv 1)" "$OUT"
 t_check "get volume 1: the bytes of secondary-volume.1" cmp "$OUT" "$HV_DIR/volumes/$VM/secondary-volume.1"
 t_expect "get volume 0: length" '"Length":1048576' fetch admin "$(gv 0)" "$OUT"
 t_check "get volume 0: the bytes of root" cmp "$OUT" "$HV_DIR/volumes/$VM/root"
 echo KERNEL >"$HV_DIR/volumes/$VM/kernel"
-t_expect "get root of a VM with a separate kernel needs GetExtraFiles" 'separate kernel' fetch admin "$(gv 0)" "$OUT"
+t_expect_fail "get root of a VM with a separate kernel needs GetExtraFiles" 'separate kernel' fetch admin "$(gv 0)" "$OUT"
 t_expect "get root with GetExtraFiles: the kernel comes along" '"ExtraFiles":\{"kernel":"S0VSTkVMCg=="\}' \
 	fetch admin "$(gv 0 ',"GetExtraFiles":true')" "$OUT"
 t_expect "get root with IgnoreExtraFiles" '"Length":1048576' fetch admin "$(gv 0 ',"IgnoreExtraFiles":true')" "$OUT"
-t_expect "snapshot refused with a separate kernel" 'separate kernel' vmc admin -snapshotName=k snapshot-vm "$VM"
+t_expect_fail "snapshot refused with a separate kernel" 'separate kernel' vmc admin -snapshotName=k snapshot-vm "$VM"
 rm -f "$HV_DIR/volumes/$VM/kernel"
 t_check "start the VM" vmc admin start-vm "$VM"
-t_expect "get volume: refused while running" 'not stopped' fetch admin "$(gv 1)" "$OUT"
+t_expect_fail "get volume: refused while running" 'not stopped' fetch admin "$(gv 1)" "$OUT"
 t_check "stop the VM" vmc admin stop-vm "$VM"
 
 # ---- persistence: a restarted daemon reports the same ----
