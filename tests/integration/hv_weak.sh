@@ -134,7 +134,7 @@ t_expect "#6 ChangeOwners makes bob an owner" '"Error":""' rpc admin Hypervisor.
 t_expect "#6 owner may stop any VM on the host" '"Error":""' rpc idonly Hypervisor.StopVm "{\"IpAddress\":\"$VB\"}"
 t_check "#6 ... and start it again" vmc admin start-vm "$VB"
 for m in UpdateSubnets ChangeOwners ChangeAddressPool PrepareVmForMigration; do
-	t_expect "#6 owner may not call $m" 'access to method denied' rpc idonly "Hypervisor.$m" '{}'
+	t_expect_fail "#6 owner may not call $m" 'access to method denied' rpc idonly "Hypervisor.$m" '{}'
 done
 
 # ---- #25: ListVolumeDirectories for remote admins ----
@@ -146,9 +146,9 @@ t_expect "#25 a non-admin on the host itself may list them" "\"$HV_DIR/volumes\"
 	rpc user Hypervisor.ListVolumeDirectories '{}'
 
 # ---- #37: lock debug methods need -enableLockDebugMethods ----
-t_expect "#37 HoldLock is not served without -enableLockDebugMethods" 'unknown method' \
+t_expect_fail "#37 HoldLock is not served without -enableLockDebugMethods" 'unknown method' \
 	rpc admin Hypervisor.HoldLock '{"Timeout":1000000}'
-t_expect "#37 HoldVmLock is not served without -enableLockDebugMethods" 'unknown method' \
+t_expect_fail "#37 HoldVmLock is not served without -enableLockDebugMethods" 'unknown method' \
 	rpc admin Hypervisor.HoldVmLock "{\"IpAddress\":\"$VB\",\"Timeout\":1000000}"
 
 # ---- #29: SetDisabledState racing with readers ----
@@ -176,7 +176,8 @@ rpc admin Hypervisor.SetDisabledState '{"Disable":true}' >/dev/null
 t_expect "#29 disabled: /metrics says so" '^hypervisor_disabled 1$' hv_curl metrics
 t_check "#29 disabled: the marker file exists" test -e "$HV_STATE/disabled"
 t_expect "#29 disabled: GetUpdates says so" '"Disabled":true' first admin Hypervisor.GetUpdates
-t_expect "#29 disabled: CreateVm refused" 'disabled' create admin refused
+t_expect_fail "#29 disabled: CreateVm refused" 'disabled' \
+	vmc admin -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=w -vmTags=Name=refused create-vm
 rpc admin Hypervisor.SetDisabledState '{"Disable":false}' >/dev/null
 t_expect "#29 enabled again: /metrics says so" '^hypervisor_disabled 0$' hv_curl metrics
 t_check "#29 enabled again: the marker file is gone" test ! -e "$HV_STATE/disabled"
