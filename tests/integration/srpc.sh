@@ -87,7 +87,7 @@ t_expect_fail "malformed method line" 'malformed Service.Method: a.b.c' c admin 
 t_expect_fail ".LocalUpgradeToUnix is rejected so Go clients stay on TCP" 'unknown service: $' \
   c admin call .LocalUpgradeToUnix
 t_expect "empty line ping answered" '^pong$' c admin ping
-out=$(printf 'Test.Echo {"A":1}\nTest.Fail\nTest.Echo {"Error":"bad"}\nTest.Echo\n' | c admin script)
+out=$(printf 'Test.Echo {"A":1}\nTest.Fail\nTest.Echo {"Error":"bad"}\nTest.Echo\n' | c admin script 2>&1)
 rc=$?
 t_expect "script: calls counted per method" '^CALLS Test.Echo 2 1$' echo "$out"
 t_expect "script: an error line is reported, later calls still made" 'ERR Test.Fail: .*it failed on purpose' echo "$out"
