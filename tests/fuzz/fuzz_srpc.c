@@ -11,7 +11,7 @@
  *   'H'  "METHOD PATH" for the HTTP side (srpc_server_http)
  * Checks beyond the sanitizers: every server answer starts with a status line that
  * srpc_wire_parse_status accepts, and the framer gives the same result however its
- * input is split. */
+ * input is split. Grant globbing (tls_glob_match) is fuzz_tls_ident's 'G' target. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
