@@ -13,7 +13,8 @@
  * Files are read as the daemon reads them (comment lines skipped), messages as SRPC
  * delivers them. Checks beyond the sanitizers: whatever decodes must encode, reload
  * and decode again to the same JSON (a state file the daemon writes must be one it
- * can read back), and every decode error names its document. */
+ * can read back), its compact wire encoding must parse to the same JSON, and every
+ * decode error names its document. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,11 +77,11 @@ static const struct api_type *find_type(const char *name, size_t len)
 /* ---- documents ---- */
 
 /* Encodes obj, writes it as the daemon writes files, reads it back and decodes it:
- * the JSON must come out the same. */
+ * the JSON must come out the same. So must the compact text SRPC sends (api_dumps). */
 static void round_trip(const struct api_type *t, const void *obj, const char *src)
 {
-	json_t *e1 = api_encode(t, obj), *j2 = NULL, *e2;
-	char *text, *err = NULL;
+	json_t *e1 = api_encode(t, obj), *j2 = NULL, *e2, *jw;
+	char *text, *wire, *err = NULL;
 	void *obj2 = malloc(t->size), *copy = malloc(t->size);
 	int rc;
 
@@ -105,6 +106,12 @@ static void round_trip(const struct api_type *t, const void *obj, const char *sr
 		fprintf(stderr, "first:\n%s\nsecond:\n%s\n", text, again);
 		fail("decode(encode(x)) differs", t->name);
 	}
+	wire = api_dumps(t, obj, 0);
+	jw = wire != NULL ? json_loads(wire, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+	if (jw == NULL || !json_equal(jw, e1))
+		fail("the compact encoding differs", wire);
+	json_decref(jw);
+	free(wire);
 	if (api_copy(t, copy, obj) < 0)
 		abort();
 	api_clear(t, copy);
