@@ -32,15 +32,7 @@ nsv_client "$D2" "$H" "$BR2" "${SS_ID}v7" $MACD2
 nsv_client "$P" "$H" "$BR" "${SS_ID}v5" $MACNB
 nsv_client "$R" "$H" "$BR" "${SS_ID}v6" 52:54:00:77:00:02
 ip -n "$R" addr add 10.77.0.2/24 dev eth0
-ip netns add "$C4"
-t_cleanup ip netns del "$C4"
-ip -n "$C4" link set lo up
-ip -n "$R" link add eth1 type veth peer name eth0 netns "$C4"
-ip -n "$R" addr add 10.79.0.1/24 dev eth1
-ip -n "$R" link set eth1 up
-ip -n "$C4" link set eth0 address $MAC4 up
-ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$H" route add 10.79.0.0/24 via 10.77.0.2
+nsv_routed "$C4" "$R" $MAC4 10.79.0.1/24 "$H" 10.77.0.2
 
 cat >"$tmp/cfg.json" <<EOF
 {

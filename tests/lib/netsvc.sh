@@ -5,6 +5,10 @@
 #   nsv_client NS HOSTNS BR PORT MAC
 #                               client namespace NS whose eth0 (MAC) is plugged into
 #                               bridge BR of HOSTNS through host-side veth PORT
+#   nsv_routed NS ROUTER MAC CIDR HOSTNS VIA
+#                               client namespace NS (eth0 with MAC) on a network behind
+#                               namespace ROUTER, whose eth1 holds CIDR and forwards;
+#                               HOSTNS routes that network via ROUTER's address VIA
 #   nsv_start NS CONFIG LOG     runs ss-netsvc in NS, waits for "ready"; sets NSV_PID
 #   nsv_stop                    stops that server (SIGTERM) and waits for it
 #   nsv_status NS URL_IP PORT   prints the server's /status JSON
@@ -36,6 +40,20 @@ nsv_client() {
 	ip -n "$hostns" link add "$port" type veth peer name eth0 netns "$ns"
 	ip -n "$hostns" link set "$port" master "$br" up
 	ip -n "$ns" link set eth0 address "$mac" up
+}
+
+nsv_routed() {
+	local ns=$1 router=$2 mac=$3 cidr=$4 hostns=$5 via=$6 net
+	ip netns add "$ns"
+	t_cleanup ip netns del "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$router" link add eth1 type veth peer name eth0 netns "$ns"
+	ip -n "$router" addr add "$cidr" dev eth1
+	ip -n "$router" link set eth1 up
+	ip -n "$ns" link set eth0 address "$mac" up
+	ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+	net=$(ip -n "$router" -4 route show dev eth1 scope link | awk '{print $1; exit}')
+	ip -n "$hostns" route add "$net" via "$via"
 }
 
 NSV_PID=

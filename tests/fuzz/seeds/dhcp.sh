@@ -3,52 +3,32 @@
 # dhclient, ISC dhcrelay and ss-dhcp-probe (PXE, iPXE, HTTP boot, INFORM, RELEASE,
 # DECLINE) talk to ss-netsvc in private namespaces while packet sockets on the
 # bridge ports record every UDP payload to or from ports 67/68 (requests and the
-# server's replies). The addresses match the fixture of tests/fuzz/fuzz_dhcp.c.
-# Needs root, a built tree (make) and python3. Usage: bash tests/fuzz/seeds/dhcp.sh
+# server's replies). The addresses match the fixture of tests/fuzz/fuzz_dhcp.c; the
+# namespaces are those of tests/integration/netsvc_dhcp.sh, made by the same helpers
+# (tests/lib/netsvc.sh) and removed at exit.
+# Needs root, a built tree (make) and python3.
+# Usage: bash tests/fuzz/seeds/dhcp.sh [OUTDIR]   (default tests/fuzz/corpus/dhcp)
 set -eu
 top=$(cd "$(dirname "$0")/../../.." && pwd)
-out=$top/tests/fuzz/corpus/dhcp
-bin=$top/build/bin
-id=ss9fz$$
-H=${id}h BR=${id}br BR2=${id}b2 C=${id}c D=${id}d R=${id}r F=${id}f
+out=${1:-$top/tests/fuzz/corpus/dhcp}
+SS_BIN=$top/build/bin
+bin=$SS_BIN
+. "$top/tests/lib/tap.sh"
+. "$top/tests/lib/netsvc.sh"
+H=${SS_ID}h BR=${SS_ID}br BR2=${SS_ID}b2 C=${SS_ID}c D=${SS_ID}d R=${SS_ID}r F=${SS_ID}f
 MAC1=52:54:00:77:00:11 MAC2=52:54:00:77:00:12 MACD=52:54:00:78:00:01
 MACNB=52:54:00:77:00:55 MAC4=52:54:00:79:00:44
 tmp=$(mktemp -d /tmp/fuzzseed.XXXXXX)
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  wait 2>/dev/null || true
-  for ns in $H $C $D $R $F; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+t_cleanup rm -rf "$tmp"
 mkdir -p "$out"
 
-ip netns add "$H"
-ip -n "$H" link set lo up
-for b in "$BR:10.77.0.1/24" "$BR2:10.78.0.1/24"; do
-  ip -n "$H" link add "${b%%:*}" type bridge
-  ip -n "$H" addr add "${b#*:}" dev "${b%%:*}"
-  ip -n "$H" link set "${b%%:*}" up
-done
-client() { # NS BRIDGE PORT MAC
-  ip netns add "$1"
-  ip -n "$1" link set lo up
-  ip -n "$H" link add "$3" type veth peer name eth0 netns "$1"
-  ip -n "$H" link set "$3" master "$2" up
-  ip -n "$1" link set eth0 address "$4" up
-}
-client "$C" "$BR" "${id}v1" $MAC1
-client "$D" "$BR2" "${id}v2" $MACD
-client "$R" "$BR" "${id}v3" 52:54:00:77:00:02
+nsv_host "$H" "$BR" 10.77.0.1/24
+nsv_bridge "$H" "$BR2" 10.78.0.1/24
+nsv_client "$C" "$H" "$BR" "${SS_ID}v1" $MAC1
+nsv_client "$D" "$H" "$BR2" "${SS_ID}v2" $MACD
+nsv_client "$R" "$H" "$BR" "${SS_ID}v3" 52:54:00:77:00:02
 ip -n "$R" addr add 10.77.0.2/24 dev eth0
-ip netns add "$F"
-ip -n "$F" link set lo up
-ip -n "$R" link add eth1 type veth peer name eth0 netns "$F"
-ip -n "$R" addr add 10.79.0.1/24 dev eth1
-ip -n "$R" link set eth1 up
-ip -n "$F" link set eth0 address $MAC4 up
-ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$H" route add 10.79.0.0/24 via 10.77.0.2
+nsv_routed "$F" "$R" $MAC4 10.79.0.1/24 "$H" 10.77.0.2
 
 cat >"$tmp/cfg.json" <<EOF
 {
@@ -72,12 +52,11 @@ cat >"$tmp/cfg.json" <<EOF
 EOF
 
 # The recorder: one file per UDP payload crossing a bridge port (both directions).
-for b in "${id}v1" "${id}v2" "${id}v3"; do
-  ip netns exec "$H" python3 -u "$top/tests/fuzz/seeds/sniff.py" "$b" "$tmp/pkts-$b" 67 68 &
+for i in 1 2 3; do
+  nsv_bg "sniff$i" ip netns exec "$H" python3 -u "$top/tests/fuzz/seeds/sniff.py" "${SS_ID}v$i" "$tmp/pkts-v$i" 67 68
 done
 for _ in $(seq 100); do [ "$(find "$tmp" -maxdepth 1 -name "pkts-*" | wc -l)" = 3 ] && break; sleep 0.1; done
-ip netns exec "$H" "$bin/ss-netsvc" -v "$tmp/cfg.json" >"$tmp/server.log" 2>&1 &
-for _ in $(seq 50); do grep -q ready "$tmp/server.log" && break; sleep 0.1; done
+nsv_start "$H" "$tmp/cfg.json" "$tmp/server.log"
 
 ud() { ip netns exec "$1" udhcpc -i eth0 -f -q -n -t 2 -T 1 -s /bin/true "${@:2}" >/dev/null 2>&1 || true; }
 probe() { ip netns exec "$1" "$bin/ss-dhcp-probe" "${@:2}" >/dev/null 2>&1 || true; }
@@ -96,8 +75,8 @@ probe "$D" -i eth0 -m $MACD -t decline -r 10.78.0.101 -S 10.78.0.1 -w 300
 probe "$D" -i eth0 -m $MACD -t release -c 10.78.0.100 -S 10.78.0.1 -w 0
 probe "$R" -d 10.77.0.1 -l 67 -g 10.79.0.1 -m $MAC4
 if command -v dhcrelay >/dev/null; then
-  ip netns exec "$R" dhcrelay -4 -d -q -pf "$tmp/relay.pid" -id eth1 -iu eth0 10.77.0.1 \
-    >/dev/null 2>&1 &
+  nsv_bg relay ip netns exec "$R" dhcrelay -4 -d -q -pf "$tmp/relay.pid" -id eth1 -iu eth0 10.77.0.1 \
+    >/dev/null 2>&1
   sleep 1
   ud "$F"
 fi

@@ -3,39 +3,28 @@
 # netascii, a refused write), curl (blksize, tsize) and ss-tftpc (windowsize) talk to
 # ss-netsvc in private namespaces while a packet socket on the client's bridge port
 # records the datagrams both ways (requests, OACKs, errors, the first DATA and ACK
-# packets). Needs root, a built tree (make), python3, tftp-hpa and curl.
-# Usage: bash tests/fuzz/seeds/tftp.sh
+# packets). The namespaces are made by the helpers of the network-service tests
+# (tests/lib/netsvc.sh) and removed at exit. Needs root, a built tree (make), python3,
+# tftp-hpa and curl.
+# Usage: bash tests/fuzz/seeds/tftp.sh [OUTDIR]   (default tests/fuzz/corpus/tftp)
 set -eu
 top=$(cd "$(dirname "$0")/../../.." && pwd)
-out=$top/tests/fuzz/corpus/tftp
-bin=$top/build/bin
-id=ss9ft$$
-H=${id}h BR=${id}br C=${id}c MAC=52:54:00:77:01:11
+out=${1:-$top/tests/fuzz/corpus/tftp}
+SS_BIN=$top/build/bin
+bin=$SS_BIN
+. "$top/tests/lib/tap.sh"
+. "$top/tests/lib/netsvc.sh"
+H=${SS_ID}h BR=${SS_ID}br C=${SS_ID}c MAC=52:54:00:77:01:11
 tmp=$(mktemp -d /tmp/fuzzseed.XXXXXX)
-cleanup() {
-  jobs -p | xargs -r kill 2>/dev/null || true
-  wait 2>/dev/null || true
-  ip netns del "$H" 2>/dev/null || true
-  ip netns del "$C" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+t_cleanup rm -rf "$tmp"
 mkdir -p "$out" "$tmp/root/pxelinux.cfg"
 printf 'DEFAULT x\nLABEL x\nKERNEL vmlinuz\nAPPEND initrd=initrd.img quiet\n' \
   >"$tmp/root/pxelinux.cfg/default"
 printf 'line one\nline two\r\nend\n' >"$tmp/root/text.txt"
 head -c 3000 /dev/urandom >"$tmp/root/small.bin"
 
-ip netns add "$H"
-ip -n "$H" link set lo up
-ip -n "$H" link add "$BR" type bridge
-ip -n "$H" addr add 10.77.1.1/24 dev "$BR"
-ip -n "$H" link set "$BR" up
-ip netns add "$C"
-ip -n "$C" link set lo up
-ip -n "$H" link add "${id}v1" type veth peer name eth0 netns "$C"
-ip -n "$H" link set "${id}v1" master "$BR" up
-ip -n "$C" link set eth0 address $MAC up
+nsv_host "$H" "$BR" 10.77.1.1/24
+nsv_client "$C" "$H" "$BR" "${SS_ID}v1" $MAC
 ip -n "$C" addr add 10.77.1.11/24 dev eth0
 cat >"$tmp/cfg.json" <<EOF
 {
@@ -44,10 +33,9 @@ cat >"$tmp/cfg.json" <<EOF
   "files": [{"ip": "10.77.1.11", "files": {"config.json": "{\"Hostname\": \"one\"}\n"}}]
 }
 EOF
-ip netns exec "$H" python3 -u "$top/tests/fuzz/seeds/sniff.py" "${id}v1" "$tmp/pkts" &
+nsv_bg sniff ip netns exec "$H" python3 -u "$top/tests/fuzz/seeds/sniff.py" "${SS_ID}v1" "$tmp/pkts"
 for _ in $(seq 100); do [ -d "$tmp/pkts" ] && break; sleep 0.1; done
-ip netns exec "$H" "$bin/ss-netsvc" "$tmp/cfg.json" >"$tmp/server.log" 2>&1 &
-for _ in $(seq 50); do grep -q ready "$tmp/server.log" && break; sleep 0.1; done
+nsv_start "$H" "$tmp/cfg.json" "$tmp/server.log"
 
 hpa() { ip netns exec "$C" tftp "$@" >/dev/null 2>&1 || true; }
 cd "$tmp"
