@@ -13,24 +13,9 @@ t_require openssl "test certificates are made with openssl"
 t_require udhcpc "busybox udhcpc stands in for an externally leased machine"
 t_require jq "stream messages are checked with jq"
 
-hv_env_start || { t_fail "test environment"; exit 0; }
 BR=${SS_ID}br
-hv_bridge "$BR" 10.105.0.1/24
-hv_certs || { t_fail "test certificates"; exit 0; }
-C=$HV_DIR/certs
+hv_setup "$BR" 10.105.0.1/24 || exit 0
 
-rpc() { # rpc CERT METHOD JSON
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" -timeout=20s call "$@"
-}
-first() { # first CERT METHOD [JSON]: the first message of a streaming method
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" -timeout=20s first "$@"
-}
 
 hv_daemon_start -virtType=qemu -stopTimeout=2s || {
 	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"

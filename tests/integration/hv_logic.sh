@@ -11,24 +11,8 @@
 t_require curl "status pages are fetched with curl"
 t_require openssl "test certificates are made with openssl"
 
-hv_env_start || { t_fail "test environment"; exit 0; }
-hv_bridge "${SS_ID}br" 10.100.0.1/24
-hv_certs || { t_fail "test certificates"; exit 0; }
-C=$HV_DIR/certs
+hv_setup "${SS_ID}br" 10.100.0.1/24 || exit 0
 
-rpc() { # rpc CERT METHOD JSON
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" call "$@"
-}
-vmc() { # vmc CERT ARGS...
-	local who=$1
-	shift
-	# No guest runs under the test driver, so nothing will ask for a DHCP lease.
-	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
-}
 state_of() { vmc admin get-vm-info "$1" | sed -n 's/.*"State": "\(.*\)".*/\1/p'; }
 
 t_expect "hypervisor -h prints the usage" 'stateDir' "$SS_BIN/hypervisor" -h

@@ -12,24 +12,8 @@ t_require curl "status pages are fetched with curl"
 t_require openssl "test certificates are made with openssl"
 t_require udhcpc "busybox udhcpc stands in for a guest's DHCP client"
 
-hv_env_start || { t_fail "test environment"; exit 0; }
-hv_bridge "${SS_ID}br" 10.102.0.1/24
-hv_certs || { t_fail "test certificates"; exit 0; }
-C=$HV_DIR/certs
+hv_setup "${SS_ID}br" 10.102.0.1/24 || exit 0
 
-rpc_at() { # rpc_at ADDR CERT METHOD JSON: srpc-testc to ADDR (server name localhost)
-	local addr=$1 who=$2
-	shift 2
-	hv_ns "$SS_BIN/srpc-testc" -addr="$addr" -serverName=localhost -certFile="$C/$who/$who.cert" \
-		-keyFile="$C/$who/$who.key" -CAfile="$C/ca/ca.pem" -timeout=20s call "$@"
-}
-rpc() { rpc_at "127.0.0.1:$HV_PORT" "$@"; }
-vmc() { # vmc CERT ARGS... (no guest runs under the test driver: no DHCP wait)
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
-}
 
 hv_daemon_start -virtType=qemu -stopTimeout=2s || {
 	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"

@@ -25,18 +25,6 @@ hv_bridge "${SS_ID}br" 10.104.0.1/24
 hv_certs || { t_fail "test certificates"; exit 0; }
 C=$HV_DIR/certs
 
-rpc() { # CERT METHOD JSON
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" call "$@"
-}
-vmc() { # CERT ARGS...
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
-}
 hv() { "$SS_BIN/hypervisor" -stateDir="$HV_STATE" -volumeDirectories="$HV_DIR/volumes" \
 	-libvirtURI="$HV_URI" "$@"; }
 state_of() { vmc admin get-vm-info "$1" | sed -n 's/.*"State": "\(.*\)".*/\1/p'; }

@@ -11,24 +11,9 @@
 t_require curl "the daemon's /healthz is fetched with curl"
 t_require openssl "test certificates are made with openssl"
 
-hv_env_start || { t_fail "test environment"; exit 0; }
 BR=${SS_ID}br
-hv_bridge "$BR" 10.105.0.1/24
-hv_certs || { t_fail "test certificates"; exit 0; }
-C=$HV_DIR/certs
+hv_setup "$BR" 10.105.0.1/24 || exit 0
 
-rpc() { # rpc CERT METHOD JSON
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" -timeout=20s call "$@"
-}
-first() { # first CERT METHOD [JSON]: the first message of a streaming method
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" -timeout=20s first "$@"
-}
 # raw CERT SECONDS METHOD JSON: a streaming call that prints everything the server
 # sends (JSON messages and raw bytes) for SECONDS (srpc-testc only shows messages).
 raw() {
@@ -60,12 +45,6 @@ try:
 except socket.timeout:
     pass
 PY
-}
-vmc() { # vmc CERT ARGS... (no guest runs under the test driver: no DHCP wait)
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
 }
 
 QLOG=$HV_DIR/qemu-logs

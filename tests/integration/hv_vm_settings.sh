@@ -9,23 +9,8 @@
 t_require openssl "test certificates are made with openssl"
 t_require jq "info.json is read with jq"
 
-hv_env_start || { t_fail "test environment"; exit 0; }
-hv_bridge "${SS_ID}br" 10.103.0.1/24
-hv_certs || { t_fail "test certificates"; exit 0; }
-C=$HV_DIR/certs
+hv_setup "${SS_ID}br" 10.103.0.1/24 || exit 0
 
-rpc() { # rpc CERT METHOD JSON
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" call "$@"
-}
-vmc() { # vmc CERT ARGS...
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
-}
 info() { jq -c "$1" "$HV_STATE/VMs/$VM/info.json"; }
 
 hv_daemon_start -virtType=qemu -stopTimeout=2s || {

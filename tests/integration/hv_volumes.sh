@@ -10,28 +10,13 @@
 t_require openssl "test certificates are made with openssl"
 t_require jq "GetVmInfo replies are read with jq"
 
-hv_env_start || { t_fail "test environment"; exit 0; }
-hv_bridge "${SS_ID}br" 10.102.0.1/24
-hv_certs || { t_fail "test certificates"; exit 0; }
-C=$HV_DIR/certs
+hv_setup "${SS_ID}br" 10.102.0.1/24 || exit 0
 
-rpc() { # rpc CERT METHOD JSON
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" call "$@"
-}
 fetch() { # fetch CERT JSON OUT: a streaming call's messages, then its raw bytes into OUT
 	local who=$1
 	shift
 	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
 		-CAfile="$C/ca/ca.pem" fetch Hypervisor.GetVmVolume "$@"
-}
-vmc() { # vmc CERT ARGS...
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
-		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
 }
 info() { vmc admin get-vm-info "$VM"; }
 # Volume sizes as GetVmInfo reports them, comma-separated.

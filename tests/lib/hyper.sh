@@ -179,6 +179,42 @@ hv_certs() {
 	mv "$c/server/cert.key" "$c/server/key.pem"
 }
 
+# The usual start of a test: environment, a bridge NAME with CIDR in the namespace, the
+# certificates (C=their directory). Reports and returns 1 on failure.
+hv_setup() { # NAME CIDR
+	hv_env_start || { t_fail "test environment"; return 1; }
+	hv_bridge "$1" "$2"
+	hv_certs || { t_fail "test certificates"; return 1; }
+	C=$HV_DIR/certs
+}
+
+# Clients as one of hv_certs' identities (admin, user, idonly, stranger), from inside
+# the namespace. A test may redefine them after sourcing this file.
+#   rpc CERT METHOD [JSON]         srpc-testc call to the daemon (30 s per call)
+#   rpc_at ADDR CERT METHOD [JSON] the same to ADDR (server name localhost)
+#   first CERT METHOD [JSON]       the first message of a streaming method
+#   vmc CERT ARGS...               vm-control; no DHCP wait (no guest runs under the
+#                                  test driver)
+rpc_at() {
+	local addr=$1 who=$2
+	shift 2
+	hv_ns "$SS_BIN/srpc-testc" -addr="$addr" -serverName=localhost -certFile="$C/$who/$who.cert" \
+		-keyFile="$C/$who/$who.key" -CAfile="$C/ca/ca.pem" -timeout=30s call "$@"
+}
+rpc() { rpc_at "127.0.0.1:$HV_PORT" "$@"; }
+first() {
+	local who=$1
+	shift
+	hv_ns "$SS_BIN/srpc-testc" -addr="127.0.0.1:$HV_PORT" -certFile="$C/$who/$who.cert" \
+		-keyFile="$C/$who/$who.key" -CAfile="$C/ca/ca.pem" -timeout=30s first "$@"
+}
+vmc() {
+	local who=$1
+	shift
+	hv_ns "$SS_BIN/vm-control" -certDirectory="$C/$who" -CAfile="$C/ca/ca.pem" \
+		-hypervisorHostname=127.0.0.1 -dhcpTimeout=0 "$@"
+}
+
 hv_daemon_start() {
 	local i
 	HV_STATE=$HV_DIR/state

@@ -28,7 +28,8 @@ struct rpc {
 typedef int (*rpc_fn)(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
 		      size_t errsz);
 
-/* Registers every implemented method and the owner grant hook. 0 or -errno. */
+/* Registers every method of the table (rpc_table.c) and the owners' grant hook. 0 or
+ * -errno. */
 int rpc_register(struct srpc_server *srv, struct rpc *r);
 
 /* The caller as the manager sees it. */
