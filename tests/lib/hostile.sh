@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# Checks shared by the hostile-client tests (sourced after tests/lib/hyper.sh, with a
+# daemon started by hv_daemon_start and the certificates of hv_setup):
+#
+#   hostile_mark              remember the daemon's open fds and RSS (the start figures)
+#   hostile_alive WHAT        /healthz answers (5 s) and an admin ListVMs is served;
+#                             one TAP line each, named "WHAT: ..."
+#   hostile_settled WHAT [S]  within S seconds (default 20) the daemon's fds are back to
+#                             the start figure (+2) and its RSS to start + slack; one
+#                             TAP line
+#
+# RSS slack: 32 MiB, 160 MiB under AddressSanitizer (its quarantine keeps freed memory
+# for a while); HOSTILE_RSS_SLACK_KB overrides it.
+
+_hostile_fds() { find "/proc/$HV_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+_hostile_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$HV_PID/status" 2>/dev/null; }
+
+hostile_mark() {
+	HOSTILE_FDS=$(_hostile_fds)
+	HOSTILE_RSS=$(_hostile_rss)
+}
+
+hostile_alive() { # WHAT
+	local out
+	if out=$(hv_ns curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HV_PORT/healthz" 2>&1) &&
+		[ "$out" = 200 ]; then
+		t_ok "$1: /healthz answers"
+	else
+		t_fail "$1: /healthz answers" "$out"
+	fi
+	if out=$(hv_ns timeout 15 "$SS_BIN/srpc-testc" -addr="127.0.0.1:$HV_PORT" -serverName=localhost \
+		-certFile="$C/admin/admin.cert" -keyFile="$C/admin/admin.key" -CAfile="$C/ca/ca.pem" \
+		-timeout=10s call Hypervisor.ListVMs '{}' 2>&1 </dev/null) && grep -q 'IpAddresses' <<<"$out"; then
+		t_ok "$1: an admin's ListVMs is served"
+	else
+		t_fail "$1: an admin's ListVMs is served" "$(head -c 300 <<<"$out")"
+	fi
+}
+
+hostile_settled() { # WHAT [SECONDS]
+	local what=$1 secs=${2:-20} slack fds rss i
+	slack=${HOSTILE_RSS_SLACK_KB:-32768}
+	if [ -z "${HOSTILE_RSS_SLACK_KB:-}" ] && nm -D "$HV_BIN/hypervisor" 2>/dev/null | grep -q __asan_init; then
+		slack=163840
+	fi
+	for ((i = 0; i < secs * 5; i++)); do
+		fds=$(_hostile_fds) rss=$(_hostile_rss)
+		[ -n "$rss" ] || break
+		[ "$fds" -le $((HOSTILE_FDS + 2)) ] && [ "$rss" -le $((HOSTILE_RSS + slack)) ] && break
+		sleep 0.2
+	done
+	if [ -z "$rss" ]; then
+		t_fail "$what: fds and RSS back to the start figures" "the daemon is gone"
+	elif [ "$fds" -le $((HOSTILE_FDS + 2)) ] && [ "$rss" -le $((HOSTILE_RSS + slack)) ]; then
+		t_ok "$what: fds and RSS back to the start figures ($HOSTILE_FDS -> $fds fds, ${HOSTILE_RSS} -> $rss KiB)"
+	else
+		t_fail "$what: fds and RSS back to the start figures" \
+			"fds $HOSTILE_FDS -> $fds, RSS $HOSTILE_RSS -> $rss KiB (slack $slack KiB)"
+	fi
+}
