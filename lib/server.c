@@ -150,6 +150,14 @@ int server_listen(struct server *s, char *err, size_t errsz)
 	return 0;
 }
 
+void server_port_stats(struct server *s, struct listener_stats *out)
+{
+	if (s->lis != NULL)
+		listener_get_stats(s->lis, out);
+	else
+		*out = (struct listener_stats){0};
+}
+
 int server_port(const struct server *s)
 {
 	return s->lis != NULL ? listener_port(s->lis) : 0;

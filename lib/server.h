@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "listener.h"
 #include "log.h"
 #include "srpc.h"
 #include "tls.h"
@@ -62,6 +63,9 @@ int server_load_tls(struct server *s, char *err, size_t errsz);
 
 /* The SRPC server (after server_load_tls), e.g. for grant hooks. Borrowed. */
 struct srpc_server *server_srpc(struct server *s);
+
+/* The admission counters of the port (lib/listener.h); zeros before server_listen. */
+void server_port_stats(struct server *s, struct listener_stats *out);
 
 /* Registers the program's methods, then listens. Returns 0 or -errno with err
  * ("registering RPC methods: <why>", "listening on <addr>: <why>"). */

@@ -3,7 +3,8 @@
 # and the start-up and stop around the port (server).
 LIB_SRCS += lib/http.c lib/html.c lib/metrics.c lib/log_page.c lib/server.c
 
-UNIT_TESTS += test_http test_html test_metrics
+UNIT_TESTS += test_http test_html test_metrics test_listener
+test_listener_LIBS := $(call pkg_libs,libmicrohttpd)
 test_http_LIBS := $(call pkg_libs,libmicrohttpd)
 
 # A tiny server on lib/server for tests/integration/server.sh.

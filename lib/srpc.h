@@ -155,6 +155,12 @@ int srpc_server_set_grant_hook(struct srpc_server *srv, const char *service, srp
  * -errno (the reason is only of debugging interest; nothing is logged). */
 int srpc_server_serve(struct srpc_server *srv, int fd);
 
+/* The same for a connection admitted from the listener's reserve: the CONNECT request
+ * and TLS handshake must end within deadline_ms, and the client's certificate must
+ * carry method grants from CA.pem (an admin's); otherwise the connection is closed
+ * after the handshake (-EACCES). */
+int srpc_server_serve_privileged(struct srpc_server *srv, int fd, int deadline_ms);
+
 /* The HTTP side of SRPC for the plain HTTP server on the same port: the GET helpers
  * /_goSRPC_/listMethods (".LocalUpgradeToUnix" first), /_goSRPC_/listPublicMethods,
  * /_goSRPC_/getHostname; 400 for other methods on the JSON tunnel paths, 404 for the gob

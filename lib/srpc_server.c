@@ -543,9 +543,11 @@ static void linger_close(int fd)
 	}
 }
 
-static int serve_conn(struct srpc_server *srv, struct conn_slot *slot, int fd)
+/* deadline_ms > 0: a privileged connection (srpc_server_serve_privileged). */
+static int serve_conn(struct srpc_server *srv, struct conn_slot *slot, int fd, int deadline_ms)
 {
-	int64_t deadline = srpc_now_ms() + srv->cfg.handshake_timeout_ms;
+	int64_t deadline =
+	    srpc_now_ms() + (deadline_ms > 0 ? deadline_ms : srv->cfg.handshake_timeout_ms);
 	struct srpc_wire_request req;
 	struct tls_identity id = {0};
 	struct srpc_auth auth = {0};
@@ -571,6 +573,10 @@ static int serve_conn(struct srpc_server *srv, struct conn_slot *slot, int fd)
 			linger_close(fd);
 			goto out_free_ssl;
 		}
+	}
+	if (deadline_ms > 0 && (ssl == NULL || !id.methods_trusted || id.n_methods == 0)) {
+		rc = -EACCES; /* the reserve is for admins */
+		goto out_free_ssl;
 	}
 	c = srpc_conn_new(fd, ssl, srv->cfg.max_message);
 	if (c == NULL) {
@@ -600,7 +606,7 @@ out_close:
 	return rc;
 }
 
-int srpc_server_serve(struct srpc_server *srv, int fd)
+static int serve(struct srpc_server *srv, int fd, int deadline_ms)
 {
 	unsigned n = atomic_fetch_add(&srv->nconns, 1);
 	struct conn_slot slot = {.fd = fd};
@@ -614,10 +620,20 @@ int srpc_server_serve(struct srpc_server *srv, int fd)
 		close(fd);
 		rc = -ESHUTDOWN;
 	} else {
-		rc = serve_conn(srv, &slot, fd);
+		rc = serve_conn(srv, &slot, fd, deadline_ms);
 	}
 	atomic_fetch_sub(&srv->nconns, 1);
 	return rc;
+}
+
+int srpc_server_serve(struct srpc_server *srv, int fd)
+{
+	return serve(srv, fd, 0);
+}
+
+int srpc_server_serve_privileged(struct srpc_server *srv, int fd, int deadline_ms)
+{
+	return serve(srv, fd, deadline_ms > 0 ? deadline_ms : 1);
 }
 
 /* ---- HTTP helpers on the plain HTTP side ---- */

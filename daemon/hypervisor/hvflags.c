@@ -65,7 +65,11 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 	flags_duration(fs, "srpcDefaultKeepAlivePeriod", &c->srpc_keep_alive_ns, 300 * SEC,
 		       "TCP keep-alive period of RPC connections");
 	flags_duration(fs, "srpcDefaultTlsHandshakeTimeout", &c->srpc_tls_handshake_timeout_ns,
-		       60 * SEC, "TLS handshake timeout");
+		       10 * SEC, "TLS handshake timeout");
+	flags_duration(fs, "rpcIoTimeout", &c->rpc_io_timeout_ns, 60 * SEC,
+		       "An RPC call whose client sends or reads nothing this long is dropped");
+	flags_duration(fs, "rpcIdleTimeout", &c->rpc_idle_timeout_ns, 120 * SEC,
+		       "An RPC connection with no call for this long is closed");
 	flags_string(fs, "logDir", &c->log_dir, "/var/log/hypervisor", "Directory for log files");
 	flags_int(fs, "logbufLines", &c->logbuf_lines, 1024, "Number of log lines kept in memory");
 	flags_size(fs, "logFileMaxSize", &c->log_file_max_size, 10ULL << 20,

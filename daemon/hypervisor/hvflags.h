@@ -39,6 +39,7 @@ struct hv_config {
 	bool srpc_trust_vm_owners;
 	int64_t srpc_keep_alive_ns;
 	int64_t srpc_tls_handshake_timeout_ns;
+	int64_t rpc_io_timeout_ns, rpc_idle_timeout_ns;
 	const char *log_dir;
 	int logbuf_lines;
 	uint64_t log_file_max_size;

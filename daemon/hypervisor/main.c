@@ -213,7 +213,8 @@ static int run(struct daemon *d)
 		    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
 		    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
 		    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
-		    .io_timeout_ms = -1,
+		    .io_timeout_ms = (int)(c->rpc_io_timeout_ns / 1000000),
+		    .idle_timeout_ms = (int)(c->rpc_idle_timeout_ns / 1000000),
 		},
 	    .log =
 		{
@@ -285,6 +286,7 @@ static int run(struct daemon *d)
 
 	st->m = d->m;
 	st->srpc = server_srpc(d->srv);
+	st->srv = d->srv;
 	st->version = SS_VERSION;
 	gethostname(st->hostname, sizeof(st->hostname) - 1);
 	st->rpc_enabled = bridges_scan(&br, "/sys/class/net", "/proc/net/vlan") > 0;

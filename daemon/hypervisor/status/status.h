@@ -14,6 +14,7 @@
 struct manager;
 struct netsvc;
 struct srpc_server;
+struct server;
 
 /* Extra readiness checks for /healthz (DHCP, TFTP, metadata...). Return true when
  * ready; otherwise write a short reason to why. */
@@ -22,6 +23,7 @@ typedef bool (*status_ready_fn)(void *arg, char *why, size_t whysz);
 struct status {
 	struct manager *m;
 	struct srpc_server *srpc; /* may be NULL */
+	struct server *srv;	  /* the port's admission counters; may be NULL */
 	struct netsvc *ns;	  /* DHCP/TFTP, may be NULL */
 	const char *version;
 	char hostname[256];

@@ -11,6 +11,7 @@
 #include "daemon/hypervisor/vmm/manager.h"
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "metrics.h"
+#include "server.h"
 #include "srpc.h"
 
 void status_metrics(struct status *s, FILE *f)
@@ -104,6 +105,23 @@ void status_metrics(struct status *s, FILE *f)
 	metrics_declare(f, "hypervisor_rpc_connections", METRICS_GAUGE, "Open RPC connections.");
 	metrics_uint(f, "hypervisor_rpc_connections", s->srpc ? srpc_server_nconns(s->srpc) : 0,
 		     NULL);
+	if (s->srv != NULL) {
+		struct listener_stats ls;
+
+		server_port_stats(s->srv, &ls);
+		metrics_declare(f, "hypervisor_port_connections", METRICS_GAUGE,
+				"Open connections of the port (RPC, HTTP and undecided).");
+		metrics_uint(f, "hypervisor_port_connections", ls.live, NULL);
+		metrics_declare(f, "hypervisor_port_http_connections", METRICS_GAUGE,
+				"Open HTTP connections of the port.");
+		metrics_uint(f, "hypervisor_port_http_connections", ls.http, NULL);
+		metrics_declare(f, "hypervisor_port_refused_total", METRICS_COUNTER,
+				"Connections refused by the port's limits.");
+		metrics_uint(f, "hypervisor_port_refused_total", ls.refused, NULL);
+		metrics_declare(f, "hypervisor_port_probation_total", METRICS_COUNTER,
+				"Connections admitted from the reserve (past a limit).");
+		metrics_uint(f, "hypervisor_port_probation_total", ls.probation, NULL);
+	}
 }
 
 int status_healthz(struct status *s, FILE *f)
