@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,6 +51,9 @@ int server_new(const struct server_config *cfg, struct server **out, char *err, 
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
+	/* A thread per connection: with glibc's default of 8 malloc arenas per core, bursts
+	 * of connections left the hypervisor at 70 MB RSS instead of 40 (bench/soak). */
+	mallopt(M_ARENA_MAX, 2);
 	s->cfg = *cfg;
 	if (s->cfg.log.ident == NULL)
 		s->cfg.log.ident = cfg->prog;

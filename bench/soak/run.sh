@@ -11,6 +11,11 @@
 # then stopped through its control socket; with a sanitizer build any leak or error
 # report in its output fails the run too (the RSS bound is then not applied, nor in a
 # run shorter than twice the warm-up).
+# Beside that load, a hostile mix (issue 17; SOAK_HOSTILE=0 leaves it out) from four
+# other loopback addresses, in rounds of about 10 s: idle TLS connections of an
+# identity-only certificate, half HTTP requests, half calls, half CONNECT lines, idle
+# TCP, slowloris and connect floods (tests/lib/hostile.py); and /healthz is timed every
+# second (answer time median, 99th percentile and max under load).
 # Usage: make soak   or   SOAK_MINUTES=2 bash bench/soak/run.sh     (after make)
 #        SS_BIN=build/asan/bin SOAK_MINUTES=5 bash bench/soak/run.sh (make ASAN=1)
 set -u
@@ -21,6 +26,7 @@ minutes=${SOAK_MINUTES:-30}
 warmup=${SOAK_WARMUP_MINUTES:-5}
 fd_slack=${SOAK_FD_SLACK:-4}
 interval=${SOAK_SAMPLE_SECONDS:-30}
+hostile=${SOAK_HOSTILE:-1}
 nvms=50
 rss_check=1 # the RSS verdict needs a plateau: only after a warm-up, in a run twice as long
 [ $((warmup * 2)) -le "$minutes" ] || { warmup=$((minutes / 2)); rss_check=0; }
@@ -132,6 +138,35 @@ worker_pages() {
 	echo "CALLS status-pages $ok $err"
 }
 
+# The hostile mix: four attackers from 127.0.0.2-5, each cycling through the modes.
+worker_hostile() { # SOURCE OFFSET
+	# Sized to stay under the port's marks together (64 HTTP, 240 in all), so that the
+	# normal load must see no error; tests/integration/hv_hostile_port.sh saturates them.
+	local modes=("tls-idle 40" "http-half 12" "call-half 30" "connect-half 40" "tcp-idle 40" "http-slow 8" "flood 300")
+	local i=$2 m
+	local id=(--cert "$C/idonly/idonly.cert" --key "$C/idonly/idonly.key")
+	while [ $SECONDS -lt $deadline ]; do
+		m=${modes[i % ${#modes[@]}]}
+		i=$((i + 1))
+		# shellcheck disable=SC2086 # mode and count
+		hv_ns timeout 60 python3 "$SS_TOP/tests/lib/hostile.py" --addr "127.0.0.1:$HV_PORT" --source "$1" \
+			--hold 10 --ca "$C/ca/ca.pem" "${id[@]}" $m 2>&1 | tail -1 | sed 's/^/HOSTILE /'
+	done
+}
+# /healthz answer time, every second: "HEALTHZ seconds" or "ERR healthz".
+worker_healthz() {
+	local ok=0 err=0 t
+	while [ $SECONDS -lt $deadline ]; do
+		if t=$(hv_curl healthz -f -o /dev/null -w '%{time_total}' 2>/dev/null); then
+			ok=$((ok + 1)); echo "HEALTHZ $t"
+		else
+			err=$((err + 1)); echo "ERR healthz"
+		fi
+		sleep 1
+	done
+	echo "CALLS healthz $ok $err"
+}
+
 sample() { # elapsed-seconds rss hwm fds threads
 	echo "$1 $(status_line VmRSS) $(status_line VmHWM) $(nfds) $(status_line Threads)" >>"$W/samples"
 }
@@ -149,6 +184,19 @@ worker_create >"$W/create.out" 2>&1 &
 workers+=($!)
 worker_pages >"$W/pages.out" 2>&1 &
 workers+=($!)
+worker_healthz >"$W/healthz.out" 2>&1 &
+workers+=($!)
+if [ "$hostile" = 1 ]; then
+	if command -v python3 >/dev/null; then
+		for i in 2 3 4 5; do
+			worker_hostile "127.0.0.$i" "$i" >"$W/hostile$i.log" 2>&1 &
+			workers+=($!)
+		done
+	else
+		echo "soak: python3 missing: no hostile mix" >&2
+		hostile=0
+	fi
+fi
 # shellcheck disable=SC2317 # called by the EXIT trap
 stop_workers() { local w; for w in "${workers[@]}"; do pkill -P "$w" 2>/dev/null; kill "$w" 2>/dev/null; done; }
 t_cleanup stop_workers
@@ -170,6 +218,7 @@ kill -0 "$pid" 2>/dev/null || alive=0
 fd1=$(nfds) rss1=$(status_line VmRSS)
 # A clean stop through the control socket; a sanitizer build (SS_BIN=build/asan/bin)
 # then reports leaks and errors in the daemon's output.
+port_metrics=$(hv_curl metrics 2>/dev/null | grep -E '^hypervisor_port_(refused|probation)_total' | tr '\n' ' ')
 stopped=0
 [ $alive = 1 ] && hv_daemon_stop && stopped=1
 sanitizer=$(grep -E 'ERROR: (Leak|Address)Sanitizer|runtime error:' "$HV_LOG" | head -3)
@@ -201,6 +250,13 @@ cat "$W"/*.out | awk '
 		print te > "/dev/stderr"
 	}' 2>"$W/errors"
 errors=$(cat "$W/errors")
+sort -n <(awk '/^HEALTHZ / {print $2}' "$W/healthz.out") | awk '
+	{ v[NR] = $1 } END { if (NR) printf "  /healthz answer time under load: median %.3f s, 99%% %.3f s, max %.3f s (%d answers)\n",
+		v[int((NR + 1) / 2)], v[(int(NR * 0.99) > 0 ? int(NR * 0.99) : 1)], v[NR], NR }'
+if [ "$hostile" = 1 ]; then
+	cat "$W"/hostile*.log | awk '/^HOSTILE / { n[$2]++ } END { for (m in n) printf "  hostile %-14s %5d rounds\n", m, n[m] }'
+	echo "  port at the end: $port_metrics"
+fi
 total=$(cat "$W"/*.out | awk '/^CALLS / {t += $(NF - 1) + $NF} END {print t + 0}')
 
 fail=0
