@@ -137,8 +137,8 @@ int manager_update_subnets(struct manager *m, const struct hvapi_update_subnets_
 		return rc;
 	}
 	rc = subnets_update(&m->st->subnets, r, &t.pool, t.uses, t.nuses, &next, &drop, err, errsz);
-	for (size_t i = 0; rc == 0 && i < drop.n; i++)
-		addrpool_unregister(&t.pool, &drop.v[i]);
+	if (rc == 0 && (rc = addrpool_unregister_all(&t.pool, &drop)) < 0)
+		snprintf(err, errsz, "out of memory");
 	/* The pool first: a crash between the two writes leaves addresses out of the pool,
 	 * never addresses outside every subnet. */
 	if (rc == 0 && drop.n > 0 && (rc = save_pool(m, &t.pool)) < 0)
