@@ -115,7 +115,7 @@ const char *subnets_show(const char *text, char *buf, size_t sz)
 
 	if (sz == 0)
 		return buf;
-	for (; text[n] != '\0' && n < max; n++)
+	for (; n < max && text[n] != '\0'; n++)
 		buf[n] = text[n] >= 0x20 && text[n] < 0x7f ? text[n] : '?';
 	if (text[n] != '\0' && sz >= 4) {
 		memcpy(&buf[n], "...", 3);
