@@ -370,7 +370,7 @@ static void test_bounds_and_big_pool(void **state)
 {
 	struct hvapi_subnet b = subnet_b;
 	struct hvapi_subnets wide = {1, &b};
-	struct hvapi_address_pool p = {0};
+	struct hvapi_address_pool p = {0}, q;
 	struct hvapi_address *v = many(ADDRPOOL_MAX_ADD + 1, 0, 0x54);
 	struct hvapi_addresses l = {ADDRPOOL_MAX_ADD + 1, v};
 	struct hvapi_count keep = {.key = "b", .count = 100};
@@ -390,6 +390,10 @@ static void test_bounds_and_big_pool(void **state)
 	}
 	assert_int_equal(p.registered.n, ADDRPOOL_MAX);
 	assert_int_equal(p.free.n, ADDRPOOL_MAX);
+	assert_int_equal(addrpool_copy(&q, &p), 0);
+	assert_int_equal(q.registered.n, ADDRPOOL_MAX);
+	assert_memory_equal(q.free.v, p.free.v, ADDRPOOL_MAX * sizeof(*v));
+	pool_clear(&q);
 	v = many(1, ADDRPOOL_MAX, 0x54);
 	l = (struct hvapi_addresses){1, v};
 	assert_int_equal(addrpool_add(&p, &wide, NULL, 0, &l, err, sizeof(err)), -ENOSPC);
@@ -445,6 +449,44 @@ static void test_addrindex(void **state)
 	addrindex_fini(&ix);
 }
 
+/* The pool's text, built address by address, is what api_write_file writes. */
+static void test_to_text(void **state)
+{
+	struct hvapi_address_pool p = {0};
+	struct hvapi_address a[3] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
+				     addr("10.2.3.4", 12)};
+	char dir[] = "/tmp/ss0-addrtext.XXXXXX", path[256], *text, *file;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/address-pool.json", dir);
+	for (int round = 0; round < 3; round++) {
+		if (round == 1)
+			add_ok(&p, a, 3);
+		if (round == 2) {
+			p.free.n = 0;			 /* null list */
+			p.registered.v[1].ip.s_addr = 0; /* MAC only: no IpAddress */
+		}
+		assert_int_equal(api_write_file(&hvapi_address_pool_type, path, &p, 0644), 0);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		file = calloc(1, 4096);
+		assert_true(fread(file, 1, 4095, f) > 0);
+		fclose(f);
+		text = addrpool_to_text(&p, &len);
+		assert_non_null(text);
+		assert_string_equal(text, file);
+		assert_int_equal(len, strlen(file));
+		free(text);
+		free(file);
+	}
+	unlink(path);
+	rmdir(dir);
+	pool_clear(&p);
+}
+
 /* address-pool.json: pretty JSON, mode 0644, both lists; null lists read back empty. */
 static void test_persist(void **state)
 {
@@ -496,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(test_reconcile_drops_reserved),
 	    cmocka_unit_test(test_bounds_and_big_pool),
 	    cmocka_unit_test(test_addrindex),
+	    cmocka_unit_test(test_to_text),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -73,4 +73,14 @@ int addrpool_reconcile(struct hvapi_address_pool *p, const struct hvapi_subnets 
 		       const struct addrpool_use *uses, size_t nuses,
 		       void (*report)(void *arg, const char *msg), void *arg);
 
+/* A copy of src in *dst: two plain arrays, no JSON round trip (api_copy builds some
+ * 70 MB of jansson objects for 65,536 addresses). 0 or -ENOMEM (*dst then empty). */
+int addrpool_copy(struct hvapi_address_pool *dst, const struct hvapi_address_pool *src);
+
+/* address-pool.json's text, byte for byte what api_write_file writes, printed address
+ * by address: the whole pool as jansson objects takes some 70 MB for 65,536 addresses,
+ * and glibc keeps that much of the heap once it has grown (issue 17). Returns a new
+ * string (*len its length) or NULL when out of memory. */
+char *addrpool_to_text(const struct hvapi_address_pool *p, size_t *len);
+
 #endif
