@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/hypervisor/vmm/addrindex.h"
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/manager.h"
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
@@ -442,7 +443,9 @@ void status_subnets(struct status *s, FILE *f)
 
 void status_addresses(struct status *s, FILE *f)
 {
+	struct addrindex free_ix = {0}, mac_use = {0};
 	struct manager_view v;
+	bool ok;
 
 	status_page_start(f, "address pool");
 	fputs("<h1>Address pool</h1>\n", f);
@@ -453,18 +456,24 @@ void status_addresses(struct status *s, FILE *f)
 	if (manager_view(s->m, MANAGER_VIEW_POOL | MANAGER_VIEW_SUBNETS | MANAGER_VIEW_USES, &v) <
 	    0)
 		memset(&v, 0, sizeof(v));
-	for (size_t i = 0; i < v.pool.registered.n; i++) {
+	/* Indexes, not a search per row: the pool may hold 65,536 addresses. */
+	ok = addrindex_of_list(&free_ix, &v.pool.free) == 0;
+	for (size_t k = 0; ok && k < v.nuses; k++)
+		ok = addrindex_put(&mac_use, addrindex_mac_key(v.uses[k].addr.mac), k) >= 0;
+	if (!ok)
+		fputs("<tr><td colspan=\"4\" class=\"warn\">out of memory</td></tr>\n", f);
+	for (size_t i = 0; ok && i < v.pool.registered.n; i++) {
 		const struct hvapi_address *a = &v.pool.registered.v[i];
 		const struct hvapi_subnet *sn = subnets_for_ip(&v.subnets, a->ip);
 		char ip[INET_ADDRSTRLEN] = "", mac[18], owner[INET_ADDRSTRLEN] = "";
-		bool is_free = addrpool_contains(&v.pool.free, a);
+		bool is_free = addrindex_find(&free_ix, a, NULL);
+		size_t k;
 
 		if (a->ip.s_addr != 0)
 			inet_ntop(AF_INET, &a->ip, ip, sizeof(ip));
 		sjson_format_mac(a->mac, mac, sizeof(mac));
-		for (size_t k = 0; !is_free && *owner == '\0' && k < v.nuses; k++)
-			if (memcmp(v.uses[k].addr.mac, a->mac, 6) == 0)
-				inet_ntop(AF_INET, &v.uses[k].vm, owner, sizeof(owner));
+		if (!is_free && addrindex_get(&mac_use, addrindex_mac_key(a->mac), &k))
+			inet_ntop(AF_INET, &v.uses[k].vm, owner, sizeof(owner));
 		fprintf(f, "<tr><td>%s</td><td>%s</td><td>", ip, mac);
 		status_esc(f, sn ? sn->id : "");
 		if (is_free)
@@ -480,6 +489,8 @@ void status_addresses(struct status *s, FILE *f)
 		"(JSON)"
 		"</a> &middot; <a href=\"/listRegisteredAddresses\">registered (JSON)</a></p>\n",
 		v.pool.free.n, v.pool.registered.n);
+	addrindex_fini(&free_ix);
+	addrindex_fini(&mac_use);
 	manager_view_clear(&v);
 	status_page_end(f);
 }

@@ -6,6 +6,7 @@
 #include "daemon/hypervisor/vmm/manager.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,31 @@
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/subnets.h"
+#include "fsutil.h"
 #include "json.h"
 #include "log.h"
 
+#define BIG_POOL_TEXT (1u << 20)
+
+/* Written from a text built address by address (addrpool_to_text), not from a JSON
+ * tree of the whole pool. */
 static int save_pool(struct manager *m, const struct hvapi_address_pool *p)
 {
-	char path[4096];
+	char path[4096], *text;
+	size_t len;
+	int rc;
 
 	statedir_path(path, sizeof(path), m->state_dir, "address-pool.json");
-	return api_write_file(&hvapi_address_pool_type, path, p, 0644);
+	text = addrpool_to_text(p, &len);
+	if (text == NULL)
+		return -ENOMEM;
+	rc = fsutil_write_atomic(path, text, len, 0644);
+	free(text);
+	/* A big pool's text is megabytes: give its pages back rather than let every
+	 * connection thread's malloc arena keep one. */
+	if (len > BIG_POOL_TEXT)
+		malloc_trim(0);
+	return rc;
 }
 
 static int save_subnets(struct manager *m, const struct hvapi_subnets *l)
@@ -49,7 +66,7 @@ int manager_pool_begin(struct manager *m, struct manager_pool_txn *t)
 	pthread_rwlock_rdlock(&m->st->lock);
 	rc = manager_uses_locked(m, &t->uses, &t->nuses);
 	if (rc == 0)
-		rc = api_copy(&hvapi_address_pool_type, &t->pool, &m->st->pool);
+		rc = addrpool_copy(&t->pool, &m->st->pool);
 	pthread_rwlock_unlock(&m->st->lock);
 	if (rc < 0)
 		manager_pool_abort(m, t);
@@ -137,8 +154,8 @@ int manager_update_subnets(struct manager *m, const struct hvapi_update_subnets_
 		return rc;
 	}
 	rc = subnets_update(&m->st->subnets, r, &t.pool, t.uses, t.nuses, &next, &drop, err, errsz);
-	for (size_t i = 0; rc == 0 && i < drop.n; i++)
-		addrpool_unregister(&t.pool, &drop.v[i]);
+	if (rc == 0 && (rc = addrpool_unregister_all(&t.pool, &drop)) < 0)
+		snprintf(err, errsz, "out of memory");
 	/* The pool first: a crash between the two writes leaves addresses out of the pool,
 	 * never addresses outside every subnet. */
 	if (rc == 0 && drop.n > 0 && (rc = save_pool(m, &t.pool)) < 0)

@@ -274,7 +274,7 @@ int manager_view(struct manager *m, unsigned what, struct manager_view *v)
 	memset(v, 0, sizeof(*v));
 	pthread_rwlock_rdlock(&m->st->lock);
 	if (what & MANAGER_VIEW_POOL)
-		rc = api_copy(&hvapi_address_pool_type, &v->pool, &m->st->pool);
+		rc = addrpool_copy(&v->pool, &m->st->pool);
 	if (rc == 0 && (what & MANAGER_VIEW_SUBNETS))
 		rc = copy_subnets(&v->subnets, &m->st->subnets);
 	if (rc == 0 && (what & MANAGER_VIEW_USES))

@@ -345,7 +345,11 @@ static void reconcile_pool(struct manager *m)
 
 	if (manager_pool_begin(m, &t) < 0)
 		return;
-	if (addrpool_reconcile(&t.pool, t.uses, t.nuses, pool_report, m) <= 0) {
+	/* settings_mu (held by the transaction) keeps the subnets still. */
+	rc = addrpool_reconcile(&t.pool, &m->st->subnets, t.uses, t.nuses, pool_report, m);
+	if (rc <= 0) {
+		if (rc < 0)
+			manager_problem(m, "repairing the address pool: %s", strerror(-rc));
 		manager_pool_abort(m, &t);
 		return;
 	}

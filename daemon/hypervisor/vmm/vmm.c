@@ -5,6 +5,7 @@
 #include "daemon/hypervisor/vmm/manager.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,9 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 	if (rc < 0)
 		goto fail;
 	reconcile_at_start(m);
+	/* The state files were parsed into JSON trees and freed (a 65,536-address pool is
+	 * some 70 MB of them); give those pages back instead of idling on them. */
+	malloc_trim(0);
 	if (pthread_create(&m->timer_thread, NULL, timer_main, m) != 0) {
 		rc = -EAGAIN;
 		snprintf(err, errsz, "cannot start timer thread");

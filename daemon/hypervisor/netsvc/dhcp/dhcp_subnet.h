@@ -14,7 +14,7 @@ struct dhcp_subnet {
 	struct in_addr gateway, mask;
 	struct in_addr dns[DHCP_SUBNET_MAX_DNS];
 	size_t ndns;
-	char domain[128];
+	char domain[256];			    /* a DNS name: 253 characters at most */
 	struct in_addr first_dynamic, last_dynamic; /* 0.0.0.0 when unset */
 };
 
