@@ -719,7 +719,9 @@ static int get_user_data(struct srpc_call *call, void *arg)
 	char err[512] = "", path[4096], *data = NULL;
 	struct vm *vm;
 	struct stat st;
-	int rc = rpc_read_request(call, &hvapi_vm_token_request_type, &q), fd = -1;
+	int rc = rpc_read_request(call, &hvapi_vm_token_request_type, &q,
+				  &hvapi_length_response_type),
+	    fd = -1;
 
 	if (rc < 0)
 		return rc;
