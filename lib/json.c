@@ -456,6 +456,12 @@ int sjson_get_double(struct sjson_dec *d, json_t *j, const char *key, double *ou
 	return 0;
 }
 
+bool sjson_string_has_nul(const json_t *v)
+{
+	return json_is_string(v) &&
+	       memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+}
+
 int sjson_get_str(struct sjson_dec *d, json_t *j, const char *key, const char **out)
 {
 	int rc;
@@ -466,6 +472,10 @@ int sjson_get_str(struct sjson_dec *d, json_t *j, const char *key, const char **
 		return rc;
 	if (!json_is_string(v))
 		return type_err(d, key, "string", v);
+	/* As a C string it would end at the NUL: "nul\u0000tail" would be taken (and
+	 * stored) as "nul". */
+	if (sjson_string_has_nul(v))
+		return sjson_fail(d, key, SJSON_NUL_ERROR);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -594,13 +604,16 @@ int sjson_get_strlist(struct sjson_dec *d, json_t *j, const char *key, char ***o
 		sjson_push_key(d, key);
 	for (size_t i = 0; i < count; i++) {
 		json_t *e = json_array_get(arr, i);
-		if (!json_is_string(e)) {
-			sjson_push_index(d, i);
+		const char *s;
+
+		sjson_push_index(d, i);
+		rc = sjson_get_str(d, e, NULL, &s);
+		if (rc == 0 && !json_is_string(e))
 			rc = type_err(d, NULL, "string", e);
-			sjson_pop(d);
+		sjson_pop(d);
+		if (rc < 0)
 			break;
-		}
-		list[i] = strdup(json_string_value(e));
+		list[i] = strdup(s);
 		if (!list[i]) {
 			rc = -ENOMEM;
 			break;

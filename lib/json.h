@@ -105,8 +105,14 @@ int sjson_get_int64(struct sjson_dec *d, json_t *j, const char *key, int64_t *ou
 int sjson_get_uint32(struct sjson_dec *d, json_t *j, const char *key, uint32_t *out);
 int sjson_get_uint64(struct sjson_dec *d, json_t *j, const char *key, uint64_t *out);
 int sjson_get_double(struct sjson_dec *d, json_t *j, const char *key, double *out);
-/* Borrowed string valid while j lives; "" when missing. */
+/* Borrowed string valid while j lives; "" when missing. A string holding a NUL
+ * character (\u0000, which RPC messages may carry) is refused with -EINVAL and
+ * SJSON_NUL_ERROR: as a C string it would silently lose everything after the NUL. The
+ * getters built on this one (dup_str, time, bytes, ipv4, mac, strlist) refuse it too. */
 int sjson_get_str(struct sjson_dec *d, json_t *j, const char *key, const char **out);
+#define SJSON_NUL_ERROR "string contains a NUL character (\\u0000)"
+/* True when v is a string with a NUL character inside. */
+bool sjson_string_has_nul(const json_t *v);
 /* New string (caller frees; "" when missing); -ENOMEM possible. */
 int sjson_dup_str(struct sjson_dec *d, json_t *j, const char *key, char **out);
 /* RFC 3339 string; the zero time "0001-01-01T00:00:00Z" gives {0, 0}. */

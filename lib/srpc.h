@@ -42,7 +42,9 @@ int srpc_conn_read(struct srpc_conn *c, void *buf, size_t len);
 ssize_t srpc_conn_read_some(struct srpc_conn *c, void *buf, size_t max);
 
 /* Reads one line up to and excluding '\n' (a trailing '\r' is kept) into buf, NUL
- * terminated. Returns its length, -EMSGSIZE if longer than sz-1, -ECONNRESET on EOF. */
+ * terminated. Returns its length, -EMSGSIZE if longer than sz-1, -ECONNRESET on EOF.
+ * A NUL byte inside the line is stored as 0x1a (ASCII SUB): the string is the whole
+ * line, and a parser that refuses control bytes refuses it (never reads it cut). */
 ssize_t srpc_conn_read_line(struct srpc_conn *c, char *buf, size_t sz);
 
 /* Buffers raw bytes (large writes go straight out). 0 or -errno. */

@@ -248,6 +248,11 @@ ssize_t srpc_conn_read_line(struct srpc_conn *c, char *buf, size_t sz)
 		if (n + k + 1 > sz)
 			return -EMSGSIZE;
 		memcpy(buf + n, c->rbuf + c->rpos, k);
+		/* A C string cannot hold a NUL: "Hypervisor.ListVMs\0junk" would read as
+		 * ListVMs. SUB keeps the line whole and is a control byte parsers refuse. */
+		for (size_t i = n; i < n + k; i++)
+			if (buf[i] == '\0')
+				buf[i] = 0x1a;
 		n += k;
 		c->rpos += k;
 		if (nl != NULL) {

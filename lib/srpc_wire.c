@@ -234,6 +234,7 @@ static bool is_space(char c)
 int srpc_wire_method_line(char *line, char **service, char **method)
 {
 	char *start = line, *end = line + strlen(line), *dot;
+	bool ctl = false;
 
 	while (start < end && is_space(*start))
 		start++;
@@ -244,6 +245,15 @@ int srpc_wire_method_line(char *line, char **service, char **method)
 	*method = NULL;
 	if (start == end)
 		return 0;
+	/* "Hypervisor.ListVMs\x01junk" names no method: refused whole, never cut. */
+	for (char *p = start; p < end; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*p = '?';
+			ctl = true;
+		}
+	}
+	if (ctl)
+		return -EINVAL;
 	dot = strchr(start, '.');
 	if (dot == NULL || strchr(dot + 1, '.') != NULL)
 		return -EINVAL;

@@ -51,7 +51,10 @@ int srpc_wire_parse_status(const char *buf, size_t len, bool *connected, char *s
 
 /* Trims line (in place) and splits "Service.Method". Returns 0 for an empty line
  * (ping), 1 with *service and *method pointing into line (the dot replaced by NUL),
- * or -EINVAL when there is not exactly one dot. */
+ * or -EINVAL when there is not exactly one dot or the line holds a control byte
+ * (< 0x20 or 0x7f after trimming; srpc_conn_read_line stores a NUL as 0x1a). On
+ * -EINVAL *service is the trimmed line, control bytes shown as '?', for the error
+ * message "malformed Service.Method: ...". */
 int srpc_wire_method_line(char *line, char **service, char **method);
 
 /* Finds the end of one JSON value in a byte stream fed in pieces. Only the value's

@@ -66,7 +66,7 @@ sum_ten=$(sha256sum "$root/ten.bin" | cut -c1-64)
 start_ours() {
 	cat >"$d/ours.json" <<EOF
 {"tftp_root": "$root", "no_dhcp": true, "http_port": 8090, "tftp_max_transfers": 256,
- "tftp_max_window": 64}
+ "tftp_max_per_client": 256, "tftp_max_window": 64}
 EOF
 	ip netns exec "$S" "$bin/ss-netsvc" "$d/ours.json" >"$d/ours.log" 2>&1 &
 	srv=$!

@@ -352,7 +352,11 @@ static int decode_enum(const struct api_field *f, struct sjson_dec *d, json_t *v
 	int val = 0;
 
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
+		const char *s;
+		int rc = sjson_get_str(d, v, NULL, &s); /* refuses "running\u0000x" */
+
+		if (rc < 0)
+			return rc;
 		val = -1;
 		for (int i = 0; f->names[i]; i++)
 			if (strcmp(f->names[i], s) == 0)

@@ -15,7 +15,9 @@
  *                                            failure); prints "ERR METHOD: why" for each
  *                                            failed call (error line, transport, or a
  *                                            response with a non-empty "Error"), then
- *                                            "CALLS METHOD OK ERR" per method at EOF */
+ *                                            "CALLS METHOD OK ERR" per method at EOF
+ * A JSON argument of call and first may hold \u0000 (the hostile-input tests send it),
+ * and "@FILE" reads it from FILE (requests larger than one argument may be). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +61,13 @@ static struct srpc_client *dial(void)
 	return cl;
 }
 
+static json_t *json_arg(const char *text, json_error_t *jerr)
+{
+	if (text[0] == '@')
+		return json_load_file(text + 1, JSON_DECODE_ANY | JSON_ALLOW_NUL, jerr);
+	return json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, jerr);
+}
+
 static int fail_call(struct srpc_client *cl, const char *method)
 {
 	fprintf(stderr, "srpc-testc: %s: %s\n", method, srpc_client_error(cl));
@@ -73,7 +82,7 @@ static int cmd_call(const char *method, const char *text)
 	json_t *req = NULL, *resp;
 	char *out;
 
-	if (text != NULL && (req = json_loads(text, JSON_DECODE_ANY, &jerr)) == NULL) {
+	if (text != NULL && (req = json_arg(text, &jerr)) == NULL) {
 		fprintf(stderr, "srpc-testc: bad JSON argument: %s\n", jerr.text);
 		return 2;
 	}
@@ -99,7 +108,7 @@ static int cmd_first(const char *method, const char *text)
 	char *out;
 	int rc;
 
-	if ((req = json_loads(text != NULL ? text : "{}", JSON_DECODE_ANY, &jerr)) == NULL) {
+	if ((req = json_arg(text != NULL ? text : "{}", &jerr)) == NULL) {
 		fprintf(stderr, "srpc-testc: bad JSON argument: %s\n", jerr.text);
 		return 2;
 	}

@@ -5,7 +5,9 @@
 # same L2 segment and a routed interface to another one. Checks that each VM gets its own
 # data and nothing else, that spoofing a neighbour's IP or MAC gets nothing (and would
 # have worked without our rules), that link-local traffic never leaves the host, that
-# routes follow subnet changes, and that the daemon touches no table but its own.
+# routes follow subnet changes, that hostile requests (proxy headers, a foreign or a
+# second Host, %00 in the path) are refused, and that the daemon touches no table but
+# its own.
 set -eu
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/metadata.sh"
@@ -173,6 +175,21 @@ md_expect "request with X-Forwarded-For is refused" "$V1" /latest/user-data 403 
 md_expect "request with a foreign Host is refused" "$V1" /latest/user-data 403 '' \
   -H 'Host: attacker.example'
 md_expect "POST is refused" "$V1" /latest/user-data 405 '' -X POST
+# Issue 17: "%00" cut the path, so this was the user data; a second Host was ignored.
+md_expect "a path with %00 is refused with 400" "$V1" '/latest/user-data%00.txt' 400 '' --path-as-is
+t_check "...and is not answered with the user data" test "$MD_BODY" = ""
+md_expect "a path with another decoded control byte (%0a) is refused with 400" "$V1" \
+  '/latest/user-data%0a' 400 '' --path-as-is
+md_expect "an escaped path without control bytes is still served" "$V1" \
+  '/latest/user-%64ata' 200 $'=#cloud-config\nhostname: one'
+two_hosts='GET /latest/user-data HTTP/1.1\r\nHost: 169.254.169.254\r\nHost: attacker.example\r\n'
+two_hosts="${two_hosts}Connection: close\r\n\r\n"
+out=$(md_raw "$V1" "$two_hosts")
+t_expect "a request with two Host headers is refused with 400" '^HTTP/1\.[01] 400' echo "$out"
+no_user_data() { ! grep -q cloud-config <<<"$1"; }
+t_check "...and is not answered with the user data" no_user_data "$out"
+t_expect "one Host header is served (control)" 'cloud-config' md_raw "$V1" \
+  'GET /latest/user-data HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n'
 t_expect "TraceVmMetadata hook sees (ip, path)" "^trace 10\.199\.0\.11 /latest/user-data$" \
   cat "$tmp/log"
 t_expect "hypervisor port 6976 reachable at 169.254.169.254 from a VM" hypervisor-port-ok \

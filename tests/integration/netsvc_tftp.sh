@@ -6,7 +6,8 @@
 # wraparound past 65535 and a client that duplicates every ACK (no storm); escapes
 # through "..", absolute names, symlinks and overlong names fail; write requests are
 # refused; per-IP files reach only their IP, and only after the DHCP exchange with
-# their MAC (weakness #10); many transfers at once, with a cap.
+# their MAC (weakness #10); many transfers at once, with a cap (one client may hold them
+# all here; netsvc_tftp_hostile.sh tests the per-client cap).
 set -eu
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/netsvc.sh"
@@ -47,6 +48,7 @@ cat >"$tmp/cfg.json" <<EOF
   "interfaces": ["$BR"],
   "http_port": 8069,
   "tftp_max_transfers": 150,
+  "tftp_max_per_client": 200,
   "subnets": [{"Id": "lan", "IpGateway": "10.77.1.1", "IpMask": "255.255.255.0"}],
   "leases": [{"mac": "$MAC1", "ip": "10.77.1.11", "hostname": "one"}],
   "files": [{"ip": "10.77.1.11", "mac": "$MAC1",

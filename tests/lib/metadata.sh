@@ -75,3 +75,12 @@ md_ns_of() {
 md_ping() {
   ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1
 }
+
+# md_raw NS REQUEST: sends REQUEST (printf %b escapes: \r\n) as it is to
+# 169.254.169.254:80 from NS and prints the answer (3 s at most), for requests curl
+# would not send (two Host headers).
+md_raw() {
+  # shellcheck disable=SC2016 # $1 is the inner shell's argument
+  ip netns exec "$1" timeout 3 bash -c \
+    'exec 3<>/dev/tcp/169.254.169.254/80 && printf "%b" "$1" >&3 && cat <&3' _ "$2" 2>&1
+}

@@ -335,6 +335,50 @@ static void test_case_insensitive_and_unknown_keys(void **state)
 	json_decref(j);
 }
 
+/* Issue 17: a NUL inside any string of a request refuses the request, naming the
+ * field, instead of storing what comes before it. */
+static void test_nul_refused(void **state)
+{
+	struct hvapi_change_vm_tags_request r;
+	struct hvapi_create_vm_request c;
+	json_error_t je;
+	json_t *j;
+	char *err = NULL;
+
+	(void)state;
+	j = json_loads("{\"IpAddress\":\"10.0.0.7\",\"Tags\":{\"Name\":\"nul\\u0000tail\"}}",
+		       JSON_ALLOW_NUL, &je);
+	assert_non_null(j);
+	assert_int_equal(
+	    api_decode_msg(&hvapi_change_vm_tags_request_type, j, "ChangeVmTagsRequest", &r, &err),
+	    -EINVAL);
+	assert_non_null(err);
+	assert_non_null(
+	    strstr(err, "ChangeVmTagsRequest: .Tags.Name: string contains a NUL character"));
+	assert_int_equal(r.tags.n, 0); /* cleared: nothing half-decoded is left */
+	free(err);
+	json_decref(j);
+
+	j = json_loads("{\"Hostname\":\"a\\u0000b\",\"MemoryInMiB\":1}", JSON_ALLOW_NUL, &je);
+	assert_int_equal(api_decode_msg(&hvapi_create_vm_request_type, j, NULL, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, ".Hostname: string contains a NUL"));
+	free(err);
+	json_decref(j);
+
+	/* An enum compared as a C string would take "bios\u0000x" for "bios". */
+	j = json_loads("{\"FirmwareType\":\"bios\\u0000x\"}", JSON_ALLOW_NUL, &je);
+	assert_int_equal(api_decode_msg(&hvapi_create_vm_request_type, j, NULL, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, ".FirmwareType: string contains a NUL"));
+	free(err);
+	json_decref(j);
+
+	j = json_loads("{\"OwnerUsers\":[\"alice\",\"bob\\u0000\"]}", JSON_ALLOW_NUL, &je);
+	assert_int_equal(api_decode_msg(&hvapi_create_vm_request_type, j, NULL, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, ".OwnerUsers[1]: string contains a NUL"));
+	free(err);
+	json_decref(j);
+}
+
 /* Real vm-control sends nil lists and maps as null (rpc.md §10.9). */
 static void test_go_list_vms_request(void **state)
 {
@@ -1185,6 +1229,7 @@ int main(void)
 	    cmocka_unit_test(test_match_tags_and_owners),
 	    cmocka_unit_test(test_verstr),
 	    cmocka_unit_test(test_method_table),
+	    cmocka_unit_test(test_nul_refused),
 	    cmocka_unit_test(test_copy_and_file_io),
 	    cmocka_unit_test(test_golden_records),
 	    cmocka_unit_test(test_golden_messages),

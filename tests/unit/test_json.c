@@ -315,6 +315,60 @@ static void test_strlist(void **state)
 	json_decref(j);
 }
 
+/* Issue 17: "nul\u0000tail" must not be read as "nul". jansson parses it only with
+ * JSON_ALLOW_NUL, which the RPC layer uses (Go clients may send it). */
+static void test_nul_in_strings(void **state)
+{
+	const char *text = "{\"S\": \"nul\\u0000tail\", \"L\": [\"ok\", \"a\\u0000\"], "
+			   "\"T\": \"2024-05-01T10:00:00Z\\u0000x\", \"Fine\": \"x\"}";
+	json_error_t je;
+	json_t *doc = json_loads(text, JSON_ALLOW_NUL, &je);
+	struct sjson_dec d;
+	struct timespec t;
+	const char *s;
+	char *dup, **list;
+	size_t n;
+
+	(void)state;
+	assert_non_null(doc);
+	assert_true(sjson_string_has_nul(json_object_get(doc, "S")));
+	assert_false(sjson_string_has_nul(json_object_get(doc, "Fine")));
+	assert_false(sjson_string_has_nul(json_object_get(doc, "L")));
+
+	sjson_dec_init(&d, "ChangeVmTagsRequest");
+	assert_int_equal(sjson_get_str(&d, doc, "S", &s), -EINVAL);
+	assert_string_equal(s, "");
+	assert_string_equal(sjson_dec_error(&d),
+			    "ChangeVmTagsRequest: .S: string contains a NUL character (\\u0000)");
+	sjson_dec_fini(&d);
+
+	sjson_dec_init(&d, NULL);
+	assert_int_equal(sjson_dup_str(&d, doc, "S", &dup), -EINVAL);
+	free(dup);
+	sjson_dec_fini(&d);
+
+	sjson_dec_init(&d, NULL);
+	assert_int_equal(sjson_get_strlist(&d, doc, "L", &list, &n), -EINVAL);
+	assert_null(list);
+	assert_string_equal(sjson_dec_error(&d), ".L[1]: " SJSON_NUL_ERROR);
+	sjson_dec_fini(&d);
+
+	sjson_dec_init(&d, NULL);
+	assert_int_equal(sjson_get_time(&d, doc, "T", &t), -EINVAL);
+	sjson_dec_fini(&d);
+
+	sjson_dec_init(&d, NULL);
+	assert_int_equal(sjson_get_str(&d, doc, "Fine", &s), 0);
+	assert_string_equal(s, "x");
+	assert_null(sjson_dec_error(&d));
+	sjson_dec_fini(&d);
+	json_decref(doc);
+
+	/* Without JSON_ALLOW_NUL (files) jansson refuses the document itself. */
+	assert_int_equal(sjson_load_buf(text, strlen(text), "f", &doc, NULL), -EINVAL);
+	assert_null(doc);
+}
+
 static void test_comment_skipping(void **state)
 {
 	const char *text = "# hash comment\n"
@@ -729,6 +783,7 @@ int main(void)
 	    cmocka_unit_test(test_case_insensitive_keys),
 	    cmocka_unit_test(test_scalar_types),
 	    cmocka_unit_test(test_strlist),
+	    cmocka_unit_test(test_nul_in_strings),
 	    cmocka_unit_test(test_comment_skipping),
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_go_escaping),

@@ -358,6 +358,64 @@ static void test_host_header(void **state)
 	assert_false(metadata_host_is_allowed(""));
 }
 
+/* Issue 17: "/latest/user-data%00.txt" was served as the user data. */
+static void test_url_unescape(void **state)
+{
+	char a[] = "/latest/user-data%00.txt", b[] = "/a%2Fb%41%zz%4", c[] = "/x%0a%7F%7e",
+	     d[] = "%", e[] = "/plain";
+
+	(void)state;
+	assert_int_equal(metadata_url_unescape(a), 22);
+	assert_string_equal(a, "/latest/user-data\x1a.txt");
+	assert_int_equal(metadata_url_unescape(b), 10);
+	assert_string_equal(b, "/a/bA%zz%4"); /* bad escapes kept, as libmicrohttpd does */
+	assert_int_equal(metadata_url_unescape(c), 5);
+	assert_string_equal(c, "/x\n\x7f~");
+	assert_int_equal(metadata_url_unescape(d), 1);
+	assert_string_equal(d, "%");
+	assert_int_equal(metadata_url_unescape(e), 6);
+	assert_string_equal(e, "/plain");
+}
+
+static void test_request_check(void **state)
+{
+	char nul[] = "/latest/user-data%00.txt", lf[] = "/latest/user-data%0a";
+	struct metadata_request ok = {
+	    .method = "GET", .path = "/latest/user-data", .nhost = 1, .host = "169.254.169.254"};
+	struct metadata_request rq;
+
+	(void)state;
+	assert_int_equal(metadata_request_check(&ok), 0);
+	rq = ok;
+	rq.method = "HEAD";
+	assert_int_equal(metadata_request_check(&rq), 0);
+	rq = ok;
+	rq.nhost = 0;
+	rq.host = NULL;
+	assert_int_equal(metadata_request_check(&rq), 0); /* HTTP/1.0 */
+	rq = ok;
+	metadata_url_unescape(nul);
+	rq.path = nul;
+	assert_int_equal(metadata_request_check(&rq), 400);
+	metadata_url_unescape(lf);
+	rq.path = lf;
+	assert_int_equal(metadata_request_check(&rq), 400);
+	rq.path = "/latest/user-data\t";
+	assert_int_equal(metadata_request_check(&rq), 400);
+	rq = ok;
+	rq.nhost = 2; /* the first one allowed, a second one anything */
+	assert_int_equal(metadata_request_check(&rq), 400);
+	rq = ok;
+	rq.method = "POST";
+	assert_int_equal(metadata_request_check(&rq), 405);
+	rq = ok;
+	rq.proxy = true;
+	assert_int_equal(metadata_request_check(&rq), 403);
+	rq = ok;
+	rq.host = "evil.example";
+	assert_int_equal(metadata_request_check(&rq), 403);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +433,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_info_json, setup, teardown),
 	    cmocka_unit_test(test_proxy_headers_refused),
 	    cmocka_unit_test(test_host_header),
+	    cmocka_unit_test(test_url_unescape),
+	    cmocka_unit_test(test_request_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,6 +155,29 @@ static void test_method_line(void **state)
 	assert_string_equal(meth, "LocalUpgradeToUnix");
 }
 
+/* Issue 17: "Hypervisor.ListVMs\0junk" ran ListVMs. A line with a control byte names no
+ * method; it is refused whole and shown with '?' in the error. */
+static void test_method_line_control_bytes(void **state)
+{
+	char l1[] = "Hypervisor.ListVMs\x1ajunk", l2[] = "Hypervisor.List\x01VMs",
+	     l3[] = "Hypervisor.ListVMs\x7f", l4[] = "\x1b[2JHypervisor.ListVMs",
+	     l5[] = " Hypervisor.ListVMs\t\r";
+	char *svc, *meth;
+
+	(void)state;
+	assert_int_equal(srpc_wire_method_line(l1, &svc, &meth), -EINVAL);
+	assert_string_equal(svc, "Hypervisor.ListVMs?junk");
+	assert_null(meth);
+	assert_int_equal(srpc_wire_method_line(l2, &svc, &meth), -EINVAL);
+	assert_string_equal(svc, "Hypervisor.List?VMs");
+	assert_int_equal(srpc_wire_method_line(l3, &svc, &meth), -EINVAL);
+	assert_int_equal(srpc_wire_method_line(l4, &svc, &meth), -EINVAL);
+	assert_string_equal(svc, "?[2JHypervisor.ListVMs");
+	/* Whitespace around the name is still trimmed, as rpc.md §4 says. */
+	assert_int_equal(srpc_wire_method_line(l5, &svc, &meth), 1);
+	assert_string_equal(meth, "ListVMs");
+}
+
 /* Feeds s whole and byte by byte; both must agree on the value's length. */
 static int frame_len(const char *s, size_t *len)
 {
@@ -287,6 +310,10 @@ static void test_conn_exact(void **state)
 	json_decref(v);
 	assert_int_equal(srpc_conn_read_line(p.c, line, sizeof(line)), 8);
 	assert_string_equal(line, "line two");
+	/* A NUL inside a line becomes SUB: the string is the whole line, not "Hyp...VMs". */
+	assert_int_equal(write(p.peer, "Hypervisor.ListVMs\0junk\n", 24), 24);
+	assert_int_equal(srpc_conn_read_line(p.c, line, sizeof(line)), 23);
+	assert_string_equal(line, "Hypervisor.ListVMs\x1ajunk");
 	close(p.peer);
 	assert_int_equal(srpc_conn_read_json(p.c, &v), -ECONNRESET);
 	srpc_conn_free(p.c);
@@ -350,9 +377,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_header_end),	cmocka_unit_test(test_parse_request),
 	    cmocka_unit_test(test_http_error),	cmocka_unit_test(test_parse_status),
-	    cmocka_unit_test(test_method_line), cmocka_unit_test(test_frame),
-	    cmocka_unit_test(test_frame_eof),	cmocka_unit_test(test_conn_exact),
-	    cmocka_unit_test(test_conn_limits), cmocka_unit_test(test_conn_write),
+	    cmocka_unit_test(test_method_line), cmocka_unit_test(test_method_line_control_bytes),
+	    cmocka_unit_test(test_frame),	cmocka_unit_test(test_frame_eof),
+	    cmocka_unit_test(test_conn_exact),	cmocka_unit_test(test_conn_limits),
+	    cmocka_unit_test(test_conn_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

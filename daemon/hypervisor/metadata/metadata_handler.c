@@ -472,3 +472,56 @@ bool metadata_host_is_allowed(const char *host)
 	return !host || strcmp(host, "169.254.169.254") == 0 ||
 	       strcmp(host, "169.254.169.254:80") == 0;
 }
+
+static int md_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t metadata_url_unescape(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		int hi = r[0] == '%' ? md_hex(r[1]) : -1, lo = hi >= 0 ? md_hex(r[2]) : -1;
+
+		if (lo < 0) {
+			*w++ = *r;
+			continue;
+		}
+		*w = (char)(hi << 4 | lo);
+		if (*w == '\0')
+			*w = 0x1a;
+		w++;
+		r += 2;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+static bool md_has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+unsigned int metadata_request_check(const struct metadata_request *rq)
+{
+	if (!rq->path || md_has_ctl(rq->path) || rq->nhost > 1)
+		return 400;
+	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
+		return 405;
+	/* A request that went through a proxy is someone else's request forwarded by a
+	 * program in the VM (SSRF): refused, as AWS, GCE and Azure do. */
+	if (rq->proxy || !metadata_host_is_allowed(rq->host))
+		return 403;
+	return 0;
+}

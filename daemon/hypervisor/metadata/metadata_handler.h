@@ -60,4 +60,25 @@ bool metadata_header_is_proxy(const char *name);
  * anything else is refused so that DNS-rebinding pages inside a VM cannot read it. */
 bool metadata_host_is_allowed(const char *host);
 
+/* The URL decoder the HTTP server uses (libmicrohttpd's unescape callback): "%HH" to
+ * its byte in place, anything else (a bad escape too) kept. A decoded NUL is stored
+ * as 0x1a (SUB): as a C string "/latest/user-data%00.txt" would otherwise be
+ * "/latest/user-data". Returns the new length. */
+size_t metadata_url_unescape(char *s);
+
+/* What the HTTP server saw of one request. */
+struct metadata_request {
+	const char *method;
+	const char *path;   /* after metadata_url_unescape */
+	const char *host;   /* the first Host header, NULL if none */
+	unsigned int nhost; /* how many Host headers */
+	bool proxy;	    /* a header metadata_header_is_proxy names */
+};
+
+/* 0 when the request may be answered, else its refusal: 400 for a path holding a
+ * control byte (decoded from %00..%1f or %7f, or raw) or more than one Host header
+ * (which one would name the server is a matter of taste), 405 for a method other
+ * than GET and HEAD, 403 for a proxied request or a foreign Host. */
+unsigned int metadata_request_check(const struct metadata_request *rq);
+
 #endif

@@ -1,6 +1,7 @@
 /* libmicrohttpd front of the metadata handler: who is calling (TCP source address,
- * trustworthy because of the per-tap anti-spoofing rules), request hygiene (GET/HEAD
- * only, no proxy headers, Host must be the metadata address), then metadata_handle. */
+ * trustworthy because of the per-tap anti-spoofing rules), request hygiene
+ * (metadata_request_check: no control bytes in the path, one Host at most and it the
+ * metadata address, GET/HEAD only, no proxy headers), then metadata_handle. */
 #include "daemon/hypervisor/metadata/metadata_http.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MD_CONN_LIMIT 256
@@ -21,18 +23,24 @@ struct metadata_http {
 	struct metadata_http_stats stats; /* updated atomically */
 };
 
-static enum MHD_Result md_find_proxy(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
+static enum MHD_Result md_scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
 {
-	bool *found = cls;
+	struct metadata_request *rq = cls;
 
 	(void)kind;
-	(void)value;
-	if (metadata_header_is_proxy(key)) {
-		*found = true;
-		return MHD_NO;
-	}
+	if (metadata_header_is_proxy(key))
+		rq->proxy = true;
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0 && rq->nhost++ == 0)
+		rq->host = value;
 	return MHD_YES;
+}
+
+static size_t md_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return metadata_url_unescape(s);
 }
 
 static enum MHD_Result md_queue(struct MHD_Connection *c, unsigned int status, const char *type,
@@ -56,20 +64,12 @@ static enum MHD_Result md_queue_empty(struct MHD_Connection *c, unsigned int sta
 }
 
 /* Refusal reason, or 0 to go on. */
-static unsigned int md_refuse(struct MHD_Connection *c, const char *method)
+static unsigned int md_refuse(struct MHD_Connection *c, const char *method, const char *url)
 {
-	bool proxy = false;
+	struct metadata_request rq = {.method = method, .path = url};
 
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return MHD_HTTP_METHOD_NOT_ALLOWED;
-	/* A request that went through a proxy is someone else's request forwarded by a
-	 * program in the VM (SSRF): refused, as AWS, GCE and Azure do. */
-	MHD_get_connection_values(c, MHD_HEADER_KIND, md_find_proxy, &proxy);
-	if (proxy)
-		return MHD_HTTP_FORBIDDEN;
-	if (!metadata_host_is_allowed(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
-		return MHD_HTTP_FORBIDDEN;
-	return 0;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, md_scan_header, &rq);
+	return metadata_request_check(&rq);
 }
 
 static enum MHD_Result md_answer(struct metadata_http *h, struct MHD_Connection *c,
@@ -127,7 +127,7 @@ static enum MHD_Result md_access(void *cls, struct MHD_Connection *c, const char
 	sin = (const struct sockaddr_in *)ci->client_addr;
 	if (h->src->trace)
 		h->src->trace(h->src->ctx, sin->sin_addr, url);
-	refuse = md_refuse(c, method);
+	refuse = md_refuse(c, method, url);
 	if (refuse) {
 		__atomic_add_fetch(&h->stats.refused, 1, __ATOMIC_RELAXED);
 		return md_queue_empty(c, refuse);
@@ -154,7 +154,7 @@ int metadata_http_start(int listen_fd, const char *bridge, const struct metadata
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MD_CONN_LIMIT,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)MD_PER_IP_LIMIT,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MD_CONN_MEMORY,
-				  MHD_OPTION_END);
+				  MHD_OPTION_UNESCAPE_CALLBACK, md_unescape, NULL, MHD_OPTION_END);
 	if (!h->mhd) {
 		/* MHD closes a socket given with MHD_OPTION_LISTEN_SOCKET when it fails. */
 		free(h);

@@ -10,7 +10,7 @@ struct metadata_http;
 
 struct metadata_http_stats {
 	uint64_t requests; /* every request seen */
-	uint64_t refused;  /* 403/405: proxy headers, foreign Host, not GET/HEAD */
+	uint64_t refused;  /* 400/403/405: metadata_request_check */
 	uint64_t unknown;  /* 404 because the caller is no VM of this bridge */
 };
 

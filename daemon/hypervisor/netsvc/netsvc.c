@@ -44,6 +44,10 @@ struct netsvc *netsvc_new(const struct netsvc_config *cfg, const struct netsvc_h
 	ns->dhcp.io.fd = ns->tftp.io.fd = ns->ra.io.fd = -1;
 	pthread_mutex_init(&ns->lock, NULL);
 	pthread_cond_init(&ns->cond, NULL);
+	pthread_mutex_init(&ns->log_lock, NULL);
+	for (int k = 0; k < NETSVC_PEER_LOG_KINDS; k++)
+		ratelimit_init(&ns->peer_log[k], cfg->peer_log_rate ? cfg->peer_log_rate : 10,
+			       cfg->peer_log_burst ? cfg->peer_log_burst : 20, evloop_now_ms());
 	ns->cfg.state_dir = dup_or_null(cfg->state_dir);
 	ns->cfg.tftp_root = dup_or_null(cfg->tftp_root);
 	ns->cfg.boot_template = strdup(cfg->boot_template ? cfg->boot_template : "pxelinux.%d");
@@ -164,6 +168,7 @@ static void sweep(struct ev_timer *t)
 	for (const struct netsvc_server *const *sv = netsvc_servers; rescanned && *sv != NULL; sv++)
 		if ((*sv)->refresh != NULL)
 			(*sv)->refresh(ns);
+	netsvc_log_flush(ns);
 	evloop_timer_set(ns->loop, t, evloop_now_ms() + SWEEP_MS);
 }
 
@@ -266,6 +271,7 @@ void netsvc_free(struct netsvc *ns)
 	free((char *)ns->cfg.http_path);
 	pthread_mutex_destroy(&ns->lock);
 	pthread_cond_destroy(&ns->cond);
+	pthread_mutex_destroy(&ns->log_lock);
 	free(ns);
 }
 

@@ -17,7 +17,8 @@
  *   - status page: netsvc_status_json().
  * Events flow back through struct netsvc_hooks, called on the loop thread with no
  * lock held. Log lines go to lib/log with the prefixes "dhcpd: ", "tftpd(ip:file): ",
- * "ra6: " (per-packet detail at debug level 1). */
+ * "ra6: " (per-packet detail at debug level 1); the lines a client causes per packet
+ * are rate-limited (netsvc_config.peer_log_*). */
 #ifndef SS_NETSVC_H
 #define SS_NETSVC_H
 
@@ -58,9 +59,15 @@ struct netsvc_config {
 	const char *http_path;	       /* mount point, default "/boot/" */
 	bool send_ra;		       /* answer router solicitations of netboot clients */
 	unsigned tftp_max_transfers;   /* 0: 256 */
+	unsigned tftp_max_per_client;  /* transfers at once from one address, 0: 8 */
 	unsigned tftp_max_window;      /* 0: 64 */
 	unsigned tftp_timeout_ms;      /* initial retransmit timeout, 0: 1000 */
 	unsigned tftp_retries;	       /* 0: 6 */
+	/* Log lines a client can cause once per packet (TFTP refusals, failures and
+	 * transfers, refused per-IP files), per kind: peer_log_burst at once, then
+	 * peer_log_rate per second; the rest is counted in one "suppressed" line a second. */
+	unsigned peer_log_rate;	 /* 0: 10 */
+	unsigned peer_log_burst; /* 0: 20 */
 };
 
 /* Copies the configuration. NULL on allocation failure. hooks may be NULL. */

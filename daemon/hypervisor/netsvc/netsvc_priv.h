@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "ratelimit.h"
+
 #include "daemon/hypervisor/netsvc/dhcp/dhcp_handle.h"
 #include "daemon/hypervisor/netsvc/dhcp/dhcp_store.h"
 #include "daemon/hypervisor/netsvc/evloop.h"
@@ -22,6 +24,15 @@ struct dhcp_server {
 	struct ev_io io;
 	struct dhcp_result *res; /* DHCP_BATCH results of one receive batch */
 	int ifindex[DHCP_BATCH];
+};
+
+/* The kinds of rate-limited log lines (netsvc_log_peer). */
+enum netsvc_peer_log {
+	NETSVC_PEER_LOG_TFTP_REFUSED, /* "tftpd(ip:file): refused: ..." */
+	NETSVC_PEER_LOG_TFTP_FAILED,  /* "tftpd(ip:file): failed after ..." */
+	NETSVC_PEER_LOG_TFTP_DONE,    /* "tftpd(ip:file): N bytes sent in ..." */
+	NETSVC_PEER_LOG_FILES,	      /* "netboot files of ip: name refused: ..." */
+	NETSVC_PEER_LOG_KINDS,
 };
 
 struct tftp_xfer;
@@ -84,6 +95,9 @@ struct netsvc {
 	struct tftp_server tftp;
 	struct ra6 ra;
 	struct netsvc_stats stats;
+
+	pthread_mutex_t log_lock; /* guards peer_log (leaf lock) */
+	struct ratelimit peer_log[NETSVC_PEER_LOG_KINDS];
 };
 
 /* A NetbootMachine registration (token -> IP, MAC, ACK baseline). */
@@ -103,6 +117,16 @@ enum netsvc_log_level {
 /* Logs through lib/log (debug lines at debug level 1). */
 void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* netsvc_log for a line a client can cause once per packet, limited per kind
+ * (netsvc_config.peer_log_burst at once, peer_log_rate per second); the lines it drops
+ * are counted and netsvc_log_flush says how many. Thread-safe (HTTP boot threads
+ * resolve files too). */
+void netsvc_log_peer(struct netsvc *ns, enum netsvc_peer_log kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* One line per kind that dropped lines since the last call ("tftpd: 1972 refusal
+ * lines suppressed ..."). Called by the sweep, every second. */
+void netsvc_log_flush(struct netsvc *ns);
 
 /* Interface table (netsvc_ifaces.c). Caller holds ns->lock. */
 int netsvc_ifaces_scan(struct netsvc *ns);

@@ -38,6 +38,48 @@ void netsvc_log(struct netsvc *ns, enum netsvc_log_level level, const char *fmt,
 		log_msg(level == NETSVC_LOG_ERROR ? LOG_LVL_ERROR : LOG_LVL_INFO, "%s", line);
 }
 
+/* How netsvc_log_flush names each kind: "<prefix>: N <lines> suppressed". */
+static const char *const peer_log_what[NETSVC_PEER_LOG_KINDS][2] = {
+    [NETSVC_PEER_LOG_TFTP_REFUSED] = {"tftpd", "refusal lines"},
+    [NETSVC_PEER_LOG_TFTP_FAILED] = {"tftpd", "failed-transfer lines"},
+    [NETSVC_PEER_LOG_TFTP_DONE] = {"tftpd", "transfer lines"},
+    [NETSVC_PEER_LOG_FILES] = {"netboot files", "refusal lines"},
+};
+
+void netsvc_log_peer(struct netsvc *ns, enum netsvc_peer_log kind, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	bool ok;
+
+	pthread_mutex_lock(&ns->log_lock);
+	ok = ratelimit_allow(&ns->peer_log[kind], evloop_now_ms());
+	pthread_mutex_unlock(&ns->log_lock);
+	if (!ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_LVL_INFO, "%s", line);
+}
+
+void netsvc_log_flush(struct netsvc *ns)
+{
+	uint64_t n[NETSVC_PEER_LOG_KINDS];
+
+	pthread_mutex_lock(&ns->log_lock);
+	for (int k = 0; k < NETSVC_PEER_LOG_KINDS; k++)
+		n[k] = ratelimit_take_suppressed(&ns->peer_log[k]);
+	pthread_mutex_unlock(&ns->log_lock);
+	for (int k = 0; k < NETSVC_PEER_LOG_KINDS; k++)
+		if (n[k] > 0)
+			netsvc_log(ns, NETSVC_LOG_INFO,
+				   "%s: %llu %s suppressed (more than %u at once or %u a second)",
+				   peer_log_what[k][0], (unsigned long long)n[k],
+				   peer_log_what[k][1], ns->peer_log[k].burst,
+				   ns->peer_log[k].rate);
+}
+
 struct snap {
 	struct dhcp_store_entry *e;
 	size_t n, cap;
@@ -170,8 +212,9 @@ int netsvc_resolve(struct netsvc *ns, struct in_addr client, const char *name,
 	pthread_mutex_unlock(&ns->lock);
 	if (r == NBF_NOT_ACKED || r == NBF_WRONG_MAC) {
 		inet_ntop(AF_INET, &client, ip, sizeof(ip));
-		netsvc_log(ns, NETSVC_LOG_INFO, "netboot files of %s: %s refused: %s", ip, name,
-			   r == NBF_NOT_ACKED ? "no DHCP ACK to its MAC yet" : "MAC differs");
+		netsvc_log_peer(ns, NETSVC_PEER_LOG_FILES, "netboot files of %s: %s refused: %s",
+				ip, name,
+				r == NBF_NOT_ACKED ? "no DHCP ACK to its MAC yet" : "MAC differs");
 	}
 	return rc;
 }

@@ -9,7 +9,8 @@
  *   interfaces ["br0"], bridges_only, dhcp_port, tftp_port, no_dhcp, no_tftp,
  *   http_port (serves http_path "/boot/" and "/status"), http_path,
  *   http_boot (default true: DHCP hands iPXE/HTTP clients URLs on http_port), send_ra,
- *   tftp_max_transfers, tftp_max_window, tftp_timeout_ms, tftp_retries,
+ *   tftp_max_transfers, tftp_max_per_client, tftp_max_window, tftp_timeout_ms,
+ *   tftp_retries, peer_log_rate, peer_log_burst,
  *   subnets [Subnet objects as in hypervisor.md §6.1],
  *   leases [{"mac", "ip", "hostname", "kind": "vm"|"external"|"netboot",
  *            netboot only: "files" {name: text}, "file_paths" {name: path},
@@ -380,9 +381,12 @@ int main(int argc, char **argv)
 	    .http_path = str(cfg, "http_path"),
 	    .send_ra = json_is_true(json_object_get(cfg, "send_ra")),
 	    .tftp_max_transfers = num(cfg, "tftp_max_transfers"),
+	    .tftp_max_per_client = num(cfg, "tftp_max_per_client"),
 	    .tftp_max_window = num(cfg, "tftp_max_window"),
 	    .tftp_timeout_ms = num(cfg, "tftp_timeout_ms"),
 	    .tftp_retries = num(cfg, "tftp_retries"),
+	    .peer_log_rate = num(cfg, "peer_log_rate"),
+	    .peer_log_burst = num(cfg, "peer_log_burst"),
 	};
 	struct netsvc_hooks hooks = {0};
 	struct MHD_Daemon *httpd = NULL;

@@ -193,7 +193,8 @@ int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc
 	return rc;
 }
 
-int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj)
+int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj,
+		     const struct api_type *reply)
 {
 	json_t *j = NULL;
 	char *msg = NULL;
@@ -202,8 +203,11 @@ int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj
 	if (rc < 0)
 		return rc;
 	rc = api_decode_msg(t, j, t->name, obj, &msg);
-	if (rc < 0)
+	if (rc < 0) {
 		log_debug(0, "%s: %s", srpc_call_method(call), msg ? msg : "bad request");
+		if (reply != NULL)
+			rpc_write_error(call, reply, msg ? msg : "bad request");
+	}
 	free(msg);
 	json_decref(j);
 	return rc;

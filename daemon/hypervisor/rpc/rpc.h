@@ -74,8 +74,12 @@ extern const struct netsvc_hooks rpc_watch_netsvc_hooks;
 void rpc_watch_metadata_trace(void *ctx, struct in_addr ip, const char *path);
 
 /* Streaming helpers: reads the first request of a streaming method into its api
- * struct (obj zeroed first). 0 or -errno (the connection is then closed). */
-int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj);
+ * struct (obj zeroed first). 0 or -errno (the connection is then closed). A request
+ * that does not decode ("CreateVmRequest: .Tags.Name: string contains a NUL
+ * character") is first answered with that error as the Error of a reply of type
+ * reply, when not NULL. */
+int rpc_read_request(struct srpc_call *call, const struct api_type *t, void *obj,
+		     const struct api_type *reply);
 /* Writes one api struct as a message and flushes. */
 int rpc_write(struct srpc_call *call, const struct api_type *t, const void *obj);
 /* Writes {"Error": err} (plus zero fields of t) and flushes. */

@@ -54,7 +54,8 @@ static int serial_port(struct srpc_call *call, void *arg)
 	char err[512] = "", path[4096];
 	const char *why = NULL;
 	struct vm *vm;
-	int fd = -1, rc = rpc_read_request(call, &hvapi_connect_to_vm_serial_port_request_type, &q);
+	int fd = -1,
+	    rc = rpc_read_request(call, &hvapi_connect_to_vm_serial_port_request_type, &q, rt);
 
 	if (rc < 0)
 		return rc;

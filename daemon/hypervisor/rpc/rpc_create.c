@@ -63,7 +63,8 @@ static int create_vm(struct srpc_call *call, void *arg)
 	bool timed_out = false;
 	char err[1024] = "";
 	uint64_t payload;
-	int rc = rpc_read_request(call, &hvapi_create_vm_request_type, &req);
+	int rc = rpc_read_request(call, &hvapi_create_vm_request_type, &req,
+				  &hvapi_create_vm_response_type);
 
 	if (rc < 0)
 		return rc; /* the payload size is unknown: the stream cannot continue */

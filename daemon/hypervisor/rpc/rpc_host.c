@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
+#include "daemon/hypervisor/vmm/vmcheck.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "log.h"
 
@@ -41,6 +42,9 @@ static int change_owners(struct rpc *r, struct srpc_call *call, const void *req,
 
 	(void)call;
 	(void)resp;
+	if (vmcheck_names("OwnerUsers", &q->owner_users, err, errsz) < 0 ||
+	    vmcheck_names("OwnerGroups", &q->owner_groups, err, errsz) < 0)
+		return -EINVAL;
 	return manager_change_owners(r->m, &q->owner_users, &q->owner_groups, err, errsz);
 }
 
@@ -439,10 +443,8 @@ static int check_leases(struct rpc *r, const struct hvapi_register_external_leas
 		} else if (memcmp(a->v[i].mac, zero, 6) == 0 || (a->v[i].mac[0] & 1)) {
 			snprintf(err, errsz, "address %zu: bad MAC address", i);
 			rc = -EINVAL;
-		} else if (i < q->hostnames.n && q->hostnames.v[i] != NULL &&
-			   q->hostnames.v[i][0] != '\0' && !vm_hostname_valid(q->hostnames.v[i])) {
-			snprintf(err, errsz, "bad hostname: %s", q->hostnames.v[i]);
-			rc = -EINVAL;
+		} else if (i < q->hostnames.n) {
+			rc = vmcheck_hostname(q->hostnames.v[i], err, errsz);
 		}
 	}
 	manager_view_clear(&v);

@@ -30,7 +30,7 @@ static int client_message(struct srpc_call *call)
 {
 	struct hvapi_get_updates_request q = {0};
 	struct hvapi_update hb;
-	int rc = rpc_read_request(call, &hvapi_get_updates_request_type, &q);
+	int rc = rpc_read_request(call, &hvapi_get_updates_request_type, &q, NULL);
 
 	if (rc < 0)
 		return rc;

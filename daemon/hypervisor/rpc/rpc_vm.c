@@ -18,6 +18,7 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/netsvc/netsvc.h"
+#include "daemon/hypervisor/vmm/vmcheck.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "fsutil.h"
 #include "log.h"
@@ -135,10 +136,8 @@ static int set_hostname(struct rpc *r, struct srpc_call *call, struct hvapi_loca
 
 	(void)r;
 	(void)call;
-	if (!vm_hostname_valid(api_str(q->hostname))) {
-		snprintf(err, errsz, "invalid hostname: %s", api_str(q->hostname));
+	if (vmcheck_hostname(q->hostname, err, errsz) < 0)
 		return -EINVAL;
-	}
 	h = strdup(api_str(q->hostname));
 	if (h == NULL)
 		return -ENOMEM;
@@ -173,6 +172,8 @@ static int set_tags(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm
 
 	(void)r;
 	(void)call;
+	if (vmcheck_tags(&q->tags, err, errsz) < 0)
+		return -EINVAL;
 	for (size_t i = 0; i < q->tags.n; i++)
 		if (hvapi_tags_set(&tags, api_str(q->tags.v[i].key), api_str(q->tags.v[i].value)) <
 		    0) {
@@ -325,8 +326,8 @@ static int set_owner_users(struct rpc *r, struct srpc_call *call, struct hvapi_l
 
 	(void)r;
 	(void)call;
-	(void)err;
-	(void)errsz;
+	if (vmcheck_names("OwnerUsers", &q->owner_users, err, errsz) < 0)
+		return -EINVAL;
 	/* The primary owner stays first. */
 	if (info->vm.owner_users.n > 0)
 		rc = dedup_add(&users, info->vm.owner_users.v[0]);
@@ -350,8 +351,8 @@ static int set_owner_groups(struct rpc *r, struct srpc_call *call, struct hvapi_
 
 	(void)r;
 	(void)call;
-	(void)err;
-	(void)errsz;
+	if (vmcheck_names("OwnerGroups", &q->owner_groups, err, errsz) < 0)
+		return -EINVAL;
 	for (size_t i = 0; rc == 0 && i < q->owner_groups.n; i++)
 		rc = dedup_add(&groups, q->owner_groups.v[i]);
 	if (rc < 0) {
@@ -718,7 +719,9 @@ static int get_user_data(struct srpc_call *call, void *arg)
 	char err[512] = "", path[4096], *data = NULL;
 	struct vm *vm;
 	struct stat st;
-	int rc = rpc_read_request(call, &hvapi_vm_token_request_type, &q), fd = -1;
+	int rc = rpc_read_request(call, &hvapi_vm_token_request_type, &q,
+				  &hvapi_length_response_type),
+	    fd = -1;
 
 	if (rc < 0)
 		return rc;

@@ -92,7 +92,8 @@ static int get_log(struct srpc_call *call, void *arg)
 	uint64_t left;
 	struct vm *vm;
 	struct stat st;
-	int rc = rpc_read_request(call, &hvapi_get_vm_virtualiser_log_file_request_type, &q),
+	int rc = rpc_read_request(call, &hvapi_get_vm_virtualiser_log_file_request_type, &q,
+				  &hvapi_length_response_type),
 	    fd = -1;
 
 	if (rc < 0)

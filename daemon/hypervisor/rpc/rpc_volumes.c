@@ -744,7 +744,9 @@ static int get_volume(struct srpc_call *call, void *arg)
 	struct hvapi_file extra[2];
 	struct stat st;
 	enum hvapi_state s;
-	int rc = rpc_read_request(call, &hvapi_get_vm_volume_request_type, &q), fd = -1;
+	int rc = rpc_read_request(call, &hvapi_get_vm_volume_request_type, &q,
+				  &hvapi_get_vm_volume_response_type),
+	    fd = -1;
 	struct vm *vm;
 
 	if (rc < 0)

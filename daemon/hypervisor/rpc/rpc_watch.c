@@ -180,7 +180,8 @@ static int watch_dhcp(struct srpc_call *call, void *arg)
 	struct item it;
 	uint32_t sent = 0;
 	bool overflow;
-	int rc = rpc_read_request(call, &hvapi_watch_dhcp_request_type, &q);
+	int rc = rpc_read_request(call, &hvapi_watch_dhcp_request_type, &q,
+				  &hvapi_watch_dhcp_response_type);
 
 	(void)arg;
 	if (rc < 0)
@@ -241,7 +242,7 @@ static int trace_metadata(struct srpc_call *call, void *arg)
 	struct item it;
 	struct vm *vm;
 	bool gone;
-	int rc = rpc_read_request(call, &hvapi_ip_request_type, &q);
+	int rc = rpc_read_request(call, &hvapi_ip_request_type, &q, &hvapi_error_response_type);
 
 	if (rc < 0)
 		return rc;

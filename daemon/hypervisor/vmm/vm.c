@@ -2,7 +2,6 @@
 #include "daemon/hypervisor/vmm/vm.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -164,14 +163,6 @@ int vm_append_uses(const struct vm *vm, struct addrpool_use **uses, size_t *n)
 	*uses = u;
 	*n += add;
 	return 0;
-}
-
-bool vm_hostname_valid(const char *h)
-{
-	for (; *h; h++)
-		if (!isalnum((unsigned char)*h) && *h != '-' && *h != '.')
-			return false;
-	return true;
 }
 
 int vm_append_volume(struct hvapi_local_vm_info *info, const struct hvapi_volume *proto,

@@ -88,9 +88,6 @@ int vm_append_uses(const struct vm *vm, struct addrpool_use **uses, size_t *n);
 /* Path of a file in the VM's directory into buf. 0 or -ENAMETOOLONG. */
 int vm_path(const struct vm *vm, const char *name, char *buf, size_t sz);
 
-/* Checks a hostname: letters, digits, '-' and '.' only. */
-bool vm_hostname_valid(const char *h);
-
 /* Appends a volume record (size; format and interface from proto when given) and its
  * location (file path, directory to clean up with the VM) to info. 0 or -ENOMEM. */
 int vm_append_volume(struct hvapi_local_vm_info *info, const struct hvapi_volume *proto,

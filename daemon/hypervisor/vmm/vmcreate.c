@@ -12,6 +12,7 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/imagefetch.h"
+#include "daemon/hypervisor/vmm/vmcheck.h"
 #include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "fsutil.h"
@@ -42,10 +43,8 @@ static int validate(struct manager *m, const struct vm_caller *c,
 		snprintf(err, errsz, "no authentication data");
 		return -EACCES;
 	}
-	if (!vm_hostname_valid(api_str(v->hostname))) {
-		snprintf(err, errsz, "invalid hostname: %s", api_str(v->hostname));
+	if (vmcheck_vm_info(v, err, errsz) < 0)
 		return -EINVAL;
-	}
 	if (v->memory_mib < 1 || v->milli_cpus < 1) {
 		snprintf(err, errsz, "MemoryInMiB and MilliCPUs must be at least 1");
 		return -EINVAL;

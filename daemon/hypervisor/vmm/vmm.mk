@@ -3,8 +3,8 @@
 # bridges, the state directory; libvirt/ holds the libvirt backend and domain XML.
 VMM_DIR := daemon/hypervisor/vmm
 VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstate.c vmcreate.c \
-	vmops.c reconcile.c addrpool.c addrindex.c subnets.c bridges.c statedir.c volumes.c imagefetch.c \
-	libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
+	vmops.c vmcheck.c reconcile.c addrpool.c addrindex.c subnets.c bridges.c statedir.c \
+	volumes.c imagefetch.c libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
@@ -13,3 +13,6 @@ test_virt_LIBS := $(call pkg_libs,libvirt)
 test_vmstate_SRCS := $(VMM_DIR)/vmstate.c
 test_addrpool_SRCS := $(VMM_DIR)/addrpool.c $(VMM_DIR)/addrindex.c $(VMM_DIR)/subnets.c
 test_subnets_SRCS := $(VMM_DIR)/subnets.c
+
+UNIT_TESTS += test_vmcheck
+test_vmcheck_SRCS := $(VMM_DIR)/vmcheck.c

@@ -6,7 +6,12 @@
  * advances the window sends the next window at once (from the block after the ACK,
  * so a partial ACK repairs a gap); a duplicate ACK of the block before the window
  * resends the window at most once per timeout period, and never in lockstep mode
- * (RFC 1123 4.2.3.1); the timer resends with a doubling timeout. */
+ * (RFC 1123 4.2.3.1); the timer resends with a doubling timeout.
+ *
+ * Hostile clients (issue 17): one address may hold tftp_max_per_client transfers at
+ * once (a host that sends RRQs and never ACKs would otherwise hold every slot for
+ * the whole retransmission time); further RRQs get an ERROR. The log lines a client
+ * causes per packet go through netsvc_log_peer (rate-limited per kind). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,16 +87,17 @@ static void xfer_finish(struct tftp_xfer *x, bool ok, const char *why)
 	if (ok) {
 		NETSVC_STAT_ADD(ns, tftp_done, 1);
 		double rate = ms > 0 ? (double)x->size * 1000.0 / (double)ms : 0;
-		netsvc_log(
-		    ns, NETSVC_LOG_INFO,
+		netsvc_log_peer(
+		    ns, NETSVC_PEER_LOG_TFTP_DONE,
 		    "tftpd(%s:%s): %llu bytes sent in %lld ms (%.0f B/s), blksize %u window %u, "
 		    "%u resends",
 		    ip, x->name, (unsigned long long)x->size, (long long)ms, rate, x->blksize,
 		    x->window, x->resends);
 	} else {
 		NETSVC_STAT_ADD(ns, tftp_failed, 1);
-		netsvc_log(ns, NETSVC_LOG_INFO, "tftpd(%s:%s): failed after %llu bytes: %s", ip,
-			   x->name, (unsigned long long)x->bytes_sent, why);
+		netsvc_log_peer(ns, NETSVC_PEER_LOG_TFTP_FAILED,
+				"tftpd(%s:%s): failed after %llu bytes: %s", ip, x->name,
+				(unsigned long long)x->bytes_sent, why);
 	}
 	xfer_free(x);
 }
@@ -379,7 +385,8 @@ static int refuse(struct netsvc *ns, const struct sockaddr_in *to, uint16_t code
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &to->sin_addr, ip, sizeof(ip));
 	NETSVC_STAT_ADD(ns, tftp_refused, 1);
-	netsvc_log(ns, NETSVC_LOG_INFO, "tftpd(%s:%s): refused: %s", ip, name, msg);
+	netsvc_log_peer(ns, NETSVC_PEER_LOG_TFTP_REFUSED, "tftpd(%s:%s): refused: %s", ip, name,
+			msg);
 	send_error_fd(ns->tftp.io.fd, to, code, msg);
 	return 0;
 }
@@ -520,12 +527,23 @@ fail:
 	xfer_finish(x, false, strerror(-rc));
 }
 
+/* Transfers running for the client at addr (at most tftp_max_transfers to walk). */
+static unsigned xfers_from(const struct netsvc *ns, struct in_addr addr)
+{
+	unsigned n = 0;
+
+	for (const struct tftp_xfer *x = ns->tftp.xfers; x; x = x->next)
+		n += x->peer.sin_addr.s_addr == addr.s_addr;
+	return n;
+}
+
 static int on_request(struct netsvc *ns, const uint8_t *pkt, size_t len,
 		      const struct sockaddr_in *from, struct in_addr local, int ifindex)
 {
 	struct tftp_request rq;
 	char name[TFTP_NAME_MAX + 1];
 	unsigned max = ns->cfg.tftp_max_transfers ? ns->cfg.tftp_max_transfers : 256;
+	unsigned per_client = ns->cfg.tftp_max_per_client ? ns->cfg.tftp_max_per_client : 8;
 	int rc = tftp_request_parse(pkt, len, &rq);
 
 	if (rc == -EOPNOTSUPP)
@@ -548,6 +566,8 @@ static int on_request(struct netsvc *ns, const uint8_t *pkt, size_t len,
 		return refuse(ns, from, TFTP_ENOTFOUND, "file not found", rq.filename);
 	if (ns->tftp.active >= max)
 		return refuse(ns, from, TFTP_ENOTDEF, "server busy, try again", name);
+	if (xfers_from(ns, from->sin_addr) >= per_client)
+		return refuse(ns, from, TFTP_ENOTDEF, "too many transfers from this address", name);
 
 	struct nbf_blob *blob = NULL;
 	int fd = -1;
