@@ -18,11 +18,6 @@ t_require curl "status pages are fetched with curl"
 t_require openssl "test certificates are made with openssl"
 t_require jq "address-pool.json is read with jq"
 
-# AddressSanitizer keeps up to 256 MB of freed memory (its quarantine) in the RSS, more
-# than hostile_settled's slack, and loading and rewriting a full pool frees more than
-# that: a 32 MB quarantine here (the most recent frees are still checked).
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32"
-
 hv_setup "${SS_ID}br" 10.99.0.1/24 || exit 0
 hv_daemon_start -virtType=qemu -stopTimeout=2s || {
 	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"

@@ -9,11 +9,12 @@
 #                             the start figure (+2) and its RSS to start + slack; one
 #                             TAP line
 #
-# RSS slack: 32 MiB, 64 MiB under AddressSanitizer, whose quarantine of freed memory
-# this file shrinks from 256 to 16 MiB for the programs the test starts after sourcing
-# it (source it before hv_daemon_start); HOSTILE_RSS_SLACK_KB overrides the slack.
+# RSS slack: 32 MiB; 96 MiB under AddressSanitizer, whose quarantine of freed memory
+# this file shrinks from 256 to 16 MiB, and whose allocator it makes return free memory
+# to the system after 200 ms, for the programs the test starts after sourcing it
+# (source it before hv_daemon_start). HOSTILE_RSS_SLACK_KB overrides the slack.
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16:allocator_release_to_os_interval_ms=200
 
 _hostile_fds() { find "/proc/$HV_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 _hostile_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$HV_PID/status" 2>/dev/null; }
@@ -44,7 +45,7 @@ hostile_settled() { # WHAT [SECONDS]
 	local what=$1 secs=${2:-20} slack fds rss i
 	slack=${HOSTILE_RSS_SLACK_KB:-32768}
 	if [ -z "${HOSTILE_RSS_SLACK_KB:-}" ] && nm -D "$HV_BIN/hypervisor" 2>/dev/null | grep -q __asan_init; then
-		slack=65536
+		slack=98304
 	fi
 	for ((i = 0; i < secs * 5; i++)); do
 		fds=$(_hostile_fds) rss=$(_hostile_rss)
