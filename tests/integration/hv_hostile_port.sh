@@ -10,10 +10,14 @@
 #      lines, idle TCP, slowloris, a connect flood: per-source limit, the reserve,
 #      I/O, idle and handshake timeouts
 #   #3 the bridge's MAC address does not move across three restarts
-# The attacker is tests/lib/hostile.py.
+#   #6, #7 at the daemon itself, from a "VM" namespace on its bridge: 2,000 TFTP RRQs
+#      (tests/lib/tftp_flood.py; no TFTP root here, so each is refused: the log stays
+#      bounded) and 200 metadata requests with %00 paths or two Host headers (400)
+# The attacker of the port is tests/lib/hostile.py.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
 . "$SS_TOP/tests/lib/hostile.sh"
+. "$SS_TOP/tests/lib/metadata.sh"
 t_require curl "status pages are fetched with curl"
 t_require openssl "test certificates are made with openssl"
 t_require python3 "the hostile clients are a python3 script"
@@ -148,7 +152,52 @@ hostile_alive "#2 during a flood of 2000 connections"
 attacks_wait
 attacks_out >/dev/null
 hostile_alive "#2 after the attacks"
-hostile_settled "#1-#2 after the attacks"
+
+# ---- #6, #7 at the daemon: TFTP and metadata from a VM on the bridge ----
+# A VM (test driver) and a namespace on its tap (name, MAC, IP) standing in for it: the
+# metadata service answers only a VM's own tap.
+rpc admin Hypervisor.UpdateSubnets \
+	'{"Add":[{"Id":"h","IpGateway":"10.117.0.1","IpMask":"255.255.255.0"}]}' >/dev/null
+rpc admin Hypervisor.ChangeAddressPool \
+	'{"AddressesToAdd":[{"IpAddress":"10.117.0.42","MacAddress":"52:54:00:17:00:2a"}]}' >/dev/null
+VA=$(vmc admin -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=h -vmTags=Name=attacker create-vm 2>&1 | tail -1)
+t_expect "a VM for the attacks from its tap" '^10\.117\.0\.42$' echo "$VA"
+VM=${SS_ID}vm
+md_vm_add "$HV_NS" "$VM" tap0a75002a "$BR" 52:54:00:17:00:2a 10.117.0.42/24 10.117.0.1
+ip -n "$VM" route replace 169.254.0.0/16 dev eth0
+tftp_lines() { find "$HV_DIR/daemon-log" -type f -exec cat {} + 2>/dev/null | grep -c 'tftpd'; }
+lines0=$(tftp_lines)
+ip netns exec "$VM" python3 "$SS_TOP/tests/lib/tftp_flood.py" 10.117.0.1 pxelinux.0 2000 4 \
+	>"$HV_DIR/tftp.out" 2>&1 &
+flood=$!
+sleep 1
+hostile_alive "#7 during 2,000 TFTP RRQs"
+wait "$flood"
+echo "# TFTP attacker: $(cat "$HV_DIR/tftp.out")"
+sleep 1.5 # the once-a-second "suppressed" line
+lines=$(($(tftp_lines) - lines0))
+t_check "#7 2,000 refused RRQs wrote $lines log lines (at most 40)" test "$lines" -le 40
+hostile_alive "#7 after 2,000 TFTP RRQs"
+for ((i = 0; i < 20; i++)); do # the stand-in reaches the metadata service
+	md_get "$VM" /latest/meta-data/instance-id
+	[ "$MD_CODE" = 200 ] && break
+	sleep 0.5
+done
+t_expect "#6 the VM's stand-in reaches the metadata service" '^200$' echo "$MD_CODE"
+for ((i = 0; i < 100 && MD_CODE != 0; i++)); do
+	md_get "$VM" '/latest/user-data%00.txt' --path-as-is
+	echo "$MD_CODE" >>"$HV_DIR/md.codes"
+	# curl sends only one Host header: the request is written raw.
+	md_raw "$VM" 'GET /latest/user-data HTTP/1.1\r\nHost: 169.254.169.254\r\nHost: evil.example\r\nConnection: close\r\n\r\n' |
+		awk 'NR == 1 {print $2}' >>"$HV_DIR/md.codes"
+done &
+mdloop=$!
+hostile_alive "#6 during 200 malformed metadata requests"
+wait "$mdloop"
+t_expect "#6 every %00 path and double Host got 400" '^200 400$' \
+	bash -c "echo \$(wc -l <'$HV_DIR/md.codes') \$(sort -u '$HV_DIR/md.codes')"
+hostile_alive "#6 after 200 malformed metadata requests"
+hostile_settled "#1-#7 after the attacks"
 
 # ---- #3: the bridge's MAC does not move across restarts ----
 mac0=$(hv_ns cat "/sys/class/net/$BR/address")
@@ -159,8 +208,9 @@ for i in 1 2 3; do
 	macs="$macs $(hv_ns cat "/sys/class/net/$BR/address")"
 done
 t_check "#3 the bridge's MAC is the same across three restarts ($macs)" one_value "$macs"
-# Without the tap the bridge takes the metadata veth's address: still fixed.
+# Without the taps the bridge takes the metadata veth's address: still fixed.
 hv_ns ip link del "${SS_ID}tap"
+hv_ns ip link del tap0a75002a
 hv_daemon_stop
 hv_daemon_start "${flags[@]}" || t_fail "#3 restart without the tap"
 macs=$(hv_ns cat "/sys/class/net/$BR/address")

@@ -10,6 +10,7 @@
 set -eu
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/netsvc.sh"
+. "$SS_TOP/tests/lib/hostile.sh"
 t_require tftp "tftp-hpa is the victim's client"
 t_require python3 "the attacker is a small python3 script"
 t_require jq "reads the server's /status"
@@ -35,49 +36,13 @@ nsv_start "$H" "$tmp/cfg.json" "$tmp/server.log"
 fds() { find "/proc/$NSV_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 counter() { nsv_counter "$V" 10.78.1.1 8078 "$1"; }
 
-# The attacker: COUNT RRQs from one socket, a short pause every 20 so that most reach
-# the server, ACKing nothing; it keeps the socket open HOLD seconds (no ICMP errors end
-# the transfers early), counting the transfers (server ports) that answered and the
-# ERRORs, then prints one line.
-cat >"$tmp/flood.py" <<'EOF'
-import select, socket, sys, time
-
-server, name, count, hold = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-rrq = (b"\0\1" + name.encode() + b"\0octet\0blksize\0" + b"1468\0windowsize\0" +
-       b"64\0tsize\0" + b"0\0")
-ports, errors = set(), {}
-
-def drain(wait):
-    while select.select([s], [], [], wait)[0]:
-        wait = 0
-        data, addr = s.recvfrom(65536)
-        if data[:2] in (b"\0\3", b"\0\6"):  # DATA or OACK: a transfer holds a slot
-            ports.add(addr[1])
-        elif data[:2] == b"\0\5":
-            msg = data[4:].split(b"\0")[0].decode(errors="replace")
-            errors[msg] = errors.get(msg, 0) + 1
-
-t0 = time.time()
-for i in range(count):
-    s.sendto(rrq, (server, 69))
-    if i % 20 == 19:
-        drain(0.001)
-sent = time.time() - t0
-end = time.time() + hold
-while time.time() < end:
-    drain(0.2)
-busy = errors.get("server busy, try again", 0)
-many = errors.get("too many transfers from this address", 0)
-print("sent=%d seconds=%.2f transfers=%d err_too_many=%d err_busy=%d err_other=%d"
-      % (count, sent, len(ports), many, busy, sum(errors.values()) - many - busy))
-EOF
 
 fd0=$(fds)
+HOSTILE_PID=$NSV_PID
+hostile_mark
 rrq0=$(counter tftp_rrq)
 lines0=$(wc -l <"$tmp/server.log")
-ip netns exec "$A" python3 "$tmp/flood.py" 10.78.1.1 big.bin 2000 8 >"$tmp/flood.out" 2>&1 &
+ip netns exec "$A" python3 "$SS_TOP/tests/lib/tftp_flood.py" 10.78.1.1 big.bin 2000 8 >"$tmp/flood.out" 2>&1 &
 flood=$!
 t_cleanup nsv_kill "$flood"
 sleep 1
@@ -117,5 +82,6 @@ for ((i = 0; i < 100; i++)); do
 done
 t_check "the server's fds are back ($fd0 -> $(fds))" test "$(fds)" -le "$fd0"
 t_check "the server is still running" kill -0 "$NSV_PID"
+hostile_settled "after the burst"
 ip netns exec "$A" tftp -m binary 10.78.1.1 -c get small.bin "$tmp/again.bin" >/dev/null 2>&1 || true
 t_check "the attacker's address is served again afterwards" cmp -s "$root/small.bin" "$tmp/again.bin"

@@ -2,7 +2,8 @@
 # Checks shared by the hostile-client tests (sourced after tests/lib/hyper.sh, with a
 # daemon started by hv_daemon_start and the certificates of hv_setup):
 #
-#   hostile_mark              remember the daemon's open fds and RSS (the start figures)
+#   hostile_mark              remember the daemon's open fds and RSS (the start figures);
+#                             the daemon is $HOSTILE_PID if set, else $HV_PID
 #   hostile_alive WHAT        /healthz answers (5 s) and an admin ListVMs is served;
 #                             one TAP line each, named "WHAT: ..."
 #   hostile_settled WHAT [S]  within S seconds (default 20) the daemon's fds are back to
@@ -16,8 +17,8 @@
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16:allocator_release_to_os_interval_ms=200
 
-_hostile_fds() { find "/proc/$HV_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-_hostile_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$HV_PID/status" 2>/dev/null; }
+_hostile_fds() { find "/proc/${HOSTILE_PID:-$HV_PID}/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+_hostile_rss() { awk '/^VmRSS:/ {print $2}' "/proc/${HOSTILE_PID:-$HV_PID}/status" 2>/dev/null; }
 
 hostile_mark() {
 	HOSTILE_FDS=$(_hostile_fds)
@@ -44,7 +45,7 @@ hostile_alive() { # WHAT
 hostile_settled() { # WHAT [SECONDS]
 	local what=$1 secs=${2:-20} slack fds rss i
 	slack=${HOSTILE_RSS_SLACK_KB:-32768}
-	if [ -z "${HOSTILE_RSS_SLACK_KB:-}" ] && nm -D "$HV_BIN/hypervisor" 2>/dev/null | grep -q __asan_init; then
+	if [ -z "${HOSTILE_RSS_SLACK_KB:-}" ] && grep -q libasan "/proc/${HOSTILE_PID:-$HV_PID}/maps" 2>/dev/null; then
 		slack=98304
 	fi
 	for ((i = 0; i < secs * 5; i++)); do
