@@ -142,51 +142,33 @@ static void release_locked(struct listener *l, struct slot *s)
 	free(s);
 }
 
-/* Takes s out of the handoff table: true if it was there. Lock held. */
-static bool handoff_take(struct listener *l, struct slot *s)
+/* Removes the slot s, or (s NULL) the one under descriptor fd, from the handoff table;
+ * returns it, or NULL if it was not there. Lock held. */
+static struct slot *handoff_remove(struct listener *l, const struct slot *s, int fd)
 {
 	for (unsigned i = 0; i < l->nhandoff; i++) {
-		if (l->handoff[i] == s) {
+		struct slot *h = l->handoff[i];
+
+		if (s != NULL ? h == s : h->fd == fd) {
 			l->handoff[i] = l->handoff[--l->nhandoff];
-			return true;
+			return h;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 /* Puts s in the handoff table. A slot there under the same descriptor is stale: its
  * socket was closed without a STARTED notification (libmicrohttpd refused it). */
 static void handoff_put(struct listener *l, struct slot *s)
 {
-	pthread_mutex_lock(&l->lock);
-	for (unsigned i = 0; i < l->nhandoff; i++) {
-		if (l->handoff[i]->fd == s->fd) {
-			struct slot *stale = l->handoff[i];
+	struct slot *stale;
 
-			l->handoff[i] = l->handoff[--l->nhandoff];
-			release_locked(l, stale);
-			break;
-		}
-	}
+	pthread_mutex_lock(&l->lock);
+	stale = handoff_remove(l, NULL, s->fd);
+	if (stale != NULL)
+		release_locked(l, stale);
 	l->handoff[l->nhandoff++] = s;
 	pthread_mutex_unlock(&l->lock);
-}
-
-/* The slot handed over under fd, taken out of the table; NULL if none. */
-static struct slot *handoff_get(struct listener *l, int fd)
-{
-	struct slot *s = NULL;
-
-	pthread_mutex_lock(&l->lock);
-	for (unsigned i = 0; i < l->nhandoff; i++) {
-		if (l->handoff[i]->fd == fd) {
-			s = l->handoff[i];
-			l->handoff[i] = l->handoff[--l->nhandoff];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&l->lock);
-	return s;
 }
 
 static void release(struct slot *s)
@@ -246,8 +228,13 @@ static void http_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct slot *s = ci != NULL ? handoff_get(l, ci->connect_fd) : NULL;
+		struct slot *s = NULL;
 
+		if (ci != NULL) {
+			pthread_mutex_lock(&l->lock);
+			s = handoff_remove(l, NULL, ci->connect_fd);
+			pthread_mutex_unlock(&l->lock);
+		}
 		*socket_context = s;
 		if (s != NULL && s->restricted)
 			MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
@@ -425,7 +412,7 @@ static void *conn_main(void *p)
 				s = NULL;
 			} else {
 				pthread_mutex_lock(&l->lock);
-				if (!handoff_take(l, s))
+				if (handoff_remove(l, s, -1) == NULL)
 					s = NULL; /* released as stale already */
 				pthread_mutex_unlock(&l->lock);
 			}
