@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/hypervisor/vmm/vmcheck.h"
+
 bool subnets_contains(const struct hvapi_subnet *s, struct in_addr ip)
 {
 	return (ip.s_addr & s->ip_mask.s_addr) == (s->ip_gateway.s_addr & s->ip_mask.s_addr);
@@ -170,29 +172,15 @@ static bool id_ok(const char *id)
 	return n > 0;
 }
 
-/* A DNS name (RFC 1035 §2.3.1, as hosts use it): labels of 1..63 letters, digits and
- * hyphens, not starting or ending with a hyphen, 253 characters at most, one final dot
- * allowed. */
+/* A DNS name (RFC 1035 §2.3.1, as hosts use it; vmcheck_dns_labels): 253 characters
+ * at most, one final dot allowed. */
 static bool domain_ok(const char *d)
 {
-	size_t len = strlen(d), label = 0;
+	size_t len = strlen(d);
 
 	if (len > 0 && d[len - 1] == '.')
 		len--;
-	if (len == 0 || len > SUBNETS_DOMAIN_MAX)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || d[i] == '.') {
-			if (label == 0 || label > SUBNETS_LABEL_MAX || d[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!(alnum(d[i]) || (d[i] == '-' && label > 0)))
-			return false;
-		label++;
-	}
-	return true;
+	return len > 0 && len <= SUBNETS_DOMAIN_MAX && vmcheck_dns_labels(d, len) == NULL;
 }
 
 /* A dynamic range inside the subnet may still hold the gateway, the network or the

@@ -74,38 +74,43 @@ static bool label_char(char c)
 	       c == '-';
 }
 
+const char *vmcheck_dns_labels(const char *name, size_t len)
+{
+	const char *label = name, *end = name + len;
+
+	for (;;) {
+		size_t n = 0;
+
+		while (label + n < end && label[n] != '.')
+			n++;
+		for (size_t i = 0; i < n; i++)
+			if (!label_char(label[i]))
+				return "only letters, digits, '-' and '.' are allowed";
+		if (n == 0 || n > VMCHECK_LABEL_MAX)
+			return "each label must have 1 to 63 bytes";
+		if (label[0] == '-' || label[n - 1] == '-')
+			return "a label starts or ends with '-'";
+		if (label + n == end)
+			return NULL;
+		label += n + 1;
+	}
+}
+
 int vmcheck_hostname(const char *h, char *err, size_t errsz)
 {
 	char q[QUOTE_MAX + 4];
 	size_t len = h != NULL ? strlen(h) : 0;
-	const char *label;
+	const char *why;
 
 	if (len == 0)
 		return 0;
 	if (len > VMCHECK_HOSTNAME_MAX)
 		return fail(err, errsz, "invalid hostname \"%s\": %zu bytes (at most %d)",
 			    quote(h, q, sizeof(q)), len, VMCHECK_HOSTNAME_MAX);
-	for (label = h;;) {
-		size_t n = strcspn(label, ".");
-
-		for (size_t i = 0; i < n; i++)
-			if (!label_char(label[i]))
-				return fail(err, errsz,
-					    "invalid hostname \"%s\": only letters, digits, '-' "
-					    "and '.' are allowed",
-					    quote(h, q, sizeof(q)));
-		if (n == 0 || n > VMCHECK_LABEL_MAX)
-			return fail(err, errsz,
-				    "invalid hostname \"%s\": each label must have 1 to %d bytes",
-				    quote(h, q, sizeof(q)), VMCHECK_LABEL_MAX);
-		if (label[0] == '-' || label[n - 1] == '-')
-			return fail(err, errsz,
-				    "invalid hostname \"%s\": a label starts or ends with '-'",
-				    quote(h, q, sizeof(q)));
-		if (label[n] == '\0')
-			return 0;
-		label += n + 1;
-	}
+	why = vmcheck_dns_labels(h, len);
+	if (why != NULL)
+		return fail(err, errsz, "invalid hostname \"%s\": %s", quote(h, q, sizeof(q)), why);
+	return 0;
 }
 
 int vmcheck_tags(const struct hvapi_tags *t, char *err, size_t errsz)

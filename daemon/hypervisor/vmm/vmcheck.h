@@ -30,6 +30,11 @@
  * letters, digits and '-', not starting or ending with '-', joined by '.'. */
 int vmcheck_hostname(const char *h, char *err, size_t errsz);
 
+/* The first len bytes of name as DNS labels: NULL if each has 1 to 63 letters, digits
+ * and '-', not starting or ending with '-', joined by '.'; otherwise why not ("each
+ * label must have 1 to 63 bytes"). */
+const char *vmcheck_dns_labels(const char *name, size_t len);
+
 /* At most 64 tags; keys of 1 to 128 bytes without control characters; values of at
  * most 1024 bytes. */
 int vmcheck_tags(const struct hvapi_tags *t, char *err, size_t errsz);

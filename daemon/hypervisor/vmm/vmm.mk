@@ -11,8 +11,9 @@ test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
 test_virt_SRCS := $(VMM_DIR)/libvirt/virt.c $(VMM_DIR)/libvirt/domxml.c
 test_virt_LIBS := $(call pkg_libs,libvirt)
 test_vmstate_SRCS := $(VMM_DIR)/vmstate.c
-test_addrpool_SRCS := $(VMM_DIR)/addrpool.c $(VMM_DIR)/addrindex.c $(VMM_DIR)/subnets.c
-test_subnets_SRCS := $(VMM_DIR)/subnets.c
+test_addrpool_SRCS := $(VMM_DIR)/addrpool.c $(VMM_DIR)/addrindex.c $(VMM_DIR)/subnets.c \
+	$(VMM_DIR)/vmcheck.c
+test_subnets_SRCS := $(VMM_DIR)/subnets.c $(VMM_DIR)/vmcheck.c
 
 UNIT_TESTS += test_vmcheck
 test_vmcheck_SRCS := $(VMM_DIR)/vmcheck.c
