@@ -27,15 +27,13 @@ hostile_mark() {
 
 hostile_alive() { # WHAT
 	local out
-	if out=$(hv_ns curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HV_PORT/healthz" 2>&1) &&
+	if out=$(hv_curl healthz --max-time 5 -o /dev/null -w '%{http_code}' 2>&1) &&
 		[ "$out" = 200 ]; then
 		t_ok "$1: /healthz answers"
 	else
 		t_fail "$1: /healthz answers" "$out"
 	fi
-	if out=$(hv_ns timeout 15 "$SS_BIN/srpc-testc" -addr="127.0.0.1:$HV_PORT" -serverName=localhost \
-		-certFile="$C/admin/admin.cert" -keyFile="$C/admin/admin.key" -CAfile="$C/ca/ca.pem" \
-		-timeout=10s call Hypervisor.ListVMs '{}' 2>&1 </dev/null) && grep -q 'IpAddresses' <<<"$out"; then
+	if out=$(rpc_at "127.0.0.1:$HV_PORT" admin Hypervisor.ListVMs '{}' 2>&1 </dev/null) && grep -q 'IpAddresses' <<<"$out"; then
 		t_ok "$1: an admin's ListVMs is served"
 	else
 		t_fail "$1: an admin's ListVMs is served" "$(head -c 300 <<<"$out")"
