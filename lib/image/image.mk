@@ -1,0 +1,4 @@
+# lib/image/: images and objects (spec/fleet-and-images.md §4-5): SHA-512 hashes, the
+# FileSystem tree and Image JSON, object stores, scanning a directory into an image and
+# unpacking one. The client of the image server is in lib/image/client.mk.
+LIB_SRCS += lib/image/hash.c
