@@ -33,6 +33,9 @@ t_expect "key.pem: PKCS#8 RSA key, 0600" '^600$' mode "$HV_STATE/key.pem"
 t_expect "key.pem holds a 3072-bit key" '3072 bit' openssl pkey -in "$HV_STATE/key.pem" -text -noout
 t_expect "control socket 0600" '^600 socket$' stat -c '%a %F' "$HV_STATE/control"
 t_expect "VMs directory 0755" '^755$' mode "$HV_STATE/VMs"
+# The original answers an empty BaseUrl without -identityProvider (no error).
+t_expect "GetIdentityProvider without a provider: empty BaseUrl, no Error" '^\{"Error":"","BaseUrl":""\}$' \
+	rpc user Hypervisor.GetIdentityProvider
 
 # ---- subnets and address pool ----
 t_expect "UpdateSubnets adds a subnet" '"Error":""' rpc admin Hypervisor.UpdateSubnets \
