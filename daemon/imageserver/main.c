@@ -48,6 +48,7 @@ static int on_stop(void *arg, int signo)
 
 	log_info("stopping%s", signo ? " on a signal" : "");
 	gc_stop(&d->gc);
+	store_stop_waiters(&d->store);
 	return 0;
 }
 
@@ -134,8 +135,9 @@ static int run(struct daemon *d)
 	log_info("serving on port %d", server_port(d->srv));
 	rc = server_wait(d->srv);
 	gc_stop(&d->gc);
+	store_stop_waiters(&d->store);
 	server_free(d->srv);
-	store_close(&d->store);
+	/* The store stays: static, reachable until exit (see store_stop_waiters). */
 	return rc < 0 ? 1 : rc;
 }
 

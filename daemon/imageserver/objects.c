@@ -16,6 +16,8 @@
 
 #define CHUNK (256u << 10)
 #define MAX_OBJECT_SIZE (1ULL << 40)
+/* Hashes named by one CheckObjects or GetObjects request (clients send batches). */
+#define MAX_HASHES 100000
 
 static int check_objects(struct srpc_call *call, const json_t *req, json_t **resp, void *arg)
 {
@@ -26,6 +28,9 @@ static int check_objects(struct srpc_call *call, const json_t *req, json_t **res
 
 	if (hashes != NULL && !json_is_array(hashes) && !json_is_null(hashes))
 		return srpc_call_errorf(call, "Hashes: expected an array");
+	if (json_array_size(hashes) > MAX_HASHES)
+		return srpc_call_errorf(call, "Hashes: %zu hashes, at most %d in one request",
+					json_array_size(hashes), MAX_HASHES);
 	sizes = json_array();
 	if (sizes == NULL)
 		return -ENOMEM;
@@ -87,10 +92,19 @@ static int skip_bytes(struct add_reader *r)
 }
 
 /* One AddObjectResponse, buffered: the buffer goes out when full or at the end, as the
- * original's buffered encoder does. */
+ * original's buffered encoder does. Its Hash is a value in Go, so a failure carries the
+ * zero hash, not null. */
 static int reply(struct srpc_conn *c, const char *err, const char *hex, bool added)
 {
-	json_t *r = json_pack("{s:s, s:s?, s:b}", "ErrorString", err, "Hash", hex, "Added", added);
+	char zero[IMAGE_HASH_HEXLEN + 1];
+	json_t *r;
+
+	if (hex == NULL) {
+		memset(zero, '0', IMAGE_HASH_HEXLEN);
+		zero[IMAGE_HASH_HEXLEN] = '\0';
+		hex = zero;
+	}
+	r = json_pack("{s:s, s:s, s:b}", "ErrorString", err, "Hash", hex, "Added", added);
 	int rc = r != NULL ? srpc_conn_write_json(c, r) : -ENOMEM;
 
 	json_decref(r);
@@ -243,8 +257,13 @@ static int get_objects(struct srpc_call *call, void *arg)
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (n > MAX_HASHES)
+		snprintf(msg, sizeof(msg), "Hashes: %zu hashes, at most %d in one request", n,
+			 MAX_HASHES);
 	json_array_foreach(hashes, i, v)
 	{
+		if (msg[0] != '\0')
+			break;
 		if (!json_is_string(v) || image_hash_parse(json_string_value(v), &hs[i]) < 0) {
 			snprintf(msg, sizeof(msg), "Hashes[%zu]: not a 128-digit hex hash", i);
 			break;

@@ -370,19 +370,12 @@ int store_open(struct store *s, const char *image_dir, const char *object_dir, s
 	return 0;
 }
 
-void store_close(struct store *s)
+void store_stop_waiters(struct store *s)
 {
-	for (size_t i = 0; i < s->nimgs; i++)
-		entry_free(&s->imgs[i]);
-	free(s->imgs);
-	for (size_t i = 0; i < s->ndirs; i++)
-		free(s->dirs[i]);
-	free(s->dirs);
-	objstore_close(s->os);
-	fsutil_unlock(s->lock_fd);
-	free(s->image_dir);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->changed);
+	pthread_mutex_lock(&s->mu);
+	s->closing = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- methods ---- */
@@ -659,7 +652,7 @@ bool store_wait_image(struct store *s, const char *name, const struct timespec *
 	bool ok;
 
 	pthread_mutex_lock(&s->mu);
-	while (!(ok = find_image(s, name) != NULL) &&
+	while (!(ok = find_image(s, name) != NULL) && !s->closing &&
 	       pthread_cond_timedwait(&s->changed, &s->mu, deadline) == 0)
 		;
 	if (!ok)

@@ -43,6 +43,7 @@ struct store {
 	uint64_t nobjects, object_bytes; /* under mu */
 	atomic_uint_fast64_t bytes_served, bytes_received, objects_added;
 	atomic_uint gets_in_flight;
+	bool closing; /* under mu: store_stop_waiters was called */
 };
 
 /* Opens the store: locks imageDir, opens the objstore, loads every image (a file that
@@ -50,7 +51,10 @@ struct store {
  * objects. 0 or -errno with err. */
 int store_open(struct store *s, const char *image_dir, const char *object_dir, size_t max_file,
 	       char *err, size_t errsz);
-void store_close(struct store *s);
+
+/* At a stop: GetImage calls waiting for an image return now. The store itself is never
+ * freed: a handler blocked elsewhere than on its socket may still use it until exit. */
+void store_stop_waiters(struct store *s);
 
 /* Extra name rules of this store on top of image_name_check/image_dirname_check: no
  * component starting with '.' (.bad/, .lock) or ending with '~' (temp files). */

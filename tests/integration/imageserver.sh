@@ -131,7 +131,7 @@ h_orphan=$(sha "$d/files/orphan")
 absent=$(printf 'never uploaded' | sha512sum | cut -d' ' -f1)
 
 store=$d/store
-if ! start_server "$store/images" "$store/objects" -gcInterval=0; then
+if ! start_server "$store/images" "$store/objects" -gcInterval=0 -maxConcurrentGetObjects=2; then
   t_fail "imageserver starts" "$(tail -5 "$d/server.out")"
   exit 0
 fi
@@ -184,7 +184,7 @@ t_expect "AddObjects: one reply per object, sent after the last" \
 t_expect "AddObjects of a present object: Added false" "\"Hash\":\"$h_small\",\"Added\":false" \
   raw admin add-objects "$d/files/small"
 t_expect "AddObjects with a wrong ExpectedHash: refused, nothing kept" \
-  '"ErrorString":"[^"]*(mismatch|expected)[^"]*","Hash":null,"Added":false' \
+  '"ErrorString":"[^"]*(mismatch|expected)[^"]*","Hash":"0{128}","Added":false' \
   raw admin --bad-hash add-objects "$d/files/third"
 t_expect "CheckObjects: sizes, 0 for absent" '^\{"ObjectSizes":\[5,1048576,0,0\]\}$' \
   rr idonly ObjectServer.CheckObjects "{\"Hashes\":[\"$h_small\",\"$h_big\",\"$h_third\",\"$absent\"]}"
@@ -197,6 +197,17 @@ t_check "GetObjects: the bytes are the objects" cmp "$d/got/$h_big" "$d/files/bi
 t_expect_fail "GetObjects naming an unknown object fails the whole request" \
   "\"ResponseString\":\"unknown object: $absent\",\"ObjectSizes\":null" \
   raw idonly get-objects "$d/got" "$h_small" "$absent"
+# More GetObjects at once than -maxConcurrentGetObjects=2: the others wait their turn.
+pids=()
+for i in 1 2 3 4 5 6; do
+  mkdir -p "$d/par$i"
+  raw idonly get-objects "$d/par$i" "$h_big" "$h_small" >/dev/null 2>&1 &
+  pids+=($!)
+done
+par_ok=0
+for p in "${pids[@]}"; do wait "$p" && par_ok=$((par_ok + 1)); done
+t_check "6 GetObjects at once with a limit of 2: all served ($par_ok)" test "$par_ok" = 6
+t_check "... and each got the right bytes" cmp "$d/par6/$h_big" "$d/files/big"
 t_expect "client library: AddObjects (third)" "^$h_third$" ic admin addobjects "$d/files/third"
 t_expect "client library: CheckObjects" '^3000$' ic idonly checkobjects "$h_third"
 t_expect "client library: GetObjects into a local object store" '^fetched 2$' \
@@ -361,25 +372,31 @@ t_expect "restart: an undecodable image file is moved to .bad/" 'broken' ls "$st
 t_expect "restart: the bad file is logged" 'image a/broken: .*moved to' cat "$d/server.out"
 t_check "restart: a leftover temp file is removed" test ! -e "$store/images/a/5~"
 
-# --- kill -9 during an AddObjects ---
+# --- kill -9 during an AddObjects, at several bytes of the object ---
 head -c 4194304 /dev/urandom >"$d/files/killed"
 h_killed=$(sha "$d/files/killed")
-raw admin --timeout 30 add-partial "$d/files/killed" >"$d/partial.out" 2>&1 &
-uploader=$!
-for ((i = 0; i < 100 * scale; i++)); do grep -q PARTIAL "$d/partial.out" && break; sleep 0.05; done
-sleep 0.3
-{
-  kill -9 "$srv_pid"
-  wait "$srv_pid"
-} 2>/dev/null
-kill "$uploader" 2>/dev/null
-wait "$uploader" 2>/dev/null
-t_check "kill -9 mid-object: no object of that hash visible" \
-  test ! -e "$store/objects/${h_killed:0:2}/${h_killed:2}"
-if ! start_server "$store/images" "$store/objects" -gcInterval=0; then
-  t_fail "restart after kill -9" "$(tail -5 "$d/server.out")"
-  exit 0
-fi
+seen_tmp=0
+for cut in 0 1 2097152 4194303; do
+  raw admin --timeout 30 add-partial "$d/files/killed" "$cut" >"$d/partial.out" 2>&1 &
+  uploader=$!
+  for ((i = 0; i < 100 * scale; i++)); do grep -q PARTIAL "$d/partial.out" && break; sleep 0.05; done
+  sleep 0.3
+  {
+    kill -9 "$srv_pid"
+    wait "$srv_pid"
+  } 2>/dev/null
+  kill "$uploader" 2>/dev/null
+  wait "$uploader" 2>/dev/null
+  t_check "kill -9 after $cut bytes of the object: no object of that hash visible" \
+    test ! -e "$store/objects/${h_killed:0:2}/${h_killed:2}"
+  n=$(find "$store/objects/.tmp" -type f 2>/dev/null | wc -l)
+  seen_tmp=$((seen_tmp + n))
+  if ! start_server "$store/images" "$store/objects" -gcInterval=0; then
+    t_fail "restart after kill -9" "$(tail -5 "$d/server.out")"
+    exit 0
+  fi
+done
+t_check "the kills hit objects being written (temp files were left: $seen_tmp)" test "$seen_tmp" -gt 0
 t_expect "after kill -9: the object is absent" '^\{"ObjectSizes":\[0\]\}$' \
   rr idonly ObjectServer.CheckObjects "{\"Hashes\":[\"$h_killed\"]}"
 t_expect "after kill -9: no temp file left in the object store" '^0$' \

@@ -10,8 +10,8 @@ test says exactly which bytes it sends and expects (the original's JSON wire for
   srpc_raw.py ... ADDR list-dirs                            each Directory JSON line
   srpc_raw.py ... ADDR add-objects [--bad-hash] FILE...     {"Length","ExpectedHash"} +
         bytes per file, {"Length":0,"ExpectedHash":null}, prints each reply line
-  srpc_raw.py ... ADDR add-partial FILE                     header + half the bytes,
-        prints "PARTIAL" and waits (the test kills the server meanwhile)
+  srpc_raw.py ... ADDR add-partial FILE CUT                 header + CUT bytes of the
+        file, prints "PARTIAL" and waits (the test kills the server meanwhile)
   srpc_raw.py ... ADDR get-objects OUTDIR HEX...            prints the reply line, writes
         each object to OUTDIR/<hex>
   srpc_raw.py ... ADDR call METHOD                          the accept line only
@@ -92,20 +92,21 @@ def main():
                 break
     elif args.cmd in ("add-objects", "add-partial"):
         start(tls, rd, "ObjectServer.AddObjects")
-        for path in args.rest:
+        paths = args.rest[:1] if args.cmd == "add-partial" else args.rest
+        for path in paths:
             data = open(path, "rb").read()
             h = hashlib.sha512(data).hexdigest()
             if args.bad_hash:
                 h = hashlib.sha512(data + b"x").hexdigest()
             send_json(tls, {"Length": len(data), "ExpectedHash": h})
             if args.cmd == "add-partial":
-                tls.sendall(data[: len(data) // 2])
+                tls.sendall(data[: int(args.rest[1])])
                 print("PARTIAL", flush=True)
                 time.sleep(args.timeout)
                 sys.exit(0)
             tls.sendall(data)
         send_json(tls, {"Length": 0, "ExpectedHash": None})
-        for _ in args.rest:
+        for _ in paths:
             line = rd.readline()
             sys.stdout.write(line.decode())
             if not line or json.loads(line)["ErrorString"]:
