@@ -54,42 +54,79 @@ static int cmp_hash(const void *a, const void *b)
 	return image_hash_cmp(a, b);
 }
 
-struct collect {
-	struct gc *g;
+/* The objects the images name, sorted (a new array). Caller holds s->mu. */
+static struct image_hash *referenced(const struct store *s, size_t *n)
+{
+	size_t total = 0, k = 0;
 	struct image_hash *refs;
+
+	for (size_t i = 0; i < s->nimgs; i++)
+		total += s->imgs[i].nobjs;
+	refs = malloc((total ? total : 1) * sizeof(*refs));
+	if (refs == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->nimgs; i++)
+		for (size_t j = 0; j < s->imgs[i].nobjs; j++)
+			refs[k++] = s->imgs[i].objs[j].hash;
+	qsort(refs, k, sizeof(*refs), cmp_hash);
+	*n = k;
+	return refs;
+}
+
+static bool is_in(const struct image_hash *h, const struct image_hash *refs, size_t n)
+{
+	return n > 0 && bsearch(h, refs, n, sizeof(*refs), cmp_hash) != NULL;
+}
+
+/* Older than the cutoff (mtime: written, or renewed by AddObjects/CheckObjects)? */
+static bool is_old(const struct store *s, const struct image_hash *h, const struct timespec *cut)
+{
+	char path[4096];
+	struct stat st;
+
+	return objstore_path(s->os, h, path, sizeof(path)) == 0 && stat(path, &st) == 0 &&
+	       ts_before(&st.st_mtim, cut);
+}
+
+struct collect {
+	const struct store *s;
+	const struct image_hash *refs;
 	size_t nrefs;
 	struct timespec cutoff;
+	struct image_object *cand; /* candidates for removal */
+	size_t ncand, cap;
 };
 
 static int collect_one(const struct image_hash *h, uint64_t size, void *arg)
 {
 	struct collect *c = arg;
-	struct store *s = c->g->s;
-	char path[4096], hex[IMAGE_HASH_HEXLEN + 1];
-	struct stat st;
 
-	if (bsearch(h, c->refs, c->nrefs, sizeof(*c->refs), cmp_hash) != NULL)
+	if (is_in(h, c->refs, c->nrefs) || !is_old(c->s, h, &c->cutoff))
 		return 0;
-	if (objstore_path(s->os, h, path, sizeof(path)) < 0 || stat(path, &st) < 0)
-		return 0;
-	if (!ts_before(&st.st_mtim, &c->cutoff))
-		return 0; /* young: maybe uploaded for an AddImage to come */
-	image_hash_hex(h, hex);
-	if (objstore_delete(s->os, h) < 0)
-		return 0;
-	log_info("GC: removed unreferenced object %s (%llu bytes)", hex, (unsigned long long)size);
-	s->nobjects--;
-	s->object_bytes -= size;
-	c->g->objects_removed++;
-	c->g->bytes_removed += size;
+	if (c->ncand == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct image_object *v = realloc(c->cand, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		c->cand = v;
+		c->cap = cap;
+	}
+	c->cand[c->ncand++] = (struct image_object){*h, size};
 	return 0;
 }
 
+/* The scan of the object store runs without the lock (it may take a while); the
+ * removals are decided again under it, against the images and mtimes of that moment,
+ * so an AddImage (which checks its objects under the same lock) never loses one. */
 void gc_collect(struct gc *g)
 {
 	struct store *s = g->s;
-	struct collect c = {.g = g};
-	size_t total = 0, k = 0, removed;
+	struct collect c = {.s = s};
+	struct image_hash *refs;
+	char hex[IMAGE_HASH_HEXLEN + 1];
+	size_t nrefs = 0, removed = 0;
+	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &c.cutoff);
 	c.cutoff.tv_sec -= g->grace_ns / 1000000000;
@@ -99,27 +136,44 @@ void gc_collect(struct gc *g)
 		c.cutoff.tv_sec--;
 	}
 	pthread_mutex_lock(&s->mu);
-	removed = g->objects_removed;
-	for (size_t i = 0; i < s->nimgs; i++)
-		total += s->imgs[i].nobjs;
-	c.refs = malloc((total ? total : 1) * sizeof(*c.refs));
-	if (c.refs == NULL) {
-		pthread_mutex_unlock(&s->mu);
-		log_error("GC: out of memory");
-		return;
-	}
-	for (size_t i = 0; i < s->nimgs; i++)
-		for (size_t j = 0; j < s->imgs[i].nobjs; j++)
-			c.refs[k++] = s->imgs[i].objs[j].hash;
-	qsort(c.refs, k, sizeof(*c.refs), cmp_hash);
-	c.nrefs = k;
-	objstore_each(s->os, collect_one, &c);
-	g->runs++;
-	removed = g->objects_removed - removed;
+	refs = referenced(s, &nrefs);
 	pthread_mutex_unlock(&s->mu);
-	free(c.refs);
+	if (refs == NULL)
+		goto nomem;
+	c.refs = refs;
+	c.nrefs = nrefs;
+	rc = objstore_each(s->os, collect_one, &c);
+	free(refs);
+	if (rc == -ENOMEM)
+		goto nomem;
+
+	pthread_mutex_lock(&s->mu);
+	refs = referenced(s, &nrefs);
+	for (size_t i = 0; refs != NULL && i < c.ncand; i++) {
+		const struct image_object *o = &c.cand[i];
+
+		if (is_in(&o->hash, refs, nrefs) || !is_old(s, &o->hash, &c.cutoff) ||
+		    objstore_delete(s->os, &o->hash) < 0)
+			continue;
+		image_hash_hex(&o->hash, hex);
+		log_info("GC: removed unreferenced object %s (%llu bytes)", hex,
+			 (unsigned long long)o->size);
+		s->nobjects--;
+		s->object_bytes -= o->size;
+		g->objects_removed++;
+		g->bytes_removed += o->size;
+		removed++;
+	}
+	g->runs++;
+	pthread_mutex_unlock(&s->mu);
+	free(refs);
+	free(c.cand);
 	if (removed > 0)
 		log_info("GC: %zu unreferenced objects removed", removed);
+	return;
+nomem:
+	free(c.cand);
+	log_error("GC: out of memory");
 }
 
 static void *gc_main(void *arg)

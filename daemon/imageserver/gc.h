@@ -25,7 +25,8 @@ struct gc {
  * s->mu. */
 void gc_expire(struct store *s, struct timespec *next);
 
-/* One object collection: unreferenced objects older than grace_ns go. Takes s->mu. */
+/* One object collection: unreferenced objects older than grace_ns go. Scans the store
+ * without s->mu, then decides each removal again under it. */
 void gc_collect(struct gc *g);
 
 int gc_start(struct gc *g);

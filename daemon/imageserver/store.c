@@ -794,6 +794,9 @@ void store_object_added(struct store *s, const struct image_hash *h, uint64_t si
 		atomic_fetch_add(&s->objects_added, 1);
 		return;
 	}
+	/* Under the lock, so that GC's second look (also under it) sees the new mtime. */
+	pthread_mutex_lock(&s->mu);
 	if (objstore_path(s->os, h, path, sizeof(path)) == 0)
 		utimensat(AT_FDCWD, path, NULL, 0);
+	pthread_mutex_unlock(&s->mu);
 }
