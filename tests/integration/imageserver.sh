@@ -139,6 +139,12 @@ t_ok "imageserver starts (port $port)"
 t_expect "-h lists the flags" 'imageDir.*|objectDir' "$SS_BIN/imageserver" -h
 t_expect_fail --exit=2 "an unknown flag is a usage error" 'flag provided but not defined' \
   "$SS_BIN/imageserver" -nope
+t_expect_fail --exit=1 "a missing certificate stops the start with the reason on stderr" \
+  'imageserver: TLS: .*nonexistent' "$SS_BIN/imageserver" -portNum="$(free_port)" \
+  -imageDir="$d/ximg" -objectDir="$d/xobj" -logDir="$d/xlog" -certFile="$d/nonexistent.cert" \
+  -keyFile="$d/server.key" -CAfile="$d/CA.pem" -identityCAfile="$d/IdentityCA.pem"
+t_expect_fail --exit=2 "-objectDir inside -imageDir is refused" 'must not contain each other' \
+  "$SS_BIN/imageserver" -imageDir="$d/x" -objectDir="$d/x/objects"
 
 # --- access ---
 t_expect_fail "no certificate: refused" 'certificate|handshake' \
