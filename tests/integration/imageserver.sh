@@ -220,6 +220,12 @@ t_expect "client library: GetObjects into a local object store" '^fetched 2$' \
   ic idonly getobjects "$d/cache" "$h_third" "$h_big"
 t_check "client library: fetched object verified and in place" \
   cmp "$d/cache/${h_big:0:2}/${h_big:2}" "$d/files/big"
+head -c 3000 /dev/urandom >"$d/files/corrupt"
+h_corrupt=$(ic admin addobjects "$d/files/corrupt")
+printf 'XXXX' | dd of="$store/objects/${h_corrupt:0:2}/${h_corrupt:2}" bs=1 seek=100 conv=notrunc 2>/dev/null
+t_expect_fail "client library: an object corrupted on the server's disk is refused by its hash" \
+  'mismatch' ic idonly getobjects "$d/cache" "$h_corrupt"
+t_check "... and nothing of it is kept in the local store" test ! -e "$d/cache/${h_corrupt:0:2}/${h_corrupt:2}"
 t_expect_fail "client library: GetObjects of an unknown object" "unknown object: $absent" \
   ic idonly getobjects "$d/cache" "$absent"
 
@@ -339,9 +345,9 @@ t_expect_fail "DeleteImage of an absent image: refused" 'does not exist' rr admi
 # --- status page and metrics ---
 t_expect "status page lists images with size and expiry" 'a/1</td><td>1M?[^<]*</td>' get /
 t_expect "status page lists streams" '<li>x/y/z</li>' get /
-t_expect "status page shows the object count" 'Objects</th><td>3<' get /
+t_expect "status page shows the object count" 'Objects</th><td>4<' get /
 t_expect "/metrics: images" '^imageserver_images 3$' get /metrics
-t_expect "/metrics: objects and their bytes" '^imageserver_object_bytes 1051581$' get /metrics
+t_expect "/metrics: objects and their bytes" '^imageserver_object_bytes 1054581$' get /metrics
 t_expect "/metrics: bytes served" '^imageserver_bytes_served_total [1-9][0-9]{6,}$' get /metrics
 t_expect "/metrics: bytes received" '^imageserver_bytes_received_total [1-9][0-9]{6,}$' get /metrics
 t_expect "/metrics: GetObjects in flight" '^imageserver_getobjects_in_flight 0$' get /metrics
