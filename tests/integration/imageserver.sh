@@ -372,7 +372,17 @@ before=$(bash -c "$(declare -f ic); d=$d port=$port SS_BIN=$SS_BIN ic idonly lis
 img_before=$(rr idonly ImageServer.GetImage '{"ImageName":"a/1"}')
 printf '{"FileSystem": 12' >"$store/images/a/broken"
 printf 'partial' >"$store/images/a/5~"
-t_check "SIGTERM stops the server" stop_server
+ic idonly get a/never nofs 60000 >/dev/null 2>&1 &
+waiter=$!
+sleep 0.5
+t0=$(date +%s)
+t_check "SIGTERM stops the server while a GetImage waits for its image" stop_server
+t1=$(date +%s)
+t_check "... within the 5 s drain, not the GetImage's 60 s ($((t1 - t0)) s)" test $((t1 - t0)) -le 8
+sleep 0.5
+t_check "... and the waiting client is answered or closed" bash -c "! kill -0 $waiter 2>/dev/null"
+kill "$waiter" 2>/dev/null
+wait "$waiter" 2>/dev/null
 if ! start_server "$store/images" "$store/objects" -gcInterval=0; then
   t_fail "restart" "$(tail -5 "$d/server.out")"
   exit 0
