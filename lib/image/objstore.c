@@ -155,7 +155,7 @@ int objstore_stat(const struct objstore *st, const struct image_hash *h, uint64_
 int objstore_open_object(const struct objstore *st, const struct image_hash *h, uint64_t *size)
 {
 	char rel[IMAGE_HASH_HEXLEN + 2];
-	struct stat sb;
+	struct stat sb = {0};
 	int fd;
 
 	rel_path(h, rel);
@@ -163,8 +163,9 @@ int objstore_open_object(const struct objstore *st, const struct image_hash *h, 
 	if (fd < 0)
 		return errno == ELOOP ? -ENOENT : -errno;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		int rc = S_ISREG(sb.st_mode) ? -errno : -ENOENT;
+		int rc = errno;
 
+		rc = sb.st_mode && !S_ISREG(sb.st_mode) ? -ENOENT : -rc;
 		close(fd);
 		return rc;
 	}
@@ -203,10 +204,12 @@ static int fsync_dir(int dirfd, const char *rel)
 }
 
 /* Renames the finished temp file into place without replacing an existing object. */
-static int install(struct objstore *st, const char *tmp, const struct image_hash *h, bool *added)
+static int install(struct objstore *st, const char *tmp, const struct image_hash *h, uint64_t len,
+		   bool *added)
 {
 	char rel[IMAGE_HASH_HEXLEN + 2], sub[3];
 	bool newdir = false;
+	struct stat sb;
 
 	rel_path(h, rel);
 	memcpy(sub, rel, 2);
@@ -216,13 +219,16 @@ static int install(struct objstore *st, const char *tmp, const struct image_hash
 	else if (errno != EEXIST)
 		return -errno;
 	if (renameat2(st->dirfd, tmp, st->dirfd, rel, RENAME_NOREPLACE) < 0) {
-		if (errno == EEXIST) {
+		/* Present already: kept, unless its size shows it damaged (our bytes have
+		 * just been hashed, so they are right). */
+		if (errno == EEXIST && fstatat(st->dirfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == len) {
 			unlinkat(st->dirfd, tmp, 0);
 			return 0;
 		}
-		if (errno != EINVAL && errno != ENOSYS)
+		if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
 			return -errno;
-		/* A file system without RENAME_NOREPLACE: the object is the same bytes. */
+		/* A file system without RENAME_NOREPLACE, or a damaged object replaced. */
 		if (renameat(st->dirfd, tmp, st->dirfd, rel) < 0)
 			return -errno;
 	}
@@ -329,7 +335,7 @@ int objstore_add(struct objstore *st, objstore_read_fn rd, void *arg, uint64_t l
 		rc = errf(err, errsz, -EBADMSG, "hash mismatch: expected %s, got %s", e, g);
 		goto out_unlink;
 	}
-	rc = install(st, tmp, &got, added);
+	rc = install(st, tmp, &got, len, added);
 	if (rc < 0) {
 		add_fail(st, rc, err, errsz);
 		if (!*added)
@@ -357,14 +363,14 @@ static ssize_t fd_read(void *arg, void *buf, size_t len)
 int objstore_add_file(struct objstore *st, const char *path, struct image_hash *out, bool *added,
 		      char *err, size_t errsz)
 {
-	struct stat sb;
+	struct stat sb = {0};
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, errsz, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		rc = S_ISREG(sb.st_mode) ? -errno : -EINVAL;
+		rc = sb.st_mode && !S_ISREG(sb.st_mode) ? -EINVAL : -errno;
 		close(fd);
 		return errf(err, errsz, rc, "%s: %s", path,
 			    rc == -EINVAL ? "not a regular file" : strerror(-rc));
