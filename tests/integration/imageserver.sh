@@ -399,7 +399,8 @@ head -c 4194304 /dev/urandom >"$d/files/killed"
 h_killed=$(sha "$d/files/killed")
 seen_tmp=0
 for cut in 0 1 2097152 4194303; do
-  raw admin --timeout 30 add-partial "$d/files/killed" "$cut" >"$d/partial.out" 2>&1 &
+  : >"$d/partial.out" # before the job starts: it opens the file in its own time
+  raw admin --timeout 30 add-partial "$d/files/killed" "$cut" >>"$d/partial.out" 2>&1 &
   uploader=$!
   for ((i = 0; i < 100 * scale; i++)); do grep -q PARTIAL "$d/partial.out" && break; sleep 0.05; done
   sleep 0.3
