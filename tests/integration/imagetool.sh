@@ -32,6 +32,7 @@ t_expect_fail --exit=2 "missing argument: exit 2" 'usage: imagetool \[flags...\]
 t_expect_fail --exit=2 "extra argument: exit 2" 'usage: imagetool \[flags...\] list$' "$it" list x
 t_expect_fail --exit=2 "unknown flag: exit 2" 'flag provided but not defined: -bogus' "$it" -bogus list
 t_expect_fail --exit=2 "bad duration: exit 2" 'bad duration "soon"' "$it" change-image-expiration a/b soon
+t_expect_fail --exit=2 "-getConnections=0: exit 2" 'getConnections must be 1 to 16' "$it" -getConnections=0 list
 t_expect_fail --exit=2 "negative -expiresIn: exit 2" 'cannot be negative' "$it" -expiresIn=-1h add a/b "$d"
 t_expect_fail --exit=2 "traversal refused by the tool (add)" 'bad image name' "$it" add 'a/../b' "$d"
 t_expect_fail --exit=2 "absolute name refused by the tool (get)" 'bad directory name' "$it" get /etc/x "$d/x"
@@ -131,6 +132,9 @@ if [ "$(stat -c %i "$d/out1/a/hello.txt")" = "$(stat -c %i "$d/out1/a/b/hardlink
 else
   t_fail "the hard link is one inode"
 fi
+t_check "get over one connection" "${IT[@]}" -getConnections=1 get test/stream/v1 "$d/out1-one"
+t_check "get over sixteen connections (more than objects)" "${IT[@]}" -getConnections=16 get test/stream/v1 "$d/out1-many"
+t_check "both identical" diff -r --no-dereference "$d/out1-one" "$d/out1-many"
 left=$(find "$d" -maxdepth 1 -name 'out1.*' | wc -l)
 if [ "$left" -eq 0 ]; then t_ok "no scratch store left beside DIR"; else t_fail "no scratch store left beside DIR" "$(ls "$d")"; fi
 t_expect_fail --exit=1 "get into an existing directory: exit 1" 'exists' "${IT[@]}" get test/stream/v1 "$d/out1"

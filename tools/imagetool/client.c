@@ -49,27 +49,39 @@ static int load_tls(struct imgtool *t, const char *doing)
 	return 0;
 }
 
-int imgtool_dial(struct imgtool *t, const char *doing)
+/* "host:port" of the server into t->addr. */
+static int make_addr(struct imgtool *t)
+{
+	int n = snprintf(t->addr, sizeof(t->addr),
+			 strchr(t->o.server_hostname, ':') ? "[%s]:%d" : "%s:%d",
+			 t->o.server_hostname, t->o.server_port);
+
+	return n < 0 || (size_t)n >= sizeof(t->addr) ? -ENAMETOOLONG : 0;
+}
+
+int imgtool_dial_new(struct imgtool *t, struct srpc_client **out, char *err, size_t errsz)
 {
 	struct srpc_client_config cfg = {0};
+
+	cfg.tls = t->tls;
+	cfg.connect_timeout_ms = (int)(t->o.connect_timeout_ns / 1000000);
+	/* An image with its file system is one JSON message: allow what the server
+	 * allows by default (-maxMessageSize 256 MiB). */
+	cfg.max_message = 256u << 20;
+	return srpc_client_dial(t->addr, &cfg, out, err, errsz);
+}
+
+int imgtool_dial(struct imgtool *t, const char *doing)
+{
 	char err[512];
-	int n;
 
 	if (t->client)
 		return 0;
 	if (!t->tls && load_tls(t, doing))
 		return 1;
-	n = snprintf(t->addr, sizeof(t->addr),
-		     strchr(t->o.server_hostname, ':') ? "[%s]:%d" : "%s:%d", t->o.server_hostname,
-		     t->o.server_port);
-	if (n < 0 || (size_t)n >= sizeof(t->addr))
+	if (make_addr(t) < 0)
 		return imgtool_fail(doing, "image server hostname too long");
-	cfg.tls = t->tls;
-	cfg.connect_timeout_ms = (int)(t->o.connect_timeout_ns / 1000000);
-	/* Objects are large: allow what the server may send in one message (the image
-	 * with its file system) and no call timeout beyond the transport's own. */
-	cfg.max_message = 256u << 20;
-	if (srpc_client_dial(t->addr, &cfg, &t->client, err, sizeof(err)) < 0)
+	if (imgtool_dial_new(t, &t->client, err, sizeof(err)) < 0)
 		return imgtool_fail(doing, "%s", err);
 	return 0;
 }

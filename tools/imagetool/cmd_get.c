@@ -115,9 +115,8 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 	}
 	imgtool_progress_start(&p, "get: downloading", t->o.quiet);
 	p.total = bytes;
-	if (n > 0 && imgclient_get_objects(t->client, hashes, n, st, imgtool_progress_cb, &p, err,
-					   sizeof(err)) < 0) {
-		imgtool_fail(c->doing, "%s: %s", name, *err ? err : srpc_client_error(t->client));
+	if (imgtool_fetch_objects(t, hashes, sizes, n, st, &p, err, sizeof(err)) < 0) {
+		imgtool_fail(c->doing, "%s: %s", name, err);
 		goto out;
 	}
 	imgtool_progress_end(&p);

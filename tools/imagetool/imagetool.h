@@ -22,6 +22,7 @@ struct imgtool_opts {
 	int64_t timeout_ns;    /* get, wait: how long the server waits for the image */
 	bool ignore_expiring;  /* find-latest-image */
 	bool quiet;	       /* no progress lines */
+	int get_connections;   /* get: parallel connections for the objects */
 };
 
 struct imgtool {
@@ -38,6 +39,9 @@ int imgtool_fail(const char *doing, const char *fmt, ...) __attribute__((format(
 /* Connects once (later calls reuse the connection). 0, or prints the failure and
  * returns 1. */
 int imgtool_dial(struct imgtool *t, const char *doing);
+
+/* A new connection for a worker thread (same credentials): 0, or -errno with err. */
+int imgtool_dial_new(struct imgtool *t, struct srpc_client **out, char *err, size_t errsz);
 
 /* The user the image is created by: the CN of the first client certificate, else $USER.
  * Writes into buf and returns it. */
@@ -79,6 +83,13 @@ const char *imgtool_time_text(const struct timespec *ts, char *buf, size_t sz);
 int imgtool_verify_objects(struct imgtool *t, const struct image_hash *hashes,
 			   const uint64_t *sizes, size_t n, bool *bad, struct imgtool_progress *p,
 			   char *err, size_t errsz);
+
+/* fetch.c: GetObjects of the objects into st over -getConnections connections (the
+ * first is t->client, dialled), each object verified while written. 0, or -errno with
+ * err. */
+int imgtool_fetch_objects(struct imgtool *t, const struct image_hash *hashes, const uint64_t *sizes,
+			  size_t n, struct objstore *st, struct imgtool_progress *p, char *err,
+			  size_t errsz);
 
 struct imgtool_cmd;
 typedef int (*imgtool_cmd_fn)(struct imgtool *t, const struct imgtool_cmd *c, int argc,

@@ -3,7 +3,7 @@
 # as images smallstack/{installer,hypervisor,pxe}/<leaf> (tools/imagetool/publish-images.sh,
 # docs/imagetool.md).
 PROGRAMS += imagetool
-imagetool_SRCS := tools/imagetool/main.c tools/imagetool/client.c tools/imagetool/verify.c \
+imagetool_SRCS := tools/imagetool/main.c tools/imagetool/client.c tools/imagetool/verify.c tools/imagetool/fetch.c \
 	tools/imagetool/cmd_add.c tools/imagetool/cmd_get.c tools/imagetool/cmd_info.c
 INSTALL_BIN += imagetool
 

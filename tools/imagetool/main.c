@@ -34,6 +34,8 @@ static void define_flags(struct imgtool *t)
 	flags_bool(fs, "ignoreExpiring", &o->ignore_expiring, false,
 		   "If true, find-latest-image skips images that expire");
 	flags_bool(fs, "quiet", &o->quiet, false, "If true, print no progress lines");
+	flags_int(fs, "getConnections", &o->get_connections, 2,
+		  "Parallel connections get fetches the objects over (hashing on as many cores)");
 }
 
 static const struct imgtool_cmd commands[] = {
@@ -137,6 +139,11 @@ int main(int argc, char *argv[])
 	if (nargs - 1 < c->min_args || nargs - 1 > c->max_args) {
 		fprintf(stderr, "imagetool: usage: imagetool [flags...] %s%s%s\n", c->name,
 			*c->args ? " " : "", c->args);
+		rc = 2;
+		goto out;
+	}
+	if (t.o.get_connections < 1 || t.o.get_connections > 16) {
+		fprintf(stderr, "imagetool: -getConnections must be 1 to 16\n");
 		rc = 2;
 		goto out;
 	}
