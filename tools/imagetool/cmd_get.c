@@ -120,7 +120,9 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 		goto out;
 	}
 	imgtool_progress_end(&p);
-	if (image_unpack(&img.fs, st, dest, IMAGE_UNPACK_LINK, NULL, NULL, err, sizeof(err)) < 0) {
+	imgtool_progress_start(&p, "get: unpacking", t->o.quiet);
+	if (image_unpack(&img.fs, st, dest, IMAGE_UNPACK_LINK, imgtool_progress_cb, &p, err,
+			 sizeof(err)) < 0) {
 		char tmp[4200];
 		imgtool_fail(c->doing, "%s: %s", name, err);
 		/* image_unpack removes its partial tree; make sure, it is ours. */
@@ -129,6 +131,7 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 			imgtool_remove_tree(tmp);
 		goto out;
 	}
+	imgtool_progress_end(&p);
 	rc = 0;
 out:
 	objstore_close(st);
