@@ -207,6 +207,16 @@ else
   t_fail "the object is stored under <objectDir>/xx/yyy" "no $obj"
 fi
 
+mkdir -p "$d/msrc"
+head -c 100000 /dev/urandom >"$d/msrc/gone"
+t_check "add test/corrupt/c2" "${IT[@]}" add test/corrupt/c2 "$d/msrc"
+h=$(sha512sum "$d/msrc/gone" | cut -c1-128)
+rm -f "$objdir/${h:0:2}/${h:2}"
+t_expect_fail --exit=1 "check finds an object missing from the server's disk" "object $h is missing" \
+  "${IT[@]}" check test/corrupt/c2
+t_expect_fail --exit=1 "get of it fails" 'Error getting image: ' "${IT[@]}" get test/corrupt/c2 "$d/out4"
+if [ ! -e "$d/out4" ]; then t_ok "and leaves no DIR"; else t_fail "and leaves no DIR"; fi
+
 # --- identity-only certificate: reads, may not write ---
 t_expect "identity cert: list" '^test/stream/v2$' "${BOB[@]}" list
 t_check "identity cert: get" "${BOB[@]}" get test/stream/v2 "$d/out-bob"
