@@ -70,6 +70,15 @@ t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
 BOB=("${IT[@]}" -certDirectory="$d/idonly")
 
+# --- flags files: ~/.config/imagetool/flags.default, then flags.extra ---
+mkdir -p "$HOME/.config/imagetool"
+printf 'imageServerPortNum=%s\nCAfile=%s\n' "$port" "$d/CA.pem" >"$HOME/.config/imagetool/flags.default"
+t_check "flags.default is read (port and CA)" "$it" listdirs
+printf 'imageServerPortNum=1\n' >"$HOME/.config/imagetool/flags.extra"
+t_expect_fail --exit=1 "flags.extra overrides flags.default" 'Error listing directories: dial localhost:1' "$it" listdirs
+t_check "the command line overrides both" "$it" -imageServerPortNum="$port" listdirs
+rm -f "$HOME/.config/imagetool/flags.default" "$HOME/.config/imagetool/flags.extra"
+
 # --- directories ---
 t_check "mkdir test/stream" "${IT[@]}" mkdir test/stream
 t_check "mkdir test/corrupt" "${IT[@]}" mkdir test/corrupt
