@@ -33,9 +33,16 @@ static int errf(char *err, size_t errsz, int rc, const char *fmt, ...)
 	va_list ap;
 
 	if (err && errsz) {
+		char *tail;
+
 		va_start(ap, fmt);
 		vsnprintf(err, errsz, fmt, ap);
 		va_end(ap);
+		/* strerror's "No space left on device" reads as "...: no space left". */
+		tail = strrchr(err, ':');
+		if (tail && tail[1] == ' ' && tail[2] >= 'A' && tail[2] <= 'Z' && tail[3] >= 'a' &&
+		    tail[3] <= 'z')
+			tail[2] = (char)(tail[2] - 'A' + 'a');
 	}
 	return rc;
 }
