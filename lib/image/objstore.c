@@ -21,6 +21,7 @@
 struct objstore {
 	char *dir;
 	int dirfd;
+	bool nosync; /* objstore_set_durable(false) */
 };
 
 static atomic_uint objstore_seq;
@@ -128,6 +129,11 @@ void objstore_close(struct objstore *st)
 		close(st->dirfd);
 	free(st->dir);
 	free(st);
+}
+
+void objstore_set_durable(struct objstore *st, bool durable)
+{
+	st->nosync = !durable;
 }
 
 const char *objstore_dir(const struct objstore *st)
@@ -240,6 +246,8 @@ static int install(struct objstore *st, const char *tmp, const struct image_hash
 			return -errno;
 	}
 	*added = true;
+	if (st->nosync)
+		return 0;
 	if (fsync_dir(st->dirfd, sub) < 0 || (newdir && fsync(st->dirfd) < 0))
 		return -EIO;
 	return 0;
@@ -324,7 +332,7 @@ int objstore_add(struct objstore *st, objstore_read_fn rd, void *arg, uint64_t l
 		     rc == -EIO ? "stream ended early" : strerror(-rc));
 		goto out_unlink;
 	}
-	if (!as.werr && (fchmod(as.fd, 0444) < 0 || fsync(as.fd) < 0))
+	if (!as.werr && (fchmod(as.fd, 0444) < 0 || (!st->nosync && fsync(as.fd) < 0)))
 		as.werr = -errno;
 	if (close(as.fd) < 0 && !as.werr)
 		as.werr = -errno;

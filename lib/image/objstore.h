@@ -20,6 +20,11 @@ struct objstore; /* opaque */
  * message in err ("object store /x: permission denied"). */
 int objstore_open(const char *dir, struct objstore **out, char *err, size_t errsz);
 void objstore_close(struct objstore *st); /* accepts NULL */
+
+/* A scratch store, whose objects are dropped after use, need not survive a crash of the
+ * machine: with durable false, added objects and their directories are not fsync'd
+ * (an object still appears only complete and verified). Default true. */
+void objstore_set_durable(struct objstore *st, bool durable);
 const char *objstore_dir(const struct objstore *st);
 
 /* The path of an object (whether or not it exists) into buf. 0 or -ENAMETOOLONG. */

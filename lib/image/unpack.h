@@ -18,6 +18,13 @@ enum {
 				       the same filesystem (the store is then a scratch store
 				       the caller drops; a linked file is verified all the
 				       same) */
+	/* The store's objects were verified by this process as they were added
+	 * (objstore_add with their hash) moments ago: a hard-linked object is not read
+	 * again. A copied one is still verified. */
+	IMAGE_UNPACK_TRUSTED = 1 << 1,
+	/* No syncfs before the rename: the tree still appears whole or not at all, but a
+	 * crash of the machine may lose its data. */
+	IMAGE_UNPACK_NOSYNC = 1 << 2,
 };
 
 typedef void (*image_unpack_progress_fn)(uint64_t done, uint64_t total, void *arg);

@@ -369,6 +369,45 @@ static void assert_absent(const char *path)
 	assert_int_equal(lstat(path, &sb), -1);
 }
 
+/* A scratch store (not durable) unpacked with TRUSTED and NOSYNC gives the same tree;
+ * a trusted object of the wrong size is still refused. */
+static void test_unpack_trusted(void **state)
+{
+	struct objstore *st;
+	char err[512], obj[600];
+	int fd;
+
+	(void)state;
+	fill_store("store5", &st);
+	objstore_set_durable(st, false);
+	assert_int_equal(
+	    image_unpack(&scanned.fs, st, tpath("dest-trusted"),
+			 IMAGE_UNPACK_LINK | IMAGE_UNPACK_TRUSTED | IMAGE_UNPACK_NOSYNC, NULL, NULL,
+			 err, sizeof(err)),
+	    0);
+	objstore_close(st);
+	/* The scratch store dropped (its links counted), the tree is the original. */
+	assert_int_equal(system(strcat(strcpy(obj, "rm -rf "), tpath("store5"))), 0);
+	compare_trees(tpath("src"), tpath("dest-trusted"), as_root);
+	fill_store("store6", &st);
+	assert_int_equal(
+	    objstore_path(st, &entry(&scanned.fs, &scanned.fs.root, "big")->hash, obj, sizeof(obj)),
+	    0);
+	assert_int_equal(chmod(obj, 0644), 0);
+	fd = open(obj, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	err[0] = '\0';
+	assert_int_equal(image_unpack(&scanned.fs, st, tpath("dest-trusted2"),
+				      IMAGE_UNPACK_LINK | IMAGE_UNPACK_TRUSTED, NULL, NULL, err,
+				      sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "want"));
+	assert_absent(tpath("dest-trusted2"));
+	objstore_close(st);
+}
+
 static void test_unpack_corrupted(void **state)
 {
 	struct objstore *st;
@@ -508,13 +547,10 @@ static void test_unpack_device_links(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scan),
-	    cmocka_unit_test(test_unpack_copy),
-	    cmocka_unit_test(test_unpack_link),
-	    cmocka_unit_test(test_unpack_corrupted),
-	    cmocka_unit_test(test_scan_refuses_socket),
-	    cmocka_unit_test(test_unpack_hostile),
-	    cmocka_unit_test(test_unpack_device_links),
+	    cmocka_unit_test(test_scan),	   cmocka_unit_test(test_unpack_copy),
+	    cmocka_unit_test(test_unpack_link),	   cmocka_unit_test(test_unpack_corrupted),
+	    cmocka_unit_test(test_unpack_trusted), cmocka_unit_test(test_scan_refuses_socket),
+	    cmocka_unit_test(test_unpack_hostile), cmocka_unit_test(test_unpack_device_links),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 

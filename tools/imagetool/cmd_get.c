@@ -113,6 +113,8 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 		imgtool_fail(c->doing, "%s", err);
 		goto out;
 	}
+	/* The scratch store is dropped after the unpack: no fsync per object. */
+	objstore_set_durable(st, false);
 	imgtool_progress_start(&p, "get: downloading", t->o.quiet);
 	p.total = bytes;
 	if (imgtool_fetch_objects(t, hashes, sizes, n, st, &p, err, sizeof(err)) < 0) {
@@ -121,8 +123,12 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 	}
 	imgtool_progress_end(&p);
 	imgtool_progress_start(&p, "get: unpacking", t->o.quiet);
-	if (image_unpack(&img.fs, st, dest, IMAGE_UNPACK_LINK, imgtool_progress_cb, &p, err,
-			 sizeof(err)) < 0) {
+	/* Every object was verified as it arrived (imgclient_get_objects): linking it is
+	 * enough. Copied objects (another file system) are verified again. */
+	if (image_unpack(&img.fs, st, dest,
+			 IMAGE_UNPACK_LINK | IMAGE_UNPACK_TRUSTED |
+			     (t->o.sync ? 0 : IMAGE_UNPACK_NOSYNC),
+			 imgtool_progress_cb, &p, err, sizeof(err)) < 0) {
 		char tmp[4200];
 		imgtool_fail(c->doing, "%s: %s", name, err);
 		/* image_unpack removes its partial tree; make sure, it is ours. */

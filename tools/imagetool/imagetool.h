@@ -22,6 +22,7 @@ struct imgtool_opts {
 	int64_t timeout_ns;    /* get, wait: how long the server waits for the image */
 	bool ignore_expiring;  /* find-latest-image */
 	bool quiet;	       /* no progress lines */
+	bool sync;	       /* get: flush the tree to disk before it appears */
 	int get_connections;   /* get: parallel connections for the objects */
 };
 

@@ -34,6 +34,9 @@ static void define_flags(struct imgtool *t)
 	flags_bool(fs, "ignoreExpiring", &o->ignore_expiring, false,
 		   "If true, find-latest-image skips images that expire");
 	flags_bool(fs, "quiet", &o->quiet, false, "If true, print no progress lines");
+	flags_bool(fs, "sync", &o->sync, false,
+		   "If true, get flushes the tree to disk before it appears (else it appears whole "
+		   "but a power loss may lose it)");
 	flags_int(fs, "getConnections", &o->get_connections, 2,
 		  "Parallel connections get fetches the objects over (hashing on as many cores)");
 }
