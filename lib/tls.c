@@ -310,7 +310,7 @@ static int load_dir(struct tls_client *cl, const char *dir, char *err, size_t er
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char cert[600], key[600];
+	char cert[4400], key[4400];
 	int rc = 0;
 
 	if (d == NULL) {
@@ -393,6 +393,20 @@ static int client_cert_cb(SSL *ssl, void *arg)
 	return 1;
 }
 
+/* "~/x" -> "$HOME/x" into buf (tool flags default to "~/.ssl"). */
+static const char *expand_home(const char *path, char *buf, size_t sz)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (strncmp(path, "~/", 2) != 0 && strcmp(path, "~") != 0)
+		return path;
+	if (!home || !*home)
+		return path;
+	n = snprintf(buf, sz, "%s%s", home, path + 1);
+	return n > 0 && (size_t)n < sz ? buf : path;
+}
+
 int tls_client_new(const struct tls_client_config *cfg, struct tls_client **out, char *err,
 		   size_t errsz)
 {
@@ -409,9 +423,11 @@ int tls_client_new(const struct tls_client_config *cfg, struct tls_client **out,
 		goto out_free;
 	SSL_CTX_set_min_proto_version(cl->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(cl->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (cfg->cert_dir != NULL)
-		rc = load_dir(cl, cfg->cert_dir, err, errsz);
-	else if (cfg->cert_file != NULL)
+	if (cfg->cert_dir != NULL) {
+		char dir[4096];
+
+		rc = load_dir(cl, expand_home(cfg->cert_dir, dir, sizeof(dir)), err, errsz);
+	} else if (cfg->cert_file != NULL)
 		rc = add_cred(cl, cfg->cert_file,
 			      cfg->key_file != NULL ? cfg->key_file : cfg->cert_file, err, errsz);
 	else

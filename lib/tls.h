@@ -81,7 +81,8 @@ int tls_server_peer_identity(struct tls_server *srv, SSL *ssl, struct tls_identi
 struct tls_client; /* opaque; immutable after creation, shareable between threads */
 
 struct tls_client_config {
-	const char *cert_dir;  /* every X.key + X.cert, and key.pem + cert.pem; or NULL */
+	const char *cert_dir;  /* every X.key + X.cert, and key.pem + cert.pem; or NULL.
+				  A leading "~/" (or "~") is $HOME */
 	const char *cert_file; /* explicit pair (used when cert_dir is NULL) */
 	const char *key_file;
 	const char *ca_file; /* bundle the server certificate must chain to */

@@ -11,41 +11,15 @@
 
 #include "imagetool.h"
 
-int imgtool_fail(const char *doing, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "Error %s: ", doing);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-/* "~/x" -> "$HOME/x" into buf. */
-static const char *expand_home(const char *path, char *buf, size_t sz)
-{
-	const char *home = getenv("HOME");
-	int n;
-
-	if (strncmp(path, "~/", 2) != 0 && strcmp(path, "~") != 0)
-		return path;
-	if (!home || !*home)
-		return path;
-	n = snprintf(buf, sz, "%s%s", home, path + 1);
-	return n > 0 && (size_t)n < sz ? buf : path;
-}
-
 static int load_tls(struct imgtool *t, const char *doing)
 {
 	struct tls_client_config cfg = {0};
-	char dir[4096], err[512];
+	char err[512];
 
-	cfg.cert_dir = expand_home(t->o.cert_directory, dir, sizeof(dir));
+	cfg.cert_dir = t->o.cert_directory;
 	cfg.ca_file = t->o.ca_file;
 	if (tls_client_new(&cfg, &t->tls, err, sizeof(err)) < 0)
-		return imgtool_fail(doing, "loading credentials: %s", err);
+		return cli_fail(doing, "loading credentials: %s", err);
 	return 0;
 }
 
@@ -80,9 +54,9 @@ int imgtool_dial(struct imgtool *t, const char *doing)
 	if (!t->tls && load_tls(t, doing))
 		return 1;
 	if (make_addr(t) < 0)
-		return imgtool_fail(doing, "image server hostname too long");
+		return cli_fail(doing, "image server hostname too long");
 	if (imgtool_dial_new(t, &t->client, err, sizeof(err)) < 0)
-		return imgtool_fail(doing, "%s", err);
+		return cli_fail(doing, "%s", err);
 	return 0;
 }
 
@@ -109,7 +83,7 @@ int imgtool_rpc_fail(struct imgtool *t, const char *doing, int rc)
 
 	if (!text || !*text)
 		text = strerror(-rc);
-	return imgtool_fail(doing, "%s", text);
+	return cli_fail(doing, "%s", text);
 }
 
 int imgtool_check_name(const char *name, bool is_image)

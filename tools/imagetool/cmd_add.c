@@ -38,7 +38,7 @@ static int find_missing(struct imgtool *t, const struct image_scan *sc, struct m
 	m->sizes = calloc(n ? n : 1, sizeof(*m->sizes));
 	m->paths = calloc(n ? n : 1, sizeof(*m->paths));
 	if (!all || !have || !m->hashes || !m->sizes || !m->paths) {
-		imgtool_fail(doing, "out of memory");
+		cli_fail(doing, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -79,8 +79,8 @@ static int upload(struct imgtool *t, const struct missing *m, const char *doing)
 	rc = imgclient_add_objects(t->client, m->hashes, m->sizes, m->paths, m->n,
 				   imgtool_progress_cb, &p, err, sizeof(err));
 	if (rc < 0)
-		return imgtool_fail(doing, "uploading objects: %s",
-				    *err ? err : srpc_client_error(t->client));
+		return cli_fail(doing, "uploading objects: %s",
+				*err ? err : srpc_client_error(t->client));
 	imgtool_progress_end(&p);
 	return 0;
 }
@@ -97,14 +97,14 @@ static int precheck(struct imgtool *t, const char *name, const char *doing)
 	if ((rc = imgclient_check_image(t->client, name, &exists)) < 0)
 		return imgtool_rpc_fail(t, doing, rc);
 	if (exists)
-		return imgtool_fail(doing, "image %s already exists", name);
+		return cli_fail(doing, "image %s already exists", name);
 	if (image_name_dir(name, dir, sizeof(dir)) < 0)
-		return imgtool_fail(doing, "bad image name %s", name);
+		return cli_fail(doing, "bad image name %s", name);
 	if ((rc = imgclient_check_directory(t->client, dir, &exists)) < 0)
 		return imgtool_rpc_fail(t, doing, rc);
 	if (!exists)
-		return imgtool_fail(doing, "directory %s does not exist (imagetool mkdir %s)", dir,
-				    dir);
+		return cli_fail(doing, "directory %s does not exist (imagetool mkdir %s)", dir,
+				dir);
 	return 0;
 }
 
@@ -124,16 +124,16 @@ int imgtool_cmd_add(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 	if ((rc = imgtool_check_name(name, true)))
 		return rc;
 	if (stat(dir, &st) < 0)
-		return imgtool_fail(c->doing, "%s: %s", dir, strerror(errno));
+		return cli_fail(c->doing, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return imgtool_fail(c->doing, "%s: not a directory", dir);
+		return cli_fail(c->doing, "%s: not a directory", dir);
 	if (precheck(t, name, c->doing))
 		return 1;
 
 	imgtool_progress_start(&p, "add: hashing", t->o.quiet);
 	rc = image_scan_dir(dir, &sc, imgtool_progress_cb, &p, err, sizeof(err));
 	if (rc < 0) {
-		rc = imgtool_fail(c->doing, "%s", *err ? err : strerror(-rc));
+		rc = cli_fail(c->doing, "%s", *err ? err : strerror(-rc));
 		goto out;
 	}
 	imgtool_progress_end(&p);
@@ -146,7 +146,7 @@ int imgtool_cmd_add(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 	img.build_branch = strdup("");
 	img.build_commit_id = strdup("");
 	if (!img.extra || !img.created_by || !img.build_branch || !img.build_commit_id) {
-		imgtool_fail(c->doing, "out of memory");
+		cli_fail(c->doing, "out of memory");
 		goto out;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -26,12 +26,12 @@ static int fetch_image(struct imgtool *t, const char *arg, bool ignore_fs, char 
 	if (rc == -ENOENT && timeout_ms > 0 && image_name_check(arg, err, sizeof(err)) == 0)
 		rc = (*name = strdup(arg)) ? 0 : -ENOMEM;
 	if (rc == -ENOENT)
-		return imgtool_fail(doing, "%s", *err ? err : "image not found");
+		return cli_fail(doing, "%s", *err ? err : "image not found");
 	if (rc < 0)
-		return *err ? imgtool_fail(doing, "%s", err) : imgtool_rpc_fail(t, doing, rc);
+		return *err ? cli_fail(doing, "%s", err) : imgtool_rpc_fail(t, doing, rc);
 	rc = imgclient_get_image(t->client, *name, ignore_fs, timeout_ms, img);
 	if (rc == -ENOENT) {
-		imgtool_fail(doing, "image %s not found", *name);
+		cli_fail(doing, "image %s not found", *name);
 		goto fail;
 	}
 	if (rc < 0) {
@@ -40,7 +40,7 @@ static int fetch_image(struct imgtool *t, const char *arg, bool ignore_fs, char 
 	}
 	if (!ignore_fs && !img->has_fs) {
 		image_free(img);
-		imgtool_fail(doing, "image %s has no file system", *name);
+		cli_fail(doing, "image %s has no file system", *name);
 		goto fail;
 	}
 	return 0;
@@ -96,21 +96,21 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 	if ((rc = imgtool_check_name(argv[0], false)))
 		return rc;
 	if (lstat(dest, &sb) == 0)
-		return imgtool_fail(c->doing, "%s exists", dest);
+		return cli_fail(c->doing, "%s exists", dest);
 	rc = snprintf(scratch, sizeof(scratch), "%s.objects-%ld", dest, (long)getpid());
 	if (rc < 0 || (size_t)rc >= sizeof(scratch))
-		return imgtool_fail(c->doing, "%s: name too long", dest);
+		return cli_fail(c->doing, "%s: name too long", dest);
 	if (fetch_image(t, argv[0], false, &name, &img, c->doing))
 		return 1;
 	rc = 1;
 	if (object_arrays(&img.fs, &hashes, &sizes, &bytes, &n) < 0) {
-		imgtool_fail(c->doing, "out of memory");
+		cli_fail(c->doing, "out of memory");
 		goto out;
 	}
 	/* The scratch store sits beside DIR, on its file system, so that unpacking
 	 * hard-links the verified objects instead of copying them. */
 	if (objstore_open(scratch, &st, err, sizeof(err)) < 0) {
-		imgtool_fail(c->doing, "%s", err);
+		cli_fail(c->doing, "%s", err);
 		goto out;
 	}
 	/* The scratch store is dropped after the unpack: no fsync per object. */
@@ -118,7 +118,7 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 	imgtool_progress_start(&p, "get: downloading", t->o.quiet);
 	p.total = bytes;
 	if (imgtool_fetch_objects(t, hashes, sizes, n, st, &p, err, sizeof(err)) < 0) {
-		imgtool_fail(c->doing, "%s: %s", name, err);
+		cli_fail(c->doing, "%s: %s", name, err);
 		goto out;
 	}
 	imgtool_progress_end(&p);
@@ -130,7 +130,7 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 			     (t->o.sync ? 0 : IMAGE_UNPACK_NOSYNC),
 			 imgtool_progress_cb, &p, err, sizeof(err)) < 0) {
 		char tmp[4200];
-		imgtool_fail(c->doing, "%s: %s", name, err);
+		cli_fail(c->doing, "%s: %s", name, err);
 		/* image_unpack removes its partial tree; make sure, it is ours. */
 		if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", dest, (long)getpid()) <
 		    (int)sizeof(tmp))
@@ -198,7 +198,7 @@ static int check_objects(struct imgtool *t, const char *doing, const char *name,
 	int rc = -1, nbad = 0;
 
 	if (!ph || !have || !ps || !idx || !pbad) {
-		imgtool_fail(doing, "out of memory");
+		cli_fail(doing, "out of memory");
 		goto out;
 	}
 	if (n > 0 && (rc = imgclient_check_objects(t->client, hashes, n, have)) < 0) {
@@ -220,7 +220,7 @@ static int check_objects(struct imgtool *t, const char *doing, const char *name,
 	p.total = present;
 	rc = imgtool_verify_objects(t, ph, ps, k, pbad, &p, err, sizeof(err));
 	if (rc < 0) {
-		rc = -imgtool_fail(doing, "%s: %s", name, err);
+		rc = -cli_fail(doing, "%s: %s", name, err);
 		goto out;
 	}
 	imgtool_progress_end(&p);
@@ -255,7 +255,7 @@ int imgtool_cmd_check(struct imgtool *t, const struct imgtool_cmd *c, int argc, 
 	if (object_arrays(&img.fs, &hashes, &sizes, &bytes, &n) < 0 ||
 	    !(bad = calloc(n ? n : 1, sizeof(*bad))) ||
 	    !(missing = calloc(n ? n : 1, sizeof(*missing)))) {
-		imgtool_fail(c->doing, "out of memory");
+		cli_fail(c->doing, "out of memory");
 		goto out;
 	}
 	rc = check_objects(t, c->doing, name, hashes, sizes, n, missing, bad);

@@ -48,7 +48,7 @@ static int list_names(struct imgtool *t, const struct imgtool_cmd *c, bool dirs)
 	rc = dirs ? imgclient_list_directories(t->client, collect_name, &l)
 		  : imgclient_list_images(t->client, collect_name, &l);
 	if (rc < 0)
-		rc = rc == -ENOMEM ? imgtool_fail(c->doing, "out of memory")
+		rc = rc == -ENOMEM ? cli_fail(c->doing, "out of memory")
 				   : imgtool_rpc_fail(t, c->doing, rc);
 	else {
 		if (l.n > 1)
@@ -128,7 +128,7 @@ int imgtool_cmd_find_latest(struct imgtool *t, const struct imgtool_cmd *c, int 
 		return imgtool_rpc_fail(t, c->doing, rc);
 	if (!*name) {
 		free(name);
-		return imgtool_fail(c->doing, "no image in %s", argv[0]);
+		return cli_fail(c->doing, "no image in %s", argv[0]);
 	}
 	printf("%s\n", name);
 	free(name);
@@ -148,12 +148,12 @@ static int get_image(struct imgtool *t, const char *doing, const char *arg, bool
 		return 1;
 	rc = imgclient_resolve(t->client, arg, name, err, sizeof(err));
 	if (rc < 0)
-		return *err ? imgtool_fail(doing, "%s", err) : imgtool_rpc_fail(t, doing, rc);
+		return *err ? cli_fail(doing, "%s", err) : imgtool_rpc_fail(t, doing, rc);
 	rc = imgclient_get_image(t->client, *name, ignore_fs, 0, img);
 	if (rc == 0)
 		return 0;
 	if (rc == -ENOENT)
-		imgtool_fail(doing, "image %s not found", *name);
+		cli_fail(doing, "image %s not found", *name);
 	else
 		imgtool_rpc_fail(t, doing, rc);
 	free(*name);
@@ -181,7 +181,7 @@ int imgtool_cmd_show(struct imgtool *t, const struct imgtool_cmd *c, int argc, c
 	if ((rc = get_image(t, c->doing, argv[0], false, &name, &img)))
 		return rc;
 	if (img.has_fs && image_fs_objects(&img.fs, &objs, &nobj) < 0) {
-		rc = imgtool_fail(c->doing, "out of memory");
+		rc = cli_fail(c->doing, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < nobj; i++)
@@ -237,7 +237,7 @@ int imgtool_cmd_show_metadata(struct imgtool *t, const struct imgtool_cmd *c, in
 	s = j ? json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER) : NULL;
 	if (s)
 		printf("%s\n", s);
-	rc = s ? 0 : imgtool_fail(c->doing, "out of memory");
+	rc = s ? 0 : cli_fail(c->doing, "out of memory");
 	free(s);
 	json_decref(j);
 	image_free(&img);
@@ -334,7 +334,7 @@ int imgtool_cmd_wait(struct imgtool *t, const struct imgtool_cmd *c, int argc, c
 		return 1;
 	rc = imgclient_get_image(t->client, argv[0], true, (int)(t->o.timeout_ns / 1000000), &img);
 	if (rc == -ENOENT)
-		return imgtool_fail(c->doing, "image %s not found", argv[0]);
+		return cli_fail(c->doing, "image %s not found", argv[0]);
 	if (rc < 0)
 		return imgtool_rpc_fail(t, c->doing, rc);
 	image_free(&img);

@@ -4,6 +4,7 @@
 #ifndef SS_IMAGETOOL_H
 #define SS_IMAGETOOL_H
 
+#include "cli.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,9 +34,6 @@ struct imgtool {
 	struct srpc_client *client;
 	char addr[300];
 };
-
-/* Prints "Error <doing>: <detail>" to stderr and returns 1 (for `return imgtool_fail`). */
-int imgtool_fail(const char *doing, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Connects once (later calls reuse the connection). 0, or prints the failure and
  * returns 1. */

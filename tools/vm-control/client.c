@@ -15,42 +15,16 @@
 
 #define VMCTL_MAX_FILE (1u << 30)
 
-int vmctl_fail(const char *doing, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "Error %s: ", doing);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-/* "~/x" -> "$HOME/x" into buf. */
-static const char *expand_home(const char *path, char *buf, size_t sz)
-{
-	const char *home = getenv("HOME");
-	int n;
-
-	if (strncmp(path, "~/", 2) != 0 && strcmp(path, "~") != 0)
-		return path;
-	if (!home || !*home)
-		return path;
-	n = snprintf(buf, sz, "%s%s", home, path + 1);
-	return n > 0 && (size_t)n < sz ? buf : path;
-}
-
 static int load_tls(struct vmctl *v, const char *doing)
 {
 	struct tls_client_config cfg = {0};
-	char dir[4096], err[512];
+	char err[512];
 
-	cfg.cert_dir = expand_home(v->o.cert_directory, dir, sizeof(dir));
+	cfg.cert_dir = v->o.cert_directory;
 	cfg.ca_file = v->o.ca_file;
 	cfg.insecure = v->o.insecure;
 	if (tls_client_new(&cfg, &v->tls, err, sizeof(err)) < 0)
-		return vmctl_fail(doing, "loading credentials: %s", err);
+		return cli_fail(doing, "loading credentials: %s", err);
 	return 0;
 }
 
@@ -68,11 +42,11 @@ int vmctl_dial(struct vmctl *v, const char *doing)
 		     strchr(v->o.hypervisor_hostname, ':') ? "[%s]:%d" : "%s:%d",
 		     v->o.hypervisor_hostname, v->o.hypervisor_port);
 	if (n < 0 || (size_t)n >= sizeof(v->addr))
-		return vmctl_fail(doing, "hypervisor hostname too long");
+		return cli_fail(doing, "hypervisor hostname too long");
 	cfg.tls = v->tls;
 	cfg.connect_timeout_ms = (int)(v->o.connect_timeout_ns / 1000000);
 	if (srpc_client_dial(v->addr, &cfg, &v->client, err, sizeof(err)) < 0)
-		return vmctl_fail(doing, "%s", err);
+		return cli_fail(doing, "%s", err);
 	return 0;
 }
 
@@ -87,21 +61,21 @@ int vmctl_call(struct vmctl *v, const char *doing, const char *method, const str
 	if (vmctl_dial(v, doing))
 		return 1;
 	if (req_t && !(jreq = api_encode(req_t, req)))
-		return vmctl_fail(doing, "out of memory");
+		return cli_fail(doing, "out of memory");
 	rc = srpc_client_call(v->client, method, jreq, &jresp);
 	json_decref(jreq);
 	if (rc < 0)
-		return vmctl_fail(doing, "%s", srpc_client_error(v->client));
+		return cli_fail(doing, "%s", srpc_client_error(v->client));
 	remote_err = json_string_value(sjson_lookup(jresp, "Error"));
 	if (remote_err && *remote_err) {
-		vmctl_fail(doing, "%s", remote_err);
+		cli_fail(doing, "%s", remote_err);
 		json_decref(jresp);
 		return 1;
 	}
 	rc = api_decode_msg(resp_t, jresp, "reply", resp, &err);
 	json_decref(jresp);
 	if (rc < 0) {
-		vmctl_fail(doing, "%s", err ? err : strerror(-rc));
+		cli_fail(doing, "%s", err ? err : strerror(-rc));
 		free(err);
 		return 1;
 	}
@@ -130,7 +104,7 @@ int vmctl_vm_ip(const char *arg, const char *doing, struct in_addr *out)
 		return 0;
 	rc = getaddrinfo(arg, NULL, &hints, &res);
 	if (rc != 0)
-		return vmctl_fail(doing, "lookup %s: %s", arg, gai_strerror(rc));
+		return cli_fail(doing, "lookup %s: %s", arg, gai_strerror(rc));
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct in_addr a = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
 		if (n == 0 || a.s_addr != out->s_addr)
@@ -139,7 +113,7 @@ int vmctl_vm_ip(const char *arg, const char *doing, struct in_addr *out)
 	}
 	freeaddrinfo(res);
 	if (n != 1)
-		return vmctl_fail(doing, "%s: num IPs: %zu != 1", arg, n);
+		return cli_fail(doing, "%s: num IPs: %zu != 1", arg, n);
 	return 0;
 }
 
@@ -148,7 +122,7 @@ int vmctl_print_json(const struct api_type *t, const void *obj)
 	char *s = api_dumps(t, obj, SJSON_PRETTY);
 
 	if (!s)
-		return vmctl_fail("printing", "out of memory");
+		return cli_fail("printing", "out of memory");
 	fputs(s, stdout);
 	free(s);
 	return fflush(stdout) == 0 ? 0 : 1;

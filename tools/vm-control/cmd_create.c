@@ -24,7 +24,7 @@ static int open_sized(const char *path, int *fd, uint64_t *size)
 
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
-		return vmctl_fail(DOING, "open %s: %s", path, strerror(errno));
+		return cli_fail(DOING, "open %s: %s", path, strerror(errno));
 	if (fstat(*fd, &st) < 0)
 		goto fail;
 	if (S_ISREG(st.st_mode)) {
@@ -36,8 +36,8 @@ static int open_sized(const char *path, int *fd, uint64_t *size)
 	if (!S_ISBLK(st.st_mode))
 		errno = EINVAL;
 fail:
-	vmctl_fail(DOING, "%s: %s", path,
-		   errno == EINVAL ? "unsupported file type" : strerror(errno));
+	cli_fail(DOING, "%s: %s", path,
+		 errno == EINVAL ? "unsupported file type" : strerror(errno));
 	close(*fd);
 	*fd = -1;
 	return 1;
@@ -57,12 +57,12 @@ static int stream_fd(struct srpc_conn *conn, int fd, uint64_t size, const char *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return vmctl_fail(DOING, "uploading %s: %s after %llu of %llu bytes", what,
-					  n < 0 ? strerror(errno) : "file shrank",
-					  (unsigned long long)done, (unsigned long long)size);
+			return cli_fail(DOING, "uploading %s: %s after %llu of %llu bytes", what,
+					n < 0 ? strerror(errno) : "file shrank",
+					(unsigned long long)done, (unsigned long long)size);
 		rc = srpc_conn_write(conn, buf, (size_t)n);
 		if (rc < 0)
-			return vmctl_fail(DOING, "uploading %s: %s", what, strerror(-rc));
+			return cli_fail(DOING, "uploading %s: %s", what, strerror(-rc));
 		done += (uint64_t)n;
 	}
 	return 0;
@@ -106,18 +106,18 @@ static int fill_addresses(struct vmctl *v, struct hvapi_create_vm_request *r)
 	const struct flags_list *ips = &O->request_ips;
 
 	if (ips->n > 0 && *ips->v[0] && inet_pton(AF_INET, ips->v[0], &r->vm.address.ip) != 1)
-		return vmctl_fail(DOING, "invalid IP address: %s", ips->v[0]);
+		return cli_fail(DOING, "invalid IP address: %s", ips->v[0]);
 	if (ips->n < 2 || O->secondary_subnet_ids.n == 0)
 		return 0;
 	r->vm.secondary_addresses.v =
 	    calloc(O->secondary_subnet_ids.n, sizeof(struct hvapi_address));
 	if (!r->vm.secondary_addresses.v)
-		return vmctl_fail(DOING, "out of memory");
+		return cli_fail(DOING, "out of memory");
 	r->vm.secondary_addresses.n = O->secondary_subnet_ids.n;
 	for (size_t i = 1; i < ips->n && i <= O->secondary_subnet_ids.n; i++) {
 		if (*ips->v[i] &&
 		    inet_pton(AF_INET, ips->v[i], &r->vm.secondary_addresses.v[i - 1].ip) != 1)
-			return vmctl_fail(DOING, "invalid IP address: %s", ips->v[i]);
+			return cli_fail(DOING, "invalid IP address: %s", ips->v[i]);
 	}
 	return 0;
 }
@@ -137,14 +137,14 @@ static int read_identity(struct vmctl *v, struct hvapi_create_vm_request *r)
 	if (!*O->identity_cert_file && !*O->identity_key_file)
 		return 0;
 	if (!*O->identity_cert_file || !*O->identity_key_file)
-		return vmctl_fail(DOING, "give both -identityCertFile and -identityKeyFile");
+		return cli_fail(DOING, "give both -identityCertFile and -identityKeyFile");
 	rc = vmctl_read_file(O->identity_cert_file, &r->identity_certificate.data,
 			     &r->identity_certificate.len);
 	if (rc < 0)
-		return vmctl_fail(DOING, "read %s: %s", O->identity_cert_file, strerror(-rc));
+		return cli_fail(DOING, "read %s: %s", O->identity_cert_file, strerror(-rc));
 	rc = vmctl_read_file(O->identity_key_file, &r->identity_key.data, &r->identity_key.len);
 	if (rc < 0)
-		return vmctl_fail(DOING, "read %s: %s", O->identity_key_file, strerror(-rc));
+		return cli_fail(DOING, "read %s: %s", O->identity_key_file, strerror(-rc));
 	return 0;
 }
 
@@ -198,17 +198,17 @@ static int make_request(struct vmctl *v, struct hvapi_create_vm_request *r)
 	    copy_strlist(&r->vm.owner_users, &O->owner_users) < 0 ||
 	    copy_strlist(&r->vm.secondary_subnet_ids, &O->secondary_subnet_ids) < 0 ||
 	    fill_volumes(v, r) < 0)
-		return vmctl_fail(DOING, "out of memory");
+		return cli_fail(DOING, "out of memory");
 	for (size_t i = 0; i < tags->n; i++)
 		if (hvapi_tags_set(&r->vm.tags, tags->v[i].key, tags->v[i].value) < 0)
-			return vmctl_fail(DOING, "out of memory");
+			return cli_fail(DOING, "out of memory");
 	if (!name_tag && hvapi_tags_set(&r->vm.tags, "Name", r->vm.hostname) < 0)
-		return vmctl_fail(DOING, "out of memory");
+		return cli_fail(DOING, "out of memory");
 	if (O->num_network_queues.n) {
 		r->vm.network_entries.v =
 		    calloc(O->num_network_queues.n, sizeof(struct hvapi_network_entry));
 		if (!r->vm.network_entries.v)
-			return vmctl_fail(DOING, "out of memory");
+			return cli_fail(DOING, "out of memory");
 		r->vm.network_entries.n = O->num_network_queues.n;
 		for (size_t i = 0; i < O->num_network_queues.n; i++)
 			r->vm.network_entries.v[i].num_queues =
@@ -236,18 +236,18 @@ static int read_responses(struct srpc_conn *conn, struct hvapi_create_vm_respons
 		int rc = srpc_conn_read_json(conn, &j);
 
 		if (rc < 0)
-			return vmctl_fail(DOING, "reading reply: %s",
-					  rc == -ECONNRESET ? "connection closed" : strerror(-rc));
+			return cli_fail(DOING, "reading reply: %s",
+					rc == -ECONNRESET ? "connection closed" : strerror(-rc));
 		rc =
 		    api_decode_msg(&hvapi_create_vm_response_type, j, "CreateVmResponse", &r, &err);
 		json_decref(j);
 		if (rc < 0) {
-			vmctl_fail(DOING, "%s", err ? err : strerror(-rc));
+			cli_fail(DOING, "%s", err ? err : strerror(-rc));
 			free(err);
 			return 1;
 		}
 		if (*r.error) {
-			vmctl_fail(DOING, "%s", r.error);
+			cli_fail(DOING, "%s", r.error);
 			hvapi_create_vm_response_clear(&r);
 			return 1;
 		}
@@ -271,24 +271,24 @@ static int send_request(struct vmctl *v, const struct hvapi_create_vm_request *r
 	if (vmctl_dial(v, DOING))
 		return 1;
 	if (srpc_client_start(v->client, HVAPI_M_CREATE_VM) < 0)
-		return vmctl_fail(DOING, "%s", srpc_client_error(v->client));
+		return cli_fail(DOING, "%s", srpc_client_error(v->client));
 	conn = srpc_client_conn(v->client);
 	if (!(j = hvapi_create_vm_request_to_json(r)))
-		return vmctl_fail(DOING, "out of memory");
+		return cli_fail(DOING, "out of memory");
 	rc = srpc_conn_write_json(conn, j);
 	json_decref(j);
 	/* Raw data go in writes of their own, after the request (rpc.md §10.2). */
 	if (rc == 0)
 		rc = srpc_conn_flush(conn);
 	if (rc < 0)
-		return vmctl_fail(DOING, "sending request: %s", strerror(-rc));
+		return cli_fail(DOING, "sending request: %s", strerror(-rc));
 	if (image_fd >= 0 && stream_fd(conn, image_fd, r->image_data_size, "image"))
 		return 1;
 	if (user_fd >= 0 && stream_fd(conn, user_fd, r->user_data_size, "user data"))
 		return 1;
 	rc = srpc_conn_flush(conn);
 	if (rc < 0)
-		return vmctl_fail(DOING, "uploading: %s", strerror(-rc));
+		return cli_fail(DOING, "uploading: %s", strerror(-rc));
 	return 0;
 }
 
@@ -323,7 +323,7 @@ int vmctl_cmd_create_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, ch
 		fflush(stdout);
 		rc = 0;
 		if (!r.do_not_start && resp.dhcp_timed_out)
-			rc = vmctl_fail(DOING, "DHCP ACK timed out");
+			rc = cli_fail(DOING, "DHCP ACK timed out");
 	}
 	hvapi_create_vm_response_clear(&resp);
 out:

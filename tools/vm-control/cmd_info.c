@@ -63,7 +63,7 @@ int vmctl_cmd_print(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *
 	int rc;
 
 	if (!m)
-		return vmctl_fail(c->doing, "unknown method %s", c->method);
+		return cli_fail(c->doing, "unknown method %s", c->method);
 	if (argc > 0) {
 		if (vmctl_vm_ip(argv[0], c->doing, &ipreq.ip))
 			return 1;
@@ -85,7 +85,7 @@ int vmctl_cmd_print(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *
 	} else if (m->response == &hvapi_list_subnets_response_type) {
 		json_t *j = hvapi_subnets_to_json(&resp.subnets.subnets);
 		char *s = j ? sjson_dumps(j, SJSON_PRETTY) : NULL;
-		rc = s ? (fputs(s, stdout), 0) : vmctl_fail(c->doing, "out of memory");
+		rc = s ? (fputs(s, stdout), 0) : cli_fail(c->doing, "out of memory");
 		free(s);
 		json_decref(j);
 	} else if (m->response == &hvapi_get_vm_infos_response_type) {
@@ -93,7 +93,7 @@ int vmctl_cmd_print(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *
 		for (size_t i = 0; a && i < resp.infos.vm_infos.n; i++)
 			json_array_append_new(a, hvapi_vm_info_to_json(&resp.infos.vm_infos.v[i]));
 		char *s = a ? sjson_dumps(a, SJSON_PRETTY) : NULL;
-		rc = s ? (fputs(s, stdout), 0) : vmctl_fail(c->doing, "out of memory");
+		rc = s ? (fputs(s, stdout), 0) : cli_fail(c->doing, "out of memory");
 		free(s);
 		json_decref(a);
 	} else {

@@ -29,10 +29,10 @@ static int start_stream(struct vmctl *v, const struct vmctl_cmd *c, const struct
 	if (vmctl_dial(v, c->doing))
 		return 1;
 	if (srpc_client_start(v->client, c->method) < 0)
-		return vmctl_fail(c->doing, "%s", srpc_client_error(v->client));
+		return cli_fail(c->doing, "%s", srpc_client_error(v->client));
 	conn = srpc_client_conn(v->client);
 	if (!(j = api_encode(req_t, req)))
-		return vmctl_fail(c->doing, "out of memory");
+		return cli_fail(c->doing, "out of memory");
 	rc = srpc_conn_write_json(conn, j);
 	json_decref(j);
 	if (rc == 0)
@@ -40,18 +40,18 @@ static int start_stream(struct vmctl *v, const struct vmctl_cmd *c, const struct
 	if (rc == 0)
 		rc = srpc_conn_read_json(conn, &j);
 	if (rc < 0)
-		return vmctl_fail(c->doing, "%s",
-				  rc == -ECONNRESET ? "connection closed" : strerror(-rc));
+		return cli_fail(c->doing, "%s",
+				rc == -ECONNRESET ? "connection closed" : strerror(-rc));
 	remote = json_string_value(sjson_lookup(j, "Error"));
 	if (remote && *remote) {
-		vmctl_fail(c->doing, "%s", remote);
+		cli_fail(c->doing, "%s", remote);
 		json_decref(j);
 		return 1;
 	}
 	rc = api_decode_msg(resp_t, j, "reply", resp, &err);
 	json_decref(j);
 	if (rc < 0) {
-		vmctl_fail(c->doing, "%s", err ? err : strerror(-rc));
+		cli_fail(c->doing, "%s", err ? err : strerror(-rc));
 		free(err);
 		return 1;
 	}
@@ -73,11 +73,11 @@ static int copy_out(struct srpc_conn *conn, int fd, uint64_t len, const char *do
 		int rc;
 
 		if (n <= 0)
-			return vmctl_fail(doing, "%s",
-					  n == 0 ? "connection closed early" : strerror((int)-n));
+			return cli_fail(doing, "%s",
+					n == 0 ? "connection closed early" : strerror((int)-n));
 		rc = write_all(fd, buf, (size_t)n);
 		if (rc < 0)
-			return vmctl_fail(doing, "writing: %s", strerror(-rc));
+			return cli_fail(doing, "writing: %s", strerror(-rc));
 		len -= (uint64_t)n;
 	}
 	return 0;
@@ -97,8 +97,8 @@ int vmctl_cmd_get_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc
 	if (to_file) {
 		fd = open(O->user_data_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return vmctl_fail(c->doing, "open %s: %s", O->user_data_file,
-					  strerror(errno));
+			return cli_fail(c->doing, "open %s: %s", O->user_data_file,
+					strerror(errno));
 	}
 	rc = start_stream(v, c, &hvapi_vm_token_request_type, &req, &hvapi_length_response_type,
 			  &resp);
@@ -107,7 +107,7 @@ int vmctl_cmd_get_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc
 		hvapi_length_response_clear(&resp);
 	}
 	if (to_file && close(fd) < 0 && rc == 0)
-		rc = vmctl_fail(c->doing, "close %s: %s", O->user_data_file, strerror(errno));
+		rc = cli_fail(c->doing, "close %s: %s", O->user_data_file, strerror(errno));
 	return rc;
 }
 
@@ -128,10 +128,10 @@ int vmctl_cmd_replace_user_data(struct vmctl *v, const struct vmctl_cmd *c, int 
 	if (vmctl_vm_ip(argv[0], c->doing, &req.ip))
 		return 1;
 	if (!*O->user_data_file)
-		return vmctl_fail(c->doing, "no -userDataFile given (\"-\" reads stdin)");
+		return cli_fail(c->doing, "no -userDataFile given (\"-\" reads stdin)");
 	rc = vmctl_read_file(O->user_data_file, &data, &len);
 	if (rc < 0)
-		return vmctl_fail(c->doing, "read %s: %s", O->user_data_file, strerror(-rc));
+		return cli_fail(c->doing, "read %s: %s", O->user_data_file, strerror(-rc));
 	req.size = len;
 	rc = 1;
 	if (vmctl_dial(v, c->doing))
@@ -139,33 +139,33 @@ int vmctl_cmd_replace_user_data(struct vmctl *v, const struct vmctl_cmd *c, int 
 	/* A request/response call whose handler reads Size raw bytes after the request:
 	 * the request and the data go in separate writes (rpc.md §10.2). */
 	if (srpc_client_start(v->client, c->method) < 0) {
-		vmctl_fail(c->doing, "%s", srpc_client_error(v->client));
+		cli_fail(c->doing, "%s", srpc_client_error(v->client));
 		goto out;
 	}
 	conn = srpc_client_conn(v->client);
 	if (!(j = hvapi_replace_vm_user_data_request_to_json(&req)) ||
 	    srpc_conn_write_json(conn, j) < 0 || srpc_conn_flush(conn) < 0 ||
 	    srpc_conn_write(conn, data, len) < 0 || srpc_conn_flush(conn) < 0) {
-		vmctl_fail(c->doing, "sending user data failed");
+		cli_fail(c->doing, "sending user data failed");
 		goto out;
 	}
 	json_decref(j);
 	j = NULL;
 	n = srpc_conn_read_line(conn, line, sizeof(line));
 	if (n < 0) {
-		vmctl_fail(c->doing, "reading reply: %s", strerror((int)-n));
+		cli_fail(c->doing, "reading reply: %s", strerror((int)-n));
 		goto out;
 	}
 	if (n > 0) {
-		vmctl_fail(c->doing, "%s", line);
+		cli_fail(c->doing, "%s", line);
 		goto out;
 	}
 	if (srpc_conn_read_json(conn, &j) < 0 ||
 	    api_decode_msg(&hvapi_error_response_type, j, "reply", &resp, &err) < 0) {
-		vmctl_fail(c->doing, "bad reply%s%s", err ? ": " : "", err ? err : "");
+		cli_fail(c->doing, "bad reply%s%s", err ? ": " : "", err ? err : "");
 		goto out;
 	}
-	rc = *resp.error ? vmctl_fail(c->doing, "%s", resp.error) : 0;
+	rc = *resp.error ? cli_fail(c->doing, "%s", resp.error) : 0;
 	hvapi_error_response_clear(&resp);
 out:
 	free(err);
@@ -191,7 +191,7 @@ int vmctl_cmd_trace_metadata(struct vmctl *v, const struct vmctl_cmd *c, int arg
 	while ((n = srpc_conn_read_some(srpc_client_conn(v->client), buf, sizeof(buf))) > 0)
 		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 			return 1;
-	return n == 0 ? 0 : vmctl_fail(c->doing, "%s", strerror((int)-n));
+	return n == 0 ? 0 : cli_fail(c->doing, "%s", strerror((int)-n));
 }
 
 /* ---- serial port ---- */
@@ -243,14 +243,14 @@ static int relay(struct srpc_conn *conn, const char *doing)
 		if (!srpc_conn_pending(conn) && poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			return vmctl_fail(doing, "poll: %s", strerror(errno));
+			return cli_fail(doing, "poll: %s", strerror(errno));
 		}
 		if (srpc_conn_pending(conn) || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			n = srpc_conn_read_some(conn, out, sizeof(out));
 			if (n == 0)
 				return 0; /* the hypervisor closed the port */
 			if (n < 0)
-				return vmctl_fail(doing, "%s", strerror((int)-n));
+				return cli_fail(doing, "%s", strerror((int)-n));
 			if (write_all(STDOUT_FILENO, out, (size_t)n) < 0)
 				return 1;
 		}
@@ -264,7 +264,7 @@ static int relay(struct srpc_conn *conn, const char *doing)
 		if (escape_filter(&esc, in, (size_t)n, out, &outn))
 			return 0;
 		if (outn && (srpc_conn_write(conn, out, outn) < 0 || srpc_conn_flush(conn) < 0))
-			return vmctl_fail(doing, "sending: connection lost");
+			return cli_fail(doing, "sending: connection lost");
 	}
 }
 

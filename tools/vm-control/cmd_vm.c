@@ -33,7 +33,7 @@ int vmctl_cmd_vm_token(struct vmctl *v, const struct vmctl_cmd *c, int argc, cha
 static int check_dhcp(const char *doing, const struct hvapi_dhcp_response *r)
 {
 	if (r->dhcp_timed_out)
-		return vmctl_fail(doing, "DHCP ACK timed out");
+		return cli_fail(doing, "DHCP ACK timed out");
 	return 0;
 }
 
@@ -91,11 +91,11 @@ static int change_size(struct vmctl *v, const struct vmctl_cmd *c, struct in_add
 	if (all || strcmp(c->name, "change-vm-vcpus") == 0)
 		r.virtual_cpus = (uint32_t)O->virtual_cpus;
 	if (!r.memory_mib && !r.milli_cpus && !r.virtual_cpus)
-		return vmctl_fail(c->doing, "nothing to change: give %s",
-				  all ? "-memory, -milliCPUs or -vCPUs"
-				  : strcmp(c->name, "change-vm-memory") == 0 ? "-memory"
-				  : strcmp(c->name, "change-vm-cpus") == 0   ? "-milliCPUs"
-									     : "-vCPUs");
+		return cli_fail(c->doing, "nothing to change: give %s",
+				all ? "-memory, -milliCPUs or -vCPUs"
+				: strcmp(c->name, "change-vm-memory") == 0 ? "-memory"
+				: strcmp(c->name, "change-vm-cpus") == 0   ? "-milliCPUs"
+									   : "-vCPUs");
 	return vmctl_call_simple(v, c->doing, c->method, &hvapi_change_vm_size_request_type, &r);
 }
 
@@ -157,7 +157,7 @@ int vmctl_cmd_change(struct vmctl *v, const struct vmctl_cmd *c, int argc, char 
 		r.num_queues_per_interface.v =
 		    calloc(O->num_network_queues.n + 1, sizeof(uint32_t));
 		if (!r.num_queues_per_interface.v)
-			return vmctl_fail(c->doing, "out of memory");
+			return cli_fail(c->doing, "out of memory");
 		for (size_t i = 0; i < O->num_network_queues.n; i++)
 			r.num_queues_per_interface.v[i] = (uint32_t)O->num_network_queues.v[i];
 		rc = vmctl_call_simple(v, c->doing, m,
@@ -188,7 +188,7 @@ int vmctl_cmd_change(struct vmctl *v, const struct vmctl_cmd *c, int argc, char 
 		return vmctl_call_simple(v, c->doing, m,
 					 &hvapi_change_vm_volume_interfaces_request_type, &r);
 	}
-	return vmctl_fail(c->doing, "unsupported method %s", m);
+	return cli_fail(c->doing, "unsupported method %s", m);
 }
 
 int vmctl_cmd_change_subnet(struct vmctl *v, const struct vmctl_cmd *c, int argc,
@@ -202,7 +202,7 @@ int vmctl_cmd_change_subnet(struct vmctl *v, const struct vmctl_cmd *c, int argc
 	if (vmctl_vm_ip(argv[0], c->doing, &r.ip))
 		return 1;
 	if (!*O->subnet_id)
-		return vmctl_fail(c->doing, "no -subnetId given");
+		return cli_fail(c->doing, "no -subnetId given");
 	if (vmctl_call(v, c->doing, c->method, &hvapi_change_vm_subnet_request_type, &r,
 		       &hvapi_change_vm_subnet_response_type, &resp))
 		return 1;
@@ -237,7 +237,7 @@ int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 		const struct vmctl_u64list *sizes =
 		    O->volume_sizes.n ? &O->volume_sizes : &O->secondary_volume_sizes;
 		if (!sizes->n)
-			return vmctl_fail(c->doing, "no -volumeSizes given");
+			return cli_fail(c->doing, "no -volumeSizes given");
 		r.volume_sizes.n = sizes->n;
 		r.volume_sizes.v = sizes->v;
 		return vmctl_call_simple(v, c->doing, m, &hvapi_add_vm_volumes_request_type, &r);
@@ -248,7 +248,7 @@ int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 								    (uint32_t)O->volume_index,
 								.volume_size = O->volume_size};
 		if (!O->volume_size)
-			return vmctl_fail(c->doing, "no -volumeSize given");
+			return cli_fail(c->doing, "no -volumeSize given");
 		return vmctl_call_simple(v, c->doing, m, &hvapi_change_vm_volume_size_request_type,
 					 &r);
 	}
@@ -264,19 +264,19 @@ int vmctl_cmd_volumes(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 		struct hvapi_delete_vm_volume_request r = {
 		    .ip = ip, .volume_index = (uint32_t)O->volume_index};
 		if (O->volume_index < 1)
-			return vmctl_fail(c->doing, "-volumeIndex must be at least 1");
+			return cli_fail(c->doing, "-volumeIndex must be at least 1");
 		return vmctl_call_simple(v, c->doing, m, &hvapi_delete_vm_volume_request_type, &r);
 	}
 	if (strcmp(m, HVAPI_M_REORDER_VM_VOLUMES) == 0) {
 		struct hvapi_reorder_vm_volumes_request r = {.ip = ip};
 		if (u32_list(&O->volume_indices, &r.volume_indices.v) < 0)
-			return vmctl_fail(c->doing, "out of memory");
+			return cli_fail(c->doing, "out of memory");
 		r.volume_indices.n = O->volume_indices.n;
 		rc = vmctl_call_simple(v, c->doing, m, &hvapi_reorder_vm_volumes_request_type, &r);
 		free(r.volume_indices.v);
 		return rc;
 	}
-	return vmctl_fail(c->doing, "unsupported method %s", m);
+	return cli_fail(c->doing, "unsupported method %s", m);
 }
 
 /* snapshot-vm, restore-vm-from-snapshot, discard-vm-snapshot. */
@@ -308,7 +308,7 @@ int vmctl_cmd_snapshots(struct vmctl *v, const struct vmctl_cmd *c, int argc, ch
 		return vmctl_call_simple(v, c->doing, m, &hvapi_discard_vm_snapshot_request_type,
 					 &r);
 	}
-	return vmctl_fail(c->doing, "unsupported method %s", m);
+	return cli_fail(c->doing, "unsupported method %s", m);
 }
 
 /* set-vm-migrating / unset-vm-migrating (debugging aids). */
@@ -335,12 +335,12 @@ int vmctl_cmd_probe_port(struct vmctl *v, const struct vmctl_cmd *c, int argc, c
 	if (vmctl_vm_ip(argv[0], c->doing, &r.ip))
 		return 1;
 	if (!O->probe_port || O->probe_port > 65535)
-		return vmctl_fail(c->doing, "-probePortNum must be 1..65535");
+		return cli_fail(c->doing, "-probePortNum must be 1..65535");
 	if (vmctl_call(v, c->doing, c->method, &hvapi_probe_vm_port_request_type, &r,
 		       &hvapi_probe_vm_port_response_type, &resp))
 		return 1;
 	if (!resp.port_is_open)
-		rc = vmctl_fail(c->doing, "port %u not open", r.port_number);
+		rc = cli_fail(c->doing, "port %u not open", r.port_number);
 	else
 		printf("port %u is open\n", r.port_number);
 	hvapi_probe_vm_port_response_clear(&resp);
@@ -363,7 +363,7 @@ int vmctl_cmd_access_token(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 		return 1;
 	b64 = sjson_base64_encode(resp.token.data, resp.token.len);
 	if (!b64 || !resp.token.len)
-		rc = vmctl_fail(c->doing, "%s", b64 ? "empty token" : "out of memory");
+		rc = cli_fail(c->doing, "%s", b64 ? "empty token" : "out of memory");
 	else
 		printf("%s\n", b64);
 	free(b64);

@@ -4,6 +4,7 @@
 #ifndef SS_VMCTL_H
 #define SS_VMCTL_H
 
+#include "cli.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -87,11 +88,8 @@ struct vmctl {
 	char addr[300];
 };
 
-/* Prints "Error <doing>: <detail>" to stderr and returns 1 (for `return vmctl_fail`). */
-int vmctl_fail(const char *doing, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Connects to the hypervisor once (later calls reuse the connection). 0, or prints the
- * failure as vmctl_fail(doing, ...) and returns 1. */
+ * failure as cli_fail(doing, ...) and returns 1. */
 int vmctl_dial(struct vmctl *v, const char *doing);
 
 /* One request/response call: encodes req with req_t (NULL: {}), decodes the reply into
