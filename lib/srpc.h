@@ -212,6 +212,11 @@ const char *srpc_client_error(const struct srpc_client *cl);
  * it, e.g. "access to method denied"), or -errno for transport failures. */
 int srpc_client_call(struct srpc_client *cl, const char *method, const json_t *req, json_t **resp);
 
+/* Sets the text srpc_client_error returns, for a client library that finds a failure
+ * inside a reply (an Error field) or in a streaming call. */
+void srpc_client_set_error(struct srpc_client *cl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Starts a streaming call: sends the method line and reads the accept line. Then use
  * srpc_client_conn with the srpc_conn_* functions. -EREMOTEIO on an error line. */
 int srpc_client_start(struct srpc_client *cl, const char *method);

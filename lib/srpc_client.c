@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,15 @@ void srpc_client_close(struct srpc_client *cl)
 const char *srpc_client_error(const struct srpc_client *cl)
 {
 	return cl->err;
+}
+
+void srpc_client_set_error(struct srpc_client *cl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cl->err, sizeof(cl->err), fmt, ap);
+	va_end(ap);
 }
 
 struct srpc_conn *srpc_client_conn(struct srpc_client *cl)

@@ -2,3 +2,5 @@
 # FileSystem tree and Image JSON, object stores, scanning a directory into an image and
 # unpacking one. The client of the image server is in lib/image/client.mk.
 LIB_SRCS += lib/image/hash.c
+LIB_SRCS += lib/image/objstore.c
+UNIT_TESTS += test_image_objstore
