@@ -185,6 +185,7 @@ static int on_stop(void *arg, int signo)
 	struct daemon *d = arg;
 	bool stop_vms = atomic_load(&d->stop_vms);
 
+	manager_flush_cache(d->m);
 	if (signo != 0) {
 		log_info("exiting on signal %u: VMs keep running", (unsigned)signo);
 		return 1;

@@ -17,6 +17,7 @@
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "daemon/hypervisor/vmm/libvirt/vmdomain.h"
 #include "daemon/hypervisor/vmm/manager_state.h"
+#include "daemon/hypervisor/vmm/objcache.h"
 #include "daemon/hypervisor/vmm/reconcile.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "log.h"
@@ -293,6 +294,34 @@ static int open_state(struct manager *m, char *err, size_t errsz)
 	return rc;
 }
 
+/* The object cache (spec §5): -objectCacheDirectory, or objectcache beside the first
+ * volume directory. */
+static int open_cache(struct manager *m, char *err, size_t errsz)
+{
+	const char *given = m->cfg->object_cache_directory;
+	char dir[4096], *slash;
+
+	if (given != NULL && *given) {
+		snprintf(dir, sizeof(dir), "%s", given);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", m->vols.v[0].path);
+		while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+			dir[strlen(dir) - 1] = '\0';
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), "objectcache");
+		else
+			snprintf(slash + 1, sizeof(dir) - (size_t)(slash + 1 - dir), "objectcache");
+	}
+	return objcache_open(dir, m->cfg->object_cache_size, &m->objcache, err, errsz);
+}
+
+void manager_flush_cache(struct manager *m)
+{
+	if (m != NULL && objcache_flush(m->objcache) < 0)
+		log_warn("object cache: cannot write its state");
+}
+
 int manager_open(const struct hv_config *cfg, struct manager **out, char *err, size_t errsz)
 {
 	struct manager *m = calloc(1, sizeof(*m));
@@ -325,6 +354,9 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 		goto fail;
 	rc = volumes_init(&m->vols, cfg->volume_directories.v, cfg->volume_directories.n, err,
 			  errsz);
+	if (rc < 0)
+		goto fail;
+	rc = open_cache(m, err, errsz);
 	if (rc < 0)
 		goto fail;
 	rc = virt_open(cfg->libvirt_uri, m->domain_prefix, on_virt_event, m, &m->virt, err, errsz);
@@ -374,6 +406,7 @@ void manager_close(struct manager *m, bool stop_vms)
 	for (size_t i = 0; i < m->nproblems; i++)
 		free(m->problems[i]);
 	free(m->problems);
+	objcache_close(m->objcache);
 	volumes_clear(&m->vols);
 	EVP_PKEY_free(m->key);
 	free(m->public_key_pem);
