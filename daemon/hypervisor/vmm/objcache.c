@@ -5,6 +5,7 @@
 #include "daemon/hypervisor/vmm/objcache.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,7 +16,6 @@
 #include <unistd.h>
 
 #include "daemon/hypervisor/vmm/objlru.h"
-#include "daemon/hypervisor/vmm/vmops.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
@@ -28,9 +28,8 @@ struct objcache {
 	bool enabled;
 	uint64_t max;
 	struct objstore *st; /* enabled only */
-	pthread_mutex_t mu;  /* lru, dirty, the counters */
+	pthread_mutex_t mu;  /* lru and the counters */
 	struct objlru lru;
-	bool dirty;
 	uint64_t hits, misses, corrupt, evictions;
 	pthread_mutex_t write_mu; /* one writer of the state file at a time */
 	atomic_uint scratch_seq;
@@ -46,6 +45,19 @@ struct objcache_lease {
 const char *objcache_dir(const struct objcache *oc)
 {
 	return oc->dir;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* rm -rf of a scratch store (no symlink followed). */
+static void rmtree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- state file ---- */
@@ -69,28 +81,16 @@ int objcache_flush(struct objcache *oc)
 		return 0;
 	pthread_mutex_lock(&oc->write_mu);
 	pthread_mutex_lock(&oc->mu);
-	if (!oc->dirty) {
-		pthread_mutex_unlock(&oc->mu);
-		pthread_mutex_unlock(&oc->write_mu);
-		return 0;
-	}
 	list = json_array();
 	doc = json_object();
 	if (list == NULL || doc == NULL || objlru_each(&oc->lru, add_hex, list) < 0)
 		rc = -ENOMEM;
-	else
-		oc->dirty = false;
 	pthread_mutex_unlock(&oc->mu);
 	/* Least recently used first. */
 	if (rc == 0 && json_object_set(doc, "LeastRecentlyUsedFirst", list) < 0)
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = sjson_write_file(oc->state_path, doc, 0644);
-	if (rc < 0) {
-		pthread_mutex_lock(&oc->mu);
-		oc->dirty = true;
-		pthread_mutex_unlock(&oc->mu);
-	}
 	json_decref(list);
 	json_decref(doc);
 	pthread_mutex_unlock(&oc->write_mu);
@@ -158,7 +158,8 @@ static int load(struct objcache *oc, char *err, size_t errsz)
 		free(s.v);
 		return rc;
 	}
-	qsort(s.v, s.n, sizeof(*s.v), by_mtime);
+	if (s.n > 0)
+		qsort(s.v, s.n, sizeof(*s.v), by_mtime);
 	for (i = 0; i < s.n; i++) {
 		struct objlru_entry *e = objlru_get(&oc->lru, &s.v[i].hash, s.v[i].size);
 
@@ -171,16 +172,15 @@ static int load(struct objcache *oc, char *err, size_t errsz)
 	free(s.v);
 	rc = sjson_load_file(oc->state_path, STATE_MAX, &doc, &why);
 	if (rc == -ENOENT) {
+		free(why);
 		log_info("object cache %s: no %s, order rebuilt from the files (%zu objects)",
 			 oc->dir, OBJCACHE_STATE_FILE, oc->lru.n);
-		oc->dirty = true;
 		return 0;
 	}
 	if (rc < 0) {
 		log_warn("object cache %s: %s (order rebuilt from the files)", oc->state_path,
 			 why ? why : strerror(-rc));
 		free(why);
-		oc->dirty = true;
 		return 0;
 	}
 	list = json_object_get(doc, "LeastRecentlyUsedFirst");
@@ -211,7 +211,7 @@ static void remove_scratch(const char *dir)
 	while ((de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, "scratch.", 8) == 0 &&
 		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
-			vmops_rmtree(path);
+			rmtree(path);
 	closedir(d);
 }
 
@@ -231,7 +231,6 @@ static void evict_locked(struct objcache *oc)
 		}
 		objlru_remove(&oc->lru, v);
 		oc->evictions++;
-		oc->dirty = true;
 	}
 }
 
@@ -302,7 +301,7 @@ static void lease_free(struct objcache_lease *l)
 		return;
 	if (l->scratch != NULL) {
 		objstore_close(l->st);
-		vmops_rmtree(l->scratch);
+		rmtree(l->scratch);
 		free(l->scratch);
 	}
 	free(l->entries);
@@ -322,7 +321,7 @@ static int acquire_scratch(struct objcache *oc, const struct image_object *objs,
 		free(hashes);
 		return -ENOMEM;
 	}
-	vmops_rmtree(l->scratch);
+	rmtree(l->scratch);
 	rc = objstore_open(l->scratch, &l->st, err, errsz);
 	for (size_t i = 0; i < n; i++)
 		hashes[i] = objs[i].hash;
@@ -370,7 +369,6 @@ static int verify_present(struct objcache *oc, struct objcache_lease *l, const b
 			oc->corrupt++;
 			objstore_delete(oc->st, &e->hash);
 		}
-		oc->dirty = true;
 		pthread_mutex_unlock(&oc->mu);
 		if (rc == -EBADMSG)
 			log_warn("object cache: object %s is corrupt: dropped, fetching it again",
@@ -434,7 +432,6 @@ static int acquire_cached(struct objcache *oc, const struct image_object *objs, 
 		}
 		objlru_touch(&oc->lru, e);
 	}
-	oc->dirty = true;
 	pthread_mutex_unlock(&oc->mu);
 out:
 	free(missing);

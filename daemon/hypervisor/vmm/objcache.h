@@ -28,7 +28,7 @@ struct objcache_lease;
 int objcache_open(const char *dir, uint64_t max, struct objcache **out, char *err, size_t errsz);
 /* Writes the state and frees the cache; no lease may be outstanding. Accepts NULL. */
 void objcache_close(struct objcache *oc);
-/* Writes the access order now if it changed. 0 or -errno. Accepts NULL. */
+/* Writes the access order now. 0 or -errno. Accepts NULL. */
 int objcache_flush(struct objcache *oc);
 
 /* Brings missing objects into st: fetches hashes[0..n) (none present there yet).

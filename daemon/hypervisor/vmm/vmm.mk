@@ -23,3 +23,6 @@ test_objlru_SRCS := $(VMM_DIR)/objlru.c
 
 UNIT_TESTS += test_rootdisk
 test_rootdisk_SRCS := $(VMM_DIR)/rootdisk.c
+
+UNIT_TESTS += test_objcache
+test_objcache_SRCS := $(VMM_DIR)/objcache.c $(VMM_DIR)/objlru.c
