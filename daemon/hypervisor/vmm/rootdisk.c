@@ -200,8 +200,15 @@ int rootdisk_find_kernel(const char *tree, char *kernel, size_t ksz, char *initr
 
 	initrd[0] = '\0';
 	if (resolve(tree, "vmlinuz", kernel, ksz) == 0) {
-		if (resolve(tree, "initrd.img", initrd, isz) < 0)
-			initrd[0] = '\0';
+		if (resolve(tree, "initrd.img", initrd, isz) == 0)
+			return 0;
+		initrd[0] = '\0';
+		/* /vmlinuz -> boot/vmlinuz-<v>: its initrd is boot/initrd.img-<v>. */
+		if (strncmp(kernel, "boot/vmlinuz-", 13) == 0) {
+			snprintf(name, sizeof(name), "boot/initrd.img-%s", kernel + 13);
+			if (resolve(tree, name, initrd, isz) < 0)
+				initrd[0] = '\0';
+		}
 		return 0;
 	}
 	if (newest_boot_kernel(tree, ver, sizeof(ver)) == 0) {
