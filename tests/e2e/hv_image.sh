@@ -112,7 +112,7 @@ t_check "tftp -m binary: vmlinuz byte-identical" cmp "$images/pxe/vmlinuz" "$HV_
 
 # ---- a VM from the image ----
 start=$(date +%s.%N)
-VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=img1 -imageName=vm create-vm 2>"$HV_DIR/create.err")
+VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=img1 -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>"$HV_DIR/create.err")
 t_expect "create-vm -imageName vm (a stream: its latest image)" '^10\.103\.0\.1[0-3]$' echo "$VM"
 t_expect "...with the progress messages" 'unpacking image: vm/2026-01-01:00:00:01' cat "$HV_DIR/create.err"
 if [ -n "$VM" ] && ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'Linux version' 240; then
@@ -123,12 +123,12 @@ else
 fi
 root=$HV_DIR/volumes/$VM/root
 # computeSize: usage = Σ files rounded up to 4 KiB + 4 KiB per directory (the root's
-# is not counted) + 64 per symlink; + 1/8 + MinimumFreeBytes (vm-control: 256 MiB),
-# rounded up to 2^RoundupPower (vm-control: 28).
+# is not counted) + 64 per symlink; + 1/8 + MinimumFreeBytes (32 MiB here), rounded up
+# to 2^RoundupPower (24 here).
 usage=$(cd "$images/installer" && find . -mindepth 1 \( -type f -printf 'f %s\n' \) -o \( -type d -printf 'd\n' \) -o \( -type l -printf 'l\n' \) |
 	awk '$1=="f"{u+=int(($2+4095)/4096)*4096} $1=="d"{u+=4096} $1=="l"{u+=64} END{printf "%d", u}')
-need=$((usage + usage / 8 + (256 << 20)))
-unit=$((1 << 28))
+need=$((usage + usage / 8 + (32 << 20)))
+unit=$((1 << 24))
 want=$(((need + unit - 1) / unit * unit))
 t_expect "root volume size follows computeSize ($want bytes)" "^$want\$" stat -c %s "$root"
 t_expect "...and is recorded in the VM's info" "\"Size\": $want" vmc get-vm-info "$VM"
@@ -145,7 +145,7 @@ t_expect "the cache holds the image's objects (metrics)" '^[1-9]' echo "$objects
 t_expect "status page shows the object cache" 'Object cache' hv_curl ""
 
 # ---- a second VM: from the cache ----
-VM2=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img2 -doNotStart -imageName=vm create-vm 2>&1)
+VM2=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img2 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>&1)
 t_expect "second create-vm from the same image" '^10\.103\.0\.1[0-3]$' echo "$VM2"
 t_expect "...hits the cache: misses unchanged ($misses)" "^$misses\$" metric hypervisor_object_cache_misses_total
 t_expect "...and hits counted" '^[1-9]' metric hypervisor_object_cache_hits_total
@@ -157,7 +157,7 @@ name=$(basename "$(dirname "$obj")")$(basename "$obj")
 chmod u+w "$obj"
 printf 'X' | dd of="$obj" bs=1 seek=1000 conv=notrunc status=none
 t_check "an object of the cache corrupted on disk" bash -c "[ \"\$(sha512sum '$obj' | cut -d' ' -f1)\" != '$name' ]"
-VM3=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img3 -doNotStart -imageName=vm create-vm 2>&1)
+VM3=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img3 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>&1)
 t_expect "a create with the corrupted object succeeds" '^10\.103\.0\.1[0-3]$' echo "$VM3"
 t_expect "...the corruption was counted" '^1$' metric hypervisor_object_cache_corrupt_total
 t_expect "...and the object fetched again (one miss)" "^$((misses + 1))\$" metric hypervisor_object_cache_misses_total
@@ -178,13 +178,13 @@ t_check "the old tree is removed" test ! -e "$HV_STATE/tftpboot/2026-01-01:00:00
 
 # ---- refusals ----
 t_expect_fail "an unknown image is refused clearly" 'vm/nope' \
-	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -imageName=vm/nope create-vm
+	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -minFreeBytes=32M -imageName=vm/nope create-vm
 t_expect_fail "FirmwareType uefi with an image is refused" 'uefi is not supported with ImageName' \
-	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -firmwareType=uefi -imageName=vm create-vm
+	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -firmwareType=uefi -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm
 kill "$is_pid"
 wait "$is_pid" 2>/dev/null
 t_expect_fail "no image server: clear error" 'image server not available: 127\.0\.0\.1:6971' \
-	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -imageName=vm create-vm
+	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm
 t_expect "failed creates left no volume directory behind" '^3$' bash -c "ls '$HV_DIR/volumes' | wc -l"
 t_expect "...and their addresses are free" '10\.103\.0\.1[0-3]' hv_curl listAvailableAddresses
 
