@@ -6,3 +6,5 @@ LIB_SRCS += lib/image/objstore.c
 UNIT_TESTS += test_image_objstore
 LIB_SRCS += lib/image/fs.c lib/image/fs_tree.c lib/image/image.c
 UNIT_TESTS += test_image_fs test_image_image
+LIB_SRCS += lib/image/scan.c lib/image/unpack.c
+UNIT_TESTS += test_image_scan
