@@ -145,7 +145,7 @@ t_expect "the cache holds the image's objects (metrics)" '^[1-9]' echo "$objects
 t_expect "status page shows the object cache" 'Object cache' hv_curl ""
 
 # ---- a second VM: from the cache ----
-VM2=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img2 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>&1)
+VM2=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img2 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
 t_expect "second create-vm from the same image" '^10\.103\.0\.1[0-3]$' echo "$VM2"
 t_expect "...hits the cache: misses unchanged ($misses)" "^$misses\$" metric hypervisor_object_cache_misses_total
 t_expect "...and hits counted" '^[1-9]' metric hypervisor_object_cache_hits_total
@@ -157,7 +157,7 @@ name=$(basename "$(dirname "$obj")")$(basename "$obj")
 chmod u+w "$obj"
 printf 'X' | dd of="$obj" bs=1 seek=1000 conv=notrunc status=none
 t_check "an object of the cache corrupted on disk" bash -c "[ \"\$(sha512sum '$obj' | cut -d' ' -f1)\" != '$name' ]"
-VM3=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img3 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>&1)
+VM3=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img3 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
 t_expect "a create with the corrupted object succeeds" '^10\.103\.0\.1[0-3]$' echo "$VM3"
 t_expect "...the corruption was counted" '^1$' metric hypervisor_object_cache_corrupt_total
 t_expect "...and the object fetched again (one miss)" "^$((misses + 1))\$" metric hypervisor_object_cache_misses_total
