@@ -163,6 +163,16 @@ t_expect "...the corruption was counted" '^1$' metric hypervisor_object_cache_co
 t_expect "...and the object fetched again (one miss)" "^$((misses + 1))\$" metric hypervisor_object_cache_misses_total
 t_expect "...and it is whole again" "^$name " sha512sum "$obj"
 
+# ---- SkipBootloader: kernel and initrd beside the volume, for direct boot ----
+VM4=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img4 -doNotStart -skipBootloader -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
+t_expect "create-vm -skipBootloader" '^10\.103\.0\.1[0-3]$' echo "$VM4"
+t_check "...the image's kernel is the VM's kernel file" cmp "$images/installer/vmlinuz" "$HV_DIR/volumes/$VM4/kernel"
+t_check "...and its initrd the initrd file" cmp "$images/installer/initrd.img" "$HV_DIR/volumes/$VM4/initrd"
+t_expect "...and the MBR holds no boot code, only the partition table" '^0 55aa$' \
+	bash -c "echo \$(od -v -An -tx1 -N440 '$HV_DIR/volumes/$VM4/root' | tr -d ' \n' | tr -d 0 | wc -c) \$(od -An -tx1 -j510 -N2 '$HV_DIR/volumes/$VM4/root' | tr -d ' ')"
+t_check "destroy-vm of it" vmc destroy-vm "$VM4"
+t_check "...removes kernel and initrd with the volume" test ! -e "$HV_DIR/volumes/$VM4"
+
 # ---- the TFTP root follows a newer image ----
 cp -a "$images/pxe" "$HV_DIR/pxe2"
 echo "# a changed boot menu" >>"$HV_DIR/pxe2/pxelinux.cfg/default"
@@ -194,4 +204,3 @@ kill -TERM "$HV_PID"
 wait "$HV_PID" 2>/dev/null
 HV_PID=
 t_expect "SIGTERM flushed the cache's access order" "$name" cat "$CACHE/lru-state.json"
-for v in "$VM" "$VM2" "$VM3"; do hv_virsh destroy "hv-$(cut -c1-8 "$HV_STATE/uuid")-$v" >/dev/null 2>&1; done
