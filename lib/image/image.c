@@ -48,9 +48,25 @@ void image_free(struct image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+/* The JSON types Go accepts for the fields kept undecoded that are plain strings or
+ * lists; the others (Filter, Triggers, annotations) are kept as they come. */
+static int check_extra(struct sjson_dec *d, const char *name, json_t *v)
+{
+	static const char *const strings[] = {"BuildGitUrl", "CreatedFor", "SourceImage"};
+	static const char *const lists[] = {"OwnerGroups", "OwnerUsers", "Packages"};
+
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcmp(name, strings[i]) && !json_is_string(v) && !json_is_null(v))
+			return sjson_fail(d, name, "expected string, got %s", sjson_type_name(v));
+		if (!strcmp(name, lists[i]) && !json_is_array(v) && !json_is_null(v))
+			return sjson_fail(d, name, "expected array, got %s", sjson_type_name(v));
+	}
+	return 0;
+}
+
 /* Fields not decoded, under Go's spelling when Go knows them (an exact spelling wins
  * over one differing in case, as in sjson_lookup). */
-static int collect_extra(const json_t *j, json_t *extra)
+static int collect_extra(struct sjson_dec *d, const json_t *j, json_t *extra)
 {
 	const char *key;
 	json_t *v;
@@ -63,6 +79,8 @@ static int collect_extra(const json_t *j, json_t *extra)
 			continue;
 		if (f && strcmp(f->name, key) && json_object_get(extra, f->name))
 			continue;
+		if (f && check_extra(d, f->name, v) < 0)
+			return -EINVAL;
 		if (json_object_set(extra, f ? f->name : key, v) < 0)
 			return -ENOMEM;
 	}
@@ -139,8 +157,11 @@ static int decode_image(struct sjson_dec *d, const json_t *j, struct image *img,
 	if (rc < 0)
 		return rc;
 	img->extra = json_object();
-	if (!img->extra || collect_extra(j, img->extra) < 0)
+	if (!img->extra)
 		return -ENOMEM;
+	rc = collect_extra(d, j, img->extra);
+	if (rc < 0)
+		return rc;
 	if (sjson_get_object(d, v, "FileSystem", &fs) < 0)
 		return -EINVAL;
 	if (!fs)
@@ -199,7 +220,7 @@ static json_t *field_json(const struct image *img, const struct field *f, bool w
 	if (!strcmp(f->name, "Tags"))
 		return img->tags ? json_deep_copy(img->tags) : json_null();
 	v = img->extra ? json_object_get(img->extra, f->name) : NULL;
-	if (v)
+	if (v && !(json_is_null(v) && f->zero))
 		return json_deep_copy(v);
 	return f->zero ? json_string(f->zero) : json_null();
 }

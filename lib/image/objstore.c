@@ -203,10 +203,12 @@ static int fsync_dir(int dirfd, const char *rel)
 }
 
 /* Renames the finished temp file into place without replacing an existing object. */
-static int install(struct objstore *st, const char *tmp, const struct image_hash *h, bool *added)
+static int install(struct objstore *st, const char *tmp, const struct image_hash *h, uint64_t len,
+		   bool *added)
 {
 	char rel[IMAGE_HASH_HEXLEN + 2], sub[3];
 	bool newdir = false;
+	struct stat sb;
 
 	rel_path(h, rel);
 	memcpy(sub, rel, 2);
@@ -216,13 +218,16 @@ static int install(struct objstore *st, const char *tmp, const struct image_hash
 	else if (errno != EEXIST)
 		return -errno;
 	if (renameat2(st->dirfd, tmp, st->dirfd, rel, RENAME_NOREPLACE) < 0) {
-		if (errno == EEXIST) {
+		/* Present already: kept, unless its size shows it damaged (our bytes have
+		 * just been hashed, so they are right). */
+		if (errno == EEXIST && fstatat(st->dirfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == len) {
 			unlinkat(st->dirfd, tmp, 0);
 			return 0;
 		}
-		if (errno != EINVAL && errno != ENOSYS)
+		if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
 			return -errno;
-		/* A file system without RENAME_NOREPLACE: the object is the same bytes. */
+		/* A file system without RENAME_NOREPLACE, or a damaged object replaced. */
 		if (renameat(st->dirfd, tmp, st->dirfd, rel) < 0)
 			return -errno;
 	}
@@ -329,7 +334,7 @@ int objstore_add(struct objstore *st, objstore_read_fn rd, void *arg, uint64_t l
 		rc = errf(err, errsz, -EBADMSG, "hash mismatch: expected %s, got %s", e, g);
 		goto out_unlink;
 	}
-	rc = install(st, tmp, &got, added);
+	rc = install(st, tmp, &got, len, added);
 	if (rc < 0) {
 		add_fail(st, rc, err, errsz);
 		if (!*added)

@@ -101,7 +101,7 @@ static void test_minimal_and_normalised(void **state)
 	char err[256], *out, *out2;
 
 	(void)state;
-	assert_int_equal(decode("{}", &img, err, sizeof(err)), 0);
+	assert_int_equal(decode("{\"SourceImage\":null}", &img, err, sizeof(err)), 0);
 	assert_false(img.has_fs);
 	assert_null(img.tags);
 	out = encode(&img, true);
@@ -143,6 +143,8 @@ static void test_refusals(void **state)
 	    {"{\"Tags\":{\"k\":1}}", "Tags.k: expected string, got integer"},
 	    {"{\"Tags\":[]}", "Tags: expected object"},
 	    {"{\"FileSystem\":[]}", "FileSystem: expected object"},
+	    {"{\"BuildGitUrl\":5}", "BuildGitUrl: expected string, got integer"},
+	    {"{\"packages\":{}}", "Packages: expected array, got object"},
 	    {"{\"FileSystem\":{\"Mode\":16877,\"EntryList\":[{\"Name\":\"..\",\"InodeNumber\":1}]}"
 	     "}",
 	     "FileSystem.EntryList[0].Name: \"..\" refused"},

@@ -316,6 +316,12 @@ static void test_corrupted_object(void **state)
 	assert_int_equal(pwrite(fd, "J", 1, 0), 1);
 	close(fd);
 	assert_int_equal(objstore_verify(st, &h), -EBADMSG);
+	/* Damaged so that its size is wrong: adding the object again repairs it. */
+	assert_int_equal(truncate(path, 5), 0);
+	assert_int_equal(fsutil_write_atomic(tpath("in"), "hello world", 11, 0644), 0);
+	assert_int_equal(objstore_add_file(st, tpath("in"), &h, &added, err, sizeof(err)), 0);
+	assert_true(added);
+	assert_int_equal(objstore_verify(st, &h), 0);
 	assert_int_equal(objstore_add_file(st, tpath("missing"), &h, &added, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "missing"));

@@ -1,0 +1,168 @@
+/* imageserver: the daemon's entry point. Goes through lib/server (signals, logging,
+ * TLS, SRPC and the status pages on one port) and adds its own parts: the store
+ * (store.c), the methods (methods.c, objects.c) and the housekeeping thread (gc.c). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/imageserver/gc.h"
+#include "daemon/imageserver/isflags.h"
+#include "daemon/imageserver/methods.h"
+#include "daemon/imageserver/status.h"
+#include "daemon/imageserver/store.h"
+#include "flags.h"
+#include "log.h"
+#include "server.h"
+
+struct daemon {
+	struct is_config cfg;
+	struct server *srv;
+	struct store store;
+	struct methods m;
+	struct gc gc;
+	struct is_status st;
+	struct http_routes routes;
+};
+
+static int register_rpc(struct srpc_server *srv, void *arg)
+{
+	struct daemon *d = arg;
+	int rc = methods_register_images(srv, &d->m);
+
+	return rc < 0 ? rc : methods_register_objects(srv, &d->m);
+}
+
+static void on_reopen(void *arg, int rc)
+{
+	(void)arg;
+	(void)rc;
+	log_info("SIGHUP: log files reopened");
+}
+
+static int on_stop(void *arg, int signo)
+{
+	struct daemon *d = arg;
+
+	log_info("stopping%s", signo ? " on a signal" : "");
+	gc_stop(&d->gc);
+	store_stop_waiters(&d->store);
+	return 0;
+}
+
+static int run(struct daemon *d)
+{
+	struct is_config *c = &d->cfg;
+	struct tls_server_config tc = {c->cert_file, c->key_file, c->ca_file, c->identity_ca_file};
+	struct server_config sc = {
+	    .prog = "imageserver",
+	    .port = c->port_num,
+	    .tls = &tc,
+	    .srpc =
+		{
+		    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
+		    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
+		    .max_message = (size_t)c->max_message_size,
+		    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
+		    .io_timeout_ms = (int)(c->rpc_io_timeout_ns / 1000000),
+		    .idle_timeout_ms = (int)(c->rpc_idle_timeout_ns / 1000000),
+		},
+	    .log =
+		{
+		    .to_stderr = c->also_log_to_stderr,
+		    .dir = c->log_dir,
+		    .file_max_size = c->log_file_max_size,
+		    .quota = c->log_quota,
+		    .ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
+		    .subseconds = c->log_subseconds,
+		    .debug_level = c->initial_log_debug_level,
+		},
+	    .routes = &d->routes,
+	    .srpc_register = register_rpc,
+	    .on_reopen = on_reopen,
+	    .on_stop = on_stop,
+	    .arg = d,
+	};
+	char err[1024] = "";
+	int rc;
+
+	if (c->max_concurrent_gets < 1 || c->gc_interval_ns < 0 || c->gc_grace_ns < 0) {
+		fprintf(stderr, "imageserver: -maxConcurrentGetObjects must be at least 1, "
+				"-gcInterval and -gcGracePeriod not negative\n");
+		return 2;
+	}
+	rc = server_new(&sc, &d->srv, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "imageserver: %s\n", err);
+		return 1;
+	}
+	if (server_log_error(d->srv) < 0)
+		fprintf(stderr, "imageserver: cannot write logs to %s\n", c->log_dir);
+	log_info("imageserver %s starting", SS_VERSION);
+	rc = server_load_tls(d->srv, err, sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	rc = store_open(&d->store, c->image_dir, c->object_dir, (size_t)c->max_message_size, err,
+			sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	d->m = (struct methods){.s = &d->store,
+				.max_get_image_wait_ns = c->max_get_image_wait_ns,
+				.max_concurrent_gets = (unsigned)c->max_concurrent_gets};
+	d->gc = (struct gc){
+	    .s = &d->store, .interval_ns = c->gc_interval_ns, .grace_ns = c->gc_grace_ns};
+	d->st = (struct is_status){
+	    .s = &d->store, .gc = &d->gc, .srpc = server_srpc(d->srv), .version = SS_VERSION};
+	clock_gettime(CLOCK_REALTIME, &d->st.started);
+	d->routes = is_status_routes(&d->st);
+	rc = gc_start(&d->gc);
+	if (rc < 0) {
+		log_error("starting the expiry and GC thread: %s", strerror(-rc));
+		return 1;
+	}
+	rc = server_listen(d->srv, err, sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		gc_stop(&d->gc);
+		return 1;
+	}
+	log_info("serving on port %d", server_port(d->srv));
+	rc = server_wait(d->srv);
+	gc_stop(&d->gc);
+	store_stop_waiters(&d->store);
+	server_free(d->srv);
+	/* The store stays: static, reachable until exit (see store_stop_waiters). */
+	return rc < 0 ? 1 : rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct flags *fs;
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	fs = flags_new("imageserver", ISFLAGS_USAGE);
+	isflags_define(fs, &d.cfg);
+	flags_version(fs, "imageserver " SS_VERSION);
+	if (flags_load_config(fs, "/etc/imageserver") < 0) {
+		flags_free(fs);
+		return 1;
+	}
+	flags_parse_or_exit(fs, argc, argv);
+	if (flags_nargs(fs) > 0) {
+		fprintf(stderr, "imageserver: unexpected argument: %s\n", flags_arg(fs, 0));
+		flags_print_usage(fs, stderr);
+		flags_free(fs);
+		return 2;
+	}
+	rc = run(&d);
+	flags_free(fs);
+	return rc;
+}
