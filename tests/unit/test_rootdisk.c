@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <cmocka.h>
 
+#include "daemon/hypervisor/vmm/gpt.h"
 #include "daemon/hypervisor/vmm/rootdisk.h"
 
 #define MIB (1ULL << 20)
@@ -110,13 +111,76 @@ static void test_grub_cfg(void **state)
 	assert_int_equal(rootdisk_grub_cfg(buf, 64, "/vmlinuz", NULL, "x", ""), -ENAMETOOLONG);
 }
 
+static uint64_t get64(const uint8_t *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void test_gpt(void **state)
+{
+	static uint8_t primary[GPT_PRIMARY_BYTES], backup[GPT_BACKUP_BYTES];
+	const uint64_t sectors = 165888; /* 81 MiB */
+	uint8_t guid[16] = {1, 2, 3}, hdr[92];
+	struct gpt_part parts[2] = {
+	    {GPT_TYPE_ESP, 2048, 34815, {9}, "EFI system partition"},
+	    {GPT_TYPE_LINUX, 34816, 165847, {8}, "root"},
+	};
+	const uint8_t *h = primary + 512, *e = primary + 1024, *bh = backup + 32 * 512;
+
+	(void)state;
+	/* The CRC-32 check value. */
+	assert_int_equal(gpt_crc32("123456789", 9), 0xcbf43926u);
+	assert_int_equal(gpt_build(primary, backup, sectors, guid, parts, 2), 0);
+	/* Protective MBR. */
+	assert_int_equal(primary[446 + 4], 0xee);
+	assert_int_equal(get32(primary + 446 + 8), 1);
+	assert_int_equal(get32(primary + 446 + 12), sectors - 1);
+	assert_int_equal(primary[510], 0x55);
+	assert_int_equal(primary[511], 0xaa);
+	/* Primary header: self 1, backup at the last LBA, usable 34..end-34, entries at 2. */
+	assert_memory_equal(h, "EFI PART", 8);
+	assert_int_equal(get32(h + 12), 92);
+	assert_int_equal(get64(h + 24), 1);
+	assert_int_equal(get64(h + 32), sectors - 1);
+	assert_int_equal(get64(h + 40), 34);
+	assert_int_equal(get64(h + 48), sectors - 34);
+	assert_int_equal(get64(h + 72), 2);
+	assert_int_equal(get32(h + 80), 128);
+	assert_int_equal(get32(h + 88), gpt_crc32(e, 128 * 128));
+	memcpy(hdr, h, 92);
+	memset(hdr + 16, 0, 4);
+	assert_int_equal(get32(h + 16), gpt_crc32(hdr, 92));
+	/* Entries: the ESP type GUID C12A7328-F81F-11D2-BA4B-00A0C93EC93B on disk. */
+	assert_int_equal(e[0], 0x28);
+	assert_int_equal(e[3], 0xc1);
+	assert_int_equal(e[15], 0x3b);
+	assert_int_equal(get64(e + 32), 2048);
+	assert_int_equal(get64(e + 40), 34815);
+	assert_int_equal(e[56], 'E');
+	assert_int_equal(e[57], 0);
+	assert_int_equal(e[128], 0xaf); /* Linux 0FC63DAF-... */
+	assert_int_equal(get64(e + 128 + 32), 34816);
+	/* Backup: the same entries, its header pointing back at LBA 1. */
+	assert_memory_equal(backup, e, 128 * 128);
+	assert_int_equal(get64(bh + 24), sectors - 1);
+	assert_int_equal(get64(bh + 32), 1);
+	assert_int_equal(get64(bh + 72), sectors - 33);
+	/* Overlaps and partitions over the tables are refused. */
+	parts[1].first = 30000;
+	assert_int_equal(gpt_build(primary, backup, sectors, guid, parts, 2), -EINVAL);
+	parts[1].first = 34816;
+	parts[1].last = sectors - 33;
+	assert_int_equal(gpt_build(primary, backup, sectors, guid, parts, 2), -EINVAL);
+	assert_int_equal(rootdisk_overhead(false), 0);
+	assert_int_equal(rootdisk_overhead(true), 17 * MIB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_size),
-	    cmocka_unit_test(test_label),
-	    cmocka_unit_test(test_mbr),
-	    cmocka_unit_test(test_grub_cfg),
+	    cmocka_unit_test(test_size), cmocka_unit_test(test_label),
+	    cmocka_unit_test(test_mbr),	 cmocka_unit_test(test_grub_cfg),
+	    cmocka_unit_test(test_gpt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

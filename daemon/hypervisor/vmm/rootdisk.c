@@ -29,6 +29,11 @@ static const char *const grub_modules[] = {
 
 extern char **environ;
 
+uint64_t rootdisk_overhead(bool uefi)
+{
+	return uefi ? ROOTDISK_EFI_ROOT_START : 0;
+}
+
 uint64_t rootdisk_size(uint64_t min_free, uint64_t roundup_power, uint64_t usage)
 {
 	uint64_t need = usage + usage / 8, unit;
@@ -228,7 +233,7 @@ int rootdisk_find_kernel(const char *tree, char *kernel, size_t ksz, char *initr
 
 /* Runs argv; its output (stdout and stderr, the last OUT_MAX bytes) goes into err with
  * the program's name when it fails. */
-static int run(char *const argv[], char *err, size_t errsz)
+int rootdisk_run(char *const argv[], char *err, size_t errsz)
 {
 	posix_spawn_file_actions_t fa;
 	char out[OUT_MAX + 1], buf[4096];
@@ -342,6 +347,38 @@ static int copy_file(const char *from, const char *to, char *err, size_t errsz)
 	return rc;
 }
 
+int rootdisk_place(int fd, const char *path, uint64_t offset, uint64_t max, char *err, size_t errsz)
+{
+	char buf[65536];
+	uint64_t done = 0;
+	int in, rc = 0;
+	ssize_t n;
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "open %s: %s", path, strerror(errno));
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || done + (uint64_t)n > max) {
+			rc = n < 0 ? -errno : -EFBIG;
+			break;
+		}
+		if (pwrite(fd, buf, (size_t)n, (off_t)(offset + done)) != n) {
+			rc = -EIO;
+			break;
+		}
+		done += (uint64_t)n;
+	}
+	close(in);
+	if (rc < 0)
+		snprintf(err, errsz, "placing %s in the volume: %s", path, strerror(-rc));
+	return rc;
+}
+
 static int read_small(const char *path, uint8_t *buf, size_t want, char *err, size_t errsz)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -398,7 +435,7 @@ static int write_grub(const struct rootdisk_config *c, int fd, const char *gdir,
 	for (size_t i = 0; i < sizeof(grub_modules) / sizeof(grub_modules[0]); i++)
 		argv[k++] = (char *)grub_modules[i];
 	argv[k] = NULL;
-	rc = run(argv, err, errsz);
+	rc = rootdisk_run(argv, err, errsz);
 	unlink(cfg);
 	if (rc == 0 && stat(core, &sb) < 0)
 		rc = -errno;
@@ -469,17 +506,21 @@ static int prepare_tree(const struct rootdisk_config *c, char *err, size_t errsz
 int rootdisk_write(const struct rootdisk_config *c, char *err, size_t errsz)
 {
 	const char *gdir = c->grub_dir ? c->grub_dir : ROOTDISK_GRUB_DIR;
+	uint64_t start = c->uefi ? ROOTDISK_EFI_ROOT_START : ROOTDISK_PART_START * SECTOR;
+	/* UEFI: the backup GPT takes the last 33 sectors. */
+	uint64_t end = c->uefi ? c->size - 33 * SECTOR : c->size, root_bytes;
 	char blocks[32], offset[64], *argv[20];
 	uint8_t mbr[512];
 	size_t k = 0;
 	int fd, rc;
 
 	err[0] = '\0';
-	if (c->size % MIB != 0 || c->size <= MIB) {
-		snprintf(err, errsz, "root volume size %llu is not a multiple of 1 MiB above 1 MiB",
+	if (c->size % MIB != 0 || c->size < start + 8 * MIB) {
+		snprintf(err, errsz, "root volume size %llu: not a multiple of 1 MiB or too small",
 			 (unsigned long long)c->size);
 		return -EINVAL;
 	}
+	root_bytes = (end - start) / 4096 * 4096;
 	for (const char *p = c->extra; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			snprintf(err, errsz, "ExtraKernelOptions: control character refused");
@@ -499,9 +540,8 @@ int rootdisk_write(const struct rootdisk_config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "sizing %s: %s", c->path, strerror(errno));
 		goto out;
 	}
-	snprintf(blocks, sizeof(blocks), "%llu",
-		 (unsigned long long)((c->size - ROOTDISK_PART_START * SECTOR) / 4096));
-	snprintf(offset, sizeof(offset), "offset=%u", ROOTDISK_PART_START * SECTOR);
+	snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long)(root_bytes / 4096));
+	snprintf(offset, sizeof(offset), "offset=%llu", (unsigned long long)start);
 	argv[k++] = "mke2fs";
 	argv[k++] = "-q";
 	argv[k++] = "-F";
@@ -518,10 +558,12 @@ int rootdisk_write(const struct rootdisk_config *c, char *err, size_t errsz)
 	argv[k++] = (char *)c->path;
 	argv[k++] = blocks;
 	argv[k] = NULL;
-	rc = run(argv, err, errsz);
+	rc = rootdisk_run(argv, err, errsz);
 	if (rc < 0)
 		goto out;
-	if (c->skip_bootloader) {
+	if (c->uefi) {
+		rc = rootdisk_write_efi(c, fd, root_bytes, err, errsz);
+	} else if (c->skip_bootloader) {
 		rc = rootdisk_mbr(mbr, NULL, c->size, (uint32_t)random());
 		if (rc == 0 && pwrite(fd, mbr, sizeof(mbr), 0) != (ssize_t)sizeof(mbr))
 			rc = -EIO;

@@ -68,12 +68,6 @@ static int validate(struct manager *m, const struct vm_caller *c,
 		snprintf(err, errsz, "VM identity certificates are not supported yet");
 		return -EOPNOTSUPP;
 	}
-	if (*api_str(v->image_name) && v->firmware == HVAPI_FIRMWARE_UEFI) {
-		snprintf(err, errsz,
-			 "FirmwareType uefi is not supported with ImageName: image "
-			 "root volumes boot with BIOS (MBR + GRUB) only");
-		return -EOPNOTSUPP;
-	}
 	for (size_t i = 0; i < v->volumes.n; i++)
 		if (v->volumes.v[i].interface == HVAPI_VOLUME_INTERFACE_NVME ||
 		    v->volumes.v[i].interface == HVAPI_VOLUME_INTERFACE_DFM ||
@@ -326,13 +320,17 @@ static int make_root_from_image(struct manager *m, struct vm *vm,
 	char path[4096], tree[4200], kernel[4200], initrd[4200], label[32], msg[1200];
 	const char *dir_of;
 	uint64_t size;
+	bool uefi;
 	int dir, rc;
 
 	io->progress(io->arg, "getting image", (struct in_addr){0});
 	rc = vmimage_open(m->cfg, api_str(req->vm.image_name), &vi, err, errsz);
 	if (rc < 0)
 		return rc;
+	uefi = req->vm.firmware == HVAPI_FIRMWARE_UEFI;
 	size = rootdisk_size(req->minimum_free_bytes, req->roundup_power, vi.usage);
+	if (size != 0)
+		size += rootdisk_overhead(uefi);
 	if (size == 0) {
 		snprintf(err, errsz, "root volume size out of range");
 		rc = -EINVAL;
@@ -372,6 +370,7 @@ static int make_root_from_image(struct manager *m, struct vm *vm,
 		    .label = label,
 		    .extra = api_str(req->vm.extra_kernel_options),
 		    .skip_bootloader = req->skip_bootloader,
+		    .uefi = uefi,
 		    .kernel_out = kernel,
 		    .initrd_out = initrd,
 		};
