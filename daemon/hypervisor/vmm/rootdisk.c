@@ -7,27 +7,24 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/hypervisor/vmm/cmdrun.h"
+#include "daemon/hypervisor/vmm/rootdisk_efi.h"
 #include "fsutil.h"
 
 #define SECTOR 512u
 #define MIB (1ULL << 20)
 #define MAX_LINKS 8
-#define OUT_MAX 1024
 /* GRUB's modules: BIOS disks, the MBR, ext4 (module ext2), Linux boot, the menu. */
 static const char *const grub_modules[] = {
     "biosdisk", "part_msdos", "ext2",	  "linux", "normal", "configfile",
     "echo",	"serial",     "terminal", "test",  "search", "search_label",
 };
-
-extern char **environ;
 
 uint64_t rootdisk_overhead(bool uefi)
 {
@@ -231,65 +228,6 @@ int rootdisk_find_kernel(const char *tree, char *kernel, size_t ksz, char *initr
 
 /* ---- I/O ---- */
 
-/* Runs argv; its output (stdout and stderr, the last OUT_MAX bytes) goes into err with
- * the program's name when it fails. */
-int rootdisk_run(char *const argv[], char *err, size_t errsz)
-{
-	posix_spawn_file_actions_t fa;
-	char out[OUT_MAX + 1], buf[4096];
-	size_t len = 0;
-	int p[2], status, rc;
-	pid_t pid;
-	ssize_t n;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
-		close(p[0]);
-		snprintf(err, errsz, "%s: %s", argv[0], strerror(rc));
-		return -rc;
-	}
-	while ((n = read(p[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-		if (n < 0)
-			continue;
-		if ((size_t)n >= OUT_MAX) {
-			memcpy(out, buf + n - OUT_MAX, OUT_MAX);
-			len = OUT_MAX;
-			continue;
-		}
-		if (len + (size_t)n > OUT_MAX) {
-			size_t drop = len + (size_t)n - OUT_MAX;
-
-			memmove(out, out + drop, len - drop);
-			len -= drop;
-		}
-		memcpy(out + len, buf, (size_t)n);
-		len += (size_t)n;
-	}
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	out[len] = '\0';
-	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
-		out[--len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		if (out[i] == '\n')
-			out[i] = ' ';
-	snprintf(err, errsz, "%s failed (status %d): %s", argv[0],
-		 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out);
-	return -EIO;
-}
-
 /* Writes a new file in the tree. An existing one is unlinked first: the tree's files
  * may share their inode with something else (hard links), never written through. */
 static int put_file(const char *tree, const char *rel, const char *data, size_t len, char *err,
@@ -344,38 +282,6 @@ static int copy_file(const char *from, const char *to, char *err, size_t errsz)
 	close(in);
 	if (rc < 0)
 		snprintf(err, errsz, "copying %s to %s: %s", from, to, strerror(-rc));
-	return rc;
-}
-
-int rootdisk_place(int fd, const char *path, uint64_t offset, uint64_t max, char *err, size_t errsz)
-{
-	char buf[65536];
-	uint64_t done = 0;
-	int in, rc = 0;
-	ssize_t n;
-
-	in = open(path, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		rc = -errno;
-		snprintf(err, errsz, "open %s: %s", path, strerror(errno));
-		return rc;
-	}
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || done + (uint64_t)n > max) {
-			rc = n < 0 ? -errno : -EFBIG;
-			break;
-		}
-		if (pwrite(fd, buf, (size_t)n, (off_t)(offset + done)) != n) {
-			rc = -EIO;
-			break;
-		}
-		done += (uint64_t)n;
-	}
-	close(in);
-	if (rc < 0)
-		snprintf(err, errsz, "placing %s in the volume: %s", path, strerror(-rc));
 	return rc;
 }
 
@@ -435,7 +341,7 @@ static int write_grub(const struct rootdisk_config *c, int fd, const char *gdir,
 	for (size_t i = 0; i < sizeof(grub_modules) / sizeof(grub_modules[0]); i++)
 		argv[k++] = (char *)grub_modules[i];
 	argv[k] = NULL;
-	rc = rootdisk_run(argv, err, errsz);
+	rc = cmdrun(argv, err, errsz);
 	unlink(cfg);
 	if (rc == 0 && stat(core, &sb) < 0)
 		rc = -errno;
@@ -558,11 +464,12 @@ int rootdisk_write(const struct rootdisk_config *c, char *err, size_t errsz)
 	argv[k++] = (char *)c->path;
 	argv[k++] = blocks;
 	argv[k] = NULL;
-	rc = rootdisk_run(argv, err, errsz);
+	rc = cmdrun(argv, err, errsz);
 	if (rc < 0)
 		goto out;
 	if (c->uefi) {
-		rc = rootdisk_write_efi(c, fd, root_bytes, err, errsz);
+		rc = rootdisk_efi_write(fd, c->path, c->size, root_bytes, c->skip_bootloader,
+					c->grub_dir, err, errsz);
 	} else if (c->skip_bootloader) {
 		rc = rootdisk_mbr(mbr, NULL, c->size, (uint32_t)random());
 		if (rc == 0 && pwrite(fd, mbr, sizeof(mbr), 0) != (ssize_t)sizeof(mbr))

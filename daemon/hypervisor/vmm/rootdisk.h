@@ -15,12 +15,6 @@
 
 #define ROOTDISK_PART_START 2048 /* sectors: the partition starts at 1 MiB */
 #define ROOTDISK_GRUB_DIR "/usr/lib/grub/i386-pc"
-#define ROOTDISK_GRUB_EFI_DIR "/usr/lib/grub/x86_64-efi"
-/* UEFI (GPT): the EFI system partition from 1 MiB, 16 MiB of FAT holding GRUB as
- * EFI/BOOT/BOOTX64.EFI, the root partition after it; the volume gets these 17 MiB on
- * top of computeSize. */
-#define ROOTDISK_ESP_BYTES (16ULL << 20)
-#define ROOTDISK_EFI_ROOT_START ((1ULL << 20) + ROOTDISK_ESP_BYTES) /* bytes */
 
 /* computeSize (spec §5): usage + usage/8 + min_free, rounded up to a multiple of
  * 2^max(roundup_power, 24). 0 on overflow. */
@@ -57,7 +51,7 @@ struct rootdisk_config {
 	bool uefi;		/* GPT + ESP + GRUB EFI instead of MBR + GRUB BIOS */
 	const char *kernel_out; /* SkipBootloader: where the kernel and initrd go */
 	const char *initrd_out;
-	const char *grub_dir; /* NULL: ROOTDISK_GRUB_DIR (or ROOTDISK_GRUB_EFI_DIR) */
+	const char *grub_dir; /* NULL: ROOTDISK_GRUB_DIR (or ROOTDISK_EFI_GRUB_DIR) */
 };
 
 /* Bytes a layout needs beside the file system of computeSize: 0 for BIOS (the 1 MiB gap
@@ -68,17 +62,5 @@ uint64_t rootdisk_overhead(bool uefi);
  * step failed (with the tool's own words). A failure may leave path behind: the caller
  * removes it. */
 int rootdisk_write(const struct rootdisk_config *c, char *err, size_t errsz);
-
-/* ---- shared by rootdisk.c and rootdisk_efi.c ---- */
-
-/* Runs argv (a program on $PATH); its last output lines go into err when it fails. */
-int rootdisk_run(char *const argv[], char *err, size_t errsz);
-/* Copies the file at path into fd at offset. 0 or -errno. */
-int rootdisk_place(int fd, const char *path, uint64_t offset, uint64_t max, char *err,
-		   size_t errsz);
-/* The UEFI boot parts of an ext4 already made at ROOTDISK_EFI_ROOT_START: the GPT
- * (ESP + root of root_bytes) and, unless SkipBootloader, the ESP with GRUB EFI. */
-int rootdisk_write_efi(const struct rootdisk_config *c, int fd, uint64_t root_bytes, char *err,
-		       size_t errsz);
 
 #endif

@@ -2,7 +2,7 @@
  * partition (FAT made by mkfs.vfat, GRUB from grub-mkimage -O x86_64-efi copied in with
  * mtools as the removable-media path EFI/BOOT/BOOTX64.EFI, so no NVRAM boot entry is
  * needed) and the root partition holding the ext4 that rootdisk.c made. */
-#include "daemon/hypervisor/vmm/rootdisk.h"
+#include "daemon/hypervisor/vmm/rootdisk_efi.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "daemon/hypervisor/vmm/cmdrun.h"
 #include "daemon/hypervisor/vmm/gpt.h"
 #include "fsutil.h"
 
@@ -29,18 +30,19 @@ static void random_guid(uint8_t g[16])
 }
 
 /* The ESP as a file: FAT, EFI/BOOT/BOOTX64.EFI. */
-static int make_esp(const struct rootdisk_config *c, const char *esp, char *err, size_t errsz)
+static int make_esp(const char *path, const char *grub_dir, const char *esp, char *err,
+		    size_t errsz)
 {
 	static const char embedded[] = "set root=(hd0,gpt2)\n"
 				       "set prefix=(hd0,gpt2)/boot/grub\n";
-	const char *gdir = c->grub_dir ? c->grub_dir : ROOTDISK_GRUB_EFI_DIR;
+	const char *gdir = grub_dir ? grub_dir : ROOTDISK_EFI_GRUB_DIR;
 	char efi[4200], cfg[4200], kib[32], espi[4300], *argv[40];
 	size_t k = 0;
 	int rc;
 
-	snprintf(efi, sizeof(efi), "%s.efi", c->path);
-	snprintf(cfg, sizeof(cfg), "%s.efi.cfg", c->path);
-	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)(ROOTDISK_ESP_BYTES >> 10));
+	snprintf(efi, sizeof(efi), "%s.efi", path);
+	snprintf(cfg, sizeof(cfg), "%s.efi.cfg", path);
+	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)(ROOTDISK_EFI_ESP_BYTES >> 10));
 	rc = fsutil_write_atomic(cfg, embedded, sizeof(embedded) - 1, 0644);
 	if (rc < 0) {
 		snprintf(err, errsz, "writing %s: %s", cfg, strerror(-rc));
@@ -60,34 +62,34 @@ static int make_esp(const struct rootdisk_config *c, const char *esp, char *err,
 	for (size_t i = 0; i < sizeof(efi_modules) / sizeof(efi_modules[0]); i++)
 		argv[k++] = (char *)efi_modules[i];
 	argv[k] = NULL;
-	rc = rootdisk_run(argv, err, errsz);
+	rc = cmdrun(argv, err, errsz);
 	unlink(cfg);
 	if (rc == 0) {
 		char *mk[] = {"mkfs.vfat", "-n", "EFI", "-C", (char *)esp, kib, NULL};
 
 		unlink(esp);
-		rc = rootdisk_run(mk, err, errsz);
+		rc = cmdrun(mk, err, errsz);
 	}
 	snprintf(espi, sizeof(espi), "%s", esp);
 	if (rc == 0) {
 		char *md[] = {"mmd", "-i", espi, "::EFI", "::EFI/BOOT", NULL};
 
-		rc = rootdisk_run(md, err, errsz);
+		rc = cmdrun(md, err, errsz);
 	}
 	if (rc == 0) {
 		char *cp[] = {"mcopy", "-i", espi, efi, "::EFI/BOOT/BOOTX64.EFI", NULL};
 
-		rc = rootdisk_run(cp, err, errsz);
+		rc = cmdrun(cp, err, errsz);
 	}
 	unlink(efi);
 	return rc;
 }
 
-int rootdisk_write_efi(const struct rootdisk_config *c, int fd, uint64_t root_bytes, char *err,
-		       size_t errsz)
+int rootdisk_efi_write(int fd, const char *path, uint64_t size, uint64_t root_bytes,
+		       bool skip_bootloader, const char *grub_dir, char *err, size_t errsz)
 {
 	uint8_t *primary = calloc(1, GPT_PRIMARY_BYTES), *backup = calloc(1, GPT_BACKUP_BYTES);
-	uint64_t sectors = c->size / GPT_SECTOR, root_first = ROOTDISK_EFI_ROOT_START / GPT_SECTOR;
+	uint64_t sectors = size / GPT_SECTOR, root_first = ROOTDISK_EFI_ROOT_START / GPT_SECTOR;
 	struct gpt_part parts[2] = {
 	    {GPT_TYPE_ESP, (1ULL << 20) / GPT_SECTOR, root_first - 1, {0}, "EFI system partition"},
 	    {GPT_TYPE_LINUX, root_first, root_first + root_bytes / GPT_SECTOR - 1, {0}, "root"},
@@ -105,15 +107,15 @@ int rootdisk_write_efi(const struct rootdisk_config *c, int fd, uint64_t root_by
 	random_guid(parts[1].guid);
 	rc = gpt_build(primary, backup, sectors, disk_guid, parts, 2);
 	if (rc < 0) {
-		snprintf(err, errsz, "GPT for a %llu byte volume: %s", (unsigned long long)c->size,
+		snprintf(err, errsz, "GPT for a %llu byte volume: %s", (unsigned long long)size,
 			 strerror(-rc));
 		goto out;
 	}
-	if (!c->skip_bootloader) {
-		snprintf(esp, sizeof(esp), "%s.esp", c->path);
-		rc = make_esp(c, esp, err, errsz);
+	if (!skip_bootloader) {
+		snprintf(esp, sizeof(esp), "%s.esp", path);
+		rc = make_esp(path, grub_dir, esp, err, errsz);
 		if (rc == 0)
-			rc = rootdisk_place(fd, esp, 1ULL << 20, ROOTDISK_ESP_BYTES, err, errsz);
+			rc = cmdrun_place(fd, esp, 1ULL << 20, ROOTDISK_EFI_ESP_BYTES, err, errsz);
 		unlink(esp);
 		if (rc < 0)
 			goto out;
