@@ -22,6 +22,7 @@ test_pkgs=(
   shellcheck cppcheck clang-format # make check's style group (tests/style.sh)
   # atftpd conflicts with tftpd-hpa: bench/tftp unpacks it privately (apt-get download).
   dnsmasq-base tftpd-hpa kea-dhcp4-server kea-admin
+  nginx # bench/imageserver's peer (configured in a temp dir by the bench)
   chromium
   bc bison flex libelf-dev linux-source-6.1
 )

@@ -2,7 +2,9 @@
  * TLS, SRPC and the status pages on one port) and adds its own parts: the store
  * (store.c), the methods (methods.c, objects.c) and the housekeeping thread (gc.c). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,42 @@ struct daemon {
 	struct is_status st;
 	struct http_routes routes;
 };
+
+/* Is one directory inside the other (or the same)? Objects scanned as images would be
+ * moved aside as bad image files. Paths that do not exist yet are compared as given. */
+static void dir_key(const char *path, char *out, size_t sz)
+{
+	char real[PATH_MAX];
+	size_t n;
+
+	if (realpath(path, real) == NULL)
+		snprintf(real, sizeof(real), "%s", path);
+	n = strlen(real);
+	while (n > 0 && real[n - 1] == '/')
+		real[--n] = '\0';
+	snprintf(out, sz, "%s/", real); /* "/a/b/": a prefix only of what lies beneath */
+}
+
+static bool dirs_overlap(const char *a, const char *b)
+{
+	char ka[PATH_MAX + 2], kb[PATH_MAX + 2];
+	size_t la, lb;
+
+	dir_key(a, ka, sizeof(ka));
+	dir_key(b, kb, sizeof(kb));
+	la = strlen(ka);
+	lb = strlen(kb);
+	return strncmp(ka, kb, la < lb ? la : lb) == 0;
+}
+
+/* A start-up failure goes to the log and, unless the log already goes there, to stderr:
+ * whoever started the server sees why it did not start. */
+static void start_failed(const struct is_config *c, const char *why)
+{
+	log_error("%s", why);
+	if (!c->also_log_to_stderr)
+		fprintf(stderr, "imageserver: %s\n", why);
+}
 
 static int register_rpc(struct srpc_server *srv, void *arg)
 {
@@ -88,6 +126,13 @@ static int run(struct daemon *d)
 	char err[1024] = "";
 	int rc;
 
+	if (dirs_overlap(c->image_dir, c->object_dir)) {
+		fprintf(stderr,
+			"imageserver: -imageDir %s and -objectDir %s must not contain "
+			"each other\n",
+			c->image_dir, c->object_dir);
+		return 2;
+	}
 	if (c->max_concurrent_gets < 1 || c->gc_interval_ns < 0 || c->gc_grace_ns < 0) {
 		fprintf(stderr, "imageserver: -maxConcurrentGetObjects must be at least 1, "
 				"-gcInterval and -gcGracePeriod not negative\n");
@@ -103,13 +148,13 @@ static int run(struct daemon *d)
 	log_info("imageserver %s starting", SS_VERSION);
 	rc = server_load_tls(d->srv, err, sizeof(err));
 	if (rc < 0) {
-		log_error("%s", err);
+		start_failed(c, err);
 		return 1;
 	}
 	rc = store_open(&d->store, c->image_dir, c->object_dir, (size_t)c->max_message_size, err,
 			sizeof(err));
 	if (rc < 0) {
-		log_error("%s", err);
+		start_failed(c, err);
 		return 1;
 	}
 	d->m = (struct methods){.s = &d->store,
@@ -123,12 +168,13 @@ static int run(struct daemon *d)
 	d->routes = is_status_routes(&d->st);
 	rc = gc_start(&d->gc);
 	if (rc < 0) {
-		log_error("starting the expiry and GC thread: %s", strerror(-rc));
+		snprintf(err, sizeof(err), "starting the expiry and GC thread: %s", strerror(-rc));
+		start_failed(c, err);
 		return 1;
 	}
 	rc = server_listen(d->srv, err, sizeof(err));
 	if (rc < 0) {
-		log_error("%s", err);
+		start_failed(c, err);
 		gc_stop(&d->gc);
 		return 1;
 	}

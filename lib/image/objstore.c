@@ -33,9 +33,16 @@ static int errf(char *err, size_t errsz, int rc, const char *fmt, ...)
 	va_list ap;
 
 	if (err && errsz) {
+		char *tail;
+
 		va_start(ap, fmt);
 		vsnprintf(err, errsz, fmt, ap);
 		va_end(ap);
+		/* strerror's "No space left on device" reads as "...: no space left". */
+		tail = strrchr(err, ':');
+		if (tail && tail[1] == ' ' && tail[2] >= 'A' && tail[2] <= 'Z' && tail[3] >= 'a' &&
+		    tail[3] <= 'z')
+			tail[2] = (char)(tail[2] - 'A' + 'a');
 	}
 	return rc;
 }
@@ -155,7 +162,7 @@ int objstore_stat(const struct objstore *st, const struct image_hash *h, uint64_
 int objstore_open_object(const struct objstore *st, const struct image_hash *h, uint64_t *size)
 {
 	char rel[IMAGE_HASH_HEXLEN + 2];
-	struct stat sb;
+	struct stat sb = {0};
 	int fd;
 
 	rel_path(h, rel);
@@ -163,8 +170,9 @@ int objstore_open_object(const struct objstore *st, const struct image_hash *h, 
 	if (fd < 0)
 		return errno == ELOOP ? -ENOENT : -errno;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		int rc = S_ISREG(sb.st_mode) ? -errno : -ENOENT;
+		int rc = errno;
 
+		rc = sb.st_mode && !S_ISREG(sb.st_mode) ? -ENOENT : -rc;
 		close(fd);
 		return rc;
 	}
@@ -362,14 +370,14 @@ static ssize_t fd_read(void *arg, void *buf, size_t len)
 int objstore_add_file(struct objstore *st, const char *path, struct image_hash *out, bool *added,
 		      char *err, size_t errsz)
 {
-	struct stat sb;
+	struct stat sb = {0};
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, errsz, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		rc = S_ISREG(sb.st_mode) ? -errno : -EINVAL;
+		rc = sb.st_mode && !S_ISREG(sb.st_mode) ? -EINVAL : -errno;
 		close(fd);
 		return errf(err, errsz, rc, "%s: %s", path,
 			    rc == -EINVAL ? "not a regular file" : strerror(-rc));

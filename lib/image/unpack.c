@@ -195,9 +195,9 @@ static int make_special(struct unpacker *u, int dirfd, const char *name,
 	struct timespec ts[2] = {{ino->mtime_sec, ino->mtime_nsec},
 				 {ino->mtime_sec, ino->mtime_nsec}};
 
-	/* Devices need root; FIFOs do not. */
+	/* Devices need root; FIFOs do not. 1: skipped. */
 	if (!u->root_user && !S_ISFIFO(ino->mode))
-		return 0;
+		return 1;
 	if (mknodat(dirfd, name, ino->mode & (S_IFMT | 07777), (dev_t)ino->rdev) < 0)
 		return unpack_err(u, -errno, "mknod: %s", strerror(errno));
 	if (u->root_user && fchownat(dirfd, name, ino->uid, ino->gid, AT_SYMLINK_NOFOLLOW) < 0)
@@ -275,6 +275,8 @@ static int unpack_entry(struct unpacker *u, int dirfd, const struct image_dirent
 		break;
 	case IMAGE_INODE_SPECIAL:
 		rc = make_special(u, dirfd, e->name, t);
+		if (rc == 1)
+			return 0; /* its other links are skipped too (no first path) */
 		break;
 	}
 	if (!rc && u->refs[idx] > 1 && !(u->first[idx] = strdup(u->rel)))

@@ -139,6 +139,12 @@ t_ok "imageserver starts (port $port)"
 t_expect "-h lists the flags" 'imageDir.*|objectDir' "$SS_BIN/imageserver" -h
 t_expect_fail --exit=2 "an unknown flag is a usage error" 'flag provided but not defined' \
   "$SS_BIN/imageserver" -nope
+t_expect_fail --exit=1 "a missing certificate stops the start with the reason on stderr" \
+  'imageserver: TLS: .*nonexistent' "$SS_BIN/imageserver" -portNum="$(free_port)" \
+  -imageDir="$d/ximg" -objectDir="$d/xobj" -logDir="$d/xlog" -certFile="$d/nonexistent.cert" \
+  -keyFile="$d/server.key" -CAfile="$d/CA.pem" -identityCAfile="$d/IdentityCA.pem"
+t_expect_fail --exit=2 "-objectDir inside -imageDir is refused" 'must not contain each other' \
+  "$SS_BIN/imageserver" -imageDir="$d/x" -objectDir="$d/x/objects"
 
 # --- access ---
 t_expect_fail "no certificate: refused" 'certificate|handshake' \
@@ -214,6 +220,12 @@ t_expect "client library: GetObjects into a local object store" '^fetched 2$' \
   ic idonly getobjects "$d/cache" "$h_third" "$h_big"
 t_check "client library: fetched object verified and in place" \
   cmp "$d/cache/${h_big:0:2}/${h_big:2}" "$d/files/big"
+head -c 3000 /dev/urandom >"$d/files/corrupt"
+h_corrupt=$(ic admin addobjects "$d/files/corrupt")
+printf 'XXXX' | dd of="$store/objects/${h_corrupt:0:2}/${h_corrupt:2}" bs=1 seek=100 conv=notrunc 2>/dev/null
+t_expect_fail "client library: an object corrupted on the server's disk is refused by its hash" \
+  'mismatch' ic idonly getobjects "$d/cache" "$h_corrupt"
+t_check "... and nothing of it is kept in the local store" test ! -e "$d/cache/${h_corrupt:0:2}/${h_corrupt:2}"
 t_expect_fail "client library: GetObjects of an unknown object" "unknown object: $absent" \
   ic idonly getobjects "$d/cache" "$absent"
 
@@ -333,9 +345,9 @@ t_expect_fail "DeleteImage of an absent image: refused" 'does not exist' rr admi
 # --- status page and metrics ---
 t_expect "status page lists images with size and expiry" 'a/1</td><td>1M?[^<]*</td>' get /
 t_expect "status page lists streams" '<li>x/y/z</li>' get /
-t_expect "status page shows the object count" 'Objects</th><td>3<' get /
+t_expect "status page shows the object count" 'Objects</th><td>4<' get /
 t_expect "/metrics: images" '^imageserver_images 3$' get /metrics
-t_expect "/metrics: objects and their bytes" '^imageserver_object_bytes 1051581$' get /metrics
+t_expect "/metrics: objects and their bytes" '^imageserver_object_bytes 1054581$' get /metrics
 t_expect "/metrics: bytes served" '^imageserver_bytes_served_total [1-9][0-9]{6,}$' get /metrics
 t_expect "/metrics: bytes received" '^imageserver_bytes_received_total [1-9][0-9]{6,}$' get /metrics
 t_expect "/metrics: GetObjects in flight" '^imageserver_getobjects_in_flight 0$' get /metrics
@@ -360,7 +372,17 @@ before=$(bash -c "$(declare -f ic); d=$d port=$port SS_BIN=$SS_BIN ic idonly lis
 img_before=$(rr idonly ImageServer.GetImage '{"ImageName":"a/1"}')
 printf '{"FileSystem": 12' >"$store/images/a/broken"
 printf 'partial' >"$store/images/a/5~"
-t_check "SIGTERM stops the server" stop_server
+ic idonly get a/never nofs 60000 >/dev/null 2>&1 &
+waiter=$!
+sleep 0.5
+t0=$(date +%s)
+t_check "SIGTERM stops the server while a GetImage waits for its image" stop_server
+t1=$(date +%s)
+t_check "... within the 5 s drain, not the GetImage's 60 s ($((t1 - t0)) s)" test $((t1 - t0)) -le 8
+sleep 0.5
+t_check "... and the waiting client is answered or closed" bash -c "! kill -0 $waiter 2>/dev/null"
+kill "$waiter" 2>/dev/null
+wait "$waiter" 2>/dev/null
 if ! start_server "$store/images" "$store/objects" -gcInterval=0; then
   t_fail "restart" "$(tail -5 "$d/server.out")"
   exit 0
@@ -377,7 +399,8 @@ head -c 4194304 /dev/urandom >"$d/files/killed"
 h_killed=$(sha "$d/files/killed")
 seen_tmp=0
 for cut in 0 1 2097152 4194303; do
-  raw admin --timeout 30 add-partial "$d/files/killed" "$cut" >"$d/partial.out" 2>&1 &
+  : >"$d/partial.out" # before the job starts: it opens the file in its own time
+  raw admin --timeout 30 add-partial "$d/files/killed" "$cut" >>"$d/partial.out" 2>&1 &
   uploader=$!
   for ((i = 0; i < 100 * scale; i++)); do grep -q PARTIAL "$d/partial.out" && break; sleep 0.05; done
   sleep 0.3

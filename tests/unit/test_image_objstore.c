@@ -242,7 +242,7 @@ static void test_reader_failures_keep_nothing(void **state)
 	assert_int_equal(objstore_add(st, src_read, &s, len, NULL, NULL, &added, err, sizeof(err)),
 			 -ENOSPC);
 	assert_false(added);
-	assert_non_null(strstr(err, "No space left on device"));
+	assert_non_null(strstr(err, "no space left on device"));
 	/* An early end of the stream. */
 	s = (struct src){.buf = data, .len = 1000};
 	assert_int_equal(objstore_add(st, src_read, &s, len, NULL, NULL, &added, err, sizeof(err)),
@@ -278,7 +278,7 @@ static void test_disk_full(void **state)
 	rc = objstore_add(st, src_read, &s, len, NULL, NULL, &added, err, sizeof(err));
 	assert_false(added);
 	assert_int_equal(s.pos, len);
-	snprintf(expect, sizeof(expect), "object store %s: No space left on device", mnt);
+	snprintf(expect, sizeof(expect), "object store %s: no space left on device", mnt);
 	assert_string_equal(err, expect);
 	assert_int_equal(count_objects(st), 0);
 	assert_int_equal(count_dir(tpath("tinyfs/.tmp")), 0);

@@ -475,6 +475,36 @@ static void test_unpack_hostile(void **state)
 	objstore_close(st);
 }
 
+/* A device with two links: as root both names, one inode; otherwise both skipped. */
+static void test_unpack_device_links(void **state)
+{
+	struct image_inode dev = {.number = 1,
+				  .kind = IMAGE_INODE_SPECIAL,
+				  .mode = S_IFCHR | 0600,
+				  .rdev = makedev(1, 3),
+				  .mtime_sec = 1000};
+	struct image_dirent ents[2] = {{(char *)"d1", 1}, {(char *)"d2", 1}};
+	struct image_fs fs = {.n_inodes = 1, .inodes = &dev};
+	struct objstore *st;
+	struct stat sb;
+	char err[512];
+
+	(void)state;
+	fs.root = (struct image_inode){
+	    .kind = IMAGE_INODE_DIRECTORY, .mode = S_IFDIR | 0700, .n_entries = 2, .entries = ents};
+	assert_int_equal(objstore_open(tpath("store5"), &st, err, sizeof(err)), 0);
+	assert_int_equal(image_unpack(&fs, st, tpath("devs"), 0, NULL, NULL, err, sizeof(err)), 0);
+	if (as_root) {
+		assert_int_equal(lstat(tpath("devs/d2"), &sb), 0);
+		assert_true(S_ISCHR(sb.st_mode));
+		assert_int_equal(sb.st_nlink, 2);
+		assert_int_equal(sb.st_mtim.tv_sec, 1000);
+	} else {
+		assert_int_equal(count_entries(tpath("devs")), 0);
+	}
+	objstore_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +514,7 @@ int main(void)
 	    cmocka_unit_test(test_unpack_corrupted),
 	    cmocka_unit_test(test_scan_refuses_socket),
 	    cmocka_unit_test(test_unpack_hostile),
+	    cmocka_unit_test(test_unpack_device_links),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 
