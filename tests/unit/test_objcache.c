@@ -178,6 +178,11 @@ static void test_cache(void **state)
 	objcache_stats(oc, &s);
 	assert_int_equal(s.objects, 4);
 	assert_int_equal(s.bytes, 4 * OBJ_SIZE);
+	assert_int_equal(objcache_reserve(oc), 0); /* full: nothing more to keep free */
+	objcache_close(oc);
+	assert_int_equal(objcache_open(dir, 8 * OBJ_SIZE, &oc, err, sizeof(err)), 0);
+	/* 4 objects of room left, × 1.25 (spec §5). */
+	assert_int_equal(objcache_reserve(oc), 4 * OBJ_SIZE + OBJ_SIZE);
 	objcache_close(oc);
 	assert_int_equal(access(path, F_OK), 0); /* written again at close */
 }
@@ -202,6 +207,7 @@ static void test_disabled(void **state)
 	objcache_stats(oc, &s);
 	assert_false(s.enabled);
 	assert_int_equal(s.misses, 2);
+	assert_int_equal(objcache_reserve(oc), 0);
 	objcache_close(oc);
 }
 

@@ -54,6 +54,7 @@ struct manager {
 	char serial_number[128];
 	struct volumes vols;
 	struct objcache *objcache; /* image objects (-objectCacheDirectory) */
+	ssize_t cache_vol;	   /* volume directory on the cache's file system, or -1 */
 	struct timespec started;   /* CLOCK_REALTIME */
 
 	/* The VM map, pool, subnets and owners: private to vmm/ (vmm/manager_state.h),

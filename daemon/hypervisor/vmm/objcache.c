@@ -499,3 +499,15 @@ void objcache_stats(struct objcache *oc, struct objcache_stats *out)
 	};
 	pthread_mutex_unlock(&oc->mu);
 }
+
+uint64_t objcache_reserve(struct objcache *oc)
+{
+	uint64_t unused;
+
+	if (!oc->enabled)
+		return 0;
+	pthread_mutex_lock(&oc->mu);
+	unused = oc->lru.bytes < oc->max ? oc->max - oc->lru.bytes : 0;
+	pthread_mutex_unlock(&oc->mu);
+	return unused > UINT64_MAX / 5 * 4 ? UINT64_MAX : unused + unused / 4;
+}

@@ -55,6 +55,9 @@ struct objcache_stats {
 	uint64_t corrupt, evictions; /* dropped for bad bytes / for room */
 };
 void objcache_stats(struct objcache *oc, struct objcache_stats *out);
+/* The budget not used yet, × 1.25 (spec §5: what volume placement leaves free on the
+ * cache's file system); 0 for a disabled cache. */
+uint64_t objcache_reserve(struct objcache *oc);
 const char *objcache_dir(const struct objcache *oc);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -316,6 +317,31 @@ static int open_cache(struct manager *m, char *err, size_t errsz)
 	return objcache_open(dir, m->cfg->object_cache_size, &m->objcache, err, errsz);
 }
 
+/* volumes_space's reserve: the cache's unused budget on the file system that holds it. */
+static uint64_t cache_reserve(void *arg, size_t i)
+{
+	struct manager *m = arg;
+
+	return (ssize_t)i == m->cache_vol ? objcache_reserve(m->objcache) : 0;
+}
+
+/* Which volume directory shares the cache's file system (-1: none). */
+static void find_cache_volume(struct manager *m)
+{
+	struct stat cs, vs;
+
+	m->cache_vol = -1;
+	if (stat(objcache_dir(m->objcache), &cs) < 0)
+		return;
+	for (size_t i = 0; i < m->vols.n; i++)
+		if (stat(m->vols.v[i].path, &vs) == 0 && vs.st_dev == cs.st_dev) {
+			m->cache_vol = (ssize_t)i;
+			break;
+		}
+	m->vols.reserve = cache_reserve;
+	m->vols.reserve_arg = m;
+}
+
 void manager_flush_cache(struct manager *m)
 {
 	if (m != NULL && objcache_flush(m->objcache) < 0)
@@ -359,6 +385,7 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 	rc = open_cache(m, err, errsz);
 	if (rc < 0)
 		goto fail;
+	find_cache_volume(m);
 	rc = virt_open(cfg->libvirt_uri, m->domain_prefix, on_virt_event, m, &m->virt, err, errsz);
 	if (rc < 0)
 		goto fail;
