@@ -10,8 +10,11 @@
 #  - a second VM from the same image is served from the object cache (misses unchanged);
 #  - a corrupted cached object is detected, dropped and fetched again;
 #  - -tftpbootImageStream pxe: tftp-hpa fetches pxelinux.0 and vmlinuz byte-identical,
-#    and a newer image with a changed file is followed;
-#  - an unreachable image server gives a clear error.
+#    a newer image with a changed file is followed, and a restart serves the last one
+#    at once even with the image server down;
+#  - FirmwareType uefi gives a GPT + ESP (GRUB EFI) layout; SkipBootloader the kernel
+#    and initrd beside the volume;
+#  - unknown images and an unreachable image server give clear errors.
 # One boot only (TCG works; KVM when it works).
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
@@ -215,3 +218,14 @@ kill -TERM "$HV_PID"
 wait "$HV_PID" 2>/dev/null
 HV_PID=
 t_expect "SIGTERM flushed the cache's access order" "$name" cat "$CACHE/lru-state.json"
+
+# ---- a restart serves the last image at once, with the image server still down ----
+hv_daemon_start -virtType="$vt" -imageServerHostname=127.0.0.1 -imageServerPortNum=$IS_PORT \
+	-objectCacheSize=1G -tftpbootImageStream=pxe -tftpbootCheckInterval=1s ||
+	{ t_fail "daemon restarts" "$(tail -5 "$HV_LOG")"; exit 0; }
+rm -f "$HV_DIR/got/default"
+fetch pxelinux.cfg/default "$HV_DIR/got/default" >/dev/null 2>&1
+t_check "after a restart, without the image server, TFTP serves the last image" \
+	cmp "$HV_DIR/pxe2/pxelinux.cfg/default" "$HV_DIR/got/default"
+t_expect "...and the status page says the server is not available" \
+	'TFTP boot image.*pxe/2026-01-01:00:00:02.*image server not available' hv_curl ""
