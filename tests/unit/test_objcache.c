@@ -62,6 +62,16 @@ static int fake_fetch(void *arg, const struct image_hash *hashes, size_t n, stru
 
 static char dir[64];
 
+/* Brings the first object asked for, then fails as a dropped connection would. */
+static int failing_fetch(void *arg, const struct image_hash *hashes, size_t n, struct objstore *st,
+			 char *err, size_t errsz)
+{
+	(void)n;
+	fake_fetch(arg, hashes, 1, st, err, errsz);
+	snprintf(err, errsz, "connection reset");
+	return -ECONNRESET;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -211,11 +221,38 @@ static void test_disabled(void **state)
 	objcache_close(oc);
 }
 
+static void test_failed_fetch(void **state)
+{
+	struct objcache *oc;
+	struct objcache_lease *l = NULL;
+	struct objcache_stats s;
+	char sub[128], err[256] = "";
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/failing", dir);
+	assert_int_equal(objcache_open(sub, 8 * OBJ_SIZE, &oc, err, sizeof(err)), 0);
+	assert_int_equal(objcache_acquire(oc, objs, 3, failing_fetch, NULL, &l, err, sizeof(err)),
+			 -ECONNRESET);
+	assert_null(l);
+	assert_string_equal(err, "connection reset");
+	/* The object that did arrive is counted, so the budget sees it; the others are
+	 * not in the bookkeeping. */
+	objcache_stats(oc, &s);
+	assert_int_equal(s.objects, 1);
+	assert_int_equal(s.bytes, OBJ_SIZE);
+	/* The next acquisition fetches only the two that are still missing. */
+	fetched = 0;
+	acquire(oc, 0, 3);
+	assert_int_equal(fetched, 2);
+	objcache_close(oc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cache),
 	    cmocka_unit_test(test_disabled),
+	    cmocka_unit_test(test_failed_fetch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -388,6 +388,7 @@ static int acquire_cached(struct objcache *oc, const struct image_object *objs, 
 	struct image_hash *missing = calloc(n + 1, sizeof(*missing));
 	bool *was_present = calloc(n + 1, sizeof(*was_present));
 	size_t nmissing = 0;
+	bool fetched = false;
 	int rc = 0;
 
 	l->st = oc->st;
@@ -411,10 +412,13 @@ static int acquire_cached(struct objcache *oc, const struct image_object *objs, 
 	pthread_mutex_unlock(&oc->mu);
 	if (rc == 0)
 		rc = verify_present(oc, l, was_present, missing, &nmissing, err, errsz);
-	if (rc == 0 && nmissing > 0)
+	if (rc == 0 && nmissing > 0) {
+		fetched = true;
 		rc = fetch(arg, missing, nmissing, oc->st, err, errsz);
-	if (rc < 0)
+	}
+	if (rc < 0 && !fetched)
 		goto out;
+	/* Even after a failed fetch: what did arrive is counted (and evictable). */
 	pthread_mutex_lock(&oc->mu);
 	oc->misses += nmissing;
 	for (size_t i = 0; i < l->n; i++) {
