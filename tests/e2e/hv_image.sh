@@ -8,7 +8,8 @@
 #    the volume's size follows computeSize, its partition starts at 1 MiB and its ext4
 #    is labelled rootfs@<hex IP>;
 #  - a second VM from the same image is served from the object cache (misses unchanged);
-#  - a corrupted cached object is detected, dropped and fetched again;
+#  - a corrupted cached object is detected, dropped and fetched again; two creates at
+#    once refetch objects that vanished from the cache, and every object stays whole;
 #  - -tftpbootImageStream pxe: tftp-hpa fetches pxelinux.0 and vmlinuz byte-identical,
 #    a newer image with a changed file is followed, and a restart serves the last one
 #    at once even with the image server down;
@@ -87,8 +88,8 @@ vmc() {
 }
 metric() { hv_curl metrics | awk -v m="$1" '$1 == m {print $2}'; }
 rpc Hypervisor.UpdateSubnets '{"Add":[{"Id":"vms","IpGateway":"10.103.0.1","IpMask":"255.255.255.0","DomainNameServers":["10.103.0.1"]}]}' >/dev/null
-addrs=$(for i in 10 11 12 13; do printf '{"IpAddress":"10.103.0.%d","MacAddress":"52:54:00:67:00:%02x"},' "$i" "$i"; done)
-t_expect "pool of four addresses" '"Error":""' rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}"
+addrs=$(for i in 10 11 12 13 14 15; do printf '{"IpAddress":"10.103.0.%d","MacAddress":"52:54:00:67:00:%02x"},' "$i" "$i"; done)
+t_expect "pool of six addresses" '"Error":""' rpc Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}"
 
 # ---- TFTP from the stream (started at daemon start; checked while the VM boots) ----
 PXE=${SS_ID}pxe
@@ -116,7 +117,7 @@ t_check "tftp -m binary: vmlinuz byte-identical" cmp "$images/pxe/vmlinuz" "$HV_
 # ---- a VM from the image ----
 start=$(date +%s.%N)
 VM=$(vmc -memory=256M -milliCPUs=500 -vmTags=Name=img1 -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>"$HV_DIR/create.err")
-t_expect "create-vm -imageName vm (a stream: its latest image)" '^10\.103\.0\.1[0-3]$' echo "$VM"
+t_expect "create-vm -imageName vm (a stream: its latest image)" '^10\.103\.0\.1[0-5]$' echo "$VM"
 t_expect "...with the progress messages" 'unpacking image: vm/2026-01-01:00:00:01' cat "$HV_DIR/create.err"
 if [ -n "$VM" ] && ss_wait_for "$HV_STATE/VMs/$VM/bootlog" 'Linux version' 240; then
 	t_ok "the VM boots from its raw disk (SeaBIOS -> GRUB -> kernel): Linux version on the serial console"
@@ -149,7 +150,7 @@ t_expect "status page shows the object cache" 'Object cache' hv_curl ""
 
 # ---- a second VM: from the cache ----
 VM2=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img2 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
-t_expect "second create-vm from the same image" '^10\.103\.0\.1[0-3]$' echo "$VM2"
+t_expect "second create-vm from the same image" '^10\.103\.0\.1[0-5]$' echo "$VM2"
 t_expect "...hits the cache: misses unchanged ($misses)" "^$misses\$" metric hypervisor_object_cache_misses_total
 t_expect "...and hits counted" '^[1-9]' metric hypervisor_object_cache_hits_total
 t_check "...its root volume has the same size" test "$(stat -c %s "$HV_DIR/volumes/$VM2/root")" = "$want"
@@ -161,14 +162,33 @@ chmod u+w "$obj"
 printf 'X' | dd of="$obj" bs=1 seek=1000 conv=notrunc status=none
 t_check "an object of the cache corrupted on disk" bash -c "[ \"\$(sha512sum '$obj' | cut -d' ' -f1)\" != '$name' ]"
 VM3=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img3 -doNotStart -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
-t_expect "a create with the corrupted object succeeds" '^10\.103\.0\.1[0-3]$' echo "$VM3"
+t_expect "a create with the corrupted object succeeds" '^10\.103\.0\.1[0-5]$' echo "$VM3"
 t_expect "...the corruption was counted" '^1$' metric hypervisor_object_cache_corrupt_total
 t_expect "...and the object fetched again (one miss)" "^$((misses + 1))\$" metric hypervisor_object_cache_misses_total
 t_expect "...and it is whole again" "^$name " sha512sum "$obj"
 
+# ---- two creates at once from a cache whose objects vanished behind its back ----
+find "$CACHE" -mindepth 2 -type f -path "$CACHE/??/*" -delete
+m0=$(metric hypervisor_object_cache_misses_total)
+pids=()
+for n in 6 7; do
+	vmc -memory=64M -milliCPUs=100 -vmTags=Name=par$n -doNotStart -minFreeBytes=32M -roundupPower=24 \
+		-imageName=vm create-vm >"$HV_DIR/par$n.out" 2>"$HV_DIR/par$n.err" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+P6=$(cat "$HV_DIR/par6.out") P7=$(cat "$HV_DIR/par7.out")
+t_expect "two concurrent creates both succeed" '^10\.103\.0\.1[0-5] 10\.103\.0\.1[0-5]$' echo "$P6 $P7"
+t_check "...with root volumes of the same size" test "$(stat -c %s "$HV_DIR/volumes/$P6/root" 2>&1)" = "$want" -a \
+	"$(stat -c %s "$HV_DIR/volumes/$P7/root" 2>&1)" = "$want"
+t_expect "...the vanished objects were fetched again" '^[1-9]' echo $(($(metric hypervisor_object_cache_misses_total) - m0))
+t_expect "...and every cached object is whole" '^$' bash -c "find '$CACHE' -mindepth 2 -type f -path '$CACHE/??/*' | while read -r f; do [ \"\$(sha512sum \"\$f\" | cut -d' ' -f1)\" = \"\$(basename \"\$(dirname \"\$f\")\")\$(basename \"\$f\")\" ] || echo \"bad \$f\"; done"
+vmc destroy-vm "$P6" >/dev/null 2>&1
+vmc destroy-vm "$P7" >/dev/null 2>&1
+
 # ---- SkipBootloader: kernel and initrd beside the volume, for direct boot ----
 VM4=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img4 -doNotStart -skipBootloader -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
-t_expect "create-vm -skipBootloader" '^10\.103\.0\.1[0-3]$' echo "$VM4"
+t_expect "create-vm -skipBootloader" '^10\.103\.0\.1[0-5]$' echo "$VM4"
 t_check "...the image's kernel is the VM's kernel file" cmp "$images/installer/vmlinuz" "$HV_DIR/volumes/$VM4/kernel"
 t_check "...and its initrd the initrd file" cmp "$images/installer/initrd.img" "$HV_DIR/volumes/$VM4/initrd"
 t_expect "...and the MBR holds no boot code, only the partition table" '^0 55aa$' \
@@ -179,7 +199,7 @@ t_check "...removes kernel and initrd with the volume" test ! -e "$HV_DIR/volume
 # ---- FirmwareType uefi: GPT, an EFI system partition with GRUB EFI, the root after it
 # (booting it with OVMF is not repeated here: one boot per run) ----
 VM5=$(vmc -memory=128M -milliCPUs=200 -vmTags=Name=img5 -doNotStart -firmwareType=uefi -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm 2>/dev/null)
-t_expect "create-vm -firmwareType=uefi" '^10\.103\.0\.1[0-3]$' echo "$VM5"
+t_expect "create-vm -firmwareType=uefi" '^10\.103\.0\.1[0-5]$' echo "$VM5"
 r5=$HV_DIR/volumes/$VM5/root
 t_expect "...size: computeSize + the 17 MiB of the ESP and its gap" "^$((want + (17 << 20)))\$" stat -c %s "$r5"
 t_expect "...a GPT" 'PTTYPE="gpt"' blkid -p "$r5"
@@ -210,7 +230,7 @@ wait "$is_pid" 2>/dev/null
 t_expect_fail "no image server: clear error" 'image server not available: 127\.0\.0\.1:6971' \
 	vmc -memory=64M -milliCPUs=100 -vmTags=Name=bad -minFreeBytes=32M -roundupPower=24 -imageName=vm create-vm
 t_expect "failed creates left no volume directory behind" '^3$' bash -c "ls '$HV_DIR/volumes' | wc -l"
-t_expect "...and their addresses are free" '10\.103\.0\.1[0-3]' hv_curl listAvailableAddresses
+t_expect "...and their addresses are free" '10\.103\.0\.1[0-5]' hv_curl listAvailableAddresses
 
 # ---- SIGTERM writes the cache's state ----
 rm -f "$CACHE/lru-state.json"
