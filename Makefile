@@ -5,6 +5,7 @@
 #   make ASAN=1       the same with AddressSanitizer+UBSan into build/asan/bin/
 #   make check        sanitizer build + style checks, unit, integration and e2e tests
 #   make images       appliance images (build/images/)
+#   make publish-images IMAGESERVER=host:port   make images, then add them to an image server
 #   make fuzz         libFuzzer harnesses (clang), FUZZ_SECONDS=60 each
 #   make soak         hypervisor soak under mixed RPC load, SOAK_MINUTES=30 (not in check)
 #   make install      DESTDIR=, PREFIX=/usr/local

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/imageserver/gc.h"
 #include "daemon/imageserver/isflags.h"
@@ -182,6 +183,10 @@ static int run(struct daemon *d)
 	rc = server_wait(d->srv);
 	gc_stop(&d->gc);
 	store_stop_waiters(&d->store);
+	/* GetImage calls released just now end their connections: let them, briefly, so
+	 * that the exit does not cut a thread in the middle of its cleanup. */
+	for (int i = 0; i < 200 && srpc_server_nconns(server_srpc(d->srv)) > 0; i++)
+		usleep(10000);
 	server_free(d->srv);
 	/* The store stays: static, reachable until exit (see store_stop_waiters). */
 	return rc < 0 ? 1 : rc;

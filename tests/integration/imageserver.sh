@@ -480,5 +480,9 @@ else
   t_expect "after space is freed: AddImage works" '^\{\}$' rr admin ImageServer.AddImage "@$d/full.json"
   stop_server
 fi
-t_check "no sanitizer report or crash in the server's output" \
-  bash -c "! grep -m1 -E 'ERROR: [A-Za-z]*Sanitizer|runtime error:' '$d/server.out'"
+if grep -qE 'ERROR: [A-Za-z]*Sanitizer|runtime error:' "$d/server.out"; then
+  t_fail "no sanitizer report or crash in the server's output" "the report follows"
+  grep -m1 -A40 -E 'ERROR: [A-Za-z]*Sanitizer|runtime error:' "$d/server.out" | sed 's/^/# /'
+else
+  t_ok "no sanitizer report or crash in the server's output"
+fi

@@ -70,6 +70,15 @@ t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
 BOB=("${IT[@]}" -certDirectory="$d/idonly")
 
+# --- flags files: ~/.config/imagetool/flags.default, then flags.extra ---
+mkdir -p "$HOME/.config/imagetool"
+printf 'imageServerPortNum=%s\nCAfile=%s\n' "$port" "$d/CA.pem" >"$HOME/.config/imagetool/flags.default"
+t_check "flags.default is read (port and CA)" "$it" listdirs
+printf 'imageServerPortNum=1\n' >"$HOME/.config/imagetool/flags.extra"
+t_expect_fail --exit=1 "flags.extra overrides flags.default" 'Error listing directories: dial localhost:1' "$it" listdirs
+t_check "the command line overrides both" "$it" -imageServerPortNum="$port" listdirs
+rm -f "$HOME/.config/imagetool/flags.default" "$HOME/.config/imagetool/flags.extra"
+
 # --- directories ---
 t_check "mkdir test/stream" "${IT[@]}" mkdir test/stream
 t_check "mkdir test/corrupt" "${IT[@]}" mkdir test/corrupt
@@ -206,6 +215,16 @@ with open(sys.argv[1], "r+b") as f:
 else
   t_fail "the object is stored under <objectDir>/xx/yyy" "no $obj"
 fi
+
+mkdir -p "$d/msrc"
+head -c 100000 /dev/urandom >"$d/msrc/gone"
+t_check "add test/corrupt/c2" "${IT[@]}" add test/corrupt/c2 "$d/msrc"
+h=$(sha512sum "$d/msrc/gone" | cut -c1-128)
+rm -f "$objdir/${h:0:2}/${h:2}"
+t_expect_fail --exit=1 "check finds an object missing from the server's disk" "object $h is missing" \
+  "${IT[@]}" check test/corrupt/c2
+t_expect_fail --exit=1 "get of it fails" 'Error getting image: ' "${IT[@]}" get test/corrupt/c2 "$d/out4"
+if [ ! -e "$d/out4" ]; then t_ok "and leaves no DIR"; else t_fail "and leaves no DIR"; fi
 
 # --- identity-only certificate: reads, may not write ---
 t_expect "identity cert: list" '^test/stream/v2$' "${BOB[@]}" list

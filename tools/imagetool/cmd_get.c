@@ -120,7 +120,9 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 		goto out;
 	}
 	imgtool_progress_end(&p);
-	if (image_unpack(&img.fs, st, dest, IMAGE_UNPACK_LINK, NULL, NULL, err, sizeof(err)) < 0) {
+	imgtool_progress_start(&p, "get: unpacking", t->o.quiet);
+	if (image_unpack(&img.fs, st, dest, IMAGE_UNPACK_LINK, imgtool_progress_cb, &p, err,
+			 sizeof(err)) < 0) {
 		char tmp[4200];
 		imgtool_fail(c->doing, "%s: %s", name, err);
 		/* image_unpack removes its partial tree; make sure, it is ours. */
@@ -129,6 +131,7 @@ int imgtool_cmd_get(struct imgtool *t, const struct imgtool_cmd *c, int argc, ch
 			imgtool_remove_tree(tmp);
 		goto out;
 	}
+	imgtool_progress_end(&p);
 	rc = 0;
 out:
 	objstore_close(st);
@@ -171,14 +174,69 @@ static int print_bad_paths(const char *path, const struct image_inode *ino, bool
 	return 0;
 }
 
+/* Verifies the objects the server holds; missing[] and bad[] say which it lacks or
+ * holds corrupted. Returns how many are missing or bad, or -1 after printing why the
+ * check could not be done. */
+static int check_objects(struct imgtool *t, const char *doing, const char *name,
+			 const struct image_hash *hashes, const uint64_t *sizes, size_t n,
+			 bool *missing, bool *bad)
+{
+	struct image_hash *ph = calloc(n ? n : 1, sizeof(*ph));
+	uint64_t *have = calloc(n ? n : 1, sizeof(*have));
+	uint64_t *ps = calloc(n ? n : 1, sizeof(*ps));
+	size_t *idx = calloc(n ? n : 1, sizeof(*idx)), k = 0;
+	bool *pbad = calloc(n ? n : 1, sizeof(*pbad));
+	struct imgtool_progress p;
+	uint64_t present = 0;
+	char err[1024] = "";
+	int rc = -1, nbad = 0;
+
+	if (!ph || !have || !ps || !idx || !pbad) {
+		imgtool_fail(doing, "out of memory");
+		goto out;
+	}
+	if (n > 0 && (rc = imgclient_check_objects(t->client, hashes, n, have)) < 0) {
+		rc = -imgtool_rpc_fail(t, doing, rc);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (have[i] == 0) {
+			missing[i] = true;
+			nbad++;
+			continue;
+		}
+		ph[k] = hashes[i];
+		ps[k] = sizes[i];
+		idx[k++] = i;
+		present += sizes[i];
+	}
+	imgtool_progress_start(&p, "check: verifying", t->o.quiet);
+	p.total = present;
+	rc = imgtool_verify_objects(t, ph, ps, k, pbad, &p, err, sizeof(err));
+	if (rc < 0) {
+		rc = -imgtool_fail(doing, "%s: %s", name, err);
+		goto out;
+	}
+	imgtool_progress_end(&p);
+	for (size_t j = 0; j < k; j++)
+		bad[idx[j]] = pbad[j];
+	rc = nbad + rc;
+out:
+	free(ph);
+	free(have);
+	free(ps);
+	free(idx);
+	free(pbad);
+	return rc;
+}
+
 int imgtool_cmd_check(struct imgtool *t, const struct imgtool_cmd *c, int argc, char *const argv[])
 {
 	struct image_hash *hashes = NULL;
 	uint64_t *sizes = NULL, bytes;
-	struct imgtool_progress p;
 	struct image img = {0};
-	char err[1024] = "", *name = NULL;
-	bool *bad = NULL;
+	bool *bad = NULL, *missing = NULL, yes = true;
+	char *name = NULL;
 	size_t n;
 	int rc;
 
@@ -189,31 +247,30 @@ int imgtool_cmd_check(struct imgtool *t, const struct imgtool_cmd *c, int argc, 
 		return 1;
 	rc = 1;
 	if (object_arrays(&img.fs, &hashes, &sizes, &bytes, &n) < 0 ||
-	    !(bad = calloc(n ? n : 1, sizeof(*bad)))) {
+	    !(bad = calloc(n ? n : 1, sizeof(*bad))) ||
+	    !(missing = calloc(n ? n : 1, sizeof(*missing)))) {
 		imgtool_fail(c->doing, "out of memory");
 		goto out;
 	}
-	imgtool_progress_start(&p, "check: verifying", t->o.quiet);
-	p.total = bytes;
-	rc = imgtool_verify_objects(t, hashes, sizes, n, bad, &p, err, sizeof(err));
+	rc = check_objects(t, c->doing, name, hashes, sizes, n, missing, bad);
 	if (rc < 0) {
-		rc = imgtool_fail(c->doing, "%s: %s", name, err);
+		rc = 1;
 		goto out;
 	}
-	imgtool_progress_end(&p);
 	if (rc > 0) {
 		for (size_t i = 0; i < n; i++) {
-			struct bad_walk one = {hashes + i, bad + i, 1};
+			struct bad_walk one = {hashes + i, &yes, 1};
 			char hex[IMAGE_HASH_HEXLEN + 1];
-			if (!bad[i])
+			if (!bad[i] && !missing[i])
 				continue;
 			image_hash_hex(&hashes[i], hex);
-			fprintf(stderr, "Error checking image: %s: object %s is corrupted, in:\n",
-				name, hex);
+			fprintf(stderr, "Error checking image: %s: object %s is %s, in:\n", name,
+				hex, missing[i] ? "missing" : "corrupted");
 			image_fs_walk(&img.fs, print_bad_paths, &one);
 		}
-		fprintf(stderr, "Error checking image: %s: %d of %zu objects corrupted\n", name, rc,
-			n);
+		fprintf(stderr,
+			"Error checking image: %s: %d of %zu objects missing or corrupted\n", name,
+			rc, n);
 		rc = 1;
 		goto out;
 	}
@@ -221,6 +278,7 @@ int imgtool_cmd_check(struct imgtool *t, const struct imgtool_cmd *c, int argc, 
 	rc = 0;
 out:
 	free(bad);
+	free(missing);
 	free(hashes);
 	free(sizes);
 	image_free(&img);

@@ -51,7 +51,8 @@ static int list_names(struct imgtool *t, const struct imgtool_cmd *c, bool dirs)
 		rc = rc == -ENOMEM ? imgtool_fail(c->doing, "out of memory")
 				   : imgtool_rpc_fail(t, c->doing, rc);
 	else {
-		qsort(l.v, l.n, sizeof(*l.v), cmp_version);
+		if (l.n > 1)
+			qsort(l.v, l.n, sizeof(*l.v), cmp_version);
 		for (size_t i = 0; i < l.n; i++)
 			printf("%s\n", l.v[i]);
 		rc = fflush(stdout) == 0 ? 0 : 1;

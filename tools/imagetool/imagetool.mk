@@ -14,8 +14,12 @@ IMAGESERVER ?=
 IMAGETOOL_FLAGS ?=
 IMAGE_STREAM_PREFIX ?= smallstack
 IMAGE_LEAF ?=
+ifneq ($(filter publish-images,$(MAKECMDGOALS)),)
+  ifeq ($(IMAGESERVER),)
+    $(error usage: make publish-images IMAGESERVER=host:port [IMAGETOOL_FLAGS=...])
+  endif
+endif
 .PHONY: publish-images
 publish-images: images $(O)/bin/imagetool
-	@[ -n "$(IMAGESERVER)" ] || { echo "usage: make publish-images IMAGESERVER=host:port [IMAGETOOL_FLAGS=...]" >&2; exit 2; }
 	IMAGE_LEAF="$(IMAGE_LEAF)" bash tools/imagetool/publish-images.sh $(O)/bin/imagetool \
 		"$(IMAGESERVER)" $(IMAGES_DIR) $(IMAGE_STREAM_PREFIX) $(IMAGETOOL_FLAGS)
