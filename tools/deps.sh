@@ -14,7 +14,7 @@ run_pkgs=(
   qemu-system-x86 qemu-utils ovmf ipxe-qemu
   iproute2 nftables ebtables
   xorriso isolinux syslinux syslinux-common syslinux-efi pxelinux mtools dosfstools
-  grub-efi-amd64-bin grub-common busybox-static kexec-tools e2fsprogs cpio zstd gzip
+  grub-efi-amd64-bin grub-pc-bin grub-common busybox-static kexec-tools e2fsprogs cpio zstd gzip
   linux-image-amd64
 )
 test_pkgs=(

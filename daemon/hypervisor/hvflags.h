@@ -58,6 +58,7 @@ struct hv_config {
 	bool enable_lock_debug_methods;	       /* #37 */
 	const char *power_off_command;	       /* PowerOff runs it (tests: a script) */
 	const char *virtualiser_log_directory; /* libvirt's QEMU logs: <domain>.log* */
+	int64_t tftpboot_check_interval_ns;    /* -tftpbootImageStream polling */
 };
 
 /* Defines every flag on fs, bound to cfg. */

@@ -17,6 +17,7 @@
 #include "daemon/hypervisor/control.h"
 #include "daemon/hypervisor/hvflags.h"
 #include "daemon/hypervisor/vmm/manager.h"
+#include "daemon/hypervisor/vmm/tftpboot.h"
 #include "daemon/hypervisor/metadata/metadata.h"
 #include "daemon/hypervisor/netsvc/netsvc.h"
 #include "daemon/hypervisor/rpc/rpc.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct status st;
 	struct rpc r;
 	struct netsvc *ns;
+	struct tftpboot *tftpboot;
 	struct metadata *md;
 	struct metadata_vm_source mdsrc;
 };
@@ -160,6 +162,31 @@ static int start_network(struct daemon *d, const struct bridges *br)
 	return 0;
 }
 
+static int set_tftp_root(void *arg, const char *dir)
+{
+	struct daemon *d = arg;
+
+	return netsvc_set_tftp_root(d->ns, dir);
+}
+
+/* -tftpbootImageStream: the TFTP root follows the stream's latest image. */
+static int start_tftpboot(struct daemon *d)
+{
+	const struct hv_config *c = &d->cfg;
+	char err[1024] = "";
+	int rc;
+
+	if (c->tftpboot_image_stream == NULL || *c->tftpboot_image_stream == '\0')
+		return 0;
+	rc = tftpboot_start(c, d->m->objcache, c->tftpboot_check_interval_ns, set_tftp_root, d,
+			    &d->tftpboot, err, sizeof(err));
+	if (rc < 0)
+		log_error("%s", err);
+	else
+		log_info("tftpboot: following image stream %s", c->tftpboot_image_stream);
+	return rc;
+}
+
 /* Only registered when there are bridges: otherwise "log-only mode" without RPC. */
 static int register_rpc(struct srpc_server *srv, void *arg)
 {
@@ -185,12 +212,15 @@ static int on_stop(void *arg, int signo)
 	struct daemon *d = arg;
 	bool stop_vms = atomic_load(&d->stop_vms);
 
+	manager_flush_cache(d->m);
 	if (signo != 0) {
 		log_info("exiting on signal %u: VMs keep running", (unsigned)signo);
 		return 1;
 	}
 	log_info("stop requested%s", stop_vms ? ": shutting VMs down" : ": VMs keep running");
 	statedir_remove_root_cookie(d->cfg.state_dir);
+	tftpboot_stop(d->tftpboot);
+	d->tftpboot = NULL;
 	netsvc_stop(d->ns);
 	if (stop_vms)
 		manager_close(d->m, true);
@@ -293,9 +323,10 @@ static int run(struct daemon *d)
 	if (!st->rpc_enabled) {
 		log_warn("No bridges found: entering log-only mode");
 	} else {
-		if (start_network(d, &br) < 0)
+		if (start_network(d, &br) < 0 || start_tftpboot(d) < 0)
 			return 1;
 		st->ns = d->ns;
+		st->tftpboot = d->tftpboot;
 		st->ready[st->nready] = metadata_healthy;
 		st->ready_arg[st->nready++] = d;
 	}

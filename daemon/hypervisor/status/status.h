@@ -15,6 +15,7 @@ struct manager;
 struct netsvc;
 struct srpc_server;
 struct server;
+struct tftpboot;
 
 /* Extra readiness checks for /healthz (DHCP, TFTP, metadata...). Return true when
  * ready; otherwise write a short reason to why. */
@@ -22,9 +23,10 @@ typedef bool (*status_ready_fn)(void *arg, char *why, size_t whysz);
 
 struct status {
 	struct manager *m;
-	struct srpc_server *srpc; /* may be NULL */
-	struct server *srv;	  /* the port's admission counters; may be NULL */
-	struct netsvc *ns;	  /* DHCP/TFTP, may be NULL */
+	struct srpc_server *srpc;  /* may be NULL */
+	struct server *srv;	   /* the port's admission counters; may be NULL */
+	struct netsvc *ns;	   /* DHCP/TFTP, may be NULL */
+	struct tftpboot *tftpboot; /* -tftpbootImageStream, may be NULL */
 	const char *version;
 	char hostname[256];
 	bool rpc_enabled; /* false: "log-only mode" (no bridges at start) */

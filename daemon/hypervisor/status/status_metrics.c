@@ -9,6 +9,7 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/manager.h"
+#include "daemon/hypervisor/vmm/objcache.h"
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "metrics.h"
 #include "server.h"
@@ -88,6 +89,30 @@ void status_metrics(struct status *s, FILE *f)
 		     NULL);
 	metrics_declare(f, "hypervisor_vm_creates_total", METRICS_COUNTER, "VMs created.");
 	metrics_uint(f, "hypervisor_vm_creates_total", atomic_load(&m->n_creates), NULL);
+	if (m->objcache != NULL) {
+		struct objcache_stats cs;
+
+		objcache_stats(m->objcache, &cs);
+		metrics_declare(f, "hypervisor_object_cache_objects", METRICS_GAUGE,
+				"Image objects in the object cache.");
+		metrics_uint(f, "hypervisor_object_cache_objects", cs.objects, NULL);
+		metrics_declare(f, "hypervisor_object_cache_bytes", METRICS_GAUGE,
+				"Bytes of the object cache: used and the budget.");
+		metrics_uint(f, "hypervisor_object_cache_bytes", cs.bytes, "kind", "used", NULL);
+		metrics_uint(f, "hypervisor_object_cache_bytes", cs.max_bytes, "kind", "max", NULL);
+		metrics_declare(f, "hypervisor_object_cache_hits_total", METRICS_COUNTER,
+				"Objects a create found valid in the cache.");
+		metrics_uint(f, "hypervisor_object_cache_hits_total", cs.hits, NULL);
+		metrics_declare(f, "hypervisor_object_cache_misses_total", METRICS_COUNTER,
+				"Objects fetched from the image server.");
+		metrics_uint(f, "hypervisor_object_cache_misses_total", cs.misses, NULL);
+		metrics_declare(f, "hypervisor_object_cache_corrupt_total", METRICS_COUNTER,
+				"Cached objects dropped because their bytes did not match.");
+		metrics_uint(f, "hypervisor_object_cache_corrupt_total", cs.corrupt, NULL);
+		metrics_declare(f, "hypervisor_object_cache_evictions_total", METRICS_COUNTER,
+				"Objects evicted to stay within the budget.");
+		metrics_uint(f, "hypervisor_object_cache_evictions_total", cs.evictions, NULL);
+	}
 	metrics_declare(f, "hypervisor_vm_destroys_total", METRICS_COUNTER, "VMs destroyed.");
 	metrics_uint(f, "hypervisor_vm_destroys_total", atomic_load(&m->n_destroys), NULL);
 	metrics_declare(f, "hypervisor_vm_crashes_total", METRICS_COUNTER,

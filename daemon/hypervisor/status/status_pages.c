@@ -11,6 +11,8 @@
 #include "daemon/hypervisor/vmm/addrindex.h"
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/manager.h"
+#include "daemon/hypervisor/vmm/objcache.h"
+#include "daemon/hypervisor/vmm/tftpboot.h"
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "json.h"
 #include "log_page.h"
@@ -138,6 +140,37 @@ void status_overview(struct status *s, FILE *f, bool full)
 	fprintf(f, " in %zu volume director%s</td></tr>\n", m->vols.n,
 		m->vols.n == 1 ? "y" : "ies");
 	fprintf(f, "<tr><th>Subnets</th><td>%zu</td></tr>\n", nsubnets);
+	if (m->objcache != NULL) {
+		struct objcache_stats cs;
+
+		objcache_stats(m->objcache, &cs);
+		fputs("<tr><th>Object cache</th><td>", f);
+		if (cs.enabled) {
+			fprintf(f, "%" PRIu64 " objects, ", cs.objects);
+			bytes(f, cs.bytes);
+			fputs(" of ", f);
+			bytes(f, cs.max_bytes);
+		} else {
+			fputs("disabled (objects fetched for each use)", f);
+		}
+		fprintf(f,
+			"; %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " corrupt, %" PRIu64
+			" evictions</td></tr>\n",
+			cs.hits, cs.misses, cs.corrupt, cs.evictions);
+	}
+	if (s->tftpboot != NULL) {
+		char image[1100], error[1100];
+
+		tftpboot_status(s->tftpboot, image, sizeof(image), error, sizeof(error));
+		fputs("<tr><th>TFTP boot image</th><td>", f);
+		status_esc(f, *image ? image : "(none yet)");
+		if (*error) {
+			fputs(" <span class=\"warn\">", f);
+			status_esc(f, error);
+			fputs("</span>", f);
+		}
+		fputs("</td></tr>\n", f);
+	}
 	if (full && *m->serial_number) {
 		fputs("<tr><th>Serial number</th><td>", f);
 		status_esc(f, m->serial_number);

@@ -24,6 +24,7 @@
 #include "daemon/hypervisor/vmm/volumes.h"
 
 struct virt;
+struct objcache;
 struct netsvc;
 struct metadata;
 
@@ -52,7 +53,9 @@ struct manager {
 	unsigned ncpus;
 	char serial_number[128];
 	struct volumes vols;
-	struct timespec started; /* CLOCK_REALTIME */
+	struct objcache *objcache; /* image objects (-objectCacheDirectory) */
+	ssize_t cache_vol;	   /* volume directory on the cache's file system, or -1 */
+	struct timespec started;   /* CLOCK_REALTIME */
 
 	/* The VM map, pool, subnets and owners: private to vmm/ (vmm/manager_state.h),
 	 * read from outside through manager_view() and the accessors below. */
@@ -82,6 +85,9 @@ struct manager {
  * libvirt and reconciles. Returns 0 and *out, or -errno with the reason in err.
  * Borrows cfg for the manager's life. */
 int manager_open(const struct hv_config *cfg, struct manager **out, char *err, size_t errsz);
+
+/* Writes the object cache's state (SIGINT/SIGTERM: spec §4 step 11). */
+void manager_flush_cache(struct manager *m);
 
 /* Sets the change callback (before serving). */
 void manager_set_notify(struct manager *m, manager_notify_fn fn, void *arg);

@@ -12,6 +12,9 @@
 
 #include "daemon/hypervisor/vmm/addrpool.h"
 #include "daemon/hypervisor/vmm/imagefetch.h"
+#include "daemon/hypervisor/vmm/objcache.h"
+#include "daemon/hypervisor/vmm/rootdisk.h"
+#include "daemon/hypervisor/vmm/vmimage.h"
 #include "daemon/hypervisor/vmm/vmcheck.h"
 #include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/vmops.h"
@@ -65,11 +68,6 @@ static int validate(struct manager *m, const struct vm_caller *c,
 		snprintf(err, errsz, "VM identity certificates are not supported yet");
 		return -EOPNOTSUPP;
 	}
-	if (*api_str(v->image_name)) {
-		snprintf(err, errsz,
-			 "image server not available: use ImageURL or stream the image");
-		return -EOPNOTSUPP;
-	}
 	for (size_t i = 0; i < v->volumes.n; i++)
 		if (v->volumes.v[i].interface == HVAPI_VOLUME_INTERFACE_NVME ||
 		    v->volumes.v[i].interface == HVAPI_VOLUME_INTERFACE_DFM ||
@@ -106,7 +104,7 @@ static int validate(struct manager *m, const struct vm_caller *c,
 			}
 	}
 	if (req->image_data_size == 0 && *api_str(v->image_url) == '\0' &&
-	    req->minimum_free_bytes == 0) {
+	    *api_str(v->image_name) == '\0' && req->minimum_free_bytes == 0) {
 		snprintf(err, errsz, "no image specified");
 		return -EINVAL;
 	}
@@ -309,6 +307,96 @@ static int add_volume(struct manager *m, struct vm *vm, struct hvapi_local_vm_in
 	return rc < 0 ? rc : fsutil_mkdir_p(vdir, 0755);
 }
 
+/* Root volume from ImageName (spec §7.2 step 7): resolve, size from the image's
+ * estimated usage, place, unpack through the object cache into a tree beside the
+ * volume, write the bootable disk, drop the tree. */
+static int make_root_from_image(struct manager *m, struct vm *vm,
+				struct hvapi_create_vm_request *req, const struct vmcreate_io *io,
+				struct hvapi_local_vm_info *info, struct placement *pl, char *err,
+				size_t errsz)
+{
+	struct hvapi_volume proto = {0};
+	struct vmimage vi;
+	char path[4096], tree[4200], kernel[4200], initrd[4200], label[32], msg[1200];
+	const char *dir_of;
+	uint64_t size;
+	bool uefi;
+	int dir, rc;
+
+	io->progress(io->arg, "getting image", (struct in_addr){0});
+	rc = vmimage_open(m->cfg, api_str(req->vm.image_name), &vi, err, errsz);
+	if (rc < 0)
+		return rc;
+	uefi = req->vm.firmware == HVAPI_FIRMWARE_UEFI;
+	size = rootdisk_size(req->minimum_free_bytes, req->roundup_power, vi.usage);
+	if (size != 0)
+		size += rootdisk_overhead(uefi);
+	if (size == 0) {
+		snprintf(err, errsz, "root volume size out of range");
+		rc = -EINVAL;
+		goto out;
+	}
+	dir = volumes_place(&m->vols, size,
+			    req->storage_indices.n > 0 ? (int)req->storage_indices.v[0] : -1, 0,
+			    pl->allocated);
+	if (dir < 0) {
+		snprintf(err, errsz, "no space for a %llu byte root volume",
+			 (unsigned long long)size);
+		rc = -ENOSPC;
+		goto out;
+	}
+	pl->next = req->vm.spread_volumes ? (size_t)dir + 1 : (size_t)dir;
+	if (req->vm.volumes.n > 0)
+		proto = req->vm.volumes.v[0];
+	proto.format = HVAPI_VOLUME_FORMAT_RAW;
+	rc = add_volume(m, vm, info, &proto, size, dir, "root", path, sizeof(path));
+	if (rc < 0) {
+		snprintf(err, errsz, "root volume %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	dir_of = api_str(info->volume_locations.v[0].directory_to_cleanup);
+	snprintf(tree, sizeof(tree), "%s/root.tree", dir_of);
+	snprintf(kernel, sizeof(kernel), "%s/kernel", dir_of);
+	snprintf(initrd, sizeof(initrd), "%s/initrd", dir_of);
+	snprintf(msg, sizeof(msg), "unpacking image: %s", vi.name);
+	io->progress(io->arg, msg, (struct in_addr){0});
+	vmops_rmtree(tree);
+	rc = vmimage_unpack(&vi, m->objcache, tree, err, errsz);
+	if (rc == 0) {
+		struct rootdisk_config rc_cfg = {
+		    .tree = tree,
+		    .path = path,
+		    .size = size,
+		    .label = label,
+		    .extra = api_str(req->vm.extra_kernel_options),
+		    .skip_bootloader = req->skip_bootloader,
+		    .uefi = uefi,
+		    .kernel_out = kernel,
+		    .initrd_out = initrd,
+		};
+
+		rootdisk_label(vm->ip, label, sizeof(label));
+		rc = rootdisk_write(&rc_cfg, err, errsz);
+		if (rc < 0)
+			log_error("%s: root volume from %s: %s", vm->ipstr, vi.name, err);
+	}
+	vmops_rmtree(tree);
+	if (rc < 0)
+		goto out;
+	/* The record keeps the image it was made from and the size it got. */
+	info->vm.volumes.v[0].size = size;
+	info->vm.volumes.v[0].format = HVAPI_VOLUME_FORMAT_RAW;
+	free(info->vm.image_name);
+	info->vm.image_name = strdup(vi.name);
+	if (info->vm.image_name == NULL)
+		rc = -ENOMEM;
+	log_info("%s: root volume of %llu bytes from image %s", vm->ipstr, (unsigned long long)size,
+		 vi.name);
+out:
+	vmimage_close(&vi);
+	return rc;
+}
+
 static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_request *req,
 		     const struct vmcreate_io *io, struct hvapi_local_vm_info *info,
 		     struct placement *pl, char *err, size_t errsz)
@@ -319,6 +407,8 @@ static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_re
 	char path[4096];
 	int dir, fd, rc;
 
+	if (*api_str(req->vm.image_name))
+		return make_root_from_image(m, vm, req, io, info, pl, err, errsz);
 	/* A URL's size is only known after the fetch: reserve MinimumFreeBytes (or 0). */
 	dir = volumes_place(&m->vols, size,
 			    req->storage_indices.n > 0 ? (int)req->storage_indices.v[0] : -1, 0,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "daemon/hypervisor/vmm/libvirt/vmdomain.h"
 #include "daemon/hypervisor/vmm/manager_state.h"
+#include "daemon/hypervisor/vmm/objcache.h"
 #include "daemon/hypervisor/vmm/reconcile.h"
 #include "daemon/hypervisor/vmm/vmops.h"
 #include "log.h"
@@ -293,6 +295,59 @@ static int open_state(struct manager *m, char *err, size_t errsz)
 	return rc;
 }
 
+/* The object cache (spec §5): -objectCacheDirectory, or objectcache beside the first
+ * volume directory. */
+static int open_cache(struct manager *m, char *err, size_t errsz)
+{
+	const char *given = m->cfg->object_cache_directory;
+	char dir[4096], *slash;
+
+	if (given != NULL && *given) {
+		snprintf(dir, sizeof(dir), "%s", given);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", m->vols.v[0].path);
+		while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+			dir[strlen(dir) - 1] = '\0';
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), "objectcache");
+		else
+			snprintf(slash + 1, sizeof(dir) - (size_t)(slash + 1 - dir), "objectcache");
+	}
+	return objcache_open(dir, m->cfg->object_cache_size, &m->objcache, err, errsz);
+}
+
+/* volumes_space's reserve: the cache's unused budget on the file system that holds it. */
+static uint64_t cache_reserve(void *arg, size_t i)
+{
+	struct manager *m = arg;
+
+	return (ssize_t)i == m->cache_vol ? objcache_reserve(m->objcache) : 0;
+}
+
+/* Which volume directory shares the cache's file system (-1: none). */
+static void find_cache_volume(struct manager *m)
+{
+	struct stat cs, vs;
+
+	m->cache_vol = -1;
+	if (stat(objcache_dir(m->objcache), &cs) < 0)
+		return;
+	for (size_t i = 0; i < m->vols.n; i++)
+		if (stat(m->vols.v[i].path, &vs) == 0 && vs.st_dev == cs.st_dev) {
+			m->cache_vol = (ssize_t)i;
+			break;
+		}
+	m->vols.reserve = cache_reserve;
+	m->vols.reserve_arg = m;
+}
+
+void manager_flush_cache(struct manager *m)
+{
+	if (m != NULL && objcache_flush(m->objcache) < 0)
+		log_warn("object cache: cannot write its state");
+}
+
 int manager_open(const struct hv_config *cfg, struct manager **out, char *err, size_t errsz)
 {
 	struct manager *m = calloc(1, sizeof(*m));
@@ -327,6 +382,10 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 			  errsz);
 	if (rc < 0)
 		goto fail;
+	rc = open_cache(m, err, errsz);
+	if (rc < 0)
+		goto fail;
+	find_cache_volume(m);
 	rc = virt_open(cfg->libvirt_uri, m->domain_prefix, on_virt_event, m, &m->virt, err, errsz);
 	if (rc < 0)
 		goto fail;
@@ -374,6 +433,7 @@ void manager_close(struct manager *m, bool stop_vms)
 	for (size_t i = 0; i < m->nproblems; i++)
 		free(m->problems[i]);
 	free(m->problems);
+	objcache_close(m->objcache);
 	volumes_clear(&m->vols);
 	EVP_PKEY_free(m->key);
 	free(m->public_key_pem);

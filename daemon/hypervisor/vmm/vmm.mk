@@ -4,7 +4,7 @@
 VMM_DIR := daemon/hypervisor/vmm
 VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstate.c vmcreate.c \
 	vmops.c vmcheck.c reconcile.c addrpool.c addrindex.c subnets.c bridges.c statedir.c \
-	volumes.c imagefetch.c libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
+	volumes.c imagefetch.c objlru.c objcache.c imgconn.c vmimage.c rootdisk.c rootdisk_efi.c gpt.c cmdrun.c tftpboot.c libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
@@ -17,3 +17,13 @@ test_subnets_SRCS := $(VMM_DIR)/subnets.c $(VMM_DIR)/vmcheck.c
 
 UNIT_TESTS += test_vmcheck
 test_vmcheck_SRCS := $(VMM_DIR)/vmcheck.c
+
+UNIT_TESTS += test_objlru
+test_objlru_SRCS := $(VMM_DIR)/objlru.c
+
+UNIT_TESTS += test_rootdisk
+test_rootdisk_SRCS := $(VMM_DIR)/rootdisk.c $(VMM_DIR)/rootdisk_efi.c $(VMM_DIR)/gpt.c \
+	$(VMM_DIR)/cmdrun.c
+
+UNIT_TESTS += test_objcache
+test_objcache_SRCS := $(VMM_DIR)/objcache.c $(VMM_DIR)/objlru.c

@@ -243,6 +243,11 @@ int volumes_space(const struct volumes *vols, size_t i, struct volumes_space *ou
 	/* Leave the root file system some room. */
 	if (vols->v[i].mount_point && strcmp(vols->v[i].mount_point, "/") == 0)
 		out->usable = out->usable > GIB ? out->usable - GIB : 0;
+	if (vols->reserve != NULL) {
+		uint64_t r = vols->reserve(vols->reserve_arg, i);
+
+		out->usable = out->usable > r ? out->usable - r : 0;
+	}
 	return 0;
 }
 

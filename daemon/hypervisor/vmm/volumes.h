@@ -21,6 +21,10 @@ struct volumes_dir {
 struct volumes {
 	size_t n;
 	struct volumes_dir *v;
+	/* Bytes kept free on directory i for something else (the object cache's unused
+	 * budget, spec §5); NULL: none. */
+	uint64_t (*reserve)(void *arg, size_t i);
+	void *reserve_arg;
 };
 
 /* Uses the given directories (flag -volumeDirectories) or auto-detects them; creates
@@ -32,7 +36,7 @@ void volumes_clear(struct volumes *vols);
 /* Sum of the file-system sizes of the directories. */
 uint64_t volumes_total_bytes(const struct volumes *vols);
 
-/* statfs of directory i. */
+/* statfs of directory i; usable = available, less 1 GiB on / and the reserve. */
 struct volumes_space {
 	uint64_t available, free, size, usable;
 };

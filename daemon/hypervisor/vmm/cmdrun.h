@@ -1,0 +1,17 @@
+/* The helpers of the volume builders (rootdisk.c, rootdisk_efi.c): run a program and say
+ * why it failed in its own words; copy a file it made into a volume at an offset. */
+#ifndef HV_CMDRUN_H
+#define HV_CMDRUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Runs argv (argv[0] found on $PATH, stdin /dev/null). 0, or -errno with err
+ * "<prog> failed (status N): <its last output>". */
+int cmdrun(char *const argv[], char *err, size_t errsz);
+
+/* Copies the file at path into fd at offset, at most max bytes (-EFBIG beyond).
+ * 0 or -errno with err. */
+int cmdrun_place(int fd, const char *path, uint64_t offset, uint64_t max, char *err, size_t errsz);
+
+#endif
