@@ -1,7 +1,8 @@
 # What every server program shares on top of the listener: the HTTP routing table
-# (http), page helpers (html), the /metrics writer (metrics), the /logs page (log_page)
-# and the start-up and stop around the port (server).
-LIB_SRCS += lib/http.c lib/html.c lib/metrics.c lib/log_page.c lib/server.c
+# (http), page helpers (html), the /metrics writer (metrics), the /logs page (log_page),
+# the start-up and stop around the port (server) and the flags every server has
+# (server_flags).
+LIB_SRCS += lib/http.c lib/html.c lib/metrics.c lib/log_page.c lib/server.c lib/server_flags.c
 
 UNIT_TESTS += test_http test_html test_metrics test_listener
 test_listener_LIBS := $(call pkg_libs,libmicrohttpd)

@@ -5,6 +5,7 @@
 
 void hvflags_define(struct flags *fs, struct hv_config *c)
 {
+	server_flags_define(fs, &c->srv, "hypervisor", 120 * SEC);
 	flags_int(fs, "portNum", &c->port_num, 6976,
 		  "Port number to allocate and listen on for HTTP/RPC");
 	flags_string(fs, "stateDir", &c->state_dir, "/var/lib/hypervisor",
@@ -50,40 +51,10 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 		   "(deprecated) Add the \"hypervisor\" subnet from the default route");
 	flags_string(fs, "qemuCommand", &c->qemu_command, "",
 		     "(no effect: libvirt chooses the emulator)");
-	flags_string(fs, "CAfile", &c->ca_file, "/etc/ssl/CA.pem",
-		     "Name of file containing the root of trust for identity and methods");
-	flags_string(fs, "identityCAfile", &c->identity_ca_file, "/etc/ssl/IdentityCA.pem",
-		     "Name of file containing the root of trust for identity only");
-	flags_string(fs, "certFile", &c->cert_file, "/etc/ssl/hypervisor/cert.pem",
-		     "Name of file containing the server certificate");
-	flags_string(fs, "keyFile", &c->key_file, "/etc/ssl/hypervisor/key.pem",
-		     "Name of file containing the server key");
-	flags_strlist(fs, "srpcTrustedUsers", &c->srpc_trusted_users, "",
-		      "Users granted every method");
-	flags_strlist(fs, "srpcTrustedGroups", &c->srpc_trusted_groups, "",
-		      "Groups granted every method");
 	flags_bool(fs, "srpcTrustVmOwners", &c->srpc_trust_vm_owners, true,
 		   "If running in a SmallStack VM, trust its owners");
 	flags_duration(fs, "srpcDefaultKeepAlivePeriod", &c->srpc_keep_alive_ns, 300 * SEC,
 		       "TCP keep-alive period of RPC connections");
-	flags_duration(fs, "srpcDefaultTlsHandshakeTimeout", &c->srpc_tls_handshake_timeout_ns,
-		       10 * SEC, "TLS handshake timeout");
-	flags_duration(fs, "rpcIoTimeout", &c->rpc_io_timeout_ns, 60 * SEC,
-		       "An RPC call whose client sends or reads nothing this long is dropped");
-	flags_duration(fs, "rpcIdleTimeout", &c->rpc_idle_timeout_ns, 120 * SEC,
-		       "An RPC connection with no call for this long is closed");
-	flags_string(fs, "logDir", &c->log_dir, "/var/log/hypervisor", "Directory for log files");
-	flags_int(fs, "logbufLines", &c->logbuf_lines, 1024, "Number of log lines kept in memory");
-	flags_size(fs, "logFileMaxSize", &c->log_file_max_size, 10ULL << 20,
-		   "Rotate log files after this size");
-	flags_size(fs, "logQuota", &c->log_quota, 100ULL << 20,
-		   "Delete old log files beyond this total size");
-	flags_bool(fs, "alsoLogToStderr", &c->also_log_to_stderr, false,
-		   "If true, also write logs to stderr");
-	flags_int(fs, "initialLogDebugLevel", &c->initial_log_debug_level, -1,
-		  "Initial debug log level (-1: no debug lines)");
-	flags_bool(fs, "logSubseconds", &c->log_subseconds, false,
-		   "If true, log timestamps with microseconds");
 
 	flags_string(fs, "libvirtURI", &c->libvirt_uri, "qemu:///system",
 		     "libvirt connection URI (test:///default for libvirt's test driver)");

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "flags.h"
+#include "server_flags.h"
 
 struct hv_config {
 	int port_num;
@@ -30,23 +31,9 @@ struct hv_config {
 	uint64_t test_memory_available;
 	bool add_hypervisor_subnet;
 	const char *qemu_command;
-	const char *ca_file;
-	const char *identity_ca_file;
-	const char *cert_file;
-	const char *key_file;
-	struct flags_list srpc_trusted_users;
-	struct flags_list srpc_trusted_groups;
+	struct server_flags srv; /* TLS files, SRPC trust and timeouts, logging */
 	bool srpc_trust_vm_owners;
 	int64_t srpc_keep_alive_ns;
-	int64_t srpc_tls_handshake_timeout_ns;
-	int64_t rpc_io_timeout_ns, rpc_idle_timeout_ns;
-	const char *log_dir;
-	int logbuf_lines;
-	uint64_t log_file_max_size;
-	uint64_t log_quota;
-	bool also_log_to_stderr;
-	int initial_log_debug_level;
-	bool log_subseconds;
 
 	/* Ours (libvirt and fixes of weaknesses.md). */
 	const char *libvirt_uri;

@@ -232,29 +232,13 @@ static int run(struct daemon *d)
 {
 	struct hv_config *c = &d->cfg;
 	struct status *st = &d->st;
-	struct tls_server_config tc = {c->cert_file, c->key_file, c->ca_file, c->identity_ca_file};
+	struct tls_server_config tc;
 	struct server_config sc = {
 	    .prog = "hypervisor",
 	    .port = c->port_num,
-	    .tls = &tc,
 	    .srpc =
 		{
 		    .allow_unauthenticated = c->allow_unauthenticated_reads,
-		    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
-		    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
-		    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
-		    .io_timeout_ms = (int)(c->rpc_io_timeout_ns / 1000000),
-		    .idle_timeout_ms = (int)(c->rpc_idle_timeout_ns / 1000000),
-		},
-	    .log =
-		{
-		    .to_stderr = c->also_log_to_stderr,
-		    .dir = c->log_dir,
-		    .file_max_size = c->log_file_max_size,
-		    .quota = c->log_quota,
-		    .ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
-		    .subseconds = c->log_subseconds,
-		    .debug_level = c->initial_log_debug_level,
 		},
 	    .routes = &d->routes,
 	    .srpc_register = register_rpc,
@@ -266,6 +250,7 @@ static int run(struct daemon *d)
 	char err[1024] = "", path[4096], *msg = NULL;
 	int rc;
 
+	server_flags_apply(&c->srv, &sc, &tc);
 	if (geteuid() != 0) {
 		fprintf(stderr, "Must run the Hypervisor as root\n");
 		return 1;
@@ -276,7 +261,7 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	if (server_log_error(d->srv) < 0)
-		fprintf(stderr, "hypervisor: cannot write logs to %s\n", c->log_dir);
+		fprintf(stderr, "hypervisor: cannot write logs to %s\n", c->srv.log_dir);
 	log_info("hypervisor %s starting", SS_VERSION);
 
 	/* The lock first (a second daemon must not touch the first one's socket), then

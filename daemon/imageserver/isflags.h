@@ -7,31 +7,18 @@
 #include <stdint.h>
 
 #include "flags.h"
+#include "server_flags.h"
 
 struct is_config {
 	int port_num;
 	const char *image_dir;
 	const char *object_dir;
-	const char *ca_file;
-	const char *identity_ca_file;
-	const char *cert_file;
-	const char *key_file;
-	struct flags_list srpc_trusted_users;
-	struct flags_list srpc_trusted_groups;
-	int64_t srpc_tls_handshake_timeout_ns;
-	int64_t rpc_io_timeout_ns, rpc_idle_timeout_ns;
+	struct server_flags srv;       /* TLS files, SRPC trust and timeouts, logging */
 	uint64_t max_message_size;     /* one JSON message, e.g. an AddImage request */
 	int64_t gc_interval_ns;	       /* between object garbage collections */
 	int64_t gc_grace_ns;	       /* unreferenced objects younger than this are kept */
 	int64_t max_get_image_wait_ns; /* bound of GetImage's Timeout */
 	int max_concurrent_gets;       /* GetObjects calls served at once */
-	const char *log_dir;
-	int logbuf_lines;
-	uint64_t log_file_max_size;
-	uint64_t log_quota;
-	bool also_log_to_stderr;
-	int initial_log_debug_level;
-	bool log_subseconds;
 };
 
 /* Defines every flag on fs, bound to cfg. */

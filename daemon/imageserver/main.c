@@ -62,7 +62,7 @@ static bool dirs_overlap(const char *a, const char *b)
 static void start_failed(const struct is_config *c, const char *why)
 {
 	log_error("%s", why);
-	if (!c->also_log_to_stderr)
+	if (!c->srv.also_log_to_stderr)
 		fprintf(stderr, "imageserver: %s\n", why);
 }
 
@@ -94,29 +94,13 @@ static int on_stop(void *arg, int signo)
 static int run(struct daemon *d)
 {
 	struct is_config *c = &d->cfg;
-	struct tls_server_config tc = {c->cert_file, c->key_file, c->ca_file, c->identity_ca_file};
+	struct tls_server_config tc;
 	struct server_config sc = {
 	    .prog = "imageserver",
 	    .port = c->port_num,
-	    .tls = &tc,
 	    .srpc =
 		{
-		    .trusted_users = c->srpc_trusted_users.n ? c->srpc_trusted_users.v : NULL,
-		    .trusted_groups = c->srpc_trusted_groups.n ? c->srpc_trusted_groups.v : NULL,
 		    .max_message = (size_t)c->max_message_size,
-		    .handshake_timeout_ms = (int)(c->srpc_tls_handshake_timeout_ns / 1000000),
-		    .io_timeout_ms = (int)(c->rpc_io_timeout_ns / 1000000),
-		    .idle_timeout_ms = (int)(c->rpc_idle_timeout_ns / 1000000),
-		},
-	    .log =
-		{
-		    .to_stderr = c->also_log_to_stderr,
-		    .dir = c->log_dir,
-		    .file_max_size = c->log_file_max_size,
-		    .quota = c->log_quota,
-		    .ring_lines = c->logbuf_lines > 0 ? (size_t)c->logbuf_lines : 0,
-		    .subseconds = c->log_subseconds,
-		    .debug_level = c->initial_log_debug_level,
 		},
 	    .routes = &d->routes,
 	    .srpc_register = register_rpc,
@@ -127,6 +111,7 @@ static int run(struct daemon *d)
 	char err[1024] = "";
 	int rc;
 
+	server_flags_apply(&c->srv, &sc, &tc);
 	if (dirs_overlap(c->image_dir, c->object_dir)) {
 		fprintf(stderr,
 			"imageserver: -imageDir %s and -objectDir %s must not contain "
@@ -145,7 +130,7 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	if (server_log_error(d->srv) < 0)
-		fprintf(stderr, "imageserver: cannot write logs to %s\n", c->log_dir);
+		fprintf(stderr, "imageserver: cannot write logs to %s\n", c->srv.log_dir);
 	log_info("imageserver %s starting", SS_VERSION);
 	rc = server_load_tls(d->srv, err, sizeof(err));
 	if (rc < 0) {

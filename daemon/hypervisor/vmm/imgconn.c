@@ -12,9 +12,9 @@
 int imgconn_open(const struct hv_config *cfg, struct imgconn *c, char *err, size_t errsz)
 {
 	struct tls_client_config tc = {
-	    .cert_file = cfg->cert_file,
-	    .key_file = cfg->key_file,
-	    .ca_file = cfg->ca_file,
+	    .cert_file = cfg->srv.cert_file,
+	    .key_file = cfg->srv.key_file,
+	    .ca_file = cfg->srv.ca_file,
 	};
 	struct srpc_client_config sc = {
 	    .connect_timeout_ms = CONNECT_TIMEOUT_MS,
