@@ -10,6 +10,7 @@
 #  - a second VM from the same image is served from the object cache (misses unchanged);
 #  - a corrupted cached object is detected, dropped and fetched again; two creates at
 #    once refetch objects that vanished from the cache, and every object stays whole;
+#  - build/images/hypervisor added and fetched back with imagetool is identical;
 #  - -tftpbootImageStream pxe: tftp-hpa fetches pxelinux.0 and vmlinuz byte-identical,
 #    a newer image with a changed file is followed, and a restart serves the last one
 #    at once even with the image server down;
@@ -27,8 +28,14 @@ t_require tftp "tftp-hpa fetches the TFTP boot files"
 t_require curl "metrics are fetched with curl"
 t_require blkid "reads the root volume's label"
 images=$SS_TOP/build/images
+# The images it publishes: `make images` (a no-op when up to date; e2e/images, which
+# runs later, reuses them).
+if ! out=$(make -C "$SS_TOP" --no-print-directory images 2>&1); then
+	t_fail "make images" "$(tail -5 <<<"$out" | tr '\n' ' ')"
+	exit 0
+fi
 for k in installer pxe; do
-	[ -f "$images/$k/vmlinuz" ] || { t_skip "hv_image" "$images/$k missing (make images)"; exit 0; }
+	[ -f "$images/$k/vmlinuz" ] || { t_fail "make images made $images/$k"; exit 0; }
 done
 for p in imageserver imagetool; do
 	[ -x "$SS_BIN/$p" ] || { t_skip "hv_image" "$SS_BIN/$p not built"; exit 0; }
@@ -68,6 +75,10 @@ t_check "imagetool mkdir vm" it mkdir vm
 t_check "imagetool mkdir pxe" it mkdir pxe
 t_check "imagetool add vm/1 (the installer image)" it add vm/2026-01-01:00:00:01 "$images/installer"
 t_check "imagetool add pxe/1 (the PXE files)" it add pxe/2026-01-01:00:00:01 "$images/pxe"
+t_check "imagetool mkdir hv" it mkdir hv
+t_check "imagetool add hv/1 (the hypervisor appliance image)" it add hv/2026-01-01:00:00:01 "$images/hypervisor"
+t_check "imagetool get hv (its latest) back" it get hv "$HV_DIR/hv-back"
+t_check "the appliance image came back identical" diff -r "$images/hypervisor" "$HV_DIR/hv-back"
 
 # ---- the hypervisor ----
 hv_daemon_start -virtType="$vt" -stopTimeout=3s -acknowledgeTimeout=60s \
