@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+
 #define OUT_MAX 1024
 
 extern char **environ;
@@ -101,5 +103,39 @@ int cmdrun_place(int fd, const char *path, uint64_t offset, uint64_t max, char *
 	close(in);
 	if (rc < 0)
 		snprintf(err, errsz, "placing %s in the volume: %s", path, strerror(-rc));
+	return rc;
+}
+
+int cmdrun_grub_mkimage(const char *format, const char *gdir, const char *prefix,
+			const char *cfg_text, const char *cfg_path, const char *out,
+			const char *const *modules, size_t nmodules, char *err, size_t errsz)
+{
+	char *argv[48];
+	size_t k = 0;
+	int rc;
+
+	if (nmodules > sizeof(argv) / sizeof(argv[0]) - 12)
+		return -E2BIG;
+	rc = fsutil_write_atomic(cfg_path, cfg_text, strlen(cfg_text), 0644);
+	if (rc < 0) {
+		snprintf(err, errsz, "writing %s: %s", cfg_path, strerror(-rc));
+		return rc;
+	}
+	argv[k++] = "grub-mkimage";
+	argv[k++] = "-O";
+	argv[k++] = (char *)format;
+	argv[k++] = "-d";
+	argv[k++] = (char *)gdir;
+	argv[k++] = "-p";
+	argv[k++] = (char *)prefix;
+	argv[k++] = "-c";
+	argv[k++] = (char *)cfg_path;
+	argv[k++] = "-o";
+	argv[k++] = (char *)out;
+	for (size_t i = 0; i < nmodules; i++)
+		argv[k++] = (char *)modules[i];
+	argv[k] = NULL;
+	rc = cmdrun(argv, err, errsz);
+	unlink(cfg_path);
 	return rc;
 }

@@ -309,11 +309,10 @@ static int write_grub(const struct rootdisk_config *c, int fd, const char *gdir,
 {
 	static const char embedded[] = "set root=(hd0,msdos1)\n"
 				       "set prefix=(hd0,msdos1)/boot/grub\n";
-	char core[4096], cfg[4096], bootimg[4096], *argv[32];
+	char core[4096], cfg[4096], bootimg[4096];
 	uint8_t mbr[512], boot[512];
 	struct stat sb;
 	char *buf = NULL;
-	size_t k = 0;
 	int rc;
 
 	snprintf(bootimg, sizeof(bootimg), "%s/boot.img", gdir);
@@ -322,27 +321,9 @@ static int write_grub(const struct rootdisk_config *c, int fd, const char *gdir,
 		return rc;
 	snprintf(core, sizeof(core), "%s.core", c->path);
 	snprintf(cfg, sizeof(cfg), "%s.grub.cfg", c->path);
-	rc = fsutil_write_atomic(cfg, embedded, sizeof(embedded) - 1, 0644);
-	if (rc < 0) {
-		snprintf(err, errsz, "writing %s: %s", cfg, strerror(-rc));
-		return rc;
-	}
-	argv[k++] = "grub-mkimage";
-	argv[k++] = "-O";
-	argv[k++] = "i386-pc";
-	argv[k++] = "-d";
-	argv[k++] = (char *)gdir;
-	argv[k++] = "-p";
-	argv[k++] = "(hd0,msdos1)/boot/grub";
-	argv[k++] = "-c";
-	argv[k++] = cfg;
-	argv[k++] = "-o";
-	argv[k++] = core;
-	for (size_t i = 0; i < sizeof(grub_modules) / sizeof(grub_modules[0]); i++)
-		argv[k++] = (char *)grub_modules[i];
-	argv[k] = NULL;
-	rc = cmdrun(argv, err, errsz);
-	unlink(cfg);
+	rc = cmdrun_grub_mkimage("i386-pc", gdir, "(hd0,msdos1)/boot/grub", embedded, cfg, core,
+				 grub_modules, sizeof(grub_modules) / sizeof(grub_modules[0]), err,
+				 errsz);
 	if (rc == 0 && stat(core, &sb) < 0)
 		rc = -errno;
 	/* core.img lives in sectors 1..2047: diskboot's blocklist reads it from LBA 2 on. */

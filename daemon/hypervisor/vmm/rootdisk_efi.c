@@ -36,34 +36,15 @@ static int make_esp(const char *path, const char *grub_dir, const char *esp, cha
 	static const char embedded[] = "set root=(hd0,gpt2)\n"
 				       "set prefix=(hd0,gpt2)/boot/grub\n";
 	const char *gdir = grub_dir ? grub_dir : ROOTDISK_EFI_GRUB_DIR;
-	char efi[4200], cfg[4200], kib[32], espi[4300], *argv[40];
-	size_t k = 0;
+	char efi[4200], cfg[4200], kib[32], espi[4300];
 	int rc;
 
 	snprintf(efi, sizeof(efi), "%s.efi", path);
 	snprintf(cfg, sizeof(cfg), "%s.efi.cfg", path);
 	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)(ROOTDISK_EFI_ESP_BYTES >> 10));
-	rc = fsutil_write_atomic(cfg, embedded, sizeof(embedded) - 1, 0644);
-	if (rc < 0) {
-		snprintf(err, errsz, "writing %s: %s", cfg, strerror(-rc));
-		return rc;
-	}
-	argv[k++] = "grub-mkimage";
-	argv[k++] = "-O";
-	argv[k++] = "x86_64-efi";
-	argv[k++] = "-d";
-	argv[k++] = (char *)gdir;
-	argv[k++] = "-p";
-	argv[k++] = "(hd0,gpt2)/boot/grub";
-	argv[k++] = "-c";
-	argv[k++] = cfg;
-	argv[k++] = "-o";
-	argv[k++] = efi;
-	for (size_t i = 0; i < sizeof(efi_modules) / sizeof(efi_modules[0]); i++)
-		argv[k++] = (char *)efi_modules[i];
-	argv[k] = NULL;
-	rc = cmdrun(argv, err, errsz);
-	unlink(cfg);
+	rc = cmdrun_grub_mkimage("x86_64-efi", gdir, "(hd0,gpt2)/boot/grub", embedded, cfg, efi,
+				 efi_modules, sizeof(efi_modules) / sizeof(efi_modules[0]), err,
+				 errsz);
 	if (rc == 0) {
 		char *mk[] = {"mkfs.vfat", "-n", "EFI", "-C", (char *)esp, kib, NULL};
 
