@@ -74,3 +74,10 @@ void metrics_int(FILE *f, const char *name, int64_t value, ...)
 	va_end(ap);
 	fprintf(f, " %" PRId64 "\n", value);
 }
+
+void metrics_one(FILE *f, const char *name, enum metrics_type type, const char *help,
+		 uint64_t value)
+{
+	metrics_declare(f, name, type, help);
+	metrics_uint(f, name, value, NULL);
+}

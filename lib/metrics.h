@@ -30,4 +30,8 @@ void metrics_declare(FILE *f, const char *name, enum metrics_type type, const ch
 void metrics_uint(FILE *f, const char *name, uint64_t value, ...) __attribute__((sentinel));
 void metrics_int(FILE *f, const char *name, int64_t value, ...) __attribute__((sentinel));
 
+/* A metric with one unlabelled sample: metrics_declare then metrics_uint. */
+void metrics_one(FILE *f, const char *name, enum metrics_type type, const char *help,
+		 uint64_t value);
+
 #endif

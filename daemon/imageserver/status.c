@@ -85,37 +85,27 @@ static int page_metrics(struct http_req *r, FILE *f)
 	metrics_declare(f, "imageserver_start_time_seconds", METRICS_GAUGE,
 			"Start time of the server (Unix time).");
 	metrics_int(f, "imageserver_start_time_seconds", st->started.tv_sec, NULL);
-	metrics_declare(f, "imageserver_images", METRICS_GAUGE, "Images held.");
-	metrics_uint(f, "imageserver_images", nimages, NULL);
-	metrics_declare(f, "imageserver_directories", METRICS_GAUGE, "Directories (streams).");
-	metrics_uint(f, "imageserver_directories", ndirs, NULL);
-	metrics_declare(f, "imageserver_objects", METRICS_GAUGE, "Objects in the object store.");
-	metrics_uint(f, "imageserver_objects", nobjects, NULL);
-	metrics_declare(f, "imageserver_object_bytes", METRICS_GAUGE,
-			"Bytes of the objects in the object store.");
-	metrics_uint(f, "imageserver_object_bytes", bytes, NULL);
-	metrics_declare(f, "imageserver_getobjects_in_flight", METRICS_GAUGE,
-			"GetObjects calls being served.");
-	metrics_uint(f, "imageserver_getobjects_in_flight", atomic_load(&s->gets_in_flight), NULL);
-	metrics_declare(f, "imageserver_bytes_served_total", METRICS_COUNTER,
-			"Object bytes sent by GetObjects.");
-	metrics_uint(f, "imageserver_bytes_served_total", atomic_load(&s->bytes_served), NULL);
-	metrics_declare(f, "imageserver_bytes_received_total", METRICS_COUNTER,
-			"Object bytes received by AddObjects.");
-	metrics_uint(f, "imageserver_bytes_received_total", atomic_load(&s->bytes_received), NULL);
-	metrics_declare(f, "imageserver_objects_added_total", METRICS_COUNTER,
-			"New objects stored by AddObjects.");
-	metrics_uint(f, "imageserver_objects_added_total", atomic_load(&s->objects_added), NULL);
-	metrics_declare(f, "imageserver_gc_runs_total", METRICS_COUNTER,
-			"Garbage collections of unreferenced objects.");
-	metrics_uint(f, "imageserver_gc_runs_total", gc_runs, NULL);
-	metrics_declare(f, "imageserver_gc_objects_removed_total", METRICS_COUNTER,
-			"Unreferenced objects removed by garbage collection.");
-	metrics_uint(f, "imageserver_gc_objects_removed_total", gc_removed, NULL);
+	metrics_one(f, "imageserver_images", METRICS_GAUGE, "Images held.", nimages);
+	metrics_one(f, "imageserver_directories", METRICS_GAUGE, "Directories (streams).", ndirs);
+	metrics_one(f, "imageserver_objects", METRICS_GAUGE, "Objects in the object store.",
+		    nobjects);
+	metrics_one(f, "imageserver_object_bytes", METRICS_GAUGE,
+		    "Bytes of the objects in the object store.", bytes);
+	metrics_one(f, "imageserver_getobjects_in_flight", METRICS_GAUGE,
+		    "GetObjects calls being served.", atomic_load(&s->gets_in_flight));
+	metrics_one(f, "imageserver_bytes_served_total", METRICS_COUNTER,
+		    "Object bytes sent by GetObjects.", atomic_load(&s->bytes_served));
+	metrics_one(f, "imageserver_bytes_received_total", METRICS_COUNTER,
+		    "Object bytes received by AddObjects.", atomic_load(&s->bytes_received));
+	metrics_one(f, "imageserver_objects_added_total", METRICS_COUNTER,
+		    "New objects stored by AddObjects.", atomic_load(&s->objects_added));
+	metrics_one(f, "imageserver_gc_runs_total", METRICS_COUNTER,
+		    "Garbage collections of unreferenced objects.", gc_runs);
+	metrics_one(f, "imageserver_gc_objects_removed_total", METRICS_COUNTER,
+		    "Unreferenced objects removed by garbage collection.", gc_removed);
 	if (st->srpc != NULL) {
-		metrics_declare(f, "imageserver_rpc_connections", METRICS_GAUGE,
-				"SRPC connections being served.");
-		metrics_uint(f, "imageserver_rpc_connections", srpc_server_nconns(st->srpc), NULL);
+		metrics_one(f, "imageserver_rpc_connections", METRICS_GAUGE,
+			    "SRPC connections being served.", srpc_server_nconns(st->srpc));
 	}
 	return 200;
 }

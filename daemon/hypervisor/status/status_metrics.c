@@ -60,12 +60,10 @@ void status_metrics(struct status *s, FILE *f)
 	for (int st = 0; st < HVAPI_STATE_COUNT; st++)
 		metrics_uint(f, "hypervisor_vms", counts[st], "state",
 			     hvapi_state_name((enum hvapi_state)st), NULL);
-	metrics_declare(f, "hypervisor_registered_addresses", METRICS_GAUGE,
-			"Addresses owned by this hypervisor.");
-	metrics_uint(f, "hypervisor_registered_addresses", nreg, NULL);
-	metrics_declare(f, "hypervisor_free_addresses", METRICS_GAUGE,
-			"Addresses free for new VMs.");
-	metrics_uint(f, "hypervisor_free_addresses", nfree, NULL);
+	metrics_one(f, "hypervisor_registered_addresses", METRICS_GAUGE,
+		    "Addresses owned by this hypervisor.", nreg);
+	metrics_one(f, "hypervisor_free_addresses", METRICS_GAUGE, "Addresses free for new VMs.",
+		    nfree);
 	metrics_declare(f, "hypervisor_memory_mib", METRICS_GAUGE,
 			"Host memory: total, allocated to VMs, available.");
 	metrics_uint(f, "hypervisor_memory_mib", m->mem_total_mib, "kind", "total", NULL);
@@ -81,71 +79,56 @@ void status_metrics(struct status *s, FILE *f)
 	metrics_uint(f, "hypervisor_storage_bytes", volumes_total_bytes(&m->vols), "kind", "total",
 		     NULL);
 	metrics_uint(f, "hypervisor_storage_bytes", storage, "kind", "allocated", NULL);
-	metrics_declare(f, "hypervisor_vm_starts_total", METRICS_COUNTER, "VM starts attempted.");
-	metrics_uint(f, "hypervisor_vm_starts_total", atomic_load(&m->n_starts), NULL);
-	metrics_declare(f, "hypervisor_vm_start_failures_total", METRICS_COUNTER,
-			"VM starts that failed.");
-	metrics_uint(f, "hypervisor_vm_start_failures_total", atomic_load(&m->n_start_failures),
-		     NULL);
-	metrics_declare(f, "hypervisor_vm_creates_total", METRICS_COUNTER, "VMs created.");
-	metrics_uint(f, "hypervisor_vm_creates_total", atomic_load(&m->n_creates), NULL);
+	metrics_one(f, "hypervisor_vm_starts_total", METRICS_COUNTER, "VM starts attempted.",
+		    atomic_load(&m->n_starts));
+	metrics_one(f, "hypervisor_vm_start_failures_total", METRICS_COUNTER,
+		    "VM starts that failed.", atomic_load(&m->n_start_failures));
+	metrics_one(f, "hypervisor_vm_creates_total", METRICS_COUNTER, "VMs created.",
+		    atomic_load(&m->n_creates));
 	if (m->objcache != NULL) {
 		struct objcache_stats cs;
 
 		objcache_stats(m->objcache, &cs);
-		metrics_declare(f, "hypervisor_object_cache_objects", METRICS_GAUGE,
-				"Image objects in the object cache.");
-		metrics_uint(f, "hypervisor_object_cache_objects", cs.objects, NULL);
+		metrics_one(f, "hypervisor_object_cache_objects", METRICS_GAUGE,
+			    "Image objects in the object cache.", cs.objects);
 		metrics_declare(f, "hypervisor_object_cache_bytes", METRICS_GAUGE,
 				"Bytes of the object cache: used and the budget.");
 		metrics_uint(f, "hypervisor_object_cache_bytes", cs.bytes, "kind", "used", NULL);
 		metrics_uint(f, "hypervisor_object_cache_bytes", cs.max_bytes, "kind", "max", NULL);
-		metrics_declare(f, "hypervisor_object_cache_hits_total", METRICS_COUNTER,
-				"Objects a create found valid in the cache.");
-		metrics_uint(f, "hypervisor_object_cache_hits_total", cs.hits, NULL);
-		metrics_declare(f, "hypervisor_object_cache_misses_total", METRICS_COUNTER,
-				"Objects fetched from the image server.");
-		metrics_uint(f, "hypervisor_object_cache_misses_total", cs.misses, NULL);
-		metrics_declare(f, "hypervisor_object_cache_corrupt_total", METRICS_COUNTER,
-				"Cached objects dropped because their bytes did not match.");
-		metrics_uint(f, "hypervisor_object_cache_corrupt_total", cs.corrupt, NULL);
-		metrics_declare(f, "hypervisor_object_cache_evictions_total", METRICS_COUNTER,
-				"Objects evicted to stay within the budget.");
-		metrics_uint(f, "hypervisor_object_cache_evictions_total", cs.evictions, NULL);
+		metrics_one(f, "hypervisor_object_cache_hits_total", METRICS_COUNTER,
+			    "Objects a create found valid in the cache.", cs.hits);
+		metrics_one(f, "hypervisor_object_cache_misses_total", METRICS_COUNTER,
+			    "Objects fetched from the image server.", cs.misses);
+		metrics_one(f, "hypervisor_object_cache_corrupt_total", METRICS_COUNTER,
+			    "Cached objects dropped because their bytes did not match.",
+			    cs.corrupt);
+		metrics_one(f, "hypervisor_object_cache_evictions_total", METRICS_COUNTER,
+			    "Objects evicted to stay within the budget.", cs.evictions);
 	}
-	metrics_declare(f, "hypervisor_vm_destroys_total", METRICS_COUNTER, "VMs destroyed.");
-	metrics_uint(f, "hypervisor_vm_destroys_total", atomic_load(&m->n_destroys), NULL);
-	metrics_declare(f, "hypervisor_vm_crashes_total", METRICS_COUNTER,
-			"VMs that went down unexpectedly.");
-	metrics_uint(f, "hypervisor_vm_crashes_total", atomic_load(&m->n_crashes), NULL);
-	metrics_declare(f, "hypervisor_libvirt_connected", METRICS_GAUGE,
-			"1 while connected to libvirt.");
-	metrics_uint(f, "hypervisor_libvirt_connected", virt_connected(m->virt) ? 1 : 0, NULL);
-	metrics_declare(f, "hypervisor_disabled", METRICS_GAUGE,
-			"1 while the hypervisor is disabled.");
-	metrics_uint(f, "hypervisor_disabled", atomic_load(&m->disabled) ? 1 : 0, NULL);
-	metrics_declare(f, "hypervisor_inconsistencies", METRICS_GAUGE,
-			"Inconsistencies found at start-up.");
-	metrics_uint(f, "hypervisor_inconsistencies", nprob, NULL);
-	metrics_declare(f, "hypervisor_rpc_connections", METRICS_GAUGE, "Open RPC connections.");
-	metrics_uint(f, "hypervisor_rpc_connections", s->srpc ? srpc_server_nconns(s->srpc) : 0,
-		     NULL);
+	metrics_one(f, "hypervisor_vm_destroys_total", METRICS_COUNTER, "VMs destroyed.",
+		    atomic_load(&m->n_destroys));
+	metrics_one(f, "hypervisor_vm_crashes_total", METRICS_COUNTER,
+		    "VMs that went down unexpectedly.", atomic_load(&m->n_crashes));
+	metrics_one(f, "hypervisor_libvirt_connected", METRICS_GAUGE,
+		    "1 while connected to libvirt.", virt_connected(m->virt) ? 1 : 0);
+	metrics_one(f, "hypervisor_disabled", METRICS_GAUGE, "1 while the hypervisor is disabled.",
+		    atomic_load(&m->disabled) ? 1 : 0);
+	metrics_one(f, "hypervisor_inconsistencies", METRICS_GAUGE,
+		    "Inconsistencies found at start-up.", nprob);
+	metrics_one(f, "hypervisor_rpc_connections", METRICS_GAUGE, "Open RPC connections.",
+		    s->srpc ? srpc_server_nconns(s->srpc) : 0);
 	if (s->srv != NULL) {
 		struct listener_stats ls;
 
 		server_port_stats(s->srv, &ls);
-		metrics_declare(f, "hypervisor_port_connections", METRICS_GAUGE,
-				"Open connections of the port (RPC, HTTP and undecided).");
-		metrics_uint(f, "hypervisor_port_connections", ls.live, NULL);
-		metrics_declare(f, "hypervisor_port_http_connections", METRICS_GAUGE,
-				"Open HTTP connections of the port.");
-		metrics_uint(f, "hypervisor_port_http_connections", ls.http, NULL);
-		metrics_declare(f, "hypervisor_port_refused_total", METRICS_COUNTER,
-				"Connections refused by the port's limits.");
-		metrics_uint(f, "hypervisor_port_refused_total", ls.refused, NULL);
-		metrics_declare(f, "hypervisor_port_probation_total", METRICS_COUNTER,
-				"Connections admitted from the reserve (past a limit).");
-		metrics_uint(f, "hypervisor_port_probation_total", ls.probation, NULL);
+		metrics_one(f, "hypervisor_port_connections", METRICS_GAUGE,
+			    "Open connections of the port (RPC, HTTP and undecided).", ls.live);
+		metrics_one(f, "hypervisor_port_http_connections", METRICS_GAUGE,
+			    "Open HTTP connections of the port.", ls.http);
+		metrics_one(f, "hypervisor_port_refused_total", METRICS_COUNTER,
+			    "Connections refused by the port's limits.", ls.refused);
+		metrics_one(f, "hypervisor_port_probation_total", METRICS_COUNTER,
+			    "Connections admitted from the reserve (past a limit).", ls.probation);
 	}
 }
 
