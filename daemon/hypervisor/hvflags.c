@@ -30,6 +30,8 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 		     "DHCP boot filename template for netboot (%d = client architecture)");
 	flags_string(fs, "tftpbootImageStream", &c->tftpboot_image_stream, "",
 		     "Default image stream for TFTP boot files");
+	flags_string(fs, "tftpbootDirectory", &c->tftpboot_directory, "",
+		     "Local directory of TFTP/HTTP boot files (when no -tftpbootImageStream)");
 	flags_duration(fs, "tftpbootCheckInterval", &c->tftpboot_check_interval_ns, 30 * SEC,
 		       "How often to look for a newer image in -tftpbootImageStream");
 	flags_bool(fs, "dhcpServerOnBridgesOnly", &c->dhcp_server_on_bridges_only, false,

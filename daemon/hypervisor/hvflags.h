@@ -21,6 +21,7 @@ struct hv_config {
 	const char *local_images_directory;
 	const char *network_boot_image;
 	const char *tftpboot_image_stream;
+	const char *tftpboot_directory; /* -tftpbootDirectory: a fixed local boot root */
 	bool dhcp_server_on_bridges_only;
 	const char *username;
 	bool show_vga;

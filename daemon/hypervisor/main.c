@@ -129,6 +129,7 @@ static int start_network(struct daemon *d, const struct bridges *br)
 	    .state_dir = c->state_dir,
 	    .boot_template = c->network_boot_image,
 	    .bridges_only = c->dhcp_server_on_bridges_only,
+	    .tftp_root = *c->tftpboot_directory != '\0' ? c->tftpboot_directory : NULL,
 	};
 	struct metadata_config mc = {.source = &d->mdsrc};
 	char *why;
