@@ -320,6 +320,10 @@ static void define_flags(struct vmctl *v)
 		       "Lifetime of a new VM access token (1m to 24h)");
 	flags_func(fs, "vmTagsToMatch", "key=value,...", set_match_tags, &o->vm_tags_to_match, "",
 		   "Tags a VM must have to be listed (a key may be given several values)");
+	flags_string(fs, "localVmCreate", &o->local_vm_create, "",
+		     "Command to make a local VM from the exported VM (JSON on stdin)");
+	flags_string(fs, "localVmDestroy", &o->local_vm_destroy, "",
+		     "Command to destroy the local VM made by -localVmCreate");
 }
 
 /* ---- Subcommands ---- */
@@ -367,6 +371,8 @@ static const struct vmctl_cmd commands[] = {
     {"change-vm-volume-storage-index", IP, 1, 1, vmctl_cmd_volumes,
      HVAPI_M_CHANGE_VM_VOLUME_STORAGE_INDEX, "changing VM volume storage index",
      "move volume -volumeIndex to storage -storageIndex"},
+    {"commit-imported-vm", IP, 1, 1, vmctl_cmd_ip_only, HVAPI_M_COMMIT_IMPORTED_VM,
+     "committing imported VM", "commit a VM imported with import-local-vm (after defer)"},
     {"connect-to-vm-serial-port", IP, 1, 1, vmctl_cmd_serial, HVAPI_M_CONNECT_TO_VM_SERIAL_PORT,
      "connecting to VM serial port",
      "connect stdin/stdout to serial port -serialPort; ~. or end of input disconnects"},
@@ -384,6 +390,9 @@ static const struct vmctl_cmd commands[] = {
      "discarding VM old user data", "discard the previous user data"},
     {"discard-vm-snapshot", IP, 1, 1, vmctl_cmd_snapshots, HVAPI_M_DISCARD_VM_SNAPSHOT,
      "discarding VM snapshot", "discard snapshot -snapshotName"},
+    {"export-local-vm", IP, 1, 1, vmctl_cmd_export_local_vm, HVAPI_M_EXPORT_LOCAL_VM,
+     "exporting VM",
+     "stop the VM and hand it to -localVmCreate, then commit/defer/abandon (root only)"},
     {"get-capacity", "", 0, 0, vmctl_cmd_print, HVAPI_M_GET_CAPACITY, "getting capacity",
      "show the hypervisor's capacity"},
     {"get-vm-access-token", IP, 1, 1, vmctl_cmd_access_token, HVAPI_M_GET_VM_ACCESS_TOKEN,
@@ -399,6 +408,9 @@ static const struct vmctl_cmd commands[] = {
     {"get-vm-volume-storage-configuration", IP, 1, 1, vmctl_cmd_print,
      HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, "getting VM volume storage configuration",
      "show where the volumes of a VM are stored"},
+    {"import-local-vm", "info-file root-volume [secondary-volume...]", 2, 65,
+     vmctl_cmd_import_local_vm, HVAPI_M_IMPORT_LOCAL_VM, "importing VM",
+     "import a stopped VM's VmInfo and volume files, then commit/defer/abandon (root only)"},
     {"list-subnets", "", 0, 0, vmctl_cmd_print, HVAPI_M_LIST_SUBNETS, "listing subnets",
      "show the subnets"},
     {"list-vms", "", 0, 0, vmctl_cmd_list_vms, HVAPI_M_LIST_VMS, "listing VMs",

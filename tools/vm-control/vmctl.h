@@ -78,6 +78,7 @@ struct vmctl_opts {
 	struct hvapi_match_tags vm_tags_to_match;
 	struct api_bytes access_token; /* -accessToken (base64) */
 	int64_t token_lifetime_ns;
+	const char *local_vm_create, *local_vm_destroy; /* export-local-vm */
 };
 
 struct vmctl {
@@ -157,5 +158,11 @@ int vmctl_cmd_replace_user_data(struct vmctl *v, const struct vmctl_cmd *c, int 
 				char *const argv[]);
 int vmctl_cmd_trace_metadata(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			     char *const argv[]);
+
+/* cmd_local.c: VMs to and from another VM manager on this host. */
+int vmctl_cmd_export_local_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			      char *const argv[]);
+int vmctl_cmd_import_local_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			      char *const argv[]);
 
 #endif
