@@ -149,6 +149,9 @@ t_expect "import of a directory refused" "\"Error\":\"$VB/import/t1/adir is not 
 inpool=$(jq -c '.Address = {IpAddress: "10.102.0.20", MacAddress: "52:54:00:66:00:99"}' <<<"$vminfo")
 t_expect "import of an address in B's pool refused" '"Error":"10.102.0.20 is in address pool"' \
 	rpcb user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "$FILES" "$inpool")"
+badmac=$(jq -c '.Address.MacAddress = "01:00:5e:00:00:01"' <<<"$vminfo")
+t_expect "import of a multicast MAC refused" '"Error":"bad MAC address: 01:00:5e:00:00:01"' \
+	rpcb user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "$FILES" "$badmac")"
 t_check "nothing left of the refused imports in B" bash -c "[ ! -e '$SB/VMs/$V1' ] && [ ! -e '$VB/$V1' ] && [ ! -e '$SB/VMs/10.102.0.20' ]"
 t_expect "alice imports the exported VM into B" '^\{"Error":""\}$' rpcb user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "$FILES")"
 INFO=$(rpcb user Hypervisor.GetVmInfo "{\"IpAddress\":\"$V1\"}" 2>&1)
@@ -203,10 +206,18 @@ rpc user Hypervisor.ExportLocalVm "{\"IpAddress\":\"$V3\",\"VerificationCookie\"
 t_expect_fail "import-local-vm, deferred" 'you deferred committing your VM' \
 	bash -c "echo defer | ip netns exec '$NSB' '$SS_BIN/vm-control' -certDirectory='$C/user' -CAfile='$C/ca/ca.pem' \
 		-hypervisorHostname=127.0.0.1 import-local-vm '$HV_DIR/v3.json' '$VA/$V3/root'"
+# What an import cut short by a crash leaves (VM directory without info.json, second
+# names of the files): the next start removes it, the caller's file keeps its bytes.
+mkdir -p "$SB/VMs/10.102.0.77" "$VB/10.102.0.77"
+ln "$VA/$V3/root" "$VB/10.102.0.77/root"
+SUM3=$(sum "$VA/$V3/root")
 stop_b_daemon
 B_PID=$(daemon "$NSB" "$SB" "$VB" "$HV_DIR/daemonB.out") || t_fail "daemon B restarts" "$(tail -5 "$HV_DIR/daemonB.out")"
 t_expect "B restarted: the deferred VM is still there, uncommitted" '^true$' \
 	field '.VmInfo.Uncommitted' "$(rpcb user Hypervisor.GetVmInfo "{\"IpAddress\":\"$V3\"}" 2>&1)"
+t_check "B restarted: the half-done import is gone" bash -c "[ ! -e '$SB/VMs/10.102.0.77' ] && [ ! -e '$VB/10.102.0.77' ]"
+t_expect "B restarted: ... and the file it had linked is untouched" "^$SUM3 2\$" \
+	bash -c "echo \$(sha256sum '$VA/$V3/root' | cut -d' ' -f1) \$(stat -c %h '$VA/$V3/root')"
 t_check "B restarted: nothing left of the import area" bash -c "[ -z \"\$(ls '$VB/import' | grep -v t1)\" ]"
 t_expect "B: commit-imported-vm after the restart" '' vmcb user commit-imported-vm "$V3"
 t_expect "B: committed" '^false$' jq -r '.Uncommitted // false' "$SB/VMs/$V3/info.json"
@@ -247,6 +258,8 @@ t_expect "the record points at the new files" "^$VA/$N4/root $VA/$N4/secondary-v
 	jq -r '[.VolumeLocations[].Filename] | join(" ")' "$HV_STATE/VMs/$N4/info.json"
 t_expect "the old address is free again, the new one is not" '^1 0$' \
 	jq -r "[([.Free[] | select(.IpAddress == \"$V4\")] | length), ([.Free[] | select(.IpAddress == \"$N4\")] | length)] | join(\" \")" "$HV_STATE/address-pool.json"
+t_expect "the DHCP lease moved to the new address" "^1 0\$" \
+	bash -c "page=\$(ip netns exec '$HV_NS' curl -sS 'http://127.0.0.1:$HV_PORT/showDhcpStatus' | sed 's/&quot;/\\\"/g'); echo \$(grep -c '\"$N4\"' <<<\"\$page\") \$(grep -c '\"$V4\"' <<<\"\$page\")"
 t_expect "the old address names no VM" "no VM with IP address: $V4 found" rpc user Hypervisor.GetVmInfo "{\"IpAddress\":\"$V4\"}"
 t_check "the VM starts under its new address" vmc user start-vm "$N4"
 t_expect "ChangeVmSubnet on the running VM refused again" '"Error":"VM is not stopped"' \

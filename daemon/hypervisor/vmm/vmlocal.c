@@ -426,6 +426,18 @@ static int import_check(const struct hvapi_import_local_vm_request *req, char *e
 			 VMLOCAL_MAX_VOLUMES);
 		return -EINVAL;
 	}
+	for (size_t i = 0; i <= v->secondary_addresses.n; i++) {
+		const struct hvapi_address *a =
+		    i == 0 ? &v->address : &v->secondary_addresses.v[i - 1];
+		static const uint8_t zero[6];
+		char text[18];
+
+		if (memcmp(a->mac, zero, sizeof(zero)) == 0 || (a->mac[0] & 1)) {
+			sjson_format_mac(a->mac, text, sizeof(text));
+			snprintf(err, errsz, "bad MAC address: %s", text);
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i <= v->secondary_addresses.n; i++)
 		for (size_t k = 0; k < i; k++) {
 			const struct hvapi_address *a =
