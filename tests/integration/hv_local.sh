@@ -144,6 +144,8 @@ t_expect_fail "import from off loopback refused" 'access to method denied' \
 	rpcb_at "10.102.0.1:$HV_PORT" user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "$FILES")"
 t_expect "import of a file outside B's volume directories refused" "\"Error\":\"$VA/$V1/root not in a volume directory\"" \
 	rpcb user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "[\"$VA/$V1/root\"]")"
+t_expect "import of a file that does not exist refused" "\"Error\":\"$VB/import/t1/none: No such file or directory\"" \
+	rpcb user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "[\"$VB/import/t1/none\"]")"
 t_expect "import of a directory refused" "\"Error\":\"$VB/import/t1/adir is not a regular file\"" \
 	rpcb user Hypervisor.ImportLocalVm "$(imp "$COOKIEB" "[\"$VB/import/t1/adir\"]")"
 inpool=$(jq -c '.Address = {IpAddress: "10.102.0.20", MacAddress: "52:54:00:66:00:99"}' <<<"$vminfo")

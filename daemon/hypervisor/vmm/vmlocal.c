@@ -288,13 +288,14 @@ int vmlocal_commit(struct manager *m, struct vm *vm, char *err, size_t errsz)
 /* ---- import ---- */
 
 /* The volume directory holding file as <dir>/<any>/<any>/<name> (after resolving
- * symbolic links: real gets the resolved path), or -1. */
+ * symbolic links: real gets the resolved path), -1 if none, -2 (errno set) if the file
+ * cannot be resolved. */
 static int import_dir_of(const struct manager *m, const char *file, char *real)
 {
 	char up[PATH_MAX], vreal[PATH_MAX];
 
 	if (realpath(file, real) == NULL)
-		return -1;
+		return -2;
 	snprintf(up, sizeof(up), "%s", real);
 	for (int i = 0; i < 3; i++) {
 		char *slash = strrchr(up, '/');
@@ -338,6 +339,11 @@ static int import_volume(struct manager *m, const struct hvapi_import_local_vm_r
 	struct stat st;
 	int k = import_dir_of(m, file, real), rc;
 
+	if (k == -2) {
+		rc = -errno;
+		snprintf(err, errsz, "%s: %s", file, strerror(errno));
+		return rc;
+	}
 	if (k < 0) {
 		snprintf(err, errsz, "%s not in a volume directory", file);
 		return -EINVAL;
