@@ -285,10 +285,14 @@ t_expect "the record and GetVmVolumeStorageConfiguration agree" '"VolumeStorageI
 	rpc user Hypervisor.GetVmVolumeStorageConfiguration "{\"IpAddress\":\"$N4\"}"
 t_expect "info.json: the new location" "^$VA2/$N4 $VA2/$N4/secondary-volume.0\$" \
 	jq -r '.VolumeLocations[1] | [.DirectoryToCleanup, .Filename] | join(" ")' "$HV_STATE/VMs/$N4/info.json"
+echo kernel-bytes >"$VA/$N4/kernel"
+echo initrd-bytes >"$VA/$N4/initrd"
 t_expect "the root moves too (raw call)" '^\{"Error":""\}$' \
 	rpc user Hypervisor.ChangeVmVolumeStorageIndex "{\"IpAddress\":\"$N4\",\"VolumeIndex\":0,\"StorageIndex\":1}"
 t_expect "both volumes in the second directory, bytes unchanged; the first one's VM directory gone" "^$S4R $S4S gone\$" \
 	bash -c "echo \$(sha256sum '$VA2/$N4/root' '$VA2/$N4/secondary-volume.0' | cut -d' ' -f1) \$([ -e '$VA/$N4' ] || echo gone)"
+t_expect "...with the kernel and initrd of its direct boot (weaknesses #53)" '^kernel-bytes initrd-bytes$' \
+	bash -c "echo \$(cat '$VA2/$N4/kernel' '$VA2/$N4/initrd')"
 t_expect "a move to where the volume is changes nothing" '^\{"Error":""\}$' \
 	rpc user Hypervisor.ChangeVmVolumeStorageIndex "{\"IpAddress\":\"$N4\",\"VolumeIndex\":0,\"StorageIndex\":1}"
 t_check "the VM starts from its moved volumes" vmc user start-vm "$N4"
