@@ -78,6 +78,7 @@ struct vmctl_opts {
 	struct hvapi_match_tags vm_tags_to_match;
 	struct api_bytes access_token; /* -accessToken (base64) */
 	int64_t token_lifetime_ns;
+	const char *vnc_viewer, *identity_name; /* cmd_console.c */
 };
 
 struct vmctl {
@@ -157,5 +158,12 @@ int vmctl_cmd_replace_user_data(struct vmctl *v, const struct vmctl_cmd *c, int 
 				char *const argv[]);
 int vmctl_cmd_trace_metadata(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			     char *const argv[]);
+
+/* cmd_console.c: console and identity. */
+int vmctl_cmd_console(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_replace_credentials(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+				  char *const argv[]);
+int vmctl_cmd_replace_identity(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			       char *const argv[]);
 
 #endif
