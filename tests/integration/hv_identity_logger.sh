@@ -13,6 +13,17 @@ t_require curl "the daemon's /healthz is fetched with curl"
 t_require openssl "test certificates are made with openssl"
 t_require python3 "certificates with odd validity periods are made with python3"
 
+# rpc CERTDIR[/NAME] METHOD [JSON]: hyper.sh's rpc, also with a certificate named
+# differently from its directory (logadmin, in admin/).
+rpc() {
+	local who=$1 dir name
+	shift
+	dir=${who%%/*} name=${who##*/}
+	hv_ns "$SS_BIN/srpc-testc" -addr="127.0.0.1:$HV_PORT" -serverName=localhost \
+		-certFile="$C/$dir/$name.cert" -keyFile="$C/$dir/$name.key" -CAfile="$C/ca/ca.pem" \
+		-timeout=30s call "$@"
+}
+
 BR=${SS_ID}br
 hv_setup "$BR" 10.107.0.1/24 || exit 0
 _hv_cert "$C/admin" logadmin logadmin "$C/ca" 'Logger.*' || t_fail "logadmin certificate"
@@ -21,8 +32,10 @@ _hv_cert "$C/admin" logadmin logadmin "$C/ca" 'Logger.*' || t_fail "logadmin cer
 # python's cryptography an expired and a not yet valid one. ID=their directory.
 ID=$HV_DIR/ids
 mkdir -p "$ID"
-_hv_cert "$ID" role vm-role "$C/otherca" && _hv_cert "$ID" role2 vm-role2 "$C/otherca" &&
-	_hv_cert "$ID" self alice "$C/otherca" || t_fail "identity certificates"
+if ! { _hv_cert "$ID" role vm-role "$C/otherca" && _hv_cert "$ID" role2 vm-role2 "$C/otherca" &&
+	_hv_cert "$ID" self alice "$C/otherca"; }; then
+	t_fail "identity certificates"
+fi
 python3 - "$ID" <<'PY' || t_fail "expired identity certificates"
 import datetime, sys
 from cryptography import x509
@@ -138,14 +151,6 @@ t_expect_fail "CreateVm with an expired identity is refused" 'cert expired' \
 
 # ---- Logger ----
 lg() { rpc admin/logadmin "$@"; }
-rpc() { # the Logger cases use the logadmin certificate, in the admin directory
-	local who=$1 dir name
-	shift
-	dir=${who%%/*} name=${who##*/}
-	hv_ns "$SS_BIN/srpc-testc" -addr="127.0.0.1:$HV_PORT" -serverName=localhost \
-		-certFile="$C/$dir/$name.cert" -keyFile="$C/$dir/$name.key" -CAfile="$C/ca/ca.pem" \
-		-timeout=30s call "$@"
-}
 logs() { cat "$HV_DIR"/daemon-log/* 2>/dev/null; }
 t_expect "Logger.SetDebugLevel(1)" '^\{\}$' lg Logger.SetDebugLevel '{"Level":1}'
 t_expect "... is logged" 'Logger.SetDebugLevel\(1\)' logs
