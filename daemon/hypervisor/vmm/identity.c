@@ -14,10 +14,20 @@
 #include "flags.h"
 #include "fsutil.h"
 
+/* An encrypted key is refused: OpenSSL's default callback would ask the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return 0;
+}
+
 static X509 *read_cert(const uint8_t *pem, size_t len)
 {
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
 
 	BIO_free(b);
 	return x;
@@ -26,7 +36,7 @@ static X509 *read_cert(const uint8_t *pem, size_t len)
 static EVP_PKEY *read_key(const uint8_t *pem, size_t len)
 {
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
 
 	BIO_free(b);
 	return k;
