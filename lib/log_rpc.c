@@ -209,6 +209,7 @@ static int do_stack(struct srpc_call *call, const json_t *req, json_t **resp, vo
 struct watch {
 	regex_t include, exclude;
 	bool have_include, have_exclude;
+	int level; /* DebugLevel */
 };
 
 static int watch_reply(struct srpc_call *call, const char *err)
@@ -236,8 +237,11 @@ static int watch_setup(struct srpc_call *call, struct watch *w, char *err, size_
 	sjson_dec_init(&d, "WatchRequest");
 	if (sjson_get_str(&d, req, "Name", &name) < 0 ||
 	    sjson_get_str(&d, req, "IncludeRegex", &inc) < 0 ||
-	    sjson_get_str(&d, req, "ExcludeRegex", &exc) < 0)
+	    sjson_get_str(&d, req, "ExcludeRegex", &exc) < 0 ||
+	    sjson_get_int(&d, req, "DebugLevel", &w->level) < 0)
 		snprintf(err, errsz, "%s", sjson_dec_error(&d));
+	else if (w->level < INT16_MIN || w->level > INT16_MAX)
+		snprintf(err, errsz, "DebugLevel: %d overflows int16", w->level);
 	else if (name[0] != '\0')
 		snprintf(err, errsz, "unknown logger: %s", name);
 	if (err[0] == '\0' && exc[0] != '\0') {
@@ -264,29 +268,31 @@ static bool watch_wants(const struct watch *w, const char *line)
 	return !(w->have_exclude && regexec(&w->exclude, line, 0, NULL, 0) == 0);
 }
 
-/* Streams new log lines, flushed every 100 ms as the original, until the client closes
- * its side or a write fails. */
+/* Streams new log lines (with debug lines up to the watch's DebugLevel, even when the
+ * logger drops them), flushed every 100 ms as the original, until the client closes its
+ * side, a write fails or the watcher fell LOG_TAP_QUEUE lines behind. */
 static int watch_stream(struct srpc_call *call, const struct watch *w)
 {
 	struct srpc_conn *conn = srpc_call_conn(call);
-	uint64_t seq = UINT64_MAX;
+	struct log_tap *tap;
 	char **lines, drain[256];
 	size_t n;
+	int rc = log_tap_open(w->level, &tap);
 
-	if (log_ring_copy(&seq, &lines, &n) < 0)
-		return -ENOMEM;
-	log_lines_free(lines, n);
-	for (;;) {
+	while (rc == 0) {
 		struct pollfd p = {.fd = srpc_conn_fd(conn), .events = POLLIN};
-		int rc = 0;
+		int taken;
 
 		if (srpc_conn_pending(conn) || poll(&p, 1, 100) > 0) {
 			/* The client sends nothing more: input means it closed. */
 			if (srpc_conn_read_some(conn, drain, sizeof(drain)) <= 0)
-				return 0;
+				break;
 		}
-		if (log_ring_copy(&seq, &lines, &n) < 0)
-			return -ENOMEM;
+		taken = log_tap_take(tap, &lines, &n);
+		if (taken == -ENOMEM) {
+			rc = taken;
+			break;
+		}
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			if (!watch_wants(w, lines[i]))
 				continue;
@@ -297,9 +303,11 @@ static int watch_stream(struct srpc_call *call, const struct watch *w)
 		log_lines_free(lines, n);
 		if (rc == 0 && n > 0)
 			rc = srpc_conn_flush(conn);
-		if (rc < 0)
-			return rc;
+		if (taken < 0) /* lines were lost: end, as the original drops the streamer */
+			break;
 	}
+	log_tap_close(tap);
+	return rc;
 }
 
 static int do_watch(struct srpc_call *call, void *arg)

@@ -188,6 +188,20 @@ lg Logger.Print '{"Args":["watch-me"]}' >/dev/null
 wait "$W"
 t_expect "Logger.Watch: {Error:\"\"}, then the matching log line only" \
 	'^\{"Error":""\} [0-9/]{10} [0-9:]{8} Logger.Print\(\): watch-me $' bash -c "tr '\n' ' ' <'$HV_DIR/watch.out'"
+# DebugLevel: the watcher gets debug lines the logger itself drops (level -1 here).
+session admin logadmin 10 Logger.Watch '{"DebugLevel":3,"IncludeRegex":"deep-"}' \
+	--until 'deep-three' >"$HV_DIR/watch2.out" 2>&1 &
+W=$!
+for ((i = 0; i < 50; i++)); do
+	grep -q Error "$HV_DIR/watch2.out" 2>/dev/null && break
+	sleep 0.1
+done
+lg Logger.Debug '{"Level":4,"Args":["deep-four"]}' >/dev/null
+lg Logger.Debug '{"Level":3,"Args":["deep-three"]}' >/dev/null
+wait "$W"
+t_expect "Logger.Watch with DebugLevel 3 streams a level-3 debug line, not a level-4 one" \
+	'^\{"Error":""\} [0-9/]{10} [0-9:]{8} Logger.Debug\(3\): deep-three $' bash -c "tr '\n' ' ' <'$HV_DIR/watch2.out'"
+t_check "... which the logger at level -1 does not keep" bash -c "! grep -q deep- \"$HV_DIR\"/daemon-log/*"
 t_expect "Logger.Watch with a bad regex answers its Error" '^\{"Error":"error parsing regexp: \(\["\}' \
 	session admin logadmin 3 Logger.Watch '{"IncludeRegex":"(["}'
 t_expect "Logger.Watch of an unknown logger" '^\{"Error":"unknown logger: x"\}' \
