@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +26,19 @@
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int log_debug_lvl = -1;
 static atomic_bool log_subseconds;
+
+/* Watchers of new lines (log_tap_*), guarded by log_mu; log_tap_lvl is the highest
+ * level any of them wants (INT_MIN when there is none), so that log_debug formats a
+ * line the logger itself drops only when a watcher takes it. */
+struct log_tap {
+	struct log_tap *next;
+	int level;
+	char *q[LOG_TAP_QUEUE];
+	size_t head, n;
+	bool lost;
+};
+static struct log_tap *log_taps;
+static atomic_int log_tap_lvl = INT_MIN;
 
 static struct {
 	bool inited;
@@ -299,6 +313,99 @@ bool log_debug_enabled(int level)
 	return level >= 0 && level <= atomic_load(&log_debug_lvl);
 }
 
+/* True when the logger keeps the line or a watcher wants it. */
+static bool debug_wanted(int level)
+{
+	return log_debug_enabled(level) || (level >= 0 && level <= atomic_load(&log_tap_lvl));
+}
+
+/* Hands a line of debug level dlevel (-1 for the other lines) to the watchers that want
+ * it. Call with log_mu held. */
+static void tap_push(int dlevel, const char *line, size_t len)
+{
+	for (struct log_tap *t = log_taps; t != NULL; t = t->next) {
+		char *copy;
+
+		if (t->lost || dlevel > t->level)
+			continue;
+		copy = t->n < LOG_TAP_QUEUE ? strndup(line, len) : NULL;
+		if (copy == NULL) {
+			t->lost = true; /* cut off, as the original drops a slow streamer */
+			continue;
+		}
+		t->q[(t->head + t->n++) % LOG_TAP_QUEUE] = copy;
+	}
+}
+
+static void tap_update_level(void)
+{
+	int max = INT_MIN;
+
+	for (struct log_tap *t = log_taps; t != NULL; t = t->next)
+		if (t->level > max)
+			max = t->level;
+	atomic_store(&log_tap_lvl, max);
+}
+
+int log_tap_open(int level, struct log_tap **out)
+{
+	struct log_tap *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (t == NULL)
+		return -ENOMEM;
+	t->level = level < -1 ? -1 : level;
+	pthread_mutex_lock(&log_mu);
+	t->next = log_taps;
+	log_taps = t;
+	tap_update_level();
+	pthread_mutex_unlock(&log_mu);
+	*out = t;
+	return 0;
+}
+
+int log_tap_take(struct log_tap *t, char ***lines, size_t *n)
+{
+	char **out;
+	int rc = 0;
+
+	*lines = NULL;
+	*n = 0;
+	pthread_mutex_lock(&log_mu);
+	out = calloc(t->n ? t->n : 1, sizeof(*out));
+	if (out == NULL) {
+		rc = -ENOMEM;
+	} else {
+		for (size_t i = 0; i < t->n; i++)
+			out[i] = t->q[(t->head + i) % LOG_TAP_QUEUE];
+		*lines = out;
+		*n = t->n;
+		t->head = (t->head + t->n) % LOG_TAP_QUEUE;
+		t->n = 0;
+		if (t->lost)
+			rc = -EPIPE;
+	}
+	pthread_mutex_unlock(&log_mu);
+	return rc;
+}
+
+void log_tap_close(struct log_tap *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&log_mu);
+	for (struct log_tap **p = &log_taps; *p != NULL; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	tap_update_level();
+	pthread_mutex_unlock(&log_mu);
+	for (size_t i = 0; i < t->n; i++)
+		free(t->q[(t->head + i) % LOG_TAP_QUEUE]);
+	free(t);
+}
+
 static int syslog_prio(enum log_level lvl)
 {
 	switch (lvl) {
@@ -314,11 +421,19 @@ static int syslog_prio(enum log_level lvl)
 }
 
 /* Emits one formatted line (line = "timestamp message", no newline). */
-static void emit(enum log_level lvl, const char *line, size_t len, const char *msg)
+/* Writes a line to the outputs (when keep) and to the watchers that want its debug
+ * level dlevel (-1 for lines that are not debug lines). */
+static void emit(enum log_level lvl, int dlevel, bool keep, const char *line, size_t len,
+		 const char *msg)
 {
 	char *copy;
 
 	pthread_mutex_lock(&log_mu);
+	tap_push(dlevel, line, len);
+	if (!keep) {
+		pthread_mutex_unlock(&log_mu);
+		return;
+	}
 	if (!L.inited || L.to_stderr) {
 		struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
 		(void)!writev(L.err_fd >= 0 ? L.err_fd : STDERR_FILENO, iov, 2);
@@ -346,7 +461,7 @@ static void emit(enum log_level lvl, const char *line, size_t len, const char *m
 	pthread_mutex_unlock(&log_mu);
 }
 
-void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+static void vformat(enum log_level lvl, int dlevel, bool keep, const char *fmt, va_list ap)
 {
 	char stackbuf[2048], *buf = stackbuf, *heap = NULL;
 	size_t tslen, len;
@@ -377,8 +492,13 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	while (len > tslen && buf[len - 1] == '\n')
 		len--;
 	buf[len] = '\0';
-	emit(lvl, buf, len, buf + tslen);
+	emit(lvl, dlevel, keep, buf, len, buf + tslen);
 	free(heap);
+}
+
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
+	vformat(lvl, -1, true, fmt, ap);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -394,10 +514,10 @@ void log_debug(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_debug_enabled(level))
+	if (!debug_wanted(level))
 		return;
 	va_start(ap, fmt);
-	log_vmsg(LOG_LVL_DEBUG, fmt, ap);
+	vformat(LOG_LVL_DEBUG, level, log_debug_enabled(level), fmt, ap);
 	va_end(ap);
 }
 

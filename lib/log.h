@@ -72,6 +72,23 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int log_ring_copy(uint64_t *seq, char ***lines, size_t *n);
 void log_lines_free(char **lines, size_t n);
 
+/* Watchers of new lines (Logger.Watch). A tap receives every line logged after it was
+ * opened whose debug level is at most level (lines other than debug lines count as
+ * -1; level < -1 is -1), including debug lines above the logger's own level, which
+ * then reach the tap only. At most LOG_TAP_QUEUE lines wait in a tap: a watcher that
+ * falls further behind loses lines and is told so (as the original cuts off a slow
+ * streamer). */
+#define LOG_TAP_QUEUE 256
+struct log_tap;
+/* 0 and *out, or -ENOMEM. */
+int log_tap_open(int level, struct log_tap **out);
+/* Takes the waiting lines, oldest first (as log_ring_copy: free with log_lines_free).
+ * Returns 0, -EPIPE when lines were lost since the tap opened (the lines still
+ * waiting are returned as well), or -ENOMEM. */
+int log_tap_take(struct log_tap *t, char ***lines, size_t *n);
+/* Closes the tap; NULL is fine. */
+void log_tap_close(struct log_tap *t);
+
 /* Redirects fd 2 into the logger (hypervisor.md §11: stderr goes to the log unless
  * -alsoLogToStderr): a thread turns every line written to fd 2, by this process,
  * its libraries or children that inherit it, into an info line. The stderr mirror

@@ -7,4 +7,4 @@ PROGRAMS += hypervisor
 INSTALL_SBIN += hypervisor
 hypervisor_SRCS = $(addprefix daemon/hypervisor/, main.c hvflags.c control.c checkvms.c) \
 	$(VMM_SRCS) $(RPC_SRCS) $(STATUS_SRCS) $(NETSVC_SRCS) $(METADATA_SRCS)
-hypervisor_LIBS = $(call pkg_libs,libvirt libmicrohttpd) $(METADATA_LIBS)
+hypervisor_LIBS = $(call pkg_libs,libvirt libvirt-qemu libmicrohttpd) $(METADATA_LIBS)

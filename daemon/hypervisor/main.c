@@ -26,6 +26,7 @@
 #include "flags.h"
 #include "http.h"
 #include "log.h"
+#include "log_rpc.h"
 #include "server.h"
 
 /* Everything run() sets up; static, so it stays reachable until the process exits
@@ -192,9 +193,10 @@ static int start_tftpboot(struct daemon *d)
 static int register_rpc(struct srpc_server *srv, void *arg)
 {
 	struct daemon *d = arg;
+	int rc = log_rpc_register(srv);
 
-	if (!d->st.rpc_enabled)
-		return 0;
+	if (rc < 0 || !d->st.rpc_enabled)
+		return rc;
 	d->r = (struct rpc){.m = d->m, .cfg = &d->cfg, .updates = d->upd};
 	return rpc_register(srv, &d->r);
 }

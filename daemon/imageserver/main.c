@@ -18,6 +18,7 @@
 #include "daemon/imageserver/store.h"
 #include "flags.h"
 #include "log.h"
+#include "log_rpc.h"
 #include "server.h"
 
 struct daemon {
@@ -71,7 +72,9 @@ static int register_rpc(struct srpc_server *srv, void *arg)
 	struct daemon *d = arg;
 	int rc = methods_register_images(srv, &d->m);
 
-	return rc < 0 ? rc : methods_register_objects(srv, &d->m);
+	if (rc == 0)
+		rc = methods_register_objects(srv, &d->m);
+	return rc < 0 ? rc : log_rpc_register(srv);
 }
 
 static void on_reopen(void *arg, int rc)

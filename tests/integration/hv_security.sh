@@ -104,19 +104,19 @@ VM=$(vmc -memory=64M -milliCPUs=100 -minFreeBytes=1M -vmTags=Name=sec -userDataF
 	-doNotStart create-vm 2>"$HV_DIR/create.err")
 t_expect "VM with user data created (not started)" '^10\.103\.0\.1[01]$' echo "$VM"
 t_expect "user data stored for the VM" "$SECRET" cat "$HV_STATE/VMs/$VM/user-data.raw"
-# An identity key: the daemon does not support VM identities yet and must refuse the
-# request without echoing or logging the key.
+# An identity key: CreateVm stores it for the metadata server (identity.key, 0600)
+# and must never echo or log it, nor keep it in create-request.json.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$HV_DIR/id.key" -out "$HV_DIR/id.cert" -days 1 \
 	-subj "/CN=vmid" 2>/dev/null
 KEYLINE=$(sed -n 5p "$HV_DIR/id.key")
 idout=$(vmc -memory=64M -milliCPUs=100 -minFreeBytes=1M -vmTags=Name=id -identityCertFile="$HV_DIR/id.cert" \
 	-identityKeyFile="$HV_DIR/id.key" create-vm 2>&1)
-if grep -q 'not supported' <<<"$idout"; then
-	t_ok "identity key refused (identities not supported yet)"
-else
-	t_expect "VM with identity created" '^10\.103\.0\.1[01]$' echo "$idout"
-fi
-t_check "the refusal does not echo the identity key" bash -c "! grep -qF -- '$KEYLINE' <<<'$idout'"
+t_expect "VM with an identity created" '^10\.103\.0\.1[01]$' echo "$idout"
+idvm=$(grep -xE '10\.103\.0\.1[01]' <<<"$idout" | head -1)
+t_expect "its identity.key is 0600" '^600$' stat -c %a "$HV_STATE/VMs/$idvm/identity.key"
+t_check "create-request.json does not hold the key" \
+	bash -c "! grep -qF -- '$KEYLINE' '$HV_STATE/VMs/$idvm/create-request.json'"
+t_check "create-vm does not echo the identity key" bash -c "! grep -qF -- '$KEYLINE' <<<'$idout'"
 
 # ---- status pages: nothing leaks, even to local callers ----
 pages=("" listVMs "listVMs?output=json" "listVMs?output=text" "showVM?$VM" "showVM?$VM&output=json"

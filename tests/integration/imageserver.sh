@@ -136,6 +136,9 @@ if ! start_server "$store/images" "$store/objects" -gcInterval=0 -maxConcurrentG
   exit 0
 fi
 t_ok "imageserver starts (port $port)"
+t_expect "the Logger service is served too (lib/log_rpc.c)" \
+  '^Logger\.Debug Logger\.GetStackTrace Logger\.Print Logger\.SetDebugLevel Logger\.Watch $' \
+  bash -c "curl -sS --max-time 10 'http://127.0.0.1:$port/_goSRPC_/listMethods' | grep '^Logger' | tr '\n' ' '"
 t_expect "-h lists the flags" 'imageDir.*|objectDir' "$SS_BIN/imageserver" -h
 t_expect_fail --exit=2 "an unknown flag is a usage error" 'flag provided but not defined' \
   "$SS_BIN/imageserver" -nope

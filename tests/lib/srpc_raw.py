@@ -15,6 +15,11 @@ test says exactly which bytes it sends and expects (the original's JSON wire for
   srpc_raw.py ... ADDR get-objects OUTDIR HEX...            prints the reply line, writes
         each object to OUTDIR/<hex>
   srpc_raw.py ... ADDR call METHOD                          the accept line only
+  srpc_raw.py ... ADDR access METHOD...                     "METHOD: accepted" or
+        "METHOD: <error line>" per method (a new connection after each accept)
+  srpc_raw.py ... ADDR session METHOD JSON [SEND...] [--until RE]  a streaming call:
+        sends JSON, prints its reply line and every byte that follows, sends each SEND
+        (Python escapes: "\\r") after the reply, until RE matched or --timeout passed
 Exit status 0, 1 for a refusal (printed), 2 for usage.
 """
 import argparse
@@ -61,6 +66,51 @@ def send_json(tls, obj):
     tls.sendall(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
 
 
+def access(args):
+    tls = rd = None
+    for method in args.rest:
+        if tls is None:
+            tls, rd = dial(args)
+        tls.sendall(method.encode() + b"\n")
+        line = rd.readline()
+        if line == b"\n":
+            print(method + ": accepted", flush=True)
+            tls.close()
+            tls = None
+        else:
+            print(method + ": " + line.decode(errors="replace").rstrip("\n"), flush=True)
+
+
+def session(args, tls, rd):
+    import re
+    method, req, sends = args.rest[0], args.rest[1], args.rest[2:]
+    start(tls, rd, method)  # nothing follows the accept line: rd holds no bytes
+    tls.sendall(req.encode() + b"\n")
+    line = b""
+    while not line.endswith(b"\n"):  # byte by byte: raw bytes may follow the reply
+        b = tls.recv(1)
+        if not b:
+            break
+        line += b
+    sys.stdout.buffer.write(line)
+    sys.stdout.buffer.flush()
+    for s in sends:
+        tls.sendall(s.encode().decode("unicode_escape").encode("latin-1"))
+    got, deadline = b"", time.time() + args.timeout
+    pattern = re.compile(args.until.encode()) if args.until else None
+    tls.settimeout(0.2)
+    while time.time() < deadline and not (pattern and pattern.search(got)):
+        try:
+            d = tls.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            continue
+        if not d:
+            break
+        got += d
+        sys.stdout.buffer.write(d)
+        sys.stdout.buffer.flush()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("-c", "--cert")
@@ -71,9 +121,15 @@ def main():
     p.add_argument("cmd")
     p.add_argument("rest", nargs="*")
     p.add_argument("--bad-hash", action="store_true")
+    p.add_argument("--until")
     args = p.parse_args()
+    if args.cmd == "access":
+        access(args)
+        return
     tls, rd = dial(args)
-    if args.cmd == "call":
+    if args.cmd == "session":
+        session(args, tls, rd)
+    elif args.cmd == "call":
         start(tls, rd, args.rest[0])
         print("accepted")
     elif args.cmd == "list-images":

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
@@ -83,6 +84,53 @@ static void test_debug_levels(void **state)
 	assert_int_equal(n, 2);
 	assert_true(matches(" d0$", lines[0]));
 	assert_true(matches(" d1$", lines[1]));
+	log_lines_free(lines, n);
+}
+
+/* Watchers (Logger.Watch): their own debug level, the lines before them not seen,
+ * the queue bound and the loss report, the logger's level untouched. */
+static void test_taps(void **state)
+{
+	struct log_config cfg = {.ring_lines = 16, .debug_level = -1};
+	struct log_tap *t2, *tq;
+	char **lines;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(log_init(&cfg), 0);
+	log_info("before");
+	assert_int_equal(log_tap_open(2, &t2), 0);
+	assert_int_equal(log_tap_open(-5, &tq), 0);
+	log_info("info");
+	log_debug(2, "d2 for the watcher");
+	log_debug(3, "d3 for nobody");
+	assert_int_equal(log_tap_take(t2, &lines, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(matches(" info$", lines[0]));
+	assert_true(matches(" d2 for the watcher$", lines[1]));
+	log_lines_free(lines, n);
+	assert_int_equal(log_tap_take(t2, &lines, &n), 0);
+	assert_int_equal(n, 0);
+	log_lines_free(lines, n);
+	/* The logger kept neither debug line. */
+	assert_int_equal(log_ring_copy(NULL, &lines, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(matches(" info$", lines[1]));
+	log_lines_free(lines, n);
+	assert_false(log_debug_enabled(2));
+	/* tq (level -1) got only the info line, and overflows. */
+	for (int i = 0; i < LOG_TAP_QUEUE + 5; i++)
+		log_info("flood %d", i);
+	assert_int_equal(log_tap_take(tq, &lines, &n), -EPIPE);
+	assert_int_equal(n, LOG_TAP_QUEUE);
+	assert_true(matches(" info$", lines[0]));
+	assert_true(matches(" flood 0$", lines[1]));
+	log_lines_free(lines, n);
+	log_tap_close(tq);
+	log_tap_close(t2);
+	log_debug(2, "after the watchers");
+	assert_int_equal(log_ring_copy(NULL, &lines, &n), 0);
+	assert_false(matches("after the watchers", lines[n - 1]));
 	log_lines_free(lines, n);
 }
 
@@ -405,6 +453,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_ring_wrap_and_format, teardown_log),
 	    cmocka_unit_test_teardown(test_debug_levels, teardown_log),
+	    cmocka_unit_test_teardown(test_taps, teardown_log),
 	    cmocka_unit_test_teardown(test_ring_polling_with_seq, teardown_log),
 	    cmocka_unit_test_teardown(test_ring_resize_keeps_newest, teardown_log),
 	    cmocka_unit_test_teardown(test_long_line, teardown_log),

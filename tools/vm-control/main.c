@@ -324,6 +324,10 @@ static void define_flags(struct vmctl *v)
 		     "Command to make a local VM from the exported VM (JSON on stdin)");
 	flags_string(fs, "localVmDestroy", &o->local_vm_destroy, "",
 		     "Command to destroy the local VM made by -localVmCreate");
+	flags_string(fs, "vncViewer", &o->vnc_viewer, "",
+		     "Path to VNC viewer for connect-to-vm-console (none: print the local port)");
+	flags_string(fs, "identityName", &o->identity_name, "",
+		     "Name of identity for replace-vm-identity (none: erase the identity)");
 }
 
 /* ---- Subcommands ---- */
@@ -376,6 +380,9 @@ static const struct vmctl_cmd commands[] = {
     {"connect-to-vm-serial-port", IP, 1, 1, vmctl_cmd_serial, HVAPI_M_CONNECT_TO_VM_SERIAL_PORT,
      "connecting to VM serial port",
      "connect stdin/stdout to serial port -serialPort; ~. or end of input disconnects"},
+    {"connect-to-vm-console", IP, 1, 1, vmctl_cmd_console, HVAPI_M_CONNECT_TO_VM_CONSOLE,
+     "connecting to VM console",
+     "proxy a local port to the VM's VNC console (and start -vncViewer on it)"},
     {"create-vm", "", 0, 0, vmctl_cmd_create_vm, HVAPI_M_CREATE_VM, "creating VM",
      "create a VM; prints its IP address"},
     {"delete-vm-volume", IP, 1, 1, vmctl_cmd_volumes, HVAPI_M_DELETE_VM_VOLUME,
@@ -420,6 +427,11 @@ static const struct vmctl_cmd commands[] = {
     {"reboot-vm", IP, 1, 1, vmctl_cmd_reboot_vm, HVAPI_M_REBOOT_VM, "rebooting VM", "reboot a VM"},
     {"reorder-vm-volumes", IP, 1, 1, vmctl_cmd_volumes, HVAPI_M_REORDER_VM_VOLUMES,
      "reordering VM volumes", "reorder the volumes (-volumeIndices)"},
+    {"replace-vm-credentials", IP, 1, 1, vmctl_cmd_replace_credentials,
+     HVAPI_M_REPLACE_VM_CREDENTIALS, "replacing VM credentials",
+     "replace the VM's identity with -identityCertFile and -identityKeyFile"},
+    {"replace-vm-identity", IP, 1, 1, vmctl_cmd_replace_identity, HVAPI_M_REPLACE_VM_IDENTITY,
+     "replacing VM identity", "erase the VM's identity (-identityName is not supported)"},
     {"replace-vm-user-data", IP, 1, 1, vmctl_cmd_replace_user_data, HVAPI_M_REPLACE_VM_USER_DATA,
      "replacing VM user data", "replace the user data with -userDataFile (\"-\": stdin)"},
     {"restore-vm-from-snapshot", IP, 1, 1, vmctl_cmd_snapshots, HVAPI_M_RESTORE_VM_FROM_SNAPSHOT,

@@ -4,4 +4,5 @@ vm-control_SRCS := tools/vm-control/main.c tools/vm-control/client.c \
 	tools/vm-control/cmd_vm.c tools/vm-control/cmd_info.c tools/vm-control/cmd_create.c \
 	tools/vm-control/cmd_stream.c
 vm-control_SRCS += tools/vm-control/cmd_local.c
+vm-control_SRCS += tools/vm-control/cmd_console.c
 INSTALL_BIN += vm-control

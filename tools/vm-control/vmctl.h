@@ -79,6 +79,7 @@ struct vmctl_opts {
 	struct api_bytes access_token; /* -accessToken (base64) */
 	int64_t token_lifetime_ns;
 	const char *local_vm_create, *local_vm_destroy; /* export-local-vm */
+	const char *vnc_viewer, *identity_name; /* cmd_console.c */
 };
 
 struct vmctl {
@@ -164,5 +165,11 @@ int vmctl_cmd_export_local_vm(struct vmctl *v, const struct vmctl_cmd *c, int ar
 			      char *const argv[]);
 int vmctl_cmd_import_local_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			      char *const argv[]);
+/* cmd_console.c: console and identity. */
+int vmctl_cmd_console(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_replace_credentials(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+				  char *const argv[]);
+int vmctl_cmd_replace_identity(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			       char *const argv[]);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/hypervisor/vmm/addrpool.h"
+#include "daemon/hypervisor/vmm/identity.h"
 #include "daemon/hypervisor/vmm/imagefetch.h"
 #include "daemon/hypervisor/vmm/objcache.h"
 #include "daemon/hypervisor/vmm/rootdisk.h"
@@ -64,9 +65,17 @@ static int validate(struct manager *m, const struct vm_caller *c,
 		snprintf(err, errsz, "custom virtualiser images are not supported with libvirt");
 		return -EOPNOTSUPP;
 	}
-	if (req->identity_certificate.len || req->identity_key.len) {
-		snprintf(err, errsz, "VM identity certificates are not supported yet");
-		return -EOPNOTSUPP;
+	if (req->identity_certificate.len && req->identity_key.len) {
+		struct timespec expires;
+		char *name = NULL;
+		int rc =
+		    identity_check(req->identity_certificate.data, req->identity_certificate.len,
+				   req->identity_key.data, req->identity_key.len, NULL, c->user,
+				   &name, &expires, err, errsz);
+
+		free(name);
+		if (rc < 0)
+			return rc;
 	}
 	for (size_t i = 0; i < v->volumes.n; i++)
 		if (v->volumes.v[i].interface == HVAPI_VOLUME_INTERFACE_NVME ||
@@ -531,6 +540,33 @@ static void remove_volumes(const struct hvapi_local_vm_info *record)
 	}
 }
 
+/* The identity given with the request (checked in validate) into the VM's directory
+ * and its name and expiry into the record. */
+static int write_identity(struct vm *vm, const struct vm_caller *c,
+			  const struct hvapi_create_vm_request *req,
+			  struct hvapi_local_vm_info *record, char *err, size_t errsz)
+{
+	const struct api_bytes *cert = &req->identity_certificate, *key = &req->identity_key;
+	struct timespec expires;
+	char *name = NULL;
+	int rc;
+
+	if (cert->len == 0 || key->len == 0)
+		return 0;
+	rc = identity_check(cert->data, cert->len, key->data, key->len, NULL, c->user, &name,
+			    &expires, err, errsz);
+	if (rc == 0)
+		rc = identity_write(vm, cert->data, cert->len, key->data, key->len, err, errsz);
+	if (rc == 0) {
+		free(record->vm.identity_name);
+		record->vm.identity_name = name;
+		record->vm.identity_expires = expires;
+		name = NULL;
+	}
+	free(name);
+	return rc;
+}
+
 static int write_create_request(struct vm *vm, struct hvapi_create_vm_request *req)
 {
 	struct api_bytes key = req->identity_key;
@@ -588,6 +624,8 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 	if (rc == 0)
 		rc = make_secondaries(m, vm, req, io, &record, &pl, err, errsz);
 	free(pl.allocated);
+	if (rc == 0)
+		rc = write_identity(vm, c, req, &record, err, errsz);
 	if (rc == 0) {
 		pthread_mutex_lock(&vm->mu);
 		rc = vm_commit(vm, &record);

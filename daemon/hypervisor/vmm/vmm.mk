@@ -6,11 +6,12 @@ VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstat
 	vmops.c vmcheck.c reconcile.c addrpool.c addrindex.c subnets.c bridges.c statedir.c \
 	volumes.c imagefetch.c objlru.c objcache.c imgconn.c vmimage.c rootdisk.c rootdisk_efi.c gpt.c cmdrun.c tftpboot.c libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
 VMM_SRCS += $(VMM_DIR)/vmlocal.c $(VMM_DIR)/vmmove.c
+VMM_SRCS += $(VMM_DIR)/identity.c
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
 test_virt_SRCS := $(VMM_DIR)/libvirt/virt.c $(VMM_DIR)/libvirt/domxml.c
-test_virt_LIBS := $(call pkg_libs,libvirt)
+test_virt_LIBS := $(call pkg_libs,libvirt libvirt-qemu)
 test_vmstate_SRCS := $(VMM_DIR)/vmstate.c
 test_addrpool_SRCS := $(VMM_DIR)/addrpool.c $(VMM_DIR)/addrindex.c $(VMM_DIR)/subnets.c \
 	$(VMM_DIR)/vmcheck.c

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 struct virt {
@@ -432,6 +433,28 @@ int virt_reboot(struct virt *v, const char *vm, char *err, size_t errsz)
 int virt_destroy(struct virt *v, const char *vm, char *err, size_t errsz)
 {
 	return on_domain(v, vm, op_destroy, "destroying domain", err, errsz);
+}
+
+int virt_qmp(struct virt *v, const char *vm, const char *cmd, char **reply, char *err, size_t errsz)
+{
+	virConnectPtr c = get_conn(v);
+	virDomainPtr d;
+	int rc = 0;
+
+	*reply = NULL;
+	if (c == NULL) {
+		snprintf(err, errsz, "not connected to libvirt");
+		return -ENOTCONN;
+	}
+	d = lookup(v, c, vm);
+	if (d == NULL || virDomainQemuMonitorCommand(d, cmd, reply, 0) < 0) {
+		rc = last_error_code();
+		last_error(err, errsz, "QMP command");
+	}
+	if (d != NULL)
+		virDomainFree(d);
+	virConnectClose(c);
+	return rc;
 }
 
 int virt_is_running(struct virt *v, const char *vm)

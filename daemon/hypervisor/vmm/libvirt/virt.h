@@ -53,6 +53,13 @@ int virt_reboot(struct virt *v, const char *vm, char *err, size_t errsz);
 /* Kills the domain at once. 0, -ENOENT if not running, -ENOTCONN, -EIO. */
 int virt_destroy(struct virt *v, const char *vm, char *err, size_t errsz);
 
+/* Sends one QMP command (a JSON object, as text) to the running VM's QEMU monitor
+ * through libvirt, and returns QEMU's reply (new string) in *reply. 0, -ENOENT if not
+ * running, -ENOTCONN, or -EIO with libvirt's message in err (a command QEMU refuses
+ * is a reply with an "error" member, not a failure). */
+int virt_qmp(struct virt *v, const char *vm, const char *cmd, char **reply, char *err,
+	     size_t errsz);
+
 /* 1 if the VM's domain is active, 0 if there is none, -ENOTCONN, -EIO. */
 int virt_is_running(struct virt *v, const char *vm);
 
