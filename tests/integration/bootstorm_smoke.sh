@@ -4,26 +4,28 @@
 # daemon, small: 20 simulated PXE clients (DHCP DORA with their own MACs, TFTP of
 # pxelinux.0 and a 1 MiB vmlinuz from -tftpbootDirectory, from their leased
 # addresses) all complete with no timeout, each got the address registered for its MAC
-# through RegisterExternalLeases, and the bytes match the files by SHA-256. Then the
-# generator's own failure reports: an unknown MAC times out, different files are
-# reported as mismatches.
+# through RegisterExternalLeases, and the bytes match the files by SHA-256. Then 300
+# clients at once, more than the daemon's old cap of 256 TFTP transfers (a 500-client
+# storm got 271 "server busy" refusals, bench/bootstorm). Then the generator's own
+# failure reports: an unknown MAC times out, different files are reported as
+# mismatches.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
 . "$SS_TOP/tests/lib/bootstorm.sh"
 t_require openssl "test certificates are made with openssl"
 t_require curl "the daemon's /healthz is polled with curl"
 
-n=20
+n=20 many=300
 hv_env_start || { t_fail "test environment"; exit 0; }
-bs_setup "$n" 1 || { t_fail "storm setup (namespaces, files, certificates)"; exit 0; }
+bs_setup "$many" 1 || { t_fail "storm setup (namespaces, files, certificates)"; exit 0; }
 bs_daemon_start -virtType=qemu -stopTimeout=2s || {
 	t_fail "daemon starts with the leases" "$(tail -5 "$HV_LOG")"
 	exit 0
 }
-t_ok "daemon serves -tftpbootDirectory, $n external leases registered"
+t_ok "daemon serves -tftpbootDirectory, $many external leases registered"
 
 start=$(date +%s)
-out=$(bs_storm -c "$BS_ROOT" -v -t 60 2>&1)
+out=$(bs_storm -n "$n" -c "$BS_ROOT" -v -t 60 2>&1)
 rc=$?
 secs=$(($(date +%s) - start))
 summary=$(grep '^clients=' <<<"$out")
@@ -53,6 +55,30 @@ bytes=$((n * ($(stat -c %s "$BS_ROOT/pxelinux.0") + $(stat -c %s "$BS_ROOT/vmlin
 t_expect "the daemon counted $((2 * n)) finished transfers" "^$((2 * n))$" counter tftp_done
 t_expect "the daemon counted $bytes bytes sent" "^$bytes$" counter tftp_bytes
 t_expect "the daemon acknowledged $n leases" "^$n$" counter dhcp_acks
+
+# 300 at once: 256 KiB each (179 blocks in lockstep), so every transfer is still
+# running when the last RRQ arrives.
+head -c $((256 << 10)) /dev/urandom >"$BS_ROOT/mid.bin"
+chmod 644 "$BS_ROOT/mid.bin"
+# The daemon's transfer sockets are its connected UDP sockets in its namespace.
+echo 0 >"$HV_DIR/peak"
+(
+	p=0
+	while :; do
+		c=$(hv_ns ss -Hu | wc -l)
+		[ "$c" -gt "$p" ] && p=$c && echo "$p" >"$HV_DIR/peak"
+		sleep 0.05
+	done
+) &
+sampler=$!
+t_cleanup kill "$sampler"
+t_expect "$many clients at once all complete" \
+	"^clients=$many done=$many timeouts=0 errors=0 mismatches=0 " bs_storm -k mid.bin -c "$BS_ROOT" -t 90
+kill "$sampler"
+peak=$(cat "$HV_DIR/peak")
+t_expect "the daemon held more than the old cap of 256 transfers at once (peak $peak)" '^yes$' \
+	bash -c "[ $peak -gt 256 ] && echo yes"
+t_expect "no TFTP request was refused" '^0$' counter tftp_refused
 t_check "daemon still answers /healthz" hv_curl healthz -f
 
 # The generator reports what goes wrong: no lease for the MAC, other bytes.
