@@ -56,9 +56,9 @@ t_expect "the daemon counted $((2 * n)) finished transfers" "^$((2 * n))$" count
 t_expect "the daemon counted $bytes bytes sent" "^$bytes$" counter tftp_bytes
 t_expect "the daemon acknowledged $n leases" "^$n$" counter dhcp_acks
 
-# 300 at once: 256 KiB each (179 blocks in lockstep), so every transfer is still
+# 300 at once: 512 KiB each (358 blocks in lockstep), so every transfer is still
 # running when the last RRQ arrives.
-head -c $((256 << 10)) /dev/urandom >"$BS_ROOT/mid.bin"
+head -c $((512 << 10)) /dev/urandom >"$BS_ROOT/mid.bin"
 chmod 644 "$BS_ROOT/mid.bin"
 # The daemon's transfer sockets are its connected UDP sockets in its namespace.
 echo 0 >"$HV_DIR/peak"
