@@ -58,7 +58,7 @@ struct netsvc_config {
 	uint16_t http_port;	       /* where netsvc_http_get is mounted; 0: no HTTP boot */
 	const char *http_path;	       /* mount point, default "/boot/" */
 	bool send_ra;		       /* answer router solicitations of netboot clients */
-	unsigned tftp_max_transfers;   /* 0: 256 */
+	unsigned tftp_max_transfers;   /* 0: 1024 */
 	unsigned tftp_max_per_client;  /* transfers at once from one address, 0: 8 */
 	unsigned tftp_max_window;      /* 0: 64 */
 	unsigned tftp_timeout_ms;      /* initial retransmit timeout, 0: 1000 */

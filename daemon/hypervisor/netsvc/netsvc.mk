@@ -20,6 +20,11 @@ PROGRAMS += ss-dhcp-probe ss-tftpc
 ss-dhcp-probe_SRCS := tests/helpers/dhcp_probe.c $(NETSVC_DIR)/dhcp/dhcp_packet.c
 ss-tftpc_SRCS := bench/tftp/tftpc.c $(NETSVC_DIR)/tftp/tftp_packet.c
 
+# Boot-storm load generator (bench/bootstorm): many simulated PXE clients.
+PROGRAMS += ss-stormc
+ss-stormc_SRCS := bench/bootstorm/stormc.c $(NETSVC_DIR)/dhcp/dhcp_packet.c \
+	$(NETSVC_DIR)/tftp/tftp_packet.c
+
 UNIT_TESTS += test_dhcp_packet test_dhcp_lease test_tftp_packet test_tftp_path \
 	test_netboot_files test_dhcp_handle
 $(foreach t,test_dhcp_packet test_dhcp_lease test_tftp_packet test_tftp_path \

@@ -30,6 +30,9 @@
 #define TFTP_NETASCII_MAX (16u << 20)
 #define TFTP_MAX_BACKOFF_MS 8000
 #define TFTP_MAX_WINDOW 64 /* hard cap on negotiated windowsize */
+/* Transfers at once: a boot storm of 500 PXE clients (bench/bootstorm) holds 500. At
+ * most 2 fds and (4 + blksize) * window bytes each. */
+#define TFTP_MAX_TRANSFERS_DEFAULT 1024
 
 struct tftp_xfer {
 	struct ev_io io;
@@ -542,7 +545,8 @@ static int on_request(struct netsvc *ns, const uint8_t *pkt, size_t len,
 {
 	struct tftp_request rq;
 	char name[TFTP_NAME_MAX + 1];
-	unsigned max = ns->cfg.tftp_max_transfers ? ns->cfg.tftp_max_transfers : 256;
+	unsigned max =
+	    ns->cfg.tftp_max_transfers ? ns->cfg.tftp_max_transfers : TFTP_MAX_TRANSFERS_DEFAULT;
 	unsigned per_client = ns->cfg.tftp_max_per_client ? ns->cfg.tftp_max_per_client : 8;
 	int rc = tftp_request_parse(pkt, len, &rq);
 
