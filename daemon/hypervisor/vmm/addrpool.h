@@ -29,8 +29,10 @@ int addrpool_add(struct hvapi_address_pool *p, const struct hvapi_subnets *subne
 		 const struct addrpool_use *uses, size_t nuses, const struct hvapi_addresses *add,
 		 char *err, size_t errsz);
 
-/* AddressesToRemove: matched by IP when given, else by MAC; each must be free and
- * registered and no VM may use it. */
+/* AddressesToRemove: matched by IP when given, else by MAC; each must be free (no VM
+ * may use it) and registered. Errors are the original's: "IPs: map[X:{}] not in free
+ * pool", then "MACs: map[M:{}] not in free pool", then the same with "not
+ * registered". */
 int addrpool_remove(struct hvapi_address_pool *p, const struct addrpool_use *uses, size_t nuses,
 		    const struct hvapi_addresses *rm, char *err, size_t errsz);
 

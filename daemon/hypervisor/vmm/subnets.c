@@ -48,11 +48,15 @@ int subnets_select(const struct hvapi_subnets *l, const char *id, const struct s
 	const struct hvapi_subnet *pick = NULL;
 
 	*out = NULL;
+	if (l->n == 0) {
+		snprintf(err, errsz, "no subnets exist");
+		return -ENOENT;
+	}
 	if (id != NULL && *id != '\0') {
 		const struct hvapi_subnet *s = subnets_find(l, id);
 
 		if (s == NULL) {
-			snprintf(err, errsz, "no such subnet: %s", id);
+			snprintf(err, errsz, "subnet: %s does not exist", id);
 			return -ENOENT;
 		}
 		if (!subnets_access(s, c)) {
@@ -61,10 +65,6 @@ int subnets_select(const struct hvapi_subnets *l, const char *id, const struct s
 		}
 		*out = s;
 		return 0;
-	}
-	if (l->n == 0) {
-		snprintf(err, errsz, "no subnets exist");
-		return -ENOENT;
 	}
 	if (l->n == 1 && strcmp(api_str(l->v[0].id), SUBNETS_HYPERVISOR_ID) == 0) {
 		*out = &l->v[0];
