@@ -84,6 +84,10 @@ t_expect "... recorded" '^96 1500 2$' sized
 # ---- 2. Address pool (ChangeAddressPoolRequest, CreateVm) ----
 t_check "the second address goes to a VM" \
 	vmc admin -memory=32M -milliCPUs=100 -subnetId=t -minFreeBytes=1M -vmTags=Name=two -doNotStart create-vm
+err_is "adding a VM's IP with another MAC: 'duplicate IP address'" "duplicate IP address: $VM" \
+	Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[{\"IpAddress\":\"$VM\",\"MacAddress\":\"52:54:00:6a:00:77\"}]}"
+err_is "adding a VM's MAC with another IP: 'duplicate MAC address'" "duplicate MAC address: 52:54:00:6a:00:0a" \
+	Hypervisor.ChangeAddressPool '{"AddressesToAdd":[{"IpAddress":"10.106.0.77","MacAddress":"52:54:00:6a:00:0a"}]}'
 err_is "removing an unknown IP: Go's map text" "IPs: map[10.106.0.99:{}] not in free pool" \
 	Hypervisor.ChangeAddressPool '{"AddressesToRemove":[{"IpAddress":"10.106.0.99"}]}'
 err_is "removing a VM's address: not in the free pool" "IPs: map[$VM:{}] not in free pool" \

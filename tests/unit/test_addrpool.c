@@ -121,8 +121,10 @@ static void test_add_adopts_vm_address(void **state)
 
 	l = (struct hvapi_addresses){1, &other_mac};
 	assert_int_equal(addrpool_add(&p, &subnets, uses, 1, &l, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, "duplicate IP address: 10.1.0.50"); /* the original's text */
 	l = (struct hvapi_addresses){1, &mac_elsewhere};
 	assert_int_equal(addrpool_add(&p, &subnets, uses, 1, &l, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, "duplicate MAC address: 52:54:00:00:01:32");
 	assert_int_equal(p.registered.n, 0);
 }
 

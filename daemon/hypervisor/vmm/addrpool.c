@@ -101,7 +101,7 @@ static int check_add_ip(const struct add_check *c, const struct hvapi_address *a
 {
 	const struct hvapi_subnet *s = subnets_for_ip(c->subnets, a->ip);
 	uint64_t key = addrindex_ip_key(a->ip);
-	char ip[INET_ADDRSTRLEN], vm[INET_ADDRSTRLEN], what[160];
+	char ip[INET_ADDRSTRLEN], what[160];
 	size_t k;
 
 	inet_ntop(AF_INET, &a->ip, ip, sizeof(ip));
@@ -117,9 +117,9 @@ static int check_add_ip(const struct add_check *c, const struct hvapi_address *a
 		snprintf(err, errsz, "duplicate IP address: %s", ip);
 		return -EEXIST;
 	}
+	/* The original's text: it counts the VMs' IPs as registered. */
 	if (addrindex_get(&c->used, key, &k) && !same_mac(c->uses[k].addr.mac, a->mac)) {
-		inet_ntop(AF_INET, &c->uses[k].vm, vm, sizeof(vm));
-		snprintf(err, errsz, "IP %s used by VM %s with another MAC", ip, vm);
+		snprintf(err, errsz, "duplicate IP address: %s", ip);
 		return -EEXIST;
 	}
 	return 0;
@@ -130,7 +130,7 @@ static int check_add(struct add_check *c, const struct hvapi_address *a, size_t 
 		     char *err, size_t errsz)
 {
 	uint64_t key = addrindex_mac_key(a->mac);
-	char mac[18], vm[INET_ADDRSTRLEN];
+	char mac[18];
 	size_t k;
 	int rc;
 
@@ -148,8 +148,7 @@ static int check_add(struct add_check *c, const struct hvapi_address *a, size_t 
 	}
 	if (addrindex_get(&c->used, key, &k)) {
 		if (c->uses[k].addr.ip.s_addr != a->ip.s_addr) {
-			inet_ntop(AF_INET, &c->uses[k].vm, vm, sizeof(vm));
-			snprintf(err, errsz, "MAC %s used by VM %s", mac, vm);
+			snprintf(err, errsz, "duplicate MAC address: %s", mac);
 			return -EEXIST;
 		}
 		*adopt = true;
