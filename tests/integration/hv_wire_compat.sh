@@ -5,8 +5,8 @@
 # encoding/json sends the proto/hypervisor structs) and each expected Error is the
 # original's text, quoted from Cloud-Foundations/Dominator hypervisor/manager:
 #   ChangeVmSize        vm.go changeVmMemory / changeVmCPUs / changeVmSize
-#   ChangeAddressPool   addressPool.go removeAddresses, getFreeAddress; subnets
-#                       getSubnetAndAuth
+#   ChangeAddressPool   addressPool.go addAddressesToPool, removeAddresses,
+#                       getFreeAddress; subnets.go getSubnetAndAuth, updateSubnets
 #   ReorderVmVolumes    vm.go reorderVmVolumes (files renamed to root /
 #                       secondary-volume.N, indexToName in volumes.go)
 #   ChangeVmVolumeSize  vm.go changeVmVolumeSize, volumes.go shrink2fs / grow2fs
@@ -44,6 +44,12 @@ field() { vmc admin get-vm-info "$1" | jq -r "$2"; }
 
 t_expect "subnets t and u" '"Error":""' rpc admin Hypervisor.UpdateSubnets \
 	'{"Add":[{"Id":"t","IpGateway":"10.106.0.1","IpMask":"255.255.255.0","DomainNameServers":["10.106.0.1"]},{"Id":"u","IpGateway":"10.107.0.1","IpMask":"255.255.255.0"}]}'
+err_is "UpdateSubnets: 'subnet: t already exists'" "subnet: t already exists" Hypervisor.UpdateSubnets \
+	'{"Add":[{"Id":"t","IpGateway":"10.108.0.1","IpMask":"255.255.255.0"}]}'
+err_is "UpdateSubnets: 'subnet: nope does not exist'" "subnet: nope does not exist" \
+	Hypervisor.UpdateSubnets '{"Delete":["nope"]}'
+err_is "UpdateSubnets: 'cannot delete hypervisor subnet'" "cannot delete hypervisor subnet" \
+	Hypervisor.UpdateSubnets '{"Delete":["hypervisor"]}'
 t_expect "pool: two addresses in t" '"Error":""' rpc admin Hypervisor.ChangeAddressPool \
 	'{"AddressesToAdd":[{"IpAddress":"10.106.0.10","MacAddress":"52:54:00:6a:00:0a"},{"IpAddress":"10.106.0.11","MacAddress":"52:54:00:6a:00:0b"}]}'
 
