@@ -221,45 +221,63 @@ lease() { # the machine's DHCP exchange: "hostname=... ip=..." (empty: no lease)
 	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
 	echo "."
 }
-updates() { # LINE: a GetUpdates stream that sends LINE, open until $HV_DIR/stop exists
-	rm -f "$HV_DIR/stop"
+updates() { # NAME LINE: stream NAME sends LINE and stays open until $HV_DIR/stop.NAME
+	local out=$HV_DIR/updates.$1
+	rm -f "$HV_DIR/stop.$1"
 	hv_ns python3 "$SS_TOP/tests/lib/srpc_raw.py" -c "$C/admin/admin.cert" -k "$C/admin/admin.key" \
-		--ca "$C/ca/ca.pem" --timeout 60 "127.0.0.1:$HV_PORT" get-updates "$1" "$HV_DIR/stop" \
-		>"$HV_DIR/updates.out" 2>&1 &
+		--ca "$C/ca/ca.pem" --timeout 60 "127.0.0.1:$HV_PORT" get-updates "$2" "$HV_DIR/stop.$1" \
+		>"$out" 2>&1 &
 	UPID=$!
 	for ((i = 0; i < 100; i++)); do
-		[ "$(wc -l <"$HV_DIR/updates.out")" -ge 2 ] && return 0
+		[ -f "$out" ] && [ "$(wc -l <"$out")" -ge 2 ] && return 0
 		sleep 0.1
 	done
+	cat "$out"
 	return 1
 }
-LEASE='{"RegisterExternalLeasesRequest":{"Addresses":[{"IpAddress":"10.106.0.60","MacAddress":"52:54:00:6a:00:3c"}],"Hostnames":["managed-one"]}}'
+close() { # NAME PID: ends stream NAME
+	touch "$HV_DIR/stop.$1"
+	wait "$2"
+}
+ext() { # IP [HOSTNAME]: a RegisterExternalLeasesRequest for the machine
+	printf '{"Addresses":[{"IpAddress":"%s","MacAddress":"52:54:00:6a:00:3c"}]%s}' "$1" \
+		"${2:+,\"Hostnames\":[\"$2\"]}"
+}
 t_expect "no lease before" '^\.$' lease
-updates "$LEASE"
-t_expect "a GetUpdates stream: the full update, then the leases sent (the Fleet Manager's request)" \
-	'^first update: .*HaveAddressPool.*HaveVMs' sed -n 1p "$HV_DIR/updates.out"
-t_expect "... the request is answered with an Update" '^\{.*\}$' sed -n 2p "$HV_DIR/updates.out"
+updates a "{\"RegisterExternalLeasesRequest\":$(ext 10.106.0.60 managed-one)}" ||
+	t_fail "stream a" "$(cat "$HV_DIR/updates.a")"
+PA=$UPID
+t_expect "a GetUpdates stream: the full update first" \
+	'^first update: .*HaveAddressPool.*HaveVMs' sed -n 1p "$HV_DIR/updates.a"
+t_expect "... the GetUpdatesRequest with leases (the Fleet Manager's) is answered with an Update" \
+	'^\{.*\}$' sed -n 2p "$HV_DIR/updates.a"
 t_expect "while the stream is open the machine gets the managed lease" \
 	'^hostname=managed-one ip=10\.106\.0\.60 \.$' lease
-touch "$HV_DIR/stop"
-wait "$UPID"
-t_expect "the stream closed" '^closed$' tail -1 "$HV_DIR/updates.out"
+close a "$PA"
+t_expect "the stream closed" '^closed$' tail -1 "$HV_DIR/updates.a"
 gone() { for ((i = 0; i < 50; i++)); do [ "$(lease)" = . ] && return 0; sleep 0.2; done; return 1; }
 t_check "once the stream ended the lease is gone" gone
-t_expect "RegisterExternalLeases (not managed)" '^\{"Error":""\}$' rpc admin Hypervisor.RegisterExternalLeases \
-	'{"Addresses":[{"IpAddress":"10.106.0.60","MacAddress":"52:54:00:6a:00:3c"}],"Hostnames":["plain"]}'
-updates '{}'
-t_expect "a stream without leases" '^\{.*\}$' sed -n 2p "$HV_DIR/updates.out"
-touch "$HV_DIR/stop"
-wait "$UPID"
-t_expect "... its end leaves RegisterExternalLeases' lease in place" '^hostname=plain ip=10\.106\.0\.60 \.$' lease
-updates '{"RegisterExternalLeasesRequest":{"Addresses":[{"IpAddress":"10.106.0.61","MacAddress":"52:54:00:6a:00:3c"}]}}'
-t_expect "a managed set replaces it wholesale" '^\{.*\}$' sed -n 2p "$HV_DIR/updates.out"
-t_expect "... the machine now gets the new address (hostname: its IP)" \
+
+t_expect "RegisterExternalLeases (not managed)" '^\{"Error":""\}$' \
+	rpc admin Hypervisor.RegisterExternalLeases "$(ext 10.106.0.60 plain)"
+updates b '{}' || t_fail "stream b" "$(cat "$HV_DIR/updates.b")"
+close b "$UPID"
+t_expect "a stream without leases ends: RegisterExternalLeases' lease stays" \
+	'^hostname=plain ip=10\.106\.0\.60 \.$' lease
+
+updates c "{\"RegisterExternalLeasesRequest\":$(ext 10.106.0.61)}" || t_fail "stream c" "$(cat "$HV_DIR/updates.c")"
+PC=$UPID
+t_expect "a managed set replaces the registered one wholesale (hostname: its IP)" \
 	'^hostname=10\.106\.0\.61 ip=10\.106\.0\.61 \.$' lease
-touch "$HV_DIR/stop"
-wait "$UPID"
-t_check "... and nothing once that stream ended" gone
+updates d "{\"RegisterExternalLeasesRequest\":$(ext 10.106.0.62 again)}" || t_fail "stream d" "$(cat "$HV_DIR/updates.d")"
+PD=$UPID
+t_expect "a second stream's set replaces the first's" '^hostname=again ip=10\.106\.0\.62 \.$' lease
+close c "$PC"
+sleep 1
+t_expect "the end of the older stream leaves the newer stream's set" \
+	'^hostname=again ip=10\.106\.0\.62 \.$' lease
+close d "$PD"
+t_check "the end of the stream that sent it removes it" gone
 
 t_check "destroy the VMs" bash -c "$(declare -f vmc hv_ns); C='$C' HV_NS='$HV_NS' SS_BIN='$SS_BIN'; for v in \$(vmc admin list-vms); do vmc admin destroy-vm \$v || exit 1; done"
 t_check "hypervisor stops" hv_daemon_stop

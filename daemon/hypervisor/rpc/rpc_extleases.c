@@ -1,7 +1,9 @@
 /* External DHCP leases (rpc.md §5 RegisterExternalLeases, §6 GetUpdates): one set,
  * replaced wholesale by each registration. A set registered through a GetUpdates
- * stream (a fleet manager's "managed" leases) is removed when such a stream ends;
- * one registered by RegisterExternalLeases stays, as in the original. */
+ * stream (a fleet manager's "managed" leases) is removed when that stream ends; one
+ * registered by RegisterExternalLeases stays, as in the original. Unlike the
+ * original, the end of another stream (an old connection of a fleet manager that has
+ * reconnected and registered again) leaves the set alone. */
 #include "daemon/hypervisor/rpc/rpc.h"
 
 #include <arpa/inet.h>
@@ -14,10 +16,11 @@
 #include "daemon/hypervisor/vmm/vmcheck.h"
 #include "log.h"
 
-/* Whether the registered set came from a GetUpdates stream. One RPC service per
- * process, so one flag; the lock also orders registrations against a stream's end. */
+/* The GetUpdates stream that registered the set, NULL if none did. One RPC service
+ * per process, so one owner; the lock also orders registrations against a stream's
+ * end. */
 static pthread_mutex_t ext_mu = PTHREAD_MUTEX_INITIALIZER;
-static bool ext_managed;
+static const void *ext_owner;
 
 /* True when ip lies in one of the subnets (checked for every address first, so that
  * a refused request registers nothing). */
@@ -104,7 +107,7 @@ static int apply(struct rpc *r, const struct hvapi_register_external_leases_requ
 }
 
 int rpc_external_leases_set(struct rpc *r, const struct hvapi_register_external_leases_request *q,
-			    bool managed, const char *who, char *err, size_t errsz)
+			    const void *stream, const char *who, char *err, size_t errsz)
 {
 	int rc;
 
@@ -123,19 +126,19 @@ int rpc_external_leases_set(struct rpc *r, const struct hvapi_register_external_
 	pthread_mutex_lock(&ext_mu);
 	rc = apply(r, q, err, errsz);
 	if (rc == 0)
-		ext_managed = managed;
+		ext_owner = stream;
 	pthread_mutex_unlock(&ext_mu);
 	if (rc == 0)
 		log_info("%s registered %zu %sexternal leases", who, q->addresses.n,
-			 managed ? "managed " : "");
+			 stream ? "managed " : "");
 	return rc;
 }
 
-void rpc_external_leases_stream_end(struct rpc *r)
+void rpc_external_leases_stream_end(struct rpc *r, const void *stream)
 {
 	pthread_mutex_lock(&ext_mu);
-	if (ext_managed && r->m->netsvc != NULL) {
-		ext_managed = false;
+	if (stream != NULL && ext_owner == stream && r->m->netsvc != NULL) {
+		ext_owner = NULL;
 		if (netsvc_external_replace(r->m->netsvc, NULL, 0) < 0)
 			log_error("removing the managed external leases failed");
 		else

@@ -405,7 +405,7 @@ static int register_leases(struct rpc *r, struct srpc_call *call, const void *re
 			   char *err, size_t errsz)
 {
 	(void)resp;
-	return rpc_external_leases_set(r, req, false, srpc_call_auth(call)->username, err, errsz);
+	return rpc_external_leases_set(r, req, NULL, srpc_call_auth(call)->username, err, errsz);
 }
 
 const struct rpc_method rpc_host_methods[] = {

@@ -38,7 +38,7 @@ static int client_message(struct rpc *r, struct srpc_call *call)
 	if (rc < 0)
 		return rc;
 	if (q.register_external_leases != NULL &&
-	    rpc_external_leases_set(r, q.register_external_leases, true,
+	    rpc_external_leases_set(r, q.register_external_leases, call,
 				    srpc_call_auth(call)->username, err, sizeof(err)) < 0)
 		log_error("GetUpdates: external leases from %s: %s", srpc_call_auth(call)->username,
 			  err);
@@ -95,7 +95,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 		}
 	}
 	updates_unsubscribe(r->updates, s);
-	rpc_external_leases_stream_end(r);
+	rpc_external_leases_stream_end(r, call);
 	return -ECONNRESET; /* the stream has no defined end: close the connection */
 }
 
