@@ -353,9 +353,9 @@ static int set_file_size(int fd, uint64_t size, const char *file, char *err, siz
 	return 0;
 }
 
-/* Grows volume k of copy to size: space, file, then (after the record) its
- * file-system. *fs_rc/fs_err: grow2fs's result, which the original returns although
- * the volume has grown. */
+/* Grows the file of volume k of copy to size after the free-space check ("not enough
+ * free space"). The caller then grows its file-system (grow2fs) while the VM is still
+ * busy, and returns that error, as the original does, with the new size recorded. */
 static int grow_volume(struct rpc *r, struct hvapi_local_vm_info *copy, size_t k, uint64_t size,
 		       int fd, char *err, size_t errsz)
 {
@@ -384,8 +384,8 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 	struct hvapi_local_vm_info copy = {0};
 	size_t k = q->volume_index;
 	uint64_t old = 0, size = q->volume_size;
-	char fs_err[512] = "";
-	const char *file = NULL;
+	char fs_err[512] = "", file[PATH_SZ] = "";
+	bool fs_grown = false;
 	struct vm *vm;
 	int rc = 0, fd = -1, fs_rc = 0;
 
@@ -409,8 +409,11 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 		snprintf(err, errsz, "volume size too large");
 		rc = -EFBIG;
 	}
+	if (rc == 0 && snprintf(file, sizeof(file), "%s", file_of(&copy, k)) >= (int)sizeof(file)) {
+		snprintf(err, errsz, "volume file name too long");
+		rc = -ENAMETOOLONG;
+	}
 	if (rc == 0) {
-		file = file_of(&copy, k);
 		fd = open(file, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			rc = fail(err, errsz, -errno, "opening", file);
@@ -422,13 +425,17 @@ static int change_volume_size(struct rpc *r, struct srpc_call *call, const void 
 			rc = set_file_size(fd, size, file, err, errsz);
 	} else if (rc == 0) {
 		rc = grow_volume(r, &copy, k, size, fd, err, errsz);
-		if (rc == 0)
+		if (rc == 0) {
 			fs_rc = volresize_grow2fs(file, fs_err, sizeof(fs_err));
+			fs_grown = true;
+		}
 	}
 	if (rc == 0)
 		copy.vm.volumes.v[k].size = size;
 	rc = finish(r, vm, &copy, rc, err, errsz);
-	if (rc < 0 && fd >= 0 && size > old && ftruncate(fd, (off_t)old) < 0)
+	/* Not recorded: the file goes back to the recorded size, unless a file-system may
+	 * now fill it (then it stays larger than recorded rather than cut). */
+	if (rc < 0 && fd >= 0 && !fs_grown && ftruncate(fd, (off_t)old) < 0)
 		log_error("%s: restoring size %llu: %s", file, (unsigned long long)old,
 			  strerror(errno));
 	if (fd >= 0)
@@ -768,10 +775,30 @@ static void drop_old_names(const struct move *mv, size_t n)
 	}
 }
 
-/* The original's checks, in its order; fills vols/locs/moves. */
+/* Puts the files back under their old names (the record could not be written). */
+static void undo_moves(const struct move *mv, size_t n)
+{
+	struct move *back = calloc(n + 1, sizeof(*back));
+	char err[256];
+
+	if (back == NULL) {
+		log_error("reorder: out of memory putting %zu files back", n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(back[i].from, mv[i].to, sizeof(back[i].from));
+		memcpy(back[i].to, mv[i].from, sizeof(back[i].to));
+	}
+	if (apply_moves(back, n, err, sizeof(err)) < 0)
+		log_error("reorder: putting the files back: %s", err);
+	free(back);
+}
+
+/* The original's checks, in its order; fills vols/locs (shallow, in the new order),
+ * names (the new file name of each volume that moves) and the moves. */
 static int plan_reorder(struct hvapi_local_vm_info *copy, const uint32_t *idx, size_t nidx,
-			struct hvapi_volume *vols, struct hvapi_local_volume *locs, struct move *mv,
-			size_t *nmv, char *err, size_t errsz)
+			struct hvapi_volume *vols, struct hvapi_local_volume *locs, char **names,
+			struct move *mv, size_t *nmv, char *err, size_t errsz)
 {
 	size_t n = copy->vm.volumes.n;
 	bool *seen;
@@ -822,6 +849,12 @@ static int plan_reorder(struct hvapi_local_vm_info *copy, const uint32_t *idx, s
 		if (i != k) {
 			index_name(&locs[i], i, path, sizeof(path));
 			add_moves(&vols[i], api_str(locs[i].filename), path, mv, nmv);
+			names[i] = strdup(path);
+			if (names[i] == NULL) {
+				snprintf(err, errsz, "out of memory");
+				free(seen);
+				return -ENOMEM;
+			}
 		}
 	}
 	free(seen);
@@ -847,6 +880,7 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 	struct hvapi_volume *vols = NULL;
 	struct move *mv = NULL;
 	uint32_t *idx = NULL;
+	char **names = NULL;
 	size_t n, nidx = 0, nmv = 0, nfiles = 0;
 	bool has_root = false;
 	struct vm *vm;
@@ -866,7 +900,8 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 	vols = calloc(n + 1, sizeof(*vols));
 	locs = calloc(n + 1, sizeof(*locs));
 	mv = calloc(nfiles + 1, sizeof(*mv));
-	if (idx == NULL || vols == NULL || locs == NULL || mv == NULL) {
+	names = calloc(n + 1, sizeof(*names));
+	if (idx == NULL || vols == NULL || locs == NULL || mv == NULL || names == NULL) {
 		snprintf(err, errsz, "out of memory");
 		rc = -ENOMEM;
 	} else {
@@ -874,26 +909,30 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 			idx[nidx++] = 0;
 		for (size_t i = 0; i < ngiven; i++)
 			idx[nidx++] = given[i];
-		rc = plan_reorder(&copy, idx, nidx, vols, locs, mv, &nmv, err, errsz);
+		rc = plan_reorder(&copy, idx, nidx, vols, locs, names, mv, &nmv, err, errsz);
 	}
 	if (rc == 0)
 		rc = apply_moves(mv, nmv, err, errsz);
 	if (rc == 0) {
 		memcpy(copy.vm.volumes.v, vols, n * sizeof(*vols));
 		memcpy(copy.volume_locations.v, locs, n * sizeof(*locs));
-		for (size_t i = 0, m = 0; i < n; i++) {
-			if (idx[i] == i)
-				continue;
-			free(copy.volume_locations.v[i].filename);
-			copy.volume_locations.v[i].filename = strdup(mv[m].to);
-			m += 1 + copy.vm.volumes.v[i].snapshots.n;
-			if (copy.volume_locations.v[i].filename == NULL)
-				rc = -ENOMEM;
-		}
+		for (size_t i = 0; i < n; i++)
+			if (names[i] != NULL) {
+				free(copy.volume_locations.v[i].filename);
+				copy.volume_locations.v[i].filename = names[i];
+				names[i] = NULL;
+			}
+		rc = finish(r, vm, &copy, 0, err, errsz);
+		if (rc == 0)
+			drop_old_names(mv, nmv);
+		else
+			undo_moves(mv, nmv);
+	} else {
+		rc = finish(r, vm, &copy, rc, err, errsz);
 	}
-	rc = finish(r, vm, &copy, rc, err, errsz);
-	if (rc == 0)
-		drop_old_names(mv, nmv);
+	for (size_t i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
 	free(idx);
 	free(vols);
 	free(locs);
