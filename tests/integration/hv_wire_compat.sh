@@ -194,6 +194,9 @@ partfs() { # the file-system size inside partition 1
 	losetup -d "$d"
 }
 t_expect "... a 63 MiB file-system" '^66060288$' partfs
+err_is "shrink into the partition's offset: 'size greater than existing partition'" \
+	"size greater than existing partition" Hypervisor.ChangeVmVolumeSize "$(resize 3 524288)"
+t_expect "... nothing changed" '^129024 67108864$' bash -c "echo \$($(declare -f mbr); P='$P' mbr) \$(stat -c %s '$P')"
 err_is "shrink the partitioned volume to 40 MiB" "" Hypervisor.ChangeVmVolumeSize "$(resize 3 41943040)"
 t_expect "... partition 1 ends with the volume (39 MiB from 1 MiB)" '^79872$' mbr
 t_expect "... its file-system shrank to the partition" '^40894464$' partfs

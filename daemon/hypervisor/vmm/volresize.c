@@ -239,11 +239,13 @@ int volresize_shrink2fs(const char *volume, uint64_t size, char *err, size_t err
 		return rc < 0 ? rc : -EINVAL;
 	offset = (uint64_t)get32(MBR_ENTRY(mbr, 0) + 8) * 512;
 	old = (uint64_t)get32(MBR_ENTRY(mbr, 0) + 12) * 512;
-	size = size > offset ? size - offset : 0;
-	if (size >= old) {
+	/* The original subtracts without a check: a size inside the first MiB wraps and is
+	 * "greater" too. */
+	if (size <= offset || size - offset >= old) {
 		snprintf(err, errsz, "size greater than existing partition");
 		return -EINVAL;
 	}
+	size -= offset;
 	rc = loop_attach(volume, offset, old, dev, sizeof(dev), err, errsz);
 	if (rc < 0)
 		return rc;
