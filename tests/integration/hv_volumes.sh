@@ -82,11 +82,12 @@ t_check "stop the VM" vmc admin stop-vm "$VM"
 remember
 t_expect_fail "resize: alice has no access" 'no access to resource' \
 	vmc user -volumeIndex=1 -volumeSize=4M change-vm-volume-size "$VM"
-t_expect_fail "resize: shrink refused" 'shrinking volumes is not supported' \
+# The original's shrink2fs: no file-system and no partition table, nothing to shrink.
+t_expect_fail "resize: shrinking a volume without a file-system refused" 'no DOS partition table found' \
 	vmc admin -volumeIndex=1 -volumeSize=1M change-vm-volume-size "$VM"
-t_expect_fail "resize: unknown index refused" 'volume index 9 too large' \
+t_expect_fail "resize: unknown index refused" 'invalid volume index' \
 	vmc admin -volumeIndex=9 -volumeSize=4M change-vm-volume-size "$VM"
-t_expect "resize: more than the disk refused" 'no space' \
+t_expect "resize: more than the disk refused" 'not enough free space' \
 	rpc admin Hypervisor.ChangeVmVolumeSize "{\"IpAddress\":\"$VM\",\"VolumeIndex\":1,\"VolumeSize\":1125899906842624}"
 unchanged "resize refusals"
 t_expect "resize: file size unchanged" '^2097152$' fsize secondary-volume.0
@@ -97,14 +98,16 @@ t_expect "resize: file grown" '^4194304$' fsize secondary-volume.0
 # ---- ReorderVmVolumes ----
 remember
 t_expect_fail "reorder: alice has no access" 'no access to resource' vmc user -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
-t_expect_fail "reorder: duplicate index refused" 'given twice' vmc admin -volumeIndices=0,1,1 reorder-vm-volumes "$VM"
-t_expect_fail "reorder: index too large refused" 'volume index 3 too large' vmc admin -volumeIndices=0,1,3 reorder-vm-volumes "$VM"
-t_expect_fail "reorder: wrong count refused" '2 volume indices given, VM has 3' vmc admin -volumeIndices=0,1 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: duplicate index refused" 'duplicate volume index: 1' vmc admin -volumeIndices=0,1,1 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: index too large refused" 'volume index: 3 too large' vmc admin -volumeIndices=0,1,3 reorder-vm-volumes "$VM"
+t_expect_fail "reorder: wrong count refused" 'number of volume indices: 2 != number of volumes: 3' vmc admin -volumeIndices=0,1 reorder-vm-volumes "$VM"
 unchanged "reorder refusals"
 t_check "reorder 0,2,1" vmc admin -volumeIndices=0,2,1 reorder-vm-volumes "$VM"
 t_expect "reorder: GetVmInfo" '^1048576,3145728,4194304$' sizes
-t_expect "reorder: locations follow the volumes" '^root secondary-volume\.1 secondary-volume\.0$' \
+# As the original: the files take their new places' names.
+t_expect "reorder: files renamed to their places" '^root secondary-volume\.0 secondary-volume\.1$' \
 	bash -c "jq -r '[.VolumeLocations[].Filename | split(\"/\") | last] | join(\" \")' '$HV_STATE/VMs/$VM/info.json'"
+t_expect "reorder: the file sizes follow" '^3145728 4194304$' echo "$(fsize secondary-volume.0) $(fsize secondary-volume.1)"
 
 # ---- DeleteVmVolume ----
 remember
@@ -113,13 +116,13 @@ t_expect "delete: root refused" 'cannot delete root volume' \
 	rpc admin Hypervisor.DeleteVmVolume "{\"IpAddress\":\"$VM\",\"VolumeIndex\":0}"
 t_expect_fail "delete: unknown index refused" 'volume index 7 too large' vmc admin -volumeIndex=7 delete-vm-volume "$VM"
 unchanged "delete refusals"
-t_check "delete volume 2 (secondary-volume.0, 4 MiB)" vmc admin -volumeIndex=2 delete-vm-volume "$VM"
+t_check "delete volume 2 (secondary-volume.1, 4 MiB)" vmc admin -volumeIndex=2 delete-vm-volume "$VM"
 t_expect "delete: GetVmInfo" '^1048576,3145728$' sizes
-t_check "delete: its file is gone" test ! -e "$HV_DIR/volumes/$VM/secondary-volume.0"
-t_check "delete: the other volume stays" test -e "$HV_DIR/volumes/$VM/secondary-volume.1"
+t_check "delete: its file is gone" test ! -e "$HV_DIR/volumes/$VM/secondary-volume.1"
+t_expect "delete: the other volume stays" '^3145728$' fsize secondary-volume.0
 t_check "add after delete reuses the free name" vmc admin -volumeSizes=1M add-vm-volumes "$VM"
 t_expect "add after delete: GetVmInfo" '^1048576,3145728,1048576$' sizes
-t_expect "add after delete: secondary-volume.0 again" '^1048576$' fsize secondary-volume.0
+t_expect "add after delete: secondary-volume.1 again" '^1048576$' fsize secondary-volume.1
 
 # ---- SnapshotVm ----
 poke root AAAA
@@ -172,7 +175,7 @@ gv() { printf '{"IpAddress":"%s","VolumeIndex":%s%s}' "$VM" "$1" "${2:-}"; }
 t_expect_fail "get volume: alice has no access" 'no access to resource' fetch user "$(gv 1)" "$OUT"
 t_expect_fail "get volume: unknown index refused" 'volume index 9 too large' fetch admin "$(gv 9)" "$OUT"
 t_expect "get volume 1: length of the file" '"Length":3145728' fetch admin "$(gv 1)" "$OUT"
-t_check "get volume 1: the bytes of secondary-volume.1" cmp "$OUT" "$HV_DIR/volumes/$VM/secondary-volume.1"
+t_check "get volume 1: the bytes of secondary-volume.0" cmp "$OUT" "$HV_DIR/volumes/$VM/secondary-volume.0"
 t_expect "get volume 0: length" '"Length":1048576' fetch admin "$(gv 0)" "$OUT"
 t_check "get volume 0: the bytes of root" cmp "$OUT" "$HV_DIR/volumes/$VM/root"
 echo KERNEL >"$HV_DIR/volumes/$VM/kernel"

@@ -20,6 +20,9 @@ test says exactly which bytes it sends and expects (the original's JSON wire for
   srpc_raw.py ... ADDR session METHOD JSON [SEND...] [--until RE]  a streaming call:
         sends JSON, prints its reply line and every byte that follows, sends each SEND
         (Python escapes: "\\r") after the reply, until RE matched or --timeout passed
+  srpc_raw.py ... ADDR get-updates LINE STOPFILE            Hypervisor.GetUpdates: reads
+        the first Update, sends LINE (a GetUpdatesRequest, byte for byte) and prints the
+        reply line, holds the stream open until STOPFILE exists, then closes it
 Exit status 0, 1 for a refusal (printed), 2 for usage.
 """
 import argparse
@@ -183,6 +186,18 @@ def main():
                 sys.exit(1)
             with open(os.path.join(outdir, h), "wb") as f:
                 f.write(data)
+    elif args.cmd == "get-updates":
+        start(tls, rd, "Hypervisor.GetUpdates")
+        first = json.loads(rd.readline())
+        print("first update: " + ",".join(sorted(first)), flush=True)
+        tls.sendall(args.rest[0].encode() + b"\n")
+        sys.stdout.write(rd.readline().decode())
+        sys.stdout.flush()
+        deadline = time.time() + args.timeout
+        while not os.path.exists(args.rest[1]) and time.time() < deadline:
+            time.sleep(0.1)
+        tls.close()
+        print("closed")
     else:
         p.print_usage()
         sys.exit(2)

@@ -121,8 +121,10 @@ static void test_add_adopts_vm_address(void **state)
 
 	l = (struct hvapi_addresses){1, &other_mac};
 	assert_int_equal(addrpool_add(&p, &subnets, uses, 1, &l, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, "duplicate IP address: 10.1.0.50"); /* the original's text */
 	l = (struct hvapi_addresses){1, &mac_elsewhere};
 	assert_int_equal(addrpool_add(&p, &subnets, uses, 1, &l, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, "duplicate MAC address: 52:54:00:00:01:32");
 	assert_int_equal(p.registered.n, 0);
 }
 
@@ -174,7 +176,7 @@ static void test_remove(void **state)
 	struct hvapi_address a[3] = {addr("10.1.0.10", 10), addr("10.1.0.11", 11),
 				     addr("10.2.3.4", 12)};
 	struct addrpool_use uses[1] = {{.addr = addr("10.1.0.11", 11), .vm = ip("10.1.0.11")}};
-	struct hvapi_address got, rm[2];
+	struct hvapi_address got, rm[3];
 	struct hvapi_addresses l;
 	char err[256];
 
@@ -185,12 +187,21 @@ static void test_remove(void **state)
 
 	rm[0] = a[1];
 	l = (struct hvapi_addresses){1, rm};
-	assert_int_equal(addrpool_remove(&p, uses, 1, &l, err, sizeof(err)), -EBUSY);
+	/* The original's texts: Go's %v of the set of IPs (or MACs) not found. */
+	assert_int_equal(addrpool_remove(&p, uses, 1, &l, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "IPs: map[10.1.0.11:{}] not in free pool");
 	assert_int_equal(addrpool_remove(&p, NULL, 0, &l, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "addresses: 10.1.0.11 not in free pool");
+	assert_string_equal(err, "IPs: map[10.1.0.11:{}] not in free pool");
 	rm[0] = addr("10.1.0.99", 99);
+	rm[1] = addr("10.1.0.100", 100);
+	rm[2] = addr("10.1.0.99", 99);
+	l = (struct hvapi_addresses){3, rm};
 	assert_int_equal(addrpool_remove(&p, NULL, 0, &l, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "addresses: 10.1.0.99 not registered");
+	assert_string_equal(err, "IPs: map[10.1.0.100:{} 10.1.0.99:{}] not in free pool");
+	rm[0].ip.s_addr = 0;
+	l = (struct hvapi_addresses){1, rm};
+	assert_int_equal(addrpool_remove(&p, NULL, 0, &l, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "MACs: map[52:54:00:00:01:63:{}] not in free pool");
 
 	/* By IP and by MAC (an entry without IP); all or nothing. */
 	rm[0] = a[0];

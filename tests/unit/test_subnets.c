@@ -265,7 +265,7 @@ static void test_update_refusals(void **state)
 	fixture_init(&f);
 	req.add = (struct hvapi_subnets){2, add};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -EEXIST);
-	assert_string_equal(err, "cannot add existing subnet: a");
+	assert_string_equal(err, "subnet: a already exists");
 	assert_int_equal(out.n, 0);
 	assert_int_equal(f.cur.n, 2); /* nothing changed */
 
@@ -277,7 +277,7 @@ static void test_update_refusals(void **state)
 	assert_int_equal(update(&f, &req, &out, &drop, err), -ENOENT);
 	req = (struct hvapi_update_subnets_request){.change = {1, &add[0]}};
 	assert_int_equal(update(&f, &req, &out, &drop, err), -ENOENT);
-	assert_string_equal(err, "cannot change missing subnet: c");
+	assert_string_equal(err, "subnet: c does not exist");
 
 	/* #14: a subnet a VM still uses cannot go away (nor be changed from under it). */
 	req = (struct hvapi_update_subnets_request){.delete_ids = {1, del}};

@@ -44,6 +44,14 @@ struct vm *rpc_vm(struct rpc *r, struct srpc_call *call, struct in_addr ip,
  * unauthenticated reads. */
 bool rpc_may_see(struct rpc *r, struct srpc_call *call, struct vm *vm);
 
+/* External leases (rpc_extleases.c): the set becomes q's addresses after the checks
+ * of RegisterExternalLeases (0, or -errno with err). stream: the GetUpdates call that
+ * sent them (managed leases, removed by rpc_external_leases_stream_end when that
+ * stream ends), or NULL (RegisterExternalLeases: kept). */
+int rpc_external_leases_set(struct rpc *r, const struct hvapi_register_external_leases_request *q,
+			    const void *stream, const char *who, char *err, size_t errsz);
+void rpc_external_leases_stream_end(struct rpc *r, const void *stream);
+
 /* One method: a request/response handler (fn) or a streaming one (stream, called
  * with the struct rpc as its arg). */
 struct rpc_method {

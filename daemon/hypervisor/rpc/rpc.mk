@@ -4,3 +4,4 @@ RPC_SRCS := $(addprefix daemon/hypervisor/rpc/, rpc.c rpc_table.c rpc_host.c rpc
 	rpc_create.c rpc_updates.c rpc_console.c rpc_vmlogs.c rpc_watch.c updates.c)
 RPC_SRCS += daemon/hypervisor/rpc/rpc_local.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_identity.c
+RPC_SRCS += daemon/hypervisor/rpc/rpc_extleases.c

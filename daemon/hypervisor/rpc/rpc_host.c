@@ -399,106 +399,13 @@ out:
 	return rc;
 }
 
-/* ---- RegisterExternalLeases ---- */
-
-/* True when ip lies in one of the subnets (checked for every address first, so that
- * a refused request registers nothing). */
-static bool in_subnet(const struct hvapi_subnets *l, struct in_addr ip)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		const struct hvapi_subnet *s = &l->v[i];
-
-		if (s->ip_mask.s_addr != 0 &&
-		    (ip.s_addr & s->ip_mask.s_addr) == (s->ip_gateway.s_addr & s->ip_mask.s_addr))
-			return true;
-	}
-	return false;
-}
-
-/* The checks of RegisterExternalLeases on every address (0, or -errno with err). */
-static int check_leases(struct rpc *r, const struct hvapi_register_external_leases_request *q,
-			char *err, size_t errsz)
-{
-	const struct hvapi_addresses *a = &q->addresses;
-	struct manager_view v;
-	int rc = 0;
-
-	if (manager_view(r->m, MANAGER_VIEW_SUBNETS, &v) < 0) {
-		snprintf(err, errsz, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; rc == 0 && i < a->n; i++) {
-		static const uint8_t zero[6];
-
-		if (a->v[i].ip.s_addr == 0) {
-			snprintf(err, errsz, "address %zu: no IP address", i);
-			rc = -EINVAL;
-		} else if (!in_subnet(&v.subnets, a->v[i].ip)) {
-			char ip[INET_ADDRSTRLEN];
-
-			inet_ntop(AF_INET, &a->v[i].ip, ip, sizeof(ip));
-			snprintf(err, errsz, "no subnet found for %s", ip);
-			rc = -ENOENT;
-		} else if (memcmp(a->v[i].mac, zero, 6) == 0 || (a->v[i].mac[0] & 1)) {
-			snprintf(err, errsz, "address %zu: bad MAC address", i);
-			rc = -EINVAL;
-		} else if (i < q->hostnames.n) {
-			rc = vmcheck_hostname(q->hostnames.v[i], err, errsz);
-		}
-	}
-	manager_view_clear(&v);
-	return rc;
-}
+/* ---- RegisterExternalLeases (rpc_extleases.c) ---- */
 
 static int register_leases(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			   char *err, size_t errsz)
 {
-	const struct hvapi_register_external_leases_request *q = req;
-	const struct hvapi_addresses *a = &q->addresses;
-	struct netsvc_lease *l;
-	char(*names)[INET_ADDRSTRLEN];
-	int rc;
-
 	(void)resp;
-	if (r->m->netsvc == NULL) {
-		snprintf(err, errsz, "DHCP server not running");
-		return -ENOTCONN;
-	}
-	if (q->hostnames.n > a->n) {
-		snprintf(err, errsz, "%zu hostnames for %zu addresses", q->hostnames.n, a->n);
-		return -EINVAL;
-	}
-	rc = check_leases(r, q, err, errsz);
-	if (rc < 0)
-		return rc;
-	l = calloc(a->n ? a->n : 1, sizeof(*l));
-	names = calloc(a->n ? a->n : 1, sizeof(*names));
-	if (l == NULL || names == NULL) {
-		free(l);
-		free(names);
-		snprintf(err, errsz, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < a->n; i++) {
-		inet_ntop(AF_INET, &a->v[i].ip, names[i], sizeof(names[i]));
-		memcpy(l[i].mac, a->v[i].mac, 6);
-		l[i].ip = a->v[i].ip;
-		l[i].kind = NETSVC_LEASE_EXTERNAL;
-		l[i].hostname =
-		    i < q->hostnames.n && q->hostnames.v[i] != NULL && q->hostnames.v[i][0] != '\0'
-			? q->hostnames.v[i]
-			: names[i];
-	}
-	rc = netsvc_external_replace(r->m->netsvc, l, a->n);
-	if (rc == -ENOENT)
-		snprintf(err, errsz, "no subnet found for one of the addresses");
-	else if (rc < 0)
-		snprintf(err, errsz, "registering leases: %s", strerror(-rc));
-	else
-		log_info("%s registered %zu external leases", srpc_call_auth(call)->username, a->n);
-	free(l);
-	free(names);
-	return rc;
+	return rpc_external_leases_set(r, req, NULL, srpc_call_auth(call)->username, err, errsz);
 }
 
 const struct rpc_method rpc_host_methods[] = {

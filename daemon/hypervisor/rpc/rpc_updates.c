@@ -25,18 +25,23 @@ static int send_update(struct srpc_call *call, struct hvapi_update *u)
 	return rc;
 }
 
-/* A client message: an empty GetUpdatesRequest or one registering external leases. */
-static int client_message(struct srpc_call *call)
+/* A client message: an empty GetUpdatesRequest or one registering external leases,
+ * which become the managed set (an error is only logged, as in the original: the
+ * reply is the heartbeat either way). */
+static int client_message(struct rpc *r, struct srpc_call *call)
 {
 	struct hvapi_get_updates_request q = {0};
 	struct hvapi_update hb;
+	char err[256];
 	int rc = rpc_read_request(call, &hvapi_get_updates_request_type, &q, NULL);
 
 	if (rc < 0)
 		return rc;
-	if (q.register_external_leases != NULL)
-		log_info("GetUpdates: external leases from %s are not managed yet (%zu addresses)",
-			 srpc_call_auth(call)->username, q.register_external_leases->addresses.n);
+	if (q.register_external_leases != NULL &&
+	    rpc_external_leases_set(r, q.register_external_leases, call,
+				    srpc_call_auth(call)->username, err, sizeof(err)) < 0)
+		log_error("GetUpdates: external leases from %s: %s", srpc_call_auth(call)->username,
+			  err);
 	api_clear(&hvapi_get_updates_request_type, &q);
 	updates_heartbeat(&hb);
 	return send_update(call, &hb);
@@ -74,7 +79,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 			continue;
 		}
 		if (srpc_conn_pending(conn) || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			rc = client_message(call);
+			rc = client_message(r, call);
 			if (rc == -ECONNRESET) {
 				rc = 0; /* the client hung up: a clean end */
 				break;
@@ -90,6 +95,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 		}
 	}
 	updates_unsubscribe(r->updates, s);
+	rpc_external_leases_stream_end(r, call);
 	return -ECONNRESET; /* the stream has no defined end: close the connection */
 }
 

@@ -260,41 +260,95 @@ static int set_interfaces(struct rpc *r, struct srpc_call *call, struct hvapi_lo
 	return 0;
 }
 
+/* ChangeVmSize as the original's changeVmMemory and changeVmCPUs: only a change of
+ * the vCPU count or of the memory needs a stopped VM; a MilliCPUs change that keeps
+ * the vCPU count, or a request that changes nothing, is taken while it runs. A
+ * failure after a part was changed keeps that part and returns the error. */
 struct size_change {
 	const struct hvapi_change_vm_size_request *q;
 	uint64_t mcpu, mem; /* over every VM, this one included */
+	bool changed;
+	char later_err[160]; /* the error after a part was changed */
 };
+
+static int size_memory(struct rpc *r, struct size_change *sc, struct hvapi_vm_info *v, char *err,
+		       size_t errsz)
+{
+	uint64_t want = sc->q->memory_mib, unallocated, avail;
+
+	if (want == 0 || want == v->memory_mib)
+		return 0;
+	if (v->state != HVAPI_STATE_STOPPED) {
+		snprintf(err, errsz, "VM is not stopped");
+		return -EBUSY;
+	}
+	if (want > v->memory_mib) {
+		unallocated = sc->mem < r->m->mem_total_mib ? r->m->mem_total_mib - sc->mem : 0;
+		avail = manager_mem_available_mib();
+		if (want - v->memory_mib > unallocated) {
+			snprintf(err, errsz, "insufficient unallocated memory");
+			return -ENOSPC;
+		}
+		if (avail != 0 && want - v->memory_mib > avail) {
+			snprintf(err, errsz, "insufficient available memory");
+			return -ENOSPC;
+		}
+	}
+	v->memory_mib = want;
+	sc->changed = true;
+	return 0;
+}
+
+static int size_cpus(struct rpc *r, struct size_change *sc, struct hvapi_vm_info *v, char *err,
+		     size_t errsz)
+{
+	struct hvapi_vm_info want = {
+	    .milli_cpus = sc->q->milli_cpus ? sc->q->milli_cpus : v->milli_cpus,
+	    .virtual_cpus = sc->q->virtual_cpus ? sc->q->virtual_cpus : v->virtual_cpus};
+	struct hvapi_vm_info min = {.milli_cpus = want.milli_cpus};
+	uint64_t total = (uint64_t)r->m->ncpus * 1000;
+	unsigned before, after;
+
+	if (sc->q->milli_cpus == 0 && sc->q->virtual_cpus == 0)
+		return 0;
+	if (want.virtual_cpus != 0 && want.virtual_cpus < vm_vcpus(&min, 0)) {
+		snprintf(err, errsz, "VirtualCPUs must be at least %u", vm_vcpus(&min, 0));
+		return -EINVAL;
+	}
+	if (want.milli_cpus == v->milli_cpus && want.virtual_cpus == v->virtual_cpus)
+		return 0;
+	before = vm_vcpus(v, 0);
+	after = vm_vcpus(&want, 0);
+	if (before != after && v->state != HVAPI_STATE_STOPPED) {
+		snprintf(err, errsz, "VM is not stopped");
+		return -EBUSY;
+	}
+	if (after > before && want.milli_cpus > v->milli_cpus &&
+	    want.milli_cpus - v->milli_cpus > (sc->mcpu < total ? total - sc->mcpu : 0)) {
+		snprintf(err, errsz, "insufficient unallocated CPU");
+		return -ENOSPC;
+	}
+	v->milli_cpus = want.milli_cpus;
+	v->virtual_cpus = want.virtual_cpus;
+	sc->changed = true;
+	return 0;
+}
 
 static int set_size(struct rpc *r, struct srpc_call *call, struct hvapi_local_vm_info *info,
 		    const void *req, char *err, size_t errsz)
 {
-	const struct size_change *sc = req;
-	const struct hvapi_change_vm_size_request *q = sc->q;
-	uint32_t want_mcpu = q->milli_cpus ? q->milli_cpus : info->vm.milli_cpus;
-	uint64_t want_mem = q->memory_mib ? q->memory_mib : info->vm.memory_mib;
-	uint64_t others_mcpu = sc->mcpu - info->vm.milli_cpus,
-		 others_mem = sc->mem - info->vm.memory_mib;
+	struct size_change *sc = (struct size_change *)req;
+	int rc;
 
 	(void)call;
-	if (q->virtual_cpus != 0 && q->virtual_cpus < want_mcpu / 1000) {
-		snprintf(err, errsz, "VirtualCPUs must be at least MilliCPUs/1000");
-		return -EINVAL;
+	rc = size_memory(r, sc, &info->vm, err, errsz);
+	if (rc == 0)
+		rc = size_cpus(r, sc, &info->vm, err, errsz);
+	if (rc < 0 && sc->changed) {
+		snprintf(sc->later_err, sizeof(sc->later_err), "%s", err);
+		return 0;
 	}
-	if (others_mcpu + want_mcpu > (uint64_t)r->m->ncpus * 1000) {
-		snprintf(err, errsz, "insufficient CPUs: %llu milli-CPUs left",
-			 (unsigned long long)((uint64_t)r->m->ncpus * 1000 - others_mcpu));
-		return -ENOSPC;
-	}
-	if (others_mem + want_mem > r->m->mem_total_mib) {
-		snprintf(err, errsz, "insufficient memory: %llu MiB left",
-			 (unsigned long long)(r->m->mem_total_mib - others_mem));
-		return -ENOSPC;
-	}
-	info->vm.milli_cpus = want_mcpu;
-	info->vm.memory_mib = want_mem;
-	if (q->virtual_cpus)
-		info->vm.virtual_cpus = q->virtual_cpus;
-	return 0;
+	return rc;
 }
 
 static int change_size(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
@@ -302,10 +356,16 @@ static int change_size(struct rpc *r, struct srpc_call *call, const void *req, v
 {
 	struct size_change sc = {.q = req};
 	uint64_t storage;
+	int rc;
 
 	(void)resp;
 	manager_usage(r->m, &sc.mcpu, &sc.mem, &storage);
-	return change(r, call, sc.q->ip, NULL, true, set_size, &sc, err, errsz);
+	rc = change(r, call, sc.q->ip, NULL, false, set_size, &sc, err, errsz);
+	if (rc == 0 && sc.later_err[0] != '\0') {
+		snprintf(err, errsz, "%s", sc.later_err);
+		return -EINVAL;
+	}
+	return rc;
 }
 
 /* ---- owners ---- */

@@ -7,8 +7,8 @@
  * vm->mu released (file I/O), and commits the copy as info.json at the end. Files are
  * prepared under temporary names first and put in place only when every step
  * succeeded, so a refused or failed call leaves the VM's files and record as they
- * were. File names stay what VolumeLocations records (ReorderVmVolumes permutes the
- * records, not the files); snapshots are `<volume file>.snapshot[:<name>]`. */
+ * were. ReorderVmVolumes renames the files as the original does (root,
+ * secondary-volume.N); snapshots are `<volume file>.snapshot[:<name>]`. */
 #include "daemon/hypervisor/rpc/rpc.h"
 
 #include <dirent.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/hypervisor/vmm/vmops.h"
+#include "daemon/hypervisor/vmm/volresize.h"
 #include "daemon/hypervisor/vmm/volumes.h"
 #include "fsutil.h"
 #include "log.h"
@@ -341,78 +342,108 @@ static int delete_volume(struct rpc *r, struct srpc_call *call, const void *req,
 
 /* ---- ChangeVmVolumeSize ---- */
 
+/* Sets the size of the volume file (truncate, then allocate the blocks). */
+static int set_file_size(int fd, uint64_t size, const char *file, char *err, size_t errsz)
+{
+	if (ftruncate(fd, (off_t)size) < 0)
+		return fail(err, errsz, -errno, "resizing", file);
+	(void)posix_fallocate(fd, 0, (off_t)size); /* sparse where unsupported */
+	if (fsync(fd) < 0)
+		return fail(err, errsz, -errno, "resizing", file);
+	return 0;
+}
+
+/* Grows the file of volume k of copy to size after the free-space check ("not enough
+ * free space"). The caller then grows its file-system (grow2fs) while the VM is still
+ * busy, and returns that error, as the original does, with the new size recorded. */
+static int grow_volume(struct rpc *r, struct hvapi_local_vm_info *copy, size_t k, uint64_t size,
+		       int fd, char *err, size_t errsz)
+{
+	const char *file = file_of(copy, k);
+	uint64_t old = copy->vm.volumes.v[k].size, *alloc = manager_volume_allocation(r->m);
+	int d = volumes_index_of(&r->m->vols, file), rc = 0;
+
+	if (alloc == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	if (d >= 0 && volumes_place(&r->m->vols, size - old, d, 0, alloc) < 0) {
+		snprintf(err, errsz, "not enough free space");
+		rc = -ENOSPC;
+	}
+	free(alloc);
+	if (rc == 0)
+		rc = set_file_size(fd, size, file, err, errsz);
+	return rc;
+}
+
 static int change_volume_size(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			      char *err, size_t errsz)
 {
 	const struct hvapi_change_vm_volume_size_request *q = req;
 	struct hvapi_local_vm_info copy = {0};
 	size_t k = q->volume_index;
-	uint64_t old, *alloc = NULL;
-	struct hvapi_volume *v;
-	const char *file;
+	uint64_t old = 0, size = q->volume_size;
+	char fs_err[512] = "", file[PATH_SZ] = "";
+	bool fs_grown = false;
 	struct vm *vm;
-	int rc = 0, fd = -1;
+	int rc = 0, fd = -1, fs_rc = 0;
 
 	(void)resp;
-	vm = begin(r, call, q->ip, NULL, NEED_STOPPED, false, &copy, err, errsz);
+	vm = begin(r, call, q->ip, NULL, NEED_ANY, false, &copy, err, errsz);
 	if (vm == NULL)
 		return -EACCES;
+	/* The original's checks and texts, in its order (changeVmVolumeSize). */
 	if (k >= copy.vm.volumes.n) {
-		snprintf(err, errsz, "volume index %zu too large: VM has %zu volumes", k,
-			 copy.vm.volumes.n);
-		return finish(r, vm, &copy, -EINVAL, err, errsz);
-	}
-	v = &copy.vm.volumes.v[k];
-	file = file_of(&copy, k);
-	old = v->size;
-	if (v->format != HVAPI_VOLUME_FORMAT_RAW || v->type != HVAPI_VOLUME_TYPE_PERSISTENT) {
-		snprintf(err, errsz, "volume %zu is not a raw persistent volume", k);
+		snprintf(err, errsz, "invalid volume index");
 		rc = -EINVAL;
-	} else if (q->volume_size < old) {
-		snprintf(err, errsz, "shrinking volumes is not supported (%llu < %llu bytes)",
-			 (unsigned long long)q->volume_size, (unsigned long long)old);
+	} else if (copy.vm.volumes.v[k].format != HVAPI_VOLUME_FORMAT_RAW) {
+		snprintf(err, errsz, "cannot resize non-RAW volumes");
 		rc = -EINVAL;
-	} else if (q->volume_size == old) {
-		rc = 0; /* nothing to do; still rewritten */
-	} else if (q->volume_size > INT64_MAX) {
+	} else if ((old = copy.vm.volumes.v[k].size) == size) {
+		return finish(r, vm, &copy, 0, err, errsz);
+	} else if (copy.vm.state != HVAPI_STATE_STOPPED) {
+		snprintf(err, errsz, "VM is not stopped");
+		rc = -EBUSY;
+	} else if (size > INT64_MAX) {
 		snprintf(err, errsz, "volume size too large");
 		rc = -EFBIG;
-	} else {
-		int d = volumes_index_of(&r->m->vols, file);
-
-		alloc = manager_volume_allocation(r->m);
-		if (alloc == NULL) {
-			rc = -ENOMEM;
-			snprintf(err, errsz, "out of memory");
-		} else if (d >= 0 &&
-			   volumes_place(&r->m->vols, q->volume_size - old, d, 0, alloc) < 0) {
-			snprintf(err, errsz, "no space to grow volume %zu by %llu bytes", k,
-				 (unsigned long long)(q->volume_size - old));
-			rc = -ENOSPC;
-		}
-		if (rc == 0) {
-			fd = open(file, O_WRONLY | O_CLOEXEC);
-			if (fd < 0)
-				rc = fail(err, errsz, -errno, "opening", file);
-		}
-		if (rc == 0) {
-			int e = posix_fallocate(fd, (off_t)old, (off_t)(q->volume_size - old));
-
-			if (e != 0 && ftruncate(fd, (off_t)q->volume_size) < 0)
-				rc = fail(err, errsz, -errno, "growing", file);
-			else if (fsync(fd) < 0)
-				rc = fail(err, errsz, -errno, "growing", file);
-		}
-		if (rc == 0)
-			v->size = q->volume_size;
 	}
+	if (rc == 0 && snprintf(file, sizeof(file), "%s", file_of(&copy, k)) >= (int)sizeof(file)) {
+		snprintf(err, errsz, "volume file name too long");
+		rc = -ENAMETOOLONG;
+	}
+	if (rc == 0) {
+		fd = open(file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			rc = fail(err, errsz, -errno, "opening", file);
+	}
+	if (rc == 0 && size < old) {
+		/* shrink2fs first: a file-system it cannot shrink keeps the volume whole. */
+		rc = volresize_shrink2fs(file, size, err, errsz);
+		if (rc == 0)
+			rc = set_file_size(fd, size, file, err, errsz);
+	} else if (rc == 0) {
+		rc = grow_volume(r, &copy, k, size, fd, err, errsz);
+		if (rc == 0) {
+			fs_rc = volresize_grow2fs(file, fs_err, sizeof(fs_err));
+			fs_grown = true;
+		}
+	}
+	if (rc == 0)
+		copy.vm.volumes.v[k].size = size;
 	rc = finish(r, vm, &copy, rc, err, errsz);
-	if (rc < 0 && fd >= 0 && ftruncate(fd, (off_t)old) < 0)
+	/* Not recorded: the file goes back to the recorded size, unless a file-system may
+	 * now fill it (then it stays larger than recorded rather than cut). */
+	if (rc < 0 && fd >= 0 && !fs_grown && ftruncate(fd, (off_t)old) < 0)
 		log_error("%s: restoring size %llu: %s", file, (unsigned long long)old,
 			  strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	free(alloc);
+	if (rc == 0 && fs_rc < 0) {
+		snprintf(err, errsz, "%s", fs_err);
+		return fs_rc;
+	}
 	return rc;
 }
 
@@ -657,58 +688,256 @@ static int discard_snapshot(struct rpc *r, struct srpc_call *call, const void *r
 	return rc;
 }
 
-/* ---- ReorderVmVolumes ---- */
+/* ---- ReorderVmVolumes ----
+ * As the original: a volume that changes place gets its place's file name (root,
+ * secondary-volume.N) in its own directory, so later calls that name files by index
+ * (DeleteVmVolume) act on the right file. New names are hard links made first
+ * ("<name>~"), then renamed over; snapshots move with their volume. */
+
+struct move {
+	char from[PATH_SZ], to[PATH_SZ];
+};
+
+/* The original's indexToName. */
+static void index_name(const struct hvapi_local_volume *l, size_t i, char *buf, size_t sz)
+{
+	const char *file = api_str(l->filename), *slash = strrchr(file, '/');
+	int dlen = slash ? (int)(slash - file) : 0;
+
+	if (l->directory_to_cleanup != NULL && *l->directory_to_cleanup != '\0') {
+		file = l->directory_to_cleanup;
+		dlen = (int)strlen(file);
+	}
+	if (i == 0)
+		snprintf(buf, sz, "%.*s/root", dlen, file);
+	else
+		snprintf(buf, sz, "%.*s/secondary-volume.%zu", dlen, file, i - 1);
+}
+
+/* The moves of volume v (file and snapshots) from file to target, appended to mv. */
+static void add_moves(const struct hvapi_volume *v, const char *file, const char *target,
+		      struct move *mv, size_t *nmv)
+{
+	snprintf(mv[*nmv].from, PATH_SZ, "%s", file);
+	snprintf(mv[(*nmv)++].to, PATH_SZ, "%s", target);
+	for (size_t i = 0; i < v->snapshots.n; i++) {
+		const char *name = api_str(v->snapshots.v[i].name), *sep = *name ? ":" : "";
+
+		if (snprintf(mv[*nmv].from, PATH_SZ, "%s.snapshot%s%s", file, sep, name) <
+			PATH_SZ &&
+		    snprintf(mv[*nmv].to, PATH_SZ, "%s.snapshot%s%s", target, sep, name) < PATH_SZ)
+			(*nmv)++;
+	}
+}
+
+static void unlink_tilde(const struct move *mv, size_t n)
+{
+	char tmp[PATH_SZ + 1];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(tmp, sizeof(tmp), "%s~", mv[i].to);
+		unlink(tmp);
+	}
+}
+
+/* Links every move's target as "<to>~", then renames them into place. */
+static int apply_moves(const struct move *mv, size_t n, char *err, size_t errsz)
+{
+	char tmp[PATH_SZ + 1];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(tmp, sizeof(tmp), "%s~", mv[i].to);
+		unlink(tmp);
+		if (link(mv[i].from, tmp) < 0) {
+			fail(err, errsz, -errno, "linking", mv[i].from);
+			unlink_tilde(mv, i);
+			return -EIO;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(tmp, sizeof(tmp), "%s~", mv[i].to);
+		if (rename(tmp, mv[i].to) < 0)
+			log_error("renaming %s: %s", tmp, strerror(errno));
+	}
+	return 0;
+}
+
+/* Old names no move wrote over are links left behind: removed. */
+static void drop_old_names(const struct move *mv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool target = false;
+
+		for (size_t k = 0; k < n && !target; k++)
+			target = strcmp(mv[i].from, mv[k].to) == 0;
+		if (!target)
+			unlink(mv[i].from);
+	}
+}
+
+/* Puts the files back under their old names (the record could not be written). */
+static void undo_moves(const struct move *mv, size_t n)
+{
+	struct move *back = calloc(n + 1, sizeof(*back));
+	char err[256];
+
+	if (back == NULL) {
+		log_error("reorder: out of memory putting %zu files back", n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(back[i].from, mv[i].to, sizeof(back[i].from));
+		memcpy(back[i].to, mv[i].from, sizeof(back[i].to));
+	}
+	if (apply_moves(back, n, err, sizeof(err)) < 0)
+		log_error("reorder: putting the files back: %s", err);
+	free(back);
+}
+
+/* The original's checks, in its order; fills vols/locs (shallow, in the new order),
+ * names (the new file name of each volume that moves) and the moves. */
+static int plan_reorder(struct hvapi_local_vm_info *copy, const uint32_t *idx, size_t nidx,
+			struct hvapi_volume *vols, struct hvapi_local_volume *locs, char **names,
+			struct move *mv, size_t *nmv, char *err, size_t errsz)
+{
+	size_t n = copy->vm.volumes.n;
+	bool *seen;
+	char path[PATH_SZ];
+
+	if (idx[0] != 0 && n > 0) {
+		const char *dir = api_str(copy->volume_locations.v[0].directory_to_cleanup);
+
+		snprintf(path, sizeof(path), "%s/initrd", dir);
+		if (access(path, F_OK) == 0) {
+			snprintf(err, errsz, "cannot reorder root volume with separate initrd");
+			return -EINVAL;
+		}
+		snprintf(path, sizeof(path), "%s/kernel", dir);
+		if (access(path, F_OK) == 0) {
+			snprintf(err, errsz, "cannot reorder root volume with separate kernel");
+			return -EINVAL;
+		}
+	}
+	if (nidx != n) {
+		snprintf(err, errsz, "number of volume indices: %zu != number of volumes: %zu",
+			 nidx, n);
+		return -EINVAL;
+	}
+	if (copy->vm.state != HVAPI_STATE_STOPPED) {
+		snprintf(err, errsz, "VM is not stopped");
+		return -EBUSY;
+	}
+	seen = calloc(n + 1, sizeof(*seen));
+	if (seen == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = idx[i];
+
+		if (k >= n || seen[k]) {
+			snprintf(err, errsz,
+				 k >= n ? "volume index: %u too large"
+					: "duplicate volume index: %u",
+				 k);
+			free(seen);
+			return -EINVAL;
+		}
+		seen[k] = true;
+		vols[i] = copy->vm.volumes.v[k];
+		locs[i] = copy->volume_locations.v[k];
+		if (i != k) {
+			index_name(&locs[i], i, path, sizeof(path));
+			add_moves(&vols[i], api_str(locs[i].filename), path, mv, nmv);
+			names[i] = strdup(path);
+			if (names[i] == NULL) {
+				snprintf(err, errsz, "out of memory");
+				free(seen);
+				return -ENOMEM;
+			}
+		}
+	}
+	free(seen);
+	/* A volume that stays must not be written over (a name from an older layout). */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < *nmv && idx[i] == i; k++)
+			if (strcmp(api_str(locs[i].filename), mv[k].to) == 0) {
+				snprintf(err, errsz, "volume %zu already has the file name %s", i,
+					 mv[k].to);
+				return -EEXIST;
+			}
+	return 0;
+}
 
 static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			   char *err, size_t errsz)
 {
 	const struct hvapi_reorder_vm_volumes_request *q = req;
+	const uint32_t *given = q->volume_indices.v;
+	size_t ngiven = q->volume_indices.n;
 	struct hvapi_local_vm_info copy = {0};
 	struct hvapi_local_volume *locs = NULL;
 	struct hvapi_volume *vols = NULL;
-	bool *seen = NULL;
-	size_t n;
+	struct move *mv = NULL;
+	uint32_t *idx = NULL;
+	char **names = NULL;
+	size_t n, nidx = 0, nmv = 0, nfiles = 0;
+	bool has_root = false;
 	struct vm *vm;
 	int rc = 0;
 
 	(void)resp;
-	vm = begin(r, call, q->ip, &q->access_token, NEED_STOPPED, false, &copy, err, errsz);
+	/* The root volume not listed: it keeps its place. */
+	for (size_t i = 0; i < ngiven; i++)
+		has_root |= given[i] == 0;
+	vm = begin(r, call, q->ip, &q->access_token, NEED_ANY, false, &copy, err, errsz);
 	if (vm == NULL)
 		return -EACCES;
 	n = copy.vm.volumes.n;
-	if (q->volume_indices.n != n) {
-		snprintf(err, errsz, "%zu volume indices given, VM has %zu volumes",
-			 q->volume_indices.n, n);
-		return finish(r, vm, &copy, -EINVAL, err, errsz);
-	}
-	seen = calloc(n + 1, sizeof(*seen));
+	for (size_t i = 0; i < n; i++)
+		nfiles += 1 + copy.vm.volumes.v[i].snapshots.n;
+	idx = calloc(ngiven + 2, sizeof(*idx));
 	vols = calloc(n + 1, sizeof(*vols));
 	locs = calloc(n + 1, sizeof(*locs));
-	if (seen == NULL || vols == NULL || locs == NULL) {
+	mv = calloc(nfiles + 1, sizeof(*mv));
+	names = calloc(n + 1, sizeof(*names));
+	if (idx == NULL || vols == NULL || locs == NULL || mv == NULL || names == NULL) {
 		snprintf(err, errsz, "out of memory");
 		rc = -ENOMEM;
+	} else {
+		if (!has_root)
+			idx[nidx++] = 0;
+		for (size_t i = 0; i < ngiven; i++)
+			idx[nidx++] = given[i];
+		rc = plan_reorder(&copy, idx, nidx, vols, locs, names, mv, &nmv, err, errsz);
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint32_t k = q->volume_indices.v[i];
-
-		if (k >= n || seen[k]) {
-			snprintf(err, errsz, "volume index %u %s", k,
-				 k >= n ? "too large" : "given twice");
-			rc = -EINVAL;
-			break;
-		}
-		seen[k] = true;
-		vols[i] = copy.vm.volumes.v[k];
-		locs[i] = copy.volume_locations.v[k];
-	}
+	if (rc == 0)
+		rc = apply_moves(mv, nmv, err, errsz);
 	if (rc == 0) {
 		memcpy(copy.vm.volumes.v, vols, n * sizeof(*vols));
 		memcpy(copy.volume_locations.v, locs, n * sizeof(*locs));
+		for (size_t i = 0; i < n; i++)
+			if (names[i] != NULL) {
+				free(copy.volume_locations.v[i].filename);
+				copy.volume_locations.v[i].filename = names[i];
+				names[i] = NULL;
+			}
+		rc = finish(r, vm, &copy, 0, err, errsz);
+		if (rc == 0)
+			drop_old_names(mv, nmv);
+		else
+			undo_moves(mv, nmv);
+	} else {
+		rc = finish(r, vm, &copy, rc, err, errsz);
 	}
-	free(seen);
+	for (size_t i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	free(idx);
 	free(vols);
 	free(locs);
-	return finish(r, vm, &copy, rc, err, errsz);
+	free(mv);
+	return rc;
 }
 
 /* ---- GetVmVolume (stream) ----

@@ -101,7 +101,7 @@ static int check_add_ip(const struct add_check *c, const struct hvapi_address *a
 {
 	const struct hvapi_subnet *s = subnets_for_ip(c->subnets, a->ip);
 	uint64_t key = addrindex_ip_key(a->ip);
-	char ip[INET_ADDRSTRLEN], vm[INET_ADDRSTRLEN], what[160];
+	char ip[INET_ADDRSTRLEN], what[160];
 	size_t k;
 
 	inet_ntop(AF_INET, &a->ip, ip, sizeof(ip));
@@ -117,9 +117,9 @@ static int check_add_ip(const struct add_check *c, const struct hvapi_address *a
 		snprintf(err, errsz, "duplicate IP address: %s", ip);
 		return -EEXIST;
 	}
+	/* The original's text: it counts the VMs' IPs as registered. */
 	if (addrindex_get(&c->used, key, &k) && !same_mac(c->uses[k].addr.mac, a->mac)) {
-		inet_ntop(AF_INET, &c->uses[k].vm, vm, sizeof(vm));
-		snprintf(err, errsz, "IP %s used by VM %s with another MAC", ip, vm);
+		snprintf(err, errsz, "duplicate IP address: %s", ip);
 		return -EEXIST;
 	}
 	return 0;
@@ -130,7 +130,7 @@ static int check_add(struct add_check *c, const struct hvapi_address *a, size_t 
 		     char *err, size_t errsz)
 {
 	uint64_t key = addrindex_mac_key(a->mac);
-	char mac[18], vm[INET_ADDRSTRLEN];
+	char mac[18];
 	size_t k;
 	int rc;
 
@@ -148,8 +148,7 @@ static int check_add(struct add_check *c, const struct hvapi_address *a, size_t 
 	}
 	if (addrindex_get(&c->used, key, &k)) {
 		if (c->uses[k].addr.ip.s_addr != a->ip.s_addr) {
-			inet_ntop(AF_INET, &c->uses[k].vm, vm, sizeof(vm));
-			snprintf(err, errsz, "MAC %s used by VM %s", mac, vm);
+			snprintf(err, errsz, "duplicate MAC address: %s", mac);
 			return -EEXIST;
 		}
 		*adopt = true;
@@ -217,14 +216,6 @@ int addrpool_add(struct hvapi_address_pool *p, const struct hvapi_subnets *subne
 	return rc;
 }
 
-/* Appends "X" to a comma list in buf. */
-static void list_add(char *buf, size_t sz, const char *item)
-{
-	size_t len = strlen(buf);
-
-	snprintf(buf + len, sz - len, "%s%s", len ? ", " : "", item);
-}
-
 static void describe(const struct hvapi_address *a, char *buf, size_t sz)
 {
 	if (a->ip.s_addr != 0)
@@ -233,52 +224,104 @@ static void describe(const struct hvapi_address *a, char *buf, size_t sz)
 		sjson_format_mac(a->mac, buf, sz);
 }
 
+/* The addresses a removal could not find, kept apart by IP and by MAC as the
+ * original reports them. */
+struct missing {
+	char (*ips)[INET_ADDRSTRLEN];
+	char (*macs)[18];
+	size_t nips, nmacs;
+};
+
+static int cmp_text(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The original's text for a set of keys: Go's "%v" of a map[string]struct{}, keys
+ * sorted and unique ("map[10.0.0.5:{} 10.0.0.6:{}]"). Sorts keys in place. */
+static void go_set(char *buf, size_t sz, void *keys, size_t n, size_t width)
+{
+	size_t len;
+	const char *prev = NULL;
+
+	qsort(keys, n, width, cmp_text);
+	snprintf(buf, sz, "map[");
+	for (size_t i = 0; i < n; i++) {
+		const char *k = (const char *)keys + i * width;
+
+		if (prev != NULL && strcmp(prev, k) == 0)
+			continue;
+		len = strlen(buf);
+		snprintf(buf + len, sz - len, "%s%s:{}", prev ? " " : "", k);
+		prev = k;
+	}
+	len = strlen(buf);
+	snprintf(buf + len, sz - len, "]");
+}
+
+static void missing_add(struct missing *ms, const struct hvapi_address *a)
+{
+	if (a->ip.s_addr != 0)
+		inet_ntop(AF_INET, &a->ip, ms->ips[ms->nips++], INET_ADDRSTRLEN);
+	else
+		sjson_format_mac(a->mac, ms->macs[ms->nmacs++], 18);
+}
+
+/* "IPs: map[...] <what>" or "MACs: map[...] <what>"; false if nothing is missing. */
+static bool missing_report(struct missing *ms, const char *what, char *err, size_t errsz)
+{
+	char set[480];
+
+	if (ms->nips > 0) {
+		go_set(set, sizeof(set), ms->ips, ms->nips, INET_ADDRSTRLEN);
+		snprintf(err, errsz, "IPs: %s %s", set, what);
+	} else if (ms->nmacs > 0) {
+		go_set(set, sizeof(set), ms->macs, ms->nmacs, 18);
+		snprintf(err, errsz, "MACs: %s %s", set, what);
+	}
+	return ms->nips + ms->nmacs > 0;
+}
+
 int addrpool_remove(struct hvapi_address_pool *p, const struct addrpool_use *uses, size_t nuses,
 		    const struct hvapi_addresses *rm, char *err, size_t errsz)
 {
-	char notfree[512] = "", notreg[512] = "", used[512] = "";
 	struct addrindex reg = {0}, fr = {0}, inuse = {0};
+	struct missing notfree = {0}, notreg = {0};
 	int rc = 0;
 
 	if (rm->n == 0)
 		return 0;
-	if (addrindex_of_list(&reg, &p->registered) < 0 || addrindex_of_list(&fr, &p->free) < 0 ||
-	    index_uses(&inuse, uses, nuses) < 0) {
+	notfree.ips = calloc(rm->n, sizeof(*notfree.ips));
+	notfree.macs = calloc(rm->n, sizeof(*notfree.macs));
+	notreg.ips = calloc(rm->n, sizeof(*notreg.ips));
+	notreg.macs = calloc(rm->n, sizeof(*notreg.macs));
+	if (notfree.ips == NULL || notfree.macs == NULL || notreg.ips == NULL ||
+	    notreg.macs == NULL || addrindex_of_list(&reg, &p->registered) < 0 ||
+	    addrindex_of_list(&fr, &p->free) < 0 || index_uses(&inuse, uses, nuses) < 0) {
 		snprintf(err, errsz, "out of memory");
 		rc = -ENOMEM;
 	}
+	/* An address a VM uses is not free, whatever the pool file says. */
 	for (size_t i = 0; i < rm->n && rc == 0; i++) {
 		const struct hvapi_address *a = &rm->v[i];
-		char d[INET_ADDRSTRLEN + 18];
 
-		describe(a, d, sizeof(d));
-		if (addrindex_find(&inuse, a, NULL))
-			list_add(used, sizeof(used), d);
-		else if (!addrindex_find(&reg, a, NULL))
-			list_add(notreg, sizeof(notreg), d);
-		else if (!addrindex_find(&fr, a, NULL))
-			list_add(notfree, sizeof(notfree), d);
+		if (addrindex_find(&inuse, a, NULL) || !addrindex_find(&fr, a, NULL))
+			missing_add(&notfree, a);
+		if (!addrindex_find(&reg, a, NULL))
+			missing_add(&notreg, a);
 	}
 	addrindex_fini(&reg);
 	addrindex_fini(&fr);
 	addrindex_fini(&inuse);
-	if (rc < 0)
-		return rc;
-	if (*used) {
-		snprintf(err, errsz, "addresses in use by VMs: %s", used);
-		return -EBUSY;
-	}
-	if (*notreg) {
-		snprintf(err, errsz, "addresses: %s not registered", notreg);
-		return -ENOENT;
-	}
-	if (*notfree) {
-		snprintf(err, errsz, "addresses: %s not in free pool", notfree);
-		return -ENOENT;
-	}
-	rc = addrpool_unregister_all(p, rm);
-	if (rc < 0)
+	if (rc == 0 && (missing_report(&notfree, "not in free pool", err, errsz) ||
+			missing_report(&notreg, "not registered", err, errsz)))
+		rc = -ENOENT;
+	if (rc == 0 && (rc = addrpool_unregister_all(p, rm)) < 0)
 		snprintf(err, errsz, "out of memory");
+	free(notfree.ips);
+	free(notfree.macs);
+	free(notreg.ips);
+	free(notreg.macs);
 	return rc;
 }
 

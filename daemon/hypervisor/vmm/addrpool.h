@@ -22,15 +22,17 @@
  * 4096 in one call)", "address pool full: ...", "bad MAC address: M", "no subnet
  * matching: X", "IP X is the gateway of subnet S" (also the network and broadcast
  * address, the DHCP dynamic range: subnets_reserved), "duplicate IP address: X",
- * "duplicate MAC address: M", "IP X used by VM V with another MAC", "MAC M used by VM
- * V". An address whose MAC a VM already uses (with the same IP) is adopted:
- * registered, not made free. */
+ * "duplicate MAC address: M" (the original's texts, also for an IP or a MAC a VM uses
+ * with another MAC or IP). An address whose MAC a VM already uses (with the same IP)
+ * is adopted: registered, not made free. */
 int addrpool_add(struct hvapi_address_pool *p, const struct hvapi_subnets *subnets,
 		 const struct addrpool_use *uses, size_t nuses, const struct hvapi_addresses *add,
 		 char *err, size_t errsz);
 
-/* AddressesToRemove: matched by IP when given, else by MAC; each must be free and
- * registered and no VM may use it. */
+/* AddressesToRemove: matched by IP when given, else by MAC; each must be free (no VM
+ * may use it) and registered. Errors are the original's: "IPs: map[X:{}] not in free
+ * pool", then "MACs: map[M:{}] not in free pool", then the same with "not
+ * registered". */
 int addrpool_remove(struct hvapi_address_pool *p, const struct addrpool_use *uses, size_t nuses,
 		    const struct hvapi_addresses *rm, char *err, size_t errsz);
 

@@ -15,14 +15,12 @@
 
 extern char **environ;
 
-/* Runs argv; its output (stdout and stderr, the last OUT_MAX bytes) goes into err with
- * the program's name when it fails. */
-int cmdrun(char *const argv[], char *err, size_t errsz)
+int cmdrun_status(char *const argv[], int *status, char *out, size_t outsz, char *err, size_t errsz)
 {
 	posix_spawn_file_actions_t fa;
-	char out[OUT_MAX + 1], buf[4096];
-	size_t len = 0;
-	int p[2], status, rc;
+	char buf[4096];
+	size_t len = 0, max = outsz > 0 ? outsz - 1 : 0;
+	int p[2], rc;
 	pid_t pid;
 	ssize_t n;
 
@@ -40,16 +38,17 @@ int cmdrun(char *const argv[], char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", argv[0], strerror(rc));
 		return -rc;
 	}
+	/* Keeps the last max bytes. */
 	while ((n = read(p[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-		if (n < 0)
+		if (n < 0 || max == 0)
 			continue;
-		if ((size_t)n >= OUT_MAX) {
-			memcpy(out, buf + n - OUT_MAX, OUT_MAX);
-			len = OUT_MAX;
+		if ((size_t)n >= max) {
+			memcpy(out, buf + n - max, max);
+			len = max;
 			continue;
 		}
-		if (len + (size_t)n > OUT_MAX) {
-			size_t drop = len + (size_t)n - OUT_MAX;
+		if (len + (size_t)n > max) {
+			size_t drop = len + (size_t)n - max;
 
 			memmove(out, out + drop, len - drop);
 			len -= drop;
@@ -58,12 +57,27 @@ int cmdrun(char *const argv[], char *err, size_t errsz)
 		len += (size_t)n;
 	}
 	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0)
+	if (outsz > 0)
+		out[len] = '\0';
+	while (waitpid(pid, status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
+	return 0;
+}
+
+/* Runs argv; its output (stdout and stderr, the last OUT_MAX bytes) goes into err with
+ * the program's name when it fails. */
+int cmdrun(char *const argv[], char *err, size_t errsz)
+{
+	char out[OUT_MAX + 1];
+	size_t len;
+	int status, rc = cmdrun_status(argv, &status, out, sizeof(out), err, errsz);
+
+	if (rc < 0)
+		return rc;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	out[len] = '\0';
+	len = strlen(out);
 	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
 		out[--len] = '\0';
 	for (size_t i = 0; i < len; i++)

@@ -10,6 +10,11 @@
  * "<prog> failed (status N): <its last output>". */
 int cmdrun(char *const argv[], char *err, size_t errsz);
 
+/* Runs argv as cmdrun does; *status is waitpid's and out (outsz > 0) holds the last
+ * outsz - 1 bytes of its output. 0 once it ran, or -errno with err if it could not. */
+int cmdrun_status(char *const argv[], int *status, char *out, size_t outsz, char *err,
+		  size_t errsz);
+
 /* grub-mkimage -O format -d gdir -p prefix -c <cfg> -o out modules...: a GRUB image
  * whose embedded config (the text cfg_text, written to cfg_path for the run and removed
  * after) finds the root partition. 0, or -errno with err. */

@@ -48,11 +48,15 @@ int subnets_select(const struct hvapi_subnets *l, const char *id, const struct s
 	const struct hvapi_subnet *pick = NULL;
 
 	*out = NULL;
+	if (l->n == 0) {
+		snprintf(err, errsz, "no subnets exist");
+		return -ENOENT;
+	}
 	if (id != NULL && *id != '\0') {
 		const struct hvapi_subnet *s = subnets_find(l, id);
 
 		if (s == NULL) {
-			snprintf(err, errsz, "no such subnet: %s", id);
+			snprintf(err, errsz, "subnet: %s does not exist", id);
 			return -ENOENT;
 		}
 		if (!subnets_access(s, c)) {
@@ -61,10 +65,6 @@ int subnets_select(const struct hvapi_subnets *l, const char *id, const struct s
 		}
 		*out = s;
 		return 0;
-	}
-	if (l->n == 0) {
-		snprintf(err, errsz, "no subnets exist");
-		return -ENOENT;
 	}
 	if (l->n == 1 && strcmp(api_str(l->v[0].id), SUBNETS_HYPERVISOR_ID) == 0) {
 		*out = &l->v[0];
@@ -294,7 +294,15 @@ static bool in_strlist(const struct api_strlist *l, const char *s)
 	return api_strlist_contains(l, s);
 }
 
-/* Checks the request's ids against cur and each other, and each subnet's fields. */
+/* The original's "cannot add hypervisor subnet" (change, delete). */
+static int hv_refused(const char *what, char *err, size_t errsz)
+{
+	snprintf(err, errsz, "cannot %s %s subnet", what, SUBNETS_HYPERVISOR_ID);
+	return -EPERM;
+}
+
+/* Checks the request's ids against cur and each other, and each subnet's fields, with
+ * the original's texts ("subnet: X already exists", "subnet: X does not exist"). */
 static int check_ids(const struct hvapi_subnets *cur,
 		     const struct hvapi_update_subnets_request *req, char *err, size_t errsz)
 {
@@ -309,11 +317,11 @@ static int check_ids(const struct hvapi_subnets *cur,
 		const char *id = api_str(req->add.v[i].id);
 
 		if (strcmp(id, SUBNETS_HYPERVISOR_ID) == 0)
-			goto hv;
+			return hv_refused("add", err, errsz);
 		if (subnets_validate_one(&req->add.v[i], err, errsz) < 0)
 			return -EINVAL;
 		if (subnets_find(cur, id) != NULL) {
-			snprintf(err, errsz, "cannot add existing subnet: %s", id);
+			snprintf(err, errsz, "subnet: %s already exists", id);
 			return -EEXIST;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -326,9 +334,9 @@ static int check_ids(const struct hvapi_subnets *cur,
 		const char *id = api_str(req->change.v[i].id);
 
 		if (strcmp(id, SUBNETS_HYPERVISOR_ID) == 0)
-			goto hv;
+			return hv_refused("change", err, errsz);
 		if (subnets_find(cur, id) == NULL) {
-			snprintf(err, errsz, "cannot change missing subnet: %s",
+			snprintf(err, errsz, "subnet: %s does not exist",
 				 subnets_show(id, shown, sizeof(shown)));
 			return -ENOENT;
 		}
@@ -344,17 +352,14 @@ static int check_ids(const struct hvapi_subnets *cur,
 		const char *id = req->delete_ids.v[i];
 
 		if (strcmp(id, SUBNETS_HYPERVISOR_ID) == 0)
-			goto hv;
+			return hv_refused("delete", err, errsz);
 		if (subnets_find(cur, id) == NULL) {
-			snprintf(err, errsz, "cannot delete missing subnet: %s",
+			snprintf(err, errsz, "subnet: %s does not exist",
 				 subnets_show(id, shown, sizeof(shown)));
 			return -ENOENT;
 		}
 	}
 	return 0;
-hv:
-	snprintf(err, errsz, "cannot modify the \"%s\" subnet", SUBNETS_HYPERVISOR_ID);
-	return -EPERM;
 }
 
 static const struct hvapi_subnet *changed(const struct hvapi_update_subnets_request *req,

@@ -214,6 +214,12 @@ static int allocate(struct manager *m, const struct vm_caller *c,
 		rc = -ENOSPC;
 		goto out_abort;
 	}
+	/* The original looks at the pool before the subnets. */
+	if (t.pool.free.n == 0) {
+		snprintf(err, errsz, "no free addresses in pool");
+		rc = -ENOSPC;
+		goto out_abort;
+	}
 	rc = subnets_select(subnets, req->vm.subnet_id, &sc, &s, err, errsz);
 	if (rc == 0)
 		rc = addrpool_allocate(&t.pool, s, req->vm.address.ip, &v->address, err, errsz);

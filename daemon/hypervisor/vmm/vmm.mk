@@ -7,6 +7,7 @@ VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstat
 	volumes.c imagefetch.c objlru.c objcache.c imgconn.c vmimage.c rootdisk.c rootdisk_efi.c gpt.c cmdrun.c tftpboot.c libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
 VMM_SRCS += $(VMM_DIR)/vmlocal.c $(VMM_DIR)/vmmove.c
 VMM_SRCS += $(VMM_DIR)/identity.c
+VMM_SRCS += $(VMM_DIR)/volresize.c
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
