@@ -78,6 +78,7 @@ struct vmctl_opts {
 	struct hvapi_match_tags vm_tags_to_match;
 	struct api_bytes access_token; /* -accessToken (base64) */
 	int64_t token_lifetime_ns;
+	bool skip_backup, pre_delete; /* replace-vm-image, patch-vm-image */
 };
 
 struct vmctl {
@@ -156,6 +157,14 @@ int vmctl_cmd_get_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc
 int vmctl_cmd_replace_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 				char *const argv[]);
 int vmctl_cmd_trace_metadata(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			     char *const argv[]);
+
+/* cmd_image.c: a VM's root image. */
+int vmctl_cmd_replace_image(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			    char *const argv[]);
+int vmctl_cmd_debug_image(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_patch_image(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_last_patch_log(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			     char *const argv[]);
 
 #endif
