@@ -171,7 +171,7 @@ qemu-img create -q -f qcow2 "$IMG/q.qcow2" 96M
 # The qcow2 header's size field (bytes 24..31, big-endian) is the virtual size.
 vsize=$(od -An -tu1 -j24 -N8 "$IMG/q.qcow2" | awk '{v = 0; for (i = 1; i <= NF; i++) v = v * 256 + $i; printf "%d", v}')
 t_expect "the qcow2 header says 96 MiB" '^100663296$' echo "$vsize"
-QVM=$(vmc admin -memory=64M -milliCPUs=100 -vmTags=Name=qcow -doNotStart -volumeFormat=qcow2 -imageFile="$IMG/q.qcow2" create-vm 2>&1)
+QVM=$(vmc admin -memory=64M -milliCPUs=100 -vmTags=Name=qcow -doNotStart -volumeFormat=qcow2 -imageFile="$IMG/q.qcow2" create-vm 2>/dev/null)
 t_expect "create-vm -volumeFormat=qcow2 -imageFile q.qcow2" '^10\.104\.0\.1[0-3]$' echo "$QVM"
 t_expect "GetVmInfo: Volumes[0].VirtualSize is the header's $vsize" "\"VirtualSize\":$vsize" rpc admin Hypervisor.GetVmInfo "{\"IpAddress\":\"$QVM\"}"
 t_expect "...and Format qcow2" '"Format":"qcow2"' rpc admin Hypervisor.GetVmInfo "{\"IpAddress\":\"$QVM\"}"

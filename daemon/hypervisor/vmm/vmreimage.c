@@ -930,17 +930,19 @@ static int patch_build(struct patch *pt, char *err, size_t errsz)
 	return rc;
 }
 
-static void write_patch_log(const struct paths *p, FILE *log, char *buf, size_t len)
+/* Closes the log (which sets *buf and *len) and writes it as lastPatchLog. */
+static void write_patch_log(const struct paths *p, FILE *log, char **buf, size_t *len)
 {
 	char path[4300];
 	int rc;
 
 	fclose(log);
 	snprintf(path, sizeof(path), "%.4095s/%s", p->dir, VMREIMAGE_PATCH_LOG);
-	rc = fsutil_write_atomic(path, buf, len > PATCH_LOG_MAX ? PATCH_LOG_MAX : len, 0644);
+	rc = fsutil_write_atomic(path, *buf, *len > PATCH_LOG_MAX ? PATCH_LOG_MAX : *len, 0644);
 	if (rc < 0)
 		log_warn("writing %s: %s", path, strerror(-rc));
-	free(buf);
+	free(*buf);
+	*buf = NULL;
 }
 
 int vmreimage_patch(struct manager *m, struct vm *vm,
@@ -990,7 +992,7 @@ int vmreimage_patch(struct manager *m, struct vm *vm,
 		rc = swap_in(&p, req->skip_backup, err, errsz);
 	if (rc < 0)
 		remove_new(&p);
-	write_patch_log(&p, log, logbuf, loglen);
+	write_patch_log(&p, log, &logbuf, &loglen);
 	if (rc < 0)
 		goto out_finish;
 	free(copy.vm.image_name);
