@@ -7,6 +7,7 @@
 #    B; root.old holds the old bytes; restore-vm-image (stopped only) brings A back at
 #    the next start; discard-vm-old-image removes root.old;
 #  - debug-vm-image boots root.debug (marker D), state debugging; stop-vm removes it;
+#    start-vm of a debugging VM powers it down and boots the root again;
 #  - a qcow2 image streamed into CreateVm records Volumes[0].VirtualSize (the bytes of
 #    its header), and patch-vm-image refuses it (not raw);
 #  - patch-vm-image -imageName on a VM made from an image: the image's new file is in
@@ -15,7 +16,7 @@
 #    get-vm-last-patch-log returns the log (with "keep:" and "delete:" lines);
 #  - refusals: a non-owner, a running VM where the VM must be stopped, PreDelete on a
 #    running VM, an impossible size, an image without a filter.
-# Four TCG boots (create A, restart B, start A again, debug D).
+# Six TCG boots (create A, restart B, start A again, debug D twice, start B).
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
 t_require libvirtd "a private libvirtd runs the VM"
@@ -165,6 +166,13 @@ t_check "...and the root is untouched (B)" cmp "$root" "$IMG/B.img"
 t_check "stop-vm ends debugging" vmc admin stop-vm "$VM"
 t_check "...and removes root.debug" test ! -e "$root.debug"
 t_expect "...the VM is stopped" '^stopped$' state_of "$VM"
+t_check "debug-vm-image again" vmc admin -imageFile="$IMG/D.img" debug-vm-image "$VM"
+t_expect "...debugging" '^debugging$' state_of "$VM"
+t_check "start-vm of a debugging VM" vmc admin start-vm "$VM"
+if marker "$VM" B; then t_ok "...powers it down and boots the root again: marker B"; else t_fail "marker B after debugging" "$(tail -3 "$HV_STATE/VMs/$VM/bootlog" 2>&1)"; fi
+t_expect "...running" '^running$' state_of "$VM"
+t_check "...root.debug is gone" test ! -e "$root.debug"
+t_check "stop-vm" vmc admin stop-vm "$VM"
 
 # ---- a qcow2 image streamed into CreateVm: its VirtualSize ----
 qemu-img create -q -f qcow2 "$IMG/q.qcow2" 96M

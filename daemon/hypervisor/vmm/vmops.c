@@ -244,6 +244,14 @@ int vmops_start(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool 
 		return -EPERM;
 	}
 	pthread_mutex_lock(&vm->mu);
+	if (!vm->busy && vm->info.vm.state == HVAPI_STATE_DEBUGGING) {
+		/* StartVm of a debugging VM: power it down, drop root.debug, start the root
+		 * (spec §7.4). */
+		pthread_mutex_unlock(&vm->mu);
+		if (vmops_stop(m, vm, err, errsz) < 0)
+			return -EIO;
+		pthread_mutex_lock(&vm->mu);
+	}
 	if (vm->busy) {
 		pthread_mutex_unlock(&vm->mu);
 		snprintf(err, errsz, "mutations blocked");
