@@ -69,7 +69,8 @@ is_start() {
 	return 1
 }
 is_start || { t_fail "imageserver starts" "$(tail -3 "$IS/out")"; exit 0; }
-t_cleanup bash -c 'kill $(cat '"$IS"'/pid) 2>/dev/null'
+is_stop() { kill "$(cat "$IS/pid")" 2>/dev/null; }
+t_cleanup is_stop
 echo "$is_pid" >"$IS/pid"
 it() {
 	hv_ns "$SS_BIN/imagetool" -imageServerHostname=127.0.0.1 -imageServerPortNum=$IS_PORT \

@@ -351,7 +351,7 @@ int vmreimage_replace(struct manager *m, struct vm *vm,
 	enum hvapi_volume_format fmt = req->volume_format;
 	uint64_t size = 0, vsize = 0;
 	char *resolved = NULL;
-	struct paths p;
+	struct paths p = {0};
 	bool restart;
 	int rc;
 
@@ -439,7 +439,7 @@ int vmreimage_debug(struct manager *m, struct vm *vm,
 	struct hvapi_local_vm_info copy;
 	uint64_t size = 0, vsize = 0;
 	char *resolved = NULL;
-	struct paths p;
+	struct paths p = {0};
 	bool restart;
 	int rc;
 
@@ -497,7 +497,7 @@ int vmreimage_debug(struct manager *m, struct vm *vm,
 int vmreimage_restore(struct manager *m, struct vm *vm, char *err, size_t errsz)
 {
 	struct hvapi_local_vm_info copy;
-	struct paths p;
+	struct paths p = {0};
 	struct stat st;
 	int rc = vmops_edit_begin(vm, VMOPS_NEED_STOPPED, VMOPS_EDIT_VOLUMES, &copy, err, errsz);
 
@@ -540,7 +540,7 @@ int vmreimage_discard_old(struct manager *m, struct vm *vm, char *err, size_t er
 {
 	struct hvapi_local_vm_info copy;
 	const char *files[3];
-	struct paths p;
+	struct paths p = {0};
 	int rc = vmops_edit_begin(vm, VMOPS_NEED_ANY, VMOPS_EDIT_VOLUMES, &copy, err, errsz);
 
 	if (rc < 0)
@@ -952,7 +952,7 @@ int vmreimage_patch(struct manager *m, struct vm *vm,
 	struct hvapi_local_vm_info copy;
 	struct filter f = {0};
 	struct vmimage vi;
-	struct paths p;
+	struct paths p = {0};
 	char *logbuf = NULL;
 	size_t loglen = 0;
 	bool restart;
