@@ -102,7 +102,8 @@ echo "$is_pid" >"$IS/pid"
 
 # ---- the hypervisor ----
 hv_daemon_start -virtType="$vt" -stopTimeout=3s -acknowledgeTimeout=60s \
-	-imageServerHostname=127.0.0.1 -imageServerPortNum=$IS_PORT -objectCacheSize=256M ||
+	-imageServerHostname=127.0.0.1 -imageServerPortNum=$IS_PORT -objectCacheSize=256M \
+	-localImagesDirectory="$IMG" ||
 	{ t_fail "daemon starts" "$(tail -5 "$HV_LOG")"; exit 0; }
 t_ok "daemon starts with an image server"
 rpc admin Hypervisor.UpdateSubnets '{"Add":[{"Id":"vms","IpGateway":"10.104.0.1","IpMask":"255.255.255.0","DomainNameServers":["10.104.0.1"]}]}' >/dev/null
@@ -187,6 +188,13 @@ t_expect "...and Format qcow2" '"Format":"qcow2"' rpc admin Hypervisor.GetVmInfo
 t_expect_fail "patch-vm-image on a qcow2 root is refused" 'cannot patch non-RAW volumes' \
 	vmc admin -imageName=base/2026-01-01:00:00:02 patch-vm-image "$QVM"
 vmc admin destroy-vm "$QVM" >/dev/null 2>&1
+# The same in the Go client's wire form (rpc.md §10: its bytes, separate raw write).
+hv_ns python3 "$SS_TOP/tests/e2e/hv_reimage_wire.py" "$C/ca/ca.pem" "$C/admin/admin.cert" \
+	"$C/admin/admin.key" "127.0.0.1:$HV_PORT" "$IMG/q.qcow2" >"$HV_DIR/wire.out" 2>&1
+t_expect "Go-form CreateVm with a streamed qcow2: copying image, then Final" '"Final":true' cat "$HV_DIR/wire.out"
+WVM=$(sed -n 's/.*"Final":true.*"IpAddress":"\([0-9.]*\)".*/\1/p' "$HV_DIR/wire.out")
+t_expect "...its VirtualSize is the header's $vsize" "\"VirtualSize\":$vsize" rpc admin Hypervisor.GetVmInfo "{\"IpAddress\":\"$WVM\"}"
+vmc admin destroy-vm "$WVM" >/dev/null 2>&1
 
 # ---- patch-vm-image on a VM made from an image ----
 PVM=$(vmc admin -memory=64M -milliCPUs=100 -vmTags=Name=patch -doNotStart -minFreeBytes=16M -roundupPower=24 -imageName=base/2026-01-01:00:00:01 create-vm 2>"$HV_DIR/pcreate.err")
@@ -228,5 +236,15 @@ t_check "patch-vm-image -skipBackup" vmc admin -skipBackup -imageName=base/2026-
 t_check "...leaves no root.old" test ! -e "$proot.old"
 t_expect "...and the kept file is still there" "^state-$SS_ID\$" debugfs -R "cat /var/lib/keep/state" "$dev"
 t_expect "...and the VM stayed stopped" '^stopped$' state_of "$PVM"
+# ---- ReplaceVmImage from the image server and from a file:// URL (stopped VM) ----
+t_expect "replace-vm-image -imageName base/1 on the stopped VM" 'unpacking image: base/2026-01-01:00:00:01' \
+	vmc admin -minFreeBytes=16M -roundupPower=24 -imageName=base/2026-01-01:00:00:01 replace-vm-image "$PVM"
+t_expect "...the root is the image's again" '^one$' debugfs -R "cat /etc/hostname" "$dev"
+t_expect "...the record names it" '"ImageName": "base/2026-01-01:00:00:01"' vmc admin get-vm-info "$PVM"
+t_check "...and root.old is the patched root" bash -c "debugfs -R 'cat /etc/patched' '$proot.old?offset=1048576' 2>/dev/null | grep -q patched-bytes"
+t_check "replace-vm-image -skipBackup -imageURL file://.../A.img" \
+	vmc admin -skipBackup -imageURL="file://$IMG/A.img" replace-vm-image "$PVM"
+t_check "...the root is disk A" cmp "$proot" "$IMG/A.img"
+t_expect "...of A's size in the record" "\"Size\": $(stat -c %s "$IMG/A.img")" vmc admin get-vm-info "$PVM"
 t_check "check-vms is clean" "$SS_BIN/hypervisor" -stateDir="$HV_STATE" -volumeDirectories="$HV_DIR/volumes" \
 	-libvirtURI="$HV_URI" check-vms
