@@ -14,6 +14,8 @@
 #    the root file system (bytes read back with debugfs), a file under the image's
 #    filter is kept, one outside it is gone, root.old is the old root, and
 #    get-vm-last-patch-log returns the log (with "keep:" and "delete:" lines);
+#  - a separate kernel (SkipBootloader) moves to kernel.old with its root and comes back
+#    with restore-vm-image;
 #  - refusals: a non-owner, a running VM where the VM must be stopped, PreDelete on a
 #    running VM, an impossible size, an image without a filter.
 # Six TCG boots (create A, restart B, start A again, debug D twice, start B).
@@ -246,5 +248,18 @@ t_check "replace-vm-image -skipBackup -imageURL file://.../A.img" \
 	vmc admin -skipBackup -imageURL="file://$IMG/A.img" replace-vm-image "$PVM"
 t_check "...the root is disk A" cmp "$proot" "$IMG/A.img"
 t_expect "...of A's size in the record" "\"Size\": $(stat -c %s "$IMG/A.img")" vmc admin get-vm-info "$PVM"
+# ---- a separate kernel (SkipBootloader) follows the root: kernel.old, restored back ----
+pdir=$HV_DIR/volumes/$PVM
+t_check "replace-vm-image -imageName base/1 -skipBootloader" vmc admin -skipBootloader \
+	-minFreeBytes=16M -roundupPower=24 -imageName=base/2026-01-01:00:00:01 replace-vm-image "$PVM"
+t_check "...the image's kernel is beside the root" cmp "$pdir/kernel" "$(ss_test_kernel)"
+t_check "...root.old is the previous root (disk A)" cmp "$proot.old" "$IMG/A.img"
+t_check "discard-vm-old-image" vmc admin discard-vm-old-image "$PVM"
+t_check "replace-vm-image -imageFile A (no separate kernel)" vmc admin -imageFile="$IMG/A.img" replace-vm-image "$PVM"
+t_check "...the kernel went to kernel.old with the old root" test -e "$pdir/kernel.old" -a ! -e "$pdir/kernel"
+t_check "restore-vm-image" vmc admin restore-vm-image "$PVM"
+t_check "...brings the kernel back" cmp "$pdir/kernel" "$(ss_test_kernel)"
+t_check "...and the image's root" bash -c "debugfs -R 'cat /etc/hostname' '$dev' 2>/dev/null | grep -qx one"
+t_check "...and no .old file is left" test ! -e "$pdir/kernel.old" -a ! -e "$proot.old"
 t_check "check-vms is clean" "$SS_BIN/hypervisor" -stateDir="$HV_STATE" -volumeDirectories="$HV_DIR/volumes" \
 	-libvirtURI="$HV_URI" check-vms
