@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 
 #include "daemon/hypervisor/vmm/cmdrun.h"
 #include "daemon/hypervisor/vmm/imagefetch.h"
+#include "daemon/hypervisor/vmm/imgfilter.h"
 #include "daemon/hypervisor/vmm/objcache.h"
 #include "daemon/hypervisor/vmm/rootdisk.h"
 #include "daemon/hypervisor/vmm/vmimage.h"
@@ -598,87 +598,19 @@ int vmreimage_patch_log_open(struct vm *vm, int *fd, uint64_t *len, struct times
 
 /* ---- PatchVmImage ---- */
 
-struct filter {
-	regex_t *re;
-	size_t n;
-};
-
-static void filter_free(struct filter *f)
+/* The image's Filter; the original refuses an image without one. */
+static int image_filter(const struct vmimage *vi, struct imgfilter *f, char *err, size_t errsz)
 {
-	for (size_t i = 0; i < f->n; i++)
-		regfree(&f->re[i]);
-	free(f->re);
-	f->re = NULL;
-	f->n = 0;
-}
+	const json_t *j = vi->img.extra ? json_object_get(vi->img.extra, "Filter") : NULL;
+	size_t skipped = 0;
+	int rc = imgfilter_from_json(j, f, &skipped);
 
-/* Each line anchored at the start of the path (lib/filter's "^" + line). */
-static int filter_compile(struct filter *f, char *const *lines, size_t n)
-{
-	f->re = calloc(n ? n : 1, sizeof(regex_t));
-	f->n = 0;
-	if (f->re == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(lines[i]);
-		char *pat = malloc(len + 2);
-
-		if (pat == NULL) {
-			filter_free(f);
-			return -ENOMEM;
-		}
-		pat[0] = '^';
-		memcpy(pat + 1, lines[i], len + 1);
-		if (regcomp(&f->re[f->n], pat, REG_EXTENDED | REG_NOSUB) == 0)
-			f->n++;
-		free(pat);
-	}
-	return 0;
-}
-
-static bool filter_match(const struct filter *f, const char *path)
-{
-	for (size_t i = 0; i < f->n; i++)
-		if (regexec(&f->re[i], path, 0, NULL, 0) == 0)
-			return true;
-	return false;
-}
-
-bool vmreimage_filter_match(char *const *lines, size_t n, const char *path)
-{
-	struct filter f;
-	bool ok;
-
-	if (filter_compile(&f, lines, n) < 0)
-		return false;
-	ok = filter_match(&f, path);
-	filter_free(&f);
-	return ok;
-}
-
-/* The image's Filter ({"FilterLines": [...]}); the original refuses an image without one. */
-static int image_filter(const struct vmimage *vi, struct filter *f, char *err, size_t errsz)
-{
-	json_t *j = vi->img.extra ? json_object_get(vi->img.extra, "Filter") : NULL;
-	json_t *lines = json_is_object(j) ? json_object_get(j, "FilterLines") : NULL;
-	char **v;
-	size_t n = json_is_array(lines) ? json_array_size(lines) : 0;
-	int rc;
-
-	if (!json_is_object(j)) {
+	if (rc == -EINVAL)
 		snprintf(err, errsz, "%s contains no filter", vi->name);
-		return -EINVAL;
-	}
-	v = calloc(n ? n : 1, sizeof(char *));
-	if (v == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const char *s = json_string_value(json_array_get(lines, i));
-
-		v[i] = (char *)(s ? s : "");
-	}
-	rc = filter_compile(f, v, n);
-	free(v);
+	else if (rc < 0)
+		snprintf(err, errsz, "out of memory");
+	else if (skipped > 0)
+		log_warn("%s: %zu filter lines do not compile: ignored", vi->name, skipped);
 	return rc;
 }
 
@@ -749,7 +681,7 @@ static int64_t fs_offset(const char *path, char *err, size_t errsz)
 struct merge {
 	const char *old_tree, *new_tree;
 	size_t old_len;
-	const struct filter *f;
+	const struct imgfilter *f;
 	FILE *log;
 	int rc;
 	size_t kept, deleted;
@@ -793,7 +725,7 @@ static int merge_one(const char *path, const struct stat *st, int flag, struct F
 	snprintf(dest, sizeof(dest), "%s%s", mg->new_tree, rel);
 	if (lstat(dest, &dst) == 0)
 		return FTW_CONTINUE; /* the image provides it */
-	if (!filter_match(mg->f, rel)) {
+	if (!imgfilter_match(mg->f, rel)) {
 		fprintf(mg->log, "delete: %s\n", rel);
 		mg->deleted++;
 		return FTW_CONTINUE;
@@ -812,7 +744,7 @@ static int merge_one(const char *path, const struct stat *st, int flag, struct F
 
 /* Moves what the filter excludes from old_tree into new_tree, logging each path kept and
  * each path of the old root that the image drops. */
-static int merge_trees(const char *old_tree, const char *new_tree, const struct filter *f,
+static int merge_trees(const char *old_tree, const char *new_tree, const struct imgfilter *f,
 		       FILE *log, char *err, size_t errsz)
 {
 	struct merge mg = {.old_tree = old_tree,
@@ -863,7 +795,7 @@ struct patch {
 	const struct hvapi_patch_vm_image_request *req;
 	const struct vmcreate_io *io;
 	struct vmimage *vi;
-	const struct filter *f;
+	const struct imgfilter *f;
 	struct hvapi_local_vm_info *copy;
 	const struct paths *p;
 	FILE *log;
@@ -950,7 +882,7 @@ int vmreimage_patch(struct manager *m, struct vm *vm,
 		    char *err, size_t errsz)
 {
 	struct hvapi_local_vm_info copy;
-	struct filter f = {0};
+	struct imgfilter f = {0};
 	struct vmimage vi;
 	struct paths p = {0};
 	char *logbuf = NULL;
@@ -1005,7 +937,7 @@ int vmreimage_patch(struct manager *m, struct vm *vm,
 out_finish:
 	vmops_edit_finish(m, vm, &copy, rc, err, errsz);
 out_image:
-	filter_free(&f);
+	imgfilter_free(&f);
 	vmimage_close(&vi);
 	return rc;
 }

@@ -48,9 +48,4 @@ int vmreimage_discard_old(struct manager *m, struct vm *vm, char *err, size_t er
 int vmreimage_patch_log_open(struct vm *vm, int *fd, uint64_t *len, struct timespec *mtime,
 			     char *err, size_t errsz);
 
-/* Does path ("/etc/ssh/ssh_host_rsa_key") match one of the image filter's lines (each
- * a regular expression anchored at the start of the path, as the original's
- * lib/filter)? A line that does not compile matches nothing. Pure. */
-bool vmreimage_filter_match(char *const *lines, size_t n, const char *path);
-
 #endif
