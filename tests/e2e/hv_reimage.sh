@@ -135,6 +135,9 @@ t_expect_fail "PreDelete on a running VM is refused (the image is drained)" \
 	'VM must be stopped to pre-delete' vmc admin -preDelete -imageFile="$IMG/B.img" replace-vm-image "$VM"
 t_expect_fail "an impossible size is refused" 'not enough free space|out of range' \
 	vmc admin -imageName=base -minFreeBytes=1099511627776000 replace-vm-image "$VM"
+: >"$IMG/empty.img"
+t_expect_fail "an empty image file (ImageDataSize 0) is no image" 'no image specified' \
+	vmc admin -imageFile="$IMG/empty.img" replace-vm-image "$VM"
 t_expect "...and the VM still runs" '^running$' state_of "$VM"
 t_check "...without a root.new left behind" test ! -e "$root.new"
 t_expect "replace-vm-image -imageFile B on the running VM: stop, swap, start" 'starting VM' \
@@ -228,6 +231,8 @@ vmc admin get-vm-last-patch-log "$PVM" >"$HV_DIR/patch.log" 2>&1
 t_expect "get-vm-last-patch-log returns the log" 'update\(base/2026-01-01:00:00:02\) starting' cat "$HV_DIR/patch.log"
 t_expect "...which says what was kept" '^keep: /var/lib/keep$' cat "$HV_DIR/patch.log"
 t_expect "...and what was dropped" '^delete: /etc/old-only$' cat "$HV_DIR/patch.log"
+t_expect_fail "get-vm-last-patch-log by a non-owner is refused (weaknesses #5)" 'no access to resource' \
+	vmc user get-vm-last-patch-log "$PVM"
 t_check "...byte for byte the lastPatchLog file" cmp "$HV_DIR/patch.log" "$HV_DIR/volumes/$PVM/lastPatchLog"
 # The raw reply: {Error, Length, PatchTime} before the bytes.
 t_expect "GetVmLastPatchLog's first message carries Length and PatchTime" \
