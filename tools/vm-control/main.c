@@ -328,6 +328,11 @@ static void define_flags(struct vmctl *v)
 		     "Path to VNC viewer for connect-to-vm-console (none: print the local port)");
 	flags_string(fs, "identityName", &o->identity_name, "",
 		     "Name of identity for replace-vm-identity (none: erase the identity)");
+	flags_bool(fs, "skipBackup", &o->skip_backup, false,
+		   "If true, do not keep the old root as root.old (replace/patch-vm-image)");
+	flags_bool(fs, "preDelete", &o->pre_delete, false,
+		   "If true, delete the old root before the new image is written (stopped VM, "
+		   "replace-vm-image)");
 }
 
 /* ---- Subcommands ---- */
@@ -385,6 +390,9 @@ static const struct vmctl_cmd commands[] = {
      "proxy a local port to the VM's VNC console (and start -vncViewer on it)"},
     {"create-vm", "", 0, 0, vmctl_cmd_create_vm, HVAPI_M_CREATE_VM, "creating VM",
      "create a VM; prints its IP address"},
+    {"debug-vm-image", IP, 1, 1, vmctl_cmd_debug_image, HVAPI_M_DEBUG_VM_IMAGE,
+     "debugging VM image",
+     "boot the VM from root.debug made from -imageName, -imageURL or -imageFile"},
     {"delete-vm-volume", IP, 1, 1, vmctl_cmd_volumes, HVAPI_M_DELETE_VM_VOLUME,
      "deleting VM volume", "delete volume -volumeIndex (>= 1)"},
     {"destroy-vm", IP, 1, 1, vmctl_cmd_vm_token, HVAPI_M_DESTROY_VM, "destroying VM",
@@ -410,6 +418,8 @@ static const struct vmctl_cmd commands[] = {
      "show the information of a VM"},
     {"get-vm-infos", "", 0, 0, vmctl_cmd_print, HVAPI_M_GET_VM_INFOS, "getting VM infos",
      "show every VM (filters: -ownerGroups, -ownerUsers, -vmTagsToMatch)"},
+    {"get-vm-last-patch-log", IP, 1, 1, vmctl_cmd_last_patch_log, HVAPI_M_GET_VM_LAST_PATCH_LOG,
+     "getting VM last patch log", "write the log of the last patch-vm-image to stdout"},
     {"get-vm-user-data", IP, 1, 1, vmctl_cmd_get_user_data, HVAPI_M_GET_VM_USER_DATA,
      "getting VM user data", "write the user data to -userDataFile (default stdout)"},
     {"get-vm-volume-storage-configuration", IP, 1, 1, vmctl_cmd_print,
@@ -422,6 +432,8 @@ static const struct vmctl_cmd commands[] = {
      "show the subnets"},
     {"list-vms", "", 0, 0, vmctl_cmd_list_vms, HVAPI_M_LIST_VMS, "listing VMs",
      "list VM IP addresses (filters: -ownerGroups, -ownerUsers, -vmTagsToMatch)"},
+    {"patch-vm-image", IP, 1, 1, vmctl_cmd_patch_image, HVAPI_M_PATCH_VM_IMAGE, "patching VM image",
+     "bring the root file system to image -imageName (-skipBackup)"},
     {"probe-vm-port", IP, 1, 1, vmctl_cmd_probe_port, HVAPI_M_PROBE_VM_PORT, "probing VM port",
      "probe TCP port -probePortNum of a VM from its hypervisor"},
     {"reboot-vm", IP, 1, 1, vmctl_cmd_reboot_vm, HVAPI_M_REBOOT_VM, "rebooting VM", "reboot a VM"},
@@ -432,6 +444,9 @@ static const struct vmctl_cmd commands[] = {
      "replace the VM's identity with -identityCertFile and -identityKeyFile"},
     {"replace-vm-identity", IP, 1, 1, vmctl_cmd_replace_identity, HVAPI_M_REPLACE_VM_IDENTITY,
      "replacing VM identity", "erase the VM's identity (-identityName is not supported)"},
+    {"replace-vm-image", IP, 1, 1, vmctl_cmd_replace_image, HVAPI_M_REPLACE_VM_IMAGE,
+     "replacing VM image",
+     "replace the root with -imageName, -imageURL or -imageFile (old kept as root.old)"},
     {"replace-vm-user-data", IP, 1, 1, vmctl_cmd_replace_user_data, HVAPI_M_REPLACE_VM_USER_DATA,
      "replacing VM user data", "replace the user data with -userDataFile (\"-\": stdin)"},
     {"restore-vm-from-snapshot", IP, 1, 1, vmctl_cmd_snapshots, HVAPI_M_RESTORE_VM_FROM_SNAPSHOT,

@@ -5,4 +5,5 @@ vm-control_SRCS := tools/vm-control/main.c tools/vm-control/client.c \
 	tools/vm-control/cmd_stream.c
 vm-control_SRCS += tools/vm-control/cmd_local.c
 vm-control_SRCS += tools/vm-control/cmd_console.c
+vm-control_SRCS += tools/vm-control/cmd_image.c
 INSTALL_BIN += vm-control

@@ -80,6 +80,7 @@ struct vmctl_opts {
 	int64_t token_lifetime_ns;
 	const char *local_vm_create, *local_vm_destroy; /* export-local-vm */
 	const char *vnc_viewer, *identity_name; /* cmd_console.c */
+	bool skip_backup, pre_delete; /* replace-vm-image, patch-vm-image */
 };
 
 struct vmctl {
@@ -171,5 +172,12 @@ int vmctl_cmd_replace_credentials(struct vmctl *v, const struct vmctl_cmd *c, in
 				  char *const argv[]);
 int vmctl_cmd_replace_identity(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			       char *const argv[]);
+/* cmd_image.c: a VM's root image. */
+int vmctl_cmd_replace_image(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			    char *const argv[]);
+int vmctl_cmd_debug_image(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_patch_image(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_last_patch_log(struct vmctl *v, const struct vmctl_cmd *c, int argc,
+			     char *const argv[]);
 
 #endif

@@ -5,3 +5,4 @@ RPC_SRCS := $(addprefix daemon/hypervisor/rpc/, rpc.c rpc_table.c rpc_host.c rpc
 RPC_SRCS += daemon/hypervisor/rpc/rpc_local.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_identity.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_extleases.c
+RPC_SRCS += daemon/hypervisor/rpc/rpc_image.c

@@ -445,7 +445,7 @@ static int make_root(struct manager *m, struct vm *vm, struct hvapi_create_vm_re
 			snprintf(err, errsz, "creating %s: %s", path, strerror(-rc));
 		return rc;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errsz, "creating %s: %s", path, strerror(errno));

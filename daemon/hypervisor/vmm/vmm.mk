@@ -8,6 +8,10 @@ VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstat
 VMM_SRCS += $(VMM_DIR)/vmlocal.c $(VMM_DIR)/vmmove.c
 VMM_SRCS += $(VMM_DIR)/identity.c
 VMM_SRCS += $(VMM_DIR)/volresize.c
+VMM_SRCS += $(VMM_DIR)/vmreimage.c $(VMM_DIR)/imgfilter.c
+
+UNIT_TESTS += test_imgfilter
+test_imgfilter_SRCS := $(VMM_DIR)/imgfilter.c
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c

@@ -161,6 +161,30 @@ static void net_unregister(struct manager *m, const struct hvapi_vm_info *info)
 	}
 }
 
+/* root.debug beside the root volume (DebugVmImage). Call with vm->mu held. */
+static bool has_debug_root(struct vm *vm)
+{
+	char path[4200];
+
+	if (vm->info.volume_locations.n == 0)
+		return false;
+	snprintf(path, sizeof(path), "%s.debug", api_str(vm->info.volume_locations.v[0].filename));
+	return access(path, F_OK) == 0;
+}
+
+static void drop_debug_root(struct vm *vm)
+{
+	char path[4200] = "";
+
+	pthread_mutex_lock(&vm->mu);
+	if (vm->info.volume_locations.n > 0)
+		snprintf(path, sizeof(path), "%s.debug",
+			 api_str(vm->info.volume_locations.v[0].filename));
+	pthread_mutex_unlock(&vm->mu);
+	if (*path && unlink(path) == 0)
+		log_info("%s: debug root removed", vm->ipstr);
+}
+
 int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *timed_out,
 	       char *err, size_t errsz)
 {
@@ -201,6 +225,8 @@ int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *
 		vm_set_state(vm, HVAPI_STATE_RUNNING);
 		log_info("%s: started", vm->ipstr);
 	}
+	if (rc == 0 && vm->info.vm.state == HVAPI_STATE_RUNNING && has_debug_root(vm))
+		vm_set_state(vm, HVAPI_STATE_DEBUGGING); /* booted from root.debug */
 	pthread_mutex_unlock(&vm->mu);
 	manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
 	ack_finish(m, &ack, rc == 0 && timed_out != NULL, dhcp_timeout_ns, timed_out);
@@ -218,6 +244,14 @@ int vmops_start(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool 
 		return -EPERM;
 	}
 	pthread_mutex_lock(&vm->mu);
+	if (!vm->busy && vm->info.vm.state == HVAPI_STATE_DEBUGGING) {
+		/* StartVm of a debugging VM: power it down, drop root.debug, start the root
+		 * (spec §7.4). */
+		pthread_mutex_unlock(&vm->mu);
+		if (vmops_stop(m, vm, err, errsz) < 0)
+			return -EIO;
+		pthread_mutex_lock(&vm->mu);
+	}
 	if (vm->busy) {
 		pthread_mutex_unlock(&vm->mu);
 		snprintf(err, errsz, "mutations blocked");
@@ -246,14 +280,15 @@ int vmops_start(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool 
 	return rc;
 }
 
-int vmops_stop(struct manager *m, struct vm *vm, char *err, size_t errsz)
+/* With owned, the caller holds the VM's busy flag itself (an image replacement). */
+static int stop(struct manager *m, struct vm *vm, bool owned, char *err, size_t errsz)
 {
 	const char *why = NULL;
 	enum vmstate_action a;
 	int rc;
 
 	pthread_mutex_lock(&vm->mu);
-	if (vm->busy) {
+	if (vm->busy && !owned) {
 		pthread_mutex_unlock(&vm->mu);
 		snprintf(err, errsz, "mutations blocked");
 		return -EBUSY;
@@ -293,8 +328,20 @@ int vmops_stop(struct manager *m, struct vm *vm, char *err, size_t errsz)
 		snprintf(err, errsz, "VM did not stop: it is %s",
 			 hvapi_state_name(vm->info.vm.state));
 	pthread_mutex_unlock(&vm->mu);
+	if (rc == 0)
+		drop_debug_root(vm); /* stopping ends debugging (spec §7.4 StopVm) */
 	manager_changed(m, MANAGER_CHANGED_VM, vm->ipstr);
 	return rc;
+}
+
+int vmops_stop(struct manager *m, struct vm *vm, char *err, size_t errsz)
+{
+	return stop(m, vm, false, err, errsz);
+}
+
+int vmops_stop_owned(struct manager *m, struct vm *vm, char *err, size_t errsz)
+{
+	return stop(m, vm, true, err, errsz);
 }
 
 /* Destroy without rights checks (also the acknowledgement timeout). */

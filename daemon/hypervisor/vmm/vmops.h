@@ -19,6 +19,8 @@ int vmops_start(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool 
 /* StopVm: returns when the VM is stopped (ACPI power-down, killed after
  * -stopTimeout). */
 int vmops_stop(struct manager *m, struct vm *vm, char *err, size_t errsz);
+/* The same for a caller that has marked the VM busy itself (vmops_edit_begin). */
+int vmops_stop_owned(struct manager *m, struct vm *vm, char *err, size_t errsz);
 /* DestroyVm: returns when the VM and its volumes are gone. */
 int vmops_destroy(struct manager *m, struct vm *vm, char *err, size_t errsz);
 /* RebootVm: ctrl-alt-delete; with dhcp_timeout_ns > 0, then waits for the guest's

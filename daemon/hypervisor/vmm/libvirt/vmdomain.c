@@ -102,7 +102,7 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 	struct vmdomain_nic vn[VMDOMAIN_MAX_NICS];
 	char macs[VMDOMAIN_MAX_NICS][18], name[128];
 	char serial[4096], bootlog[4096], vnc[4096], nvram[4096], kernel[4096], initrd[4096];
-	char cmdline[2048];
+	char cmdline[2048], debug_root[4200];
 	bool arm = info->architecture == HVAPI_ARCH_ARM64;
 	struct domxml_vm d = {0};
 	int nnics;
@@ -124,6 +124,14 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 		}
 		disks[i].path = api_str(vm->info.volume_locations.v[i].filename);
 		disks[i].format = v->format == HVAPI_VOLUME_FORMAT_QCOW2 ? "qcow2" : "raw";
+		if (i == 0) {
+			/* DebugVmImage: a raw root.debug beside the root replaces it. */
+			snprintf(debug_root, sizeof(debug_root), "%s.debug", disks[0].path);
+			if (access(debug_root, R_OK) == 0) {
+				disks[0].path = debug_root;
+				disks[0].format = "raw";
+			}
+		}
 		disks[i].bus = info->disable_virtio || v->interface == HVAPI_VOLUME_INTERFACE_IDE
 				   ? DOMXML_BUS_IDE
 				   : DOMXML_BUS_VIRTIO;
@@ -166,7 +174,7 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 
 		snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
 		snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
-		if (access(kernel, R_OK) == 0) {
+		if (access(kernel, R_OK) == 0 && disks[0].path != debug_root) {
 			const char *extra = api_str(info->extra_kernel_options);
 			char root[128];
 
