@@ -62,6 +62,7 @@ extern const struct rpc_method rpc_updates_methods[]; /* rpc_updates.c */
 extern const struct rpc_method rpc_console_methods[]; /* rpc_console.c */
 extern const struct rpc_method rpc_vmlog_methods[];   /* rpc_vmlogs.c */
 extern const struct rpc_method rpc_watch_methods[];   /* rpc_watch.c */
+extern const struct rpc_method rpc_netboot_methods[]; /* rpc_netboot.c */
 
 /* Registers one method with its access rules (rpc.c). 0 or -errno. */
 int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);
