@@ -25,7 +25,7 @@ printf 'DEFAULT linux\nLABEL linux\n  KERNEL vmlinuz\n  INITRD initrd.gz\n  APPE
 	>"$root/pxelinux.cfg/default"
 
 start_daemon() {
-	hv_daemon_start -virtType=qemu -stopTimeout=2s -tftpbootDirectory="$root" "$@"
+	hv_daemon_start -virtType=qemu -stopTimeout=2s -tftpbootDirectory="$root"
 }
 start_daemon || { t_fail "daemon starts" "$(tail -5 "$HV_LOG")"; exit 0; }
 t_ok "daemon starts with -tftpbootDirectory"
