@@ -67,6 +67,13 @@ b64() { printf %s "$1" | base64 -w0; }
 
 t_expect "the status page is readable" '^0$' file_sets
 
+# ---- defaults: WaitTimeout <= 0 is one minute (no ACK to wait for: returns at once) ----
+t_expect "NumAcknowledgementsToWaitFor 0: success at once" '^\{"Error":""\}$' rpc admin Hypervisor.NetbootMachine \
+	"{\"Address\":{\"IpAddress\":\"$IP\",\"MacAddress\":\"$MAC\"},\"WaitTimeout\":0}"
+t_expect "...WaitTimeout 0 became the default minute" "netboot $IP: 0 files, waiting 60 s for 0 acknowledgements" \
+	bash -c "cat '$HV_DIR'/daemon-log/*"
+t_expect "...and its lease is gone at once (as the original)" '^$' netboot_leases
+
 # ---- refusals ----
 t_expect_fail "NetbootMachine refused without the grant" 'access to method denied' \
 	rpc user Hypervisor.NetbootMachine "{\"Address\":{\"IpAddress\":\"$IP\",\"MacAddress\":\"$MAC\"}}"
@@ -117,6 +124,8 @@ t_expect "the call returns success after the second ACK" '^\{"Error":""\}$' cat 
 t_expect "the lease is gone at once, the files stay (FilesExpiration)" '^ 1$' \
 	both
 t_expect "...so the machine gets no lease any more" '^\.$' lease
+sleep 2
+t_expect "...FilesExpiration 1 s was raised to WaitTimeout + 1 s: still there 2 s later" '^1$' file_sets
 # FilesExpiration 1 s is raised to WaitTimeout + 1 s = 9 s from the last ACK.
 for ((i = 0; i < 150; i++)); do [ "$(file_sets)" = 0 ] && break; sleep 0.1; done
 t_expect "the files are gone after FilesExpiration (raised to 9 s)" '^0$' file_sets
