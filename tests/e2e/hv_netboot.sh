@@ -13,6 +13,7 @@
 #      pxelinux.cfg/default, and kernel + initramfs over HTTP on the daemon's port.
 # Each initramfs does its own DHCP (ACK #2) and fetches its per-IP config.json over
 # TFTP. Each call returns once the ACKs arrived; afterwards no netboot lease is left.
+# EnableNetboot holds for CreateVm's start only: a later start-vm boots from the disk.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
 t_require libvirtd "a private libvirtd runs the VMs"
