@@ -81,6 +81,9 @@ t_expect "an address without IP" '^\{"Error":"no IP address"\}$' \
 	rpc admin Hypervisor.NetbootMachine "{\"Address\":{\"MacAddress\":\"$MAC\"}}"
 t_expect "an address outside every subnet" '^\{"Error":"no subnet found for 10\.9\.9\.9"\}$' \
 	rpc admin Hypervisor.NetbootMachine "{\"Address\":{\"IpAddress\":\"10.9.9.9\",\"MacAddress\":\"$MAC\"}}"
+many=$(for i in $(seq 257); do printf '"f%d":"eA==",' "$i"; done)
+t_expect "more than 256 files" '^\{"Error":"too many files: 257 \(at most 256\)"\}$' \
+	rpc admin Hypervisor.NetbootMachine "{\"Address\":{\"IpAddress\":\"$IP\",\"MacAddress\":\"$MAC\"},\"Files\":{${many%,}}}"
 t_expect "...nothing registered by the refusals" '^ 0$' both
 
 # ---- timeout: nothing boots ----

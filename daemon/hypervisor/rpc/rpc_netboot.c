@@ -46,26 +46,27 @@ static struct nb_times nb_times(const struct hvapi_netboot_machine_request *q)
 	return (struct nb_times){wait / NS_PER_MS, files / NS_PER_MS, offer / NS_PER_MS};
 }
 
-/* The request's Files as netsvc's (borrowing the bytes); NULL with err. */
-static struct netboot_file *nb_files(const struct hvapi_netboot_machine_request *q, char *err,
-				     size_t errsz)
+/* The request's Files as netsvc's (borrowing the bytes) in *out. 0 or -errno with err. */
+static int nb_files(const struct hvapi_netboot_machine_request *q, struct netboot_file **out,
+		    char *err, size_t errsz)
 {
 	struct netboot_file *f;
 
 	if (q->files.n > MAX_FILES) {
 		snprintf(err, errsz, "too many files: %zu (at most %d)", q->files.n, MAX_FILES);
-		return NULL;
+		return -E2BIG;
 	}
 	f = calloc(q->files.n ? q->files.n : 1, sizeof(*f));
 	if (f == NULL) {
 		snprintf(err, errsz, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < q->files.n; i++)
 		f[i] = (struct netboot_file){.name = api_str(q->files.v[i].name),
 					     .data = q->files.v[i].data.data,
 					     .len = q->files.v[i].data.len};
-	return f;
+	*out = f;
+	return 0;
 }
 
 /* netsvc_netboot_begin's refusals in the original's words. */
@@ -92,6 +93,7 @@ static int netboot_machine(struct rpc *r, struct srpc_call *call, const void *re
 	struct netsvc *ns = r->m->netsvc;
 	struct nb_times t = nb_times(q);
 	struct dhcp_subnet subnet;
+	struct netboot_file *files;
 	struct netsvc_netboot nb = {.ip = q->address.ip, .hostname = q->hostname};
 	char ip[INET_ADDRSTRLEN];
 	uint64_t token = 0;
@@ -117,9 +119,9 @@ static int netboot_machine(struct rpc *r, struct srpc_call *call, const void *re
 		netsvc_subnet_from_api(q->subnet, &subnet);
 		nb.subnet = &subnet;
 	}
-	struct netboot_file *files = nb_files(q, err, errsz);
-	if (files == NULL)
-		return -ENOMEM;
+	rc = nb_files(q, &files, err, errsz);
+	if (rc < 0)
+		return rc;
 	nb.files = files;
 	nb.nfiles = q->files.n;
 	start = evloop_wall_ms();
