@@ -6,11 +6,14 @@
 # daemon while a NetbootMachine call waits for their two ACKs:
 #   1. SeaBIOS + the NIC's iPXE ROM with -httpBoot=false: pxelinux.0, ldlinux.c32,
 #      config, kernel and a marker initramfs over the daemon's TFTP;
-#   2. OVMF (FirmwareType uefi), in parallel with 1: the firmware's UEFI network boot
-#      gets pxelinux.<arch> (a GRUB EFI image here) over TFTP, then kernel + initramfs;
+#   2. OVMF (FirmwareType uefi), in parallel with 1: the UEFI network boot (OVMF runs
+#      the NIC's iPXE EFI driver, QEMU's efi-virtio.rom; its DHCP says arch 7) gets
+#      pxelinux.7 (a GRUB EFI image here) over TFTP, then kernel + initramfs;
 #   3. after a restart with HTTP boot (the default): iPXE gets
 #      http://<bridge IP>:<portNum>/boot/boot.ipxe, a script generated from
-#      pxelinux.cfg/default, and kernel + initramfs over HTTP on the daemon's port.
+#      pxelinux.cfg/default, and kernel + initramfs over HTTP on the daemon's port;
+#      an OVMF VM beside it boots the same script over HTTP through the iPXE EFI
+#      driver (the EFI-stub kernel finds its initramfs by the script's initrd=).
 # Each initramfs does its own DHCP (ACK #2) and fetches its per-IP config.json over
 # TFTP. Each call returns once the ACKs arrived; afterwards no netboot lease is left.
 # EnableNetboot holds for CreateVm's start only: a later start-vm boots from the disk.
@@ -63,15 +66,26 @@ grub-mkimage -O x86_64-efi -o "$root/pxelinux.7" -p '(tftp)/' -c "$HV_DIR/grub.c
 cp "$root/pxelinux.7" "$root/pxelinux.9"
 t_ok "boot root: pxelinux, GRUB EFI, kernel, marker initramfs"
 
+# The VMs' serial logs and the daemon's log stay beside the test log.
+keep_logs() {
+	local d=$SS_TOP/build/test-logs f
+	mkdir -p "$d"
+	for f in "$HV_STATE"/VMs/*/bootlog; do
+		[ -f "$f" ] && cp "$f" "$d/hv_netboot-$(basename "$(dirname "$f")").bootlog"
+	done
+	cat "$HV_DIR"/daemon-log/* >"$d/hv_netboot-daemon.log" 2>/dev/null
+	return 0
+}
+t_cleanup keep_logs
 start_daemon() {
-	hv_daemon_start -virtType="$vt" -stopTimeout=3s -tftpbootDirectory="$root" "$@"
+	hv_daemon_start -virtType="$vt" -stopTimeout=3s -tftpbootDirectory="$root" -initialLogDebugLevel=1 "$@"
 }
 start_daemon -httpBoot=false || { t_fail "daemon starts" "$(tail -5 "$HV_LOG")"; exit 0; }
 t_ok "daemon starts with -tftpbootDirectory and -httpBoot=false"
 
 rpc admin Hypervisor.UpdateSubnets "{\"Add\":[{\"Id\":\"nb\",\"IpGateway\":\"$SRV\",\"IpMask\":\"255.255.255.0\",\"DomainNameServers\":[\"$SRV\"]}]}" >/dev/null
-addrs=$(for i in 10 11 12; do printf '{"IpAddress":"10.108.0.%d","MacAddress":"52:54:00:6c:00:%02x"},' "$i" "$i"; done)
-t_expect "pool of three addresses" '"Error":""' rpc admin Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}"
+addrs=$(for i in 10 11 12 13; do printf '{"IpAddress":"10.108.0.%d","MacAddress":"52:54:00:6c:00:%02x"},' "$i" "$i"; done)
+t_expect "pool of four addresses" '"Error":""' rpc admin Hypervisor.ChangeAddressPool "{\"AddressesToAdd\":[${addrs%,}]}"
 
 dhcp_status() {
 	hv_curl showDhcpStatus | sed -n '/<pre>/,/<\/pre>/p' |
@@ -156,21 +170,40 @@ vmc admin destroy-vm "$VU" >/dev/null 2>&1
 hv_daemon_stop
 start_daemon || { t_fail "daemon restarts with HTTP boot" "$(tail -5 "$HV_LOG")"; exit 0; }
 t_expect "after the restart no netboot lease came back" '^$' netboot_leases
-VH=10.108.0.12 MH=52:54:00:6c:00:0c
+VH=10.108.0.12 MH=52:54:00:6c:00:0c VE=10.108.0.13 ME=52:54:00:6c:00:0d
 netboot "$VH" "$MH" nb-http "$HV_DIR/nb-http.out"
 NB_HTTP=$!
-wait_lease "$VH"
+netboot "$VE" "$ME" nb-efihttp "$HV_DIR/nb-efihttp.out"
+NB_EFIHTTP=$!
+wait_lease "$VH" && wait_lease "$VE"
 start=$(date +%s.%N)
 t_expect "create-vm -enableNetboot (BIOS, HTTP boot)" "^$VH\$" create "$VH"
+t_expect "create-vm -enableNetboot -firmwareType=uefi (HTTP boot on)" "^$VE\$" create "$VE" -firmwareType=uefi
 wait "$NB_HTTP"
 echo "# iPXE/HTTP: create to NetbootMachine's return: $(secs_since "$start") s ($vt)"
 t_expect "HTTP: NetbootMachine returns success after the two ACKs" '^\{"Error":""\}$' cat "$HV_DIR/nb-http.out"
+wait "$NB_EFIHTTP"
+echo "# UEFI, HTTP boot on: create to NetbootMachine's return: $(secs_since "$start") s ($vt)"
+t_expect "UEFI (HTTP boot on): NetbootMachine returns success" '^\{"Error":""\}$' cat "$HV_DIR/nb-efihttp.out"
 ss_wait_for "$HV_STATE/VMs/$VH/bootlog" 'SS-CONFIG' 120 || true
+ss_wait_for "$HV_STATE/VMs/$VE/bootlog" 'SS-CONFIG' 120 || true
 t_expect "HTTP: the kernel boots the marker initramfs" "SS-MARKER: booted" bootlog "$VH"
 t_expect "HTTP: its per-IP config.json over TFTP" 'SS-CONFIG: \{"Hostname": "nb-http"\}' bootlog "$VH"
-no_tftp_boot() { ! daemon_log | grep -Eq "tftpd\\($VH:(vmlinuz|initrd.gz|pxelinux.0)\\)"; }
-t_check "HTTP: kernel and initramfs did not come over TFTP" no_tftp_boot
+no_tftp_boot() { ! daemon_log | grep -Eq "tftpd\\($1:(vmlinuz|initrd.gz|pxelinux\\.[0-9]+)\\)"; }
+t_check "HTTP: boot loader, kernel and initramfs did not come over TFTP" no_tftp_boot "$VH"
 req=$(dhcp_status | jq -r .Counters.http_requests)
 t_check "HTTP: boot.ipxe, kernel and initramfs came over HTTP ($req requests)" test "${req:-0}" -ge 3
+t_expect "UEFI (HTTP boot on): the kernel boots the marker initramfs" "SS-MARKER: booted" bootlog "$VE"
+t_expect "UEFI (HTTP boot on): its per-IP config.json" 'SS-CONFIG: \{"Hostname": "nb-efihttp"\}' bootlog "$VE"
+# Which client did the firmware's network boot: the NIC's iPXE EFI driver is
+# recognised and chains to HTTP (QEMU's ROMs today); OVMF's own PXE client would stay
+# on TFTP (a NIC without an iPXE ROM).
+if no_tftp_boot "$VE"; then
+	echo "# UEFI with HTTP boot on: iPXE (the NIC's EFI driver) booted over HTTP"
+	t_check "UEFI (HTTP boot on): its boot files also came over HTTP ($req requests)" test "${req:-0}" -ge 6
+else
+	echo "# UEFI with HTTP boot on: the firmware's PXE client booted over TFTP"
+	t_expect "UEFI (HTTP boot on): the GRUB EFI image over TFTP" "tftpd\\($VE:pxelinux\\.(7|9)\\)" daemon_log
+fi
 t_expect "...and no netboot lease is left" '^$' netboot_leases
 hv_daemon_stop
