@@ -59,7 +59,7 @@ dhcp_status() {
 	hv_curl showDhcpStatus | sed -n '/<pre>/,/<\/pre>/p' |
 		sed 's/.*<pre>//; s/<\/pre>.*//; s/&quot;/"/g; s/&#34;/"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
 }
-netboot_leases() { dhcp_status | jq -r '[.Leases[] | select(.Kind == "netboot") | .IpAddress] | join(",")'; }
+netboot_leases() { dhcp_status | jq -r '[.Leases[] | select(.Kind == "netboot") | .IpAddress] | sort | join(",")'; }
 file_sets() { dhcp_status | jq -r .NetbootFileSets; }
 both() { echo "$(netboot_leases) $(file_sets)"; }
 in_g() { ip netns exec "$G" "$@"; }
@@ -67,12 +67,13 @@ b64() { printf %s "$1" | base64 -w0; }
 
 t_expect "the status page is readable" '^0$' file_sets
 
-# ---- defaults: WaitTimeout <= 0 is one minute (no ACK to wait for: returns at once) ----
+# ---- nothing to wait for (#17): the lease lasts OfferExpiration, not removed at once ----
+IP0=10.106.0.60 MAC0=52:54:00:6a:00:3c
 t_expect "NumAcknowledgementsToWaitFor 0: success at once" '^\{"Error":""\}$' rpc admin Hypervisor.NetbootMachine \
-	"{\"Address\":{\"IpAddress\":\"$IP\",\"MacAddress\":\"$MAC\"},\"WaitTimeout\":0}"
-t_expect "...WaitTimeout 0 became the default minute" "netboot $IP: 0 files, waiting 60 s for 0 acknowledgements" \
-	bash -c "cat '$HV_DIR'/daemon-log/*"
-t_expect "...and its lease is gone at once (as the original)" '^$' netboot_leases
+	"{\"Address\":{\"IpAddress\":\"$IP0\",\"MacAddress\":\"$MAC0\"},\"Files\":{\"a\":\"eA==\"},\"WaitTimeout\":1000000000}"
+t_expect "...its lease and files stay (the original removed the lease at once)" "^$IP0 1\$" both
+for ((i = 0; i < 60; i++)); do [ "$(both)" = " 0" ] && break; sleep 0.1; done
+t_expect "...until OfferExpiration and FilesExpiration (raised to WaitTimeout + 1 s = 2 s)" '^ 0$' both
 
 # ---- refusals ----
 t_expect_fail "NetbootMachine refused without the grant" 'access to method denied' \
@@ -147,10 +148,16 @@ t_expect "the status pages are still there for other paths" '^403$' \
 	in_g curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$SRV:$HV_PORT/listVMs"
 
 # ---- daemon killed mid-wait: nothing comes back after the restart ----
+# A netboot without waiting (WaitTimeout 0: the default minute, its lease 61 s) and
+# one waiting for ACKs.
+t_expect "NumAcknowledgementsToWaitFor 0, WaitTimeout 0" '^\{"Error":""\}$' rpc admin Hypervisor.NetbootMachine \
+	"{\"Address\":{\"IpAddress\":\"$IP0\",\"MacAddress\":\"$MAC0\"},\"WaitTimeout\":0}"
+t_expect "...WaitTimeout 0 is the default minute: the lease lasts 61 s" "netboot $IP0: 0 files, lease for 61 s, no wait" \
+	bash -c "cat '$HV_DIR'/daemon-log/*"
 rpc admin Hypervisor.NetbootMachine "${req/8000000000/60000000000}" >"$HV_DIR/nb2.out" 2>&1 &
 NB=$!
-for ((i = 0; i < 50; i++)); do [ "$(netboot_leases)" = "$IP" ] && break; sleep 0.1; done
-t_expect "a second netboot is waiting" "^$IP 1\$" both
+for ((i = 0; i < 50; i++)); do [ "$(netboot_leases)" = "$IP,$IP0" ] && break; sleep 0.1; done
+t_expect "two netboot leases, one file set (a call waiting)" "^$IP,$IP0 1\$" both
 # A dynamic lease file must not carry it either.
 hv_daemon_kill9
 wait "$NB" 2>/dev/null

@@ -133,6 +133,15 @@ static int netboot_machine(struct rpc *r, struct srpc_call *call, const void *re
 		begin_error(rc, &q->address, err, errsz);
 		return rc;
 	}
+	if (q->num_acknowledgements_to_wait_for == 0) {
+		/* Nothing to wait for: the lease lasts OfferExpiration and the files
+		 * FilesExpiration (the original removed the lease at once, #17). */
+		netsvc_netboot_detach(ns, token);
+		log_info("%s: netboot %s: %zu files, lease for %lld s, no wait",
+			 srpc_call_auth(call)->username, ip, q->files.n,
+			 (long long)(t.offer_ms / 1000));
+		return 0;
+	}
 	log_info("%s: netboot %s: %zu files, waiting %lld s for %u acknowledgements",
 		 srpc_call_auth(call)->username, ip, q->files.n, (long long)(t.wait_ms / 1000),
 		 q->num_acknowledgements_to_wait_for);
