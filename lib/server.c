@@ -142,7 +142,10 @@ int server_listen(struct server *s, char *err, size_t errsz)
 		snprintf(addr, sizeof(addr), ":%d", s->cfg.port);
 	lc.addr = addr;
 	lc.srpc = s->srpc;
-	if (s->cfg.routes != NULL) {
+	if (s->cfg.http != NULL) {
+		lc.http = s->cfg.http;
+		lc.http_arg = s->cfg.http_arg;
+	} else if (s->cfg.routes != NULL) {
 		lc.http = http_handler;
 		lc.http_arg = (void *)s->cfg.routes;
 	}

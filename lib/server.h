@@ -36,6 +36,10 @@ struct server_config {
 	struct srpc_server_config srpc;	     /* trust and limits; .tls is ignored */
 	struct log_config log;		     /* applied again on every SIGHUP */
 	const struct http_routes *routes;    /* the pages; NULL: 404 for all */
+	/* Set: the program's own libmicrohttpd handler instead of routes' (it passes what it
+	 * does not answer itself on to http_handler with its routes). */
+	MHD_AccessHandlerCallback http;
+	void *http_arg;
 	int (*srpc_register)(struct srpc_server *srv, void *arg); /* 0 or -errno */
 	void (*on_reopen)(void *arg, int rc);			  /* after SIGHUP; rc of log_init */
 	/* The port is closed and SRPC drained: stop the program's own work. signo is

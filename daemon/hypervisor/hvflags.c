@@ -34,6 +34,9 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 		     "Local directory of TFTP/HTTP boot files (when no -tftpbootImageStream)");
 	flags_duration(fs, "tftpbootCheckInterval", &c->tftpboot_check_interval_ns, 30 * SEC,
 		       "How often to look for a newer image in -tftpbootImageStream");
+	flags_bool(fs, "httpBoot", &c->http_boot, true,
+		   "Give iPXE and UEFI HTTP boot clients http://<ip>:<portNum>/boot/ URLs "
+		   "(false: everything over TFTP)");
 	flags_bool(fs, "dhcpServerOnBridgesOnly", &c->dhcp_server_on_bridges_only, false,
 		   "If true, run the DHCP server on bridge interfaces only");
 	flags_string(fs, "username", &c->username, "nobody",

@@ -23,6 +23,7 @@ struct hv_config {
 	const char *tftpboot_image_stream;
 	const char *tftpboot_directory; /* -tftpbootDirectory: a fixed local boot root */
 	bool dhcp_server_on_bridges_only;
+	bool http_boot; /* -httpBoot: iPXE/UEFI HTTP clients get a URL on the port */
 	const char *username;
 	bool show_vga;
 	const char *identity_provider;

@@ -19,6 +19,7 @@
 #include "daemon/hypervisor/vmm/manager.h"
 #include "daemon/hypervisor/vmm/tftpboot.h"
 #include "daemon/hypervisor/metadata/metadata.h"
+#include "daemon/hypervisor/netsvc/boot_mhd.h"
 #include "daemon/hypervisor/netsvc/netsvc.h"
 #include "daemon/hypervisor/rpc/rpc.h"
 #include "daemon/hypervisor/status/status.h"
@@ -28,6 +29,8 @@
 #include "log.h"
 #include "log_rpc.h"
 #include "server.h"
+
+#define BOOT_PATH "/boot/"
 
 /* Everything run() sets up; static, so it stays reachable until the process exits
  * (VMs keep running; the manager and the network services are not freed). */
@@ -131,6 +134,13 @@ static int start_network(struct daemon *d, const struct bridges *br)
 	    .boot_template = c->network_boot_image,
 	    .bridges_only = c->dhcp_server_on_bridges_only,
 	    .tftp_root = *c->tftpboot_directory != '\0' ? c->tftpboot_directory : NULL,
+	    /* Boot files are also served under BOOT_PATH on the daemon's own port
+	     * (on_http); the DHCP server hands iPXE that URL. */
+	    .http_port = c->http_boot ? (uint16_t)c->port_num : 0,
+	    .http_path = BOOT_PATH,
+	    /* Answers only the router solicitations of MACs holding a netboot lease,
+	     * so iPXE does not wait ~13 s for IPv6 (ra6.c). */
+	    .send_ra = true,
 	};
 	struct metadata_config mc = {.source = &d->mdsrc};
 	char *why;
@@ -189,6 +199,22 @@ static int start_tftpboot(struct daemon *d)
 	return rc;
 }
 
+/* The daemon's HTTP side: boot files under BOOT_PATH for netbooting clients (public:
+ * a PXE ROM has no certificate; per-IP files are bound to the MAC that was given the
+ * lease), the status pages (lib/http routes) for everything else. */
+static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload_data,
+			       size_t *upload_data_size, void **con_cls)
+{
+	struct daemon *d = cls;
+
+	if (d->ns != NULL && strncmp(url, BOOT_PATH, strlen(BOOT_PATH)) == 0 &&
+	    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+		return netsvc_mhd_boot(d->ns, c, url + strlen(BOOT_PATH));
+	return http_handler(&d->routes, c, url, method, version, upload_data, upload_data_size,
+			    con_cls);
+}
+
 /* Only registered when there are bridges: otherwise "log-only mode" without RPC. */
 static int register_rpc(struct srpc_server *srv, void *arg)
 {
@@ -244,6 +270,8 @@ static int run(struct daemon *d)
 		    .allow_unauthenticated = c->allow_unauthenticated_reads,
 		},
 	    .routes = &d->routes,
+	    .http = on_http,
+	    .http_arg = d,
 	    .srpc_register = register_rpc,
 	    .on_reopen = on_reopen,
 	    .on_stop = on_stop,

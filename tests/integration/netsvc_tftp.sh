@@ -147,7 +147,7 @@ t_expect "HTTP boot hides them from other IPs" "^404$" \
 t_expect "HTTP boot refuses traversal" "^(403|404)$" \
 	ip netns exec "$C2" curl -s --path-as-is -o /dev/null -w '%{http_code}' --max-time 5 "http://10.77.1.1:8069/boot/../outside.txt"
 t_expect "HTTP boot generates an iPXE script from pxelinux.cfg" \
-	"^#!ipxe kernel vmlinuz quiet initrd initrd.img boot $" \
+	"^#!ipxe kernel vmlinuz initrd=initrd.img quiet initrd initrd.img boot $" \
 	bash -c "ip netns exec $C2 curl -s --max-time 5 http://10.77.1.1:8069/boot/boot.ipxe | tr '\n' ' '"
 
 # ---- many clients at once; the cap ----

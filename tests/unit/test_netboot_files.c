@@ -125,13 +125,18 @@ static void test_ipxe_script(void **st)
 		  "  KERNEL /tftpboot/vmlinuz\n"
 		  "  APPEND initrd=initrd.img,extra.img console=ttyS0 quiet\n"
 		  "  IPAPPEND 2\n",
-		  "#!ipxe\nkernel vmlinuz console=ttyS0 quiet BOOTIF=01-${mac:hexhyp}\n"
+		  "#!ipxe\nkernel vmlinuz initrd=initrd.img initrd=extra.img console=ttyS0 quiet "
+		  "BOOTIF=01-${mac:hexhyp}\n"
 		  "initrd initrd.img\ninitrd extra.img\nboot\n");
 	/* first label when DEFAULT names none; LINUX + INITRD keywords; APPEND - */
 	script_is("UI menu.c32\r\nlabel a\r\nlinux k\r\ninitrd /i\r\nappend -\r\n",
-		  "#!ipxe\nkernel k\ninitrd i\nboot\n");
+		  "#!ipxe\nkernel k initrd=i\ninitrd i\nboot\n");
 	/* DEFAULT as a command line */
-	script_is("default vmlinuz initrd=i ro\n", "#!ipxe\nkernel vmlinuz ro\ninitrd i\nboot\n");
+	script_is("default vmlinuz initrd=i ro\n",
+		  "#!ipxe\nkernel vmlinuz initrd=i ro\ninitrd i\nboot\n");
+	/* initrd= takes the image's name, the last component of its path */
+	script_is("LABEL a\nKERNEL k\nINITRD /tftpboot/d/i.gz\n",
+		  "#!ipxe\nkernel k initrd=i.gz\ninitrd d/i.gz\nboot\n");
 	/* ONTIMEOUT, LOCALBOOT */
 	script_is("ONTIMEOUT disk\nLABEL net\nKERNEL k\nLABEL disk\nLOCALBOOT 0\n",
 		  "#!ipxe\nexit\n");

@@ -145,6 +145,26 @@ static void emit_path(struct out *o, const char *p, size_t n)
 	emit(o, tftp_path_normalize(raw, norm, sizeof(norm)) == 0 ? norm : raw);
 }
 
+/* " initrd=<name>" for each initrd: an EFI-stub kernel started by iPXE under UEFI
+ * finds its initrds only through these (iPXE names an image after the last component
+ * of its path); a BIOS boot ignores them. */
+static void emit_initrd_args(struct out *o, const char *initrds)
+{
+	for (const char *s = initrds; *s;) {
+		const char *e = strchr(s, ',');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		char raw[IPXE_FIELD], norm[IPXE_FIELD];
+		snprintf(raw, sizeof(raw), "%.*s", (int)n, s);
+		const char *name = tftp_path_normalize(raw, norm, sizeof(norm)) == 0 ? norm : raw;
+		const char *slash = strrchr(name, '/');
+		if (n) {
+			emit(o, " initrd=");
+			emit(o, slash ? slash + 1 : name);
+		}
+		s += n + (e ? 1 : 0);
+	}
+}
+
 /* Moves initrd=a,b from args into initrds. */
 static void split_initrd(const char *append, char *args, size_t argcap, char *initrds, size_t icap)
 {
@@ -182,6 +202,7 @@ static char *render(const struct label *l)
 	split_initrd(l->append, args, sizeof(args), initrds, sizeof(initrds));
 	emit(&o, "kernel ");
 	emit_path(&o, l->kernel, strlen(l->kernel));
+	emit_initrd_args(&o, initrds);
 	if (args[0]) {
 		emit(&o, " ");
 		emit(&o, args);

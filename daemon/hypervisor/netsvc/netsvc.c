@@ -585,6 +585,17 @@ void netsvc_netboot_end(struct netsvc *ns, uint64_t token, bool success, int64_t
 	pthread_cond_broadcast(&ns->cond);
 }
 
+void netsvc_netboot_detach(struct netsvc *ns, uint64_t token)
+{
+	pthread_mutex_lock(&ns->lock);
+	struct netsvc_reg *r = reg_find(ns, token);
+	if (r) {
+		dhcp_leases_unwatch(ns->leases, r->ip);
+		*r = ns->regs[--ns->nregs];
+	}
+	pthread_mutex_unlock(&ns->lock);
+}
+
 int netsvc_files_set(struct netsvc *ns, struct in_addr ip, const uint8_t *mac,
 		     const struct netboot_file *files, size_t n, int64_t expires_ms)
 {

@@ -152,6 +152,11 @@ int netsvc_netboot_wait(struct netsvc *ns, uint64_t token, unsigned n, int64_t d
  * until files_expires_ms (wall clock), else removes them. */
 void netsvc_netboot_end(struct netsvc *ns, uint64_t token, bool success, int64_t files_expires_ms);
 
+/* Forgets a registration without removing anything: its lease and files stay until
+ * their own expiry (offer_expires_ms, files_expires_ms), still tagged with the token,
+ * so nothing newer is touched (NetbootMachine with no acknowledgement to wait for). */
+void netsvc_netboot_detach(struct netsvc *ns, uint64_t token);
+
 /* Per-IP files without a lease (tools, tests). mac may be NULL. n == 0 deletes. */
 int netsvc_files_set(struct netsvc *ns, struct in_addr ip, const uint8_t *mac,
 		     const struct netboot_file *files, size_t n, int64_t expires_ms);

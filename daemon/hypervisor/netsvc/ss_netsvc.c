@@ -32,6 +32,7 @@
 
 #include "api/hypervisor.h"
 #include "daemon/hypervisor/netsvc/evloop.h"
+#include "daemon/hypervisor/netsvc/boot_mhd.h"
 #include "daemon/hypervisor/netsvc/netsvc.h"
 #include "json.h"
 #include "log.h"
@@ -247,29 +248,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
 		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 		status = 200;
 	} else if (!strncmp(url, hc->path, plen)) {
-		const union MHD_ConnectionInfo *ci =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		struct in_addr client = {0};
-		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-			client =
-			    ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr;
-		struct netsvc_http_reply r;
-		netsvc_http_get(hc->ns, url + plen, client, &r);
-		status = (unsigned)r.status;
-		if (r.status == 200 && r.fd >= 0) {
-			resp = MHD_create_response_from_fd64(r.size, r.fd);
-			r.fd = -1; /* MHD closes it */
-		} else if (r.status == 200 && r.blob) {
-			resp = MHD_create_response_from_buffer(r.blob->len, r.blob->data,
-							       MHD_RESPMEM_MUST_COPY);
-		} else {
-			static char msg[] = "not found\n";
-			resp = MHD_create_response_from_buffer(sizeof(msg) - 1, msg,
-							       MHD_RESPMEM_PERSISTENT);
-		}
-		if (resp && r.status == 200)
-			MHD_add_response_header(resp, "Content-Type", r.content_type);
-		netsvc_http_reply_free(&r);
+		return netsvc_mhd_boot(hc->ns, c, url + plen);
 	} else {
 		static char msg[] = "not found\n";
 		resp =

@@ -72,6 +72,7 @@ extern const struct rpc_method rpc_vmlog_methods[];   /* rpc_vmlogs.c */
 extern const struct rpc_method rpc_watch_methods[];   /* rpc_watch.c */
 extern const struct rpc_method rpc_local_methods[];   /* rpc_local.c */
 extern const struct rpc_method rpc_image_methods[];   /* rpc_image.c */
+extern const struct rpc_method rpc_netboot_methods[]; /* rpc_netboot.c */
 
 /* Registers one method with its access rules (rpc.c). 0 or -errno. */
 int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);

@@ -6,3 +6,4 @@ RPC_SRCS += daemon/hypervisor/rpc/rpc_local.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_identity.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_extleases.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_image.c
+RPC_SRCS += daemon/hypervisor/rpc/rpc_netboot.c

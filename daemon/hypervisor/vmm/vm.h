@@ -37,6 +37,8 @@ struct vm {
 	bool removed;		      /* gone from the map; its files are being or were deleted */
 	bool deleted;		      /* removed, and its files and addresses are gone */
 	bool managed;		      /* false: loading failed; listed but left alone */
+	bool boot_network;	      /* EnableNetboot: the next domain start boots from the network
+				       * first; only CreateVm's start, as the original (not saved) */
 	uint8_t token[VM_TOKEN_LEN];  /* GetVmAccessToken, valid until token_expires */
 	struct timespec token_expires; /* CLOCK_MONOTONIC; {0,0} = no token */
 };

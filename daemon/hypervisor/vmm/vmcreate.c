@@ -649,6 +649,7 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 		io->progress(io->arg, msg, vm->ip);
 		pthread_mutex_lock(&vm->mu);
 		vm_set_state(vm, HVAPI_STATE_STARTING);
+		vm->boot_network = req->enable_netboot;
 		pthread_mutex_unlock(&vm->mu);
 		rc = vmops_boot(m, vm, req->dhcp_timeout_ns, dhcp_timed_out, err, errsz);
 	}

@@ -108,7 +108,8 @@ static int check_volumes(struct vm *vm, char *err, size_t errsz)
 	return 0;
 }
 
-void vmops_net_register(struct manager *m, struct vm *vm)
+/* The VM's taps for the metadata service and, with leases, its DHCP leases. */
+static void net_register(struct manager *m, struct vm *vm, bool leases)
 {
 	struct vmdomain_nic nics[VMDOMAIN_MAX_NICS];
 	struct bridges br;
@@ -133,7 +134,7 @@ void vmops_net_register(struct manager *m, struct vm *vm)
 		int rc;
 
 		memcpy(l.mac, nics[i].addr.mac, 6);
-		if (m->netsvc != NULL && nics[i].addr.ip.s_addr != 0 &&
+		if (leases && m->netsvc != NULL && nics[i].addr.ip.s_addr != 0 &&
 		    (rc = netsvc_lease_add(m->netsvc, &l)) < 0)
 			log_warn("%s: DHCP lease for NIC %d: %s", vm->ipstr, i, strerror(-rc));
 		memcpy(t.name, nics[i].tap, sizeof(t.name));
@@ -144,6 +145,11 @@ void vmops_net_register(struct manager *m, struct vm *vm)
 	}
 	if (n < 0)
 		log_warn("%s: %s", vm->ipstr, err);
+}
+
+void vmops_net_register(struct manager *m, struct vm *vm)
+{
+	net_register(m, vm, true);
 }
 
 static void net_unregister(struct manager *m, const struct hvapi_vm_info *info)
@@ -205,10 +211,13 @@ int vmops_boot(struct manager *m, struct vm *vm, int64_t dhcp_timeout_ns, bool *
 		if (xml == NULL)
 			rc = -EINVAL;
 	}
+	vm->boot_network = false; /* EnableNetboot is for this start only */
 	pthread_mutex_unlock(&vm->mu);
 	pthread_rwlock_unlock(&m->st->lock);
 	if (rc == 0) {
-		vmops_net_register(m, vm);
+		/* DhcpTimeout < 0: no DHCP lease (as the original), so the VM can be
+		 * netbooted with a NetbootMachine lease (hyper-control netboot-vm). */
+		net_register(m, vm, dhcp_timeout_ns >= 0);
 		ack_watch(m, vm, dhcp_timeout_ns, &ack);
 		rc = virt_start(m->virt, xml, err, errsz);
 		free(xml);

@@ -192,6 +192,7 @@ char *vmdomain_xml(struct manager *m, struct vm *vm, const struct bridges *bridg
 			d.cmdline = cmdline;
 		}
 	}
+	d.boot_network = vm->boot_network;
 	d.disks = disks;
 	d.ndisks = info->volumes.n;
 	d.nics = nics;
