@@ -244,7 +244,7 @@ t_expect "change subnet of a running VM refused" '"Error":"VM is not stopped"' \
 t_check "stop it" vmc user stop-vm "$V4"
 t_expect "change subnet by a non-owner refused" '"Error":"no access to resource"' \
 	rpc idonly Hypervisor.ChangeVmSubnet "{\"IpAddress\":\"$V4\",\"SubnetId\":\"x\"}"
-t_expect "change to an unknown subnet refused" '"Error":"no such subnet: nope"' \
+t_expect "change to an unknown subnet refused" '"Error":"subnet: nope does not exist"' \
 	rpc user Hypervisor.ChangeVmSubnet "{\"IpAddress\":\"$V4\",\"SubnetId\":\"nope\"}"
 t_expect "change to its own subnet refused" '"Error":"VM is already in subnet: w"' \
 	rpc user Hypervisor.ChangeVmSubnet "{\"IpAddress\":\"$V4\",\"SubnetId\":\"w\"}"
