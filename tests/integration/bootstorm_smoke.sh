@@ -55,6 +55,10 @@ bytes=$((n * ($(stat -c %s "$BS_ROOT/pxelinux.0") + $(stat -c %s "$BS_ROOT/vmlin
 t_expect "the daemon counted $((2 * n)) finished transfers" "^$((2 * n))$" counter tftp_done
 t_expect "the daemon counted $bytes bytes sent" "^$bytes$" counter tftp_bytes
 t_expect "the daemon acknowledged $n leases" "^$n$" counter dhcp_acks
+# Each client first asks for pxelinux.0 with tsize only and aborts at the OACK (error
+# 8), as PXE ROMs do: counted as a size probe, not as a failed transfer.
+t_expect "the daemon counted $n size probes" "^$n$" counter tftp_probes
+t_expect "and no failed transfer" "^0$" counter tftp_failed
 
 # 300 at once: 512 KiB each (358 blocks in lockstep), so every transfer is still
 # running when the last RRQ arrives.

@@ -99,6 +99,7 @@ json_t *netsvc_status_json(struct netsvc *ns)
 	STAT(tftp_refused);
 	STAT(tftp_done);
 	STAT(tftp_failed);
+	STAT(tftp_probes);
 	STAT(tftp_bytes);
 	STAT(tftp_retransmits);
 	STAT(ra_sent);

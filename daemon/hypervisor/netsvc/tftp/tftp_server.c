@@ -316,6 +316,13 @@ static void xfer_readable(struct ev_io *io, uint32_t events)
 		struct tftp_reply r;
 		if (tftp_reply_parse(pkt, (size_t)n, &r) < 0)
 			continue;
+		if (r.opcode == TFTP_ERROR && r.errcode == 8 && x->bytes_sent == 0) {
+			/* A PXE ROM's size probe: it reads tsize from the OACK and aborts
+			 * (RFC 2347 error 8), then asks again. Not a failure. */
+			NETSVC_STAT_ADD(x->ns, tftp_probes, 1);
+			xfer_free(x);
+			return;
+		}
 		if (r.opcode == TFTP_ERROR) {
 			char why[160];
 			snprintf(why, sizeof(why), "client error %u: %s", r.errcode, r.errmsg);
