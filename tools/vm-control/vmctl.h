@@ -79,8 +79,8 @@ struct vmctl_opts {
 	struct api_bytes access_token; /* -accessToken (base64) */
 	int64_t token_lifetime_ns;
 	const char *local_vm_create, *local_vm_destroy; /* export-local-vm */
-	const char *vnc_viewer, *identity_name; /* cmd_console.c */
-	bool skip_backup, pre_delete; /* replace-vm-image, patch-vm-image */
+	const char *vnc_viewer, *identity_name;		/* cmd_console.c */
+	bool skip_backup, pre_delete;			/* replace-vm-image, patch-vm-image */
 };
 
 struct vmctl {

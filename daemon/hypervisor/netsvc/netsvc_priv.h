@@ -52,7 +52,8 @@ struct ra6 {
 struct netsvc_stats {
 	uint64_t dhcp_rx, dhcp_malformed, dhcp_dropped, dhcp_offers, dhcp_acks, dhcp_naks;
 	uint64_t dhcp_persist_errors;
-	uint64_t tftp_rrq, tftp_refused, tftp_done, tftp_failed, tftp_probes, tftp_bytes, tftp_retransmits;
+	uint64_t tftp_rrq, tftp_refused, tftp_done, tftp_failed, tftp_probes, tftp_bytes,
+	    tftp_retransmits;
 	uint64_t ra_sent;
 	uint64_t http_requests;
 };
