@@ -320,6 +320,10 @@ static void define_flags(struct vmctl *v)
 		       "Lifetime of a new VM access token (1m to 24h)");
 	flags_func(fs, "vmTagsToMatch", "key=value,...", set_match_tags, &o->vm_tags_to_match, "",
 		   "Tags a VM must have to be listed (a key may be given several values)");
+	flags_string(fs, "volumeFilename", &o->volume_filename, "",
+		     "Local file of get-vm-volume (an existing file is the earlier copy)");
+	flags_string(fs, "sourceHypervisor", &o->source_hypervisor, "",
+		     "Hypervisor (host[:port]) migrate-vm and copy-vm take the VM from");
 }
 
 /* ---- Subcommands ---- */
@@ -370,6 +374,8 @@ static const struct vmctl_cmd commands[] = {
     {"connect-to-vm-serial-port", IP, 1, 1, vmctl_cmd_serial, HVAPI_M_CONNECT_TO_VM_SERIAL_PORT,
      "connecting to VM serial port",
      "connect stdin/stdout to serial port -serialPort; ~. or end of input disconnects"},
+    {"copy-vm", IP, 1, 1, vmctl_cmd_copy_vm, HVAPI_M_COPY_VM, "copying VM",
+     "copy a VM from -sourceHypervisor to this hypervisor (new address; prints it)"},
     {"create-vm", "", 0, 0, vmctl_cmd_create_vm, HVAPI_M_CREATE_VM, "creating VM",
      "create a VM; prints its IP address"},
     {"delete-vm-volume", IP, 1, 1, vmctl_cmd_volumes, HVAPI_M_DELETE_VM_VOLUME,
@@ -396,6 +402,8 @@ static const struct vmctl_cmd commands[] = {
      "show every VM (filters: -ownerGroups, -ownerUsers, -vmTagsToMatch)"},
     {"get-vm-user-data", IP, 1, 1, vmctl_cmd_get_user_data, HVAPI_M_GET_VM_USER_DATA,
      "getting VM user data", "write the user data to -userDataFile (default stdout)"},
+    {"get-vm-volume", IP, 1, 1, vmctl_cmd_get_volume, HVAPI_M_GET_VM_VOLUME, "getting VM volume",
+     "fetch volume -volumeIndex into -volumeFilename"},
     {"get-vm-volume-storage-configuration", IP, 1, 1, vmctl_cmd_print,
      HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, "getting VM volume storage configuration",
      "show where the volumes of a VM are stored"},
@@ -403,6 +411,8 @@ static const struct vmctl_cmd commands[] = {
      "show the subnets"},
     {"list-vms", "", 0, 0, vmctl_cmd_list_vms, HVAPI_M_LIST_VMS, "listing VMs",
      "list VM IP addresses (filters: -ownerGroups, -ownerUsers, -vmTagsToMatch)"},
+    {"migrate-vm", IP, 1, 1, vmctl_cmd_migrate_vm, HVAPI_M_MIGRATE_VM, "migrating VM",
+     "move a VM (address and all) from -sourceHypervisor here; asks to commit"},
     {"probe-vm-port", IP, 1, 1, vmctl_cmd_probe_port, HVAPI_M_PROBE_VM_PORT, "probing VM port",
      "probe TCP port -probePortNum of a VM from its hypervisor"},
     {"reboot-vm", IP, 1, 1, vmctl_cmd_reboot_vm, HVAPI_M_REBOOT_VM, "rebooting VM", "reboot a VM"},

@@ -2,5 +2,5 @@
 PROGRAMS += vm-control
 vm-control_SRCS := tools/vm-control/main.c tools/vm-control/client.c \
 	tools/vm-control/cmd_vm.c tools/vm-control/cmd_info.c tools/vm-control/cmd_create.c \
-	tools/vm-control/cmd_stream.c
+	tools/vm-control/cmd_stream.c tools/vm-control/cmd_migrate.c
 INSTALL_BIN += vm-control

@@ -78,6 +78,10 @@ struct vmctl_opts {
 	struct hvapi_match_tags vm_tags_to_match;
 	struct api_bytes access_token; /* -accessToken (base64) */
 	int64_t token_lifetime_ns;
+
+	/* volumes over the wire (cmd_migrate.c) */
+	const char *volume_filename;
+	const char *source_hypervisor;
 };
 
 struct vmctl {
@@ -157,5 +161,10 @@ int vmctl_cmd_replace_user_data(struct vmctl *v, const struct vmctl_cmd *c, int 
 				char *const argv[]);
 int vmctl_cmd_trace_metadata(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			     char *const argv[]);
+
+/* cmd_migrate.c: volumes over the wire. */
+int vmctl_cmd_get_volume(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_migrate_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_copy_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 
 #endif

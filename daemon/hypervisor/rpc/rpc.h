@@ -63,6 +63,9 @@ extern const struct rpc_method rpc_console_methods[]; /* rpc_console.c */
 extern const struct rpc_method rpc_vmlog_methods[];   /* rpc_vmlogs.c */
 extern const struct rpc_method rpc_watch_methods[];   /* rpc_watch.c */
 
+/* Volumes over the wire and migration between hypervisors. */
+extern const struct rpc_method rpc_getvolume_methods[]; /* rpc_getvolume.c */
+
 /* Registers one method with its access rules (rpc.c). 0 or -errno. */
 int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);
 /* The hook that grants hypervisor owners their methods (rpc.c, weaknesses.md #6). */
