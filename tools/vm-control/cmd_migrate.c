@@ -76,7 +76,7 @@ int vmctl_cmd_get_volume(struct vmctl *v, const struct vmctl_cmd *c, int argc, c
 static int dial_source(struct vmctl *v, const char *doing, struct srpc_client **out, char *addr,
 		       size_t addrsz)
 {
-	struct srpc_client_config cfg = {.tls = v->tls};
+	struct srpc_client_config cfg = {0};
 	const char *h = O->source_hypervisor;
 	const char *colon = strrchr(h, ':');
 	char err[512];
@@ -93,6 +93,7 @@ static int dial_source(struct vmctl *v, const char *doing, struct srpc_client **
 			     O->hypervisor_port);
 	if (n < 0 || (size_t)n >= addrsz)
 		return cli_fail(doing, "source hypervisor name too long");
+	cfg.tls = v->tls;
 	cfg.connect_timeout_ms = (int)(O->connect_timeout_ns / 1000000);
 	if (srpc_client_dial(addr, &cfg, out, err, sizeof(err)) < 0)
 		return cli_fail(doing, "%s", err);
@@ -196,8 +197,10 @@ static int follow(struct vmctl *v, const char *doing, bool migrate, struct in_ad
 				char *msg = NULL;
 
 				if (api_decode_msg(&hvapi_copy_vm_response_type, j, "reply", &resp,
-						   &msg) == 0)
+						   &msg) == 0) {
 					*ip = resp.ip;
+					hvapi_copy_vm_response_clear(&resp);
+				}
 				free(msg);
 			}
 			json_decref(j);

@@ -65,6 +65,7 @@ extern const struct rpc_method rpc_watch_methods[];   /* rpc_watch.c */
 
 /* Volumes over the wire and migration between hypervisors. */
 extern const struct rpc_method rpc_getvolume_methods[]; /* rpc_getvolume.c */
+extern const struct rpc_method rpc_migrate_methods[];	/* rpc_migrate.c */
 
 /* Registers one method with its access rules (rpc.c). 0 or -errno. */
 int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);

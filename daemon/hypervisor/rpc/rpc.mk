@@ -2,4 +2,4 @@
 # concern, and the GetUpdates feed.
 RPC_SRCS := $(addprefix daemon/hypervisor/rpc/, rpc.c rpc_table.c rpc_host.c rpc_vm.c rpc_volumes.c \
 	rpc_create.c rpc_updates.c rpc_console.c rpc_vmlogs.c rpc_watch.c updates.c)
-RPC_SRCS += daemon/hypervisor/rpc/rpc_getvolume.c
+RPC_SRCS += daemon/hypervisor/rpc/rpc_getvolume.c daemon/hypervisor/rpc/rpc_migrate.c

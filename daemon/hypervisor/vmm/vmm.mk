@@ -5,6 +5,7 @@ VMM_DIR := daemon/hypervisor/vmm
 VMM_SRCS := $(addprefix $(VMM_DIR)/, vmm.c manager.c host_settings.c vm.c vmstate.c vmcreate.c \
 	vmops.c vmcheck.c reconcile.c addrpool.c addrindex.c subnets.c bridges.c statedir.c \
 	volumes.c imagefetch.c objlru.c objcache.c imgconn.c vmimage.c rootdisk.c rootdisk_efi.c gpt.c cmdrun.c tftpboot.c libvirt/virt.c libvirt/domxml.c libvirt/vmdomain.c)
+VMM_SRCS += $(VMM_DIR)/migrate.c
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
