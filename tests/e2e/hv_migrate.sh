@@ -54,7 +54,9 @@ hv2_enslave "${SS_ID}vb" "${SS_ID}bb"
 
 mkdir -p "$HV_DIR/images"
 IMG=$HV_DIR/images/disk.img
-echo 'i=0; while :; do echo "SS-TICK $i"; i=$((i + 1)); sleep 5; done' >"$HV_DIR/ticks.sh"
+cat >"$HV_DIR/ticks.sh" <<'SNIPPET'
+i=0; while :; do echo "SS-TICK $i"; i=$((i + 1)); sleep 5; done
+SNIPPET
 hv_test_disk "$IMG" "$HV_DIR/ticks.sh" || { t_fail "test disk"; exit 0; }
 
 start_daemon() { # NAME: start (or restart) the daemon of environment NAME
