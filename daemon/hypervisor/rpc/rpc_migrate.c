@@ -298,6 +298,12 @@ static int migrate(struct xfer *x, const struct hvapi_migrate_vm_request *q)
 	int rc;
 
 	inet_ntop(AF_INET, &x->ip, ip, sizeof(ip));
+	vm = manager_find(m, x->ip);
+	if (vm != NULL) {
+		snprintf(x->err, sizeof(x->err), "cannot migrate to the same hypervisor");
+		rc = -EEXIST;
+		goto out;
+	}
 	if ((rc = dial(x)) < 0 || (rc = source_info(x, &info.vm)) < 0)
 		goto out;
 	if (info.vm.address.ip.s_addr != x->ip.s_addr) {
@@ -407,7 +413,7 @@ static int migrate_vm(struct srpc_call *call, void *arg)
 	hangup(&x);
 	if (rc < 0 && x.err[0] == '\0')
 		snprintf(x.err, sizeof(x.err), "%s", strerror(-rc));
-	if (rc < 0 && rc != -ECONNRESET && rc != -EPIPE)
+	if (rc < 0) /* the error goes to the client if its connection still works */
 		rc = rpc_write_error(call, &hvapi_migrate_vm_response_type, x.err);
 	else if (rc == 0) {
 		resp.final = true;
@@ -551,7 +557,7 @@ static int copy_vm(struct srpc_call *call, void *arg)
 	hangup(&x);
 	if (rc < 0 && x.err[0] == '\0')
 		snprintf(x.err, sizeof(x.err), "%s", strerror(-rc));
-	if (rc < 0 && rc != -ECONNRESET && rc != -EPIPE)
+	if (rc < 0)
 		rc = rpc_write_error(call, &hvapi_copy_vm_response_type, x.err);
 	else if (rc == 0) {
 		resp.final = true;
