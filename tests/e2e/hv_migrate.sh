@@ -12,7 +12,8 @@
 #     the source VM runs again;
 #   - kill -9 of the target while it copies a (stopped) VM, then of the source, and
 #     both daemons restarted each time: the VM exists exactly once, where it was, in
-#     its state, and check-vms is clean on both.
+#     its state, and check-vms is clean on both; kill -9 of the source when the target
+#     asks to commit, then commit: the restarted source removes its copy.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
 . "$SS_TOP/tests/lib/hyper2.sh"
@@ -157,10 +158,11 @@ t_check "destroy the copy" on A vmc admin destroy-vm "$COPY"
 
 # ---- kill -9 of the target while it copies a stopped VM ----
 t_check "stop the VM on B" on B vmc admin stop-vm "$VM"
-mkfifo "$HV_DIR/never"
-(on A vmc admin -sourceHypervisor="$IPB" migrate-vm "$VM" <"$HV_DIR/never" >"$HV_DIR/m1.out" 2>&1) &
+FIFO=$C/../never # fixed paths: HV_DIR changes with the environment
+mkfifo "$FIFO"
+(on A vmc admin -sourceHypervisor="$IPB" migrate-vm "$VM" <"$FIFO" >"$C/../m1.out" 2>&1) &
 mpid=$!
-exec 7<>"$HV_DIR/never" # keeps the client's stdin open: it never commits
+exec 7<>"$FIFO" # keeps the client's stdin open: it never commits
 t_check "the target records the incoming VM" wait_for 60 has_file A info.json
 t_expect "the source marked it migrating" '^migrating$' state_of B "$VM"
 t_check "the source's marker names the target" has_file B migration.json
@@ -177,13 +179,13 @@ t_check "check-vms clean on A" check_vms A
 t_check "check-vms clean on B" check_vms B
 
 # ---- kill -9 of the source while the target copies ----
-(on A vmc admin -sourceHypervisor="$IPB" migrate-vm "$VM" <"$HV_DIR/never" >"$HV_DIR/m2.out" 2>&1) &
+(on A vmc admin -sourceHypervisor="$IPB" migrate-vm "$VM" <"$FIFO" >"$C/../m2.out" 2>&1) &
 mpid=$!
 t_check "the target records the incoming VM" wait_for 60 has_file A info.json
 kill9 B
 echo abandon >&7 # in case the copy was done and the target waits for the answer
 wait "$mpid" 2>/dev/null
-t_expect "the migration fails" 'Error migrating VM' cat "$HV_DIR/m2.out"
+t_expect "the migration fails" 'Error migrating VM' cat "$C/../m2.out"
 t_check "A removed the incoming VM" wait_for 30 no_vms A
 kill9 A
 t_check "A restarts" start_daemon A
@@ -191,6 +193,24 @@ t_check "B restarts" start_daemon B
 t_check "B settles the VM (stopped) after asking A" wait_for 60 in_state B stopped
 t_expect "the VM exists once: on B" "^$VM\$" vms B
 t_expect "and not on A" '^$' vms A
+t_check "check-vms clean on A" check_vms A
+t_check "check-vms clean on B" check_vms B
+# ---- kill -9 of the source once the target asks to commit; then commit ----
+# The target commits, cannot destroy the source's copy (it is down); the restarted
+# source asks the target, finds the VM committed there and removes its own.
+M3=$C/../m3.out
+while read -r -t 0.5 -u 7 _; do :; done # an "abandon" nobody read must not answer this one
+(on A vmc admin -sourceHypervisor="$IPB" migrate-vm "$VM" <"$FIFO" >"$M3" 2>&1) &
+mpid=$!
+t_check "the target asks to commit" wait_for 120 grep -q 'Commit VM' "$M3"
+kill9 B
+echo commit >&7
+wait "$mpid" 2>/dev/null
+t_expect "the VM runs on the target" '^running$' state_of A "$VM"
+t_check "B restarts" start_daemon B
+t_check "B removes its copy after asking A" wait_for 60 no_vms B
+t_expect "the VM exists once: on A" "^$VM\$" vms A
+t_check "its address is in A's pool" pool_has A "$VM"
 t_check "check-vms clean on A" check_vms A
 t_check "check-vms clean on B" check_vms B
 exec 7>&-
