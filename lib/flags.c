@@ -466,7 +466,7 @@ static int split_list(const char *value, struct flags_list *out)
 		return 0;
 	for (const char *c = value; *c; c++)
 		n += *c == ',';
-	out->v = calloc(n, sizeof(*out->v));
+	out->v = calloc(n + 1, sizeof(*out->v)); /* NULL-terminated too (srpc trust lists) */
 	if (!out->v)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {

@@ -27,7 +27,7 @@
 
 struct flags;
 
-/* A comma-separated list flag's value: n strings in v (owned by the flag set). */
+/* A comma-separated list flag's value: n strings in v, then NULL (owned by the flag set). */
 struct flags_list {
 	size_t n;
 	char **v;

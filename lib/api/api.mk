@@ -3,3 +3,4 @@ LIB_SRCS += lib/api/codec.c lib/api/hypervisor.c lib/api/hypervisor_msgs.c \
 	lib/api/hypervisor_filter.c
 
 UNIT_TESTS += test_api_hypervisor
+LIB_SRCS += lib/api/hvclient.c

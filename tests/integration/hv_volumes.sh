@@ -2,7 +2,7 @@
 # timeout: 240
 # VM volume methods of the hypervisor daemon against libvirt's test driver:
 # AddVmVolumes, ChangeVmVolumeSize, DeleteVmVolume, ReorderVmVolumes, SnapshotVm,
-# RestoreVmFromSnapshot, DiscardVmSnapshot, GetVmVolume. Each: what GetVmInfo reports and the
+# RestoreVmFromSnapshot, DiscardVmSnapshot, GetVmVolume (through vm-control). Each: what GetVmInfo reports and the
 # files on disk after a success; refusals for a running VM (where the spec requires a
 # stopped one), for a user without access, and for bad input, with nothing changed.
 . "$SS_TOP/tests/lib/tap.sh"
@@ -12,12 +12,6 @@ t_require jq "GetVmInfo replies are read with jq"
 
 hv_setup "${SS_ID}br" 10.102.0.1/24 || exit 0
 
-fetch() { # fetch CERT JSON OUT: a streaming call's messages, then its raw bytes into OUT
-	local who=$1
-	shift
-	hv_ns "$SS_BIN/srpc-testc" -certFile="$C/$who/$who.cert" -keyFile="$C/$who/$who.key" \
-		-CAfile="$C/ca/ca.pem" fetch Hypervisor.GetVmVolume "$@"
-}
 info() { vmc admin get-vm-info "$VM"; }
 # Volume sizes as GetVmInfo reports them, comma-separated.
 sizes() { info | jq -r '[.Volumes[].Size] | map(tostring) | join(",")'; }
@@ -169,25 +163,20 @@ t_expect "discard: GetVmInfo has no snapshots" '^,,$' snaps
 t_expect "discard: no snapshots in GetVmInfo at all" '^0$' nsnaps
 t_check "discard: root.snapshot gone" test ! -e "$HV_DIR/volumes/$VM/root.snapshot"
 
-# ---- GetVmVolume (stream: {Error, ExtraFiles}, {Error, Length}, raw bytes) ----
+# ---- GetVmVolume (the GetBlocks exchange; its wire form: hv_getvolume_wire.sh) ----
 OUT=$HV_DIR/fetched
-gv() { printf '{"IpAddress":"%s","VolumeIndex":%s%s}' "$VM" "$1" "${2:-}"; }
-t_expect_fail "get volume: alice has no access" 'no access to resource' fetch user "$(gv 1)" "$OUT"
-t_expect_fail "get volume: unknown index refused" 'volume index 9 too large' fetch admin "$(gv 9)" "$OUT"
-t_expect "get volume 1: length of the file" '"Length":3145728' fetch admin "$(gv 1)" "$OUT"
+t_expect_fail "get volume: alice has no access" 'no access to resource|no VM with IP address' \
+	vmc user -volumeIndex=1 -volumeFilename="$OUT" get-vm-volume "$VM"
+t_expect_fail "get volume: unknown index refused" 'volume index 9 too large' \
+	vmc admin -volumeIndex=9 -volumeFilename="$OUT" get-vm-volume "$VM"
+t_check "get volume 1" vmc admin -volumeIndex=1 -volumeFilename="$OUT" get-vm-volume "$VM"
 t_check "get volume 1: the bytes of secondary-volume.0" cmp "$OUT" "$HV_DIR/volumes/$VM/secondary-volume.0"
-t_expect "get volume 0: length" '"Length":1048576' fetch admin "$(gv 0)" "$OUT"
+rm -f "$OUT"
+t_check "get volume 0" vmc admin -volumeFilename="$OUT" get-vm-volume "$VM"
 t_check "get volume 0: the bytes of root" cmp "$OUT" "$HV_DIR/volumes/$VM/root"
 echo KERNEL >"$HV_DIR/volumes/$VM/kernel"
-t_expect_fail "get root of a VM with a separate kernel needs GetExtraFiles" 'separate kernel' fetch admin "$(gv 0)" "$OUT"
-t_expect "get root with GetExtraFiles: the kernel comes along" '"ExtraFiles":\{"kernel":"S0VSTkVMCg=="\}' \
-	fetch admin "$(gv 0 ',"GetExtraFiles":true')" "$OUT"
-t_expect "get root with IgnoreExtraFiles" '"Length":1048576' fetch admin "$(gv 0 ',"IgnoreExtraFiles":true')" "$OUT"
 t_expect_fail "snapshot refused with a separate kernel" 'separate kernel' vmc admin -snapshotName=k snapshot-vm "$VM"
 rm -f "$HV_DIR/volumes/$VM/kernel"
-t_check "start the VM" vmc admin start-vm "$VM"
-t_expect_fail "get volume: refused while running" 'not stopped' fetch admin "$(gv 1)" "$OUT"
-t_check "stop the VM" vmc admin stop-vm "$VM"
 
 # ---- persistence: a restarted daemon reports the same ----
 remember

@@ -141,7 +141,7 @@ _hv_cert() { # DIR NAME CN ISSUER_DIR [GRANTS...]
 		echo "[ext]"; echo "basicConstraints = CA:FALSE"
 		echo "keyUsage = digitalSignature, keyEncipherment"
 		echo "extendedKeyUsage = clientAuth, serverAuth"
-		echo "subjectAltName = DNS:localhost, IP:127.0.0.1"
+		echo "subjectAltName = ${HV_CERT_SAN:-DNS:localhost, IP:127.0.0.1}"
 		if [ $# -gt 0 ]; then
 			echo "1.3.6.1.4.1.9586.100.7.1 = ASN1:SEQUENCE:grants"
 			echo "[grants]"

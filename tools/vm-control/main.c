@@ -333,6 +333,10 @@ static void define_flags(struct vmctl *v)
 	flags_bool(fs, "preDelete", &o->pre_delete, false,
 		   "If true, delete the old root before the new image is written (stopped VM, "
 		   "replace-vm-image)");
+	flags_string(fs, "volumeFilename", &o->volume_filename, "",
+		     "Local file of get-vm-volume (an existing file is the earlier copy)");
+	flags_string(fs, "sourceHypervisor", &o->source_hypervisor, "",
+		     "Hypervisor (host[:port]) migrate-vm and copy-vm take the VM from");
 }
 
 /* ---- Subcommands ---- */
@@ -388,6 +392,8 @@ static const struct vmctl_cmd commands[] = {
     {"connect-to-vm-console", IP, 1, 1, vmctl_cmd_console, HVAPI_M_CONNECT_TO_VM_CONSOLE,
      "connecting to VM console",
      "proxy a local port to the VM's VNC console (and start -vncViewer on it)"},
+    {"copy-vm", IP, 1, 1, vmctl_cmd_copy_vm, HVAPI_M_COPY_VM, "copying VM",
+     "copy a VM from -sourceHypervisor to this hypervisor (new address; prints it)"},
     {"create-vm", "", 0, 0, vmctl_cmd_create_vm, HVAPI_M_CREATE_VM, "creating VM",
      "create a VM; prints its IP address"},
     {"debug-vm-image", IP, 1, 1, vmctl_cmd_debug_image, HVAPI_M_DEBUG_VM_IMAGE,
@@ -422,6 +428,8 @@ static const struct vmctl_cmd commands[] = {
      "getting VM last patch log", "write the log of the last patch-vm-image to stdout"},
     {"get-vm-user-data", IP, 1, 1, vmctl_cmd_get_user_data, HVAPI_M_GET_VM_USER_DATA,
      "getting VM user data", "write the user data to -userDataFile (default stdout)"},
+    {"get-vm-volume", IP, 1, 1, vmctl_cmd_get_volume, HVAPI_M_GET_VM_VOLUME, "getting VM volume",
+     "fetch volume -volumeIndex into -volumeFilename"},
     {"get-vm-volume-storage-configuration", IP, 1, 1, vmctl_cmd_print,
      HVAPI_M_GET_VM_VOLUME_STORAGE_CONFIGURATION, "getting VM volume storage configuration",
      "show where the volumes of a VM are stored"},
@@ -434,6 +442,8 @@ static const struct vmctl_cmd commands[] = {
      "list VM IP addresses (filters: -ownerGroups, -ownerUsers, -vmTagsToMatch)"},
     {"patch-vm-image", IP, 1, 1, vmctl_cmd_patch_image, HVAPI_M_PATCH_VM_IMAGE, "patching VM image",
      "bring the root file system to image -imageName (-skipBackup)"},
+    {"migrate-vm", IP, 1, 1, vmctl_cmd_migrate_vm, HVAPI_M_MIGRATE_VM, "migrating VM",
+     "move a VM (address and all) from -sourceHypervisor here; asks to commit"},
     {"probe-vm-port", IP, 1, 1, vmctl_cmd_probe_port, HVAPI_M_PROBE_VM_PORT, "probing VM port",
      "probe TCP port -probePortNum of a VM from its hypervisor"},
     {"reboot-vm", IP, 1, 1, vmctl_cmd_reboot_vm, HVAPI_M_REBOOT_VM, "rebooting VM", "reboot a VM"},

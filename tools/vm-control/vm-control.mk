@@ -6,4 +6,5 @@ vm-control_SRCS := tools/vm-control/main.c tools/vm-control/client.c \
 vm-control_SRCS += tools/vm-control/cmd_local.c
 vm-control_SRCS += tools/vm-control/cmd_console.c
 vm-control_SRCS += tools/vm-control/cmd_image.c
+vm-control_SRCS += tools/vm-control/cmd_migrate.c
 INSTALL_BIN += vm-control

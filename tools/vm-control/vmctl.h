@@ -81,6 +81,10 @@ struct vmctl_opts {
 	const char *local_vm_create, *local_vm_destroy; /* export-local-vm */
 	const char *vnc_viewer, *identity_name;		/* cmd_console.c */
 	bool skip_backup, pre_delete;			/* replace-vm-image, patch-vm-image */
+
+	/* volumes over the wire (cmd_migrate.c) */
+	const char *volume_filename;
+	const char *source_hypervisor;
 };
 
 struct vmctl {
@@ -179,5 +183,9 @@ int vmctl_cmd_debug_image(struct vmctl *v, const struct vmctl_cmd *c, int argc, 
 int vmctl_cmd_patch_image(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 int vmctl_cmd_last_patch_log(struct vmctl *v, const struct vmctl_cmd *c, int argc,
 			     char *const argv[]);
+/* cmd_migrate.c: volumes over the wire. */
+int vmctl_cmd_get_volume(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_migrate_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
+int vmctl_cmd_copy_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[]);
 
 #endif

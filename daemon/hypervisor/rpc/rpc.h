@@ -74,6 +74,10 @@ extern const struct rpc_method rpc_local_methods[];   /* rpc_local.c */
 extern const struct rpc_method rpc_image_methods[];   /* rpc_image.c */
 extern const struct rpc_method rpc_netboot_methods[]; /* rpc_netboot.c */
 
+/* Volumes over the wire and migration between hypervisors. */
+extern const struct rpc_method rpc_getvolume_methods[]; /* rpc_getvolume.c */
+extern const struct rpc_method rpc_migrate_methods[];	/* rpc_migrate.c */
+
 /* Registers one method with its access rules (rpc.c). 0 or -errno. */
 int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);
 /* The hook that grants hypervisor owners their methods (rpc.c, weaknesses.md #6). */

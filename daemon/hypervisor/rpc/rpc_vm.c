@@ -701,22 +701,7 @@ static int discard_old_user_data(struct rpc *r, struct srpc_call *call, const vo
 				 errsz);
 }
 
-/* ---- migration preparation (#13: errors are returned, not swallowed) ---- */
-
-static int prepare_for_migration(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
-				 char *err, size_t errsz)
-{
-	const struct hvapi_prepare_vm_for_migration_request *q = req;
-	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
-	int rc;
-
-	(void)resp;
-	if (vm == NULL)
-		return -EACCES;
-	rc = vmops_prepare_migration(r->m, vm, q->enable, err, errsz);
-	vm_unref(vm);
-	return rc;
-}
+/* PrepareVmForMigration: rpc_migrate.c. */
 
 /* ---- ProbeVmPort (#5: owners only) ---- */
 
@@ -818,7 +803,6 @@ const struct rpc_method rpc_vm_methods[] = {
     {.name = HVAPI_M_DISCARD_VM_OLD_USER_DATA, .fn = discard_old_user_data},
     {.name = HVAPI_M_GET_VM_ACCESS_TOKEN, .fn = get_access_token},
     {.name = HVAPI_M_GET_VM_CREATE_REQUEST, .fn = get_create_request},
-    {.name = HVAPI_M_PREPARE_VM_FOR_MIGRATION, .fn = prepare_for_migration},
     {.name = HVAPI_M_PROBE_VM_PORT, .fn = probe_port},
     {.name = HVAPI_M_REBOOT_VM, .fn = reboot_vm},
     {.name = HVAPI_M_REPLACE_VM_USER_DATA, .fn = replace_user_data},

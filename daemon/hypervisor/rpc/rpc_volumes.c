@@ -1,6 +1,6 @@
 /* RPC handlers for a VM's volumes (spec/rpc.md §5, hypervisor.md §3, §7.7):
  * AddVmVolumes, DeleteVmVolume, ChangeVmVolumeSize, SnapshotVm, RestoreVmFromSnapshot,
- * DiscardVmSnapshot, ReorderVmVolumes, and the GetVmVolume stream.
+ * DiscardVmSnapshot, ReorderVmVolumes (GetVmVolume is in rpc_getvolume.c).
  *
  * Every handler checks the caller's rights (rpc_vm), marks the VM busy (other
  * mutations and StartVm are refused meanwhile), works on a copy of the record with
@@ -940,129 +940,6 @@ static int reorder_volumes(struct rpc *r, struct srpc_call *call, const void *re
 	return rc;
 }
 
-/* ---- GetVmVolume (stream) ----
- * Not the original's Dominator rsync exchange (gob only): after the reply
- * {Error, ExtraFiles}, a second message {Error, Length} and Length raw bytes of the
- * volume file. The VM must be stopped (or migrating / exporting); the file is opened
- * under the VM's lock and streamed from that descriptor. */
-
-static int read_extra(const char *dir, const char *name, struct hvapi_file *f)
-{
-	char path[PATH_SZ];
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	rc = fsutil_read_file(path, (size_t)1 << 30, &buf, &len);
-	if (rc < 0)
-		return rc;
-	f->name = strdup(name);
-	f->data.data = (uint8_t *)buf;
-	f->data.len = len;
-	return f->name == NULL ? -ENOMEM : 0;
-}
-
-static int get_volume(struct srpc_call *call, void *arg)
-{
-	struct rpc *r = arg;
-	struct hvapi_get_vm_volume_request q = {0};
-	struct hvapi_get_vm_volume_response resp = {0};
-	struct hvapi_length_response len = {0};
-	char err[1024] = "", dir[PATH_SZ] = "";
-	struct hvapi_file extra[2];
-	struct stat st;
-	enum hvapi_state s;
-	int rc = rpc_read_request(call, &hvapi_get_vm_volume_request_type, &q,
-				  &hvapi_get_vm_volume_response_type),
-	    fd = -1;
-	struct vm *vm;
-
-	if (rc < 0)
-		return rc;
-	memset(extra, 0, sizeof(extra));
-	vm = rpc_vm(r, call, q.ip, &q.access_token, err, sizeof(err));
-	if (vm != NULL) {
-		pthread_mutex_lock(&vm->mu);
-		s = vm->info.vm.state;
-		if (vm->removed)
-			snprintf(err, sizeof(err), "VM is destroyed");
-		else if (s != HVAPI_STATE_STOPPED && s != HVAPI_STATE_MIGRATING &&
-			 s != HVAPI_STATE_EXPORTING)
-			snprintf(err, sizeof(err), "VM is not stopped");
-		else if (q.volume_index >= vm->info.volume_locations.n)
-			snprintf(err, sizeof(err), "volume index %u too large: VM has %zu volumes",
-				 q.volume_index, vm->info.volume_locations.n);
-		else {
-			const struct hvapi_local_volume *l =
-			    &vm->info.volume_locations.v[q.volume_index];
-
-			fd = open(api_str(l->filename), O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				snprintf(err, sizeof(err), "opening %s: %s", api_str(l->filename),
-					 strerror(errno));
-			snprintf(dir, sizeof(dir), "%s",
-				 api_str(vm->info.volume_locations.v[0].directory_to_cleanup));
-		}
-		pthread_mutex_unlock(&vm->mu);
-		vm_unref(vm);
-	}
-	/* The root of a VM booting a separate kernel: the kernel and initrd go with it. */
-	if (err[0] == '\0' && q.volume_index == 0 && !q.ignore_extra_files) {
-		char kpath[PATH_SZ];
-
-		snprintf(kpath, sizeof(kpath), "%s/kernel", dir);
-		if (access(kpath, F_OK) == 0 && !q.get_extra_files)
-			snprintf(err, sizeof(err),
-				 "VM has a separate kernel: set GetExtraFiles or IgnoreExtraFiles");
-		else if (access(kpath, F_OK) == 0) {
-			rc = read_extra(dir, "kernel", &extra[0]);
-			if (rc == 0)
-				resp.extra_files.n = 1;
-			if (rc == 0 && (rc = read_extra(dir, "initrd", &extra[1])) == 0)
-				resp.extra_files.n = 2;
-			if (rc == -ENOENT)
-				rc = 0; /* no initrd */
-			if (rc < 0)
-				snprintf(err, sizeof(err), "reading kernel/initrd: %s",
-					 strerror(-rc));
-			resp.extra_files.v = extra;
-		}
-	}
-	if (err[0] == '\0' && fstat(fd, &st) < 0)
-		snprintf(err, sizeof(err), "stat: %s", strerror(errno));
-	api_clear(&hvapi_get_vm_volume_request_type, &q);
-	if (err[0] != '\0') {
-		rc = rpc_write_error(call, &hvapi_get_vm_volume_response_type, err) < 0 ? -EIO : 0;
-		goto out;
-	}
-	rc = rpc_write(call, &hvapi_get_vm_volume_response_type, &resp);
-	len.length = (uint64_t)st.st_size;
-	if (rc == 0)
-		rc = rpc_write(call, &hvapi_length_response_type, &len);
-	for (uint64_t off = 0; rc == 0 && off < len.length;) {
-		char buf[65536];
-		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)off);
-
-		if (n <= 0) {
-			log_error("GetVmVolume: reading at %llu: %s", (unsigned long long)off,
-				  n < 0 ? strerror(errno) : "file shrank");
-			rc = -EIO; /* the client sees the stream end early */
-			break;
-		}
-		rc = srpc_conn_write(srpc_call_conn(call), buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	if (rc == 0)
-		rc = srpc_conn_flush(srpc_call_conn(call));
-out:
-	for (size_t i = 0; i < 2; i++)
-		api_clear(&hvapi_file_type, &extra[i]);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 const struct rpc_method rpc_volume_methods[] = {
     {.name = HVAPI_M_ADD_VM_VOLUMES, .fn = add_volumes},
     {.name = HVAPI_M_DELETE_VM_VOLUME, .fn = delete_volume},
@@ -1071,6 +948,5 @@ const struct rpc_method rpc_volume_methods[] = {
     {.name = HVAPI_M_RESTORE_VM_FROM_SNAPSHOT, .fn = restore_snapshot},
     {.name = HVAPI_M_DISCARD_VM_SNAPSHOT, .fn = discard_snapshot},
     {.name = HVAPI_M_REORDER_VM_VOLUMES, .fn = reorder_volumes},
-    {.name = HVAPI_M_GET_VM_VOLUME, .stream = get_volume},
     {NULL},
 };

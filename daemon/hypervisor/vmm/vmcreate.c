@@ -671,3 +671,18 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 	vm_unref(vm);
 	return 0;
 }
+
+int vmcreate_allocate(struct manager *m, const struct vm_caller *c,
+		      const struct hvapi_create_vm_request *req, struct vm **out, char *err,
+		      size_t errsz)
+{
+	struct hvapi_local_vm_info info = {0};
+	int rc = initial_info(m, c, req, &info);
+
+	if (rc == 0)
+		rc = allocate(m, c, req, &info, out, err, errsz);
+	api_clear(&hvapi_local_vm_info_type, &info);
+	if (rc < 0 && err[0] == '\0')
+		snprintf(err, errsz, "%s", strerror(-rc));
+	return rc;
+}

@@ -30,4 +30,12 @@ int vmcreate(struct manager *m, const struct vm_caller *c, struct hvapi_create_v
 	     const struct vmcreate_io *io, struct in_addr *ip, bool *dhcp_timed_out, char *err,
 	     size_t errsz);
 
+/* The first steps of vmcreate for a VM whose volumes come from elsewhere (CopyVm):
+ * the record from req (the caller first among the owners, no volumes), addresses and
+ * capacity allocated, the VM inserted stopped and busy, without its directory yet.
+ * 0 and *out (a new reference), or -errno with err. */
+int vmcreate_allocate(struct manager *m, const struct vm_caller *c,
+		      const struct hvapi_create_vm_request *req, struct vm **out, char *err,
+		      size_t errsz);
+
 #endif

@@ -18,6 +18,7 @@
 #include "daemon/hypervisor/vmm/libvirt/virt.h"
 #include "daemon/hypervisor/vmm/libvirt/vmdomain.h"
 #include "daemon/hypervisor/vmm/manager_state.h"
+#include "daemon/hypervisor/vmm/migrate.h"
 #include "daemon/hypervisor/vmm/objcache.h"
 #include "daemon/hypervisor/vmm/reconcile.h"
 #include "daemon/hypervisor/vmm/vmops.h"
@@ -389,6 +390,7 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 	rc = virt_open(cfg->libvirt_uri, m->domain_prefix, on_virt_event, m, &m->virt, err, errsz);
 	if (rc < 0)
 		goto fail;
+	migrate_recover(m); /* before reconciliation: incoming VMs not committed go */
 	reconcile_at_start(m);
 	/* The state files were parsed into JSON trees and freed (a 65,536-address pool is
 	 * some 70 MB of them); give those pages back instead of idling on them. */
@@ -398,6 +400,8 @@ int manager_open(const struct hv_config *cfg, struct manager **out, char *err, s
 		snprintf(err, errsz, "cannot start timer thread");
 		goto fail;
 	}
+	if (migrate_resolver_start(m) < 0)
+		manager_problem(m, "cannot start the thread that settles interrupted migrations");
 	*out = m;
 	return 0;
 
@@ -413,6 +417,7 @@ void manager_close(struct manager *m, bool stop_vms)
 {
 	if (m == NULL)
 		return;
+	migrate_resolver_stop();
 	if (stop_vms && m->virt != NULL)
 		vmops_shutdown_all(m);
 	if (!m->timer_stop) {

@@ -12,6 +12,7 @@ VMM_SRCS += $(VMM_DIR)/vmreimage.c $(VMM_DIR)/imgfilter.c
 
 UNIT_TESTS += test_imgfilter
 test_imgfilter_SRCS := $(VMM_DIR)/imgfilter.c
+VMM_SRCS += $(VMM_DIR)/migrate.c
 
 UNIT_TESTS += test_domxml test_virt test_vmstate test_addrpool test_subnets
 test_domxml_SRCS := $(VMM_DIR)/libvirt/domxml.c
