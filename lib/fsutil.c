@@ -436,3 +436,50 @@ int fsutil_open_beneath(int rootfd, const char *rel, int flags, mode_t mode)
 	}
 	return open_walk(rootfd, rel, flags, mode);
 }
+
+int fsutil_copy_file(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
+	struct stat st;
+
+	if (in < 0)
+		return -errno;
+	if (fstat(in, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (off_t left = st.st_size; left > 0 && rc == 0;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL,
+					    (size_t)(left > (1 << 30) ? (1 << 30) : left), 0);
+
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		else if (n == 0)
+			rc = -EIO; /* the source shrank */
+		else if (n > 0)
+			left -= n;
+	}
+	if (rc == 0 && fsync(out) < 0)
+		rc = -errno;
+out:
+	if (out >= 0 && close(out) < 0 && rc == 0)
+		rc = -errno;
+	close(in);
+	if (rc < 0 && out >= 0)
+		unlink(dst);
+	return rc;
+}
+
+int fsutil_link_or_copy(const char *src, const char *dst)
+{
+	if (link(src, dst) == 0)
+		return 0;
+	if (errno != EXDEV)
+		return -errno;
+	return fsutil_copy_file(src, dst);
+}

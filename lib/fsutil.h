@@ -72,4 +72,13 @@ int fsutil_path_join(const char *root, const char *rel, char **out);
  * Returns the new fd or -errno (-EXDEV escapes, -ELOOP symlinks). */
 int fsutil_open_beneath(int rootfd, const char *rel, int flags, mode_t mode);
 
+/* Copies src to dst (created with mode 0600, must not exist) with copy_file_range
+ * and fsyncs it; on failure dst is removed. -EIO if src shrinks while copied.
+ * Borrows src and dst. */
+int fsutil_copy_file(const char *src, const char *dst);
+
+/* Gives src the second name dst (a hard link), or, across file systems (EXDEV),
+ * makes dst a copy of it with fsutil_copy_file. Borrows src and dst. */
+int fsutil_link_or_copy(const char *src, const char *dst);
+
 #endif

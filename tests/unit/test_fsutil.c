@@ -447,6 +447,40 @@ static void test_open_beneath_walk(void **state)
 	check_beneath(true);
 }
 
+/* fsutil_copy_file copies the bytes with mode 0600, refuses an existing target and
+ * leaves none behind when the source is missing; fsutil_link_or_copy links on the
+ * same file system. */
+static void test_copy_file(void **state)
+{
+	char src[128], dst[128], dst2[128], *buf = NULL;
+	struct stat a, b;
+	size_t len = 0;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/copy-src", tmpdir);
+	snprintf(dst, sizeof(dst), "%s/copy-dst", tmpdir);
+	snprintf(dst2, sizeof(dst2), "%s/copy-link", tmpdir);
+	assert_int_equal(fsutil_write_atomic(src, "some bytes\n", 11, 0644), 0);
+	assert_int_equal(fsutil_copy_file(src, dst), 0);
+	assert_int_equal(fsutil_read_file(dst, 64, &buf, &len), 0);
+	assert_int_equal(len, 11);
+	assert_memory_equal(buf, "some bytes\n", 11);
+	free(buf);
+	assert_int_equal(stat(dst, &b), 0);
+	assert_int_equal(b.st_mode & 07777, 0600);
+	assert_int_equal(fsutil_copy_file(src, dst), -EEXIST);
+	unlink(dst);
+	assert_int_equal(fsutil_copy_file(dst2, dst), -ENOENT);
+	assert_int_equal(access(dst, F_OK), -1);
+	assert_int_equal(fsutil_link_or_copy(src, dst2), 0);
+	assert_int_equal(stat(src, &a), 0);
+	assert_int_equal(stat(dst2, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	assert_int_equal(fsutil_link_or_copy(src, dst2), -EEXIST);
+	unlink(src);
+	unlink(dst2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +495,7 @@ int main(void)
 	    cmocka_unit_test(test_path_join),
 	    cmocka_unit_test(test_open_beneath_openat2),
 	    cmocka_unit_test(test_open_beneath_walk),
+	    cmocka_unit_test(test_copy_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -172,36 +172,6 @@ int vmctl_cmd_export_local_vm(struct vmctl *v, const struct vmctl_cmd *c, int ar
 
 /* ---- import-local-vm ---- */
 
-static int copy_file(const char *src, const char *dst)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out, rc = 0;
-	struct stat st;
-
-	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0 || fstat(in, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (off_t left = st.st_size; left > 0 && rc == 0;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL,
-					    (size_t)(left > (1 << 30) ? (1 << 30) : left), 0);
-
-		if (n < 0 && errno != EINTR)
-			rc = -errno;
-		else if (n == 0)
-			rc = -EIO;
-		else if (n > 0)
-			left -= n;
-	}
-out:
-	if (out >= 0)
-		close(out);
-	close(in);
-	return rc;
-}
-
 /* <first volume directory>/import/<pid>, made for the volume files' second names. */
 static int import_area(struct vmctl *v, const char *doing, char *dir, size_t sz)
 {
@@ -237,7 +207,7 @@ static int import_files(const char *doing, const char *dir, int n, char *const f
 		else
 			snprintf(path, sizeof(path), "%s/secondary-volume.%d", dir, i - 1);
 		if (link(files[i], path) < 0)
-			rc = copy_file(files[i], path);
+			rc = fsutil_copy_file(files[i], path);
 		if (rc < 0)
 			return cli_fail(doing, "%s to %s: %s", files[i], path, strerror(-rc));
 		if (api_strlist_add(names, path) < 0)

@@ -72,45 +72,6 @@ static int fail(char *err, size_t errsz, int rc, const char *what, const char *a
 	return rc;
 }
 
-/* Copies src to dst (created, 0600, must not exist), fsynced. Removes dst on failure. */
-static int copy_file(const char *src, const char *dst)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
-	struct stat st;
-
-	if (in < 0)
-		return -errno;
-	if (fstat(in, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (off_t left = st.st_size; left > 0 && rc == 0;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL,
-					    (size_t)(left > (1 << 30) ? (1 << 30) : left), 0);
-
-		if (n < 0 && errno != EINTR)
-			rc = -errno;
-		else if (n == 0)
-			rc = -EIO; /* the source shrank */
-		else if (n > 0)
-			left -= n;
-	}
-	if (rc == 0 && fsync(out) < 0)
-		rc = -errno;
-out:
-	if (out >= 0 && close(out) < 0 && rc == 0)
-		rc = -errno;
-	close(in);
-	if (rc < 0 && out >= 0)
-		unlink(dst);
-	return rc;
-}
-
 static uint64_t file_size(const char *path)
 {
 	struct stat st;
@@ -513,7 +474,7 @@ static int snapshot_vm(struct rpc *r, struct srpc_call *call, const void *req, v
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		snprintf(tmp[i], sizeof(tmp[i]), "%s.snapshot-new", file_of(&copy, i));
 		unlink(tmp[i]);
-		rc = copy_file(file_of(&copy, i), tmp[i]);
+		rc = fsutil_copy_file(file_of(&copy, i), tmp[i]);
 		if (rc < 0)
 			fail(err, errsz, rc, "copying", file_of(&copy, i));
 		else
@@ -589,7 +550,8 @@ static int restore_snapshot(struct rpc *r, struct srpc_call *call, const void *r
 		snapshot_path(file_of(&copy, i), name, snap, sizeof(snap));
 		snprintf(tmp[i], sizeof(tmp[i]), "%s.snapshot-restore", file_of(&copy, i));
 		unlink(tmp[i]);
-		rc = q->retain ? copy_file(snap, tmp[i]) : (link(snap, tmp[i]) < 0 ? -errno : 0);
+		rc = q->retain ? fsutil_copy_file(snap, tmp[i])
+			       : (link(snap, tmp[i]) < 0 ? -errno : 0);
 		if (rc < 0) {
 			fail(err, errsz, rc, "staging", snap);
 			tmp[i][0] = '\0';

@@ -18,60 +18,12 @@
 #include "daemon/hypervisor/vmm/manager_state.h"
 #include "daemon/hypervisor/vmm/rootdisk.h"
 #include "daemon/hypervisor/vmm/vmops.h"
+#include "fsutil.h"
 #include "log.h"
 
 /* Files that move with a volume: its snapshots and other versions ("<name>.*"), and
  * with the root the kernel and initrd of a direct boot. */
 #define VMMOVE_MAX_FILES 256
-
-/* Copies src to dst (created, 0600, must not exist), fsynced; removes dst on failure. */
-static int copy_file(const char *src, const char *dst)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
-	struct stat st;
-
-	if (in < 0)
-		return -errno;
-	if (fstat(in, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (off_t left = st.st_size; left > 0 && rc == 0;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL,
-					    (size_t)(left > (1 << 30) ? (1 << 30) : left), 0);
-
-		if (n < 0 && errno != EINTR)
-			rc = -errno;
-		else if (n == 0)
-			rc = -EIO; /* the source shrank */
-		else if (n > 0)
-			left -= n;
-	}
-	if (rc == 0 && fsync(out) < 0)
-		rc = -errno;
-out:
-	if (out >= 0 && close(out) < 0 && rc == 0)
-		rc = -errno;
-	close(in);
-	if (rc < 0 && out >= 0)
-		unlink(dst);
-	return rc;
-}
-
-/* A second name for src (a copy across file systems). */
-static int link_or_copy(const char *src, const char *dst)
-{
-	if (link(src, dst) == 0)
-		return 0;
-	if (errno != EXDEV)
-		return -errno;
-	return copy_file(src, dst);
-}
 
 /* mkdir to (must not exist) and a second name there for every regular file of from
  * except skip. On failure to is removed again. */
@@ -101,7 +53,7 @@ static int link_dir(const char *from, const char *to, const char *skip, char *er
 		snprintf(dst, sizeof(dst), "%s/%s", to, e->d_name);
 		if (lstat(src, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		rc = link_or_copy(src, dst);
+		rc = fsutil_link_or_copy(src, dst);
 		if (rc < 0)
 			snprintf(err, errsz, "%s to %s: %s", src, dst, strerror(-rc));
 	}
@@ -488,7 +440,7 @@ static int copy_set(const char *from, const char *to, const struct file_set *s, 
 
 		snprintf(src, sizeof(src), "%s/%s", from, s->names[i]);
 		snprintf(dst, sizeof(dst), "%s/%s", to, s->names[i]);
-		rc = link_or_copy(src, dst);
+		rc = fsutil_link_or_copy(src, dst);
 		if (rc < 0) {
 			snprintf(err, errsz, "%s to %s: %s", src, dst,
 				 rc == -EEXIST ? "destination exists" : strerror(-rc));
