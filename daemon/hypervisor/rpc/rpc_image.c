@@ -76,54 +76,51 @@ static int image_finish(struct image_io *io, uint64_t payload, int rc, bool time
 	return rpc_write(io->call, &hvapi_image_response_type, &fin) < 0 ? -EIO : 0;
 }
 
-static int replace_vm_image(struct srpc_call *call, void *arg)
+/* ReplaceVmImage and DebugVmImage: the same exchange around their vmreimage call. */
+static int reimage_method(struct srpc_call *call, struct rpc *r, bool debug)
 {
-	struct rpc *r = arg;
-	struct hvapi_replace_vm_image_request req = {0};
+	union {
+		struct hvapi_replace_vm_image_request replace;
+		struct hvapi_debug_vm_image_request debug;
+	} req;
+	const struct api_type *req_t =
+	    debug ? &hvapi_debug_vm_image_request_type : &hvapi_replace_vm_image_request_type;
 	struct image_io io = {.call = call, .reply = &hvapi_image_response_type};
 	struct vmcreate_io vio = {image_read, image_progress, &io};
 	bool timed_out = false;
 	char err[1024] = "";
 	struct vm *vm;
-	int rc = rpc_read_request(call, &hvapi_replace_vm_image_request_type, &req,
-				  &hvapi_image_response_type);
+	int rc;
 
+	memset(&req, 0, sizeof(req));
+	rc = rpc_read_request(call, req_t, &req, &hvapi_image_response_type);
 	if (rc < 0)
 		return rc;
-	vm = rpc_vm(r, call, req.ip, NULL, err, sizeof(err));
-	rc = vm == NULL ? -EACCES
-			: vmreimage_replace(r->m, vm, &req, &vio, &timed_out, err, sizeof(err));
+	vm = rpc_vm(r, call, debug ? req.debug.ip : req.replace.ip, NULL, err, sizeof(err));
+	if (vm == NULL)
+		rc = -EACCES;
+	else if (debug)
+		rc = vmreimage_debug(r->m, vm, &req.debug, &vio, &timed_out, err, sizeof(err));
+	else
+		rc = vmreimage_replace(r->m, vm, &req.replace, &vio, &timed_out, err, sizeof(err));
 	if (rc < 0)
-		log_info("ReplaceVmImage(%s): %s", vm ? vm->ipstr : "?", err);
+		log_info("%s(%s): %s", debug ? "DebugVmImage" : "ReplaceVmImage",
+			 vm ? vm->ipstr : "?", err);
 	vm_unref(vm);
-	rc = image_finish(&io, req.image_data_size, rc, timed_out, err);
-	api_clear(&hvapi_replace_vm_image_request_type, &req);
+	rc = image_finish(&io, debug ? req.debug.image_data_size : req.replace.image_data_size, rc,
+			  timed_out, err);
+	api_clear(req_t, &req);
 	return rc;
+}
+
+static int replace_vm_image(struct srpc_call *call, void *arg)
+{
+	return reimage_method(call, arg, false);
 }
 
 static int debug_vm_image(struct srpc_call *call, void *arg)
 {
-	struct rpc *r = arg;
-	struct hvapi_debug_vm_image_request req = {0};
-	struct image_io io = {.call = call, .reply = &hvapi_image_response_type};
-	struct vmcreate_io vio = {image_read, image_progress, &io};
-	bool timed_out = false;
-	char err[1024] = "";
-	struct vm *vm;
-	int rc = rpc_read_request(call, &hvapi_debug_vm_image_request_type, &req,
-				  &hvapi_image_response_type);
-
-	if (rc < 0)
-		return rc;
-	vm = rpc_vm(r, call, req.ip, NULL, err, sizeof(err));
-	rc = vm == NULL ? -EACCES
-			: vmreimage_debug(r->m, vm, &req, &vio, &timed_out, err, sizeof(err));
-	if (rc < 0)
-		log_info("DebugVmImage(%s): %s", vm ? vm->ipstr : "?", err);
-	vm_unref(vm);
-	rc = image_finish(&io, req.image_data_size, rc, timed_out, err);
-	api_clear(&hvapi_debug_vm_image_request_type, &req);
-	return rc;
+	return reimage_method(call, arg, true);
 }
 
 static int patch_vm_image(struct srpc_call *call, void *arg)
