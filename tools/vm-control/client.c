@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/hvclient.h"
 #include "fsutil.h"
 #include "vmctl.h"
 
@@ -79,6 +80,40 @@ int vmctl_call(struct vmctl *v, const char *doing, const char *method, const str
 		free(err);
 		return 1;
 	}
+	return 0;
+}
+
+int vmctl_stream_send(struct vmctl *v, const char *doing, const char *method,
+		      const struct api_type *req_t, const void *req)
+{
+	struct srpc_conn *conn;
+	json_t *j;
+	int rc;
+
+	if (vmctl_dial(v, doing))
+		return 1;
+	if (srpc_client_start(v->client, method) < 0)
+		return cli_fail(doing, "%s", srpc_client_error(v->client));
+	conn = srpc_client_conn(v->client);
+	if (!(j = api_encode(req_t, req)))
+		return cli_fail(doing, "out of memory");
+	rc = srpc_conn_write_json(conn, j);
+	json_decref(j);
+	if (rc == 0)
+		rc = srpc_conn_flush(conn);
+	return rc;
+}
+
+int vmctl_stream_start(struct vmctl *v, const char *doing, const char *method,
+		       const struct api_type *req_t, const void *req, const struct api_type *resp_t,
+		       void *resp)
+{
+	char err[4096];
+
+	if (vmctl_dial(v, doing))
+		return 1;
+	if (hvclient_start(v->client, method, req_t, req, resp_t, resp, err, sizeof(err)) < 0)
+		return cli_fail(doing, "%s", err);
 	return 0;
 }
 

@@ -22,31 +22,13 @@
 static int start_console(struct vmctl *v, const struct vmctl_cmd *c, struct in_addr ip)
 {
 	struct hvapi_ip_request req = {.ip = ip};
-	struct srpc_conn *conn;
-	const char *remote;
-	json_t *j;
-	int rc;
+	struct hvapi_error_response resp;
 
-	if (vmctl_dial(v, c->doing))
+	if (vmctl_stream_start(v, c->doing, c->method, &hvapi_ip_request_type, &req,
+			       &hvapi_error_response_type, &resp))
 		return 1;
-	if (srpc_client_start(v->client, c->method) < 0)
-		return cli_fail(c->doing, "%s", srpc_client_error(v->client));
-	conn = srpc_client_conn(v->client);
-	if (!(j = api_encode(&hvapi_ip_request_type, &req)))
-		return cli_fail(c->doing, "out of memory");
-	rc = srpc_conn_write_json(conn, j);
-	json_decref(j);
-	if (rc == 0)
-		rc = srpc_conn_flush(conn);
-	if (rc == 0)
-		rc = srpc_conn_read_json(conn, &j);
-	if (rc < 0)
-		return cli_fail(c->doing, "%s",
-				rc == -ECONNRESET ? "connection closed" : strerror(-rc));
-	remote = json_string_value(sjson_lookup(j, "Error"));
-	rc = remote && *remote ? cli_fail(c->doing, "%s", remote) : 0;
-	json_decref(j);
-	return rc;
+	hvapi_error_response_clear(&resp);
+	return 0;
 }
 
 /* A listening socket on 127.0.0.1 with a port chosen by the kernel. */

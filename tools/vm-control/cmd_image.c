@@ -21,21 +21,13 @@ static int send_request(struct vmctl *v, const struct vmctl_cmd *c, const struct
 			const void *req, int fd, uint64_t size)
 {
 	static uint8_t buf[1 << 16];
-	struct srpc_conn *conn;
-	json_t *j;
-	int rc;
+	struct srpc_conn *conn = NULL;
+	int rc = vmctl_stream_send(v, c->doing, c->method, t, req);
 
-	if (vmctl_dial(v, c->doing))
+	if (rc > 0)
 		return 1;
-	if (srpc_client_start(v->client, c->method) < 0)
-		return cli_fail(c->doing, "%s", srpc_client_error(v->client));
-	conn = srpc_client_conn(v->client);
-	if (!(j = api_encode(t, req)))
-		return cli_fail(c->doing, "out of memory");
-	rc = srpc_conn_write_json(conn, j);
-	json_decref(j);
 	if (rc == 0)
-		rc = srpc_conn_flush(conn);
+		conn = srpc_client_conn(v->client);
 	for (uint64_t done = 0; rc == 0 && fd >= 0 && done < size;) {
 		size_t want = size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
 		ssize_t n = read(fd, buf, want);

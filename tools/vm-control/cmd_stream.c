@@ -15,49 +15,6 @@
 
 #define O (&v->o)
 
-/* Starts a streaming call, sends req and reads the first reply into resp (whose
- * "Error" must be empty). Returns 0 or 1 (error printed). */
-static int start_stream(struct vmctl *v, const struct vmctl_cmd *c, const struct api_type *req_t,
-			const void *req, const struct api_type *resp_t, void *resp)
-{
-	struct srpc_conn *conn;
-	char *err = NULL;
-	const char *remote;
-	json_t *j;
-	int rc;
-
-	if (vmctl_dial(v, c->doing))
-		return 1;
-	if (srpc_client_start(v->client, c->method) < 0)
-		return cli_fail(c->doing, "%s", srpc_client_error(v->client));
-	conn = srpc_client_conn(v->client);
-	if (!(j = api_encode(req_t, req)))
-		return cli_fail(c->doing, "out of memory");
-	rc = srpc_conn_write_json(conn, j);
-	json_decref(j);
-	if (rc == 0)
-		rc = srpc_conn_flush(conn);
-	if (rc == 0)
-		rc = srpc_conn_read_json(conn, &j);
-	if (rc < 0)
-		return cli_fail(c->doing, "%s",
-				rc == -ECONNRESET ? "connection closed" : strerror(-rc));
-	remote = json_string_value(sjson_lookup(j, "Error"));
-	if (remote && *remote) {
-		cli_fail(c->doing, "%s", remote);
-		json_decref(j);
-		return 1;
-	}
-	rc = api_decode_msg(resp_t, j, "reply", resp, &err);
-	json_decref(j);
-	if (rc < 0) {
-		cli_fail(c->doing, "%s", err ? err : strerror(-rc));
-		free(err);
-		return 1;
-	}
-	return 0;
-}
-
 static int write_all(int fd, const void *buf, size_t len)
 {
 	return fsutil_write_all(fd, buf, len);
@@ -100,8 +57,8 @@ int vmctl_cmd_get_user_data(struct vmctl *v, const struct vmctl_cmd *c, int argc
 			return cli_fail(c->doing, "open %s: %s", O->user_data_file,
 					strerror(errno));
 	}
-	rc = start_stream(v, c, &hvapi_vm_token_request_type, &req, &hvapi_length_response_type,
-			  &resp);
+	rc = vmctl_stream_start(v, c->doing, c->method, &hvapi_vm_token_request_type, &req,
+				&hvapi_length_response_type, &resp);
 	if (rc == 0) {
 		rc = copy_out(srpc_client_conn(v->client), fd, resp.length, c->doing);
 		hvapi_length_response_clear(&resp);
@@ -185,7 +142,8 @@ int vmctl_cmd_trace_metadata(struct vmctl *v, const struct vmctl_cmd *c, int arg
 	(void)argc;
 	if (vmctl_vm_ip(argv[0], c->doing, &req.ip))
 		return 1;
-	if (start_stream(v, c, &hvapi_ip_request_type, &req, &hvapi_error_response_type, &resp))
+	if (vmctl_stream_start(v, c->doing, c->method, &hvapi_ip_request_type, &req,
+			       &hvapi_error_response_type, &resp))
 		return 1;
 	hvapi_error_response_clear(&resp);
 	while ((n = srpc_conn_read_some(srpc_client_conn(v->client), buf, sizeof(buf))) > 0)
@@ -280,8 +238,9 @@ int vmctl_cmd_serial(struct vmctl *v, const struct vmctl_cmd *c, int argc, char 
 	(void)argc;
 	if (vmctl_vm_ip(argv[0], c->doing, &req.ip))
 		return 1;
-	if (start_stream(v, c, &hvapi_connect_to_vm_serial_port_request_type, &req,
-			 &hvapi_error_response_type, &resp))
+	if (vmctl_stream_start(v, c->doing, c->method,
+			       &hvapi_connect_to_vm_serial_port_request_type, &req,
+			       &hvapi_error_response_type, &resp))
 		return 1;
 	hvapi_error_response_clear(&resp);
 	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {

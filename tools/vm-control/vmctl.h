@@ -109,6 +109,19 @@ int vmctl_call(struct vmctl *v, const char *doing, const char *method, const str
 int vmctl_call_simple(struct vmctl *v, const char *doing, const char *method,
 		      const struct api_type *req_t, const void *req);
 
+/* Starts the streaming call method and sends req (encoded with req_t), flushed. 0;
+ * 1 after printing a failure to connect, to start or to encode; or -errno of the
+ * write, not printed (the caller words it). */
+int vmctl_stream_send(struct vmctl *v, const char *doing, const char *method,
+		      const struct api_type *req_t, const void *req);
+
+/* Starts the streaming call method with req and reads the first reply into resp
+ * (hvclient_start: a non-empty "Error" is a failure; clear resp on success). 0 or 1
+ * (error printed). */
+int vmctl_stream_start(struct vmctl *v, const char *doing, const char *method,
+		       const struct api_type *req_t, const void *req, const struct api_type *resp_t,
+		       void *resp);
+
 /* Resolves a VM argument (dotted IPv4 or a name with exactly one IPv4 address).
  * 0, or prints "Error <doing>: ..." and returns 1. */
 int vmctl_vm_ip(const char *arg, const char *doing, struct in_addr *out);
