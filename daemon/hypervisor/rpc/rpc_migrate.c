@@ -386,6 +386,44 @@ out:
 	return rc;
 }
 
+/* The start of MigrateVm and CopyVm: the source, the VM there and its token. 0, or
+ * -EINVAL/-EACCES (x->err says why) when the request lacks the source or the token. */
+static int xfer_init(struct xfer *x, const char *source, struct in_addr ip,
+		     const struct api_bytes *token)
+{
+	x->source = source;
+	x->ip = ip;
+	inet_ntop(AF_INET, &ip, x->ipstr, sizeof(x->ipstr));
+	x->token = token;
+	if (*source == '\0') {
+		snprintf(x->err, sizeof(x->err), "no source hypervisor given");
+		return -EINVAL;
+	}
+	if (token->len == 0) {
+		/* Only the owner's token opens the VM on the source (see the top of this file). */
+		snprintf(x->err, sizeof(x->err), "no access to resource");
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Their end: hangs up on the source, then sends the error (rc < 0; it goes to the
+ * client if its connection still works) or resp with *final set (rc == 0). */
+static int xfer_finish(struct xfer *x, int rc, const struct api_type *resp_t, void *resp,
+		       bool *final)
+{
+	hangup(x);
+	if (rc < 0 && x->err[0] == '\0')
+		snprintf(x->err, sizeof(x->err), "%s", strerror(-rc));
+	if (rc < 0)
+		return rpc_write_error(x->call, resp_t, x->err);
+	if (rc == 0) {
+		*final = true;
+		rc = rpc_write(x->call, resp_t, resp);
+	}
+	return rc;
+}
+
 static int migrate_vm(struct srpc_call *call, void *arg)
 {
 	struct hvapi_migrate_vm_request q = {0};
@@ -396,29 +434,10 @@ static int migrate_vm(struct srpc_call *call, void *arg)
 
 	if (rc < 0)
 		return rc;
-	x.source = api_str(q.source_hypervisor);
-	x.ip = q.ip;
-	inet_ntop(AF_INET, &q.ip, x.ipstr, sizeof(x.ipstr));
-	x.token = &q.access_token;
-	if (*x.source == '\0') {
-		snprintf(x.err, sizeof(x.err), "no source hypervisor given");
-		rc = -EINVAL;
-	} else if (q.access_token.len == 0) {
-		/* Only the owner's token opens the VM on the source (see above). */
-		snprintf(x.err, sizeof(x.err), "no access to resource");
-		rc = -EACCES;
-	} else {
+	rc = xfer_init(&x, api_str(q.source_hypervisor), q.ip, &q.access_token);
+	if (rc == 0)
 		rc = migrate(&x, &q);
-	}
-	hangup(&x);
-	if (rc < 0 && x.err[0] == '\0')
-		snprintf(x.err, sizeof(x.err), "%s", strerror(-rc));
-	if (rc < 0) /* the error goes to the client if its connection still works */
-		rc = rpc_write_error(call, &hvapi_migrate_vm_response_type, x.err);
-	else if (rc == 0) {
-		resp.final = true;
-		rc = rpc_write(call, &hvapi_migrate_vm_response_type, &resp);
-	}
+	rc = xfer_finish(&x, rc, &hvapi_migrate_vm_response_type, &resp, &resp.final);
 	api_clear(&hvapi_migrate_vm_request_type, &q);
 	return rc;
 }
@@ -541,28 +560,10 @@ static int copy_vm(struct srpc_call *call, void *arg)
 
 	if (rc < 0)
 		return rc;
-	x.source = api_str(q.source_hypervisor);
-	x.ip = q.ip;
-	inet_ntop(AF_INET, &q.ip, x.ipstr, sizeof(x.ipstr));
-	x.token = &q.access_token;
-	if (*x.source == '\0') {
-		snprintf(x.err, sizeof(x.err), "no source hypervisor given");
-		rc = -EINVAL;
-	} else if (q.access_token.len == 0) {
-		snprintf(x.err, sizeof(x.err), "no access to resource");
-		rc = -EACCES;
-	} else {
+	rc = xfer_init(&x, api_str(q.source_hypervisor), q.ip, &q.access_token);
+	if (rc == 0)
 		rc = copy(&x, &q, &resp.ip);
-	}
-	hangup(&x);
-	if (rc < 0 && x.err[0] == '\0')
-		snprintf(x.err, sizeof(x.err), "%s", strerror(-rc));
-	if (rc < 0)
-		rc = rpc_write_error(call, &hvapi_copy_vm_response_type, x.err);
-	else if (rc == 0) {
-		resp.final = true;
-		rc = rpc_write(call, &hvapi_copy_vm_response_type, &resp);
-	}
+	rc = xfer_finish(&x, rc, &hvapi_copy_vm_response_type, &resp, &resp.final);
 	api_clear(&hvapi_copy_vm_request_type, &q);
 	return rc;
 }
