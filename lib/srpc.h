@@ -59,6 +59,10 @@ int srpc_conn_set_timeout(struct srpc_conn *c, int ms);
 int srpc_conn_fd(const struct srpc_conn *c);
 bool srpc_conn_pending(const struct srpc_conn *c);
 
+/* Relays raw bytes both ways between c and fd until one side closes or fails: 0 when
+ * c's side ended, 1 when fd's side ended, -errno if poll fails. */
+int srpc_conn_relay(struct srpc_conn *c, int fd);
+
 /* ---- server ---- */
 
 enum srpc_kind {

@@ -513,3 +513,39 @@ int srpc_ssl_handshake(SSL *ssl, int fd, bool server, int64_t deadline_ms)
 		rc = -errno;
 	return rc;
 }
+
+int srpc_conn_relay(struct srpc_conn *c, int fd)
+{
+	char buf[16384];
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = srpc_conn_fd(c), .events = POLLIN},
+				      {.fd = fd, .events = POLLIN}};
+		ssize_t n;
+
+		if (!srpc_conn_pending(c) && poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (srpc_conn_pending(c) || p[0].revents) {
+			n = srpc_conn_read_some(c, buf, sizeof(buf));
+			if (n <= 0)
+				return 0;
+			for (ssize_t off = 0, w; off < n; off += w) {
+				w = write(fd, buf + off, (size_t)(n - off));
+				if (w < 0 && errno == EINTR)
+					w = 0;
+				else if (w <= 0)
+					return 1;
+			}
+		}
+		if (p[1].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0)
+				return 1;
+			if (srpc_conn_write(c, buf, (size_t)n) < 0 || srpc_conn_flush(c) < 0)
+				return 0;
+		}
+	}
+}

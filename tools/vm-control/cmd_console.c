@@ -68,37 +68,6 @@ static int start_viewer(const char *viewer, int port, pid_t *pid)
 	return 0;
 }
 
-/* Bytes both ways between the local client fd and the hypervisor connection until
- * either side closes. */
-static int relay(struct srpc_conn *conn, int fd)
-{
-	char buf[16384];
-
-	for (;;) {
-		struct pollfd p[2] = {{.fd = srpc_conn_fd(conn), .events = POLLIN},
-				      {.fd = fd, .events = POLLIN}};
-		ssize_t n;
-
-		if (!srpc_conn_pending(conn) && poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (srpc_conn_pending(conn) || p[0].revents) {
-			n = srpc_conn_read_some(conn, buf, sizeof(buf));
-			if (n <= 0 || fsutil_write_all(fd, buf, (size_t)n) < 0)
-				return 0;
-		}
-		if (p[1].revents) {
-			n = read(fd, buf, sizeof(buf));
-			if (n <= 0)
-				return 0;
-			if (srpc_conn_write(conn, buf, (size_t)n) < 0 || srpc_conn_flush(conn) < 0)
-				return 0;
-		}
-	}
-}
-
 int vmctl_cmd_console(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
 	struct in_addr ip;
@@ -122,7 +91,7 @@ int vmctl_cmd_console(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 	close(lfd);
 	if (rc < 0)
 		return cli_fail(c->doing, "accept: %s", strerror(-rc));
-	rc = relay(srpc_client_conn(v->client), cfd);
+	rc = srpc_conn_relay(srpc_client_conn(v->client), cfd);
 	close(cfd);
 	if (viewer > 0)
 		waitpid(viewer, NULL, 0);

@@ -21,37 +21,6 @@
 
 /* ---- ConnectToVmSerialPort ---- */
 
-static int relay(struct srpc_conn *conn, int fd)
-{
-	char buf[16384];
-
-	for (;;) {
-		struct pollfd p[2] = {{.fd = srpc_conn_fd(conn), .events = POLLIN},
-				      {.fd = fd, .events = POLLIN}};
-		ssize_t n;
-
-		if (!srpc_conn_pending(conn) && poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (srpc_conn_pending(conn) || p[0].revents) {
-			n = srpc_conn_read_some(conn, buf, sizeof(buf));
-			if (n <= 0)
-				return 0; /* client gone */
-			if (write(fd, buf, (size_t)n) != n)
-				return 1;
-		}
-		if (p[1].revents) {
-			n = read(fd, buf, sizeof(buf));
-			if (n <= 0)
-				return 1; /* VM side closed */
-			if (srpc_conn_write(conn, buf, (size_t)n) < 0 || srpc_conn_flush(conn) < 0)
-				return 0;
-		}
-	}
-}
-
 static int serial_port(struct srpc_call *call, void *arg)
 {
 	struct rpc *r = arg;
@@ -93,7 +62,7 @@ static int serial_port(struct srpc_call *call, void *arg)
 		return rpc_write_error(call, rt, err) < 0 ? -EIO : 0;
 	}
 	rc = rpc_write_error(call, rt, "");
-	if (rc == 0 && relay(srpc_call_conn(call), fd) == 1) {
+	if (rc == 0 && srpc_conn_relay(srpc_call_conn(call), fd) == 1) {
 		static const char bye[] = "VM serial port closed\n";
 
 		srpc_conn_write(srpc_call_conn(call), bye, sizeof(bye) - 1);
@@ -153,7 +122,7 @@ static int vm_console(struct srpc_call *call, void *arg)
 	}
 	rc = rpc_write_error(call, rt, "");
 	if (rc == 0)
-		relay(srpc_call_conn(call), fd);
+		srpc_conn_relay(srpc_call_conn(call), fd);
 	close(fd);
 	return -ECONNRESET; /* raw bytes flowed both ways: the connection is done */
 }
