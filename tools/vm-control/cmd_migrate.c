@@ -210,6 +210,20 @@ static int follow(struct vmctl *v, const char *doing, bool migrate, struct in_ad
 	}
 }
 
+/* Sends the MigrateVm or CopyVm request on the target's connection and follows the
+ * replies to Final. 0 or 1 (error printed). */
+static int start_and_follow(struct vmctl *v, const struct vmctl_cmd *c, const struct api_type *t,
+			    const void *req, bool migrate, struct in_addr *ip)
+{
+	int rc = vmctl_stream_send(v, c->doing, c->method, t, req);
+
+	if (rc > 0)
+		return 1;
+	if (rc < 0)
+		return cli_fail(c->doing, "%s", srpc_client_error(v->client));
+	return follow(v, c->doing, migrate, ip);
+}
+
 int vmctl_cmd_migrate_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_migrate_vm_request req = {.dhcp_timeout_ns = O->dhcp_timeout_ns,
@@ -218,7 +232,6 @@ int vmctl_cmd_migrate_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, c
 	struct srpc_client *src = NULL;
 	struct in_addr unused;
 	char addr[320];
-	json_t *j;
 	int rc;
 
 	(void)argc;
@@ -232,15 +245,7 @@ int vmctl_cmd_migrate_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, c
 		return 1;
 	}
 	req.source_hypervisor = addr;
-	j = api_encode(&hvapi_migrate_vm_request_type, &req);
-	rc = j == NULL || srpc_client_start(v->client, c->method) < 0 ||
-	     srpc_conn_write_json(srpc_client_conn(v->client), j) < 0 ||
-	     srpc_conn_flush(srpc_client_conn(v->client)) < 0;
-	json_decref(j);
-	if (rc)
-		rc = cli_fail(c->doing, "%s", srpc_client_error(v->client));
-	else
-		rc = follow(v, c->doing, true, &unused);
+	rc = start_and_follow(v, c, &hvapi_migrate_vm_request_type, &req, true, &unused);
 	discard_token(src, req.ip, &req.access_token);
 	free(req.access_token.data);
 	srpc_client_close(src);
@@ -280,7 +285,6 @@ int vmctl_cmd_copy_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 	struct srpc_client *src = NULL;
 	struct in_addr newip = {0};
 	char addr[320], ipstr[INET_ADDRSTRLEN];
-	json_t *j;
 	int rc;
 
 	(void)argc;
@@ -297,15 +301,7 @@ int vmctl_cmd_copy_vm(struct vmctl *v, const struct vmctl_cmd *c, int argc, char
 		return 1;
 	}
 	req.source_hypervisor = strdup(addr);
-	j = api_encode(&hvapi_copy_vm_request_type, &req);
-	rc = j == NULL || srpc_client_start(v->client, c->method) < 0 ||
-	     srpc_conn_write_json(srpc_client_conn(v->client), j) < 0 ||
-	     srpc_conn_flush(srpc_client_conn(v->client)) < 0;
-	json_decref(j);
-	if (rc)
-		rc = cli_fail(c->doing, "%s", srpc_client_error(v->client));
-	else
-		rc = follow(v, c->doing, false, &newip);
+	rc = start_and_follow(v, c, &hvapi_copy_vm_request_type, &req, false, &newip);
 	discard_token(src, req.ip, &req.access_token);
 	api_clear(&hvapi_copy_vm_request_type, &req);
 	srpc_client_close(src);
