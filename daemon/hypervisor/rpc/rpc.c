@@ -53,6 +53,21 @@ struct vm *rpc_vm(struct rpc *r, struct srpc_call *call, struct in_addr ip,
 	return vm;
 }
 
+int rpc_vm_op(struct rpc *r, struct srpc_call *call, struct in_addr ip,
+	      const struct api_bytes *token,
+	      int (*op)(struct manager *m, struct vm *vm, char *err, size_t errsz), char *err,
+	      size_t errsz)
+{
+	struct vm *vm = rpc_vm(r, call, ip, token, err, errsz);
+	int rc;
+
+	if (vm == NULL)
+		return -EACCES;
+	rc = op(r->m, vm, err, errsz);
+	vm_unref(vm);
+	return rc;
+}
+
 bool rpc_may_see(struct rpc *r, struct srpc_call *call, struct vm *vm)
 {
 	struct vm_caller c = rpc_caller(call);

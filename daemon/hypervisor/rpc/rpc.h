@@ -40,6 +40,13 @@ struct vm_caller rpc_caller(struct srpc_call *call);
 struct vm *rpc_vm(struct rpc *r, struct srpc_call *call, struct in_addr ip,
 		  const struct api_bytes *token, char *err, size_t errsz);
 
+/* The body of the handlers that run one operation on the VM at ip: rpc_vm (token may
+ * be NULL), op, vm_unref. -EACCES (err from rpc_vm) or what op returns. */
+int rpc_vm_op(struct rpc *r, struct srpc_call *call, struct in_addr ip,
+	      const struct api_bytes *token,
+	      int (*op)(struct manager *m, struct vm *vm, char *err, size_t errsz), char *err,
+	      size_t errsz);
+
 /* Non-admin callers only see VMs they own (#5), unless the operator allowed
  * unauthenticated reads. */
 bool rpc_may_see(struct rpc *r, struct srpc_call *call, struct vm *vm);

@@ -153,31 +153,17 @@ static int patch_vm_image(struct srpc_call *call, void *arg)
 static int restore_vm_image(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			    char *err, size_t errsz)
 {
-	struct vm *vm =
-	    rpc_vm(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL, err, errsz);
-	int rc;
-
 	(void)resp;
-	if (vm == NULL)
-		return -EACCES;
-	rc = vmreimage_restore(r->m, vm, err, errsz);
-	vm_unref(vm);
-	return rc;
+	return rpc_vm_op(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL,
+			 vmreimage_restore, err, errsz);
 }
 
 static int discard_vm_old_image(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 				char *err, size_t errsz)
 {
-	struct vm *vm =
-	    rpc_vm(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL, err, errsz);
-	int rc;
-
 	(void)resp;
-	if (vm == NULL)
-		return -EACCES;
-	rc = vmreimage_discard_old(r->m, vm, err, errsz);
-	vm_unref(vm);
-	return rc;
+	return rpc_vm_op(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL,
+			 vmreimage_discard_old, err, errsz);
 }
 
 /* Length bytes of fd to the client. */

@@ -47,16 +47,9 @@ static int import_local_vm(struct rpc *r, struct srpc_call *call, const void *re
 static int commit_imported_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			      char *err, size_t errsz)
 {
-	const struct hvapi_ip_request *q = req;
-	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
-	int rc;
-
 	(void)resp;
-	if (vm == NULL)
-		return -EACCES;
-	rc = vmlocal_commit(r->m, vm, err, errsz);
-	vm_unref(vm);
-	return rc;
+	return rpc_vm_op(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL, vmlocal_commit,
+			 err, errsz);
 }
 
 static int change_vm_subnet(struct rpc *r, struct srpc_call *call, const void *req, void *resp,

@@ -69,15 +69,9 @@ static int stop_vm(struct rpc *r, struct srpc_call *call, const void *req, void 
 		   size_t errsz)
 {
 	const struct hvapi_vm_token_request *q = req;
-	struct vm *vm = rpc_vm(r, call, q->ip, &q->access_token, err, errsz);
-	int rc;
 
 	(void)resp;
-	if (vm == NULL)
-		return -EACCES;
-	rc = vmops_stop(r->m, vm, err, errsz);
-	vm_unref(vm);
-	return rc;
+	return rpc_vm_op(r, call, q->ip, &q->access_token, vmops_stop, err, errsz);
 }
 
 static int destroy_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp, char *err,
@@ -114,16 +108,9 @@ static int reboot_vm(struct rpc *r, struct srpc_call *call, const void *req, voi
 static int acknowledge_vm(struct rpc *r, struct srpc_call *call, const void *req, void *resp,
 			  char *err, size_t errsz)
 {
-	const struct hvapi_ip_request *q = req;
-	struct vm *vm = rpc_vm(r, call, q->ip, NULL, err, errsz);
-	int rc;
-
 	(void)resp;
-	if (vm == NULL)
-		return -EACCES;
-	rc = vmops_acknowledge(r->m, vm, err, errsz);
-	vm_unref(vm);
-	return rc;
+	return rpc_vm_op(r, call, ((const struct hvapi_ip_request *)req)->ip, NULL,
+			 vmops_acknowledge, err, errsz);
 }
 
 /* ---- settings ---- */
