@@ -676,13 +676,40 @@ static int parse_mac4(const char *arg, uint8_t out[4])
 	return (out[0] & 1) ? -EINVAL : 0;
 }
 
+#define USAGE                                                                                      \
+	"usage: ss-stormc -i IFACE [-n CLIENTS] [-M MAC4] [-f BOOTFILE] [-k KERNEL] "              \
+	"[-b BLKSIZE] [-w WINDOW] [-s SPREAD_MS] [-c DIR] [-D TRIES] [-R RETRIES] "                \
+	"[-t LIMIT_S] [-v]\n"
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: ss-stormc -i IFACE [-n CLIENTS] [-M MAC4] [-f BOOTFILE] "
-			"[-k KERNEL] "
-			"[-b BLKSIZE] [-w WINDOW] [-s SPREAD_MS] [-c DIR] [-D TRIES] "
-			"[-R RETRIES] [-t LIMIT_S] [-v]\n");
+	fputs(USAGE, stderr);
 	return 2;
+}
+
+static int help(void)
+{
+	fputs(USAGE "Plays CLIENTS PXE clients booting at once from IFACE (bench/bootstorm):\n"
+		    "DHCP DISCOVER/OFFER/REQUEST/ACK with its own MAC each, then TFTP of the boot\n"
+		    "file and of KERNEL from the leased address (which must be on IFACE).\n"
+		    "  -i IFACE      the interface the clients use (required)\n"
+		    "  -n CLIENTS    how many (default 500)\n"
+		    "  -M MAC4       first 4 bytes of the MACs, aa:bb:cc:dd (default 02:42:53:00)\n"
+		    "  -f BOOTFILE   boot file to fetch when the OFFER names none\n"
+		    "  -k KERNEL     the second file (default vmlinuz)\n"
+		    "  -b BLKSIZE    TFTP blksize asked (default 1468)\n"
+		    "  -w WINDOW     TFTP windowsize asked (default 1: lockstep)\n"
+		    "  -s SPREAD_MS  start the clients over this many ms (default 0)\n"
+		    "  -c DIR        compare the files received with DIR/<name> (SHA-256)\n"
+		    "  -D TRIES      DHCP tries, waiting 4, 8, 16, 32 s (default 4)\n"
+		    "  -R RETRIES    TFTP resends after 1 s (default 6)\n"
+		    "  -t LIMIT_S    give up after this many seconds (default 600)\n"
+		    "  -v            one line per client\n"
+		    "Prints one summary line (clients, done, timeouts, errors, mismatches, p50,\n"
+		    "p99, time to the last client). Exit 0 if every client finished, 1 if not,\n"
+		    "2 for a usage error.\n",
+	      stdout);
+	return 1;
 }
 
 static int parse_args(int argc, char **argv, struct storm *s)
@@ -697,8 +724,10 @@ static int parse_args(int argc, char **argv, struct storm *s)
 			    .blksize = 1468,
 			    .window = 1,
 			    .mac4 = {0x02, 0x42, 0x53, 0x00}};
-	while ((o = getopt(argc, argv, "i:n:M:f:k:b:w:s:c:D:R:t:v")) != -1) {
+	while ((o = getopt(argc, argv, "hi:n:M:f:k:b:w:s:c:D:R:t:v")) != -1) {
 		switch (o) {
+		case 'h':
+			return help();
 		case 'i':
 			s->iface = optarg;
 			break;
@@ -758,8 +787,9 @@ int main(int argc, char **argv)
 	struct timespec ts;
 	int rc;
 
-	if (parse_args(argc, argv, &s) != 0)
-		return 2;
+	rc = parse_args(argc, argv, &s);
+	if (rc != 0)
+		return rc == 1 ? 0 : 2; /* 1: -h was answered */
 	s.c = calloc(s.n, sizeof(*s.c));
 	s.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s.c == NULL || s.ep < 0) {

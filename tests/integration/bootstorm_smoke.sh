@@ -95,3 +95,8 @@ cp "$BS_ROOT/pxelinux.0" "$HV_DIR/other/"
 head -c 1000 /dev/urandom >"$HV_DIR/other/vmlinuz"
 t_expect_fail --exit=1 "other bytes than the server's file are reported as a mismatch" \
 	'clients=2 done=0 timeouts=0 errors=0 mismatches=2 ' bs_storm -n 2 -c "$HV_DIR/other"
+
+# Its command line: -h explains, a bad option or value is a usage error (exit 2).
+t_expect "ss-stormc -h explains every option" '-t LIMIT_S +give up' "$SS_BIN/ss-stormc" -h
+t_expect_fail --exit=2 "ss-stormc without -i: usage" '^usage: ss-stormc -i IFACE' "$SS_BIN/ss-stormc"
+t_expect_fail --exit=2 "ss-stormc -b 3 (blksize below 8): usage" '^usage:' "$SS_BIN/ss-stormc" -i eth0 -b 3
