@@ -66,6 +66,17 @@ start_daemon() { # NAME: start (or restart) the daemon of environment NAME
 		-srpcTrustedUsers=hypervisor || return 1
 	hv2_save "$1"
 }
+TMPOUT=$(mktemp "/tmp/${SS_ID}mig.XXXXXX")
+t_cleanup rm -f "$TMPOUT"
+# NAME: restart in this shell, not in t_check's subshell, so that the new daemon's
+# pid is remembered and the cleanup kills it.
+restarted() {
+	if start_daemon "$1" >"$TMPOUT" 2>&1; then
+		t_ok "$1 restarts"
+	else
+		t_fail "$1 restarts" "$(tail -5 "$TMPOUT" | tr '\n' ' ')"
+	fi
+}
 kill9() { # NAME
 	hv2_use "$1"
 	hv_daemon_kill9
@@ -168,9 +179,9 @@ t_expect "the source marked it migrating" '^migrating$' state_of B "$VM"
 t_check "the source's marker names the target" has_file B migration.json
 kill9 A
 wait "$mpid" 2>/dev/null
-t_check "A restarts" start_daemon A
+restarted A
 kill9 B
-t_check "B restarts" start_daemon B
+restarted B
 t_check "B gives the VM back (stopped) after asking A" wait_for 60 in_state B stopped
 t_expect "the VM exists once: on B" "^$VM\$" vms B
 t_expect "and not on A" '^$' vms A
@@ -188,8 +199,8 @@ wait "$mpid" 2>/dev/null
 t_expect "the migration fails" 'Error migrating VM' cat "$C/../m2.out"
 t_check "A removed the incoming VM" wait_for 30 no_vms A
 kill9 A
-t_check "A restarts" start_daemon A
-t_check "B restarts" start_daemon B
+restarted A
+restarted B
 t_check "B settles the VM (stopped) after asking A" wait_for 60 in_state B stopped
 t_expect "the VM exists once: on B" "^$VM\$" vms B
 t_expect "and not on A" '^$' vms A
@@ -207,7 +218,7 @@ kill9 B
 echo commit >&7
 wait "$mpid" 2>/dev/null
 t_expect "the VM runs on the target" '^running$' state_of A "$VM"
-t_check "B restarts" start_daemon B
+restarted B
 t_check "B removes its copy after asking A" wait_for 60 no_vms B
 t_expect "the VM exists once: on A" "^$VM\$" vms A
 t_check "its address is in A's pool" pool_has A "$VM"

@@ -122,6 +122,8 @@ hv_cleanup() {
 	# QEMUs that escaped (libvirtd died before destroying them): ours by their paths.
 	local p
 	for p in $(pgrep -f "qemu-system.*$HV_DIR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	# A daemon whose pid the test lost (started in a subshell): ours by its state dir.
+	for p in $(pgrep -f "hypervisor .*-stateDir=$HV_DIR/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	ip netns del "$HV_NS" 2>/dev/null
 	rm -rf "$HV_DIR"
 }
