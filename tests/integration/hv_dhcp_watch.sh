@@ -27,24 +27,8 @@ t_expect "subnet m" '"Error":""' rpc admin Hypervisor.UpdateSubnets \
 	'{"Add":[{"Id":"m","IpGateway":"10.105.0.1","IpMask":"255.255.255.0","DomainNameServers":["10.105.0.1"]}]}'
 
 # ---- RegisterExternalLeases + WatchDhcp: a machine on the bridge ----
-G=${SS_ID}g
-ip netns add "$G" && t_cleanup ip netns del "$G"
-hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
-hv_ns ip link set "${SS_ID}gt" master "$BR" up
-ip -n "$G" link set eth0 address 52:54:00:69:00:32 up
-cat >"$HV_DIR/udhcpc.sh" <<'EOF2'
-#!/bin/sh
-[ "$1" = bound ] || exit 0
-env | grep -E '^(ip|hostname)=' | sort >"$UDHCPC_OUT"
-EOF2
-chmod +x "$HV_DIR/udhcpc.sh"
-lease() { # the machine's DHCP exchange: "hostname=... ip=..." (empty: no lease)
-	rm -f "$HV_DIR/lease.env"
-	UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" udhcpc -i eth0 -f -q -n -t 3 -T 1 \
-		-s "$HV_DIR/udhcpc.sh" >/dev/null 2>&1
-	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
-	echo "."
-}
+hv_dhcp_machine "$BR" 52:54:00:69:00:32
+lease() { hv_lease "$@"; } # the machine's DHCP exchange: "hostname=... ip=... ."
 t_expect "before registration the machine gets no lease" '^\.$' lease
 t_expect_fail "RegisterExternalLeases refused without the grant" 'access to method denied' \
 	rpc user Hypervisor.RegisterExternalLeases '{"Addresses":[{"IpAddress":"10.105.0.50","MacAddress":"52:54:00:69:00:32"}]}'

@@ -33,27 +33,9 @@ t_expect "subnet m" '"Error":""' rpc admin Hypervisor.UpdateSubnets \
 	"{\"Add\":[{\"Id\":\"m\",\"IpGateway\":\"$SRV\",\"IpMask\":\"255.255.255.0\",\"DomainNameServers\":[\"$SRV\"]}]}"
 
 # The machine: eth0 with MAC in namespace G, plugged into the bridge.
-G=${SS_ID}g
-ip netns add "$G" && t_cleanup ip netns del "$G"
-hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
-hv_ns ip link set "${SS_ID}gt" master "$BR" up
-ip -n "$G" link set lo up
-ip -n "$G" link set eth0 address "$MAC" up
-cat >"$HV_DIR/udhcpc.sh" <<'EOF'
-#!/bin/sh
-[ "$1" = bound ] || exit 0
-ip addr flush dev "$interface"
-ip addr add "$ip/$mask" dev "$interface"
-env | grep -E '^(ip|hostname|bootfile)=' | sort >"$UDHCPC_OUT"
-EOF
-chmod +x "$HV_DIR/udhcpc.sh"
-lease() { # [UDHCPC ARGS]: the machine's DHCP exchange, "bootfile=... hostname=... ip=... ."
-	rm -f "$HV_DIR/lease.env"
-	UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" udhcpc -i eth0 -f -q -n -t 3 -T 1 \
-		-O bootfile -s "$HV_DIR/udhcpc.sh" "$@" >/dev/null 2>&1
-	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
-	echo "."
-}
+HV_MACHINE_CONFIGURE=1
+hv_dhcp_machine "$BR" "$MAC"
+lease() { hv_lease -O bootfile "$@"; } # "bootfile=... hostname=... ip=... ."
 # The DHCP status page (loopback only) holds netsvc's status JSON in a <pre>.
 dhcp_status() {
 	hv_curl showDhcpStatus | sed -n '/<pre>/,/<\/pre>/p' |

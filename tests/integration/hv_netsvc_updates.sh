@@ -36,23 +36,8 @@ fi
 
 # ---- #12: a new hostname reaches the VM's DHCP lease ----
 # A namespace with alice's VM's MAC on the bridge stands in for the guest.
-G=${SS_ID}g
-ip netns add "$G" && t_cleanup ip netns del "$G"
-hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
-hv_ns ip link set "${SS_ID}gt" master "${SS_ID}br" up
-ip -n "$G" link set eth0 address 52:54:00:66:00:0a up
-cat >"$HV_DIR/udhcpc.sh" <<'EOF2'
-#!/bin/sh
-[ "$1" = bound ] || exit 0
-env | grep -E '^(ip|hostname)=' | sort >"$UDHCPC_OUT"
-EOF2
-chmod +x "$HV_DIR/udhcpc.sh"
-lease() { # the guest's DHCP exchange: "ip=... hostname=..."
-	rm -f "$HV_DIR/lease.env"
-	UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" udhcpc -i eth0 -f -q -n -t 3 -T 1 \
-		-s "$HV_DIR/udhcpc.sh" >/dev/null 2>&1
-	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
-}
+hv_dhcp_machine "${SS_ID}br" 52:54:00:66:00:0a
+lease() { hv_lease "$@" | sed 's/\.$//'; } # the guest's DHCP exchange: "hostname=... ip=... "
 t_expect "#12 the guest's lease carries the VM's hostname" "^hostname=alice-vm ip=$VA \$" lease
 t_check "#12 ChangeVmHostname of the running VM" vmc user -hostname=renamed change-vm-hostname "$VA"
 t_expect "#12 the guest's next lease carries the new hostname" "^hostname=renamed ip=$VA \$" lease

@@ -206,24 +206,9 @@ t_expect "... its file-system grown" '^74448896$' partfs
 t_check "no loop device left on the volume" bash -c "! losetup -j '$P' | grep -q ."
 
 # ---- 4. Managed external leases (GetUpdatesRequest.RegisterExternalLeasesRequest) ----
-G=${SS_ID}g
-ip netns add "$G" && t_cleanup ip netns del "$G"
-hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
-hv_ns ip link set "${SS_ID}gt" master "$BR" up
-ip -n "$G" link set eth0 address 52:54:00:6a:00:3c up
-cat >"$HV_DIR/udhcpc.sh" <<'EOF2'
-#!/bin/sh
-[ "$1" = bound ] || exit 0
-env | grep -E '^(ip|hostname)=' | sort >"$UDHCPC_OUT"
-EOF2
-chmod +x "$HV_DIR/udhcpc.sh"
-lease() { # the machine's DHCP exchange: "hostname=... ip=..." (empty: no lease)
-	rm -f "$HV_DIR/lease.env"
-	UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" udhcpc -i eth0 -f -q -n -t 3 -T 1 \
-		-s "$HV_DIR/udhcpc.sh" >/dev/null 2>&1
-	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
-	echo "."
-}
+hv_dhcp_machine "$BR" 52:54:00:6a:00:3c
+# shellcheck disable=SC2120 # the callers here pass no udhcpc options
+lease() { hv_lease "$@"; } # the machine's DHCP exchange: "hostname=... ip=... ."
 updates() { # NAME LINE: stream NAME sends LINE and stays open until $HV_DIR/stop.NAME
 	local out=$HV_DIR/updates.$1
 	rm -f "$HV_DIR/stop.$1"

@@ -256,6 +256,36 @@ hv_daemon_stop() { # "hypervisor stop" through the control socket, then wait
 	HV_PID=
 }
 
+# A machine on a bridge of the daemon's namespace: namespace $G (removed at the end)
+# with eth0 of MAC, a veth into BRIDGE. hv_lease runs its DHCP exchange (busybox
+# udhcpc, 3 tries) and prints "bootfile=... hostname=... ip=... ." (just "." without
+# a lease); with HV_MACHINE_CONFIGURE=1 the leased address is put on eth0.
+hv_dhcp_machine() { # BRIDGE MAC
+	G=${SS_ID}g
+	ip netns add "$G" && t_cleanup ip netns del "$G"
+	hv_ns ip link add "${SS_ID}gt" type veth peer name eth0 netns "$G"
+	hv_ns ip link set "${SS_ID}gt" master "$1" up
+	ip -n "$G" link set lo up
+	ip -n "$G" link set eth0 address "$2" up
+	cat >"$HV_DIR/udhcpc.sh" <<'EOF'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+if [ -n "$CONFIGURE" ]; then
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+fi
+env | grep -E '^(ip|hostname|bootfile)=' | sort >"$UDHCPC_OUT"
+EOF
+	chmod +x "$HV_DIR/udhcpc.sh"
+}
+hv_lease() { # [UDHCPC ARGS]
+	rm -f "$HV_DIR/lease.env"
+	CONFIGURE=${HV_MACHINE_CONFIGURE:-} UDHCPC_OUT=$HV_DIR/lease.env ip netns exec "$G" \
+		udhcpc -i eth0 -f -q -n -t 3 -T 1 -s "$HV_DIR/udhcpc.sh" "$@" >/dev/null 2>&1
+	tr '\n' ' ' <"$HV_DIR/lease.env" 2>/dev/null
+	echo "."
+}
+
 hv_curl() { # PATH [CURL ARGS]
 	local path=$1
 	shift
