@@ -51,6 +51,7 @@
  *   API_F_MAP(T, m, "Key", fl)     API_LIST(struct T) m, a JSON object: T's first field
  *                                  (STR) is the key, its second the value
  *   API_F_MAP_AS(L, T, m, "Key", fl)     struct L m (an API_LIST_TYPE of T)
+ *   API_F_LIST_MAP_AS(L, T, m, "Key", fl)  API_LIST(struct L) m: a list of maps of T
  *
  * K, E, T and the flags are pasted into names, so none of them may be a macro where
  * the .def is included. Anything these entries cannot say is written by hand next to
@@ -114,6 +115,7 @@
 #define API_SCHEMA_DECLARE_F_LIST_AS(L, T, m, key, fl) struct L m;
 #define API_SCHEMA_DECLARE_F_MAP(T, m, key, fl) API_LIST(struct T) m;
 #define API_SCHEMA_DECLARE_F_MAP_AS(L, T, m, key, fl) struct L m;
+#define API_SCHEMA_DECLARE_F_LIST_MAP_AS(L, T, m, key, fl) API_LIST(struct L) m;
 
 /* ---- DEFINE: descriptors ----
  * A field cannot name its struct, so in this pass each one becomes ", (row, args)" and
@@ -141,6 +143,7 @@
 #define API_SCHEMA_DEFINE_F_LIST_AS(...) , (API_SCHEMA_ROW_F_LIST_AS, __VA_ARGS__)
 #define API_SCHEMA_DEFINE_F_MAP(...) , (API_SCHEMA_ROW_F_MAP, __VA_ARGS__)
 #define API_SCHEMA_DEFINE_F_MAP_AS(...) , (API_SCHEMA_ROW_F_MAP_AS, __VA_ARGS__)
+#define API_SCHEMA_DEFINE_F_LIST_MAP_AS(...) , (API_SCHEMA_ROW_F_LIST_MAP_AS, __VA_ARGS__)
 
 /* Field flags as the schema spells them. */
 #define API_SCHEMA_FL_0 0
@@ -169,6 +172,8 @@
 	API_FLD_T(S, key, API_MAP, m, API_SCHEMA_FL_##fl, T##_type),
 #define API_SCHEMA_ROW_F_MAP_AS(S, L, T, m, key, fl)                                               \
 	API_FLD_T(S, key, API_MAP, m, API_SCHEMA_FL_##fl, T##_type),
+#define API_SCHEMA_ROW_F_LIST_MAP_AS(S, L, T, m, key, fl)                                          \
+	API_FLD_LIST_T(S, key, m, API_SCHEMA_FL_##fl, API_MAP, T##_type),
 
 /* API_SCHEMA_ROWS(S, (row, args)...): row(S, args) for each. */
 #define API_SCHEMA_ROWS(S, ...) API_SCHEMA_FOR_EACH(API_SCHEMA_ROW, S, __VA_ARGS__)
@@ -282,6 +287,7 @@
 #undef API_F_LIST_AS
 #undef API_F_MAP
 #undef API_F_MAP_AS
+#undef API_F_LIST_MAP_AS
 #ifdef API_SCHEMA_DEFINE
 #define API_ENUM(E, ...) API_SCHEMA_DEFINE_ENUM(E, __VA_ARGS__)
 #define API_V(c, name) API_SCHEMA_DEFINE_V(c, name)
@@ -300,6 +306,7 @@
 #define API_F_LIST_AS(...) API_SCHEMA_DEFINE_F_LIST_AS(__VA_ARGS__)
 #define API_F_MAP(...) API_SCHEMA_DEFINE_F_MAP(__VA_ARGS__)
 #define API_F_MAP_AS(...) API_SCHEMA_DEFINE_F_MAP_AS(__VA_ARGS__)
+#define API_F_LIST_MAP_AS(...) API_SCHEMA_DEFINE_F_LIST_MAP_AS(__VA_ARGS__)
 #else
 #define API_ENUM(E, ...) API_SCHEMA_DECLARE_ENUM(E, __VA_ARGS__)
 #define API_V(c, name) API_SCHEMA_DECLARE_V(c, name)
@@ -318,4 +325,5 @@
 #define API_F_LIST_AS(L, T, m, key, fl) API_SCHEMA_DECLARE_F_LIST_AS(L, T, m, key, fl)
 #define API_F_MAP(T, m, key, fl) API_SCHEMA_DECLARE_F_MAP(T, m, key, fl)
 #define API_F_MAP_AS(L, T, m, key, fl) API_SCHEMA_DECLARE_F_MAP_AS(L, T, m, key, fl)
+#define API_F_LIST_MAP_AS(L, T, m, key, fl) API_SCHEMA_DECLARE_F_LIST_MAP_AS(L, T, m, key, fl)
 #endif
