@@ -427,7 +427,7 @@ static int load_owners(struct loadctx *c, struct tdir *d, const struct tdir *p)
 	rc = expect_type(c, f, JSON_OBJECT, "an object {\"OwnerGroups\": [], \"OwnerUsers\": []}");
 	if (rc < 0)
 		return rc;
-	rc = decode_elem(c, &fmapi_owners_type, f, 0, f->j, &own, "owners");
+	rc = decode_elem(c, &fmapi_owners_type, f, SIZE_MAX, f->j, &own, "owners");
 	if (rc < 0)
 		return rc;
 	if (owners_merge(&d->owners, &own) < 0)

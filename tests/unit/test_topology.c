@@ -391,12 +391,12 @@ static void test_rule_duplicate_mac(void **state)
 	    F("A/machines.json",
 	      "[{\"Hostname\": \"a\", \"HostMacAddress\": \"52:54:00:00:00:AA\"}]"),
 	    F("B/machines.json", "[{\"Hostname\": \"b\", \"IPMI\": "
-				 "{\"HostMacAddress\": \"52:54:0:0:0:aa\"}}]"),
+				 "{\"HostMacAddress\": \"52:54:00:00:00:aa\"}}]"),
 	};
 	const struct topo_file zero[] = {
 	    F("machines.json",
 	      "[{\"Hostname\": \"a\", \"HostMacAddress\": \"00:00:00:00:00:00\"},\n"
-	      "{\"Hostname\": \"b\", \"HostMacAddress\": \"0:0:0:0:0:0\"}]"),
+	      "{\"Hostname\": \"b\", \"HostMacAddress\": \"00:00:00:00:00:00\"}]"),
 	};
 
 	(void)state;
