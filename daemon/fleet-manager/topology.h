@@ -54,6 +54,9 @@ int topology_load_files(const struct topo_file *files, size_t nfiles, struct top
  * path. */
 int topology_load_dir(const char *dir, struct topology **out, char *err, size_t errsz);
 
+/* Is name (a file's base name) one of the files of §2 ("machines.json"...)? */
+bool topology_file_name(const char *name);
+
 /* References (atomic): a snapshot is freed when its last reference goes. */
 struct topology *topology_ref(struct topology *t);
 void topology_unref(struct topology *t);
