@@ -953,9 +953,10 @@ static int cmp_mac(const void *a, const void *b)
 	return memcmp(((const struct macidx *)a)->mac, ((const struct macidx *)b)->mac, 6);
 }
 
-static void index_entry(struct topology *t, const struct fmapi_network_entry *e, size_t m)
+static void index_entry(struct topology *t, const struct fmapi_network_entry *e, size_t m,
+			bool ipmi)
 {
-	if (e->host_ip.s_addr)
+	if (e->host_ip.s_addr && !ipmi)
 		t->byip[t->nbyip++] = (struct ipidx){ntohl(e->host_ip.s_addr), m};
 	if (!mac_zero(e->host_mac)) {
 		memcpy(t->bymac[t->nbymac].mac, e->host_mac, 6);
@@ -971,7 +972,7 @@ static int build_indexes(struct loadctx *c)
 	if (t->nmachines)
 		qsort(t->machines, t->nmachines, sizeof(*t->machines), cmp_machine);
 	for (size_t i = 0; i < t->nmachines; i++)
-		n += 1 + t->machines[i].m.secondary.n;
+		n += 2 + t->machines[i].m.secondary.n;
 	t->byip = calloc(n + 1, sizeof(*t->byip));
 	t->bymac = calloc(n + 1, sizeof(*t->bymac));
 	if (!t->byip || !t->bymac)
@@ -979,9 +980,10 @@ static int build_indexes(struct loadctx *c)
 	for (size_t i = 0; i < t->nmachines; i++) {
 		const struct fmapi_machine *m = &t->machines[i].m;
 
-		index_entry(t, &m->net, i);
+		index_entry(t, &m->net, i, false);
+		index_entry(t, &m->ipmi, i, true);
 		for (size_t j = 0; j < m->secondary.n; j++)
-			index_entry(t, &m->secondary.v[j], i);
+			index_entry(t, &m->secondary.v[j], i, false);
 	}
 	if (t->nbyip)
 		qsort(t->byip, t->nbyip, sizeof(*t->byip), cmp_ip);
