@@ -1071,6 +1071,24 @@ static int digest(struct loadctx *c, const struct infile *in, size_t n)
 	return 0;
 }
 
+static struct tdir *dir_find(struct topology *t, const char *path)
+{
+	size_t lo = 0, hi = t->ndirs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(t->dirs[mid].path, path);
+
+		if (r == 0)
+			return &t->dirs[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* The directories: those holding files and all their ancestors, sorted (a parent
  * sorts before its children: it is a prefix). */
 static int make_dirs(struct loadctx *c, struct infile *in, size_t n)
@@ -1119,17 +1137,21 @@ static int make_dirs(struct loadctx *c, struct infile *in, size_t n)
 	nn = 0;
 	t->ndirs = u;
 	for (size_t i = 1; i < u; i++) {
-		char *slash = strrchr(t->dirs[i].path, '/');
-		size_t plen = slash ? (size_t)(slash - t->dirs[i].path) : 0;
+		char *slash = strrchr(t->dirs[i].path, '/'), *pp;
+		const struct tdir *p;
 
-		/* The parent is the nearest earlier directory whose path is this prefix. */
-		for (size_t j = i; j-- > 0;) {
-			if (strlen(t->dirs[j].path) == plen &&
-			    strncmp(t->dirs[j].path, t->dirs[i].path, plen) == 0) {
-				t->dirs[i].parent = j;
-				break;
-			}
+		if (!slash) {
+			t->dirs[i].parent = 0;
+			continue;
 		}
+		pp = strndup(t->dirs[i].path, (size_t)(slash - t->dirs[i].path));
+		if (!pp) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		p = dir_find(t, pp);
+		free(pp);
+		t->dirs[i].parent = p ? (size_t)(p - t->dirs) : 0; /* every ancestor is there */
 	}
 	rc = 0;
 out:
@@ -1137,24 +1159,6 @@ out:
 		free(names[i]);
 	free(names);
 	return rc < 0 ? fail_nomem(c) : 0;
-}
-
-static struct tdir *dir_find(struct topology *t, const char *path)
-{
-	size_t lo = 0, hi = t->ndirs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(t->dirs[mid].path, path);
-
-		if (r == 0)
-			return &t->dirs[mid];
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 static void topology_free(struct topology *t)

@@ -294,6 +294,36 @@ static void test_empty_and_ignored(void **state)
 	topology_unref(t);
 }
 
+/* "A-x" sorts between "A" and "A/B" ('-' < '/'): A/B still inherits from A. */
+static void test_parent_order(void **state)
+{
+	const struct topo_file files[] = {
+	    F("A/B/machines.json", "[{\"Hostname\": \"h\", \"GatewaySubnetId\": \"S\"}]"),
+	    F("A-x/tags.json", "{\"T\": \"ax\"}"),
+	    F("A/subnets.json", "["
+				"{\"Id\": \"S\", \"IpGateway\": \"10.1.0.1\", \"IpMask\": "
+				"\"255.255.255.0\"}]"),
+	    F("A/tags.json", "{\"T\": \"a\"}"),
+	    F("A-x/B/tags.json", "{}"),
+	};
+	static const char *const want[] = {"", "A", "A-x", "A-x/B", "A/B"};
+	struct topology *t = NULL;
+	const struct topo_machine *m;
+	char err[256];
+
+	(void)state;
+	if (topology_load_files(files, N(files), &t, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(topology_nlocations(t), N(want));
+	for (size_t i = 0; i < N(want); i++)
+		assert_string_equal(topology_location(t, i), want[i]);
+	m = topology_find_hostname(t, "h");
+	assert_non_null(m);
+	assert_int_equal(m->nsubnets, 1);
+	assert_string_equal(m->m.tags.v[0].value, "a");
+	topology_unref(t);
+}
+
 static void test_comment_lines(void **state)
 {
 	const struct topo_file files[] = {
@@ -795,6 +825,7 @@ int main(void)
 	    cmocka_unit_test(test_variables_nested),
 	    cmocka_unit_test(test_digest),
 	    cmocka_unit_test(test_empty_and_ignored),
+	    cmocka_unit_test(test_parent_order),
 	    cmocka_unit_test(test_comment_lines),
 	    cmocka_unit_test(test_rule_duplicate_hostname),
 	    cmocka_unit_test(test_rule_duplicate_ip),
