@@ -257,17 +257,19 @@ static void hv_forget_vms(struct hypervisors *hs, struct hv *h)
 void hypervisors_set_topology(struct hypervisors *hs, struct topology *t)
 {
 	size_t n = topology_nmachines(t), nnew = 0, nstart = 0;
-	struct hv **hvs = calloc(n ? n : 1, sizeof(*hvs));
-	struct hv **start = calloc(n ? n : 1, sizeof(*start));
+	struct hv **hvs, **start = calloc(n + 1, sizeof(*start));
 	struct topology *old;
 
+	pthread_mutex_lock(&hs->mu);
+	/* Room for the removed ones too, should they have to stay. */
+	hvs = calloc(n + hs->nhvs + 1, sizeof(*hvs));
 	if (hvs == NULL || start == NULL) {
+		pthread_mutex_unlock(&hs->mu);
 		log_error("hypervisors: out of memory taking the new topology");
 		free(hvs);
 		free(start);
 		return;
 	}
-	pthread_mutex_lock(&hs->mu);
 	for (size_t i = 0; i < n; i++) {
 		const struct fmapi_machine *m = &topology_machine(t, i)->m;
 		struct hv *h = hv_find(hs, api_str(m->net.hostname));
@@ -294,7 +296,6 @@ void hypervisors_set_topology(struct hypervisors *hs, struct topology *t)
 		d = realloc(hs->dead, (hs->ndead + 1) * sizeof(*d));
 		if (d == NULL) {
 			/* Kept running rather than leaked. */
-			hvs = realloc(hvs, (nnew + 1) * sizeof(*hvs));
 			hvs[nnew++] = h;
 			continue;
 		}
