@@ -254,7 +254,8 @@ static int run(struct daemon *d)
 	}
 	if (rc < 0) {
 		start_failed(c, err);
-		updates_shutdown(d->up);
+		if (d->up != NULL)
+			updates_shutdown(d->up);
 		server_free(d->srv);
 		stop_parts(d);
 		return 1;

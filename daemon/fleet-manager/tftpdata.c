@@ -103,21 +103,23 @@ static const struct topo_machine *identify(struct tftpdata *td, const struct top
 	const struct topo_machine *tm = NULL;
 
 	*why = NULL;
+	/* An explicit hostname= or ip= decides: an unknown one must not get the caller
+	 * another machine's configuration. */
 	if ((v = arg(args, nargs, "hostname")) != NULL) {
-		if (*v == '\0') {
+		if (*v == '\0')
 			*why = "empty hostname= value";
-			return NULL;
-		}
-		tm = topology_find_hostname(t, v);
+		return *v ? topology_find_hostname(t, v) : NULL;
 	}
-	if (tm == NULL && (v = arg(args, nargs, "ip")) != NULL) {
+	if ((v = arg(args, nargs, "ip")) != NULL) {
 		if (inet_pton(AF_INET, v, &ip) != 1) {
 			*why = "ip= is not an IPv4 address";
 			return NULL;
 		}
-		tm = topology_find_ip(t, ip);
+		return topology_find_ip(t, ip);
 	}
-	if (tm == NULL && (v = arg(args, nargs, "serial_number")) != NULL && *v != '\0')
+	/* A serial number is only known once the machine's hypervisor reported it: an
+	 * unknown one falls through to the caller's address and the MACs. */
+	if ((v = arg(args, nargs, "serial_number")) != NULL && *v != '\0')
 		tm = by_serial(td, t, v);
 	if (tm == NULL && peer != NULL)
 		tm = topology_find_ip(t, *peer);

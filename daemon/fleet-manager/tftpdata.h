@@ -3,7 +3,9 @@
  * /tftpdata/imagename, /tftpdata/storage-layout.json and /tftpdata/imageserver
  * (weakness 50). The machine is the one of the query's hostname=, else ip=, else
  * serial_number= (as its hypervisor reports it), else the caller's address, else any
- * mac=; 404 when none matches, 400 with the reason for a malformed query. */
+ * mac=; 404 when none matches, 400 with the reason for a malformed query. A hostname=
+ * or ip= given decides alone (unknown: 404, never another machine); an unknown serial
+ * number falls through to the caller's address and the MACs. */
 #ifndef SS_FM_TFTPDATA_H
 #define SS_FM_TFTPDATA_H
 
