@@ -218,6 +218,11 @@ static struct hv *hv_find(struct hypervisors *hs, const char *hostname)
 	return NULL;
 }
 
+static int hv_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct hv *const *)a)->hostname, (*(struct hv *const *)b)->hostname);
+}
+
 static bool strlist_equal(const struct api_strlist *a, const struct api_strlist *b)
 {
 	if (a->n != b->n)
@@ -305,6 +310,7 @@ void hypervisors_set_topology(struct hypervisors *hs, struct topology *t)
 		hv_forget_vms(hs, h);
 		hv_stop(h);
 	}
+	qsort(hvs, nnew, sizeof(*hvs), hv_cmp);
 	free(hs->hvs);
 	hs->hvs = hvs;
 	hs->nhvs = nnew;
