@@ -10,6 +10,8 @@
 #     from the IPs, no address in two pools, and the FM's record agrees;
 #   - a pool above the high mark trimmed to desired, one below the low mark refilled;
 #   - MoveIpAddresses moves a free address from one hypervisor to another;
+#   - a VM created on a hypervisor is found by GetHypervisorForVM and in a GetUpdates
+#     watcher's first Update, and is gone once destroyed;
 #   - a killed hypervisor drops out of ListHypervisorsInLocation and comes back when
 #     restarted; a stopped one (SIGSTOP: the stream goes silent) is dropped after the
 #     19 s unreachable timer and reconnected after SIGCONT;
@@ -193,6 +195,20 @@ t_check "$mv_ip left B's pool" eval "! in_pool B $mv_ip"
 t_expect "MoveIpAddresses to an unknown hypervisor refused" 'unknown hypervisor' \
 	fm_rpc admin FleetManager.MoveIpAddresses "{\"HypervisorHostname\":\"nope\",\"IpAddresses\":[\"$mv_ip\"]}"
 t_expect "no address in two pools after the move" '^$' dups
+
+# ---- VMs feed the FM's view ----
+hv2_use B
+vm=$(vmc user -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=fmnet -vmTags=Name=fmvm create-vm 2>"$HV_DIR/create.err")
+t_expect "a VM on B takes an address of B's pool" "^$NET\\.[0-9]+" echo "$vm$(tr "\n" " " <"$HV_DIR/create.err")"
+for_vm() { fm_rpc admin FleetManager.GetHypervisorForVM "{\"IpAddress\":\"$vm\"}"; }
+vm_on_b() { for_vm | grep -q "\"HypervisorAddress\":\"${IP[B]}:$HV_PORT\""; }
+vm_gone() { for_vm | grep -q 'VM not found'; }
+t_check "GetHypervisorForVM names B" wait_for 10 vm_on_b
+t_expect "a GetUpdates watcher's first Update maps the VM to hvB" "\"$vm\":\"hvB\"" \
+	fm_watch admin '{"Location":"site"}' VmToHypervisor 10
+t_check "the VM destroyed" vmc user destroy-vm "$vm"
+t_check "GetHypervisorForVM no longer finds it" wait_for 10 vm_gone
+t_expect "no address in two pools with the VM's" '^$' dups
 
 # ---- unreachable and back ----
 kill_hv C
