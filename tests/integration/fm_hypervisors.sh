@@ -9,14 +9,16 @@
 #   - every pool refilled to desired (16) from FirstAutoIP..LastAutoIP, MACs derived
 #     from the IPs, no address in two pools, and the FM's record agrees;
 #   - a pool above the high mark trimmed to desired, one below the low mark refilled;
+#     a disabled hypervisor's free addresses all trimmed, refilled once enabled;
 #   - MoveIpAddresses moves a free address from one hypervisor to another;
 #   - a VM created on a hypervisor is found by GetHypervisorForVM and in a GetUpdates
 #     watcher's first Update, and is gone once destroyed;
 #   - a killed hypervisor drops out of ListHypervisorsInLocation and comes back when
 #     restarted; a stopped one (SIGSTOP: the stream goes silent) is dropped after the
 #     19 s unreachable timer and reconnected after SIGCONT;
-#   - kill -9 of the fleet manager in the middle of refills (marks raised each time),
-#     six times, then a restart: every pool reaches the new size, no address is in
+#   - kill -9 of the fleet manager in the middle of refills: ten times just after its
+#     start (marks raised each time), eight times a few ms after a pool was emptied
+#     by hand, each time restarted: every pool reaches the new size, no address is in
 #     two pools, the FM's record agrees; a read-only fleet manager neither refills nor
 #     moves.
 . "$SS_TOP/tests/lib/tap.sh"
@@ -222,6 +224,14 @@ kill -CONT "$HV_PID"
 t_check "C, continued, reconnects" wait_for 40 listed "${IP[C]}|hvC"
 t_check "unreachable logged" grep -q 'hvC: nothing received for' "$FM_LOG"
 
+# ---- a disabled hypervisor keeps no free addresses ----
+hv2_use C
+t_expect "C disabled" '"Error":""' rpc admin Hypervisor.SetDisabledState '{"Disable":true}'
+t_check "disabled C: its free addresses trimmed to 0" wait_for 20 free_is C 0
+t_expect "C enabled again" '"Error":""' rpc admin Hypervisor.SetDisabledState '{"Disable":false}'
+t_check "enabled C: refilled to 16" wait_for 20 free_is C 16
+t_expect "no address in two pools after C's round trip" '^$' dups
+
 # ---- kill -9 of the fleet manager in the middle of refills ----
 fm_kill9
 # Each round raises the marks, so that the new process has refills to make, and kills
@@ -259,6 +269,24 @@ t_expect "after each kill: no address in two pools" '^$' echo "$kill_dups"
 BIG=(-desiredAddressPoolSize=55 -minimumAddressPoolSize=53 -maximumAddressPoolSize=65)
 start_fm -manageHypervisors "${BIG[@]}" || t_fail "fleet-manager restarts after the kills"
 t_check "every pool reaches 55" wait_for 60 all_free_are 55
+# Kills while a running FM refills: addresses taken out of A's pool by hand, the FM
+# killed a few milliseconds after, restarted.
+for round in $(seq 0 7); do
+	hv2_use A
+	remove=""
+	for ip in $(jq -r '.Free[].IpAddress' "$(pool_file A)" | head -10); do
+		remove+="${remove:+,}{\"IpAddress\":\"$ip\"}"
+	done
+	rpc admin Hypervisor.ChangeAddressPool "{\"AddressesToRemove\":[$remove]}" >/dev/null
+	sleep "0.0$round"
+	fm_kill9
+	[ -n "$(record_only)" ] && between=$((between + 1))
+	kill_dups+=$(dups)
+	start_fm -manageHypervisors "${BIG[@]}" || { t_fail "fleet-manager restarts (refill round $round)"; break; }
+	wait_for 30 all_free_are 55 || { t_fail "pools back at 55 (refill round $round)"; break; }
+done
+echo "# in all, $between of 18 kills left decided addresses that no hypervisor had yet"
+t_expect "after each kill during a refill: no address in two pools" '^$' echo "$kill_dups"
 t_expect "no address in two pools after the restart" '^$' dups
 t_check "the FM's record agrees after the restart" wait_for 10 record_agrees
 fm_stop
