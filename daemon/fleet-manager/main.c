@@ -33,7 +33,7 @@ struct daemon {
 	struct server *srv;
 	struct machines *ms;
 	struct hypervisors *hs;
-	struct updates *up;
+	struct fm_updates *up;
 	struct gitsync *gs;
 	struct power_config power;
 	struct fm_methods m;
@@ -72,7 +72,7 @@ static int on_stop(void *arg, int signo)
 	struct daemon *d = arg;
 
 	log_info("stopping%s", signo ? " on a signal" : "");
-	updates_shutdown(d->up);
+	fm_updates_shutdown(d->up);
 	return 0;
 }
 
@@ -88,7 +88,7 @@ static void on_topology(void *arg, struct topology *t)
 	if (d->hs != NULL)
 		hypervisors_set_topology(d->hs, t);
 	machines_set_topology(d->ms, t, &u);
-	updates_publish(d->up, &u);
+	fm_updates_publish(d->up, &u);
 	fmapi_update_clear(&u);
 }
 
@@ -96,7 +96,7 @@ static void on_hv_update(void *arg, const struct fmapi_update *u)
 {
 	struct daemon *d = arg;
 
-	updates_publish(d->up, u);
+	fm_updates_publish(d->up, u);
 }
 
 /* The state directory: made if missing, and locked (one fleet manager per directory). */
@@ -155,7 +155,7 @@ static int start_parts(struct daemon *d, struct tls_client_config *tcc, char *er
 		snprintf(err, errsz, "local tags: %s", sub);
 		return rc;
 	}
-	d->up = updates_new();
+	d->up = fm_updates_new();
 	if (d->up == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
@@ -207,7 +207,7 @@ static void stop_parts(struct daemon *d)
 	gitsync_stop(d->gs);
 	hypervisors_free(d->hs);
 	/* The watchers' threads are gone with the SRPC connections (server_free). */
-	updates_free(d->up);
+	fm_updates_free(d->up);
 	machines_free(d->ms);
 	fsutil_unlock(d->lock_fd);
 }
@@ -255,7 +255,7 @@ static int run(struct daemon *d)
 	if (rc < 0) {
 		start_failed(c, err);
 		if (d->up != NULL)
-			updates_shutdown(d->up);
+			fm_updates_shutdown(d->up);
 		server_free(d->srv);
 		stop_parts(d);
 		return 1;

@@ -211,7 +211,7 @@ static int change_machine_tags(struct srpc_call *call, const json_t *req, json_t
 			 0) {
 			log_info("ChangeMachineTags(%s) by %s: %zu local tags", q.hostname,
 				 a->username, q.tags.n);
-			updates_publish(fm->up, &u);
+			fm_updates_publish(fm->up, &u);
 		}
 	}
 	if (*err != '\0')
@@ -338,14 +338,14 @@ static json_t *full_state(struct fm_methods *fm, const char *location)
 
 /* Follows the subscription until the client hangs up, MaxUpdates were sent or the
  * server stops. */
-static int follow(struct fm_methods *fm, struct srpc_conn *c, struct updates_sub *s, uint64_t max,
-		  uint64_t sent)
+static int follow(struct fm_methods *fm, struct srpc_conn *c, struct fm_updates_sub *s,
+		  uint64_t max, uint64_t sent)
 {
 	int rc = 0;
 
 	while (rc == 0 && (max == 0 || sent < max)) {
 		struct pollfd p[2] = {{.fd = srpc_conn_fd(c), .events = POLLIN},
-				      {.fd = updates_sub_fd(s), .events = POLLIN}};
+				      {.fd = fm_updates_sub_fd(s), .events = POLLIN}};
 		bool closed = false;
 		json_t *u;
 		int n = srpc_conn_pending(c) ? 1 : poll(p, 2, -1);
@@ -367,7 +367,7 @@ static int follow(struct fm_methods *fm, struct srpc_conn *c, struct updates_sub
 		if (!(p[1].revents & POLLIN))
 			continue;
 		usleep(BATCH_US); /* let a burst of changes gather */
-		u = updates_take(fm->up, s, &closed);
+		u = fm_updates_take(fm->up, s, &closed);
 		if (closed) {
 			json_decref(u);
 			return -ECONNRESET;
@@ -385,7 +385,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 	struct fm_methods *fm = arg;
 	struct srpc_conn *c = srpc_call_conn(call);
 	struct fmapi_get_updates_request q = {0};
-	struct updates_sub *s;
+	struct fm_updates_sub *s;
 	char *msg = NULL;
 	json_t *j = NULL;
 	int rc = srpc_conn_read_json(c, &j);
@@ -402,7 +402,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 		fmapi_get_updates_request_clear(&q);
 		return rc;
 	}
-	s = updates_subscribe(fm->up, api_str(q.location));
+	s = fm_updates_subscribe(fm->up, api_str(q.location));
 	if (s == NULL) {
 		fmapi_get_updates_request_clear(&q);
 		return -ENOMEM;
@@ -412,7 +412,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 	rc = write_msg(c, full_state(fm, api_str(q.location)));
 	if (rc == 0)
 		rc = follow(fm, c, s, q.max_updates, 1);
-	updates_unsubscribe(fm->up, s);
+	fm_updates_unsubscribe(fm->up, s);
 	fmapi_get_updates_request_clear(&q);
 	return rc == -ECONNRESET ? -ECONNRESET : rc;
 }

@@ -33,8 +33,10 @@ git_r() { git -C "$FM_DIR/repo" -c user.name=test -c user.email=test@example.com
 
 # ---- -topologyRepository ----
 repo=$FM_DIR/repo
-fm_topology "$repo" && git init -q "$repo" && git_r add -A && git_r commit -qm "fixture" ||
-	{ t_fail "make the topology repository"; exit 0; }
+if ! { fm_topology "$repo" && git init -q "$repo" && git_r add -A && git_r commit -qm "fixture"; }; then
+	t_fail "make the topology repository"
+	exit 0
+fi
 if ! fm_start -manageHypervisors -topologyRepository="$repo" -checkInterval=300ms; then
 	t_fail "fleet-manager starts from a Git repository"
 	exit 0
