@@ -49,9 +49,13 @@ struct topology; /* opaque, immutable once loaded */
 int topology_load_files(const struct topo_file *files, size_t nfiles, struct topology **out,
 			char *err, size_t errsz);
 
-/* Reads the tree under dir (skipping dot-directories and files over 16 MiB), then
- * topology_load_files. Same returns; I/O errors name the path. */
+/* Reads the spec's files of the tree under dir (skipping dot-directories; a file over
+ * 16 MiB is an error), then topology_load_files. Same returns; I/O errors name the
+ * path. */
 int topology_load_dir(const char *dir, struct topology **out, char *err, size_t errsz);
+
+/* Is name (a file's base name) one of the files of §2 ("machines.json"...)? */
+bool topology_file_name(const char *name);
 
 /* References (atomic): a snapshot is freed when its last reference goes. */
 struct topology *topology_ref(struct topology *t);
@@ -66,12 +70,14 @@ size_t topology_nmachines(const struct topology *t);
 const struct topo_machine *topology_machine(const struct topology *t, size_t i);
 
 /* Lookups (NULL when none): by hostname; by IP (the primary HostIpAddress or a
- * secondary entry's); by MAC (any of the machine's entries). */
+ * secondary entry's: not IPMI's); by MAC (any of the machine's entries, IPMI's
+ * included). */
 const struct topo_machine *topology_find_hostname(const struct topology *t, const char *host);
 const struct topo_machine *topology_find_ip(const struct topology *t, struct in_addr ip);
 const struct topo_machine *topology_find_mac(const struct topology *t, const uint8_t mac[6]);
 
-/* Every location (directory) of the tree, sorted, "" (the root) first. */
+/* Every location (directory) of the tree, sorted, "" (the root) first: the directories
+ * holding one of the spec's files, and their ancestors. */
 size_t topology_nlocations(const struct topology *t);
 const char *topology_location(const struct topology *t, size_t i);
 
@@ -82,5 +88,10 @@ bool topology_location_in(const char *loc, const char *prefix);
 /* The topology subnet with this Id visible to m, NULL if none. */
 const struct fmapi_topology_subnet *topology_machine_subnet(const struct topo_machine *m,
 							    const char *id);
+
+/* A variable of a variables.json, its ${var} and $var references expanded from the
+ * local_variables.json of the same directory (missing ones expand to ""). name is the
+ * directory path and the key: "NYC/dns" ("dns" at the root). NULL when none. */
+const char *topology_variable(const struct topology *t, const char *name);
 
 #endif
