@@ -697,6 +697,7 @@ static int connect_once(struct hv *h)
 	struct hypervisors *hs = h->hs;
 	struct srpc_client_config cc = {.tls = hs->tls, .connect_timeout_ms = hs->dial_ms};
 	struct hvapi_change_owners_request q;
+	struct hvapi_error_response resp;
 	char addr[sizeof(h->addr)], err[512] = "";
 	struct srpc_client *cl;
 	const char *why;
@@ -723,8 +724,9 @@ static int connect_once(struct hv *h)
 		if (rc == 0) {
 			rc = hvclient_call(cl, HVAPI_M_CHANGE_OWNERS,
 					   &hvapi_change_owners_request_type, &q,
-					   &hvapi_error_response_type,
-					   &(struct hvapi_error_response){0}, err, sizeof(err));
+					   &hvapi_error_response_type, &resp, err, sizeof(err));
+			if (rc == 0)
+				hvapi_error_response_clear(&resp);
 			owners_result(h, rc, err);
 			hvapi_change_owners_request_clear(&q);
 		}

@@ -218,6 +218,11 @@ static struct hv *hv_find(struct hypervisors *hs, const char *hostname)
 	return NULL;
 }
 
+static int hv_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct hv *const *)a)->hostname, (*(struct hv *const *)b)->hostname);
+}
+
 static bool strlist_equal(const struct api_strlist *a, const struct api_strlist *b)
 {
 	if (a->n != b->n)
@@ -257,17 +262,19 @@ static void hv_forget_vms(struct hypervisors *hs, struct hv *h)
 void hypervisors_set_topology(struct hypervisors *hs, struct topology *t)
 {
 	size_t n = topology_nmachines(t), nnew = 0, nstart = 0;
-	struct hv **hvs = calloc(n ? n : 1, sizeof(*hvs));
-	struct hv **start = calloc(n ? n : 1, sizeof(*start));
+	struct hv **hvs, **start = calloc(n + 1, sizeof(*start));
 	struct topology *old;
 
+	pthread_mutex_lock(&hs->mu);
+	/* Room for the removed ones too, should they have to stay. */
+	hvs = calloc(n + hs->nhvs + 1, sizeof(*hvs));
 	if (hvs == NULL || start == NULL) {
+		pthread_mutex_unlock(&hs->mu);
 		log_error("hypervisors: out of memory taking the new topology");
 		free(hvs);
 		free(start);
 		return;
 	}
-	pthread_mutex_lock(&hs->mu);
 	for (size_t i = 0; i < n; i++) {
 		const struct fmapi_machine *m = &topology_machine(t, i)->m;
 		struct hv *h = hv_find(hs, api_str(m->net.hostname));
@@ -294,7 +301,6 @@ void hypervisors_set_topology(struct hypervisors *hs, struct topology *t)
 		d = realloc(hs->dead, (hs->ndead + 1) * sizeof(*d));
 		if (d == NULL) {
 			/* Kept running rather than leaked. */
-			hvs = realloc(hvs, (nnew + 1) * sizeof(*hvs));
 			hvs[nnew++] = h;
 			continue;
 		}
@@ -304,6 +310,7 @@ void hypervisors_set_topology(struct hypervisors *hs, struct topology *t)
 		hv_forget_vms(hs, h);
 		hv_stop(h);
 	}
+	qsort(hvs, nnew, sizeof(*hvs), hv_cmp);
 	free(hs->hvs);
 	hs->hvs = hvs;
 	hs->nhvs = nnew;

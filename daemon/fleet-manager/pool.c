@@ -363,7 +363,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static bool in_sorted(const uint32_t *v, size_t n, uint32_t ip)
 {
-	return bsearch(&ip, v, n, sizeof(*v), cmp_u32) != NULL;
+	return n > 0 && bsearch(&ip, v, n, sizeof(*v), cmp_u32) != NULL;
 }
 
 int pool_hv_connected(struct pool *p, const char *host)

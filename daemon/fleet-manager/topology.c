@@ -4,7 +4,6 @@
 #include "topology.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -13,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
-#include "fsutil.h"
 #include "json.h"
 
 #define TOPO_MAX_FILE_SIZE (16u << 20)
@@ -418,8 +415,10 @@ static int load_owners(struct loadctx *c, struct tdir *d, const struct tdir *p)
 {
 	struct tfile *f = &d->f[TK_OWNERS];
 	struct fmapi_owners own = {0};
-	int rc;
+	int rc = budget(c, p ? p->owners.owner_groups.n + p->owners.owner_users.n : 0);
 
+	if (rc < 0)
+		return rc;
 	if (p && owners_merge(&d->owners, &p->owners) < 0)
 		return fail_nomem(c);
 	if (!f->j)
@@ -441,6 +440,9 @@ static int load_tags(struct loadctx *c, struct tdir *d, const struct tdir *p)
 	struct tfile *f = &d->f[TK_TAGS];
 	int rc;
 
+	rc = budget(c, p ? json_object_size(p->tags) : 0);
+	if (rc < 0)
+		return rc;
 	d->tags = p ? json_copy(p->tags) : json_object();
 	if (!d->tags)
 		return fail_nomem(c);
@@ -609,6 +611,7 @@ static bool var_char(char ch)
 static char *expand(const char *value, const json_t *vars)
 {
 	size_t len = 0, cap = strlen(value) + 1;
+	const char *last = strrchr(value, '}'); /* no quadratic search for a missing '}' */
 	char *out = malloc(cap);
 
 	if (!out)
@@ -618,7 +621,7 @@ static char *expand(const char *value, const json_t *vars)
 		size_t nlen = 0, slen;
 		char key[256];
 
-		if (s[0] == '$' && s[1] == '{' && strchr(s + 2, '}')) {
+		if (s[0] == '$' && s[1] == '{' && last && last >= s + 2) {
 			name = s + 2;
 			nlen = (size_t)(strchr(s + 2, '}') - name);
 			s = name + nlen + 1;
@@ -857,10 +860,15 @@ static int tags_from_json(json_t *obj, struct hvapi_tags *l)
 static int machine_effective(struct loadctx *c, const struct tdir *d, struct topo_machine *tm)
 {
 	struct fmapi_machine *m = &tm->m;
-	json_t *tags = json_copy(d->tags);
-	size_t n;
-	int rc = -ENOMEM;
+	json_t *tags;
+	int rc;
 
+	rc = budget(c, json_object_size(d->tags) + m->tags.n + d->owners.owner_groups.n +
+			   d->owners.owner_users.n + m->owner_groups.n + m->owner_users.n);
+	if (rc < 0)
+		return rc;
+	rc = -ENOMEM;
+	tags = json_copy(d->tags);
 	if (!tags)
 		return fail_nomem(c);
 	free(m->location);
@@ -872,10 +880,6 @@ static int machine_effective(struct loadctx *c, const struct tdir *d, struct top
 		if (json_object_set_new(tags, m->tags.v[i].key, json_string(m->tags.v[i].value)) <
 		    0)
 			goto out_tags;
-	n = json_object_size(tags);
-	rc = budget(c, n + m->owner_groups.n + m->owner_users.n);
-	if (rc < 0)
-		goto out_tags;
 	rc = tags_from_json(tags, &m->tags);
 	if (rc < 0)
 		goto out_tags;
@@ -949,9 +953,10 @@ static int cmp_mac(const void *a, const void *b)
 	return memcmp(((const struct macidx *)a)->mac, ((const struct macidx *)b)->mac, 6);
 }
 
-static void index_entry(struct topology *t, const struct fmapi_network_entry *e, size_t m)
+static void index_entry(struct topology *t, const struct fmapi_network_entry *e, size_t m,
+			bool ipmi)
 {
-	if (e->host_ip.s_addr)
+	if (e->host_ip.s_addr && !ipmi)
 		t->byip[t->nbyip++] = (struct ipidx){ntohl(e->host_ip.s_addr), m};
 	if (!mac_zero(e->host_mac)) {
 		memcpy(t->bymac[t->nbymac].mac, e->host_mac, 6);
@@ -967,7 +972,7 @@ static int build_indexes(struct loadctx *c)
 	if (t->nmachines)
 		qsort(t->machines, t->nmachines, sizeof(*t->machines), cmp_machine);
 	for (size_t i = 0; i < t->nmachines; i++)
-		n += 1 + t->machines[i].m.secondary.n;
+		n += 2 + t->machines[i].m.secondary.n;
 	t->byip = calloc(n + 1, sizeof(*t->byip));
 	t->bymac = calloc(n + 1, sizeof(*t->bymac));
 	if (!t->byip || !t->bymac)
@@ -975,9 +980,10 @@ static int build_indexes(struct loadctx *c)
 	for (size_t i = 0; i < t->nmachines; i++) {
 		const struct fmapi_machine *m = &t->machines[i].m;
 
-		index_entry(t, &m->net, i);
+		index_entry(t, &m->net, i, false);
+		index_entry(t, &m->ipmi, i, true);
 		for (size_t j = 0; j < m->secondary.n; j++)
-			index_entry(t, &m->secondary.v[j], i);
+			index_entry(t, &m->secondary.v[j], i, false);
 	}
 	if (t->nbyip)
 		qsort(t->byip, t->nbyip, sizeof(*t->byip), cmp_ip);
@@ -1065,6 +1071,24 @@ static int digest(struct loadctx *c, const struct infile *in, size_t n)
 	return 0;
 }
 
+static struct tdir *dir_find(struct topology *t, const char *path)
+{
+	size_t lo = 0, hi = t->ndirs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(t->dirs[mid].path, path);
+
+		if (r == 0)
+			return &t->dirs[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* The directories: those holding files and all their ancestors, sorted (a parent
  * sorts before its children: it is a prefix). */
 static int make_dirs(struct loadctx *c, struct infile *in, size_t n)
@@ -1113,17 +1137,21 @@ static int make_dirs(struct loadctx *c, struct infile *in, size_t n)
 	nn = 0;
 	t->ndirs = u;
 	for (size_t i = 1; i < u; i++) {
-		char *slash = strrchr(t->dirs[i].path, '/');
-		size_t plen = slash ? (size_t)(slash - t->dirs[i].path) : 0;
+		char *slash = strrchr(t->dirs[i].path, '/'), *pp;
+		const struct tdir *p;
 
-		/* The parent is the nearest earlier directory whose path is this prefix. */
-		for (size_t j = i; j-- > 0;) {
-			if (strlen(t->dirs[j].path) == plen &&
-			    strncmp(t->dirs[j].path, t->dirs[i].path, plen) == 0) {
-				t->dirs[i].parent = j;
-				break;
-			}
+		if (!slash) {
+			t->dirs[i].parent = 0;
+			continue;
 		}
+		pp = strndup(t->dirs[i].path, (size_t)(slash - t->dirs[i].path));
+		if (!pp) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		p = dir_find(t, pp);
+		free(pp);
+		t->dirs[i].parent = p ? (size_t)(p - t->dirs) : 0; /* every ancestor is there */
 	}
 	rc = 0;
 out:
@@ -1131,24 +1159,6 @@ out:
 		free(names[i]);
 	free(names);
 	return rc < 0 ? fail_nomem(c) : 0;
-}
-
-static struct tdir *dir_find(struct topology *t, const char *path)
-{
-	size_t lo = 0, hi = t->ndirs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(t->dirs[mid].path, path);
-
-		if (r == 0)
-			return &t->dirs[mid];
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 static void topology_free(struct topology *t)
@@ -1278,116 +1288,12 @@ out:
 	return 0;
 }
 
-/* ---- Reading a directory ---- */
-
-struct dirload {
-	struct topo_file *files;
-	size_t n, cap;
-	char *err;
-	size_t errsz;
-};
-
-static int dl_fail(struct dirload *dl, int rc, const char *path, const char *what)
-{
-	if (dl->err && dl->errsz)
-		snprintf(dl->err, dl->errsz, "%s: %s", path, what ? what : strerror(-rc));
-	return rc;
-}
-
-static bool spec_name(const char *name)
+bool topology_file_name(const char *name)
 {
 	for (int k = 0; k < TK_N; k++)
 		if (strcmp(name, kind_names[k]) == 0)
 			return true;
 	return false;
-}
-
-static int read_tree(struct dirload *dl, const char *root, const char *rel, int depth)
-{
-	char *dpath = NULL;
-	struct dirent **ents = NULL;
-	int n, rc = 0;
-
-	if (depth > TOPO_MAX_DEPTH)
-		return dl_fail(dl, -ELOOP, rel, "directories nested too deep");
-	if (asprintf(&dpath, "%s%s%s", root, *rel ? "/" : "", rel) < 0)
-		return -ENOMEM;
-	n = scandir(dpath, &ents, NULL, alphasort);
-	if (n < 0) {
-		rc = dl_fail(dl, -errno, dpath, NULL);
-		free(dpath);
-		return rc;
-	}
-	for (int i = 0; i < n; i++) {
-		const char *name = ents[i]->d_name;
-		char *full = NULL, *sub = NULL;
-		struct stat st;
-
-		if (rc < 0 || name[0] == '.')
-			goto next;
-		if (asprintf(&full, "%s/%s", dpath, name) < 0 ||
-		    asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", name) < 0) {
-			rc = -ENOMEM;
-			goto next;
-		}
-		if (lstat(full, &st) < 0) {
-			rc = dl_fail(dl, -errno, full, NULL);
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = read_tree(dl, root, sub, depth + 1);
-		} else if (spec_name(name) && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-			char *buf = NULL;
-			size_t len = 0;
-
-			rc = fsutil_read_file(full, TOPO_MAX_FILE_SIZE, &buf, &len);
-			if (rc == -EFBIG)
-				rc = dl_fail(dl, rc, full, "file too large (over 16 MiB)");
-			else if (rc < 0)
-				rc = dl_fail(dl, rc, full, NULL);
-			if (rc == 0 && dl->n == dl->cap) {
-				size_t ncap = dl->cap ? 2 * dl->cap : 32;
-				struct topo_file *v = reallocarray(dl->files, ncap, sizeof(*v));
-
-				if (!v)
-					rc = -ENOMEM;
-				else
-					dl->files = v, dl->cap = ncap;
-			}
-			if (rc == 0) {
-				dl->files[dl->n++] = (struct topo_file){sub, buf, len};
-				sub = NULL;
-			} else {
-				free(buf);
-			}
-		}
-	next:
-		free(full);
-		free(sub);
-		free(ents[i]);
-	}
-	free(ents);
-	free(dpath);
-	return rc;
-}
-
-int topology_load_dir(const char *dir, struct topology **out, char *err, size_t errsz)
-{
-	struct dirload dl = {.err = err, .errsz = errsz};
-	int rc;
-
-	*out = NULL;
-	if (err && errsz)
-		err[0] = '\0';
-	rc = read_tree(&dl, dir, "", 0);
-	if (rc == -ENOMEM && err && errsz && !err[0])
-		snprintf(err, errsz, "out of memory");
-	if (rc == 0)
-		rc = topology_load_files(dl.files, dl.n, out, err, errsz);
-	for (size_t i = 0; i < dl.n; i++) {
-		free((char *)dl.files[i].path);
-		free((char *)dl.files[i].data);
-	}
-	free(dl.files);
-	return rc;
 }
 
 /* ---- Accessors ---- */

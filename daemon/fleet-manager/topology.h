@@ -54,6 +54,9 @@ int topology_load_files(const struct topo_file *files, size_t nfiles, struct top
  * path. */
 int topology_load_dir(const char *dir, struct topology **out, char *err, size_t errsz);
 
+/* Is name (a file's base name) one of the files of §2 ("machines.json"...)? */
+bool topology_file_name(const char *name);
+
 /* References (atomic): a snapshot is freed when its last reference goes. */
 struct topology *topology_ref(struct topology *t);
 void topology_unref(struct topology *t);
@@ -67,12 +70,14 @@ size_t topology_nmachines(const struct topology *t);
 const struct topo_machine *topology_machine(const struct topology *t, size_t i);
 
 /* Lookups (NULL when none): by hostname; by IP (the primary HostIpAddress or a
- * secondary entry's); by MAC (the primary entry's or a secondary entry's: not IPMI). */
+ * secondary entry's: not IPMI's); by MAC (any of the machine's entries, IPMI's
+ * included). */
 const struct topo_machine *topology_find_hostname(const struct topology *t, const char *host);
 const struct topo_machine *topology_find_ip(const struct topology *t, struct in_addr ip);
 const struct topo_machine *topology_find_mac(const struct topology *t, const uint8_t mac[6]);
 
-/* Every location (directory) of the tree, sorted, "" (the root) first. */
+/* Every location (directory) of the tree, sorted, "" (the root) first: the directories
+ * holding one of the spec's files, and their ancestors. */
 size_t topology_nlocations(const struct topology *t);
 const char *topology_location(const struct topology *t, size_t i);
 
