@@ -4,6 +4,7 @@
  * (hypervisors.c), the GetUpdates fan-out (updates.c), the methods (methods.c), the
  * installers' pages (tftpdata.c) and the status pages (status.c). */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -275,6 +276,9 @@ int main(int argc, char **argv)
 	struct flags *fs;
 	int rc;
 
+	/* One thread per hypervisor: glibc's default of up to 8 arenas per core would
+	 * keep memory freed by one thread from the others (RSS at 10,000 hypervisors). */
+	mallopt(M_ARENA_MAX, 2);
 	signal(SIGPIPE, SIG_IGN);
 	fs = flags_new("fleet-manager", FMFLAGS_USAGE);
 	fmflags_define(fs, &d.cfg);

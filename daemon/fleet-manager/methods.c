@@ -311,28 +311,42 @@ static int write_msg(struct srpc_conn *c, json_t *j)
 	return rc == 0 ? srpc_conn_flush(c) : rc;
 }
 
-/* The full state of the location: its machines with effective tags, and what the
- * hypervisors of it report. */
+/* The full state of the location: its machines with effective tags (as published to
+ * the watchers: encoded once, shared), and what the hypervisors of it report. */
 static json_t *full_state(struct fm_methods *fm, const char *location)
 {
-	struct topology *t = machines_topology(fm->ms);
 	struct fmapi_update u = {0};
-	size_t n = t ? topology_nmachines(t) : 0;
-	json_t *j;
+	json_t *j, *machines = fm_updates_machines(fm->up, location);
 
-	u.changed_machines.v = calloc(n + 1, sizeof(*u.changed_machines.v));
-	for (size_t i = 0; u.changed_machines.v != NULL && i < n; i++) {
-		const struct topo_machine *tm = topology_machine(t, i);
-
-		if (topology_location_in(api_str(tm->m.location), location) &&
-		    machines_get(fm->ms, api_str(tm->m.net.hostname),
-				 &u.changed_machines.v[u.changed_machines.n]) == 0)
-			u.changed_machines.n++;
-	}
-	topology_unref(t);
 	hypervisors_snapshot(fm->hs, location, &u);
 	j = fmapi_update_to_json(&u);
 	fmapi_update_clear(&u);
+	if (j == NULL || machines == NULL) {
+		json_decref(j);
+		json_decref(machines);
+		return NULL;
+	}
+	/* Field order of an Update: ChangedHypervisors, ChangedMachines, ... (json
+	 * objects keep insertion order when dumped without JSON_SORT_KEYS). */
+	if (json_array_size(machines) > 0) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *v;
+
+		v = json_object_get(j, "ChangedHypervisors");
+		if (v != NULL)
+			json_object_set(o, "ChangedHypervisors", v);
+		json_object_set_new(o, "ChangedMachines", machines);
+		machines = NULL;
+		json_object_foreach(j, k, v)
+		{
+			if (strcmp(k, "ChangedHypervisors") != 0)
+				json_object_set(o, k, v);
+		}
+		json_decref(j);
+		j = o;
+	}
+	json_decref(machines);
 	return j;
 }
 

@@ -33,6 +33,7 @@ struct fm_updates {
 	bool closed;
 	unsigned long long nsent;
 	json_t *host_loc; /* machine hostname -> location */
+	json_t *machines; /* hostname -> Machine: the latest state, for first messages */
 	json_t *vm_host;  /* VM IP -> hypervisor hostname */
 };
 
@@ -44,7 +45,8 @@ struct fm_updates *fm_updates_new(void)
 		return NULL;
 	up->host_loc = json_object();
 	up->vm_host = json_object();
-	if (up->host_loc == NULL || up->vm_host == NULL) {
+	up->machines = json_object();
+	if (up->host_loc == NULL || up->vm_host == NULL || up->machines == NULL) {
 		fm_updates_free(up);
 		return NULL;
 	}
@@ -58,6 +60,7 @@ void fm_updates_free(struct fm_updates *up)
 		return;
 	json_decref(up->host_loc);
 	json_decref(up->vm_host);
+	json_decref(up->machines);
 	pthread_mutex_destroy(&up->mu);
 	free(up);
 }
@@ -181,6 +184,7 @@ static void publish_machines(struct fm_updates *up, json_t *j)
 		if (host == NULL)
 			continue;
 		json_object_set_new(up->host_loc, host, json_string(loc ? loc : ""));
+		json_object_set(up->machines, host, v);
 		fan_out(up, loc ? loc : "", SUB_FIELD(machines), host, v);
 	}
 	json_array_foreach(json_object_get(j, "DeletedMachines"), i, v)
@@ -192,6 +196,7 @@ static void publish_machines(struct fm_updates *up, json_t *j)
 			continue;
 		loc = host_location(up, host) ? strdup(host_location(up, host)) : NULL;
 		json_object_del(up->host_loc, host);
+		json_object_del(up->machines, host);
 		fan_out(up, loc, SUB_FIELD(machines), host, json_null());
 		free(loc);
 	}
@@ -319,6 +324,41 @@ json_t *fm_updates_take(struct fm_updates *up, struct fm_updates_sub *s, bool *c
 	}
 	pthread_mutex_unlock(&up->mu);
 	return u;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *fm_updates_machines(struct fm_updates *up, const char *location)
+{
+	json_t *a = json_array(), *v;
+	const char **keys = NULL, *key;
+	size_t n = 0;
+
+	if (a == NULL)
+		return NULL;
+	pthread_mutex_lock(&up->mu);
+	keys = calloc(json_object_size(up->machines) + 1, sizeof(*keys));
+	json_object_foreach(up->machines, key, v)
+	{
+		const char *loc = json_string_value(json_object_get(v, "Location"));
+
+		if (keys != NULL && topology_location_in(loc ? loc : "", location))
+			keys[n++] = key;
+	}
+	if (keys != NULL)
+		qsort(keys, n, sizeof(*keys), cmp_str); /* by hostname, as the topology */
+	for (size_t i = 0; i < n; i++)
+		json_array_append(a, json_object_get(up->machines, keys[i]));
+	pthread_mutex_unlock(&up->mu);
+	if (keys == NULL) {
+		json_decref(a);
+		return NULL;
+	}
+	free(keys);
+	return a;
 }
 
 void fm_updates_shutdown(struct fm_updates *up)

@@ -38,6 +38,11 @@ int fm_updates_sub_fd(const struct fm_updates_sub *s);
  * is set once fm_updates_shutdown has run. */
 json_t *fm_updates_take(struct fm_updates *up, struct fm_updates_sub *s, bool *closed);
 
+/* The latest state of every machine published so far in location (the machines of
+ * the topology in force with their effective tags), sorted by hostname: a new JSON
+ * array (shared items: do not modify them), NULL on allocation failure. */
+json_t *fm_updates_machines(struct fm_updates *up, const char *location);
+
 /* Wakes every subscriber for the end (their fm_updates_take reports closed). */
 void fm_updates_shutdown(struct fm_updates *up);
 
