@@ -50,7 +50,7 @@ t_expect_fail "ChangeMachineTags with a malformed request is refused" 'Tags.*exp
 # A watcher of NYC follows the change of bob's machine.
 fm_watch user '{"Location":"NYC"}' 'PlannedImage.{0,3}hypervisor/next' 20 >"$FM_DIR/watch1.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch1.out"
 t_expect "ChangeMachineTags by an owner user (bob) succeeds" '^\{"Error":""\}' \
 	fm_rpc bob FleetManager.ChangeMachineTags "{\"Hostname\":\"$H0\",\"Tags\":{\"PlannedImage\":\"hypervisor/next\",\"Type\":\"big\"}}"
 wait "$wpid"
@@ -77,7 +77,7 @@ t_expect "ChangeMachineTags by an admin succeeds" '^\{"Error":""\}' \
 # A watcher of SJC gets only SJC, and not NYC's changes.
 fm_watch user '{"Location":"SJC"}' 'NEVERMATCHES' 3 >"$FM_DIR/watch2.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch2.out"
 fm_rpc admin FleetManager.ChangeMachineTags "{\"Hostname\":\"$H0\",\"Tags\":{\"PlannedImage\":\"hypervisor/other\"}}" >/dev/null
 wait "$wpid"
 if head -1 "$FM_DIR/watch2.out" | grep -q '"sjc-hyper0".*"RequiredImage":"hypervisor/sjc-new"' &&
@@ -90,7 +90,7 @@ fi
 # MaxUpdates 2: the first message and one change, nothing after.
 fm_watch user '{"Location":"","MaxUpdates":2}' 'NEVERMATCHES' 5 >"$FM_DIR/watch3.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch3.out"
 fm_rpc admin FleetManager.ChangeMachineTags '{"Hostname":"lab-hyper0","Tags":{"Step":"1"}}' >/dev/null
 sleep 1
 fm_rpc admin FleetManager.ChangeMachineTags '{"Hostname":"lab-hyper0","Tags":{"Step":"2"}}' >/dev/null
