@@ -12,7 +12,9 @@
  *   Hypervisor.ChangeAddressPool (AddressesToAdd, AddressesToRemove, MaximumFreeAddresses)
  * GET /stats on the same port answers counters as JSON (hypervisors with a GetUpdates
  * stream, calls per method, hypervisors whose pools hold at least -poolMark free
- * addresses in every managed subnet). */
+ * addresses in every managed subnet).
+ * Like real hypervisors, each one shows its own certificate (CN hv<i>, subjectAltName
+ * its IP), made at its first handshake and signed with -CAkeyFile. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +27,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "api/hypervisor.h"
 #include "flags.h"
@@ -44,6 +49,7 @@ struct sim_hv {
 	unsigned streams;   /* GetUpdates streams open now */
 	bool dirty;	    /* a change not yet sent on the stream */
 	unsigned long gen;  /* changes so far */
+	X509 *cert;	    /* made at the first handshake */
 };
 
 static struct sim_hv *hvs;
@@ -52,6 +58,8 @@ static int nhv, nvms, pool_mark;
 static atomic_ulong n_streams, n_getupdates, n_keepalives, n_owners, n_subnets, n_pool, n_updates,
     n_refused;
 static sigset_t wait_mask; /* the thread's mask without the wake signal */
+static X509 *ca_cert;
+static EVP_PKEY *ca_key, *leaf_key; /* one key for every hypervisor's certificate */
 
 static void wake(int sig)
 {
@@ -59,14 +67,13 @@ static void wake(int sig)
 }
 
 /* The hypervisor a connection was made to, NULL if its address is not one of ours. */
-static struct sim_hv *sim_hv_of(struct srpc_call *call, int *index)
+static struct sim_hv *sim_hv_of_fd(int fd, int *index)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
 	uint32_t a;
 
-	if (getsockname(srpc_conn_fd(srpc_call_conn(call)), (struct sockaddr *)&sa, &len) < 0 ||
-	    sa.sin_family != AF_INET)
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sin_family != AF_INET)
 		return NULL;
 	a = ntohl(sa.sin_addr.s_addr);
 	if (a < base_ip || a - base_ip >= (uint32_t)nhv) {
@@ -75,6 +82,94 @@ static struct sim_hv *sim_hv_of(struct srpc_call *call, int *index)
 	}
 	*index = (int)(a - base_ip);
 	return &hvs[a - base_ip];
+}
+
+static struct sim_hv *sim_hv_of(struct srpc_call *call, int *index)
+{
+	return sim_hv_of_fd(srpc_conn_fd(srpc_call_conn(call)), index);
+}
+
+static bool sim_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	bool ok;
+
+	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	ok = e && X509_add_ext(x, e, -1) == 1;
+	X509_EXTENSION_free(e);
+	return ok;
+}
+
+/* Hypervisor i's certificate: CN hv<i>, subjectAltName IP:<its address>, 2 days. */
+static X509 *sim_make_cert(int i)
+{
+	struct in_addr a = {.s_addr = htonl(base_ip + (uint32_t)i)};
+	char cn[32], san[64], ip[INET_ADDRSTRLEN];
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	snprintf(cn, sizeof(cn), "hv%05d", i);
+	snprintf(san, sizeof(san), "IP:%s", ip);
+	if (!x || !name || X509_set_version(x, 2) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x), 1000 + i) != 1 ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 2 * 86400) ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (unsigned char *)cn, -1, -1, 0) !=
+		1 ||
+	    X509_set_subject_name(x, name) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(ca_cert)) != 1 ||
+	    X509_set_pubkey(x, leaf_key) != 1 || !sim_ext(x, NID_subject_alt_name, san) ||
+	    !sim_ext(x, NID_basic_constraints, "CA:FALSE") ||
+	    !sim_ext(x, NID_ext_key_usage, "serverAuth,clientAuth") ||
+	    X509_sign(x, ca_key, EVP_sha256()) <= 0) {
+		X509_free(x);
+		x = NULL;
+	}
+	X509_NAME_free(name);
+	return x;
+}
+
+/* The handshake's certificate: the hypervisor's own (the default one for an address
+ * that is not a hypervisor's). */
+static int sim_cert_cb(SSL *ssl, void *arg)
+{
+	struct sim_hv *h;
+	X509 *x;
+	int i;
+
+	(void)arg;
+	h = sim_hv_of_fd(SSL_get_fd(ssl), &i);
+	if (!h)
+		return 1;
+	pthread_mutex_lock(&h->lock);
+	if (!h->cert)
+		h->cert = sim_make_cert(i);
+	x = h->cert;
+	pthread_mutex_unlock(&h->lock);
+	if (!x || SSL_use_certificate(ssl, x) != 1 || SSL_use_PrivateKey(ssl, leaf_key) != 1)
+		return 0;
+	return 1;
+}
+
+/* The CA that signs the hypervisors' certificates, and their key. */
+static int sim_load_ca(const char *cert_file, const char *key_file)
+{
+	FILE *f = fopen(cert_file, "r");
+
+	if (!f)
+		return -errno;
+	ca_cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	f = fopen(key_file, "r");
+	if (!f)
+		return -errno;
+	ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	leaf_key = EVP_EC_gen("P-256");
+	return ca_cert && ca_key && leaf_key ? 0 : -EINVAL;
 }
 
 static json_t *sim_ip(uint32_t host_order)
@@ -465,7 +560,7 @@ static const struct srpc_method methods[] = {
 
 int main(int argc, char **argv)
 {
-	const char *addr, *cert, *key, *ca, *base;
+	const char *addr, *cert, *key, *ca, *ca_key_file, *base;
 	struct srpc_server_config scfg = {0};
 	struct tls_server_config tcfg;
 	struct listener_config lcfg = {0};
@@ -484,7 +579,9 @@ int main(int argc, char **argv)
 	flags_string(fs, "addr", &addr, ":6976", "Address to listen on");
 	flags_string(fs, "certFile", &cert, "", "Server certificate");
 	flags_string(fs, "keyFile", &key, "", "Server key");
-	flags_string(fs, "CAfile", &ca, "", "CA.pem: the Fleet Manager's certificate issuer");
+	flags_string(fs, "CAfile", &ca, "",
+		     "CA.pem: issuer of the Fleet Manager's certificate and of the hypervisors'");
+	flags_string(fs, "CAkeyFile", &ca_key_file, "", "Key of CA.pem, to sign the hypervisors'");
 	flags_string(fs, "base", &base, "127.16.0.1", "Address of hypervisor 0");
 	flags_int(fs, "n", &nhv, 100, "Number of hypervisors");
 	flags_int(fs, "vms", &nvms, 3, "VMs per hypervisor");
@@ -525,6 +622,13 @@ int main(int argc, char **argv)
 	if (tls_server_new(&tcfg, &tls, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fleet-sim: %s\n", err);
 		return 1;
+	}
+	if (*ca_key_file) {
+		if (sim_load_ca(ca, ca_key_file) < 0) {
+			fprintf(stderr, "fleet-sim: cannot load %s and %s\n", ca, ca_key_file);
+			return 1;
+		}
+		SSL_CTX_set_cert_cb(tls_server_ctx(tls), sim_cert_cb, NULL);
 	}
 	scfg.tls = tls;
 	scfg.max_conns = (unsigned)nhv + 1000;

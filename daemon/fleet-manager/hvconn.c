@@ -670,6 +670,10 @@ static const char *follow(struct hv *h, struct srpc_client *cl)
 			if (rc < 0) {
 				why = rc == -ECONNRESET ? "the hypervisor closed the connection"
 							: "reading an update failed";
+				pthread_mutex_lock(&hs->mu);
+				if (h->stop)
+					why = NULL; /* we closed it */
+				pthread_mutex_unlock(&hs->mu);
 				break;
 			}
 			rc = api_decode_msg(&hvapi_update_type, j, "Update", &u, &msg);

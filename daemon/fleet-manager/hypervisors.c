@@ -243,9 +243,15 @@ static void hv_retopo(struct hv *h, const struct fmapi_machine *m)
 		h->push_owners = true;
 	h->push_subnets = true;
 	if (api_copy(&fmapi_machine_type, &n, m) == 0) {
+		char addr[sizeof(h->addr)];
+
 		fmapi_machine_clear(&h->machine);
 		h->machine = n;
-		machine_addr(h->hs, m, h->addr, sizeof(h->addr));
+		machine_addr(h->hs, m, addr, sizeof(addr));
+		/* A new address: the stream to the old one ends, the thread dials anew. */
+		if (strcmp(addr, h->addr) != 0 && h->fd >= 0)
+			shutdown(h->fd, SHUT_RDWR);
+		memcpy(h->addr, addr, sizeof(addr));
 	}
 }
 

@@ -1280,10 +1280,22 @@ out:
 		topology_free(c.t);
 		return rc;
 	}
-	/* The paths were the caller's: no message needs them any more. */
-	for (size_t i = 0; i < c.t->ndirs; i++)
-		for (int k = 0; k < TK_N; k++)
-			c.t->dirs[i].f[k].path = NULL;
+	/* The paths were the caller's; of the parsed files only install-config.json's
+	 * StorageLayout is still needed (borrowed by the records). */
+	for (size_t i = 0; i < c.t->ndirs; i++) {
+		for (int k = 0; k < TK_N; k++) {
+			struct tfile *f = &c.t->dirs[i].f[k];
+
+			f->path = NULL;
+			free(f->lines);
+			f->lines = NULL;
+			f->nlines = 0;
+			if (k != TK_INSTALL) {
+				json_decref(f->j);
+				f->j = NULL;
+			}
+		}
+	}
 	*out = c.t;
 	return 0;
 }

@@ -9,13 +9,18 @@
 #   - every pool refilled to desired (16) from FirstAutoIP..LastAutoIP, MACs derived
 #     from the IPs, no address in two pools, and the FM's record agrees;
 #   - a pool above the high mark trimmed to desired, one below the low mark refilled;
+#     a disabled hypervisor's free addresses all trimmed, refilled once enabled;
 #   - MoveIpAddresses moves a free address from one hypervisor to another;
+#   - a VM created on a hypervisor is found by GetHypervisorForVM and in a GetUpdates
+#     watcher's first Update, and is gone once destroyed;
 #   - a killed hypervisor drops out of ListHypervisorsInLocation and comes back when
 #     restarted; a stopped one (SIGSTOP: the stream goes silent) is dropped after the
 #     19 s unreachable timer and reconnected after SIGCONT;
-#   - kill -9 of the fleet manager in the middle of refills (large marks), several
-#     times, then a restart: every pool reaches the new size and no address is in two
-#     pools; a read-only fleet manager neither refills nor moves.
+#   - kill -9 of the fleet manager in the middle of refills: ten times just after its
+#     start (marks raised each time), eight times a few ms after a pool was emptied
+#     by hand, each time restarted: every pool reaches the new size, no address is in
+#     two pools, the FM's record agrees; a read-only fleet manager neither refills nor
+#     moves.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
 . "$SS_TOP/tests/lib/hyper2.sh"
@@ -193,6 +198,20 @@ t_expect "MoveIpAddresses to an unknown hypervisor refused" 'unknown hypervisor'
 	fm_rpc admin FleetManager.MoveIpAddresses "{\"HypervisorHostname\":\"nope\",\"IpAddresses\":[\"$mv_ip\"]}"
 t_expect "no address in two pools after the move" '^$' dups
 
+# ---- VMs feed the FM's view ----
+hv2_use B
+vm=$(vmc user -memory=64M -milliCPUs=100 -minFreeBytes=1M -subnetId=fmnet -vmTags=Name=fmvm create-vm 2>"$HV_DIR/create.err")
+t_expect "a VM on B takes an address of B's pool" "^$NET\\.[0-9]+" echo "$vm$(tr "\n" " " <"$HV_DIR/create.err")"
+for_vm() { fm_rpc admin FleetManager.GetHypervisorForVM "{\"IpAddress\":\"$vm\"}"; }
+vm_on_b() { for_vm | grep -q "\"HypervisorAddress\":\"${IP[B]}:$HV_PORT\""; }
+vm_gone() { for_vm | grep -q 'VM not found'; }
+t_check "GetHypervisorForVM names B" wait_for 10 vm_on_b
+t_expect "a GetUpdates watcher's first Update maps the VM to hvB" "\"$vm\":\"hvB\"" \
+	fm_watch admin '{"Location":"site"}' VmToHypervisor 10
+t_check "the VM destroyed" vmc user destroy-vm "$vm"
+t_check "GetHypervisorForVM no longer finds it" wait_for 10 vm_gone
+t_expect "no address in two pools with the VM's" '^$' dups
+
 # ---- unreachable and back ----
 kill_hv C
 t_check "killed C drops out of ListHypervisorsInLocation" wait_for 10 not_listed "${IP[C]}|hvC"
@@ -205,17 +224,69 @@ kill -CONT "$HV_PID"
 t_check "C, continued, reconnects" wait_for 40 listed "${IP[C]}|hvC"
 t_check "unreachable logged" grep -q 'hvC: nothing received for' "$FM_LOG"
 
+# ---- a disabled hypervisor keeps no free addresses ----
+hv2_use C
+t_expect "C disabled" '"Error":""' rpc admin Hypervisor.SetDisabledState '{"Disable":true}'
+t_check "disabled C: its free addresses trimmed to 0" wait_for 20 free_is C 0
+t_expect "C enabled again" '"Error":""' rpc admin Hypervisor.SetDisabledState '{"Disable":false}'
+t_check "enabled C: refilled to 16" wait_for 20 free_is C 16
+t_expect "no address in two pools after C's round trip" '^$' dups
+
 # ---- kill -9 of the fleet manager in the middle of refills ----
 fm_kill9
-BIG=(-desiredAddressPoolSize=50 -minimumAddressPoolSize=40 -maximumAddressPoolSize=60)
-for round in 1 2 3 4; do
-	start_fm -manageHypervisors "${BIG[@]}" || { t_fail "fleet-manager starts (round $round)"; break; }
-	sleep "0.$((round * 2))"
+# Each round raises the marks, so that the new process has refills to make, and kills
+# it a little later each time after its start: before, during and after its
+# ChangeAddressPool calls. A kill that lands after the record was written and before
+# the hypervisor took the addresses leaves the record with addresses no pool has.
+launch_fm() { # FLAGS...: fm_start without waiting
+	FM_LOG=$FM_DIR/daemon.out
+	ip netns exec "$FM_NS" "$FM_BIN/fleet-manager" -stateDir="$FM_DIR/state" \
+		-logDir="$FM_DIR/log" -portNum="$FM_PORT" -CAfile="$FM_DIR/certs/CA.pem" \
+		-certFile="$FM_DIR/certs/server.cert" -keyFile="$FM_DIR/certs/server.key" \
+		-alsoLogToStderr "${FMFLAGS[@]}" "$@" >>"$FM_LOG" 2>&1 &
+	FM_PID=$!
+}
+record_only() { # addresses the record gives to a hypervisor that does not have them
+	local n
+	for n in $NAMES; do
+		# shellcheck disable=SC2016 # $h is jq's
+		comm -23 <(jq -r --arg h "${HOST[$n]}" '.Assignments[$h][]?' \
+			"$FM_DIR/state/address-pools.json" 2>/dev/null | sort) <(registered "$n" | sort)
+	done
+}
+kill_dups="" between=0
+for round in $(seq 1 10); do
+	d=$((20 + round * 3))
+	launch_fm -manageHypervisors -desiredAddressPoolSize=$d -minimumAddressPoolSize=$((d - 1)) \
+		-maximumAddressPoolSize=$((d + 10))
+	sleep "$(printf '0.%02d' $((round * 8)))"
 	fm_kill9
+	[ -n "$(record_only)" ] && between=$((between + 1))
+	kill_dups+=$(dups)
 done
-t_expect "after the kills: no address in two pools" '^$' dups
+echo "# $between of 10 kills left decided addresses that no hypervisor had yet"
+t_expect "after each kill: no address in two pools" '^$' echo "$kill_dups"
+BIG=(-desiredAddressPoolSize=55 -minimumAddressPoolSize=53 -maximumAddressPoolSize=65)
 start_fm -manageHypervisors "${BIG[@]}" || t_fail "fleet-manager restarts after the kills"
-t_check "every pool reaches 50" wait_for 60 all_free_are 50
+t_check "every pool reaches 55" wait_for 60 all_free_are 55
+# Kills while a running FM refills: addresses taken out of A's pool by hand, the FM
+# killed a few milliseconds after, restarted.
+for round in $(seq 0 7); do
+	hv2_use A
+	remove=""
+	for ip in $(jq -r '.Free[].IpAddress' "$(pool_file A)" | head -10); do
+		remove+="${remove:+,}{\"IpAddress\":\"$ip\"}"
+	done
+	rpc admin Hypervisor.ChangeAddressPool "{\"AddressesToRemove\":[$remove]}" >/dev/null
+	sleep "0.0$round"
+	fm_kill9
+	[ -n "$(record_only)" ] && between=$((between + 1))
+	kill_dups+=$(dups)
+	start_fm -manageHypervisors "${BIG[@]}" || { t_fail "fleet-manager restarts (refill round $round)"; break; }
+	wait_for 30 all_free_are 55 || { t_fail "pools back at 55 (refill round $round)"; break; }
+done
+echo "# in all, $between of 18 kills left decided addresses that no hypervisor had yet"
+t_expect "after each kill during a refill: no address in two pools" '^$' echo "$kill_dups"
 t_expect "no address in two pools after the restart" '^$' dups
 t_check "the FM's record agrees after the restart" wait_for 10 record_agrees
 fm_stop
@@ -230,7 +301,7 @@ done
 rpc admin Hypervisor.ChangeAddressPool "{\"AddressesToRemove\":[$remove]}" >/dev/null
 t_check "read-only: B is listed (connected)" wait_for 20 listed "${IP[B]}|hvB"
 sleep 3
-t_expect "read-only: B's pool is not refilled" '^30$' nfree B
+t_expect "read-only: B's pool is not refilled" '^35$' nfree B
 t_expect "read-only: MoveIpAddresses refused" 'read-only' \
 	fm_rpc admin FleetManager.MoveIpAddresses "{\"HypervisorHostname\":\"hvB\",\"IpAddresses\":[\"$mv_ip\"]}"
 fm_stop
