@@ -211,7 +211,7 @@ static int change_machine_tags(struct srpc_call *call, const json_t *req, json_t
 			 0) {
 			log_info("ChangeMachineTags(%s) by %s: %zu local tags", q.hostname,
 				 a->username, q.tags.n);
-			updates_publish(fm->up, &u);
+			fm_updates_publish(fm->up, &u);
 		}
 	}
 	if (*err != '\0')
@@ -311,41 +311,55 @@ static int write_msg(struct srpc_conn *c, json_t *j)
 	return rc == 0 ? srpc_conn_flush(c) : rc;
 }
 
-/* The full state of the location: its machines with effective tags, and what the
- * hypervisors of it report. */
+/* The full state of the location: its machines with effective tags (as published to
+ * the watchers: encoded once, shared), and what the hypervisors of it report. */
 static json_t *full_state(struct fm_methods *fm, const char *location)
 {
-	struct topology *t = machines_topology(fm->ms);
 	struct fmapi_update u = {0};
-	size_t n = t ? topology_nmachines(t) : 0;
-	json_t *j;
+	json_t *j, *machines = fm_updates_machines(fm->up, location);
 
-	u.changed_machines.v = calloc(n + 1, sizeof(*u.changed_machines.v));
-	for (size_t i = 0; u.changed_machines.v != NULL && i < n; i++) {
-		const struct topo_machine *tm = topology_machine(t, i);
-
-		if (topology_location_in(api_str(tm->m.location), location) &&
-		    machines_get(fm->ms, api_str(tm->m.net.hostname),
-				 &u.changed_machines.v[u.changed_machines.n]) == 0)
-			u.changed_machines.n++;
-	}
-	topology_unref(t);
 	hypervisors_snapshot(fm->hs, location, &u);
 	j = fmapi_update_to_json(&u);
 	fmapi_update_clear(&u);
+	if (j == NULL || machines == NULL) {
+		json_decref(j);
+		json_decref(machines);
+		return NULL;
+	}
+	/* Field order of an Update: ChangedHypervisors, ChangedMachines, ... (json
+	 * objects keep insertion order when dumped without JSON_SORT_KEYS). */
+	if (json_array_size(machines) > 0) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *v;
+
+		v = json_object_get(j, "ChangedHypervisors");
+		if (v != NULL)
+			json_object_set(o, "ChangedHypervisors", v);
+		json_object_set_new(o, "ChangedMachines", machines);
+		machines = NULL;
+		json_object_foreach(j, k, v)
+		{
+			if (strcmp(k, "ChangedHypervisors") != 0)
+				json_object_set(o, k, v);
+		}
+		json_decref(j);
+		j = o;
+	}
+	json_decref(machines);
 	return j;
 }
 
 /* Follows the subscription until the client hangs up, MaxUpdates were sent or the
  * server stops. */
-static int follow(struct fm_methods *fm, struct srpc_conn *c, struct updates_sub *s, uint64_t max,
-		  uint64_t sent)
+static int follow(struct fm_methods *fm, struct srpc_conn *c, struct fm_updates_sub *s,
+		  uint64_t max, uint64_t sent)
 {
 	int rc = 0;
 
 	while (rc == 0 && (max == 0 || sent < max)) {
 		struct pollfd p[2] = {{.fd = srpc_conn_fd(c), .events = POLLIN},
-				      {.fd = updates_sub_fd(s), .events = POLLIN}};
+				      {.fd = fm_updates_sub_fd(s), .events = POLLIN}};
 		bool closed = false;
 		json_t *u;
 		int n = srpc_conn_pending(c) ? 1 : poll(p, 2, -1);
@@ -367,7 +381,7 @@ static int follow(struct fm_methods *fm, struct srpc_conn *c, struct updates_sub
 		if (!(p[1].revents & POLLIN))
 			continue;
 		usleep(BATCH_US); /* let a burst of changes gather */
-		u = updates_take(fm->up, s, &closed);
+		u = fm_updates_take(fm->up, s, &closed);
 		if (closed) {
 			json_decref(u);
 			return -ECONNRESET;
@@ -385,7 +399,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 	struct fm_methods *fm = arg;
 	struct srpc_conn *c = srpc_call_conn(call);
 	struct fmapi_get_updates_request q = {0};
-	struct updates_sub *s;
+	struct fm_updates_sub *s;
 	char *msg = NULL;
 	json_t *j = NULL;
 	int rc = srpc_conn_read_json(c, &j);
@@ -402,7 +416,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 		fmapi_get_updates_request_clear(&q);
 		return rc;
 	}
-	s = updates_subscribe(fm->up, api_str(q.location));
+	s = fm_updates_subscribe(fm->up, api_str(q.location));
 	if (s == NULL) {
 		fmapi_get_updates_request_clear(&q);
 		return -ENOMEM;
@@ -412,7 +426,7 @@ static int get_updates(struct srpc_call *call, void *arg)
 	rc = write_msg(c, full_state(fm, api_str(q.location)));
 	if (rc == 0)
 		rc = follow(fm, c, s, q.max_updates, 1);
-	updates_unsubscribe(fm->up, s);
+	fm_updates_unsubscribe(fm->up, s);
 	fmapi_get_updates_request_clear(&q);
 	return rc == -ECONNRESET ? -ECONNRESET : rc;
 }

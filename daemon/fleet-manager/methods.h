@@ -15,7 +15,7 @@
 struct fm_methods {
 	struct machines *ms; /* borrowed, as the rest */
 	struct hypervisors *hs;
-	struct updates *up;
+	struct fm_updates *up;
 	const struct power_config *power;
 	bool manage;	     /* -manageHypervisors: not a read-only fleet manager */
 	int hypervisor_port; /* of "hostname:port" in ListHypervisorsInLocation */

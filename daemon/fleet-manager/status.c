@@ -219,7 +219,7 @@ static int page_metrics(struct http_req *r, FILE *f)
 	}
 	hv_status_list_free(l, n);
 	gitsync_get_status(st->gs, &gst);
-	updates_stats(st->fm->up, &nsubs, &nsent);
+	fm_updates_stats(st->fm->up, &nsubs, &nsent);
 	metrics_declare(f, "fleet_manager_build_info", METRICS_GAUGE, "Version of the server.");
 	metrics_uint(f, "fleet_manager_build_info", 1, "version", st->version, NULL);
 	metrics_declare(f, "fleet_manager_start_time_seconds", METRICS_GAUGE,

@@ -953,9 +953,10 @@ static int cmp_mac(const void *a, const void *b)
 	return memcmp(((const struct macidx *)a)->mac, ((const struct macidx *)b)->mac, 6);
 }
 
-static void index_entry(struct topology *t, const struct fmapi_network_entry *e, size_t m)
+static void index_entry(struct topology *t, const struct fmapi_network_entry *e, size_t m,
+			bool ipmi)
 {
-	if (e->host_ip.s_addr)
+	if (e->host_ip.s_addr && !ipmi)
 		t->byip[t->nbyip++] = (struct ipidx){ntohl(e->host_ip.s_addr), m};
 	if (!mac_zero(e->host_mac)) {
 		memcpy(t->bymac[t->nbymac].mac, e->host_mac, 6);
@@ -971,7 +972,7 @@ static int build_indexes(struct loadctx *c)
 	if (t->nmachines)
 		qsort(t->machines, t->nmachines, sizeof(*t->machines), cmp_machine);
 	for (size_t i = 0; i < t->nmachines; i++)
-		n += 1 + t->machines[i].m.secondary.n;
+		n += 2 + t->machines[i].m.secondary.n;
 	t->byip = calloc(n + 1, sizeof(*t->byip));
 	t->bymac = calloc(n + 1, sizeof(*t->bymac));
 	if (!t->byip || !t->bymac)
@@ -979,9 +980,10 @@ static int build_indexes(struct loadctx *c)
 	for (size_t i = 0; i < t->nmachines; i++) {
 		const struct fmapi_machine *m = &t->machines[i].m;
 
-		index_entry(t, &m->net, i);
+		index_entry(t, &m->net, i, false);
+		index_entry(t, &m->ipmi, i, true);
 		for (size_t j = 0; j < m->secondary.n; j++)
-			index_entry(t, &m->secondary.v[j], i);
+			index_entry(t, &m->secondary.v[j], i, false);
 	}
 	if (t->nbyip)
 		qsort(t->byip, t->nbyip, sizeof(*t->byip), cmp_ip);
@@ -1069,6 +1071,24 @@ static int digest(struct loadctx *c, const struct infile *in, size_t n)
 	return 0;
 }
 
+static struct tdir *dir_find(struct topology *t, const char *path)
+{
+	size_t lo = 0, hi = t->ndirs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(t->dirs[mid].path, path);
+
+		if (r == 0)
+			return &t->dirs[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* The directories: those holding files and all their ancestors, sorted (a parent
  * sorts before its children: it is a prefix). */
 static int make_dirs(struct loadctx *c, struct infile *in, size_t n)
@@ -1117,17 +1137,21 @@ static int make_dirs(struct loadctx *c, struct infile *in, size_t n)
 	nn = 0;
 	t->ndirs = u;
 	for (size_t i = 1; i < u; i++) {
-		char *slash = strrchr(t->dirs[i].path, '/');
-		size_t plen = slash ? (size_t)(slash - t->dirs[i].path) : 0;
+		char *slash = strrchr(t->dirs[i].path, '/'), *pp;
+		const struct tdir *p;
 
-		/* The parent is the nearest earlier directory whose path is this prefix. */
-		for (size_t j = i; j-- > 0;) {
-			if (strlen(t->dirs[j].path) == plen &&
-			    strncmp(t->dirs[j].path, t->dirs[i].path, plen) == 0) {
-				t->dirs[i].parent = j;
-				break;
-			}
+		if (!slash) {
+			t->dirs[i].parent = 0;
+			continue;
 		}
+		pp = strndup(t->dirs[i].path, (size_t)(slash - t->dirs[i].path));
+		if (!pp) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		p = dir_find(t, pp);
+		free(pp);
+		t->dirs[i].parent = p ? (size_t)(p - t->dirs) : 0; /* every ancestor is there */
 	}
 	rc = 0;
 out:
@@ -1135,24 +1159,6 @@ out:
 		free(names[i]);
 	free(names);
 	return rc < 0 ? fail_nomem(c) : 0;
-}
-
-static struct tdir *dir_find(struct topology *t, const char *path)
-{
-	size_t lo = 0, hi = t->ndirs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(t->dirs[mid].path, path);
-
-		if (r == 0)
-			return &t->dirs[mid];
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 static void topology_free(struct topology *t)
@@ -1274,10 +1280,22 @@ out:
 		topology_free(c.t);
 		return rc;
 	}
-	/* The paths were the caller's: no message needs them any more. */
-	for (size_t i = 0; i < c.t->ndirs; i++)
-		for (int k = 0; k < TK_N; k++)
-			c.t->dirs[i].f[k].path = NULL;
+	/* The paths were the caller's; of the parsed files only install-config.json's
+	 * StorageLayout is still needed (borrowed by the records). */
+	for (size_t i = 0; i < c.t->ndirs; i++) {
+		for (int k = 0; k < TK_N; k++) {
+			struct tfile *f = &c.t->dirs[i].f[k];
+
+			f->path = NULL;
+			free(f->lines);
+			f->lines = NULL;
+			f->nlines = 0;
+			if (k != TK_INSTALL) {
+				json_decref(f->j);
+				f->j = NULL;
+			}
+		}
+	}
 	*out = c.t;
 	return 0;
 }

@@ -70,12 +70,14 @@ size_t topology_nmachines(const struct topology *t);
 const struct topo_machine *topology_machine(const struct topology *t, size_t i);
 
 /* Lookups (NULL when none): by hostname; by IP (the primary HostIpAddress or a
- * secondary entry's); by MAC (the primary entry's or a secondary entry's: not IPMI). */
+ * secondary entry's: not IPMI's); by MAC (any of the machine's entries, IPMI's
+ * included). */
 const struct topo_machine *topology_find_hostname(const struct topology *t, const char *host);
 const struct topo_machine *topology_find_ip(const struct topology *t, struct in_addr ip);
 const struct topo_machine *topology_find_mac(const struct topology *t, const uint8_t mac[6]);
 
-/* Every location (directory) of the tree, sorted, "" (the root) first. */
+/* Every location (directory) of the tree, sorted, "" (the root) first: the directories
+ * holding one of the spec's files, and their ancestors. */
 size_t topology_nlocations(const struct topology *t);
 const char *topology_location(const struct topology *t, size_t i);
 

@@ -14,8 +14,8 @@
 
 #include "daemon/fleet-manager/topology.h"
 
-struct updates_sub {
-	struct updates_sub *next;
+struct fm_updates_sub {
+	struct fm_updates_sub *next;
 	char *location;
 	int efd;
 	bool signalled;
@@ -26,43 +26,46 @@ struct updates_sub {
 	json_t *vm2hv;	  /* IP -> hostname */
 };
 
-struct updates {
+struct fm_updates {
 	pthread_mutex_t mu;
-	struct updates_sub *subs;
+	struct fm_updates_sub *subs;
 	size_t nsubs;
 	bool closed;
 	unsigned long long nsent;
 	json_t *host_loc; /* machine hostname -> location */
+	json_t *machines; /* hostname -> Machine: the latest state, for first messages */
 	json_t *vm_host;  /* VM IP -> hypervisor hostname */
 };
 
-struct updates *updates_new(void)
+struct fm_updates *fm_updates_new(void)
 {
-	struct updates *up = calloc(1, sizeof(*up));
+	struct fm_updates *up = calloc(1, sizeof(*up));
 
 	if (up == NULL)
 		return NULL;
 	up->host_loc = json_object();
 	up->vm_host = json_object();
-	if (up->host_loc == NULL || up->vm_host == NULL) {
-		updates_free(up);
+	up->machines = json_object();
+	if (up->host_loc == NULL || up->vm_host == NULL || up->machines == NULL) {
+		fm_updates_free(up);
 		return NULL;
 	}
 	pthread_mutex_init(&up->mu, NULL);
 	return up;
 }
 
-void updates_free(struct updates *up)
+void fm_updates_free(struct fm_updates *up)
 {
 	if (up == NULL)
 		return;
 	json_decref(up->host_loc);
 	json_decref(up->vm_host);
+	json_decref(up->machines);
 	pthread_mutex_destroy(&up->mu);
 	free(up);
 }
 
-static void sub_free(struct updates_sub *s)
+static void sub_free(struct fm_updates_sub *s)
 {
 	if (s == NULL)
 		return;
@@ -76,9 +79,9 @@ static void sub_free(struct updates_sub *s)
 	free(s);
 }
 
-struct updates_sub *updates_subscribe(struct updates *up, const char *location)
+struct fm_updates_sub *fm_updates_subscribe(struct fm_updates *up, const char *location)
 {
-	struct updates_sub *s = calloc(1, sizeof(*s));
+	struct fm_updates_sub *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
@@ -106,12 +109,12 @@ struct updates_sub *updates_subscribe(struct updates *up, const char *location)
 	return s;
 }
 
-void updates_unsubscribe(struct updates *up, struct updates_sub *s)
+void fm_updates_unsubscribe(struct fm_updates *up, struct fm_updates_sub *s)
 {
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&up->mu);
-	for (struct updates_sub **p = &up->subs; *p != NULL; p = &(*p)->next) {
+	for (struct fm_updates_sub **p = &up->subs; *p != NULL; p = &(*p)->next) {
 		if (*p == s) {
 			*p = s->next;
 			up->nsubs--;
@@ -122,12 +125,12 @@ void updates_unsubscribe(struct updates *up, struct updates_sub *s)
 	sub_free(s);
 }
 
-int updates_sub_fd(const struct updates_sub *s)
+int fm_updates_sub_fd(const struct fm_updates_sub *s)
 {
 	return s->efd;
 }
 
-static void wake(struct updates_sub *s)
+static void wake(struct fm_updates_sub *s)
 {
 	uint64_t one = 1;
 
@@ -141,10 +144,10 @@ static void wake(struct updates_sub *s)
 
 /* Stores value (borrowed) under key in field of every subscriber of loc (NULL: a
  * location unknown to us, for the subscribers of everything only). */
-static void fan_out(struct updates *up, const char *loc, size_t field, const char *key,
+static void fan_out(struct fm_updates *up, const char *loc, size_t field, const char *key,
 		    json_t *value)
 {
-	for (struct updates_sub *s = up->subs; s != NULL; s = s->next) {
+	for (struct fm_updates_sub *s = up->subs; s != NULL; s = s->next) {
 		json_t *map = *(json_t **)((char *)s + field);
 
 		if (loc == NULL ? *s->location != '\0' : !topology_location_in(loc, s->location))
@@ -154,21 +157,21 @@ static void fan_out(struct updates *up, const char *loc, size_t field, const cha
 	}
 }
 
-#define SUB_FIELD(m) offsetof(struct updates_sub, m)
+#define SUB_FIELD(m) offsetof(struct fm_updates_sub, m)
 
-static const char *host_location(struct updates *up, const char *host)
+static const char *host_location(struct fm_updates *up, const char *host)
 {
 	return json_string_value(json_object_get(up->host_loc, host));
 }
 
-static const char *vm_location(struct updates *up, const char *ip)
+static const char *vm_location(struct fm_updates *up, const char *ip)
 {
 	const char *host = json_string_value(json_object_get(up->vm_host, ip));
 
 	return host ? host_location(up, host) : NULL;
 }
 
-static void publish_machines(struct updates *up, json_t *j)
+static void publish_machines(struct fm_updates *up, json_t *j)
 {
 	json_t *v;
 	size_t i;
@@ -181,6 +184,7 @@ static void publish_machines(struct updates *up, json_t *j)
 		if (host == NULL)
 			continue;
 		json_object_set_new(up->host_loc, host, json_string(loc ? loc : ""));
+		json_object_set(up->machines, host, v);
 		fan_out(up, loc ? loc : "", SUB_FIELD(machines), host, v);
 	}
 	json_array_foreach(json_object_get(j, "DeletedMachines"), i, v)
@@ -192,12 +196,13 @@ static void publish_machines(struct updates *up, json_t *j)
 			continue;
 		loc = host_location(up, host) ? strdup(host_location(up, host)) : NULL;
 		json_object_del(up->host_loc, host);
+		json_object_del(up->machines, host);
 		fan_out(up, loc, SUB_FIELD(machines), host, json_null());
 		free(loc);
 	}
 }
 
-static void publish_vms(struct updates *up, json_t *j)
+static void publish_vms(struct fm_updates *up, json_t *j)
 {
 	const char *key;
 	json_t *v;
@@ -210,7 +215,9 @@ static void publish_vms(struct updates *up, json_t *j)
 		fan_out(up, vm_location(up, key), SUB_FIELD(vm2hv), key, v);
 	}
 	json_object_foreach(json_object_get(j, "ChangedVMs"), key, v)
-	    fan_out(up, vm_location(up, key), SUB_FIELD(vms), key, v);
+	{
+		fan_out(up, vm_location(up, key), SUB_FIELD(vms), key, v);
+	}
 	json_array_foreach(json_object_get(j, "DeletedVMs"), i, v)
 	{
 		const char *ip = json_string_value(v);
@@ -222,7 +229,7 @@ static void publish_vms(struct updates *up, json_t *j)
 	}
 }
 
-void updates_publish(struct updates *up, const struct fmapi_update *u)
+void fm_updates_publish(struct fm_updates *up, const struct fmapi_update *u)
 {
 	json_t *j = fmapi_update_to_json(u);
 	const char *key;
@@ -233,14 +240,16 @@ void updates_publish(struct updates *up, const struct fmapi_update *u)
 	pthread_mutex_lock(&up->mu);
 	publish_machines(up, j);
 	json_object_foreach(json_object_get(j, "ChangedHypervisors"), key, v)
-	    fan_out(up, host_location(up, key), SUB_FIELD(hvs), key, v);
+	{
+		fan_out(up, host_location(up, key), SUB_FIELD(hvs), key, v);
+	}
 	publish_vms(up, j);
 	pthread_mutex_unlock(&up->mu);
 	json_decref(j);
 }
 
 /* The pending maps of s as one Update; empties them. */
-static json_t *build(struct updates_sub *s)
+static json_t *build(struct fm_updates_sub *s)
 {
 	json_t *u = json_object(), *changed = json_array(), *deleted = json_array();
 	json_t *dvms = json_array(), *cvms = json_object();
@@ -295,7 +304,7 @@ static json_t *build(struct updates_sub *s)
 	return u;
 }
 
-json_t *updates_take(struct updates *up, struct updates_sub *s, bool *closed)
+json_t *fm_updates_take(struct fm_updates *up, struct fm_updates_sub *s, bool *closed)
 {
 	uint64_t n;
 	json_t *u = NULL;
@@ -317,18 +326,53 @@ json_t *updates_take(struct updates *up, struct updates_sub *s, bool *closed)
 	return u;
 }
 
-void updates_shutdown(struct updates *up)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *fm_updates_machines(struct fm_updates *up, const char *location)
+{
+	json_t *a = json_array(), *v;
+	const char **keys = NULL, *key;
+	size_t n = 0;
+
+	if (a == NULL)
+		return NULL;
+	pthread_mutex_lock(&up->mu);
+	keys = calloc(json_object_size(up->machines) + 1, sizeof(*keys));
+	json_object_foreach(up->machines, key, v)
+	{
+		const char *loc = json_string_value(json_object_get(v, "Location"));
+
+		if (keys != NULL && topology_location_in(loc ? loc : "", location))
+			keys[n++] = key;
+	}
+	if (keys != NULL)
+		qsort(keys, n, sizeof(*keys), cmp_str); /* by hostname, as the topology */
+	for (size_t i = 0; i < n; i++)
+		json_array_append(a, json_object_get(up->machines, keys[i]));
+	pthread_mutex_unlock(&up->mu);
+	if (keys == NULL) {
+		json_decref(a);
+		return NULL;
+	}
+	free(keys);
+	return a;
+}
+
+void fm_updates_shutdown(struct fm_updates *up)
 {
 	pthread_mutex_lock(&up->mu);
 	up->closed = true;
-	for (struct updates_sub *s = up->subs; s != NULL; s = s->next) {
+	for (struct fm_updates_sub *s = up->subs; s != NULL; s = s->next) {
 		s->signalled = false;
 		wake(s);
 	}
 	pthread_mutex_unlock(&up->mu);
 }
 
-void updates_stats(struct updates *up, size_t *nsubs, unsigned long long *nsent)
+void fm_updates_stats(struct fm_updates *up, size_t *nsubs, unsigned long long *nsent)
 {
 	pthread_mutex_lock(&up->mu);
 	*nsubs = up->nsubs;

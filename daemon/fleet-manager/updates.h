@@ -13,35 +13,40 @@
 
 #include "api/fleetmanager.h"
 
-struct updates;
-struct updates_sub;
+struct fm_updates;
+struct fm_updates_sub;
 
 /* NULL on allocation failure. */
-struct updates *updates_new(void);
+struct fm_updates *fm_updates_new(void);
 /* Frees; every subscriber must be gone (accepts NULL). */
-void updates_free(struct updates *up);
+void fm_updates_free(struct fm_updates *up);
 
 /* Hands u (borrowed) to every subscriber whose location holds each item. Machines carry
  * their Location; hypervisors and VMs are placed by the machine of the hypervisor
  * (learned from the machines published before). */
-void updates_publish(struct updates *up, const struct fmapi_update *u);
+void fm_updates_publish(struct fm_updates *up, const struct fmapi_update *u);
 
 /* A new subscriber for location ("" = all). NULL on allocation failure or after
- * updates_shutdown. */
-struct updates_sub *updates_subscribe(struct updates *up, const char *location);
-void updates_unsubscribe(struct updates *up, struct updates_sub *s);
+ * fm_updates_shutdown. */
+struct fm_updates_sub *fm_updates_subscribe(struct fm_updates *up, const char *location);
+void fm_updates_unsubscribe(struct fm_updates *up, struct fm_updates_sub *s);
 
 /* Readable (poll) when something is pending or the feed shut down. */
-int updates_sub_fd(const struct updates_sub *s);
+int fm_updates_sub_fd(const struct fm_updates_sub *s);
 
 /* What is pending for s as one Update (a new reference), NULL when nothing is; *closed
- * is set once updates_shutdown has run. */
-json_t *updates_take(struct updates *up, struct updates_sub *s, bool *closed);
+ * is set once fm_updates_shutdown has run. */
+json_t *fm_updates_take(struct fm_updates *up, struct fm_updates_sub *s, bool *closed);
 
-/* Wakes every subscriber for the end (their updates_take reports closed). */
-void updates_shutdown(struct updates *up);
+/* The latest state of every machine published so far in location (the machines of
+ * the topology in force with their effective tags), sorted by hostname: a new JSON
+ * array (shared items: do not modify them), NULL on allocation failure. */
+json_t *fm_updates_machines(struct fm_updates *up, const char *location);
+
+/* Wakes every subscriber for the end (their fm_updates_take reports closed). */
+void fm_updates_shutdown(struct fm_updates *up);
 
 /* Current subscribers and Update messages taken so far, for /metrics. */
-void updates_stats(struct updates *up, size_t *nsubs, unsigned long long *nsent);
+void fm_updates_stats(struct fm_updates *up, size_t *nsubs, unsigned long long *nsent);
 
 #endif

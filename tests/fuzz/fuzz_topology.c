@@ -22,6 +22,7 @@ static void fail(const char *what, const char *detail)
 
 static void check(const struct topology *t)
 {
+	static const uint8_t zero[6];
 	size_t n = topology_nmachines(t);
 
 	if (strlen(topology_digest(t)) != 64)
@@ -40,9 +41,16 @@ static void check(const struct topology *t)
 			fail("hostname lookup", h);
 		if (m->m.net.host_ip.s_addr && topology_find_ip(t, m->m.net.host_ip) != m)
 			fail("IP lookup", h);
-		if (m->m.net.host_mac[0] | m->m.net.host_mac[5] &&
+		if (memcmp(m->m.net.host_mac, zero, 6) != 0 &&
 		    topology_find_mac(t, m->m.net.host_mac) != m)
 			fail("MAC lookup", h);
+		if (memcmp(m->m.ipmi.host_mac, zero, 6) != 0 &&
+		    topology_find_mac(t, m->m.ipmi.host_mac) != m)
+			fail("IPMI MAC lookup", h);
+		for (size_t j = 0; j < m->m.secondary.n; j++)
+			if (m->m.secondary.v[j].host_ip.s_addr &&
+			    topology_find_ip(t, m->m.secondary.v[j].host_ip) != m)
+				fail("secondary IP lookup", h);
 		if (*api_str(m->m.gateway_subnet_id) &&
 		    !topology_machine_subnet(m, m->m.gateway_subnet_id))
 			fail("gateway subnet not visible", h);

@@ -10,18 +10,23 @@
 #     exactly the magic packet for the machine's MAC at the subnet's directed
 #     broadcast; a subnet that is not on a link is refused (never sent via a gateway).
 # (c) neither IPMI nor a MAC: the original's error.
-# Each part runs through the helper fm-power-testc (power_on_machine for a machine
-# given on the command line).
+# Each part runs first through the helper fm-power-testc (power_on_machine for a machine
+# given on the command line, with fake ipmitools too), then through the real program:
+# FleetManager.PowerOnMachine of a fleet-manager (tests/lib/fleet.sh) whose topology
+# has a machine of each kind. The BMC, its VM and the fleet-manager share the
+# fleet-manager's namespace; the Wake-on-LAN listener sits across a veth from it.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/qemu.sh"
+. "$SS_TOP/tests/lib/fleet.sh"
 t_require ipmi_sim "the BMC simulator comes from the openipmi package (tools/deps.sh)"
 t_require ipmitool "PowerOnMachine runs ipmitool (tools/deps.sh)"
 t_require qemu-system-x86_64 "the BMC's machine is a QEMU VM"
 
 TESTC=$SS_BIN/fm-power-testc
 WOL=$SS_BIN/wol-listen
-W=$(mktemp -d "/tmp/${SS_ID}-fmpower.XXXXXX") || exit 1
-t_cleanup rm -rf "$W"
+fm_setup || exit 0
+W=$FM_DIR/power
+mkdir -p "$W"
 
 # ---- (a) IPMI --------------------------------------------------------------------
 # ipmitool has no port in PowerOnMachine's command line: the BMC listens on 623 of a
@@ -113,21 +118,23 @@ EOF
 	echo fm-secret-1 >"$W/pw"
 	echo not-the-password >"$W/badpw"
 	chmod 600 "$W/pw" "$W/badpw"
-	ipmi_sim -n -c "$W/lan.conf" -f "$W/bmc.emu" -s "$W/state" >"$W/ipmi_sim.log" 2>&1 &
+	# Not through fm_ns: $! must be ipmi_sim itself.
+	ip netns exec "$FM_NS" ipmi_sim -n -c "$W/lan.conf" -f "$W/bmc.emu" -s "$W/state" \
+		>"$W/ipmi_sim.log" 2>&1 &
 	SIM=$!
 	# The VM first (the hook), then the BMC.
 	t_cleanup kill "$SIM"
 	t_cleanup "$W/chassis-ctl.sh" "$W/vm" set power 0
-	for _ in $(seq 50); do ss -uln | grep -q "$BMC:623 " && break; sleep 0.1; done
+	for _ in $(seq 50); do fm_ns ss -uln | grep -q "$BMC:623 " && break; sleep 0.1; done
 fi
 
-IPMI=(ipmitool -I lanplus -C 3 -H "$BMC" -U fmadmin -f "$W/pw")
+IPMI=(fm_ns ipmitool -I lanplus -C 3 -H "$BMC" -U fmadmin -f "$W/pw")
 vm_pid_alive() {
 	local p
 	p=$(cat "$W/vm/qemu.pid" 2>/dev/null) || return 1
 	[ -r "/proc/$p/stat" ] && [ "$(sed 's/^.*) //' "/proc/$p/stat" | cut -d' ' -f1)" != Z ]
 }
-power() { "$TESTC" -u fmadmin -C 3 -t 20000 "$@"; }
+power() { fm_ns "$TESTC" -u fmadmin -C 3 -t 20000 "$@"; }
 
 if [ -n "${SIM:-}" ] && kill -0 "$SIM" 2>/dev/null; then
 	t_expect "BMC simulator: status off at start" "Chassis Power is off" "${IPMI[@]}" chassis power status
@@ -190,16 +197,15 @@ t_expect_fail "no -ipmiUsername: refused before running anything" "no -ipmiUsern
 	"$TESTC" -f "$W/pw" -I 192.0.2.1 hyper-a
 
 # ---- (b) Wake-on-LAN ---------------------------------------------------------------
-# Sender namespace A (10.77.0.1/24, default route via B) and listener namespace B
-# (10.77.0.2/24) joined by a veth: the broadcast stays on that link.
-NSA=${SS_ID}wa NSB=${SS_ID}wb
+# The fleet-manager's namespace A (10.77.0.1/24, default route via B) and the listener's
+# namespace B (10.77.0.2/24) joined by a veth: the broadcast stays on that link.
+NSA=$FM_NS NSB=${SS_ID}wb
 WPORT=40009
-ip netns add "$NSA" && t_cleanup ip netns del "$NSA"
 ip netns add "$NSB" && t_cleanup ip netns del "$NSB"
 ip -n "$NSA" link add "${SS_ID}wa0" type veth peer name "${SS_ID}wb0" netns "$NSB"
 ip -n "$NSA" addr add 10.77.0.1/24 dev "${SS_ID}wa0"
 ip -n "$NSB" addr add 10.77.0.2/24 dev "${SS_ID}wb0"
-for ns in "$NSA" "$NSB"; do ip -n "$ns" link set lo up; done
+ip -n "$NSB" link set lo up
 ip -n "$NSA" link set "${SS_ID}wa0" up
 ip -n "$NSB" link set "${SS_ID}wb0" up
 ip -n "$NSA" route add default via 10.77.0.2
@@ -222,7 +228,7 @@ MAC=52:54:00:77:00:0a
 listen "$MAC" 10 10.77.0.255
 t_expect "Wake-on-LAN: the magic packet is sent to the directed broadcast" \
 	"^ok: Wake-on-LAN: magic packet for $MAC sent to 10.77.0.255:$WPORT" \
-	inA "$TESTC" -p "$WPORT" -a 10.77.0.10 -m "$MAC" -s far=10.99.0.1/24 -s near=10.77.0.1/24 hyper-w
+	inA "$TESTC" -p "$WPORT" -a 10.77.0.10 -m "$MAC" -s far=10.98.0.1/24 -s near=10.77.0.1/24 hyper-w
 heard
 t_expect "the listener gets exactly the magic packet for the MAC" \
 	"^WOL ok: 102 bytes from 10.77.0.1:[0-9]+ to 10.77.0.255" cat "$W/wol.out"
@@ -230,7 +236,7 @@ t_expect "the listener gets exactly the magic packet for the MAC" \
 MAC2=52:54:00:77:00:0b
 listen "$MAC2" 10 10.77.0.255
 t_expect "no primary MAC: the first secondary entry with one" "magic packet for $MAC2" \
-	inA "$TESTC" -p "$WPORT" -a 10.99.0.5 -e "$MAC2/10.77.0.11" -s near=10.77.0.1/24 hyper-w2
+	inA "$TESTC" -p "$WPORT" -a 10.98.0.5 -e "$MAC2/10.77.0.11" -s near=10.77.0.1/24 hyper-w2
 heard
 t_expect "the listener gets the secondary MAC's packet" "^WOL ok: 102 " cat "$W/wol.out"
 
@@ -245,7 +251,67 @@ WOL none within 3 s"
 # ---- (c) neither -----------------------------------------------------------------
 t_expect_fail "no IPMI and no MAC: the original's error" \
 	"^error: no IPMI address for: hyper-none .*no MAC" \
-	"$TESTC" -a 10.77.0.12 -s near=10.77.0.1/24 hyper-none
+	inA "$TESTC" -a 10.77.0.12 -s near=10.77.0.1/24 hyper-none
 t_expect_fail "a MAC but no subnet containing the address" \
 	"^error: no IPMI address for: hyper-nosub .*no topology subnet contains 10.66.0.3" \
-	"$TESTC" -a 10.66.0.3 -m "$MAC" -s near=10.77.0.1/24 hyper-nosub
+	inA "$TESTC" -a 10.66.0.3 -m "$MAC" -s near=10.77.0.1/24 hyper-nosub
+
+# ---- through the fleet-manager ---------------------------------------------------------
+# A location with one machine of each kind; the password file starts wrong.
+mkdir -p "$FM_DIR/topology/POWER"
+cat >"$FM_DIR/topology/POWER/subnets.json" <<'EOF2'
+[{"Id": "PowerNet", "IpGateway": "10.77.0.1", "IpMask": "255.255.255.0",
+  "DomainNameServers": ["10.77.0.1"]}]
+EOF2
+cat >"$FM_DIR/topology/POWER/machines.json" <<EOF2
+[
+    {"Hostname": "pw-ipmi", "HostIpAddress": "10.78.0.10", "IPMI": {"HostIpAddress": "$BMC"}},
+    {"Hostname": "pw-wol", "HostIpAddress": "10.77.0.10", "HostMacAddress": "$MAC"},
+    {"Hostname": "pw-none", "HostIpAddress": "10.78.0.12"}
+]
+EOF2
+cp "$W/badpw" "$W/fmpw"
+if ! fm_start -ipmiUsername=fmadmin -ipmiPasswordFile="$W/fmpw" -ipmiCipherSuite=3 \
+	-wakeOnLanPort="$WPORT"; then
+	t_fail "the fleet-manager starts" "$(tail -5 "$FM_LOG")"
+	exit 0
+fi
+pon() { fm_rpc "$1" FleetManager.PowerOnMachine "{\"Hostname\":\"$2\"}"; }
+
+if [ -n "${SIM:-}" ] && kill -0 "$SIM" 2>/dev/null; then
+	rm -f "$W/serial.log"
+	starts=$(grep -c 'set power 1' "$W/vm/chassis.log")
+	t_expect "fleet-manager: a wrong IPMI password is a clear error" \
+		"\"Error\":\"IPMI $BMC: chassis power on: exit 1: Error: Unable to establish" pon admin pw-ipmi
+	t_expect "fleet-manager: PowerOnMachine by a non-owner is refused" \
+		'"Error":"no access to resource"' pon user pw-ipmi
+	sleep 1
+	if vm_pid_alive || [ -e "$W/serial.log" ] ||
+		[ "$(grep -c 'set power 1' "$W/vm/chassis.log")" != "$starts" ]; then
+		t_fail "fleet-manager: no VM after the refusals" "$(tail -3 "$W/vm/chassis.log")"
+	else
+		t_ok "fleet-manager: no VM after the refusals"
+	fi
+	cp "$W/pw" "$W/fmpw"
+	t0=$(date +%s%N)
+	t_expect "fleet-manager: PowerOnMachine over IPMI" '"Error":""' pon admin pw-ipmi
+	if ss_wait_for "$W/serial.log" "SS-MARKER: up after power-on" 120; then
+		t_ok "fleet-manager: the VM prints its first line after $((($(date +%s%N) - t0) / 1000000)) ms"
+	else
+		t_fail "fleet-manager: the VM prints its first line" "$(tail -3 "$W/serial.log" "$W/vm/qemu.log" 2>&1)"
+	fi
+	t_expect "fleet-manager: the BMC says on" "Chassis Power is on" "${IPMI[@]}" chassis power status
+	t_expect "fleet-manager: the log says what was done" \
+		"PowerOnMachine\\(pw-ipmi\\) by admin: IPMI $BMC: chassis power is on" cat "$FM_LOG"
+	"$W/chassis-ctl.sh" "$W/vm" set power 0
+else
+	t_skip "fleet-manager: IPMI power-on" "ipmi_sim did not start"
+fi
+
+listen "$MAC" 10 10.77.0.255
+t_expect "fleet-manager: PowerOnMachine by Wake-on-LAN" '"Error":""' pon admin pw-wol
+heard
+t_expect "fleet-manager: the listener gets exactly the magic packet for pw-wol's MAC" \
+	"^WOL ok: 102 bytes from 10.77.0.1:[0-9]+ to 10.77.0.255" cat "$W/wol.out"
+t_expect "fleet-manager: neither IPMI nor a MAC: the original's error" \
+	'"Error":"no IPMI address for: pw-none' pon admin pw-none

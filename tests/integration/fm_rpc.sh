@@ -50,7 +50,7 @@ t_expect_fail "ChangeMachineTags with a malformed request is refused" 'Tags.*exp
 # A watcher of NYC follows the change of bob's machine.
 fm_watch user '{"Location":"NYC"}' 'PlannedImage.{0,3}hypervisor/next' 20 >"$FM_DIR/watch1.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch1.out"
 t_expect "ChangeMachineTags by an owner user (bob) succeeds" '^\{"Error":""\}' \
 	fm_rpc bob FleetManager.ChangeMachineTags "{\"Hostname\":\"$H0\",\"Tags\":{\"PlannedImage\":\"hypervisor/next\",\"Type\":\"big\"}}"
 wait "$wpid"
@@ -77,7 +77,7 @@ t_expect "ChangeMachineTags by an admin succeeds" '^\{"Error":""\}' \
 # A watcher of SJC gets only SJC, and not NYC's changes.
 fm_watch user '{"Location":"SJC"}' 'NEVERMATCHES' 3 >"$FM_DIR/watch2.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch2.out"
 fm_rpc admin FleetManager.ChangeMachineTags "{\"Hostname\":\"$H0\",\"Tags\":{\"PlannedImage\":\"hypervisor/other\"}}" >/dev/null
 wait "$wpid"
 if head -1 "$FM_DIR/watch2.out" | grep -q '"sjc-hyper0".*"RequiredImage":"hypervisor/sjc-new"' &&
@@ -90,7 +90,7 @@ fi
 # MaxUpdates 2: the first message and one change, nothing after.
 fm_watch user '{"Location":"","MaxUpdates":2}' 'NEVERMATCHES' 5 >"$FM_DIR/watch3.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch3.out"
 fm_rpc admin FleetManager.ChangeMachineTags '{"Hostname":"lab-hyper0","Tags":{"Step":"1"}}' >/dev/null
 sleep 1
 fm_rpc admin FleetManager.ChangeMachineTags '{"Hostname":"lab-hyper0","Tags":{"Step":"2"}}' >/dev/null
@@ -100,6 +100,59 @@ if [ "$n" = 2 ] && grep -q '"Step":"1"' "$FM_DIR/watch3.out" && ! grep -q '"Step
 	t_ok "GetUpdates: MaxUpdates 2 sends the full state and one change"
 else
 	t_fail "GetUpdates: MaxUpdates" "$n messages: $(tail -c 300 "$FM_DIR/watch3.out")"
+fi
+
+# ---- a slow watcher (weakness 32): coalesced, never dropped ----
+# The watcher reads its first message and then nothing while 300 changes of 40 KB each
+# (12 MB, more than the socket buffers hold) are made; then it reads on.
+cat >"$FM_DIR/slow.py" <<'PY'
+import argparse, json, os, sys, time
+sys.path.insert(0, os.path.join(os.environ["SS_TOP"], "tests/lib"))
+import srpc_raw
+a = argparse.Namespace(addr=sys.argv[1], ca=sys.argv[2], cert=sys.argv[3], key=sys.argv[4], timeout=60)
+tls, rd = srpc_raw.dial(a)
+srpc_raw.start(tls, rd, "FleetManager.GetUpdates")
+srpc_raw.send_json(tls, {"Location": "LAB"})
+rd.readline()
+open(sys.argv[5], "w").close()
+end = time.time() + 300
+while not os.path.exists(sys.argv[6]) and time.time() < end:
+    time.sleep(0.1)
+n, last, end = 0, "", time.time() + 30
+while time.time() < end:
+    line = rd.readline()
+    if not line:
+        print("closed after %d messages" % n)
+        sys.exit(1)
+    n += 1
+    for m in json.loads(line).get("ChangedMachines", []):
+        last = m.get("Tags", {}).get("Step", "")[:8]
+    if last.startswith("v299-"):
+        break
+print("messages=%d last=%s" % (n, last))
+PY
+rm -f "$FM_DIR/slow.ready" "$FM_DIR/slow.go"
+fm_ns python3 "$FM_DIR/slow.py" "127.0.0.1:$FM_PORT" "$FM_DIR/certs/CA.pem" "$FM_DIR/certs/user.cert" \
+	"$FM_DIR/certs/user.key" "$FM_DIR/slow.ready" "$FM_DIR/slow.go" >"$FM_DIR/slow.out" 2>&1 &
+wpid=$!
+for ((i = 0; i < 100; i++)); do [ -e "$FM_DIR/slow.ready" ] && break; sleep 0.1; done
+python3 -c 'import json
+pad = "x" * 40000
+for i in range(300):
+    print("FleetManager.ChangeMachineTags " + json.dumps({"Hostname": "lab-hyper0", "Tags": {"Step": "v%d-%s" % (i, pad)}}))' >"$FM_DIR/changes.txt"
+fm_ns "$SS_BIN/srpc-testc" -addr="127.0.0.1:$FM_PORT" -serverName=localhost -certFile="$FM_DIR/certs/admin.cert" \
+	-keyFile="$FM_DIR/certs/admin.key" -CAfile="$FM_DIR/certs/CA.pem" -timeout=60s script <"$FM_DIR/changes.txt" >"$FM_DIR/changes.out" 2>&1
+t_expect "300 large tag changes are accepted" 'CALLS FleetManager.ChangeMachineTags 300 0' cat "$FM_DIR/changes.out"
+t_expect "/metrics: the slow watcher is still connected" '^fleet_manager_update_watchers 1$' \
+	bash -c "ip netns exec $FM_NS curl -sS http://127.0.0.1:$FM_PORT/metrics | grep '^fleet_manager_update_watchers'"
+touch "$FM_DIR/slow.go"
+wait "$wpid"
+slow=$(cat "$FM_DIR/slow.out")
+n=$(sed -n 's/^messages=\([0-9]*\) last=v299-.*/\1/p' <<<"$slow")
+if [ -n "$n" ] && [ "$n" -lt 300 ]; then
+	t_ok "a slow watcher is not dropped and gets the latest state coalesced ($n messages for 300 changes)"
+else
+	t_fail "a slow watcher is not dropped and gets the latest state coalesced" "$slow"
 fi
 
 # ---- the local tags survive a restart ----

@@ -33,8 +33,10 @@ git_r() { git -C "$FM_DIR/repo" -c user.name=test -c user.email=test@example.com
 
 # ---- -topologyRepository ----
 repo=$FM_DIR/repo
-fm_topology "$repo" && git init -q "$repo" && git_r add -A && git_r commit -qm "fixture" ||
-	{ t_fail "make the topology repository"; exit 0; }
+if ! { fm_topology "$repo" && git init -q "$repo" && git_r add -A && git_r commit -qm "fixture"; }; then
+	t_fail "make the topology repository"
+	exit 0
+fi
 if ! fm_start -manageHypervisors -topologyRepository="$repo" -checkInterval=300ms; then
 	t_fail "fleet-manager starts from a Git repository"
 	exit 0
@@ -45,7 +47,7 @@ t_check "the cloned topology is served" site_is SJC
 
 fm_watch user '{"Location":"SJC"}' '"Site":"SJC-2"' 20 >"$FM_DIR/watch.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch.out"
 echo '{"Site": "SJC-2"}' >"$repo/SJC/tags.json"
 git_r commit -qam "SJC-2"
 t_check "a good commit is picked up (GetMachineInfo)" wait_for 10 site_is SJC-2
@@ -105,7 +107,7 @@ if ! fm_start -manageHypervisors -topologyDir="$dir" -checkInterval=300ms; then
 fi
 fm_watch user '{"Location":""}' '"Site":"SJC-dir"' 20 >"$FM_DIR/watch2.out" 2>&1 &
 wpid=$!
-sleep 1
+fm_wait_first "$FM_DIR/watch2.out"
 echo '{"Site": "SJC-dir"}' >"$dir/SJC/tags.json"
 t_check "-topologyDir: an edit is picked up (GetMachineInfo)" wait_for 10 site_is SJC-dir
 wait "$wpid"

@@ -13,6 +13,8 @@
 #   fm_rpc WHO METHOD [JSON]    one RR call as WHO (srpc-testc)
 #   fm_watch WHO JSON RE [SECS] GetUpdates as WHO: prints the first Update line and
 #                         what follows until RE matched or SECS (default 20) passed
+#   fm_wait_first FILE    wait (10 s at most) until FILE, the output of an fm_watch in
+#                         the background, has its first message
 #   fm_curl PATH [CURL ARGS]    GET http://127.0.0.1:$FM_PORT/PATH in the namespace
 #   fm_ns CMD...          run CMD in the namespace
 #
@@ -133,6 +135,15 @@ fm_watch() { # WHO JSON RE [SECS]
 	fm_ns python3 "$SS_TOP/tests/lib/srpc_raw.py" -c "$FM_DIR/certs/$1.cert" \
 		-k "$FM_DIR/certs/$1.key" --ca "$FM_DIR/certs/CA.pem" --timeout "${4:-20}" \
 		--until "$3" "127.0.0.1:$FM_PORT" session FleetManager.GetUpdates "$2"
+}
+
+fm_wait_first() { # FILE
+	local i
+	for ((i = 0; i < 100 * ${SS_TIMEOUT_SCALE:-1}; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 fm_curl() { # PATH [CURL ARGS]

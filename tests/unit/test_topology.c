@@ -182,7 +182,7 @@ static void test_fixture_lookups(void **state)
 			 topology_find_hostname(t, "row00-rack0-hyper1"));
 	mac[4] = 0x99;
 	mac[5] = 0x01;
-	assert_null(topology_find_mac(t, mac)); /* IPMI */
+	assert_ptr_equal(topology_find_mac(t, mac), h0); /* IPMI's too */
 	memset(mac, 0, sizeof(mac));
 	assert_null(topology_find_mac(t, mac));
 	assert_ptr_equal(topology_find_ip(t, ip("10.1.0.7")),
@@ -291,6 +291,36 @@ static void test_empty_and_ignored(void **state)
 	assert_int_equal(topology_load_files(files, N(files), &t, err, sizeof(err)), 0);
 	assert_int_equal(topology_nmachines(t), 0);
 	assert_int_equal(topology_nlocations(t), 1);
+	topology_unref(t);
+}
+
+/* "A-x" sorts between "A" and "A/B" ('-' < '/'): A/B still inherits from A. */
+static void test_parent_order(void **state)
+{
+	const struct topo_file files[] = {
+	    F("A/B/machines.json", "[{\"Hostname\": \"h\", \"GatewaySubnetId\": \"S\"}]"),
+	    F("A-x/tags.json", "{\"T\": \"ax\"}"),
+	    F("A/subnets.json", "["
+				"{\"Id\": \"S\", \"IpGateway\": \"10.1.0.1\", \"IpMask\": "
+				"\"255.255.255.0\"}]"),
+	    F("A/tags.json", "{\"T\": \"a\"}"),
+	    F("A-x/B/tags.json", "{}"),
+	};
+	static const char *const want[] = {"", "A", "A-x", "A-x/B", "A/B"};
+	struct topology *t = NULL;
+	const struct topo_machine *m;
+	char err[256];
+
+	(void)state;
+	if (topology_load_files(files, N(files), &t, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(topology_nlocations(t), N(want));
+	for (size_t i = 0; i < N(want); i++)
+		assert_string_equal(topology_location(t, i), want[i]);
+	m = topology_find_hostname(t, "h");
+	assert_non_null(m);
+	assert_int_equal(m->nsubnets, 1);
+	assert_string_equal(m->m.tags.v[0].value, "a");
 	topology_unref(t);
 }
 
@@ -726,6 +756,53 @@ static void test_rule_paths(void **state)
 	expect_error(toolarge, N(toolarge), "tags.json: file too large (over 16 MiB)");
 }
 
+/* Operator input is bounded: what a tree copies down to its machines, and what a
+ * variable expands to. */
+static void test_limits(void **state)
+{
+	struct topo_file files[61];
+	size_t ntags = 70000, len = 0, cap = ntags * 24 + 16;
+	char *tags = malloc(cap), *vals = malloc(5000), *local = malloc(1100);
+	char paths[60][16];
+
+	(void)state;
+	assert_non_null(tags);
+	len += (size_t)snprintf(tags, cap, "{");
+	for (size_t i = 0; i < ntags; i++)
+		len +=
+		    (size_t)snprintf(tags + len, cap - len, "%s\"k%zu\": \"v\"", i ? "," : "", i);
+	len += (size_t)snprintf(tags + len, cap - len, "}");
+	files[0] = (struct topo_file){"tags.json", tags, len};
+	for (int i = 0; i < 60; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "d%02d/tags.json", i);
+		files[i + 1] = (struct topo_file){paths[i], "{}", 2};
+	}
+	expect_error(files, 61, "topology too large (more than 4194304 inherited entries)");
+	expect_ok(files, 50);
+
+	memset(local, 'x', 1099);
+	local[1099] = '\0';
+	len = (size_t)snprintf(vals, 64, "{\"a\": \"");
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(vals + len, 8, "${v}");
+	len += (size_t)snprintf(vals + len, 8, "\"}");
+	{
+		char *lv = NULL;
+		int n = asprintf(&lv, "{\"v\": \"%s\"}", local);
+		struct topo_file vf[] = {
+		    {"variables.json", vals, len},
+		    {"local_variables.json", lv, (size_t)n},
+		};
+
+		assert_true(n > 0);
+		expect_error(vf, 2, "variables.json:1: a: expands to more than 1048576 bytes");
+		free(lv);
+	}
+	free(tags);
+	free(vals);
+	free(local);
+}
+
 static void test_load_dir_errors(void **state)
 {
 	struct topology *t = NULL;
@@ -748,6 +825,7 @@ int main(void)
 	    cmocka_unit_test(test_variables_nested),
 	    cmocka_unit_test(test_digest),
 	    cmocka_unit_test(test_empty_and_ignored),
+	    cmocka_unit_test(test_parent_order),
 	    cmocka_unit_test(test_comment_lines),
 	    cmocka_unit_test(test_rule_duplicate_hostname),
 	    cmocka_unit_test(test_rule_duplicate_ip),
@@ -766,6 +844,7 @@ int main(void)
 	    cmocka_unit_test(test_rule_no_name),
 	    cmocka_unit_test(test_rule_ipv4_only),
 	    cmocka_unit_test(test_rule_paths),
+	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_load_dir_errors),
 	};
 

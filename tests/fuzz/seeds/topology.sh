@@ -24,9 +24,11 @@ seed() {
 fixture=$top/tests/fixtures/topology
 : >"$out/fixture"
 (cd "$fixture" && find . -type f ! -path './.*/*' | sed 's|^\./||' | sort) | while read -r f; do
-  printf '%s\0' "$f" >>"$out/fixture"
-  cat "$fixture/$f" >>"$out/fixture"
-  printf '\0' >>"$out/fixture"
+  {
+    printf '%s\0' "$f"
+    cat "$fixture/$f"
+    printf '\0'
+  } >>"$out/fixture"
 done
 
 S='{"Id": "P", "IpGateway": "10.0.0.1", "IpMask": "255.255.255.0", "FirstAutoIP": "10.0.0.10", "LastAutoIP": "10.0.0.20", "ReservedIPs": ["10.0.0.15"]}'
@@ -38,6 +40,7 @@ seed small \
   A/install-config.json '{"StorageLayout": {"UseKexec": true}}'
 seed comments \
   machines.json $'# hosts\n[\n  // one\n  {"HostIpAddress": "10.1.0.7"},\n  {"Hostname": "b"}\n]\n'
+# shellcheck disable=SC2016 # the ${var} are the loader's, not the shell's
 seed variables \
   variables.json '{"a": "${x}.$x-${y}", "b": "$$"}' \
   local_variables.json '{"x": "1"}' \
