@@ -56,6 +56,8 @@ trap 'exit 130' INT TERM
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 inns() { ip netns exec "$ns" "$@"; }
+# The simulator's one port stands for N hosts dialled at once: room in its queues.
+inns sysctl -qw net.core.somaxconn=$((n + 1000)) net.ipv4.tcp_max_syn_backlog=$((n + 1000)) || true
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # Reads /stats of the simulator as "key value" lines.
 stats() { inns curl -s --max-time 10 "http://127.0.0.1:6976/stats" | tr -d '{}"' | tr ',:' '\n '; }
