@@ -24,6 +24,7 @@ test_pkgs=(
   dnsmasq-base tftpd-hpa kea-dhcp4-server kea-admin
   nginx # bench/imageserver's peer (configured in a temp dir by the bench)
   chromium
+  openipmi ipmitool # fm_power: ipmi_sim, the BMC simulator, and PowerOnMachine's tool
   bc bison flex libelf-dev linux-source-6.1
 )
 

@@ -29,6 +29,10 @@ struct hypervisors_config {
 	 * borrowed for the call. */
 	void (*on_update)(void *arg, const struct fmapi_update *u);
 	void *arg;
+	/* Timings in milliseconds, 0 = the spec's (tests lower them): keep-alive after
+	 * 5000 of silence, unreachable after 19000, reconnect after 1000 (60000 when the
+	 * service is unknown, not changed here), dial 15000. */
+	int keepalive_ms, unreachable_ms, reconnect_ms, dial_ms;
 };
 
 struct hypervisors;

@@ -1,0 +1,10 @@
+# The fleet manager daemon (daemon/fleet-manager/): flags and start-up (main.c,
+# fmflags.c), the topology's source (gitsync.c), machines and local tags (machines.c),
+# GetUpdates fan-out (updates.c), the FleetManager methods (methods.c), the installers'
+# /tftpdata pages (tftpdata.c) and the status pages (status.c). The topology loader,
+# the hypervisor connections and power-on add their sources in their own fragments.
+PROGRAMS += fleet-manager
+INSTALL_SBIN += fleet-manager
+fleet-manager_SRCS += $(addprefix daemon/fleet-manager/, main.c fmflags.c gitsync.c \
+	machines.c updates.c methods.c tftpdata.c status.c)
+fleet-manager_LIBS += $(call pkg_libs,libmicrohttpd)
