@@ -949,19 +949,33 @@ static int hexval(char c)
 int sjson_parse_mac(const char *s, uint8_t mac[6])
 {
 	uint8_t tmp[6];
+	char sep = 0;
 
-	if (strlen(s) != 17)
-		return -EINVAL;
+	/* Six groups of one or two hex digits ("de:ad:be:ef:0:1" is the Fleet Manager's
+	 * spelling too), separated by ':' or '-', the same one throughout. */
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
-		if (hi < 0 || lo < 0)
+		int hi = hexval(*s), lo;
+
+		if (hi < 0)
 			return -EINVAL;
-		if (i < 5 && s[i * 3 + 2] != ':' && s[i * 3 + 2] != '-')
+		s++;
+		lo = hexval(*s);
+		if (lo >= 0) {
+			tmp[i] = (uint8_t)(hi << 4 | lo);
+			s++;
+		} else {
+			tmp[i] = (uint8_t)hi;
+		}
+		if (i == 5)
+			break;
+		if (*s != ':' && *s != '-')
 			return -EINVAL;
-		if (i < 5 && s[i * 3 + 2] != s[2])
+		if (sep && *s != sep)
 			return -EINVAL;
-		tmp[i] = (uint8_t)(hi << 4 | lo);
+		sep = *s++;
 	}
+	if (*s != '\0')
+		return -EINVAL;
 	memcpy(mac, tmp, 6);
 	return 0;
 }

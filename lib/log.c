@@ -461,7 +461,8 @@ static void emit(enum log_level lvl, int dlevel, bool keep, const char *line, si
 	pthread_mutex_unlock(&log_mu);
 }
 
-static void vformat(enum log_level lvl, int dlevel, bool keep, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vformat(enum log_level lvl, int dlevel, bool keep,
+							  const char *fmt, va_list ap)
 {
 	char stackbuf[2048], *buf = stackbuf, *heap = NULL;
 	size_t tslen, len;

@@ -694,9 +694,10 @@ static void test_bytes_json(void **state)
 static void test_ip_and_mac(void **state)
 {
 	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xAA, 0xBB, 0xCC};
-	static const char *const badmac[] = {"52:54:00:aa:bb",	  "52:54:00:aa:bb:cc:dd",
-					     "52-54:00:aa:bb:cc", "52:54:00:aa:bb:cg",
-					     "5254.00aa.bbcc",	  ""};
+	static const char *const badmac[] = {
+	    "52:54:00:aa:bb",	  "52:54:00:aa:bb:cc:dd", "52-54:00:aa:bb:cc",
+	    "52:54:00:aa:bb:cg",  "5254.00aa.bbcc",	  "",
+	    "52:54:00:aa:bb:ccc", "52:54::aa:bb:cc",	  "52:54:00:aa:bb:"};
 	json_t *o = json_object();
 	struct in_addr ip = {0}, back;
 	struct sjson_dec d;
@@ -735,6 +736,8 @@ static void test_ip_and_mac(void **state)
 
 	assert_int_equal(sjson_parse_mac("52-54-00-AA-BB-CC", m), 0);
 	assert_string_equal(sjson_format_mac(m, buf, sizeof(buf)), "52:54:00:aa:bb:cc");
+	assert_int_equal(sjson_parse_mac("de:ad:be:ef:0:1", m), 0); /* spec §3.1 */
+	assert_string_equal(sjson_format_mac(m, buf, sizeof(buf)), "de:ad:be:ef:00:01");
 	for (size_t i = 0; i < sizeof(badmac) / sizeof(badmac[0]); i++)
 		assert_int_equal(sjson_parse_mac(badmac[i], m), -EINVAL);
 }
