@@ -320,7 +320,9 @@ static int get_updates(struct srpc_call *call, void *arg)
 				break;
 			json_decref(msg);
 			atomic_fetch_add(&n_keepalives, 1);
-			rc = sim_send(c, json_object());
+			/* What a hypervisor's heartbeat holds, its health included. */
+			rc = sim_send(c, json_pack("{s:s, s:i}", "HealthStatus", "healthy",
+						   "AvailableMemoryInMiB", 65536 - 1024 * nvms));
 			if (rc < 0)
 				break;
 		}
@@ -558,6 +560,26 @@ static const struct srpc_method methods[] = {
      NULL},
 };
 
+/* lib/listener listens with a backlog of 128, right for one host; this port stands for
+ * N hosts dialled at once, so its listening socket gets a backlog of its own size (a
+ * second listen() on a listening socket only changes the backlog). */
+static void sim_raise_backlog(int port, int backlog)
+{
+	int fd;
+
+	for (fd = 3; fd < 64; fd++) {
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		int on = 0;
+		socklen_t olen = sizeof(on);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) == 0 && on &&
+		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    sa.sin_family == AF_INET && ntohs(sa.sin_port) == port)
+			listen(fd, backlog);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *addr, *cert, *key, *ca, *ca_key_file, *base;
@@ -654,10 +676,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleet-sim: %s\n", err);
 		return 1;
 	}
+	sim_raise_backlog(listener_port(l), nhv + 1000);
 	printf("fleet-sim: %d hypervisors at %s.. on port %d\n", nhv, base, listener_port(l));
 	fflush(stdout);
 	sigwait(&set, &sig);
-	/* The connection threads borrow everything: the process just ends. */
+	/* The connection threads borrow everything, and N hypervisors' state is not worth
+	 * freeing one by one: the process just ends (without a leak scan of it all). */
 	listener_stop(l);
-	return 0;
+	fflush(stdout);
+	_exit(0);
 }

@@ -46,9 +46,18 @@ ns=${id}fb
 d=$(mktemp -d "/tmp/$id-fleetbench.XXXXXX")
 fm_pid="" sim_pid=""
 cleanup() {
-	[ -n "$fm_pid" ] && kill "$fm_pid" 2>/dev/null && wait "$fm_pid" 2>/dev/null
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
+	local rc
+	if [ -n "$fm_pid" ]; then
+		kill "$fm_pid" 2>/dev/null
+		rc=0
+		wait "$fm_pid" 2>/dev/null || rc=$?
+		[ "$rc" = 0 ] || echo "fleet-manager exit status after SIGTERM: $rc (log $d/fm.log)"
+	fi
+	if [ -n "$sim_pid" ]; then
+		kill "$sim_pid" 2>/dev/null
+		wait "$sim_pid" 2>/dev/null || true
+	fi
+	ip netns del "$ns" 2>/dev/null || true
 	if [ -n "${FLEET_BENCH_KEEP:-}" ]; then echo "kept $d"; else rm -rf "$d"; fi
 }
 trap cleanup EXIT
@@ -56,6 +65,8 @@ trap 'exit 130' INT TERM
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 inns() { ip netns exec "$ns" "$@"; }
+# The simulator's one port stands for N hosts dialled at once: room in its queues.
+inns sysctl -qw net.core.somaxconn=$((n + 1000)) net.ipv4.tcp_max_syn_backlog=$((n + 1000)) || true
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # Reads /stats of the simulator as "key value" lines.
 stats() { inns curl -s --max-time 10 "http://127.0.0.1:6976/stats" | tr -d '{}"' | tr ',:' '\n '; }

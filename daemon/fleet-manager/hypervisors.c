@@ -541,19 +541,31 @@ static int change_pool(struct hypervisors *hs, const char *addr, struct in_addr 
 static int move_check(struct hypervisors *hs, const char *hostname, struct in_addr ip, char *err,
 		      size_t errsz)
 {
-	const struct topo_machine *tm = topology_find_hostname(hs->topo, hostname);
+	const struct topo_machine *tm = topology_find_hostname(hs->topo, hostname), *user;
+	const struct fmapi_topology_subnet *sub = NULL;
 	char s[INET_ADDRSTRLEN];
-	bool visible = false;
 
 	inet_ntop(AF_INET, &ip, s, sizeof(s));
-	for (size_t i = 0; tm != NULL && i < tm->nsubnets && !visible; i++)
-		visible = pool_subnet_contains(&tm->subnets[i]->subnet, ip);
-	if (!visible) {
+	for (size_t i = 0; tm != NULL && i < tm->nsubnets && sub == NULL; i++)
+		if (pool_subnet_contains(&tm->subnets[i]->subnet, ip))
+			sub = tm->subnets[i];
+	if (sub == NULL) {
 		snprintf(err, errsz, "%s is in no subnet of %s", s, hostname);
 		return -EINVAL;
 	}
 	if (ipmap_get(&hs->vms, ip) != NULL) {
 		snprintf(err, errsz, "%s is used by a VM", s);
+		return -EBUSY;
+	}
+	/* Never into a pool: the gateway, a reserved address, a machine's. */
+	if (pool_taken(hs->pool, sub, ip, NULL, NULL) && pool_owner(hs->pool, ip) == NULL) {
+		snprintf(err, errsz, "%s is reserved in subnet %s", s, api_str(sub->subnet.id));
+		return -EBUSY;
+	}
+	user = topology_find_ip(hs->topo, ip);
+	if (user != NULL) {
+		snprintf(err, errsz, "%s is the address of machine %s", s,
+			 api_str(user->m.net.hostname));
 		return -EBUSY;
 	}
 	return 0;

@@ -196,6 +196,11 @@ t_check "$mv_ip is in A's pool" in_pool A "$mv_ip"
 t_check "$mv_ip left B's pool" eval "! in_pool B $mv_ip"
 t_expect "MoveIpAddresses to an unknown hypervisor refused" 'unknown hypervisor' \
 	fm_rpc admin FleetManager.MoveIpAddresses "{\"HypervisorHostname\":\"nope\",\"IpAddresses\":[\"$mv_ip\"]}"
+move_to_a() { fm_rpc admin FleetManager.MoveIpAddresses "{\"HypervisorHostname\":\"hvA\",\"IpAddresses\":[\"$1\"]}"; }
+t_expect "MoveIpAddresses of the gateway refused" 'reserved in subnet fmnet' move_to_a "$NET.254"
+t_expect "MoveIpAddresses of a reserved address refused" 'reserved in subnet fmnet' move_to_a "$NET.10"
+t_expect "MoveIpAddresses of a machine's address refused" 'address of machine hvC' move_to_a "${IP[C]}"
+t_expect "MoveIpAddresses outside A's subnets refused" 'in no subnet of hvA' move_to_a 192.0.2.7
 t_expect "no address in two pools after the move" '^$' dups
 
 # ---- VMs feed the FM's view ----
