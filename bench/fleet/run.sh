@@ -46,9 +46,18 @@ ns=${id}fb
 d=$(mktemp -d "/tmp/$id-fleetbench.XXXXXX")
 fm_pid="" sim_pid=""
 cleanup() {
-	[ -n "$fm_pid" ] && kill "$fm_pid" 2>/dev/null && wait "$fm_pid" 2>/dev/null
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
+	local rc
+	if [ -n "$fm_pid" ]; then
+		kill "$fm_pid" 2>/dev/null
+		rc=0
+		wait "$fm_pid" 2>/dev/null || rc=$?
+		[ "$rc" = 0 ] || echo "fleet-manager exit status after SIGTERM: $rc (log $d/fm.log)"
+	fi
+	if [ -n "$sim_pid" ]; then
+		kill "$sim_pid" 2>/dev/null
+		wait "$sim_pid" 2>/dev/null || true
+	fi
+	ip netns del "$ns" 2>/dev/null || true
 	if [ -n "${FLEET_BENCH_KEEP:-}" ]; then echo "kept $d"; else rm -rf "$d"; fi
 }
 trap cleanup EXIT

@@ -8,3 +8,10 @@ INSTALL_SBIN += fleet-manager
 fleet-manager_SRCS += $(addprefix daemon/fleet-manager/, main.c fmflags.c gitsync.c \
 	machines.c updates.c methods.c tftpdata.c status.c)
 fleet-manager_LIBS += $(call pkg_libs,libmicrohttpd)
+
+# The /tftpdata/ pages with hostile queries (tests/fuzz/fuzz_tftpdata.c): the real
+# loader, machines and methods over a small in-memory topology.
+FUZZERS += tftpdata
+fuzz_tftpdata_SRCS := $(addprefix daemon/fleet-manager/, tftpdata.c methods.c machines.c \
+	updates.c topology.c hypervisors.c hvconn.c pool.c power.c)
+fuzz_tftpdata_LIBS := $(call pkg_libs,libmicrohttpd)

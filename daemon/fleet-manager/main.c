@@ -205,9 +205,25 @@ static void wire(struct daemon *d)
 
 static void stop_parts(struct daemon *d)
 {
+	size_t nsubs = 0;
+	unsigned long long nsent;
+
 	gitsync_stop(d->gs);
+	/* A GetUpdates handler still writing a large first message when the server was
+	 * freed borrows the parts: give it time to see the end, and keep the parts
+	 * (reachable until exit) if it does not. */
+	for (int i = 0; d->up != NULL && i < 500; i++) {
+		fm_updates_stats(d->up, &nsubs, &nsent);
+		if (nsubs == 0)
+			break;
+		usleep(10000);
+	}
+	if (nsubs > 0) {
+		log_warn("%zu GetUpdates streams still running at exit", nsubs);
+		fsutil_unlock(d->lock_fd);
+		return;
+	}
 	hypervisors_free(d->hs);
-	/* The watchers' threads are gone with the SRPC connections (server_free). */
 	fm_updates_free(d->up);
 	machines_free(d->ms);
 	fsutil_unlock(d->lock_fd);

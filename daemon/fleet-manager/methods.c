@@ -101,7 +101,7 @@ static int get_machine_info(struct srpc_call *call, const json_t *req, json_t **
 
 /* ---- ListHypervisorsInLocation ---- */
 
-static bool hv_selected(struct fm_methods *fm, const struct topology *t,
+static bool hv_selected(const struct topology *t,
 			const struct fmapi_list_hypervisors_in_location_request *q,
 			const struct hv_status *h, const struct fmapi_machine *m)
 {
@@ -118,7 +118,6 @@ static bool hv_selected(struct fm_methods *fm, const struct topology *t,
 	if (*api_str(q->subnet_id) != '\0' &&
 	    (tm == NULL || topology_machine_subnet(tm, q->subnet_id) == NULL))
 		return false;
-	(void)fm;
 	return hvapi_match_tags(&q->hypervisor_tags_to_match, &m->tags);
 }
 
@@ -169,7 +168,7 @@ static int list_hypervisors(struct srpc_call *call, const json_t *req, json_t **
 
 		if (machines_get(fm->ms, l[i].hostname, &m) < 0)
 			continue;
-		if (hv_selected(fm, t, &q, &l[i], &m)) {
+		if (hv_selected(t, &q, &l[i], &m)) {
 			snprintf(addr, sizeof(addr), "%s:%d", l[i].hostname, fm->hypervisor_port);
 			api_strlist_add(&p.hypervisor_addresses, addr);
 			if (q.tags_to_include.n > 0)
