@@ -152,8 +152,6 @@ enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const char *ur
 	struct http_req req = {.method = method, .url = url};
 	struct arg_list args = {0};
 	struct http_answer a;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 	int n;
 
 	(void)version;
@@ -175,14 +173,23 @@ enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const char *ur
 	free(args.v);
 	if (n < 0)
 		return MHD_NO;
-	r = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
+	return http_queue_answer(c, &a);
+}
+
+enum MHD_Result http_queue_answer(struct MHD_Connection *c, struct http_answer *a)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(a->len, a->body, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
-		free(a.body);
+		free(a->body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", a.type);
+	a->body = NULL;
+	MHD_add_response_header(r, "Content-Type", a->type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, a.status, r);
+	ret = MHD_queue_response(c, a->status, r);
 	MHD_destroy_response(r);
 	return ret;
 }

@@ -98,6 +98,10 @@ struct http_answer {
 	size_t len;
 };
 
+/* Sends a (status, Content-Type, body; Cache-Control: no-store) on c; the body is
+ * the response's (or freed) afterwards. */
+enum MHD_Result http_queue_answer(struct MHD_Connection *c, struct http_answer *a);
+
 /* Routes req (method, url, loopback and args set; the rest is filled in) through t and
  * runs the handler. Returns 0 with *a (free a->body), or -ENOMEM. Pure: no socket. */
 int http_dispatch(const struct http_routes *t, struct http_req *req, struct http_answer *a);

@@ -52,6 +52,7 @@ bool hv_ip_in_use(void *arg, struct in_addr ip)
 
 int hv_persist(struct hypervisors *hs, bool force)
 {
+	struct pool_snap *snap;
 	uint64_t want, v;
 	char *s;
 	int rc = 0;
@@ -65,10 +66,13 @@ int hv_persist(struct hypervisors *hs, bool force)
 		return 0;
 	}
 	/* Group commit: this write carries every change made so far. */
+	/* Only the copy under the lock: every connection thread waits on it. */
 	pthread_mutex_lock(&hs->mu);
 	v = pool_version(hs->pool);
-	s = pool_dump(hs->pool);
+	snap = pool_snapshot(hs->pool);
 	pthread_mutex_unlock(&hs->mu);
+	s = pool_snap_dump(snap);
+	pool_snap_free(snap);
 	if (s == NULL)
 		rc = -ENOMEM;
 	else

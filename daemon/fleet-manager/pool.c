@@ -581,47 +581,94 @@ void pool_sent(struct pool *p, const char *host, const struct in_addr *ips, size
 
 /* ---- persistence ---- */
 
-char *pool_dump(const struct pool *p)
+struct pool_snap_host {
+	char *name;
+	uint32_t *v; /* host order */
+	size_t n;
+};
+
+struct pool_snap {
+	struct pool_snap_host *h;
+	size_t n;
+};
+
+void pool_snap_free(struct pool_snap *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->h[i].name);
+		free(s->h[i].v);
+	}
+	free(s->h);
+	free(s);
+}
+
+struct pool_snap *pool_snapshot(const struct pool *p)
+{
+	struct pool_snap *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->h = calloc(p->nhosts ? p->nhosts : 1, sizeof(*s->h))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < p->nhosts; i++) {
+		const struct pool_host *h = p->hosts[i];
+		struct pool_snap_host *d = &s->h[s->n];
+
+		if (h->nasg == 0)
+			continue;
+		d->name = strdup(h->name);
+		d->v = malloc(h->nasg * sizeof(*d->v));
+		s->n++;
+		if (d->name == NULL || d->v == NULL)
+			goto fail;
+		for (size_t k = 0; k < h->nasg; k++)
+			d->v[k] = ntohl(h->asg[k]);
+		d->n = h->nasg;
+	}
+	return s;
+fail:
+	pool_snap_free(s);
+	return NULL;
+}
+
+char *pool_snap_dump(const struct pool_snap *snap)
 {
 	json_t *root = json_object(), *as = json_object();
 	char *s = NULL;
 
-	if (root == NULL || as == NULL || json_object_set_new(root, "Assignments", as) < 0) {
+	if (snap == NULL || root == NULL || as == NULL ||
+	    json_object_set_new(root, "Assignments", as) < 0) {
 		json_decref(as);
 		goto out;
 	}
-	for (size_t i = 0; i < p->nhosts; i++) {
-		const struct pool_host *h = p->hosts[i];
-		uint32_t *v;
-		json_t *l;
+	for (size_t i = 0; i < snap->n; i++) {
+		struct pool_snap_host *h = &snap->h[i];
+		json_t *l = json_array();
 
-		if (h->nasg == 0)
-			continue;
-		v = malloc(h->nasg * sizeof(*v));
-		l = json_array();
-		if (v == NULL || l == NULL || json_object_set_new(as, h->name, l) < 0) {
-			free(v);
+		if (l == NULL || json_object_set_new(as, h->name, l) < 0)
 			goto out;
-		}
-		memcpy(v, h->asg, h->nasg * sizeof(*v));
-		for (size_t j = 0; j < h->nasg; j++)
-			v[j] = ntohl(v[j]);
-		qsort(v, h->nasg, sizeof(*v), cmp_u32);
-		for (size_t j = 0; j < h->nasg; j++) {
+		qsort(h->v, h->n, sizeof(*h->v), cmp_u32);
+		for (size_t j = 0; j < h->n; j++) {
 			char buf[INET_ADDRSTRLEN];
-			struct in_addr a = {htonl(v[j])};
+			struct in_addr a = {htonl(h->v[j])};
 
 			inet_ntop(AF_INET, &a, buf, sizeof(buf));
-			if (json_array_append_new(l, json_string(buf)) < 0) {
-				free(v);
+			if (json_array_append_new(l, json_string(buf)) < 0)
 				goto out;
-			}
 		}
-		free(v);
 	}
 	s = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
 out:
 	json_decref(root);
+	return s;
+}
+
+char *pool_dump(const struct pool *p)
+{
+	struct pool_snap *snap = pool_snapshot(p);
+	char *s = pool_snap_dump(snap);
+
+	pool_snap_free(snap);
 	return s;
 }
 

@@ -57,6 +57,14 @@ uint64_t pool_version(const struct pool *p);
 
 /* The record as JSON ({"Assignments": {"host": ["10.0.0.5", ...]}}), a new string. */
 char *pool_dump(const struct pool *p);
+
+/* The same in two steps, so that the caller's lock is held only for the copy:
+ * pool_snapshot (under the lock; NULL when out of memory), then pool_snap_dump (no lock
+ * needed; it sorts the snapshot in place) and pool_snap_free. */
+struct pool_snap;
+struct pool_snap *pool_snapshot(const struct pool *p);
+char *pool_snap_dump(const struct pool_snap *snap);
+void pool_snap_free(struct pool_snap *snap);
 /* Loads a record into an empty pool: every address becomes assigned to its host, not
  * yet confirmed (the host's next report decides). -EINVAL with err, -ENOMEM. */
 int pool_load(struct pool *p, const char *json, size_t len, char *err, size_t errsz);

@@ -238,8 +238,6 @@ enum MHD_Result tftpdata_http(void *cls, struct MHD_Connection *c, const char *u
 	struct in_addr peer, *pp = NULL;
 	struct arg_list args = {.n = 0};
 	struct http_answer a;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	if (strncmp(url, PREFIX, strlen(PREFIX)) != 0 ||
 	    (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
@@ -260,14 +258,5 @@ enum MHD_Result tftpdata_http(void *cls, struct MHD_Connection *c, const char *u
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
 	if (tftpdata_answer(td, url + strlen(PREFIX), args.v, args.n, pp, &a) < 0)
 		return MHD_NO;
-	r = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
-	if (r == NULL) {
-		free(a.body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", a.type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, a.status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return http_queue_answer(c, &a);
 }
