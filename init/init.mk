@@ -1,4 +1,4 @@
-# init/: how the daemons are started: systemd units (hypervisor, imageserver) and, for
+# init/: how the daemons are started: systemd units (hypervisor, imageserver, fleet-manager) and, for
 # the hypervisor, a SysV init script with a babysitter for hosts without systemd.
 # `make install` installs them too.
 .PHONY: install-init
@@ -8,7 +8,7 @@ install-init:
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' init/hypervisor.init \
 		>$(DESTDIR)/etc/init.d/hypervisor
 	chmod 0755 $(DESTDIR)/etc/init.d/hypervisor
-	$(foreach u,hypervisor.service virtual-machines.service imageserver.service,\
+	$(foreach u,hypervisor.service virtual-machines.service imageserver.service fleet-manager.service,\
 		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' init/$(u) \
 			>$(DESTDIR)/lib/systemd/system/$(u) && \
 		chmod 0644 $(DESTDIR)/lib/systemd/system/$(u);)
