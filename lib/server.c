@@ -259,3 +259,10 @@ void server_free(struct server *s)
 	free(s);
 	log_shutdown();
 }
+
+void server_log_reopened(void *arg, int rc)
+{
+	(void)arg;
+	(void)rc;
+	log_info("SIGHUP: log files reopened");
+}

@@ -50,6 +50,11 @@ struct server_config {
 	int drain_ms; /* 0 = SERVER_DEFAULT_DRAIN_MS, < 0 = none */
 };
 
+/* An on_reopen for a program with nothing of its own to reopen: logs "SIGHUP: log
+ * files reopened" at info. The program opts in by naming it, so lib/ still logs only
+ * where a program asks. */
+void server_log_reopened(void *arg, int rc);
+
 struct server; /* opaque */
 
 /* Copies cfg; what it points to (strings, tls, routes, log directory...) is borrowed

@@ -227,13 +227,6 @@ static int register_rpc(struct srpc_server *srv, void *arg)
 	return rpc_register(srv, &d->r);
 }
 
-static void on_reopen(void *arg, int rc)
-{
-	(void)arg;
-	(void)rc;
-	log_info("SIGHUP: log files reopened");
-}
-
 /* The port is closed: a control stop leaves (or, after stop-vms-on-next-stop, shuts
  * down) the VMs and exits 0; a signal leaves them running and exits 1. */
 static int on_stop(void *arg, int signo)
@@ -273,7 +266,7 @@ static int run(struct daemon *d)
 	    .http = on_http,
 	    .http_arg = d,
 	    .srpc_register = register_rpc,
-	    .on_reopen = on_reopen,
+	    .on_reopen = server_log_reopened,
 	    .on_stop = on_stop,
 	    .arg = d,
 	};

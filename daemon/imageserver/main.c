@@ -77,13 +77,6 @@ static int register_rpc(struct srpc_server *srv, void *arg)
 	return rc < 0 ? rc : log_rpc_register(srv);
 }
 
-static void on_reopen(void *arg, int rc)
-{
-	(void)arg;
-	(void)rc;
-	log_info("SIGHUP: log files reopened");
-}
-
 static int on_stop(void *arg, int signo)
 {
 	struct daemon *d = arg;
@@ -107,7 +100,7 @@ static int run(struct daemon *d)
 		},
 	    .routes = &d->routes,
 	    .srpc_register = register_rpc,
-	    .on_reopen = on_reopen,
+	    .on_reopen = server_log_reopened,
 	    .on_stop = on_stop,
 	    .arg = d,
 	};
