@@ -5,3 +5,4 @@ LIB_SRCS += lib/api/codec.c lib/api/hypervisor.c lib/api/hypervisor_msgs.c \
 UNIT_TESTS += test_api_hypervisor
 LIB_SRCS += lib/api/hvclient.c
 LIB_SRCS += lib/api/fleetmanager.c
+LIB_SRCS += lib/api/installer.c
