@@ -25,6 +25,8 @@ test_pkgs=(
   nginx # bench/imageserver's peer (configured in a temp dir by the bench)
   chromium
   openipmi ipmitool # fm_power: ipmi_sim, the BMC simulator, and PowerOnMachine's tool
+  fdisk cryptsetup-bin # the installer's tools (sfdisk, cryptsetup), packed into the appliance image
+  faketime # images_repro: builds at another time of day
   bc bison flex libelf-dev linux-source-6.1
 )
 
