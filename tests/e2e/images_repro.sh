@@ -5,8 +5,10 @@
 # faked build time, and every artifact is byte-identical to the first build: the
 # installer and hypervisor images (kernel, initrd, manifest), the hypervisor's boot/
 # and tools/ trees, installer.iso, the pxe/ tree and a per-machine ISO (iso/mkiso.sh
-# -c). The first build is this tree's own when it has no uncommitted changes, else a
-# clone too (a dirty tree cannot match a clone of HEAD).
+# -c). The first build is a clone too, at a plain path, with umask 022, TZ=UTC and
+# the real clock: this tree's own build/ may hold objects compiled at an older
+# commit (SS_VERSION is in the binaries) or from uncommitted changes. Only committed
+# work is built: commit before running this.
 set -u
 . "$SS_TOP/tests/lib/tap.sh"
 t_require xorriso "apt-get install xorriso"
@@ -28,16 +30,11 @@ machine_iso() { # SRC_DIR OUT: a per-machine ISO with a baked-in config
   bash "$1/iso/mkiso.sh" -i "$1/build/images/installer" -c "$cfg" -o "$2" >/dev/null
 }
 
-if [ -z "$(git -C "$SS_TOP" status --porcelain --untracked-files=no)" ]; then
-  first_src=$SS_TOP
-  echo "# first build: this tree ($SS_TOP)"
-else
-  first_src=$work/first
-  git clone -q "$SS_TOP" "$first_src"
-  echo "# first build: a clone of HEAD (this tree has uncommitted changes)"
-fi
+first_src=$work/first
+echo "# building HEAD: $(git -C "$SS_TOP" log -1 --format='%h %cI')"
 start=$(date +%s)
-if build "$first_src" && machine_iso "$first_src" "$work/first-machine.iso"; then
+if (umask 022 && git clone -q "$SS_TOP" "$first_src" && export TZ=UTC LC_ALL=C &&
+  build "$first_src" && machine_iso "$first_src" "$work/first-machine.iso"); then
   t_ok "first build ($(( $(date +%s) - start )) s)"
 else
   t_fail "first build" "$(tail -5 "$work/make.log" | tr '\n' ' ')"
