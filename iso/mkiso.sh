@@ -12,6 +12,7 @@
 #   CONFIG_DIR: files to bake in (regular files only, no subdirectories).
 #   LABEL: ISO volume id (default SS_INSTALLER; A-Z 0-9 _ only).
 set -euo pipefail
+umask 022
 label=SS_INSTALLER
 append=
 image='' out='' config=''

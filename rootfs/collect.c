@@ -320,12 +320,14 @@ static int scan_elf(struct rootfs_collect *c, const char *host)
 	return rc;
 }
 
+/* Warns about what (the host source) and records the image path: manifest.json must
+ * not depend on where the tree was built. */
 static int missing_optional(struct rootfs_collect *c, const struct rootfs_entry *e,
 			    const char *what)
 {
 	fprintf(stderr, "mkrootfs: warning: line %u: optional %s missing, skipped\n", e->line,
 		what);
-	return rootfs_strv_add(&c->missing, what) < 0 ? errf(c, -ENOMEM, "out of memory") : 0;
+	return rootfs_strv_add(&c->missing, e->path) < 0 ? errf(c, -ENOMEM, "out of memory") : 0;
 }
 
 static int strip_elf(struct rootfs_collect *c, const char *how, const char *src, const char *dst);
