@@ -99,6 +99,21 @@ t_check "hypervisor image carries libvirtd, qemu and their library closures" \
   usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so \
   usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so usr/share/qemu/kvmvapic.bin
 
+# What the installer needs from the images: the clock floor in its own image (mtime =
+# SOURCE_DATE_EPOCH, as every file's), cryptsetup and kexec in the appliance.
+build_timestamp() {
+  local epoch mtime
+  epoch=$(jq -r .source_date_epoch "$images/installer/manifest.json")
+  mtime=$(initrd_cat installer | (cd "$IMG_WORK" && mkdir -p ts && cd ts && cpio -idm --quiet build-timestamp &&
+    stat -c %Y build-timestamp))
+  [ "$mtime" = "$epoch" ] || { echo "/build-timestamp mtime $mtime, epoch $epoch"; return 1; }
+}
+t_check "installer image has /build-timestamp with mtime SOURCE_DATE_EPOCH" build_timestamp
+want_hv=(usr/sbin/cryptsetup usr/sbin/kexec etc/network/if-pre-up.d/ss-links)
+[ -x "$SS_TOP/build/bin/installer" ] && want_hv+=(usr/sbin/installer)
+t_check "hypervisor image carries cryptsetup and kexec (and the installer when it is built)" \
+  has_paths hypervisor "${want_hv[@]}"
+
 sizes() { # kernel + initrd in bytes
   echo $(( $(stat -c %s "$images/$1/vmlinuz") + $(stat -c %s "$images/$1/initrd.img") ))
 }
