@@ -250,7 +250,7 @@ fi
 if [ -f "$data/log/installer/tftpdata/config.json" ] && [ -f "$data/log/installer/log" ]; then
   t_ok "stage: log/installer has the log and the configuration"
 else
-  t_fail "stage: log/installer has the log and the configuration" "$(ls -R "$data/log" 2>&1 | head -5)"
+  t_fail "stage: log/installer has the log and the configuration" "$(find "$data/log" 2>&1 | head -5)"
 fi
 if [ -z "$(find "$data" -name '*~')" ]; then t_ok "stage: no temporary files left"; else t_fail "stage: no temporary files left"; fi
 
