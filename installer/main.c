@@ -248,7 +248,7 @@ static int start_server(char *err, size_t errsz)
 	    .tls = tls ? &D.tc : NULL,
 	    .srpc = {.idle_timeout_ms = 0},
 	    .log = D.log,
-	    .srpc_register = status_register,
+	    .srpc_register = inst_status_register,
 	    .on_reopen = on_sighup,
 	    .on_stop = on_stop,
 	    .arg = &D.st,
@@ -257,7 +257,7 @@ static int start_server(char *err, size_t errsz)
 	pthread_t t;
 	int rc;
 
-	routes = status_routes(&D.st);
+	routes = inst_status_routes(&D.st);
 	sc.routes = &routes;
 	rc = server_new(&sc, &D.srv, err, errsz);
 	if (rc < 0)
@@ -312,7 +312,7 @@ static int machine_cert(char *err, size_t errsz)
 	log_info("enrol: waiting for Installer.GetCertificateRequest and "
 		 "Installer.SetCertificates on port %d",
 		 D.fl->port_num);
-	rc = status_enrol_wait(&D.st, c->enrol_token, host, 0);
+	rc = inst_status_enrol_wait(&D.st, c->enrol_token, host, 0);
 	if (rc < 0) {
 		snprintf(err, errsz, "enrolment: %s", strerror(-rc));
 		return step("enrol", rc, err);
@@ -343,8 +343,8 @@ static int install(char *err, size_t errsz)
 		log_info("network: configured by DHCP in the init");
 	} else {
 		inst_step_begin("network");
-		rc = net_configure(&D.cfg.info, fl->sysfs_directory, fl->resolv_conf, fl->dry_run,
-				   err, errsz);
+		rc = inst_net_configure(&D.cfg.info, fl->sysfs_directory, fl->resolv_conf,
+					fl->dry_run, err, errsz);
 		if (step("network", rc, err) < 0)
 			return rc;
 	}
@@ -381,7 +381,7 @@ static int install(char *err, size_t errsz)
 static void wait_s(int seconds, bool for_shells)
 {
 	for (int i = 0; i < seconds * 10; i++) {
-		if (for_shells && status_nshells(&D.st) == 0)
+		if (for_shells && inst_status_nshells(&D.st) == 0)
 			return;
 		usleep(100000);
 	}
@@ -391,7 +391,7 @@ static void wait_held(void)
 {
 	if (!atomic_load(&reboot_held))
 		return;
-	progress_set_state("reboot held (SIGTSTP): waiting for SIGCONT");
+	inst_progress_set_state("reboot held (SIGTSTP): waiting for SIGCONT");
 	log_info("installer: reboot held (SIGTSTP): waiting for SIGCONT");
 	while (atomic_load(&reboot_held))
 		usleep(100000);
@@ -404,12 +404,12 @@ static void finish(int rc, const char *msg)
 {
 	const struct inst_flags *fl = D.fl;
 
-	progress_finish(rc, msg);
+	inst_progress_finish(rc, msg);
 	if (!fl->test_mode) {
 		wait_s(rc < 0 ? WAIT_FAILURE_S : WAIT_SUCCESS_S, false);
-		if (status_nshells(&D.st) > 0) {
+		if (inst_status_nshells(&D.st) > 0) {
 			log_info("installer: waiting for %d remote shell(s) to close",
-				 status_nshells(&D.st));
+				 inst_status_nshells(&D.st));
 			wait_s(rc < 0 ? WAIT_SHELLS_FAILURE_S : WAIT_SHELLS_SUCCESS_S, true);
 		}
 	}
@@ -428,7 +428,7 @@ static void finish(int rc, const char *msg)
 	if (rc == 0 && D.ctx.use_kexec) {
 		char why[512];
 
-		progress_set_state("kexec into the installed appliance");
+		inst_progress_set_state("kexec into the installed appliance");
 		if (inst_kexec(fl->tmp_root, D.ctx.kernel, D.ctx.initrd, D.ctx.cmdline, why,
 			       sizeof(why)) < 0) {
 			log_error("installer: kexec: %s; rebooting instead", why);
@@ -466,7 +466,7 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 	sigaction(SIGTSTP, &sa, NULL);
 	sa.sa_handler = on_cont;
 	sigaction(SIGCONT, &sa, NULL);
-	status_init(&D.st);
+	inst_status_init(&D.st);
 	D.st.flags = fl;
 	D.st.work = fl->work_directory;
 	D.st.config_source = fl->config_source;

@@ -23,7 +23,7 @@
 #include "log.h"
 #include "log_page.h"
 
-void status_init(struct inst_status *st)
+void inst_status_init(struct inst_status *st)
 {
 	pthread_condattr_t ca;
 
@@ -34,7 +34,7 @@ void status_init(struct inst_status *st)
 	pthread_condattr_destroy(&ca);
 }
 
-int status_nshells(struct inst_status *st)
+int inst_status_nshells(struct inst_status *st)
 {
 	int n;
 
@@ -68,7 +68,7 @@ static int page_status(struct http_req *r, FILE *f)
 				     : "-");
 	pthread_mutex_unlock(&st->mu);
 	fputs("</table>\n<h2>Steps</h2>\n", f);
-	progress_html(f);
+	inst_progress_html(f);
 	fputs("<h2>Remote shells</h2>\n<table>\n<tr><th>Terminal</th><th>User</th>"
 	      "<th>From</th></tr>\n",
 	      f);
@@ -96,7 +96,7 @@ static int page_status(struct http_req *r, FILE *f)
 static int page_progress(struct http_req *r, FILE *f)
 {
 	(void)r;
-	progress_text(f);
+	inst_progress_text(f);
 	return 200;
 }
 
@@ -116,7 +116,7 @@ static const struct http_route routes[] = {
     {"/logs", HTTP_ROUTE_EXACT, HTTP_ROUTE_PUBLIC, NULL, log_page_handler, &chrome},
 };
 
-struct http_routes status_routes(struct inst_status *st)
+struct http_routes inst_status_routes(struct inst_status *st)
 {
 	return (struct http_routes){routes, sizeof(routes) / sizeof(routes[0]), st};
 }
@@ -398,8 +398,8 @@ static int method_set_certs(struct srpc_call *call, const json_t *req, json_t **
 	return *resp != NULL ? 0 : -ENOMEM;
 }
 
-int status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
-		      int timeout_s)
+int inst_status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
+			   int timeout_s)
 {
 	struct timespec deadline;
 	int rc = 0;
@@ -423,7 +423,7 @@ int status_enrol_wait(struct inst_status *st, const char *token, const char *hos
 	return rc;
 }
 
-int status_register(struct srpc_server *srv, void *arg)
+int inst_status_register(struct srpc_server *srv, void *arg)
 {
 	/* Shell: CA.pem grants only (no access flag). The enrolment methods: any caller
 	 * with a certificate from the fleet's CAs; the token's MAC is what proves them. */
