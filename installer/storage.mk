@@ -4,3 +4,4 @@ installer_SRCS += installer/drives.c installer/layout.c installer/storage.c inst
 
 UNIT_TESTS += test_inst_layout
 test_inst_layout_SRCS := installer/layout.c
+installer_LIBS += -lz
