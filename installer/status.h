@@ -35,6 +35,7 @@ struct inst_status {
 	bool enrol_waiting;
 	char token[65];
 	char hostname[256];
+	char ip[64];   /* the machine's address for the request's SAN; "" = none */
 	bool enrolled; /* cert_path and key_path written */
 	char cert_path[4096], key_path[4096];
 	/* Open remote shells, under mu. */
@@ -56,7 +57,7 @@ int inst_status_register(struct srpc_server *srv, void *st);
  * Then st->cert_path and st->key_path hold the machine's certificate and key. Returns
  * 0, or -ETIMEDOUT after timeout_s seconds (0 = none). */
 int inst_status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
-			   int timeout_s);
+			   const char *ip, int timeout_s);
 
 /* Number of open remote shells. */
 int inst_status_nshells(struct inst_status *st);
