@@ -377,9 +377,17 @@ static int install(char *err, size_t errsz)
 		return 0;
 	}
 	rc = inst_validate(&D.ctx, err, errsz);
-	if (rc < 0)
-		return rc;
-	return inst_write(&D.ctx, err, errsz);
+	if (rc == 0)
+		rc = inst_write(&D.ctx, err, errsz);
+	if (rc == 0 && D.clock_advanced) {
+		char *const hw[] = {"hwclock", "-w", NULL};
+		char why[512];
+
+		/* the hardware clock keeps the time the clock fix found (spec §3.1 step 2) */
+		if (inst_run_tool(fl->tmp_root, hw, why, sizeof(why)) < 0)
+			log_warn("hwclock -w: %s", why);
+	}
+	return rc;
 }
 
 /* ---- the end ---- */

@@ -92,6 +92,7 @@ run() {
   shift
   mkdir -p "$d/$name"
   rm -f "$d/$name/pid"
+  # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
   nsx sh -c 'echo $$ >"$0"; exec "$@"' "$d/$name/pid" "$inst" -dryRun -testMode -skipStorage \
     -consoleShell=false -portNum=$port -workDirectory="$d/$name/work" -logDir="$d/$name/log" \
     -buildTimestampFile="$d/ts" -resolvConf="$d/$name/resolv.conf" -shellCommand=/bin/sh,-i "$@" \
@@ -152,6 +153,49 @@ t_expect "medium: the log file (latest) holds the same lines" 'installer: instal
 t_expect "medium: the port's certificate is the medium's (cert.pem)" 'dry run: would reboot' cat "$d/iso/out"
 if [ ! -e "$d/iso/work/self-cert.pem" ]; then t_ok "medium: no self-signed certificate made"; else t_fail "medium: self-signed certificate made"; fi
 
+# --- for real (no dry run) in a PID namespace: the network applied, then the end ---
+# reboot(2) in a PID namespace other than the first only ends that namespace (the
+# kernel kills its init): never the machine. sh checks that it is that init first.
+inpidns() { # NAME FLAGS...: the installer for real, as the child of a PID namespace's init
+  local name=$1
+  shift
+  mkdir -p "$d/$name"
+  # shellcheck disable=SC2016 # the inner shell's $$ and $@
+  nsx unshare --pid --fork --mount-proc sh -c 'test $$ = 1 || exit 99; "$@"; echo "installer returned $?"' \
+    sh "$inst" -dryRun=false -testMode -skipStorage -consoleShell=false -portNum=$port \
+    -workDirectory="$d/$name/work" -logDir="$d/$name/log" -buildTimestampFile="$d/ts" \
+    -resolvConf="$d/$name/resolv.conf" "$@" >"$d/$name/out" 2>&1 </dev/null
+}
+ip -n "$ns" link set "${SS_ID}ap" up
+mkcfg "$d/real/tftpdata"
+cp "$d/machine.cert" "$d/real/tftpdata/cert.pem"
+cp "$d/machine.key" "$d/real/tftpdata/key.pem"
+inpidns real -configSource=medium -tftpDirectory="$d/real/tftpdata"
+note tail -4 "$d/real/out"
+if grep -q 'installer: install complete' "$d/real/out" && grep -q 'installer: rebooting' "$d/real/out" &&
+  ! grep -q 'installer returned' "$d/real/out"; then
+  t_ok "for real: install complete, then the reboot (test mode: at once)"
+else
+  t_fail "for real: reboot" "$(tail -3 "$d/real/out" | tr '\n' ' ')"
+fi
+t_expect "for real: the chosen NIC has the address" "inet 10\.9\.0\.5/24 .*${SS_ID}a" ip -n "$ns" -4 addr show "${SS_ID}a"
+t_expect "for real: the default route via the subnet's gateway" "default via 10\.9\.0\.1 dev ${SS_ID}a" ip -n "$ns" route show default
+if [ "$(cat "$d/real/resolv.conf" 2>/dev/null)" = "$(printf 'search example.net\nnameserver 10.9.0.53')" ]; then
+  t_ok "for real: resolv.conf from the subnet"
+else
+  t_fail "for real: resolv.conf" "$(tr '\n' ' ' <"$d/real/resolv.conf" 2>/dev/null)"
+fi
+if ! ip -n "$ns" -4 addr show "${SS_ID}b" | grep -q inet; then t_ok "for real: the other NIC has no address"; else t_fail "for real: other NIC addressed"; fi
+mkcfg "$d/realfail/tftpdata"
+inpidns realfail -configSource=medium -tftpDirectory="$d/realfail/tftpdata" # neither cert.pem nor enrol-token
+note grep FAILED "$d/realfail/out"
+if grep -q 'installer: FAILED: ' "$d/realfail/out" && grep -q 'test mode: powering off' "$d/realfail/out" &&
+  ! grep -q 'installer returned' "$d/realfail/out"; then
+  t_ok "for real: a failure in test mode powers off at once"
+else
+  t_fail "for real: failure powers off" "$(tail -3 "$d/realfail/out" | tr '\n' ' ')"
+fi
+
 # --- a NIC that matches nothing: the failure's message ---
 mkcfg "$d/nonic/tftpdata"
 cp "$d/machine.cert" "$d/machine.key" "$d/nonic/tftpdata/"
@@ -210,7 +254,8 @@ else
 fi
 
 # Installer.Shell: a PTY shell with the log so far, for a CA.pem grant only.
-SH=("$shc" -address=127.0.0.1:$port -timeout=15)
+SH=("$shc" -address="127.0.0.1:$port" -timeout=15)
+# shellcheck disable=SC2016 # the remote shell expands it
 out=$(nsx "${SH[@]}" -certFile="$d/admin.cert" -keyFile="$d/admin.key" 'tty; echo shell-$((6*7)); exit\n' 2>&1)
 note echo "$out" | head -3
 if grep -q 'Logs so far:' <<<"$out" && grep -q 'installer: step enrol: begin' <<<"$out" &&
@@ -235,7 +280,7 @@ sleep 1.5
 t_expect "status page: the open shell, its user" '/dev/pts/[0-9]+</td><td>admin' nsx curl -sf "http://127.0.0.1:$port/"
 
 # Enrolment: refusals first, then the real thing.
-EN=("$enc" -address=127.0.0.1:$port -hostname=m1.example.net -ip=10.9.0.5 -caCert="$d/CA.pem"
+EN=("$enc" -address="127.0.0.1:$port" -hostname=m1.example.net -ip=10.9.0.5 -caCert="$d/CA.pem"
   -caKey="$d/CA.key" -identityCaFile="$d/IdentityCA.pem" -certFile="$d/admin.cert" -keyFile="$d/admin.key")
 other=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 t_expect_fail "enrol: a Mac made with another token is refused" 'Mac|refused' nsx "${EN[@]}" -token="$token" -setMacToken="$other"
