@@ -217,9 +217,12 @@ static int parse_entry(struct lctx *c, size_t idx, json_t *o, struct inst_layout
 	json_object_foreach(o, key, val)
 	{
 		snprintf(field, sizeof(field), "BootDriveLayout[%zu].%s", idx, key);
-		if (!strcasecmp(key, "BytesPerInode"))
-			rc = get_u64(c, field, val, 1ull << 32, &e->bytes_per_inode);
-		else if (!strcasecmp(key, "FileSystemLabel"))
+		if (!strcasecmp(key, "BytesPerInode")) {
+			/* mke2fs -i takes 1 KiB .. 64 MiB; 0 means its default */
+			rc = get_u64(c, field, val, 64ull << 20, &e->bytes_per_inode);
+			if (rc == 0 && e->bytes_per_inode && e->bytes_per_inode < 1024)
+				rc = lfail(c, field, "below 1024 (mke2fs's minimum)");
+		} else if (!strcasecmp(key, "FileSystemLabel"))
 			rc = get_str(c, field, val, e->label, sizeof(e->label));
 		else if (!strcasecmp(key, "FileSystemType"))
 			rc = get_str(c, field, val, fs_type, sizeof(fs_type));
