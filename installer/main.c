@@ -1,6 +1,7 @@
 /* installer: the entry point. Flags and sub-commands, then the daemon-mode sequence
  * (spec/installer.md §3, adapted; docs/installer.md): logging, clock fix, seed, console
  * shell, TLS and the port, the install, and the end (reboot, kexec or power off). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,9 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enrol.h"
 #include "flags.h"
 #include "fsutil.h"
-#include "installer/ident.h"
+#include "installer/config.h"
+#include "installer/drives.h"
 #include "installer/installer.h"
 #include "installer/instflags.h"
 #include "installer/net.h"
@@ -134,33 +137,21 @@ static int clock_fix(char *err, size_t errsz)
 }
 
 /* random-seed is mixed into the kernel's pool only when it did not cross the network
- * in clear (weakness 8). */
+ * in clear (weakness 8; inst_config_random_seed decides). */
 static void random_seed(void)
 {
-	char path[4096], *data = NULL;
-	size_t len = 0;
-	int fd;
+	char err[1024];
+	bool used = false;
 
-	snprintf(path, sizeof(path), "%s/random-seed", D.fl->tftp_directory);
-	if (access(path, F_OK) < 0)
-		return;
-	if (D.fl->source == INST_SRC_NETWORK) {
-		log_warn("random-seed: came over the network: not used");
-		return;
-	}
-	if (fsutil_read_file(path, 1 << 20, &data, &len) < 0) {
-		log_warn("random-seed: cannot read %s", path);
-		return;
-	}
 	if (D.fl->dry_run) {
-		log_info("random-seed: %zu bytes (dry run: not used)", len);
-	} else if ((fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC)) >= 0) {
-		fsutil_write_all(fd, data, len);
-		close(fd);
-		log_info("random-seed: %zu bytes added to the kernel's pool", len);
+		log_info("random-seed: dry run: not used");
+		return;
 	}
-	explicit_bzero(data, len);
-	free(data);
+	if (inst_config_random_seed(D.fl->tftp_directory, D.fl->source, "/dev/urandom", &used, err,
+				    sizeof(err)) < 0)
+		log_warn("random-seed: %s", err);
+	else if (used)
+		log_info("random-seed: added to the kernel's pool");
 }
 
 /* The console shell (spec §3 step 3): restarted 5 s after it exits, killed with us. */
@@ -206,6 +197,28 @@ static void path_in(char *out, size_t sz, const char *flag, const char *dir, con
 		snprintf(out, sz, "%s/%s", dir, name);
 }
 
+/* A self-signed certificate for the installer's key, what the port presents until the
+ * machine has its own (the enrolling client checks the key, not the name). */
+static int self_signed(char *err, size_t errsz)
+{
+	X509 *x = NULL;
+	char *pem = NULL;
+	int rc = enrol_self_signed(D.key, "installer", 3650, &x);
+
+	if (rc == 0)
+		rc = enrol_cert_pem(x, &pem);
+	if (rc == 0)
+		rc = enrol_write_pem(D.srv_cert, pem);
+	if (rc == 0)
+		rc = enrol_write_key(D.srv_key, D.key);
+	if (rc < 0)
+		snprintf(err, errsz, "self-signed certificate in %s: %s", D.fl->work_directory,
+			 strerror(-rc));
+	enrol_pem_free(pem);
+	X509_free(x);
+	return rc;
+}
+
 /* The port's certificate: cert.pem + key.pem of the configuration when they may be
  * trusted (not from the network), else a self-signed one for the installer's key. */
 static int tls_setup(char *err, size_t errsz)
@@ -217,8 +230,7 @@ static int tls_setup(char *err, size_t errsz)
 	path_in(D.idca, sizeof(D.idca), fl->identity_ca_file, dir, "IdentityCA.pem");
 	path_in(D.cert, sizeof(D.cert), fl->cert_file, dir, "cert.pem");
 	path_in(D.keyf, sizeof(D.keyf), fl->key_file, dir, "key.pem");
-	D.key = ident_key_new();
-	if (D.key == NULL) {
+	if (enrol_key_new(&D.key) < 0) {
 		snprintf(err, errsz, "cannot make an EC P-256 key");
 		return -ENOMEM;
 	}
@@ -229,7 +241,7 @@ static int tls_setup(char *err, size_t errsz)
 	} else {
 		snprintf(D.srv_cert, sizeof(D.srv_cert), "%s/self-cert.pem", fl->work_directory);
 		snprintf(D.srv_key, sizeof(D.srv_key), "%s/self-key.pem", fl->work_directory);
-		if (ident_self_signed(D.key, "installer", D.srv_cert, D.srv_key, err, errsz) < 0)
+		if (self_signed(err, errsz) < 0)
 			return -EIO;
 	}
 	D.tc = (struct tls_server_config){.cert_file = D.srv_cert,
@@ -248,7 +260,7 @@ static int start_server(char *err, size_t errsz)
 	    .tls = tls ? &D.tc : NULL,
 	    .srpc = {.idle_timeout_ms = 0},
 	    .log = D.log,
-	    .srpc_register = status_register,
+	    .srpc_register = inst_status_register,
 	    .on_reopen = on_sighup,
 	    .on_stop = on_stop,
 	    .arg = &D.st,
@@ -257,7 +269,7 @@ static int start_server(char *err, size_t errsz)
 	pthread_t t;
 	int rc;
 
-	routes = status_routes(&D.st);
+	routes = inst_status_routes(&D.st);
 	sc.routes = &routes;
 	rc = server_new(&sc, &D.srv, err, errsz);
 	if (rc < 0)
@@ -312,7 +324,13 @@ static int machine_cert(char *err, size_t errsz)
 	log_info("enrol: waiting for Installer.GetCertificateRequest and "
 		 "Installer.SetCertificates on port %d",
 		 D.fl->port_num);
-	rc = status_enrol_wait(&D.st, c->enrol_token, host, 0);
+	{
+		char ip[INET_ADDRSTRLEN] = "";
+
+		if (c->info.machine.net.host_ip.s_addr != 0)
+			inet_ntop(AF_INET, &c->info.machine.net.host_ip, ip, sizeof(ip));
+		rc = inst_status_enrol_wait(&D.st, c->enrol_token, host, ip, 0);
+	}
 	if (rc < 0) {
 		snprintf(err, errsz, "enrolment: %s", strerror(-rc));
 		return step("enrol", rc, err);
@@ -343,8 +361,8 @@ static int install(char *err, size_t errsz)
 		log_info("network: configured by DHCP in the init");
 	} else {
 		inst_step_begin("network");
-		rc = net_configure(&D.cfg.info, fl->sysfs_directory, fl->resolv_conf, fl->dry_run,
-				   err, errsz);
+		rc = inst_net_configure(&D.cfg.info, fl->sysfs_directory, fl->resolv_conf,
+					fl->dry_run, err, errsz);
 		if (step("network", rc, err) < 0)
 			return rc;
 	}
@@ -381,7 +399,7 @@ static int install(char *err, size_t errsz)
 static void wait_s(int seconds, bool for_shells)
 {
 	for (int i = 0; i < seconds * 10; i++) {
-		if (for_shells && status_nshells(&D.st) == 0)
+		if (for_shells && inst_status_nshells(&D.st) == 0)
 			return;
 		usleep(100000);
 	}
@@ -391,7 +409,7 @@ static void wait_held(void)
 {
 	if (!atomic_load(&reboot_held))
 		return;
-	progress_set_state("reboot held (SIGTSTP): waiting for SIGCONT");
+	inst_progress_set_state("reboot held (SIGTSTP): waiting for SIGCONT");
 	log_info("installer: reboot held (SIGTSTP): waiting for SIGCONT");
 	while (atomic_load(&reboot_held))
 		usleep(100000);
@@ -404,12 +422,12 @@ static void finish(int rc, const char *msg)
 {
 	const struct inst_flags *fl = D.fl;
 
-	progress_finish(rc, msg);
+	inst_progress_finish(rc, msg);
 	if (!fl->test_mode) {
 		wait_s(rc < 0 ? WAIT_FAILURE_S : WAIT_SUCCESS_S, false);
-		if (status_nshells(&D.st) > 0) {
+		if (inst_status_nshells(&D.st) > 0) {
 			log_info("installer: waiting for %d remote shell(s) to close",
-				 status_nshells(&D.st));
+				 inst_status_nshells(&D.st));
 			wait_s(rc < 0 ? WAIT_SHELLS_FAILURE_S : WAIT_SHELLS_SUCCESS_S, true);
 		}
 	}
@@ -428,7 +446,7 @@ static void finish(int rc, const char *msg)
 	if (rc == 0 && D.ctx.use_kexec) {
 		char why[512];
 
-		progress_set_state("kexec into the installed appliance");
+		inst_progress_set_state("kexec into the installed appliance");
 		if (inst_kexec(fl->tmp_root, D.ctx.kernel, D.ctx.initrd, D.ctx.cmdline, why,
 			       sizeof(why)) < 0) {
 			log_error("installer: kexec: %s; rebooting instead", why);
@@ -455,6 +473,7 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 
 	D.fl = fl;
 	D.argv = argv;
+	inst_drives_override = fl->drives;
 	D.log = (struct log_config){.to_stderr = true,
 				    .ident = "installer",
 				    .ring_lines = 4096,
@@ -466,7 +485,7 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 	sigaction(SIGTSTP, &sa, NULL);
 	sa.sa_handler = on_cont;
 	sigaction(SIGCONT, &sa, NULL);
-	status_init(&D.st);
+	inst_status_init(&D.st);
 	D.st.flags = fl;
 	D.st.work = fl->work_directory;
 	D.st.config_source = fl->config_source;
