@@ -8,3 +8,7 @@ installer_SRCS += $(addprefix installer/, main.c subcmd.c listdrives.c instflags
 	status.c net.c)
 installer_LIBS += $(call pkg_libs,libmicrohttpd)
 
+
+# A client of Installer.Shell (tests/integration/installer_daemon.sh).
+PROGRAMS += inst-shell-testc
+inst-shell-testc_SRCS := tests/helpers/inst_shell_testc.c

@@ -22,7 +22,6 @@
 #include "enrol.h"
 #include "flags.h"
 #include "fsutil.h"
-#include "installer/config.h"
 #include "installer/drives.h"
 #include "installer/installer.h"
 #include "installer/instflags.h"
@@ -80,7 +79,14 @@ static void on_sighup(void *arg, int rc)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (D.console_pid > 0)
 		kill(D.console_pid, SIGKILL);
-	execv("/proc/self/exe", D.argv);
+	{
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		/* by its own name, so that ps still says "installer" */
+		self[n > 0 ? n : 0] = '\0';
+		execv(n > 0 ? self : "/proc/self/exe", D.argv);
+	}
 	log_error("SIGHUP: cannot re-execute: %s", strerror(errno));
 }
 
@@ -134,24 +140,6 @@ static int clock_fix(char *err, size_t errsz)
 	D.clock_advanced = true;
 	log_info("clock: set forward to the build time (%lld)", (long long)sb.st_mtime);
 	return 0;
-}
-
-/* random-seed is mixed into the kernel's pool only when it did not cross the network
- * in clear (weakness 8; inst_config_random_seed decides). */
-static void random_seed(void)
-{
-	char err[1024];
-	bool used = false;
-
-	if (D.fl->dry_run) {
-		log_info("random-seed: dry run: not used");
-		return;
-	}
-	if (inst_config_random_seed(D.fl->tftp_directory, D.fl->source, "/dev/urandom", &used, err,
-				    sizeof(err)) < 0)
-		log_warn("random-seed: %s", err);
-	else if (used)
-		log_info("random-seed: added to the kernel's pool");
 }
 
 /* The console shell (spec §3 step 3): restarted 5 s after it exits, killed with us. */
@@ -389,9 +377,17 @@ static int install(char *err, size_t errsz)
 		return 0;
 	}
 	rc = inst_validate(&D.ctx, err, errsz);
-	if (rc < 0)
-		return rc;
-	return inst_write(&D.ctx, err, errsz);
+	if (rc == 0)
+		rc = inst_write(&D.ctx, err, errsz);
+	if (rc == 0 && D.clock_advanced) {
+		char *const hw[] = {"hwclock", "-w", NULL};
+		char why[512];
+
+		/* the hardware clock keeps the time the clock fix found (spec §3.1 step 2) */
+		if (inst_run_tool(fl->tmp_root, hw, why, sizeof(why)) < 0)
+			log_warn("hwclock -w: %s", why);
+	}
+	return rc;
 }
 
 /* ---- the end ---- */
@@ -521,9 +517,9 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 		}
 		log_info("system uptime %.2f s", up);
 	}
+	/* random-seed: inst_config_load mixes it into the kernel's pool when it did not
+	 * cross the network (weakness 8). */
 	rc = clock_fix(err, sizeof(err));
-	if (rc == 0)
-		random_seed();
 	if (fl->console_shell && isatty(0) && pthread_create(&t, NULL, console_thread, fl) == 0)
 		pthread_detach(t);
 	if (rc == 0)

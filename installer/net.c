@@ -102,14 +102,14 @@ int inst_net_list_nics(const char *sysfs, struct net_nic *nics, size_t max)
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(nics[0].name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/type", dir, de->d_name);
-		if (fsutil_read_file(path, 64, &text, &len) < 0)
+		if (fsutil_read_file(path, 4096, &text, &len) < 0)
 			continue;
 		snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
 		free(text);
 		if (atoi(buf) != 1) /* ARPHRD_ETHER: loopback and tunnels are not NICs */
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/address", dir, de->d_name);
-		if (fsutil_read_file(path, 64, &text, &len) < 0)
+		if (fsutil_read_file(path, 4096, &text, &len) < 0)
 			continue;
 		snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
 		free(text);
