@@ -118,7 +118,9 @@ static int pick_tools(const struct inst_ctx *ctx, char *err, size_t errsz)
 		char probe[3100];
 
 		snprintf(probe, sizeof(probe), "%s/usr/sbin/sfdisk", ctx->tmp_root);
-		if (access(probe, X_OK) == 0) {
+		if (access(probe, X_OK) == 0 ||
+		    (snprintf(probe, sizeof(probe), "%s/sbin/sfdisk", ctx->tmp_root) > 0 &&
+		     access(probe, X_OK) == 0)) {
 			snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
 			return 0;
 		}
