@@ -194,7 +194,7 @@ t_cleanup losetup -d "$A"
 if ! B=$(losetup -f --show -P "$d/disk1"); then t_fail "losetup" "no second loop device"; exit 0; fi
 t_cleanup losetup -d "$B"
 drives=$(basename "$A"),$(basename "$B")
-sums() { sha256sum "$A" "$B" | awk '{ print $1 }' | tr '\n' ' '; }
+sums() { openssl dgst -sha256 -r "$A" "$B" | awk '{ print $1 }' | tr '\n' ' '; }
 
 # unchanged NAME PATTERN ARGS...: the run is refused with PATTERN and no disk changes
 n=0
