@@ -37,7 +37,7 @@
 #define WIPE_BYTES ((uint64_t)1 << 20) /* weakness 48: 1 MiB at each end, as documented */
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
@@ -91,7 +91,8 @@ static void tool_child(const struct tool_job *j)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (j->root[0]) {
 		/* the binds vanish with the namespace when the tool exits */
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(126);
 		for (i = 0; i < j->n_binds; i++)
 			if (mount(j->binds[i][0], j->binds[i][1], NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -151,9 +152,9 @@ int inst_tool_run(const char *root, const char *const argv[], const void *in, si
 		fail(err, errsz, "%s: not found in %s", argv[0], j->root[0] ? j->root : "the host");
 		goto out_free;
 	}
-	if (j->root[0] && (tool_bind(j, "/dev", "/dev") < 0 || tool_bind(j, "/proc", "/proc") < 0 ||
-			   tool_bind(j, "/sys", "/sys") < 0 ||
-			   (src_dir && tool_bind(j, src_dir, SRC_MNT) < 0))) {
+	if (j->root[0] &&
+	    (tool_bind(j, "/dev", "/dev") < 0 || tool_bind(j, "/proc", "/proc") < 0 ||
+	     tool_bind(j, "/sys", "/sys") < 0 || (src_dir && tool_bind(j, src_dir, SRC_MNT) < 0))) {
 		fail(err, errsz, "%s: cannot prepare %s: %s", argv[0], j->root, strerror(errno));
 		goto out_free;
 	}
@@ -252,14 +253,15 @@ static int read_esp_json(struct inst_storage *st, char *err, size_t errsz)
 
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
 			json_decref(doc);
-			return fail(err, errsz, "image: %s: %s missing or not a number", path, f[i].key);
+			return fail(err, errsz, "image: %s: %s missing or not a number", path,
+				    f[i].key);
 		}
 		*f[i].out = (uint64_t)json_integer_value(v);
 	}
 	json_decref(doc);
-	if (st->esp.size == 0 || st->esp.size > MAX_ESP_BYTES ||
-	    st->esp.grubenv_size != 1024 || st->esp.key_size < INST_LUKS_KEY_BYTES ||
-	    st->esp.key_size > 65536 || st->esp.grubenv_offset > st->esp.size - 1024 ||
+	if (st->esp.size == 0 || st->esp.size > MAX_ESP_BYTES || st->esp.grubenv_size != 1024 ||
+	    st->esp.key_size < INST_LUKS_KEY_BYTES || st->esp.key_size > 65536 ||
+	    st->esp.grubenv_offset > st->esp.size - 1024 ||
 	    st->esp.key_offset > st->esp.size - st->esp.key_size ||
 	    (st->esp.key_offset < st->esp.grubenv_offset + 1024 &&
 	     st->esp.grubenv_offset < st->esp.key_offset + st->esp.key_size))
@@ -284,7 +286,8 @@ static int read_esp_img(struct inst_storage *st, char *err, size_t errsz)
 		return fail(err, errsz, "out of memory for the ESP image");
 	}
 	while (got < st->esp.size) {
-		unsigned want = st->esp.size - got > (1u << 30) ? (1u << 30) : (unsigned)(st->esp.size - got);
+		unsigned want =
+		    st->esp.size - got > (1u << 30) ? (1u << 30) : (unsigned)(st->esp.size - got);
 		int r = gzread(gz, st->esp_img + got, want);
 
 		if (r <= 0)
@@ -296,12 +299,13 @@ static int read_esp_img(struct inst_storage *st, char *err, size_t errsz)
 		const char *msg = gzerror(gz, &e);
 
 		gzclose(gz);
-		return fail(err, errsz, "image: %s: not %" PRIu64 " bytes as esp.json says%s%s", path,
-			    st->esp.size, e ? ": " : "", e ? msg : "");
+		return fail(err, errsz, "image: %s: not %" PRIu64 " bytes as esp.json says%s%s",
+			    path, st->esp.size, e ? ": " : "", e ? msg : "");
 	}
 	gzclose(gz);
 	if (memcmp(st->esp_img + st->esp.grubenv_offset, GRUBENV_HEAD, strlen(GRUBENV_HEAD)) != 0)
-		return fail(err, errsz, "image: esp.img has no grubenv block at GrubenvOffset %" PRIu64,
+		return fail(err, errsz,
+			    "image: esp.img has no grubenv block at GrubenvOffset %" PRIu64,
 			    st->esp.grubenv_offset);
 	return 0;
 }
@@ -329,7 +333,7 @@ static int read_boot_code(struct inst_storage *st, char *err, size_t errsz)
 		free(buf);
 		return fail(err, errsz, "image: %s: %s", path,
 			    rc == -EFBIG ? "larger than the 1 MiB BIOS boot partition"
-			    : rc < 0     ? strerror(-rc)
+			    : rc < 0	 ? strerror(-rc)
 					 : "too small");
 	}
 	st->core = (unsigned char *)buf;
@@ -350,8 +354,10 @@ static int check_dm(char *err, size_t errsz)
 
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errsz, "Encrypt needs device-mapper (dm_mod, dm_crypt) in this kernel: "
-			    "/dev/mapper/control: %s", strerror(e));
+		return fail(err, errsz,
+			    "Encrypt needs device-mapper (dm_mod, dm_crypt) in this kernel: "
+			    "/dev/mapper/control: %s",
+			    strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -625,10 +631,10 @@ static int format_part(const struct inst_storage *st, const struct inst_part *p,
 	const char *fmt[] = {"cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode",
 			     /* the key is 32 random bytes: key stretching adds nothing but
 			      * seconds and memory at every boot */
-			     "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
-			     "--key-file", "-", "--keyfile-size", "32", dev, NULL};
-	const char *open_argv[] = {"cryptsetup", "open", "--type", "luks2", "--key-file", "-",
-				   "--keyfile-size", "32", dev, name, NULL};
+			     "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--key-file",
+			     "-", "--keyfile-size", "32", dev, NULL};
+	const char *open_argv[] = {"cryptsetup",     "open", "--type", "luks2", "--key-file", "-",
+				   "--keyfile-size", "32",   dev,      name,	NULL};
 	const char *close_argv[] = {"cryptsetup", "close", name, NULL};
 	int rc;
 
@@ -637,7 +643,8 @@ static int format_part(const struct inst_storage *st, const struct inst_part *p,
 	snprintf(name, sizeof(name), "ss-install-%u", p->num);
 	snprintf(mapped, sizeof(mapped), "/dev/mapper/%s", name);
 	if (inst_tool_run(st->tools_root, fmt, st->key, sizeof(st->key), NULL, err, errsz) < 0 ||
-	    inst_tool_run(st->tools_root, open_argv, st->key, sizeof(st->key), NULL, err, errsz) < 0)
+	    inst_tool_run(st->tools_root, open_argv, st->key, sizeof(st->key), NULL, err, errsz) <
+		0)
 		return -1;
 	rc = make_ext4(st, p, mapped, src, err, errsz);
 	if (inst_tool_run(st->tools_root, close_argv, NULL, 0, NULL, cerr, sizeof(cerr)) < 0 &&
@@ -651,7 +658,7 @@ static int partition_drive(struct inst_storage *st, size_t di, char *err, size_t
 	const struct inst_drive_plan *dp = &st->plan->drives[di];
 	const struct inst_drive *d = &st->drives[di];
 	const char *sfdisk[] = {"sfdisk", "--quiet", "--wipe", "always", "--wipe-partitions",
-				"always", d->dev, NULL};
+				"always", d->dev,    NULL};
 	char script[4096];
 
 	if (drive_wipe(d, err, errsz) < 0)
