@@ -104,28 +104,51 @@ static int stage_slot(const struct inst_ctx *ctx, char *err, size_t errsz)
 	return rc < 0 ? fail(err, errsz, "%s: %s", dst, strerror(-rc)) : 0;
 }
 
-/* The tools: a prepared -tmpRoot if it holds them, else the image's tools/ tree; "" means
- * the host's own (tests only). */
+static bool has_tools(const char *root)
+{
+	char probe[4200];
+
+	snprintf(probe, sizeof(probe), "%s/usr/sbin/sfdisk", root);
+	if (access(probe, X_OK) == 0)
+		return true;
+	snprintf(probe, sizeof(probe), "%s/sbin/sfdisk", root);
+	return access(probe, X_OK) == 0;
+}
+
+/* The tools: -tmpRoot if it holds them already (spec §4.4.5: a prepared tree is
+ * used as it is); else -tmpRoot becomes a link to the image's tools/ tree, so that
+ * the boot step (kexec) and hwclock find them there too; "" means the host's own
+ * tools (tests only). */
 static int pick_tools(const struct inst_ctx *ctx, char *err, size_t errsz)
 {
+	char img_tools[3100];
 	struct stat sb;
 
-	if (ctx->tmp_root && !ctx->tmp_root[0]) {
+	snprintf(img_tools, sizeof(img_tools), "%s/tools", inst.image);
+	if (!has_tools(img_tools))
+		return fail(err, errsz, "image %s has no tools/ tree with sfdisk", inst.image);
+	if (!ctx->tmp_root) {
+		snprintf(inst.tools, sizeof(inst.tools), "%s", img_tools);
+		return 0;
+	}
+	if (!ctx->tmp_root[0]) {
 		inst.tools[0] = '\0';
 		return 0;
 	}
-	if (ctx->tmp_root && strlen(ctx->tmp_root) < 3000) {
-		char probe[3100];
-
-		snprintf(probe, sizeof(probe), "%s/usr/sbin/sfdisk", ctx->tmp_root);
-		if (access(probe, X_OK) == 0) {
-			snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
-			return 0;
-		}
+	if (strlen(ctx->tmp_root) >= sizeof(inst.tools))
+		return fail(err, errsz, "-tmpRoot: name too long");
+	snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
+	if (lstat(ctx->tmp_root, &sb) == 0 && !S_ISLNK(sb.st_mode) && has_tools(ctx->tmp_root))
+		return 0;
+	if (lstat(ctx->tmp_root, &sb) == 0) {
+		/* an empty directory or an old link is replaced; anything else is kept */
+		if ((S_ISLNK(sb.st_mode) ? unlink(ctx->tmp_root) : rmdir(ctx->tmp_root)) < 0)
+			return fail(err, errsz, "-tmpRoot %s exists but holds no tools (sfdisk)",
+				    ctx->tmp_root);
 	}
-	snprintf(inst.tools, sizeof(inst.tools), "%s/tools", inst.image);
-	if (stat(inst.tools, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return fail(err, errsz, "image %s has no tools/ tree", inst.image);
+	if (symlink(img_tools, ctx->tmp_root) < 0)
+		return fail(err, errsz, "-tmpRoot %s: link to %s: %s", ctx->tmp_root, img_tools,
+			    strerror(errno));
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/blkpg.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <poll.h>
@@ -317,11 +318,12 @@ static int read_boot_code(struct inst_storage *st, char *err, size_t errsz)
 
 	snprintf(path, sizeof(path), "%s/boot/bios-boot.img", st->image_dir);
 	rc = fsutil_read_file(path, 512, &buf, &len);
-	if (rc < 0 || len != 512 || (unsigned char)buf[510] != 0x55 ||
-	    (unsigned char)buf[511] != 0xaa) {
+	/* 440 bytes (the code before the disk signature), or a whole boot sector */
+	if (rc < 0 || (len != 440 && len != 512) ||
+	    (len == 512 && ((unsigned char)buf[510] != 0x55 || (unsigned char)buf[511] != 0xaa))) {
 		free(buf);
 		return fail(err, errsz, "image: %s: %s", path,
-			    rc < 0 ? strerror(-rc) : "not a 512-byte boot sector");
+			    rc < 0 ? strerror(-rc) : "not GRUB's 440-byte boot code");
 	}
 	memcpy(st->mbr, buf, sizeof(st->mbr));
 	free(buf);
@@ -444,34 +446,94 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Waits up to 10 s for every partition's device node, asking the kernel to re-read
- * the table once if they are slow to come. */
+/* Reads a number from <sysfs>/class/block/<part>/<attr>; 0 if absent. */
+static uint64_t part_attr(const struct inst_storage *st, const char *part, const char *attr)
+{
+	char path[PATH_MAX], buf[32] = "";
+	unsigned long long v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/class/block/%s/%s", st->sysfs ? st->sysfs : "/sys", part,
+		 attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fsutil_read_all(fd, buf, sizeof(buf) - 1) > 0)
+		sscanf(buf, "%llu", &v);
+	close(fd);
+	return v;
+}
+
+/* Tells the kernel about the partitions itself (BLKPG): for kernels that do not parse
+ * GPT and for a re-read refused because an old partition was busy. An old partition
+ * at another place is deleted first. */
+static void add_parts(const struct inst_storage *st, size_t di)
+{
+	const struct inst_drive_plan *dp = &st->plan->drives[di];
+	const struct inst_drive *d = &st->drives[di];
+	struct inst_ctx ctx = {.sysfs = st->sysfs};
+	int fd = open(d->dev, O_RDONLY | O_CLOEXEC);
+	size_t i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < dp->n; i++) {
+		const struct inst_part *p = &dp->parts[i];
+		struct blkpg_partition bp = {.start = (long long)(p->start_lba * 512),
+					     .length = (long long)(p->sectors * 512),
+					     .pno = (int)p->num};
+		struct blkpg_ioctl_arg a = {
+		    .op = BLKPG_ADD_PARTITION, .datalen = sizeof(bp), .data = &bp};
+		char dev[160];
+		const char *base;
+
+		inst_drive_part_dev(&ctx, d, p->num, dev, sizeof(dev));
+		base = strrchr(dev, '/') + 1;
+		if (part_attr(st, base, "start") == p->start_lba &&
+		    part_attr(st, base, "size") == p->sectors)
+			continue;
+		a.op = BLKPG_DEL_PARTITION;
+		(void)ioctl(fd, BLKPG, &a);
+		a.op = BLKPG_ADD_PARTITION;
+		(void)ioctl(fd, BLKPG, &a);
+	}
+	/* partitions of an older table beyond the new ones */
+	for (i = dp->n + 1; i <= 128; i++) {
+		struct blkpg_partition bp = {.pno = (int)i};
+		struct blkpg_ioctl_arg a = {
+		    .op = BLKPG_DEL_PARTITION, .datalen = sizeof(bp), .data = &bp};
+
+		(void)ioctl(fd, BLKPG, &a);
+	}
+	close(fd);
+}
+
+/* Waits up to 10 s for every partition's device node at the planned place; if the
+ * kernel has not made them after 0.5 s, adds them itself. */
 static int wait_parts(const struct inst_storage *st, size_t di, char *err, size_t errsz)
 {
 	const struct inst_drive_plan *dp = &st->plan->drives[di];
 	const struct inst_drive *d = &st->drives[di];
 	struct inst_ctx ctx = {.sysfs = st->sysfs};
 	double start = now_s();
-	bool reread = false;
+	bool added = false;
 	size_t i;
 
 	for (i = 0; i < dp->n; i++) {
+		const struct inst_part *p = &dp->parts[i];
 		char dev[160];
 		struct stat sb;
 
-		inst_drive_part_dev(&ctx, d, dp->parts[i].num, dev, sizeof(dev));
-		while (stat(dev, &sb) < 0 || !S_ISBLK(sb.st_mode)) {
+		inst_drive_part_dev(&ctx, d, p->num, dev, sizeof(dev));
+		while (stat(dev, &sb) < 0 || !S_ISBLK(sb.st_mode) ||
+		       part_attr(st, strrchr(dev, '/') + 1, "start") != p->start_lba ||
+		       part_attr(st, strrchr(dev, '/') + 1, "size") != p->sectors) {
 			if (now_s() - start > 10)
 				return fail(err, errsz, "%s: no device %s 10 s after partitioning",
 					    d->dev, dev);
-			if (!reread && now_s() - start > 1) {
-				int fd = open(d->dev, O_RDONLY | O_CLOEXEC);
-
-				if (fd >= 0) {
-					(void)ioctl(fd, BLKRRPART);
-					close(fd);
-				}
-				reread = true;
+			if (!added && now_s() - start > 0.5) {
+				add_parts(st, di);
+				added = true;
 			}
 			usleep(20000);
 		}
