@@ -43,6 +43,18 @@ t_expect_fail "decode-base64: bad input" 'bad input' sh -c "printf 'a\$\$b!!' | 
 n=$("$inst" generate-random | head -c 3145728 | wc -c)
 if [ "$n" = 3145728 ]; then t_ok "generate-random: 3 MiB and it stops when the reader goes"; else t_fail "generate-random" "$n bytes"; fi
 
+# list-drives: a loop disk named with -drives (the sysfs scan skips loop devices)
+truncate -s 16M "$d/disk.img"
+if loopdev=$(losetup -f --show "$d/disk.img" 2>/dev/null); then
+  t_cleanup losetup -d "$loopdev"
+  ln=$(basename "$loopdev")
+  t_expect "list-drives: the named drive, its device and size" "^$ln $loopdev 16777216 " \
+    "$inst" list-drives -drives="$ln"
+  t_expect_fail "list-drives: an unknown drive is refused" 'nosuchdisk' "$inst" list-drives -drives=nosuchdisk
+else
+  t_skip "list-drives" "no loop device available"
+fi
+
 # --- certificates ---
 if ! srpc_ca "$d" CA || ! srpc_ca "$d" IdentityCA || ! srpc_ca "$d" OtherCA; then
   t_fail "make CAs"
