@@ -711,12 +711,8 @@ int inst_config_load(const char *dir, enum inst_source src, struct inst_config *
 		inst_config_free(cfg);
 		return rc;
 	}
-	if (cfg->image_name[0] && !cfg->imageserver_host[0]) {
-		snprintf(err, errsz, "%s/imagename names %s but %s/imageserver is missing", dir,
-			 cfg->image_name, dir);
-		inst_config_free(cfg);
-		return -ENOENT;
-	}
+	/* An imagename without an imageserver file is not refused here: the installer's
+	 * -imageServerHostname may name the server; inst_fetch_image refuses if none does. */
 	/* Mixed into the pool, not credited: harmless from anywhere, but only a seed
 	 * that did not cross the network is worth anything (weakness 8). */
 	if ((rc = inst_config_random_seed(dir, src, "/dev/urandom", &seeded, err, errsz)) < 0) {

@@ -148,6 +148,10 @@ echo "smallstack/hypervisor/v9" >"$cfg/imagename"
 t_expect_fail "fetch: a missing image in a stream" 'image smallstack/hypervisor/v9 not found' \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
 echo "smallstack/hypervisor" >"$cfg/imagename"
+mv "$cfg/imageserver" "$d/imageserver.saved"
+t_expect_fail "fetch: no imageserver file (and no flag naming one)" 'no imageserver given' \
+  "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
+mv "$d/imageserver.saved" "$cfg/imageserver"
 closed=$(free_port)
 echo "127.0.0.1:$closed" >"$cfg/imageserver"
 t_expect_fail "fetch: an unreachable imageserver" "imageserver 127.0.0.1:$closed: unreachable" \

@@ -210,7 +210,8 @@ run_install() {
       sh "$SS_BIN/installer" -dryRun=$dry -testMode -skipNetwork -consoleShell=false \
       -portNum="$(free_port)" -configSource=medium -tftpDirectory="$cfg" -workDirectory="$w" \
       -tmpRoot="$w/tmproot" -drives="$drv" -sysfsDirectory="$sys" -logDir="$w/log" \
-      -buildTimestampFile="$d/ts" -resolvConf="$w/resolv.conf" 2>&1 </dev/null)
+      -buildTimestampFile="$d/ts" -resolvConf="$w/resolv.conf" -driveSelector="${selector:-}" \
+      2>&1 </dev/null)
     echo "$out"
     # for real it must end in the reboot; a dry run exits
     grep -q 'installer: install complete' <<<"$out" &&
@@ -246,6 +247,17 @@ unchanged "an object whose hash does not match" "object $h" "$drives"
 echo "test/noboot" >"$cfg/imagename"
 unchanged "an image without its boot kit" 'esp.json' "$drives"
 echo "smallstack/hypervisor" >"$cfg/imagename"
+printf '#!/bin/sh\necho nosuchdisk\n' >"$d/selector-bad"
+# shellcheck disable=SC2016 # the selector's own $a, $0 and $@
+printf '#!/bin/sh\nfor a; do echo "$a"; done >"$0.args"; echo "$@"\n' >"$d/selector-all"
+chmod +x "$d/selector-bad" "$d/selector-all"
+if [ "$runner" = installer ]; then
+  selector=$d/selector-bad
+  unchanged "a -driveSelector that names an unknown drive" '-driveSelector: unknown drive nosuchdisk' "$drives"
+  selector=
+else
+  t_skip "a -driveSelector that names an unknown drive" "the installer program is not built"
+fi
 dm=no
 dmsetup version >/dev/null 2>&1 && dm=yes
 if [ "$dm" = no ]; then
@@ -404,5 +416,10 @@ fi
 
 # --- a second install over the first works too (old signatures wiped) ---
 n=$((n + 1))
-t_expect "a second install over the first" 'step configure: done' run_install "$d/w$n" "$drives"
+selector=$d/selector-all
+t_expect "a second install over the first (drives through -driveSelector)" 'step configure: done' run_install "$d/w$n" "$drives"
+selector=
+if [ "$runner" = installer ]; then
+  t_expect "-driveSelector got the candidates" "^$(basename "$A") $(basename "$B")\$" paste -sd " " "$d/selector-all.args"
+fi
 t_expect "slot A after the second install" '^smallstack/hypervisor$' debugfs -R "cat /image-name" "$(part "$A" 3)"
