@@ -414,6 +414,35 @@ else
   t_expect "extra drive: ext4, 1 MiB per inode" '^Inode count: +[0-9]{2,3}$' dumpe2fs -h "$(part "$B" 1)"
 fi
 
+# --- the disk boots: GRUB (BIOS, then UEFI) finds slot A and starts its kernel ---
+if [ "$img" = "$d/fake" ]; then
+  t_skip "the installed disk boots" "the stand-in image has no real kernel (make images)"
+elif ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+  t_skip "the installed disk boots" "qemu-system-x86_64 not installed"
+else
+  . "$SS_TOP/tests/lib/images.sh"
+  images_setup
+  disk=(-m 1024 -drive "file=$d/disk0,format=raw,if=virtio,snapshot=on")
+  booted='Command line: .*ss\.slot=A'
+  if images_boot bios 90 "$booted" "${disk[@]}"; then
+    t_ok "BIOS: GRUB's boot.img + core.img load slot A's kernel with grub.cfg's command line"
+  else
+    t_fail "BIOS: the installed disk boots" "$(images_fail_log bios)"
+  fi
+  grep -qa 'hypervisor-appliance: ready' "$IMG_WORK/bios.log" && echo "# BIOS: the appliance said ready"
+  if [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
+    vars=$(images_ovmf_vars uefi)
+    if images_boot uefi 90 "$booted" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+      -drive "if=pflash,format=raw,file=$vars" "${disk[@]}"; then
+      t_ok "UEFI: BOOTX64.EFI on the ESP loads slot A's kernel"
+    else
+      t_fail "UEFI: the installed disk boots" "$(images_fail_log uefi)"
+    fi
+  else
+    t_skip "UEFI: the installed disk boots" "no OVMF"
+  fi
+fi
+
 # --- a second install over the first works too (old signatures wiped) ---
 n=$((n + 1))
 selector=$d/selector-all
