@@ -432,7 +432,8 @@ birth_disk_sha() { # NAME: SHA-256 of the guest-visible bytes
 	if [ "${BIRTH_DISKFMT[$1]}" = raw ]; then
 		sha256sum <"$f" | cut -d' ' -f1
 	else
-		qemu-img convert -O raw "$f" /dev/stdout 2>/dev/null | sha256sum | cut -d' ' -f1
+		qemu-img convert -O raw "$f" "$f.sha.raw" && sha256sum <"$f.sha.raw" | cut -d' ' -f1
+		rm -f "$f.sha.raw"
 	fi
 }
 
