@@ -22,6 +22,7 @@ t_ok "per-machine ISO and a blank 4 GiB disk"
 birth_install iso cd || exit 0
 birth_boot_disk iso disk || exit 0
 birth_check_appliance iso
+birth_bench_line iso iso
 birth_stop iso
 if birth_fixture_save iso 1; then
 	t_ok "installed disk saved as the fixture ($BIRTH_FIXTURE)"

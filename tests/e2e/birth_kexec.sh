@@ -31,6 +31,8 @@ birth_overlay iso || { t_fail "overlay of the installed disk"; exit 0; }
 export BIRTH_SERIAL_SOCK=1
 birth_boot_disk iso disk || exit 0
 birth_check_appliance iso
+BIRTH_BENCH[iso]=
+tk=$EPOCHREALTIME
 birth_type iso "installer kexec-image -yes smallstack/installer"
 if birth_wait iso '^installer: starting' 600; then
 	t_ok "kexec-image: the installer kernel runs ($(birth_elapsed iso) s after power-on)"
@@ -47,12 +49,18 @@ else
 	exit 0
 fi
 if birth_wait_exit iso 120; then
+	BIRTH_EXIT_AT=$EPOCHREALTIME
 	t_ok "the installer reboots after the reinstall"
 else
 	t_fail "the installer reboots after the reinstall"
 	birth_stop iso
 fi
-echo "# kexec stages: $(birth_stages "${BIRTH_LOG[iso]}" | tr '\n' ' ')"
+sleep 0.5
+stages=$(birth_stages "${BIRTH_LOG[iso]}" "$tk" | sed 's/^firmware /kexec /' | tr '\n' ' ')
+echo "# kexec stages (from the command): $stages"
+# shellcheck disable=SC2086 # pairs of words
+birth_bench iso $stages install_total "$(_birth_secs "$tk" "${BIRTH_EXIT_AT:-$EPOCHREALTIME}")"
 birth_boot_disk iso disk || exit 0
 birth_check_appliance iso
+birth_bench_line iso kexec
 birth_stop iso

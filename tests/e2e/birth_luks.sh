@@ -39,6 +39,7 @@ birth_boot_disk luks disk || exit 0
 t_expect "luks: the appliance opened the encrypted data partition" 'hypervisor-appliance: .*(luks|LUKS|crypt|mapper)' \
 	grep -a 'hypervisor-appliance:' "${BIRTH_LOG[luks]}"
 birth_check_appliance luks
+birth_bench_line luks luks
 t_expect "luks: a subnet added by RPC (stored on the data partition)" '"Error":""|^\{\}$' \
 	birth_rpc luks Hypervisor.UpdateSubnets "{\"Add\":[{\"Id\":\"persist\",\"IpGateway\":\"10.109.9.1\",\"IpMask\":\"255.255.255.0\",\"DomainNameServers\":[\"10.109.9.1\"]}]}"
 sleep 8 # ext4's commit interval: the state reaches the disk

@@ -89,7 +89,11 @@ else
 	t_fail "the installer installs after the enrolment" "$(birth_tail pxe)"
 	exit 0
 fi
-echo "# pxe stages: $(birth_stages "$bootlog" | tr '\n' ' ')"
+sleep 0.5
+stages=$(birth_stages "$bootlog" | tr '\n' ' ')
+echo "# pxe install stages: $stages"
+# shellcheck disable=SC2086 # pairs of words
+birth_bench pxe $stages install_total "$(_birth_secs "${BIRTH_T0[pxe]}" "$EPOCHREALTIME")"
 
 # Restart from the disk alone: EnableNetboot held for CreateVm's start only.
 vmc admin stop-vm "$ip" >/dev/null 2>&1 || vmc admin destroy-vm "$ip" >/dev/null 2>&1
@@ -107,7 +111,14 @@ else
 fi
 t_check "pxe: the appliance came from the disk after the restart" \
 	bash -c "tail -n +$((n + 1)) '$bootlog' | grep -qa '^hypervisor-appliance: ready'"
-if birth_wait_rpc pxe 300; then t_ok "pxe: the installed hypervisor answers RPC"; else t_fail "pxe: the installed hypervisor answers RPC"; fi
+if birth_wait_rpc pxe 300; then
+	t_ok "pxe: the installed hypervisor answers RPC"
+	birth_bench pxe disk_ready "$(birth_stages "$bootlog" "${BIRTH_T0[pxe]}" | sed -n 's/^ready //p')" \
+		boot_rpc "$(_birth_secs "${BIRTH_T0[pxe]}" "$BIRTH_RPC_AT")"
+else
+	t_fail "pxe: the installed hypervisor answers RPC"
+fi
 birth_check_appliance pxe
+birth_bench_line pxe pxe
 vmc admin destroy-vm "$ip" >/dev/null 2>&1
 hv_daemon_stop

@@ -17,4 +17,5 @@ t_ok "imageserver, per-machine ISO, blank 4 GiB disk, OVMF"
 birth_install uefi uefi-cd || exit 0
 birth_boot_disk uefi uefi-disk || exit 0
 birth_check_appliance uefi
+birth_bench_line uefi uefi
 birth_stop uefi

@@ -18,4 +18,5 @@ t_expect "usb: the installer read its configuration from the stick" 'config sour
 	grep -a 'config source' "${BIRTH_LOG[usb]}"
 birth_boot_disk usb disk || exit 0
 birth_check_appliance usb
+birth_bench_line usb usb
 birth_stop usb

@@ -453,22 +453,41 @@ birth_part_offset() { # RAWFILE PARTNAME: byte offset (and size as $2 of the out
 }
 
 # The stages of one boot from its timestamped log: "stage seconds" lines.
-#   firmware  QEMU start to the kernel's first line ("Linux version")
+#   firmware  T0 (QEMU start, or $2) to the kernel's first line ("Linux version")
 #   kernel    to "installer: starting" (or "hypervisor-appliance: starting")
 #   <step>    each installer step's own "done in S s"
-#   boot      (disk boots) the kernel's first line to "hypervisor-appliance: ready"
-birth_stages() { # LOG
-	local log=$1
-	awk -v t0="$(cat "$log.t0")" '
+#   installed T0 to "installer: install complete"
+#   ready     T0 to "hypervisor-appliance: ready"
+birth_stages() { # LOG [T0]
+	local log=$1 t0=${2:-}
+	[ -n "$t0" ] || t0=$(cat "$log.t0")
+	awk -v t0="$t0" '
+		$1 < t0 { next }
 		function at(t) { return sprintf("%.1f", t - t0) }
 		!k && /Linux version/ { k = $1; print "firmware " at($1) }
 		!s && / (installer|hypervisor-appliance): starting/ { s = $1; if (k) printf "kernel %.1f\n", $1 - k }
-		/installer: step [a-z]+: done in/ { for (i = 1; i <= NF; i++) if ($i == "step") { st = $(i+1); sub(":", "", st) }
+		/ installer: step [a-z]+: done in/ { for (i = 1; i <= NF; i++) if ($i == "step") { st = $(i+1); sub(":", "", st) }
 			printf "%s %s\n", st, $(NF-1) }
-		/installer: install complete/ { print "installed " at($1) }
-		!r && /hypervisor-appliance: ready/ { r = $1; print "ready " at($1); if (k) printf "boot %.1f\n", $1 - k }
+		/ installer: install complete/ { print "installed " at($1) }
+		!r && / hypervisor-appliance: ready/ { r = $1; print "ready " at($1) }
 	' "$log.ts"
 }
+
+# Figures for bench/birth: birth_bench NAME KEY SECONDS...; birth_bench_line NAME PATH
+# prints them as one "# birth-bench PATH key=value..." line.
+declare -A BIRTH_BENCH
+birth_bench() { # NAME KEY VALUE [KEY VALUE...]
+	local name=$1
+	shift
+	while [ $# -ge 2 ]; do
+		BIRTH_BENCH[$name]+="$1=$2 "
+		shift 2
+	done
+}
+birth_bench_line() { # NAME PATH
+	echo "# birth-bench $2 accel=$(ss_qemu_accel) ${BIRTH_BENCH[$1]:-}"
+}
+_birth_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---- the whole birth, as each test does it (TAP lines) ----------------------------
 # birth_install NAME MODE [SECS]: boots the installer (MODE cd | usb | uefi-cd) on the
@@ -493,12 +512,18 @@ birth_install() {
 		fi
 	done
 	if birth_wait_exit "$name" 120; then
+		BIRTH_EXIT_AT=$EPOCHREALTIME
 		t_ok "$name: the installer reboots (QEMU exits: -no-reboot)"
 	else
 		t_fail "$name: the installer reboots (QEMU exits: -no-reboot)"
 		birth_stop "$name"
 	fi
-	echo "# $name stages: $(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')"
+	local stages
+	sleep 0.5 # the timestamping reader catches up
+	stages=$(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')
+	echo "# $name install stages: $stages"
+	# shellcheck disable=SC2086 # pairs of words
+	birth_bench "$name" $stages install_total "$(_birth_secs "${BIRTH_T0[$name]}" "${BIRTH_EXIT_AT:-$EPOCHREALTIME}")"
 }
 
 birth_elapsed() { # NAME: seconds since QEMU started (this run)
@@ -517,6 +542,12 @@ birth_boot_disk() {
 		return 1
 	fi
 	if birth_wait_rpc "$name" 300; then
+		local b
+		b=$(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')
+		echo "# $name disk boot stages: $b rpc $(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
+		# shellcheck disable=SC2086 # pairs of words
+		birth_bench "$name" $(sed 's/\([a-z]*\) /disk_\1 /g' <<<"$b") \
+			boot_rpc "$(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
 		t_ok "$name: the installed hypervisor answers RPC ($(awk -v a="${BIRTH_T0[$name]}" -v b="$BIRTH_RPC_AT" 'BEGIN { printf "%.1f", b - a }') s after power-on)"
 	else
 		t_fail "$name: the installed hypervisor answers RPC" "$(birth_tail "$name")"
