@@ -43,11 +43,16 @@ else
   $(error KERNEL must be debian or custom)
 endif
 
-MKROOTFS = $(O)/bin/mkrootfs -q -D TOP=$(TOP) -D BIN=$(TOP)/$(O)/bin
+MKROOTFS = $(O)/bin/mkrootfs -q -D TOP=$(TOP) -D BIN=$(TOP)/$(O)/bin -D IMAGES=$(IMAGES_DIR)
 IMG_INSTALLER := $(IMAGES_DIR)/installer/initrd.img
 IMG_HYPERVISOR := $(IMAGES_DIR)/hypervisor/initrd.img
 IMG_PXE := $(IMAGES_DIR)/pxe/pxelinux.0
 IMG_ISO := $(IMAGES_DIR)/installer.iso
+# The hypervisor image's boot kit (GRUB images, ESP image) and tools tree (what the
+# installer runs chrooted): installer/installer.h lists them.
+IMG_BOOTKIT := $(IMAGES_DIR)/hypervisor/boot/esp.json
+IMG_TOOLS_ARCHIVE := $(IMAGES_DIR)/.tools/initrd.img
+IMG_TOOLS := $(IMAGES_DIR)/.tools/tree.done
 # Programs of ours that the hypervisor image packs, once their fragments exist
 # (second expansion: fragments included after this one add to PROGRAMS too).
 IMAGE_PROGRAMS = $(addprefix $(O)/bin/,$(filter hypervisor vm-control,$(PROGRAMS)))
@@ -61,7 +66,7 @@ $(IMG_PARAMS): images-params
 	@mkdir -p $(@D)
 	@echo "$(IMG_PARAMS_TEXT)" | cmp -s - $@ || echo "$(IMG_PARAMS_TEXT)" >$@
 
-images: $(IMG_INSTALLER) $(IMG_HYPERVISOR) $(IMG_PXE) $(IMG_ISO)
+images: $(IMG_INSTALLER) $(IMG_HYPERVISOR) $(IMG_BOOTKIT) $(IMG_TOOLS) $(IMG_PXE) $(IMG_ISO)
 	@bash $(TOP)/bench/images/sizes.sh $(IMAGES_DIR)
 iso: $(IMG_ISO)
 pxe: $(IMG_PXE)
@@ -70,8 +75,14 @@ kernel: $(CUSTOM_KERNEL)
 $(CUSTOM_KERNEL): $(wildcard kernel-config/*.config) kernel-config/build-kernel.sh
 	KERNEL_CACHE=$(KERNEL_CACHE) bash kernel-config/build-kernel.sh $@
 
+# The installer's /build-timestamp: its mtime (SOURCE_DATE_EPOCH, as every file's in
+# an image) is the earliest time the installer believes (spec/installer.md, clock fix).
+IMG_TIMESTAMP := $(IMAGES_DIR)/.build-timestamp
+$(IMG_TIMESTAMP): $(IMG_PARAMS)
+	@echo "$(SOURCE_DATE_EPOCH)" >$@
+
 $(IMG_INSTALLER): $(O)/bin/mkrootfs rootfs/installer.manifest installer/init installer/udhcpc.script \
-		$(INSTALLER_KERNEL) $(IMG_PARAMS) rootfs/rootfs.mk
+		$(INSTALLER_KERNEL) $(IMG_PARAMS) $(IMG_TIMESTAMP) rootfs/rootfs.mk
 	@echo "images: installer ($(KERNEL) kernel)"
 	@mkdir -p $(@D) $(IMAGES_DIR)/.deps
 	$(MKROOTFS) -n installer -o $(@D) -m rootfs/installer.manifest -k $(INSTALLER_KERNEL) \
@@ -87,10 +98,28 @@ $(IMG_HYPERVISOR): $(O)/bin/mkrootfs rootfs/hypervisor.manifest $$(wildcard root
 		-M $(DEBIAN_MODULES) -d $(IMAGES_DIR)/.deps/hypervisor.d
 	@echo "images: hypervisor: $$(stat -c %s $(@D)/vmlinuz) + $$(stat -c %s $@) bytes"
 
+$(IMG_BOOTKIT): rootfs/bootkit.sh rootfs/bootkit.py $(IMG_PARAMS) rootfs/rootfs.mk
+	@echo "images: hypervisor boot kit (GRUB, ESP)"
+	bash rootfs/bootkit.sh $(@D)
+
+# The tools: packed by mkrootfs like an image, then unpacked into a plain tree
+# (every mtime SOURCE_DATE_EPOCH, so the tree is as reproducible as the archive).
+$(IMG_TOOLS_ARCHIVE): $(O)/bin/mkrootfs rootfs/tools.manifest $(IMG_PARAMS) rootfs/rootfs.mk
+	@mkdir -p $(@D) $(IMAGES_DIR)/.deps
+	$(MKROOTFS) -n tools -o $(@D) -m rootfs/tools.manifest -d $(IMAGES_DIR)/.deps/tools.d
+$(IMG_TOOLS): $(IMG_TOOLS_ARCHIVE)
+	@echo "images: hypervisor tools tree"
+	rm -rf $(IMAGES_DIR)/hypervisor/tools $(IMAGES_DIR)/hypervisor/tools.tmp
+	mkdir -p $(IMAGES_DIR)/hypervisor/tools.tmp
+	cd $(IMAGES_DIR)/hypervisor/tools.tmp && gzip -dc $< | cpio -idm --quiet --no-absolute-filenames
+	find $(IMAGES_DIR)/hypervisor/tools.tmp -exec touch -h -d @$(SOURCE_DATE_EPOCH) {} +
+	mv $(IMAGES_DIR)/hypervisor/tools.tmp $(IMAGES_DIR)/hypervisor/tools
+	@touch $@
+
 $(IMG_PXE): $(IMG_INSTALLER) iso/mkpxe.sh $(IMG_PARAMS)
 	bash iso/mkpxe.sh -i $(IMAGES_DIR)/installer -o $(IMAGES_DIR)/pxe
 
 $(IMG_ISO): $(IMG_INSTALLER) iso/mkiso.sh $(IMG_PARAMS)
 	bash iso/mkiso.sh -i $(IMAGES_DIR)/installer -o $@
 
--include $(IMAGES_DIR)/.deps/installer.d $(IMAGES_DIR)/.deps/hypervisor.d
+-include $(IMAGES_DIR)/.deps/installer.d $(IMAGES_DIR)/.deps/hypervisor.d $(IMAGES_DIR)/.deps/tools.d

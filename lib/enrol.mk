@@ -1,0 +1,3 @@
+LIB_SRCS += lib/enrol.c
+
+UNIT_TESTS += test_enrol
