@@ -11,7 +11,7 @@ set -u
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/birth.sh"
 why=$(birth_prereqs) || { t_skip "birth from an ISO as a CD" "$why"; exit 0; }
-birth_setup || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
+birth_setup plain || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
 t_ok "imageserver on $BIRTH_GW:$BIRTH_IMGPORT with smallstack/{installer,hypervisor,pxe} published"
 
 birth_machine iso 1 default || { t_fail "machine configuration"; exit 0; }

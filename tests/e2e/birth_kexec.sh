@@ -14,13 +14,15 @@ why=$(birth_prereqs) || { t_skip "kexec reinstall" "$why"; exit 0; }
 
 if birth_fixture_fresh; then
 	BIRTH_CERTS_FROM=$BIRTH_FIXTURE/certs
-	birth_setup || { t_fail "birth environment with the fixture's CA"; exit 0; }
+	birth_setup plain || { t_fail "birth environment with the fixture's CA"; exit 0; }
 	t_ok "imageserver with the fixture's fleet CA, images published"
 else
 	echo "# no fresh installed-disk fixture: installing one from the ISO first"
-	birth_setup || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
-	birth_machine iso 1 default && birth_iso iso && birth_disk iso 4G qcow2 ||
-		{ t_fail "fixture machine"; exit 0; }
+	birth_setup plain || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
+	if ! { birth_machine iso 1 default && birth_iso iso && birth_disk iso 4G qcow2; }; then
+		t_fail "fixture machine"
+		exit 0
+	fi
 	birth_install iso cd || exit 0
 	birth_fixture_save iso 1 || { t_fail "fixture saved"; exit 0; }
 fi

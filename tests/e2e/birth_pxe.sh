@@ -59,7 +59,7 @@ done
 
 # The VM: an empty 4 GiB disk, network boot for this start, no lease of its own.
 BIRTH_T0[pxe]=$EPOCHREALTIME
-t_expect "create-vm -enableNetboot" "^$ip\$" vmc admin -memory=${BIRTH_MEM}M -milliCPUs=2000 \
+t_expect "create-vm -enableNetboot" "^$ip\$" vmc admin -memory="${BIRTH_MEM}M" -milliCPUs=2000 \
 	-minFreeBytes=4G -dhcpTimeout=-1ns -enableNetboot -requestIPs="$ip" -vmTags=Name=birth-pxe create-vm
 bootlog=$HV_STATE/VMs/$ip/bootlog
 BIRTH_LOG[pxe]=$bootlog

@@ -15,7 +15,7 @@ set -u
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/birth.sh"
 why=$(birth_prereqs) || { t_skip "installer refusals" "$why"; exit 0; }
-birth_setup || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
+birth_setup plain || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
 birth_imageserver_start 6972 "$C/badsrv" || { t_fail "imageserver with an untrusted certificate"; exit 0; }
 t_ok "imageserver (trusted, :$BIRTH_IMGPORT) and one with an untrusted certificate (:6972)"
 
@@ -62,7 +62,7 @@ head -c 4M /dev/urandom >"$BIRTH_DIR/nodisk/stick.raw"
 truncate -s 256M "$BIRTH_DIR/nodisk/stick.raw"
 disks=("$BIRTH_DIR/nodisk/stick.raw")
 extra=(-device qemu-xhci -drive "file=$BIRTH_DIR/nodisk/stick.raw,format=raw,if=none,id=st"
-	-device usb-storage,drive=st,removable=on)
+	-device "usb-storage,drive=st,removable=on")
 refuse nodisk 20 'no (drives|disks?|candidate)|drive'
 
 # A drive selector naming a disk the machine does not have (the installer's

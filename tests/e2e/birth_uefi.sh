@@ -9,7 +9,7 @@ set -u
 . "$SS_TOP/tests/lib/birth.sh"
 why=$(birth_prereqs) || { t_skip "birth under UEFI" "$why"; exit 0; }
 [ -f "$BIRTH_OVMF_CODE" ] || { t_skip "birth under UEFI" "$BIRTH_OVMF_CODE missing (apt-get install ovmf)"; exit 0; }
-birth_setup || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
+birth_setup plain || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
 birth_machine uefi 3 default || { t_fail "machine configuration"; exit 0; }
 birth_iso uefi || { t_fail "per-machine ISO"; exit 0; }
 birth_disk uefi 4G qcow2

@@ -8,7 +8,7 @@ set -u
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/birth.sh"
 why=$(birth_prereqs) || { t_skip "birth from a USB stick" "$why"; exit 0; }
-birth_setup || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
+birth_setup plain || { t_fail "birth environment (namespace, certificates, imageserver, published images)"; exit 0; }
 birth_machine usb 2 default || { t_fail "machine configuration"; exit 0; }
 birth_iso usb || { t_fail "per-machine ISO"; exit 0; }
 birth_disk usb 4G qcow2

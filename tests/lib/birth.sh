@@ -15,7 +15,7 @@
 #     bench/birth) and its NIC on a tap with the config's MAC.
 # Everything is removed at exit, also on failure (t_cleanup).
 #
-#   birth_setup [libvirt]     namespace, bridge, certificates, imageserver, published
+#   birth_setup plain|libvirt namespace, bridge, certificates, imageserver, published
 #                             images (hv_libvirt_start instead of hv_env_start with
 #                             "libvirt": the PXE test runs our hypervisor daemon there)
 #   birth_machine NAME IDX [LAYOUT]
@@ -97,11 +97,12 @@ birth_setup() {
 	# iPXE's and the installer's neighbour discovery must reach everyone.
 	hv_ns ip link set "$BR" type bridge mcast_snooping 0 2>/dev/null
 	if [ -n "${BIRTH_CERTS_FROM:-}" ]; then
-		rm -rf "$C" && cp -a "$BIRTH_CERTS_FROM" "$C" || { echo "# birth_setup: certificates" >&2; return 1; }
+		rm -rf "$C"
+		cp -a "$BIRTH_CERTS_FROM" "$C" || { echo "# birth_setup: certificates" >&2; return 1; }
 	else
 		birth_certs || { echo "# birth_setup: certificates" >&2; return 1; }
 	fi
-	birth_imageserver_start || return 1
+	birth_imageserver_start "$BIRTH_IMGPORT" "$C/imgsrv" || return 1
 	birth_publish || return 1
 }
 
@@ -184,6 +185,7 @@ birth_publish() {
 		echo "# publish-images: $(tail -3 <<<"$out" | tr '\n' ' ')"
 		return 1
 	fi
+	# shellcheck disable=SC2034 # the imageserver's object store, for the tests
 	BIRTH_OBJECTS=$BIRTH_DIR/imageserver-$BIRTH_IMGPORT/objects
 }
 
@@ -195,12 +197,13 @@ birth_cleanup() {
 		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	done
 	# Keep the serial logs beside the test log.
-	local keep=$SS_TOP/build/test-logs n
+	local keep=$SS_TOP/build/test-logs n dst
 	mkdir -p "$keep"
 	for f in "$BIRTH_DIR"/*/serial*.log; do
 		[ -f "$f" ] || continue
 		n=$(basename "$(dirname "$f")")
-		tr -d '\r' <"$f" >"$keep/$(basename "$0" .sh)-$n-$(basename "$f")" 2>/dev/null
+		dst=$keep/$(basename "$0" .sh)-$n-$(basename "$f")
+		tr -d '\r' <"$f" >"$dst" 2>/dev/null
 	done
 	for f in "$BIRTH_DIR"/*/qemu.pid; do
 		[ -f "$f" ] && wait "$(cat "$f")" 2>/dev/null
@@ -285,7 +288,7 @@ _birth_tap() { # NAME -> tap name (created once per machine, on the bridge)
 declare -A BIRTH_TAPN
 
 birth_qemu() { # NAME MODE [QEMU ARGS...]
-	local name=$1 mode=$2 d tap accel cpu args=() log serial
+	local name=$1 mode=$2 d tap accel cpu args=() log
 	shift 2
 	d=$BIRTH_DIR/$name
 	mkdir -p "$d"
@@ -545,7 +548,7 @@ birth_boot_disk() {
 		local b
 		b=$(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')
 		echo "# $name disk boot stages: $b rpc $(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
-		# shellcheck disable=SC2086 # pairs of words
+		# shellcheck disable=SC2046,SC2001 # pairs of words
 		birth_bench "$name" $(sed 's/\([a-z]*\) /disk_\1 /g' <<<"$b") \
 			boot_rpc "$(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
 		t_ok "$name: the installed hypervisor answers RPC ($(awk -v a="${BIRTH_T0[$name]}" -v b="$BIRTH_RPC_AT" 'BEGIN { printf "%.1f", b - a }') s after power-on)"
