@@ -80,9 +80,10 @@ else
 fi
 t_expect "NetbootMachine returned after the two ACKs" '^\{"Error":""\}$' cat "$BIRTH_DIR/pxe/netboot.out"
 # hyper-control's part: CSR + Mac, the TLS key, the certificate signed by the fleet CA.
-t_check "enrol-testc enrols the machine" hv_ns "$SS_BIN/enrol-testc" -addr="$ip:6978" \
-	-token="$cfg/enrol-token" -caCert="$C/ca/ca.pem" -caKey="$C/ca/ca.key" \
-	-identityCA="$C/idca/ca.pem" -hostname="$host" -ips="$ip" enrol
+t_check "enrol-testc enrols the machine" hv_ns "$SS_BIN/enrol-testc" -address="$ip:6978" \
+	-tokenFile="$cfg/enrol-token" -hostname="$host" -ip="$ip" -caCert="$C/ca/ca.pem" \
+	-caKey="$C/ca/ca.key" -identityCaFile="$C/idca/ca.pem" -certFile="$C/admin/admin.cert" \
+	-keyFile="$C/admin/admin.key" -timeout=60
 if birth_wait pxe '^installer: (install complete|FAILED)' 900 && grep -qa '^installer: install complete' "$bootlog"; then
 	t_ok "the installer installs after the enrolment ($(birth_elapsed pxe) s)"
 else
