@@ -5,3 +5,11 @@ installer_SRCS += installer/drives.c installer/layout.c installer/storage.c inst
 UNIT_TESTS += test_inst_layout
 test_inst_layout_SRCS := installer/layout.c
 installer_LIBS += -lz
+
+# inst-storage-testc drives inst_validate + inst_write without the rest of the
+# installer (tests/integration/installer_storage.sh).
+INST_STORAGE_SRCS := installer/drives.c installer/layout.c installer/storage.c installer/install.c
+PROGRAMS += inst-storage-testc
+inst-storage-testc_SRCS := tests/helpers/inst_storage_testc.c $(INST_STORAGE_SRCS) \
+	installer/config.c installer/fetch.c installer/target.c
+inst-storage-testc_LIBS := -lz
