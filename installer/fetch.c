@@ -174,8 +174,15 @@ static int get_objects(struct fetch *f, char *err, size_t errsz)
 	bad = failed_object(f);
 	if (bad)
 		image_hash_hex(bad, hex);
-	if (rc == -EBADMSG && bad)
-		snprintf(err, errsz, "image %s: object %s: hash mismatch (%s)", f->name, hex, why);
+	if (rc == -EBADMSG && bad) {
+		const char *got = strstr(why, ", got ");
+
+		snprintf(err, errsz,
+			 "image %s: object %s: hash mismatch (the bytes received hash to %s)",
+			 f->name, hex, got ? got + 6 : why);
+	} else if (rc == -EREMOTEIO && bad)
+		snprintf(err, errsz, "image %s: object %s: the imageserver says: %s", f->name, hex,
+			 why);
 	else if (bad)
 		snprintf(err, errsz, "image %s: object %s: %s", f->name, hex,
 			 *why ? why : strerror(-rc));

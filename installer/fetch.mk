@@ -15,3 +15,6 @@ fuzz_inst_config_LIBS :=
 
 PROGRAMS += inst-fetch-testc
 inst-fetch-testc_SRCS := tests/helpers/inst_fetch_testc.c $(INST_FETCH_SRCS)
+
+UNIT_TESTS += test_inst_target
+test_inst_target_SRCS := installer/config.c installer/target.c

@@ -25,6 +25,8 @@ t_cleanup rm -rf "$d"
 export HOME=$d/home
 mkdir -p "$HOME/.ssl" "$d/srv" "$d/rogue" "$d/work"
 
+# note CMD...: the command's output as TAP comments (what a refusal says).
+note() { "$@" 2>&1 | sed 's/^/# /'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 if ! srpc_ca "$d" CA || ! srpc_ca "$d" IdentityCA || ! srpc_ca "$d" OtherCA; then
@@ -178,6 +180,7 @@ with open(sys.argv[1], "r+b") as f:
 echo "test/c1" >"$cfg/imagename"
 t_expect_fail "fetch: an object corrupted on the server's disk is refused, naming its hash" \
   "object $h: .*(mismatch|corrupt)" "$tc" fetch "$cfg" medium "$d/work" "$d/d2"
+note "$tc" fetch "$cfg" medium "$d/work" "$d/d2"
 if [ ! -e "$d/d2" ] && [ ! -e "$d/work/objects" ]; then t_ok "fetch: a refused image leaves no tree and no store"; else t_fail "fetch: a refused image leaves no tree and no store" "$(ls "$d" "$d/work")"; fi
 mkdir -p "$d/msrc"
 head -c 100000 /dev/urandom >"$d/msrc/gone"
@@ -187,6 +190,7 @@ rm -f "$d/srv/objects/${h:0:2}/${h:2}"
 echo "test/c2" >"$cfg/imagename"
 t_expect_fail "fetch: an object missing on the server is refused, naming its hash" "object $h" \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d3"
+note "$tc" fetch "$cfg" medium "$d/work" "$d/d3"
 echo "smallstack/hypervisor" >"$cfg/imagename"
 
 # --- the data partition tree ---
@@ -250,7 +254,7 @@ fi
 if [ -f "$data/log/installer/tftpdata/config.json" ] && [ -f "$data/log/installer/log" ]; then
   t_ok "stage: log/installer has the log and the configuration"
 else
-  t_fail "stage: log/installer has the log and the configuration" "$(ls -R "$data/log" 2>&1 | head -5)"
+  t_fail "stage: log/installer has the log and the configuration" "$(find "$data/log" 2>&1 | head -5)"
 fi
 if [ -z "$(find "$data" -name '*~')" ]; then t_ok "stage: no temporary files left"; else t_fail "stage: no temporary files left"; fi
 
