@@ -27,7 +27,7 @@ static struct {
 } inst;
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
@@ -44,8 +44,8 @@ static int step_fail(const char *step, char *err)
 	return -1;
 }
 
-static int make_plan(const struct inst_ctx *ctx, uint64_t slot_usage, uint64_t esp_bytes,
-		     char *err, size_t errsz)
+static int make_plan(const struct inst_ctx *ctx, uint64_t slot_usage, uint64_t esp_bytes, char *err,
+		     size_t errsz)
 {
 	uint64_t sizes[INST_MAX_DRIVES];
 	const char *names[INST_MAX_DRIVES];
@@ -118,7 +118,9 @@ static int pick_tools(const struct inst_ctx *ctx, char *err, size_t errsz)
 		char probe[3100];
 
 		snprintf(probe, sizeof(probe), "%s/usr/sbin/sfdisk", ctx->tmp_root);
-		if (access(probe, X_OK) == 0) {
+		if (access(probe, X_OK) == 0 ||
+		    (snprintf(probe, sizeof(probe), "%s/sbin/sfdisk", ctx->tmp_root) > 0 &&
+		     access(probe, X_OK) == 0)) {
 			snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
 			return 0;
 		}

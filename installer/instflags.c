@@ -41,6 +41,9 @@ void instflags_define(struct flags *fs, struct inst_flags *f)
 	flags_string(fs, "driveSelector", &f->drive_selector, "",
 		     "Program choosing the drives: arguments the candidates, output the "
 		     "chosen ones, boot drive first");
+	flags_string(fs, "drives", &f->drives, "",
+		     "Drives to use instead of the sysfs scan, comma-separated, boot drive "
+		     "first (tests: loop devices)");
 	flags_string(fs, "certFile", &f->cert_file, "",
 		     "Machine certificate (default: <tftpDirectory>/cert.pem)");
 	flags_string(fs, "keyFile", &f->key_file, "",

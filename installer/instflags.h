@@ -36,6 +36,7 @@ struct inst_flags {
 	bool console_shell;
 	bool skip_network, skip_storage, dry_run, test_mode, yes;
 	const char *drive_selector;
+	const char *drives; /* explicit drives (tests): "loop3,loop4" */
 	const char *cert_file, *key_file, *ca_file, *identity_ca_file;
 	const char *log_dir;
 	int log_debug_level;

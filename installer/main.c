@@ -1,6 +1,7 @@
 /* installer: the entry point. Flags and sub-commands, then the daemon-mode sequence
  * (spec/installer.md §3, adapted; docs/installer.md): logging, clock fix, seed, console
  * shell, TLS and the port, the install, and the end (reboot, kexec or power off). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,9 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enrol.h"
 #include "flags.h"
 #include "fsutil.h"
-#include "installer/ident.h"
+#include "installer/drives.h"
 #include "installer/installer.h"
 #include "installer/instflags.h"
 #include "installer/net.h"
@@ -77,7 +79,14 @@ static void on_sighup(void *arg, int rc)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (D.console_pid > 0)
 		kill(D.console_pid, SIGKILL);
-	execv("/proc/self/exe", D.argv);
+	{
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		/* by its own name, so that ps still says "installer" */
+		self[n > 0 ? n : 0] = '\0';
+		execv(n > 0 ? self : "/proc/self/exe", D.argv);
+	}
 	log_error("SIGHUP: cannot re-execute: %s", strerror(errno));
 }
 
@@ -133,36 +142,6 @@ static int clock_fix(char *err, size_t errsz)
 	return 0;
 }
 
-/* random-seed is mixed into the kernel's pool only when it did not cross the network
- * in clear (weakness 8). */
-static void random_seed(void)
-{
-	char path[4096], *data = NULL;
-	size_t len = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/random-seed", D.fl->tftp_directory);
-	if (access(path, F_OK) < 0)
-		return;
-	if (D.fl->source == INST_SRC_NETWORK) {
-		log_warn("random-seed: came over the network: not used");
-		return;
-	}
-	if (fsutil_read_file(path, 1 << 20, &data, &len) < 0) {
-		log_warn("random-seed: cannot read %s", path);
-		return;
-	}
-	if (D.fl->dry_run) {
-		log_info("random-seed: %zu bytes (dry run: not used)", len);
-	} else if ((fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC)) >= 0) {
-		fsutil_write_all(fd, data, len);
-		close(fd);
-		log_info("random-seed: %zu bytes added to the kernel's pool", len);
-	}
-	explicit_bzero(data, len);
-	free(data);
-}
-
 /* The console shell (spec §3 step 3): restarted 5 s after it exits, killed with us. */
 static void *console_thread(void *arg)
 {
@@ -206,6 +185,28 @@ static void path_in(char *out, size_t sz, const char *flag, const char *dir, con
 		snprintf(out, sz, "%s/%s", dir, name);
 }
 
+/* A self-signed certificate for the installer's key, what the port presents until the
+ * machine has its own (the enrolling client checks the key, not the name). */
+static int self_signed(char *err, size_t errsz)
+{
+	X509 *x = NULL;
+	char *pem = NULL;
+	int rc = enrol_self_signed(D.key, "installer", 3650, &x);
+
+	if (rc == 0)
+		rc = enrol_cert_pem(x, &pem);
+	if (rc == 0)
+		rc = enrol_write_pem(D.srv_cert, pem);
+	if (rc == 0)
+		rc = enrol_write_key(D.srv_key, D.key);
+	if (rc < 0)
+		snprintf(err, errsz, "self-signed certificate in %s: %s", D.fl->work_directory,
+			 strerror(-rc));
+	enrol_pem_free(pem);
+	X509_free(x);
+	return rc;
+}
+
 /* The port's certificate: cert.pem + key.pem of the configuration when they may be
  * trusted (not from the network), else a self-signed one for the installer's key. */
 static int tls_setup(char *err, size_t errsz)
@@ -217,8 +218,7 @@ static int tls_setup(char *err, size_t errsz)
 	path_in(D.idca, sizeof(D.idca), fl->identity_ca_file, dir, "IdentityCA.pem");
 	path_in(D.cert, sizeof(D.cert), fl->cert_file, dir, "cert.pem");
 	path_in(D.keyf, sizeof(D.keyf), fl->key_file, dir, "key.pem");
-	D.key = ident_key_new();
-	if (D.key == NULL) {
+	if (enrol_key_new(&D.key) < 0) {
 		snprintf(err, errsz, "cannot make an EC P-256 key");
 		return -ENOMEM;
 	}
@@ -229,7 +229,7 @@ static int tls_setup(char *err, size_t errsz)
 	} else {
 		snprintf(D.srv_cert, sizeof(D.srv_cert), "%s/self-cert.pem", fl->work_directory);
 		snprintf(D.srv_key, sizeof(D.srv_key), "%s/self-key.pem", fl->work_directory);
-		if (ident_self_signed(D.key, "installer", D.srv_cert, D.srv_key, err, errsz) < 0)
+		if (self_signed(err, errsz) < 0)
 			return -EIO;
 	}
 	D.tc = (struct tls_server_config){.cert_file = D.srv_cert,
@@ -248,7 +248,7 @@ static int start_server(char *err, size_t errsz)
 	    .tls = tls ? &D.tc : NULL,
 	    .srpc = {.idle_timeout_ms = 0},
 	    .log = D.log,
-	    .srpc_register = status_register,
+	    .srpc_register = inst_status_register,
 	    .on_reopen = on_sighup,
 	    .on_stop = on_stop,
 	    .arg = &D.st,
@@ -257,7 +257,7 @@ static int start_server(char *err, size_t errsz)
 	pthread_t t;
 	int rc;
 
-	routes = status_routes(&D.st);
+	routes = inst_status_routes(&D.st);
 	sc.routes = &routes;
 	rc = server_new(&sc, &D.srv, err, errsz);
 	if (rc < 0)
@@ -312,7 +312,13 @@ static int machine_cert(char *err, size_t errsz)
 	log_info("enrol: waiting for Installer.GetCertificateRequest and "
 		 "Installer.SetCertificates on port %d",
 		 D.fl->port_num);
-	rc = status_enrol_wait(&D.st, c->enrol_token, host, 0);
+	{
+		char ip[INET_ADDRSTRLEN] = "";
+
+		if (c->info.machine.net.host_ip.s_addr != 0)
+			inet_ntop(AF_INET, &c->info.machine.net.host_ip, ip, sizeof(ip));
+		rc = inst_status_enrol_wait(&D.st, c->enrol_token, host, ip, 0);
+	}
 	if (rc < 0) {
 		snprintf(err, errsz, "enrolment: %s", strerror(-rc));
 		return step("enrol", rc, err);
@@ -343,8 +349,8 @@ static int install(char *err, size_t errsz)
 		log_info("network: configured by DHCP in the init");
 	} else {
 		inst_step_begin("network");
-		rc = net_configure(&D.cfg.info, fl->sysfs_directory, fl->resolv_conf, fl->dry_run,
-				   err, errsz);
+		rc = inst_net_configure(&D.cfg.info, fl->sysfs_directory, fl->resolv_conf,
+					fl->dry_run, err, errsz);
 		if (step("network", rc, err) < 0)
 			return rc;
 	}
@@ -371,9 +377,17 @@ static int install(char *err, size_t errsz)
 		return 0;
 	}
 	rc = inst_validate(&D.ctx, err, errsz);
-	if (rc < 0)
-		return rc;
-	return inst_write(&D.ctx, err, errsz);
+	if (rc == 0)
+		rc = inst_write(&D.ctx, err, errsz);
+	if (rc == 0 && D.clock_advanced) {
+		char *const hw[] = {"hwclock", "-w", NULL};
+		char why[512];
+
+		/* the hardware clock keeps the time the clock fix found (spec §3.1 step 2) */
+		if (inst_run_tool(fl->tmp_root, hw, why, sizeof(why)) < 0)
+			log_warn("hwclock -w: %s", why);
+	}
+	return rc;
 }
 
 /* ---- the end ---- */
@@ -381,7 +395,7 @@ static int install(char *err, size_t errsz)
 static void wait_s(int seconds, bool for_shells)
 {
 	for (int i = 0; i < seconds * 10; i++) {
-		if (for_shells && status_nshells(&D.st) == 0)
+		if (for_shells && inst_status_nshells(&D.st) == 0)
 			return;
 		usleep(100000);
 	}
@@ -391,7 +405,7 @@ static void wait_held(void)
 {
 	if (!atomic_load(&reboot_held))
 		return;
-	progress_set_state("reboot held (SIGTSTP): waiting for SIGCONT");
+	inst_progress_set_state("reboot held (SIGTSTP): waiting for SIGCONT");
 	log_info("installer: reboot held (SIGTSTP): waiting for SIGCONT");
 	while (atomic_load(&reboot_held))
 		usleep(100000);
@@ -404,12 +418,12 @@ static void finish(int rc, const char *msg)
 {
 	const struct inst_flags *fl = D.fl;
 
-	progress_finish(rc, msg);
+	inst_progress_finish(rc, msg);
 	if (!fl->test_mode) {
 		wait_s(rc < 0 ? WAIT_FAILURE_S : WAIT_SUCCESS_S, false);
-		if (status_nshells(&D.st) > 0) {
+		if (inst_status_nshells(&D.st) > 0) {
 			log_info("installer: waiting for %d remote shell(s) to close",
-				 status_nshells(&D.st));
+				 inst_status_nshells(&D.st));
 			wait_s(rc < 0 ? WAIT_SHELLS_FAILURE_S : WAIT_SHELLS_SUCCESS_S, true);
 		}
 	}
@@ -428,7 +442,7 @@ static void finish(int rc, const char *msg)
 	if (rc == 0 && D.ctx.use_kexec) {
 		char why[512];
 
-		progress_set_state("kexec into the installed appliance");
+		inst_progress_set_state("kexec into the installed appliance");
 		if (inst_kexec(fl->tmp_root, D.ctx.kernel, D.ctx.initrd, D.ctx.cmdline, why,
 			       sizeof(why)) < 0) {
 			log_error("installer: kexec: %s; rebooting instead", why);
@@ -455,6 +469,7 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 
 	D.fl = fl;
 	D.argv = argv;
+	inst_drives_override = fl->drives;
 	D.log = (struct log_config){.to_stderr = true,
 				    .ident = "installer",
 				    .ring_lines = 4096,
@@ -466,7 +481,7 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 	sigaction(SIGTSTP, &sa, NULL);
 	sa.sa_handler = on_cont;
 	sigaction(SIGCONT, &sa, NULL);
-	status_init(&D.st);
+	inst_status_init(&D.st);
 	D.st.flags = fl;
 	D.st.work = fl->work_directory;
 	D.st.config_source = fl->config_source;
@@ -502,9 +517,9 @@ static int daemon_run(struct inst_flags *fl, char **argv)
 		}
 		log_info("system uptime %.2f s", up);
 	}
+	/* random-seed: inst_config_load mixes it into the kernel's pool when it did not
+	 * cross the network (weakness 8). */
 	rc = clock_fix(err, sizeof(err));
-	if (rc == 0)
-		random_seed();
 	if (fl->console_shell && isatty(0) && pthread_create(&t, NULL, console_thread, fl) == 0)
 		pthread_detach(t);
 	if (rc == 0)

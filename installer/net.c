@@ -60,8 +60,8 @@ static bool entry_fits(const struct fmapi_get_machine_info_response *info,
 	return false;
 }
 
-int net_choose(const struct fmapi_get_machine_info_response *info, const struct net_nic *nics,
-	       size_t n, struct net_choice *out)
+int inst_net_choose(const struct fmapi_get_machine_info_response *info, const struct net_nic *nics,
+		    size_t n, struct net_choice *out)
 {
 	const struct fmapi_machine *m = &info->machine;
 
@@ -84,7 +84,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-int net_list_nics(const char *sysfs, struct net_nic *nics, size_t max)
+int inst_net_list_nics(const char *sysfs, struct net_nic *nics, size_t max)
 {
 	char dir[4096], path[4096 + 512], buf[64];
 	struct dirent *de;
@@ -102,14 +102,14 @@ int net_list_nics(const char *sysfs, struct net_nic *nics, size_t max)
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(nics[0].name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/type", dir, de->d_name);
-		if (fsutil_read_file(path, 64, &text, &len) < 0)
+		if (fsutil_read_file(path, 4096, &text, &len) < 0)
 			continue;
 		snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
 		free(text);
 		if (atoi(buf) != 1) /* ARPHRD_ETHER: loopback and tunnels are not NICs */
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/address", dir, de->d_name);
-		if (fsutil_read_file(path, 64, &text, &len) < 0)
+		if (fsutil_read_file(path, 4096, &text, &len) < 0)
 			continue;
 		snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
 		free(text);
@@ -184,21 +184,21 @@ static int write_resolv(const char *path, const struct hvapi_subnet *s)
 	return fsutil_write_atomic(path, buf, len, 0644);
 }
 
-int net_configure(const struct fmapi_get_machine_info_response *info, const char *sysfs,
-		  const char *resolv_conf, bool dry_run, char *err, size_t errsz)
+int inst_net_configure(const struct fmapi_get_machine_info_response *info, const char *sysfs,
+		       const char *resolv_conf, bool dry_run, char *err, size_t errsz)
 {
 	struct net_nic nics[64];
 	struct net_choice c;
 	char ip[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	int n, sk, rc;
 
-	n = net_list_nics(sysfs, nics, sizeof(nics) / sizeof(nics[0]));
+	n = inst_net_list_nics(sysfs, nics, sizeof(nics) / sizeof(nics[0]));
 	if (n < 0) {
 		snprintf(err, errsz, "listing network interfaces in %s/class/net: %s", sysfs,
 			 strerror(-n));
 		return n;
 	}
-	if (net_choose(info, nics, (size_t)n, &c) < 0) {
+	if (inst_net_choose(info, nics, (size_t)n, &c) < 0) {
 		snprintf(err, errsz, "no network interfaces match injected configuration");
 		return -ENOENT;
 	}

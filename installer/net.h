@@ -24,17 +24,17 @@ struct net_choice {
 
 /* Pure: the first entry (primary, then secondaries) with an address, whose MAC is one
  * of nics and whose address lies in one of info's subnets. 0, or -ENOENT. */
-int net_choose(const struct fmapi_get_machine_info_response *info, const struct net_nic *nics,
-	       size_t n, struct net_choice *out);
+int inst_net_choose(const struct fmapi_get_machine_info_response *info, const struct net_nic *nics,
+		    size_t n, struct net_choice *out);
 
 /* The Ethernet interfaces under sysfs/class/net (those with a device link), at most
  * max. Returns the count or -errno. */
-int net_list_nics(const char *sysfs, struct net_nic *nics, size_t max);
+int inst_net_list_nics(const char *sysfs, struct net_nic *nics, size_t max);
 
 /* Configures the network (lo up, every NIC up, the chosen one addressed, the default
  * route, resolv_conf written). dry_run: only logs what it would do. 0 or -errno with
  * err. */
-int net_configure(const struct fmapi_get_machine_info_response *info, const char *sysfs,
-		  const char *resolv_conf, bool dry_run, char *err, size_t errsz);
+int inst_net_configure(const struct fmapi_get_machine_info_response *info, const char *sysfs,
+		       const char *resolv_conf, bool dry_run, char *err, size_t errsz);
 
 #endif

@@ -129,18 +129,18 @@ void inst_progress(const char *step, uint64_t done, uint64_t total, const char *
 			 unit ? unit : "");
 }
 
-void progress_finish(int rc, const char *msg)
+void inst_progress_finish(int rc, const char *msg)
 {
 	if (rc < 0) {
-		progress_set_state("FAILED: %s", msg);
+		inst_progress_set_state("FAILED: %s", msg);
 		log_error("installer: FAILED: %s", msg);
 	} else {
-		progress_set_state("install complete");
+		inst_progress_set_state("install complete");
 		log_info("installer: install complete");
 	}
 }
 
-void progress_set_state(const char *fmt, ...)
+void inst_progress_set_state(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -177,7 +177,7 @@ static double step_seconds(const struct step *s)
 	       (double)(now.tv_nsec - s->begin.tv_nsec) / 1e9;
 }
 
-void progress_html(FILE *f)
+void inst_progress_html(FILE *f)
 {
 	char buf[128];
 
@@ -214,7 +214,7 @@ void progress_html(FILE *f)
 	pthread_mutex_unlock(&progress_mu);
 }
 
-void progress_text(FILE *f)
+void inst_progress_text(FILE *f)
 {
 	pthread_mutex_lock(&progress_mu);
 	step_get("config");

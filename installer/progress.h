@@ -10,13 +10,13 @@
 enum progress_state { PROGRESS_WAITING, PROGRESS_RUNNING, PROGRESS_DONE, PROGRESS_FAILED };
 
 /* The install's end: "" while it runs, then "complete" or the failure. */
-void progress_finish(int rc, const char *msg);
+void inst_progress_finish(int rc, const char *msg);
 /* The final line for the status page (e.g. "reboot held by SIGTSTP"). */
-void progress_set_state(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void inst_progress_set_state(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes the steps as an HTML table (state, time, progress) into f. */
-void progress_html(FILE *f);
+void inst_progress_html(FILE *f);
 /* Writes the steps as plain lines "NAME STATE [SECONDS] [DONE/TOTAL UNIT] [MESSAGE]". */
-void progress_text(FILE *f);
+void inst_progress_text(FILE *f);
 
 #endif

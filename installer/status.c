@@ -16,14 +16,14 @@
 
 #include "api/codec.h"
 #include "api/installer.h"
+#include "enrol.h"
 #include "fsutil.h"
 #include "html.h"
-#include "installer/ident.h"
 #include "installer/progress.h"
 #include "log.h"
 #include "log_page.h"
 
-void status_init(struct inst_status *st)
+void inst_status_init(struct inst_status *st)
 {
 	pthread_condattr_t ca;
 
@@ -34,7 +34,7 @@ void status_init(struct inst_status *st)
 	pthread_condattr_destroy(&ca);
 }
 
-int status_nshells(struct inst_status *st)
+int inst_status_nshells(struct inst_status *st)
 {
 	int n;
 
@@ -68,7 +68,7 @@ static int page_status(struct http_req *r, FILE *f)
 				     : "-");
 	pthread_mutex_unlock(&st->mu);
 	fputs("</table>\n<h2>Steps</h2>\n", f);
-	progress_html(f);
+	inst_progress_html(f);
 	fputs("<h2>Remote shells</h2>\n<table>\n<tr><th>Terminal</th><th>User</th>"
 	      "<th>From</th></tr>\n",
 	      f);
@@ -96,7 +96,7 @@ static int page_status(struct http_req *r, FILE *f)
 static int page_progress(struct http_req *r, FILE *f)
 {
 	(void)r;
-	progress_text(f);
+	inst_progress_text(f);
 	return 200;
 }
 
@@ -116,7 +116,7 @@ static const struct http_route routes[] = {
     {"/logs", HTTP_ROUTE_EXACT, HTTP_ROUTE_PUBLIC, NULL, log_page_handler, &chrome},
 };
 
-struct http_routes status_routes(struct inst_status *st)
+struct http_routes inst_status_routes(struct inst_status *st)
 {
 	return (struct http_routes){routes, sizeof(routes) / sizeof(routes[0]), st};
 }
@@ -300,9 +300,9 @@ static int method_get_csr(struct srpc_call *call, const json_t *req, json_t **re
 {
 	struct inst_status *st = arg;
 	struct instapi_get_csr_response r = {0};
-	char token[65], hostname[256], err[512] = "", mac[65];
-	unsigned char *der = NULL;
-	size_t der_len = 0;
+	char token[65], hostname[256], ip[64], err[512] = "", mac[ENROL_MAC_HEX + 1];
+	const char *ips[1] = {ip};
+	X509_REQ *csr = NULL;
 	bool waiting;
 
 	(void)req;
@@ -310,21 +310,27 @@ static int method_get_csr(struct srpc_call *call, const json_t *req, json_t **re
 	waiting = st->enrol_waiting;
 	snprintf(token, sizeof(token), "%s", st->token);
 	snprintf(hostname, sizeof(hostname), "%s", st->hostname);
+	snprintf(ip, sizeof(ip), "%s", st->ip);
 	pthread_mutex_unlock(&st->mu);
 	if (!waiting) {
 		snprintf(err, sizeof(err), "this installer is not waiting for enrolment");
-	} else if (ident_csr(st->key, hostname, &r.csr, &der, &der_len, err, sizeof(err)) == 0) {
-		ident_mac(token, der, der_len, mac);
-		r.mac = mac;
-		r.hostname = hostname;
+	} else if (enrol_csr_new(st->key, hostname, ips, ip[0] ? 1 : 0, &csr, err, sizeof(err)) ==
+		   0) {
+		if (enrol_csr_pem(csr, &r.csr) < 0 || enrol_mac_csr(token, csr, mac) < 0) {
+			snprintf(err, sizeof(err), "cannot encode the certificate request");
+		} else {
+			r.mac = mac;
+			r.hostname = hostname;
+		}
 	}
+	explicit_bzero(token, sizeof(token));
 	r.error = err;
 	log_info("enrolment: certificate request for %s from %s%s%s",
 		 srpc_call_auth(call)->username, srpc_call_auth(call)->peer, err[0] ? ": " : "",
 		 err);
 	*resp = api_encode(&instapi_get_csr_response_type, &r);
-	free(r.csr);
-	free(der);
+	enrol_pem_free(r.csr);
+	X509_REQ_free(csr);
 	return *resp != NULL ? 0 : -ENOMEM;
 }
 
@@ -332,41 +338,38 @@ static int method_get_csr(struct srpc_call *call, const json_t *req, json_t **re
 static void set_certs(struct inst_status *st, const struct instapi_set_certs_request *q, char *err,
 		      size_t errsz)
 {
-	unsigned char *der = NULL;
-	size_t der_len = 0;
-	char mac[65], token[65], cert[4096], key[4096];
+	char token[65], hostname[256], cert[4096], key[4096], *ca = NULL;
+	size_t ca_len = 0;
+	int rc;
 
 	pthread_mutex_lock(&st->mu);
 	snprintf(token, sizeof(token), "%s", st->token);
+	snprintf(hostname, sizeof(hostname), "%s", st->hostname);
 	if (!st->enrol_waiting)
 		snprintf(err, errsz, "this installer is not waiting for enrolment");
 	pthread_mutex_unlock(&st->mu);
 	if (err[0])
-		return;
-	if (q->certificate == NULL || q->mac == NULL) {
-		snprintf(err, errsz, "Certificate and Mac are required");
-		return;
+		goto out;
+	if (fsutil_read_file(st->ca_file, 1 << 20, &ca, &ca_len) < 0) {
+		snprintf(err, errsz, "cannot read %.400s", st->ca_file);
+		goto out;
 	}
-	if (ident_check_cert(q->certificate, st->key, st->ca_file, &der, &der_len, err, errsz) < 0)
-		return;
-	ident_mac(token, der, der_len, mac);
-	free(der);
-	if (!ident_mac_equal(mac, q->mac)) {
-		snprintf(err, errsz, "Mac does not match the certificate and this machine's token");
-		return;
-	}
+	rc = enrol_check_certificates(token, st->key, q->certificate ? q->certificate : "",
+				      q->mac ? q->mac : "", ca, hostname, 0, err, errsz);
+	free(ca);
+	if (rc < 0)
+		goto out;
 	snprintf(cert, sizeof(cert), "%s/cert.pem", st->work);
 	snprintf(key, sizeof(key), "%s/key.pem", st->work);
-	if (fsutil_write_atomic(cert, q->certificate, strlen(q->certificate), 0644) < 0 ||
-	    ident_write_key(st->key, key) < 0) {
-		snprintf(err, errsz, "cannot write %.400s: %s", cert, strerror(errno));
-		return;
+	if (enrol_write_pem(cert, q->certificate) < 0 || enrol_write_key(key, st->key) < 0) {
+		snprintf(err, errsz, "cannot write %.400s", cert);
+		goto out;
 	}
 	if (q->identity_ca != NULL && q->identity_ca[0] != '\0') {
 		char path[4096];
 
 		snprintf(path, sizeof(path), "%s/IdentityCA.pem", st->work);
-		fsutil_write_atomic(path, q->identity_ca, strlen(q->identity_ca), 0644);
+		enrol_write_pem(path, q->identity_ca);
 	}
 	pthread_mutex_lock(&st->mu);
 	snprintf(st->cert_path, sizeof(st->cert_path), "%s", cert);
@@ -374,6 +377,8 @@ static void set_certs(struct inst_status *st, const struct instapi_set_certs_req
 	st->enrolled = true;
 	pthread_cond_broadcast(&st->cv);
 	pthread_mutex_unlock(&st->mu);
+out:
+	explicit_bzero(token, sizeof(token));
 }
 
 static int method_set_certs(struct srpc_call *call, const json_t *req, json_t **resp, void *arg)
@@ -398,8 +403,8 @@ static int method_set_certs(struct srpc_call *call, const json_t *req, json_t **
 	return *resp != NULL ? 0 : -ENOMEM;
 }
 
-int status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
-		      int timeout_s)
+int inst_status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
+			   const char *ip, int timeout_s)
 {
 	struct timespec deadline;
 	int rc = 0;
@@ -409,6 +414,7 @@ int status_enrol_wait(struct inst_status *st, const char *token, const char *hos
 	pthread_mutex_lock(&st->mu);
 	snprintf(st->token, sizeof(st->token), "%s", token);
 	snprintf(st->hostname, sizeof(st->hostname), "%s", hostname);
+	snprintf(st->ip, sizeof(st->ip), "%s", ip ? ip : "");
 	st->enrol_waiting = true;
 	while (!st->enrolled && rc == 0) {
 		if (timeout_s > 0)
@@ -423,7 +429,7 @@ int status_enrol_wait(struct inst_status *st, const char *token, const char *hos
 	return rc;
 }
 
-int status_register(struct srpc_server *srv, void *arg)
+int inst_status_register(struct srpc_server *srv, void *arg)
 {
 	/* Shell: CA.pem grants only (no access flag). The enrolment methods: any caller
 	 * with a certificate from the fleet's CAs; the token's MAC is what proves them. */

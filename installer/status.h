@@ -31,10 +31,11 @@ struct inst_status {
 	const char *config_source;	/* for the page */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* Enrolment, under mu: set by status_enrol_wait, cleared when it ends. */
+	/* Enrolment, under mu: set by inst_status_enrol_wait, cleared when it ends. */
 	bool enrol_waiting;
 	char token[65];
 	char hostname[256];
+	char ip[64];   /* the machine's address for the request's SAN; "" = none */
 	bool enrolled; /* cert_path and key_path written */
 	char cert_path[4096], key_path[4096];
 	/* Open remote shells, under mu. */
@@ -43,22 +44,22 @@ struct inst_status {
 };
 
 /* Initialises st (mutex, condition). */
-void status_init(struct inst_status *st);
+void inst_status_init(struct inst_status *st);
 
 /* The routes of the status page; borrows st. */
-struct http_routes status_routes(struct inst_status *st);
+struct http_routes inst_status_routes(struct inst_status *st);
 
 /* Registers Installer.Shell and the enrolment methods (lib/server srpc_register). */
-int status_register(struct srpc_server *srv, void *st);
+int inst_status_register(struct srpc_server *srv, void *st);
 
 /* The "enrol" step: waits until a client has called Installer.SetCertificates with a
  * certificate for the installer's key, chained to st->ca_file and MACed with token.
  * Then st->cert_path and st->key_path hold the machine's certificate and key. Returns
  * 0, or -ETIMEDOUT after timeout_s seconds (0 = none). */
-int status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
-		      int timeout_s);
+int inst_status_enrol_wait(struct inst_status *st, const char *token, const char *hostname,
+			   const char *ip, int timeout_s);
 
 /* Number of open remote shells. */
-int status_nshells(struct inst_status *st);
+int inst_status_nshells(struct inst_status *st);
 
 #endif

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <linux/blkpg.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <poll.h>
@@ -36,7 +37,7 @@
 #define WIPE_BYTES ((uint64_t)1 << 20) /* weakness 48: 1 MiB at each end, as documented */
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
@@ -90,7 +91,8 @@ static void tool_child(const struct tool_job *j)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (j->root[0]) {
 		/* the binds vanish with the namespace when the tool exits */
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(126);
 		for (i = 0; i < j->n_binds; i++)
 			if (mount(j->binds[i][0], j->binds[i][1], NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -150,9 +152,9 @@ int inst_tool_run(const char *root, const char *const argv[], const void *in, si
 		fail(err, errsz, "%s: not found in %s", argv[0], j->root[0] ? j->root : "the host");
 		goto out_free;
 	}
-	if (j->root[0] && (tool_bind(j, "/dev", "/dev") < 0 || tool_bind(j, "/proc", "/proc") < 0 ||
-			   tool_bind(j, "/sys", "/sys") < 0 ||
-			   (src_dir && tool_bind(j, src_dir, SRC_MNT) < 0))) {
+	if (j->root[0] &&
+	    (tool_bind(j, "/dev", "/dev") < 0 || tool_bind(j, "/proc", "/proc") < 0 ||
+	     tool_bind(j, "/sys", "/sys") < 0 || (src_dir && tool_bind(j, src_dir, SRC_MNT) < 0))) {
 		fail(err, errsz, "%s: cannot prepare %s: %s", argv[0], j->root, strerror(errno));
 		goto out_free;
 	}
@@ -251,14 +253,15 @@ static int read_esp_json(struct inst_storage *st, char *err, size_t errsz)
 
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
 			json_decref(doc);
-			return fail(err, errsz, "image: %s: %s missing or not a number", path, f[i].key);
+			return fail(err, errsz, "image: %s: %s missing or not a number", path,
+				    f[i].key);
 		}
 		*f[i].out = (uint64_t)json_integer_value(v);
 	}
 	json_decref(doc);
-	if (st->esp.size == 0 || st->esp.size > MAX_ESP_BYTES ||
-	    st->esp.grubenv_size != 1024 || st->esp.key_size < INST_LUKS_KEY_BYTES ||
-	    st->esp.key_size > 65536 || st->esp.grubenv_offset > st->esp.size - 1024 ||
+	if (st->esp.size == 0 || st->esp.size > MAX_ESP_BYTES || st->esp.grubenv_size != 1024 ||
+	    st->esp.key_size < INST_LUKS_KEY_BYTES || st->esp.key_size > 65536 ||
+	    st->esp.grubenv_offset > st->esp.size - 1024 ||
 	    st->esp.key_offset > st->esp.size - st->esp.key_size ||
 	    (st->esp.key_offset < st->esp.grubenv_offset + 1024 &&
 	     st->esp.grubenv_offset < st->esp.key_offset + st->esp.key_size))
@@ -283,7 +286,8 @@ static int read_esp_img(struct inst_storage *st, char *err, size_t errsz)
 		return fail(err, errsz, "out of memory for the ESP image");
 	}
 	while (got < st->esp.size) {
-		unsigned want = st->esp.size - got > (1u << 30) ? (1u << 30) : (unsigned)(st->esp.size - got);
+		unsigned want =
+		    st->esp.size - got > (1u << 30) ? (1u << 30) : (unsigned)(st->esp.size - got);
 		int r = gzread(gz, st->esp_img + got, want);
 
 		if (r <= 0)
@@ -295,12 +299,13 @@ static int read_esp_img(struct inst_storage *st, char *err, size_t errsz)
 		const char *msg = gzerror(gz, &e);
 
 		gzclose(gz);
-		return fail(err, errsz, "image: %s: not %" PRIu64 " bytes as esp.json says%s%s", path,
-			    st->esp.size, e ? ": " : "", e ? msg : "");
+		return fail(err, errsz, "image: %s: not %" PRIu64 " bytes as esp.json says%s%s",
+			    path, st->esp.size, e ? ": " : "", e ? msg : "");
 	}
 	gzclose(gz);
 	if (memcmp(st->esp_img + st->esp.grubenv_offset, GRUBENV_HEAD, strlen(GRUBENV_HEAD)) != 0)
-		return fail(err, errsz, "image: esp.img has no grubenv block at GrubenvOffset %" PRIu64,
+		return fail(err, errsz,
+			    "image: esp.img has no grubenv block at GrubenvOffset %" PRIu64,
 			    st->esp.grubenv_offset);
 	return 0;
 }
@@ -313,11 +318,12 @@ static int read_boot_code(struct inst_storage *st, char *err, size_t errsz)
 
 	snprintf(path, sizeof(path), "%s/boot/bios-boot.img", st->image_dir);
 	rc = fsutil_read_file(path, 512, &buf, &len);
-	if (rc < 0 || len != 512 || (unsigned char)buf[510] != 0x55 ||
-	    (unsigned char)buf[511] != 0xaa) {
+	/* 440 bytes (the code before the disk signature), or a whole boot sector */
+	if (rc < 0 || (len != 440 && len != 512) ||
+	    (len == 512 && ((unsigned char)buf[510] != 0x55 || (unsigned char)buf[511] != 0xaa))) {
 		free(buf);
 		return fail(err, errsz, "image: %s: %s", path,
-			    rc < 0 ? strerror(-rc) : "not a 512-byte boot sector");
+			    rc < 0 ? strerror(-rc) : "not GRUB's 440-byte boot code");
 	}
 	memcpy(st->mbr, buf, sizeof(st->mbr));
 	free(buf);
@@ -327,7 +333,7 @@ static int read_boot_code(struct inst_storage *st, char *err, size_t errsz)
 		free(buf);
 		return fail(err, errsz, "image: %s: %s", path,
 			    rc == -EFBIG ? "larger than the 1 MiB BIOS boot partition"
-			    : rc < 0     ? strerror(-rc)
+			    : rc < 0	 ? strerror(-rc)
 					 : "too small");
 	}
 	st->core = (unsigned char *)buf;
@@ -348,8 +354,10 @@ static int check_dm(char *err, size_t errsz)
 
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errsz, "Encrypt needs device-mapper (dm_mod, dm_crypt) in this kernel: "
-			    "/dev/mapper/control: %s", strerror(e));
+		return fail(err, errsz,
+			    "Encrypt needs device-mapper (dm_mod, dm_crypt) in this kernel: "
+			    "/dev/mapper/control: %s",
+			    strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -438,34 +446,96 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Waits up to 10 s for every partition's device node, asking the kernel to re-read
- * the table once if they are slow to come. */
+/* Reads a number from <sysfs>/class/block/<part>/<attr>; 0 if absent. */
+static uint64_t part_attr(const struct inst_storage *st, const char *part, const char *attr)
+{
+	char path[PATH_MAX], buf[32] = "";
+	unsigned long long v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/class/block/%s/%s", st->sysfs ? st->sysfs : "/sys", part,
+		 attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fsutil_read_all(fd, buf, sizeof(buf) - 1) > 0)
+		sscanf(buf, "%llu", &v);
+	close(fd);
+	return v;
+}
+
+/* Tells the kernel about the partitions itself (BLKPG): for kernels that do not parse
+ * GPT and for a re-read refused because an old partition was busy. An old partition
+ * at another place is deleted first. */
+static void add_parts(const struct inst_storage *st, size_t di)
+{
+	const struct inst_drive_plan *dp = &st->plan->drives[di];
+	const struct inst_drive *d = &st->drives[di];
+	struct inst_ctx ctx = {.sysfs = st->sysfs};
+	int fd = open(d->dev, O_RDONLY | O_CLOEXEC);
+	size_t i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < dp->n; i++) {
+		const struct inst_part *p = &dp->parts[i];
+		struct blkpg_partition bp = {.start = (long long)(p->start_lba * 512),
+					     .length = (long long)(p->sectors * 512),
+					     .pno = (int)p->num};
+		struct blkpg_ioctl_arg a = {.op = BLKPG_ADD_PARTITION,
+					    .datalen = sizeof(bp),
+					    .data = &bp};
+		char dev[160];
+		const char *base;
+
+		inst_drive_part_dev(&ctx, d, p->num, dev, sizeof(dev));
+		base = strrchr(dev, '/') + 1;
+		if (part_attr(st, base, "start") == p->start_lba &&
+		    part_attr(st, base, "size") == p->sectors)
+			continue;
+		a.op = BLKPG_DEL_PARTITION;
+		(void)ioctl(fd, BLKPG, &a);
+		a.op = BLKPG_ADD_PARTITION;
+		(void)ioctl(fd, BLKPG, &a);
+	}
+	/* partitions of an older table beyond the new ones */
+	for (i = dp->n + 1; i <= 128; i++) {
+		struct blkpg_partition bp = {.pno = (int)i};
+		struct blkpg_ioctl_arg a = {.op = BLKPG_DEL_PARTITION,
+					    .datalen = sizeof(bp),
+					    .data = &bp};
+
+		(void)ioctl(fd, BLKPG, &a);
+	}
+	close(fd);
+}
+
+/* Waits up to 10 s for every partition's device node at the planned place; if the
+ * kernel has not made them after 0.5 s, adds them itself. */
 static int wait_parts(const struct inst_storage *st, size_t di, char *err, size_t errsz)
 {
 	const struct inst_drive_plan *dp = &st->plan->drives[di];
 	const struct inst_drive *d = &st->drives[di];
 	struct inst_ctx ctx = {.sysfs = st->sysfs};
 	double start = now_s();
-	bool reread = false;
+	bool added = false;
 	size_t i;
 
 	for (i = 0; i < dp->n; i++) {
+		const struct inst_part *p = &dp->parts[i];
 		char dev[160];
 		struct stat sb;
 
-		inst_drive_part_dev(&ctx, d, dp->parts[i].num, dev, sizeof(dev));
-		while (stat(dev, &sb) < 0 || !S_ISBLK(sb.st_mode)) {
+		inst_drive_part_dev(&ctx, d, p->num, dev, sizeof(dev));
+		while (stat(dev, &sb) < 0 || !S_ISBLK(sb.st_mode) ||
+		       part_attr(st, strrchr(dev, '/') + 1, "start") != p->start_lba ||
+		       part_attr(st, strrchr(dev, '/') + 1, "size") != p->sectors) {
 			if (now_s() - start > 10)
 				return fail(err, errsz, "%s: no device %s 10 s after partitioning",
 					    d->dev, dev);
-			if (!reread && now_s() - start > 1) {
-				int fd = open(d->dev, O_RDONLY | O_CLOEXEC);
-
-				if (fd >= 0) {
-					(void)ioctl(fd, BLKRRPART);
-					close(fd);
-				}
-				reread = true;
+			if (!added && now_s() - start > 0.5) {
+				add_parts(st, di);
+				added = true;
 			}
 			usleep(20000);
 		}
@@ -561,10 +631,10 @@ static int format_part(const struct inst_storage *st, const struct inst_part *p,
 	const char *fmt[] = {"cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode",
 			     /* the key is 32 random bytes: key stretching adds nothing but
 			      * seconds and memory at every boot */
-			     "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
-			     "--key-file", "-", "--keyfile-size", "32", dev, NULL};
-	const char *open_argv[] = {"cryptsetup", "open", "--type", "luks2", "--key-file", "-",
-				   "--keyfile-size", "32", dev, name, NULL};
+			     "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--key-file",
+			     "-", "--keyfile-size", "32", dev, NULL};
+	const char *open_argv[] = {"cryptsetup",     "open", "--type", "luks2", "--key-file", "-",
+				   "--keyfile-size", "32",   dev,      name,	NULL};
 	const char *close_argv[] = {"cryptsetup", "close", name, NULL};
 	int rc;
 
@@ -573,7 +643,8 @@ static int format_part(const struct inst_storage *st, const struct inst_part *p,
 	snprintf(name, sizeof(name), "ss-install-%u", p->num);
 	snprintf(mapped, sizeof(mapped), "/dev/mapper/%s", name);
 	if (inst_tool_run(st->tools_root, fmt, st->key, sizeof(st->key), NULL, err, errsz) < 0 ||
-	    inst_tool_run(st->tools_root, open_argv, st->key, sizeof(st->key), NULL, err, errsz) < 0)
+	    inst_tool_run(st->tools_root, open_argv, st->key, sizeof(st->key), NULL, err, errsz) <
+		0)
 		return -1;
 	rc = make_ext4(st, p, mapped, src, err, errsz);
 	if (inst_tool_run(st->tools_root, close_argv, NULL, 0, NULL, cerr, sizeof(cerr)) < 0 &&
@@ -587,7 +658,7 @@ static int partition_drive(struct inst_storage *st, size_t di, char *err, size_t
 	const struct inst_drive_plan *dp = &st->plan->drives[di];
 	const struct inst_drive *d = &st->drives[di];
 	const char *sfdisk[] = {"sfdisk", "--quiet", "--wipe", "always", "--wipe-partitions",
-				"always", d->dev, NULL};
+				"always", d->dev,    NULL};
 	char script[4096];
 
 	if (drive_wipe(d, err, errsz) < 0)

@@ -20,10 +20,10 @@ struct inst_esp_info {
 
 /* Everything the writes need, checked by inst_storage_prepare before any write. */
 struct inst_storage {
-	const char *tools_root;	 /* chroot for the tools; "" = the host's own (tests) */
-	const char *image_dir;	 /* the fetched image (boot/ read from it) */
-	const char *slot_dir;	 /* slot A's files */
-	const char *data_dir;	 /* the data partition's tree */
+	const char *tools_root; /* chroot for the tools; "" = the host's own (tests) */
+	const char *image_dir;	/* the fetched image (boot/ read from it) */
+	const char *slot_dir;	/* slot A's files */
+	const char *data_dir;	/* the data partition's tree */
 	const struct inst_plan *plan;
 	const struct inst_drive *drives; /* plan->n_drives of them */
 	const char *sysfs;		 /* for partition names; NULL = /sys */
@@ -34,7 +34,7 @@ struct inst_storage {
 	struct inst_esp_info esp;
 	unsigned char *esp_img; /* esp.img, unpacked (esp.size bytes) */
 	unsigned char mbr[440];
-	unsigned char *core;	/* bios-core.img */
+	unsigned char *core; /* bios-core.img */
 	size_t core_len;
 	unsigned char key[INST_LUKS_KEY_BYTES];
 };

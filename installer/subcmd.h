@@ -21,7 +21,7 @@ int inst_kexec(const char *root, const char *kernel, const char *initrd, const c
 	       char *err, size_t errsz);
 
 /* list-drives (listdrives.c): the candidate drives, boot drive first, one a line:
- * "name dev bytes". Exit status. */
+ * "name dev bytes where". Exit status. */
 int inst_list_drives(const struct inst_flags *fl);
 
 #endif

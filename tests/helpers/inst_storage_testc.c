@@ -2,10 +2,11 @@
  * config.c, fetch.c, target.c, drives.c, layout.c, storage.c) like the installer's
  * daemon mode does after the network and enrolment steps, for
  * tests/integration/installer_storage.sh. Prints "error: <why>" and exits 1 on failure.
- *   inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES [-n]
+ *   inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES SYSFS [-n]
  * CONFIG_DIR holds the configuration with cert.pem, key.pem, CA.pem; TOOLS is the
  * -tmpRoot ("" = the host's tools, "-" = the image's tools/); DRIVES "loop3,loop4";
- * -n: dry run. */
+ * SYSFS the -sysfsDirectory (its class/net for the network configuration, its
+ * class/block for the drives); -n: dry run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,8 @@ int main(int argc, char **argv)
 	struct inst_ctx ctx = {0};
 	int rc;
 
-	if (argc < 5 || argc > 6 || (argc == 6 && strcmp(argv[5], "-n") != 0)) {
-		fprintf(stderr, "usage: inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES [-n]\n");
+	if (argc < 6 || argc > 7 || (argc == 7 && strcmp(argv[6], "-n") != 0)) {
+		fprintf(stderr, "usage: inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES SYSFS [-n]\n");
 		return 2;
 	}
 	if (inst_config_load(argv[1], INST_SRC_MEDIUM, &cfg, err, sizeof(err)) < 0) {
@@ -56,8 +57,8 @@ int main(int argc, char **argv)
 	ctx.ca_file = ca;
 	ctx.work = argv[2];
 	ctx.tmp_root = strcmp(argv[3], "-") == 0 ? "/nonexistent" : argv[3];
-	ctx.sysfs = "/sys";
-	ctx.dry_run = argc == 6;
+	ctx.sysfs = argv[5];
+	ctx.dry_run = argc == 7;
 	inst_drives_override = argv[4];
 	rc = inst_validate(&ctx, err, sizeof(err));
 	if (rc == 0)
