@@ -36,7 +36,7 @@ birth_check_appliance iso
 BIRTH_BENCH[iso]=
 tk=$EPOCHREALTIME
 birth_type iso "installer kexec-image -yes smallstack/installer"
-if birth_wait iso '^installer: starting' 600; then
+if birth_wait iso '(^|] )installer: starting' 600; then
 	t_ok "kexec-image: the installer kernel runs ($(birth_elapsed iso) s after power-on)"
 else
 	t_fail "kexec-image: the installer kernel runs" "$(birth_tail iso)"
@@ -44,7 +44,7 @@ else
 fi
 t_expect "the kexec'd installer found its configuration in the initramfs" 'config source: initramfs' \
 	grep -a 'config source' "${BIRTH_LOG[iso]}"
-if birth_wait iso '^installer: (install complete|FAILED)' 900 && grep -qa '^installer: install complete' "${BIRTH_LOG[iso]}"; then
+if birth_wait iso '(^|] )installer: (install complete|FAILED)' 900 && grep -qaE '(^|] )installer: install complete' "${BIRTH_LOG[iso]}"; then
 	t_ok "kexec'd installer reinstalls ($(birth_elapsed iso) s after power-on)"
 else
 	t_fail "kexec'd installer reinstalls" "$(birth_tail iso)"

@@ -72,7 +72,7 @@ qpid >"$BIRTH_DIR/pxe/qemu.pid"
 (tail -n +1 --pid="$(cat "$BIRTH_DIR/pxe/qemu.pid")" -s 0.1 -F "$bootlog" 2>/dev/null | tr -d '\r' |
 	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$bootlog.ts") &
 
-if birth_wait pxe '^installer: step enrol: begin' 600; then
+if birth_wait pxe '(^|] )installer: step enrol: begin' 600; then
 	t_ok "the netbooted installer waits in step enrol ($(birth_elapsed pxe) s)"
 else
 	t_fail "the netbooted installer waits in step enrol" "$(birth_tail pxe)"
@@ -84,7 +84,7 @@ t_check "enrol-testc enrols the machine" hv_ns "$SS_BIN/enrol-testc" -address="$
 	-tokenFile="$cfg/enrol-token" -hostname="$host" -ip="$ip" -caCert="$C/ca/ca.pem" \
 	-caKey="$C/ca/ca.key" -identityCaFile="$C/idca/ca.pem" -certFile="$C/admin/admin.cert" \
 	-keyFile="$C/admin/admin.key" -timeout=60
-if birth_wait pxe '^installer: (install complete|FAILED)' 900 && grep -qa '^installer: install complete' "$bootlog"; then
+if birth_wait pxe '(^|] )installer: (install complete|FAILED)' 900 && grep -qaE '(^|] )installer: install complete' "$bootlog"; then
 	t_ok "the installer installs after the enrolment ($(birth_elapsed pxe) s)"
 else
 	t_fail "the installer installs after the enrolment" "$(birth_tail pxe)"
@@ -104,14 +104,14 @@ BIRTH_T0[pxe]=$EPOCHREALTIME
 t_check "start-vm (from the disk alone)" vmc admin start-vm "$ip"
 for ((i = 0; i < 50; i++)); do [ -n "$(qpid)" ] && break; sleep 0.2; done
 qpid >"$BIRTH_DIR/pxe/qemu.pid"
-if birth_wait pxe '^hypervisor-appliance: ready' 600; then
+if birth_wait pxe '(^|] )hypervisor-appliance: ready' 600; then
 	t_ok "pxe: the disk alone boots the appliance ($(birth_elapsed pxe) s)"
 else
 	t_fail "pxe: the disk alone boots the appliance" "$(birth_tail pxe)"
 	exit 0
 fi
 t_check "pxe: the appliance came from the disk after the restart" \
-	bash -c "tail -n +$((n + 1)) '$bootlog' | grep -qa '^hypervisor-appliance: ready'"
+	bash -c "tail -n +$((n + 1)) '$bootlog' | grep -qaE '(^|] )hypervisor-appliance: ready'"
 if birth_wait_rpc pxe 300; then
 	t_ok "pxe: the installed hypervisor answers RPC"
 	birth_bench pxe disk_ready "$(birth_stages "$bootlog" "${BIRTH_T0[pxe]}" | sed -n 's/^ready //p')" \

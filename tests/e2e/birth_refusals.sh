@@ -22,16 +22,16 @@ t_ok "imageserver (trusted, :$BIRTH_IMGPORT) and one with an untrusted certifica
 # refuse CASE IDX ERROR_REGEX: boots, waits for the failure, checks the disks.
 refuse() {
 	local name=$1 re=$3 before=() after=() i ok=1
-	birth_iso "$name" "${isoargs:-}" || { t_fail "$name: per-machine ISO"; return; }
+	birth_iso "$name" || { t_fail "$name: per-machine ISO"; return; }
 	for i in "${!disks[@]}"; do before[i]=$(sha256sum <"${disks[i]}" | cut -d' ' -f1); done
 	birth_qemu "$name" cd "${extra[@]}" || { t_fail "$name: QEMU starts"; return; }
-	if birth_wait "$name" '^installer: (FAILED|install complete)' 600; then
-		if grep -qa '^installer: install complete' "${BIRTH_LOG[$name]}"; then
+	if birth_wait "$name" '(^|] )installer: (FAILED|install complete)' 600; then
+		if grep -qaE '(^|] )installer: install complete' "${BIRTH_LOG[$name]}"; then
 			t_fail "$name: refused" "the installer installed"
 			ok=0
 		else
 			t_expect "$name: refused with the reason on the serial console" "$re" \
-				grep -aE '^installer: (FAILED|step [a-z]+: FAILED)' "${BIRTH_LOG[$name]}"
+				grep -aE '(^|] )installer: (FAILED|step [a-z]+: FAILED)' "${BIRTH_LOG[$name]}"
 		fi
 	else
 		t_fail "$name: refused with the reason on the serial console" "$(birth_tail "$name")"
@@ -65,12 +65,23 @@ extra=(-device qemu-xhci -drive "file=$BIRTH_DIR/nodisk/stick.raw,format=raw,if=
 	-device "usb-storage,drive=st,removable=on")
 refuse nodisk 20 'no (drives|disks?|candidate)|drive'
 
-# A drive selector naming a disk the machine does not have (the installer's
-# driveSelector: kernel argument, as the ISO's menus pass arguments on).
+# A drive selector naming a disk the machine does not have: the installer image with a
+# second initramfs appended (as kexec-image does) holding /etc/installer/flags.extra
+# (driveSelector=a program that prints "nvme7n1").
 plain selector 21
-isoargs="installer.driveSelector=nvme7n1"
-refuse selector 21 'nvme7n1|unknown (drive|disk)|driveSelector'
-isoargs=
+sel=$BIRTH_DIR/selector/image
+mkdir -p "$sel/root/etc/installer"
+printf '#!/bin/sh\necho nvme7n1\n' >"$sel/root/etc/installer/select-drive"
+chmod 755 "$sel/root/etc/installer/select-drive"
+echo "driveSelector=/etc/installer/select-drive" >"$sel/root/etc/installer/flags.extra"
+cp "$BIRTH_IMAGES/installer/vmlinuz" "$sel/vmlinuz"
+{
+	cat "$BIRTH_IMAGES/installer/initrd.img"
+	pad=$(( (4 - $(stat -c %s "$BIRTH_IMAGES/installer/initrd.img") % 4) % 4 ))
+	head -c "$pad" /dev/zero
+	(cd "$sel/root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+} >"$sel/initrd.img"
+BIRTH_ISO_IMAGE=$sel refuse selector 21 'nvme7n1|unknown drive'
 
 plain badjson 22
 printf '{"Machine": {"Hostname": "birth-badjson", ' >"$BIRTH_DIR/badjson/cfg/config.json"

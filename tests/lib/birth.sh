@@ -22,7 +22,8 @@
 #                             config dir $BIRTH_DIR/NAME/cfg for machine number IDX
 #                             (IP $BIRTH_NET.(10+IDX), MAC 52:54:00:b1:00:IDX, hostname
 #                             birth-NAME); LAYOUT: default | encrypt | nofit | FILE
-#   birth_iso NAME [KERNEL ARGS]  $BIRTH_DIR/NAME/installer.iso (ss.test=1 added)
+#   birth_iso NAME [KERNEL ARGS]  $BIRTH_DIR/NAME/installer.iso (ss.test=1 added) of
+#                             $BIRTH_ISO_IMAGE (default: build/images/installer)
 #   birth_disk NAME [SIZE] [FORMAT]  $BIRTH_DIR/NAME/disk.(qcow2|raw), blank
 #   birth_qemu NAME MODE [QEMU ARGS...]
 #                             starts QEMU (background; $BIRTH_PID) in the namespace:
@@ -249,7 +250,7 @@ declare -A BIRTH_HOST BIRTH_IP BIRTH_MAC
 
 birth_iso() { # NAME [KERNEL ARGS]
 	local d=$BIRTH_DIR/$1 out
-	if ! out=$(bash "$SS_TOP/iso/mkiso.sh" -i "$BIRTH_IMAGES/installer" -c "$d/cfg" \
+	if ! out=$(bash "$SS_TOP/iso/mkiso.sh" -i "${BIRTH_ISO_IMAGE:-$BIRTH_IMAGES/installer}" -c "$d/cfg" \
 		-a "ss.test=1${2:+ $2}" -o "$d/installer.iso" 2>&1); then
 		echo "mkiso: $(tail -3 <<<"$out" | tr '\n' ' ')"
 		return 1
@@ -499,8 +500,8 @@ _birth_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 birth_install() {
 	local name=$1 mode=$2 secs=${3:-900} st
 	birth_qemu "$name" "$mode" || { t_fail "$name: QEMU starts"; return 1; }
-	if birth_wait "$name" '^installer: (install complete|FAILED)' "$secs" &&
-		grep -qa '^installer: install complete' "${BIRTH_LOG[$name]}"; then
+	if birth_wait "$name" '(^|] )installer: (install complete|FAILED)' "$secs" &&
+		grep -qaE '(^|] )installer: install complete' "${BIRTH_LOG[$name]}"; then
 		t_ok "$name: the installer installs onto the blank disk ($(birth_elapsed "$name") s)"
 	else
 		t_fail "$name: the installer installs onto the blank disk" "$(birth_tail "$name")"
@@ -508,7 +509,7 @@ birth_install() {
 		return 1
 	fi
 	for st in network validate fetch partition write; do
-		if grep -qaE "^installer: step $st: done in" "${BIRTH_LOG[$name]}"; then
+		if grep -qaE "(^|] )installer: step $st: done in" "${BIRTH_LOG[$name]}"; then
 			t_ok "$name: step $st done"
 		else
 			t_fail "$name: step $st done" "$(grep -a "installer: step $st" "${BIRTH_LOG[$name]}" | tr -d '\r' | tail -2 | tr '\n' '|')"
@@ -538,7 +539,7 @@ birth_elapsed() { # NAME: seconds since QEMU started (this run)
 birth_boot_disk() {
 	local name=$1 mode=${2:-disk} secs=${3:-600}
 	birth_qemu "$name" "$mode" -boot c || { t_fail "$name: QEMU starts from the disk"; return 1; }
-	if birth_wait "$name" '^hypervisor-appliance: ready' "$secs"; then
+	if birth_wait "$name" '(^|] )hypervisor-appliance: ready' "$secs"; then
 		t_ok "$name: the disk alone boots the appliance ($(birth_elapsed "$name") s)"
 	else
 		t_fail "$name: the disk alone boots the appliance" "$(birth_tail "$name")"
