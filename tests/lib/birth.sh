@@ -274,22 +274,20 @@ birth_use_disk() {
 	BIRTH_DISKFMT[$1]=$3
 }
 
-_birth_tap() { # NAME -> tap name (created once per machine, on the bridge)
-	local n=${BIRTH_TAPN[$1]:-}
-	if [ -z "$n" ]; then
-		BIRTH_TAPS=$((${BIRTH_TAPS:-0} + 1))
-		n=${SS_ID}bt$BIRTH_TAPS
-		BIRTH_TAPN[$1]=$n
-		hv_ns ip tuntap add dev "$n" mode tap &&
-			hv_ns ip link set "$n" master "$BR" &&
-			hv_ns ip link set "$n" up || return 1
-	fi
-	echo "$n"
+_birth_tap() { # NAME -> $BIRTH_TAP (created once per machine, on the bridge)
+	BIRTH_TAP=${BIRTH_TAPN[$1]:-}
+	[ -n "$BIRTH_TAP" ] && return 0
+	BIRTH_TAPS=$((${BIRTH_TAPS:-0} + 1))
+	BIRTH_TAP=${SS_ID}bt$BIRTH_TAPS
+	BIRTH_TAPN[$1]=$BIRTH_TAP
+	hv_ns ip tuntap add dev "$BIRTH_TAP" mode tap &&
+		hv_ns ip link set "$BIRTH_TAP" master "$BR" &&
+		hv_ns ip link set "$BIRTH_TAP" up
 }
 declare -A BIRTH_TAPN
 
 birth_qemu() { # NAME MODE [QEMU ARGS...]
-	local name=$1 mode=$2 d tap accel cpu args=() log
+	local name=$1 mode=$2 d accel cpu args=() log
 	shift 2
 	d=$BIRTH_DIR/$name
 	mkdir -p "$d"
@@ -308,8 +306,8 @@ birth_qemu() { # NAME MODE [QEMU ARGS...]
 		args+=(-serial "file:$log")
 	fi
 	if [ "$mode" != none ] && [ "${BIRTH_NONET:-0}" != 1 ]; then
-		tap=$(_birth_tap "$name") || return 1
-		args+=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
+		_birth_tap "$name" || return 1
+		args+=(-netdev "tap,id=n0,ifname=$BIRTH_TAP,script=no,downscript=no"
 			-device "virtio-net-pci,netdev=n0,mac=${BIRTH_MAC[$name]}")
 	fi
 	case $mode in
