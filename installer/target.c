@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "fsutil.h"
@@ -253,43 +252,34 @@ static int subnets(struct target *t)
 
 /* ---- the installer's own record ---------------------------------------------------- */
 
-/* Names that never leave the configuration directory: keys, tokens, seeds. */
-static bool secret_name(const char *name)
-{
-	return strcasestr(name, "key") || strcasestr(name, "token") || strcasestr(name, "seed");
-}
+/* What is kept of the configuration, in etc/installer (for a later reinstall) and in
+ * log/installer/tftpdata (what this install was given): a list of names, never a
+ * pattern of what to leave out (weakness 9), so a key, the enrol token or the seed
+ * cannot slip in under another name. */
+static const char *const record_etc[] = {"config.json", "imagename", "imageserver",
+					 "storage-layout.json", "tools-imagename"};
+static const char *const record_log[] = {"config.json",		"imagename",	   "imageserver",
+					 "storage-layout.json", "tools-imagename", "CA.pem",
+					 "IdentityCA.pem",	"cert.pem"};
 
 static int record(struct target *t)
 {
-	static const char *const keep[] = {"config.json", "imagename", "imageserver",
-					   "storage-layout.json"};
-	const char *dir = t->ctx->cfg->dir;
 	char path[4200], rel[600];
-	struct dirent *de;
-	int rc = 0;
-	DIR *d;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		snprintf(rel, sizeof(rel), "etc/installer/%s", keep[i]);
-		if ((rc = cfg_path(t, keep[i], path, sizeof(path))) < 0 ||
+	for (size_t i = 0; i < sizeof(record_etc) / sizeof(record_etc[0]); i++) {
+		snprintf(rel, sizeof(rel), "etc/installer/%s", record_etc[i]);
+		if ((rc = cfg_path(t, record_etc[i], path, sizeof(path))) < 0 ||
 		    (rc = copy_in(t, path, rel, 0644, true)) < 0)
 			return rc;
 	}
-	if (!(d = opendir(dir)))
-		return tfail(t, -errno, "%s: %s", dir, strerror(errno));
-	while (rc == 0 && (de = readdir(d))) {
-		struct stat sb;
-
-		if (de->d_name[0] == '.' || secret_name(de->d_name) || strlen(de->d_name) > 255)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
-		    lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
-			continue;
-		snprintf(rel, sizeof(rel), "log/installer/tftpdata/%s", de->d_name);
-		rc = copy_in(t, path, rel, 0644, true);
+	for (size_t i = 0; i < sizeof(record_log) / sizeof(record_log[0]); i++) {
+		snprintf(rel, sizeof(rel), "log/installer/tftpdata/%s", record_log[i]);
+		if ((rc = cfg_path(t, record_log[i], path, sizeof(path))) < 0 ||
+		    (rc = copy_in(t, path, rel, 0644, true)) < 0)
+			return rc;
 	}
-	closedir(d);
-	return rc;
+	return 0;
 }
 
 static int log_copy(struct target *t)
@@ -307,7 +297,7 @@ static int log_copy(struct target *t)
 		fprintf(f, "%s\n", lines[i]);
 	fclose(f);
 	log_lines_free(lines, n);
-	rc = text ? put(t, "log/installer/log", text, len, 0644) : tfail(t, -ENOMEM, "no memory");
+	rc = text ? put(t, "log/installer/log", text, len, 0600) : tfail(t, -ENOMEM, "no memory");
 	free(text);
 	return rc;
 }

@@ -93,6 +93,8 @@ static int setup(void **state)
 	put(cfgdir, "key.pem", "-----BEGIN PRIVATE KEY-----\nsecret\n");
 	put(cfgdir, "enrol-token",
 	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+	put(cfgdir, "random-seed", "not really random");
+	put(cfgdir, "machine-secret.pem", "-----BEGIN PRIVATE KEY-----\nother\n");
 	put(sysdir, "class/net/lo/type", "772\n");
 	put(sysdir, "class/net/lo/address", "00:00:00:00:00:00\n");
 	put(sysdir, "class/net/ens3/type", "1\n");
@@ -184,6 +186,9 @@ static void test_tree(void **state)
 	assert_false(exists("etc/installer/enrol-token"));
 	assert_false(exists("log/installer/tftpdata/key.pem"));
 	assert_false(exists("log/installer/tftpdata/enrol-token"));
+	assert_false(exists("log/installer/tftpdata/random-seed"));
+	assert_false(exists("log/installer/tftpdata/machine-secret.pem"));
+	assert_false(exists("log/installer/tftpdata/key.pem"));
 	inst_config_free(&cfg);
 }
 
