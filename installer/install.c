@@ -164,6 +164,11 @@ static int validate_inputs(struct inst_ctx *ctx, char *err, size_t errsz)
 		return fail(err, errsz, "no work directory, or its name is too long");
 	if (inst_drives_find(ctx, inst.drives, INST_MAX_DRIVES, &inst.n_drives, err, errsz) < 0)
 		return -1;
+	/* the plan, the sfdisk script and the boot code's place are in 512-byte LBAs */
+	for (size_t i = 0; i < inst.n_drives; i++)
+		if (inst.drives[i].sector != 512)
+			return fail(err, errsz, "%s has %u-byte sectors: only 512 is supported",
+				    inst.drives[i].dev, inst.drives[i].sector);
 	/* the layout's own errors and a gross misfit, before a long download */
 	return make_plan(ctx, 0, 0, err, errsz);
 }

@@ -43,6 +43,7 @@ static int setup(void **state)
 	put("class/block/zero/removable", "0\n");
 	put("class/block/full/size", "4194304\n");
 	put("class/block/full/removable", "0\n");
+	put("class/block/full/queue/logical_block_size", "4096\n");
 	put("class/block/zerop1/partition", "1\n");
 	put("class/block/zerop1/size", "100\n");
 	put("class/block/nosize/removable", "0\n");
@@ -112,6 +113,8 @@ static void test_named(void **state)
 	assert_int_equal(dv[0].bytes, 1ull << 30);
 	assert_string_equal(dv[1].name, "full");
 	assert_int_equal(dv[1].bytes, 2ull << 30);
+	assert_int_equal(dv[0].sector, 512);
+	assert_int_equal(dv[1].sector, 4096);
 
 	assert_int_equal(find("zero,sdq", NULL, dv, &n, err), -1);
 	assert_non_null(strstr(err, "unknown drive sdq"));
