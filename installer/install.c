@@ -223,6 +223,70 @@ int inst_validate(struct inst_ctx *ctx, char *err, size_t errsz)
 	return 0;
 }
 
+/* appends to buf (NUL-terminated, bufsz); -ENOSPC when full */
+static int append(char *buf, size_t bufsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int append(char *buf, size_t bufsz, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(buf + len, bufsz - len, fmt, ap);
+	va_end(ap);
+	return w < 0 || (size_t)w >= bufsz - len ? -ENOSPC : 0;
+}
+
+/* The extra partitions (layout entries and extra drives) for the appliance's init:
+ * etc/crypttab ("NAME PARTLABEL=..." opened with the ESP's key) when encrypting, and
+ * etc/fstab ("DEVICE MOUNTPOINT ext4 defaults") on the data partition. */
+static int write_mount_tables(char *err, size_t errsz)
+{
+	char fstab[8192] = "", crypttab[8192] = "", path[3200];
+	unsigned k = 0;
+	size_t di, i;
+	int rc = 0;
+
+	for (di = 0; di < inst.plan.n_drives && rc == 0; di++) {
+		const struct inst_drive_plan *dp = &inst.plan.drives[di];
+
+		for (i = 0; i < dp->n && rc == 0; i++) {
+			const struct inst_part *p = &dp->parts[i];
+
+			if (p->kind != INST_PK_EXTRA)
+				continue;
+			k++;
+			if (p->encrypt) {
+				rc = append(crypttab, sizeof(crypttab),
+					    "ss-extra-%u PARTLABEL=%s\n", k, p->name);
+				if (rc == 0)
+					rc = append(fstab, sizeof(fstab),
+						    "/dev/mapper/ss-extra-%u %s ext4 defaults\n", k,
+						    p->mount_point);
+			} else {
+				rc = append(fstab, sizeof(fstab), "PARTLABEL=%s %s ext4 defaults\n",
+					    p->name, p->mount_point);
+			}
+		}
+	}
+	if (rc < 0)
+		return fail(err, errsz, "too many extra partitions for etc/fstab");
+	if (k == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/etc", inst.data);
+	rc = fsutil_mkdir_p(path, 0755);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/etc/fstab", inst.data);
+		rc = fsutil_write_atomic(path, fstab, strlen(fstab), 0644);
+	}
+	if (rc == 0 && crypttab[0]) {
+		snprintf(path, sizeof(path), "%s/etc/crypttab", inst.data);
+		rc = fsutil_write_atomic(path, crypttab, strlen(crypttab), 0644);
+	}
+	return rc < 0 ? fail(err, errsz, "%s: %s", path, strerror(-rc)) : 0;
+}
+
 static void write_progress(uint64_t done, uint64_t total, const char *unit)
 {
 	inst_progress("write", done, total, unit);
@@ -248,7 +312,7 @@ int inst_write(struct inst_ctx *ctx, char *err, size_t errsz)
 		fail(err, errsz, "mkdir %s: %s", inst.data, strerror(errno));
 		return step_fail("partition", err);
 	}
-	if (inst_target_stage(ctx, inst.data, err, errsz) < 0)
+	if (inst_target_stage(ctx, inst.data, err, errsz) < 0 || write_mount_tables(err, errsz) < 0)
 		return step_fail("partition", err);
 	if (ctx->dry_run) {
 		inst_step_end("partition", 0, "dry run: no disk written");

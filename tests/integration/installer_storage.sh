@@ -401,6 +401,18 @@ t_expect "data: the hypervisor's key, mode 0600" 'Mode: +0600' debugfs -R "stat 
 rm -f "$d/got"
 dump "$datadev" /etc/ssl/hypervisor/cert.pem "$d/got"
 if cmp -s "$d/got" "$d/machine.cert"; then t_ok "data: the machine's certificate"; else t_fail "data: the machine's certificate"; fi
+if [ "$enc" = true ]; then
+  t_expect "data: etc/crypttab names the extra partitions" '^ss-extra-1 PARTLABEL=ss-x/home$' debugfs -R "cat /etc/crypttab" "$datadev"
+  t_expect "data: etc/fstab mounts them from /dev/mapper" '^/dev/mapper/ss-extra-2 /data/1 ext4 defaults$' debugfs -R "cat /etc/fstab" "$datadev"
+else
+  fstab=$(debugfs -R "cat /etc/fstab" "$datadev" 2>/dev/null)
+  if [ "$fstab" = "$(printf 'PARTLABEL=ss-x/home /home ext4 defaults\nPARTLABEL=ss-x/data/1 /data/1 ext4 defaults')" ]; then
+    t_ok "data: etc/fstab mounts /home and the extra drive by GPT name"
+  else
+    t_fail "data: etc/fstab mounts /home and the extra drive by GPT name" "$(tr '\n' '|' <<<"$fstab")"
+  fi
+  if debugfs -R "stat /etc/crypttab" "$datadev" 2>&1 | grep -q 'Inode:'; then t_fail "data: no etc/crypttab without Encrypt"; else t_ok "data: no etc/crypttab without Encrypt"; fi
+fi
 t_expect "data: etc/installer/storage-layout.json" '"Encrypt"' debugfs -R "cat /etc/installer/storage-layout.json" "$datadev"
 t_expect "/home: RootUserId 1000, RootGroupId 1001" 'User: +1000 +Group: +1001' debugfs -R "stat /" "$homedev"
 t_expect "/home: ReservedBlocksPercentage 0" '^Reserved block count: +0$' dumpe2fs -h "$homedev"
