@@ -33,8 +33,8 @@
 /* ---- fixed facts of the disk layout (docs/installer.md "Disk layout") ---------- */
 /* GPT partition names (PARTNAME in /sys/class/block/X/uevent): the appliance finds
  * its partitions by them. */
-#define INST_PART_BIOS "ss-bios"   /* BIOS boot partition: GRUB's core.img */
-#define INST_PART_ESP "ss-esp"     /* EFI system partition: GRUB, grub.cfg, grubenv */
+#define INST_PART_BIOS "ss-bios" /* BIOS boot partition: GRUB's core.img */
+#define INST_PART_ESP "ss-esp"	 /* EFI system partition: GRUB, grub.cfg, grubenv */
 #define INST_PART_SLOT_A "ss-slot-a"
 #define INST_PART_SLOT_B "ss-slot-b"
 #define INST_PART_DATA "ss-data" /* /var/lib/hypervisor, libvirt, VM volumes */
@@ -75,7 +75,7 @@ struct inst_config {
 	enum inst_source source;
 	struct fmapi_get_machine_info_response info; /* config.json */
 	bool have_info;
-	char image_name[1024];	 /* imagename, trimmed; "" = none */
+	char image_name[1024];	    /* imagename, trimmed; "" = none */
 	char imageserver_host[256]; /* imageserver "host:port" split; "" = none */
 	int imageserver_port;
 	struct inst_storage_layout layout; /* storage-layout.json (defaults if absent) */
@@ -106,7 +106,7 @@ void inst_progress(const char *step, uint64_t done, uint64_t total, const char *
 struct inst_ctx {
 	const struct inst_config *cfg;
 	bool dry_run;
-	bool efi; /* /sys/firmware/efi exists */
+	bool efi;		  /* /sys/firmware/efi exists */
 	const char *sysfs, *proc; /* -sysfsDirectory, -procDirectory */
 	const char *tmp_root;	  /* -tmpRoot: tools (the image's tools tree) */
 	const char *work;	  /* scratch directory in RAM (image, staging trees) */
@@ -125,7 +125,6 @@ struct inst_ctx {
 int inst_validate(struct inst_ctx *ctx, char *err, size_t errsz);
 /* Partitions, formats and writes (after inst_validate). 0, or -1 with err. */
 int inst_write(struct inst_ctx *ctx, char *err, size_t errsz);
-
 
 /* ---- the parts of inst_validate / inst_write ---------------------------------- */
 /* fetch.c: fetches cfg->image_name (a stream means its latest image) from the

@@ -26,6 +26,8 @@
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int log_debug_lvl = -1;
 static atomic_bool log_subseconds;
+static atomic_bool log_uptime;
+static struct timespec log_uptime_base; /* set once, under log_mu, before log_uptime */
 
 /* Watchers of new lines (log_tap_*), guarded by log_mu; log_tap_lvl is the highest
  * level any of them wants (INT_MIN when there is none), so that log_debug formats a
@@ -254,6 +256,9 @@ int log_init(const struct log_config *cfg)
 	close_outputs();
 	L.to_stderr = cfg->to_stderr;
 	atomic_store(&log_subseconds, cfg->subseconds);
+	if (cfg->uptime && log_uptime_base.tv_sec == 0 && log_uptime_base.tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &log_uptime_base);
+	atomic_store(&log_uptime, cfg->uptime);
 	L.max_size = cfg->file_max_size ? cfg->file_max_size : LOG_FILE_DEFAULT_MAX_SIZE;
 	L.quota = cfg->quota ? cfg->quota : LOG_DEFAULT_QUOTA;
 	atomic_store(&log_debug_lvl, cfg->debug_level);
@@ -295,6 +300,7 @@ void log_shutdown(void)
 	L.first_seq = L.next_seq;
 	L.inited = false;
 	atomic_store(&log_subseconds, false);
+	atomic_store(&log_uptime, false);
 	pthread_mutex_unlock(&log_mu);
 }
 
@@ -461,6 +467,18 @@ static void emit(enum log_level lvl, int dlevel, bool keep, const char *line, si
 	pthread_mutex_unlock(&log_mu);
 }
 
+/* "[  12.345]": seconds since log_uptime_base. */
+static void uptime_stamp(char *buf, size_t size)
+{
+	struct timespec now;
+	double s;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s = (double)(now.tv_sec - log_uptime_base.tv_sec) +
+	    (double)(now.tv_nsec - log_uptime_base.tv_nsec) / 1e9;
+	snprintf(buf, size, "[%7.3f]", s);
+}
+
 __attribute__((format(printf, 4, 0))) static void vformat(enum log_level lvl, int dlevel, bool keep,
 							  const char *fmt, va_list ap)
 {
@@ -469,7 +487,10 @@ __attribute__((format(printf, 4, 0))) static void vformat(enum log_level lvl, in
 	va_list ap2;
 	int n;
 
-	log_timestamp(stackbuf, sizeof(stackbuf), atomic_load(&log_subseconds));
+	if (atomic_load(&log_uptime))
+		uptime_stamp(stackbuf, sizeof(stackbuf));
+	else
+		log_timestamp(stackbuf, sizeof(stackbuf), atomic_load(&log_subseconds));
 	tslen = strlen(stackbuf);
 	stackbuf[tslen++] = ' ';
 	va_copy(ap2, ap);

@@ -33,6 +33,8 @@ struct log_config {
 	uint64_t quota;		/* delete oldest files beyond this total; 0 = 100 MiB */
 	size_t ring_lines;	/* lines kept in memory; 0 = LOG_RING_DEFAULT_LINES */
 	bool subseconds;	/* timestamps with microseconds */
+	bool uptime;		/* timestamps "[%7.3f]": seconds since the first log_init
+				   that asked for them (the installer's console lines) */
 	int debug_level;	/* debug lines up to this level are kept; -1 = none */
 };
 
