@@ -345,11 +345,19 @@ static void set_certs(struct inst_status *st, const struct instapi_set_certs_req
 	pthread_mutex_lock(&st->mu);
 	snprintf(token, sizeof(token), "%s", st->token);
 	snprintf(hostname, sizeof(hostname), "%s", st->hostname);
-	if (!st->enrol_waiting)
+	/* Checked and claimed under one lock: a second or concurrent SetCertificates is
+	 * refused even before the waiting thread has seen the first one. */
+	if (!st->enrol_waiting || st->enrolled)
 		snprintf(err, errsz, "this installer is not waiting for enrolment");
+	else if (st->enrol_busy)
+		snprintf(err, errsz, "another enrolment is being checked");
+	else
+		st->enrol_busy = true;
 	pthread_mutex_unlock(&st->mu);
-	if (err[0])
-		goto out;
+	if (err[0]) {
+		explicit_bzero(token, sizeof(token));
+		return;
+	}
 	if (fsutil_read_file(st->ca_file, 1 << 20, &ca, &ca_len) < 0) {
 		snprintf(err, errsz, "cannot read %.400s", st->ca_file);
 		goto out;
@@ -378,6 +386,9 @@ static void set_certs(struct inst_status *st, const struct instapi_set_certs_req
 	pthread_cond_broadcast(&st->cv);
 	pthread_mutex_unlock(&st->mu);
 out:
+	pthread_mutex_lock(&st->mu);
+	st->enrol_busy = false;
+	pthread_mutex_unlock(&st->mu);
 	explicit_bzero(token, sizeof(token));
 }
 

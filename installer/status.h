@@ -33,6 +33,7 @@ struct inst_status {
 	pthread_cond_t cv;
 	/* Enrolment, under mu: set by inst_status_enrol_wait, cleared when it ends. */
 	bool enrol_waiting;
+	bool enrol_busy; /* a SetCertificates is being checked */
 	char token[65];
 	char hostname[256];
 	char ip[64];   /* the machine's address for the request's SAN; "" = none */
