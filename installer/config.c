@@ -20,7 +20,6 @@
 #include "netconf.h"
 
 #define GIB (1ull << 30)
-#define MIB (1ull << 20)
 
 const char *inst_source_name(enum inst_source src)
 {
@@ -113,22 +112,17 @@ static void entry_init(struct inst_layout_entry *e)
 
 int inst_layout_default(struct inst_storage_layout *out)
 {
-	static const struct {
-		const char *mp;
-		uint64_t free;
-	} defs[] = {{"/", 2 * GIB}, {"/home", 1 * GIB}, {"/var/log", 512 * MIB}};
-
+	/* The appliance has no /home or /var/log of its own (its state lives on the data
+	 * partition), so of hyper-control's defaults (spec/hyper-control.md §4.3) only `/`
+	 * remains: each A/B slot keeps 2 GiB free for the images to come. */
 	memset(out, 0, sizeof(*out));
-	out->entries = calloc(3, sizeof(*out->entries));
+	out->entries = calloc(1, sizeof(*out->entries));
 	if (!out->entries)
 		return -ENOMEM;
-	for (size_t i = 0; i < 3; i++) {
-		entry_init(&out->entries[i]);
-		snprintf(out->entries[i].mount_point, sizeof(out->entries[i].mount_point), "%s",
-			 defs[i].mp);
-		out->entries[i].min_free_bytes = defs[i].free;
-	}
-	out->n = 3;
+	entry_init(&out->entries[0]);
+	snprintf(out->entries[0].mount_point, sizeof(out->entries[0].mount_point), "/");
+	out->entries[0].min_free_bytes = 2 * GIB;
+	out->n = 1;
 	snprintf(out->extra_basename, sizeof(out->extra_basename), "/data/");
 	out->encrypt = true;
 	return 0;
