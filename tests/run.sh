@@ -117,12 +117,44 @@ if [ "${MEMCHECK:-0}" = 1 ]; then
   done
 fi
 
+# Tests with a `# parallel: GROUP` line (QEMU boots under TCG: each keeps one core
+# busy) run together when the first of their group comes up, at most SS_PARALLEL
+# (default 2, one per core here) at once; their results are counted in name order.
+parallel_group() { sed -n 's/^# parallel: *\([a-z0-9_-]*\).*/\1/p' "$1" | head -1; }
+run_group() { # $1 = group, $2 = kind: every wanted test of the group, in parallel
+  local t n names=() running=0
+  for t in "$top/tests/$2"/*.sh; do
+    [ "$(parallel_group "$t")" = "$1" ] || continue
+    n=$2/$(basename "$t" .sh)
+    want "$n" || continue
+    names+=("${n//\//_}")
+    TEST_SCRIPT=$t run_one "${n//\//_}" bash "$t" >"$logs/${n//\//_}.count" &
+    running=$((running + 1))
+    if [ "$running" -ge "${SS_PARALLEL:-2}" ]; then
+      wait -n
+      running=$((running - 1))
+    fi
+  done
+  wait
+  for n in "${names[@]}"; do
+    cat "$logs/$n.count"
+    count "$logs/$n.log" "$n" >/dev/null
+  done
+}
+
 if [ "${MEMCHECK:-0}" != 1 ]; then
+  groups_done=" "
   for kind in integration e2e; do
     for t in "$top/tests/$kind"/*.sh; do
       [ -f "$t" ] || continue
       n=$kind/$(basename "$t" .sh)
       want "$n" || continue
+      g=$(parallel_group "$t")
+      if [ -n "$g" ]; then
+        [[ $groups_done == *" $g "* ]] || run_group "$g" "$kind"
+        groups_done="$groups_done$g "
+        continue
+      fi
       TEST_SCRIPT=$t run_one "${n//\//_}" bash "$t"
     done
   done
