@@ -36,7 +36,10 @@ CC ?= gcc
 OPT ?= -O2
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror
 CPPFLAGS += -D_GNU_SOURCE -DSS_VERSION='"$(VERSION)"' -I$(TOP)/lib -I$(TOP)
-CFLAGS += -std=c11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP
+# The build path stays out of the objects (debug info, __FILE__): a clone elsewhere
+# builds the same bytes (tests/e2e/images_repro.sh).
+REPRO_FLAGS := -ffile-prefix-map=$(TOP)=. -fdebug-prefix-map=$(TOP)=.
+CFLAGS += -std=c11 $(OPT) -g $(WARN) $(SANFLAGS) $(REPRO_FLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 
 PKGS_BASE := openssl jansson

@@ -217,9 +217,12 @@ static int parse_entry(struct lctx *c, size_t idx, json_t *o, struct inst_layout
 	json_object_foreach(o, key, val)
 	{
 		snprintf(field, sizeof(field), "BootDriveLayout[%zu].%s", idx, key);
-		if (!strcasecmp(key, "BytesPerInode"))
-			rc = get_u64(c, field, val, 1ull << 32, &e->bytes_per_inode);
-		else if (!strcasecmp(key, "FileSystemLabel"))
+		if (!strcasecmp(key, "BytesPerInode")) {
+			/* mke2fs -i takes 1 KiB .. 64 MiB; 0 means its default */
+			rc = get_u64(c, field, val, 64ull << 20, &e->bytes_per_inode);
+			if (rc == 0 && e->bytes_per_inode && e->bytes_per_inode < 1024)
+				rc = lfail(c, field, "below 1024 (mke2fs's minimum)");
+		} else if (!strcasecmp(key, "FileSystemLabel"))
 			rc = get_str(c, field, val, e->label, sizeof(e->label));
 		else if (!strcasecmp(key, "FileSystemType"))
 			rc = get_str(c, field, val, fs_type, sizeof(fs_type));
@@ -711,12 +714,8 @@ int inst_config_load(const char *dir, enum inst_source src, struct inst_config *
 		inst_config_free(cfg);
 		return rc;
 	}
-	if (cfg->image_name[0] && !cfg->imageserver_host[0]) {
-		snprintf(err, errsz, "%s/imagename names %s but %s/imageserver is missing", dir,
-			 cfg->image_name, dir);
-		inst_config_free(cfg);
-		return -ENOENT;
-	}
+	/* An imagename without an imageserver file is not refused here: the installer's
+	 * -imageServerHostname may name the server; inst_fetch_image refuses if none does. */
 	/* Mixed into the pool, not credited: harmless from anywhere, but only a seed
 	 * that did not cross the network is worth anything (weakness 8). */
 	if ((rc = inst_config_random_seed(dir, src, "/dev/urandom", &seeded, err, errsz)) < 0) {

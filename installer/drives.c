@@ -102,6 +102,11 @@ static int drive_probe(const struct inst_ctx *ctx, const char *name, int explici
 		return explicit ? -1 : 0;
 	}
 	d->bytes = (uint64_t)sectors * 512;
+	d->sector = 512;
+	snprintf(path, sizeof(path), "%s/class/block/%s/queue/logical_block_size", sysfs_dir(ctx),
+		 name);
+	if (read_attr(path, val, sizeof(val)) == 0 && sscanf(val, "%llu", &sectors) == 1)
+		d->sector = (unsigned)sectors;
 	if (!first_sector_reads(d->dev)) {
 		if (explicit)
 			snprintf(err, errsz, "drive %s: cannot read its first sector", d->dev);

@@ -14,6 +14,7 @@ struct inst_drive {
 	char name[64];	 /* "sda", "nvme0n1", "loop3" */
 	char dev[128];	 /* "/dev/sda" */
 	uint64_t bytes;	 /* size × 512 */
+	unsigned sector; /* logical block size (queue/logical_block_size; 512 if absent) */
 	char where[512]; /* the sysfs link's target: bus location, the sort key */
 };
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "image/client.h"
@@ -150,6 +151,24 @@ static const struct image_hash *failed_object(const struct fetch *f)
 	return NULL;
 }
 
+/* The objects are hard-linked into the tree, so the image needs its size once in the
+ * work directory's file system (RAM): say so before the download rather than fail
+ * with ENOSPC half-way. */
+static int room_check(struct fetch *f, char *err, size_t errsz)
+{
+	struct statvfs vfs;
+	uint64_t avail, need = f->bytes + f->bytes / 50 + (4u << 20);
+
+	if (statvfs(f->store, &vfs) < 0)
+		return 0; /* no figure: let the download tell */
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail >= need)
+		return 0;
+	snprintf(err, errsz, "image %s needs %llu MiB in %s, only %llu MiB free", f->name,
+		 (unsigned long long)(need >> 20), f->ctx->work, (unsigned long long)(avail >> 20));
+	return -ENOSPC;
+}
+
 static int get_objects(struct fetch *f, char *err, size_t errsz)
 {
 	char why[1024] = "", hex[IMAGE_HASH_HEXLEN + 1];
@@ -167,6 +186,8 @@ static int get_objects(struct fetch *f, char *err, size_t errsz)
 	}
 	/* In RAM and dropped after the install: no fsync per object. */
 	objstore_set_durable(f->st, false);
+	if ((rc = room_check(f, err, errsz)) < 0)
+		return rc;
 	inst_progress("fetch", 0, f->bytes, "bytes");
 	rc = imgclient_get_objects(f->cl, f->hashes, f->n, f->st, progress_cb, f, why, sizeof(why));
 	if (rc == 0)

@@ -104,30 +104,51 @@ static int stage_slot(const struct inst_ctx *ctx, char *err, size_t errsz)
 	return rc < 0 ? fail(err, errsz, "%s: %s", dst, strerror(-rc)) : 0;
 }
 
-/* The tools: a prepared -tmpRoot if it holds them, else the image's tools/ tree; "" means
- * the host's own (tests only). */
+static bool has_tools(const char *root)
+{
+	char probe[4200];
+
+	snprintf(probe, sizeof(probe), "%s/usr/sbin/sfdisk", root);
+	if (access(probe, X_OK) == 0)
+		return true;
+	snprintf(probe, sizeof(probe), "%s/sbin/sfdisk", root);
+	return access(probe, X_OK) == 0;
+}
+
+/* The tools: -tmpRoot if it holds them already (spec §4.4.5: a prepared tree is
+ * used as it is); else -tmpRoot becomes a link to the image's tools/ tree, so that
+ * the boot step (kexec) and hwclock find them there too; "" means the host's own
+ * tools (tests only). */
 static int pick_tools(const struct inst_ctx *ctx, char *err, size_t errsz)
 {
+	char img_tools[3100];
 	struct stat sb;
 
-	if (ctx->tmp_root && !ctx->tmp_root[0]) {
+	snprintf(img_tools, sizeof(img_tools), "%s/tools", inst.image);
+	if (!has_tools(img_tools))
+		return fail(err, errsz, "image %s has no tools/ tree with sfdisk", inst.image);
+	if (!ctx->tmp_root) {
+		snprintf(inst.tools, sizeof(inst.tools), "%s", img_tools);
+		return 0;
+	}
+	if (!ctx->tmp_root[0]) {
 		inst.tools[0] = '\0';
 		return 0;
 	}
-	if (ctx->tmp_root && strlen(ctx->tmp_root) < 3000) {
-		char probe[3100];
-
-		snprintf(probe, sizeof(probe), "%s/usr/sbin/sfdisk", ctx->tmp_root);
-		if (access(probe, X_OK) == 0 ||
-		    (snprintf(probe, sizeof(probe), "%s/sbin/sfdisk", ctx->tmp_root) > 0 &&
-		     access(probe, X_OK) == 0)) {
-			snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
-			return 0;
-		}
+	if (strlen(ctx->tmp_root) >= sizeof(inst.tools))
+		return fail(err, errsz, "-tmpRoot: name too long");
+	snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
+	if (lstat(ctx->tmp_root, &sb) == 0 && !S_ISLNK(sb.st_mode) && has_tools(ctx->tmp_root))
+		return 0;
+	if (lstat(ctx->tmp_root, &sb) == 0) {
+		/* an empty directory or an old link is replaced; anything else is kept */
+		if ((S_ISLNK(sb.st_mode) ? unlink(ctx->tmp_root) : rmdir(ctx->tmp_root)) < 0)
+			return fail(err, errsz, "-tmpRoot %s exists but holds no tools (sfdisk)",
+				    ctx->tmp_root);
 	}
-	snprintf(inst.tools, sizeof(inst.tools), "%s/tools", inst.image);
-	if (stat(inst.tools, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return fail(err, errsz, "image %s has no tools/ tree", inst.image);
+	if (symlink(img_tools, ctx->tmp_root) < 0)
+		return fail(err, errsz, "-tmpRoot %s: link to %s: %s", ctx->tmp_root, img_tools,
+			    strerror(errno));
 	return 0;
 }
 
@@ -143,6 +164,11 @@ static int validate_inputs(struct inst_ctx *ctx, char *err, size_t errsz)
 		return fail(err, errsz, "no work directory, or its name is too long");
 	if (inst_drives_find(ctx, inst.drives, INST_MAX_DRIVES, &inst.n_drives, err, errsz) < 0)
 		return -1;
+	/* the plan, the sfdisk script and the boot code's place are in 512-byte LBAs */
+	for (size_t i = 0; i < inst.n_drives; i++)
+		if (inst.drives[i].sector != 512)
+			return fail(err, errsz, "%s has %u-byte sectors: only 512 is supported",
+				    inst.drives[i].dev, inst.drives[i].sector);
 	/* the layout's own errors and a gross misfit, before a long download */
 	return make_plan(ctx, 0, 0, err, errsz);
 }
@@ -197,6 +223,70 @@ int inst_validate(struct inst_ctx *ctx, char *err, size_t errsz)
 	return 0;
 }
 
+/* appends to buf (NUL-terminated, bufsz); -ENOSPC when full */
+static int append(char *buf, size_t bufsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int append(char *buf, size_t bufsz, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(buf + len, bufsz - len, fmt, ap);
+	va_end(ap);
+	return w < 0 || (size_t)w >= bufsz - len ? -ENOSPC : 0;
+}
+
+/* The extra partitions (layout entries and extra drives) for the appliance's init:
+ * etc/crypttab ("NAME PARTLABEL=..." opened with the ESP's key) when encrypting, and
+ * etc/fstab ("DEVICE MOUNTPOINT ext4 defaults") on the data partition. */
+static int write_mount_tables(char *err, size_t errsz)
+{
+	char fstab[8192] = "", crypttab[8192] = "", path[3200];
+	unsigned k = 0;
+	size_t di, i;
+	int rc = 0;
+
+	for (di = 0; di < inst.plan.n_drives && rc == 0; di++) {
+		const struct inst_drive_plan *dp = &inst.plan.drives[di];
+
+		for (i = 0; i < dp->n && rc == 0; i++) {
+			const struct inst_part *p = &dp->parts[i];
+
+			if (p->kind != INST_PK_EXTRA)
+				continue;
+			k++;
+			if (p->encrypt) {
+				rc = append(crypttab, sizeof(crypttab),
+					    "ss-extra-%u PARTLABEL=%s\n", k, p->name);
+				if (rc == 0)
+					rc = append(fstab, sizeof(fstab),
+						    "/dev/mapper/ss-extra-%u %s ext4 defaults\n", k,
+						    p->mount_point);
+			} else {
+				rc = append(fstab, sizeof(fstab), "PARTLABEL=%s %s ext4 defaults\n",
+					    p->name, p->mount_point);
+			}
+		}
+	}
+	if (rc < 0)
+		return fail(err, errsz, "too many extra partitions for etc/fstab");
+	if (k == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/etc", inst.data);
+	rc = fsutil_mkdir_p(path, 0755);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/etc/fstab", inst.data);
+		rc = fsutil_write_atomic(path, fstab, strlen(fstab), 0644);
+	}
+	if (rc == 0 && crypttab[0]) {
+		snprintf(path, sizeof(path), "%s/etc/crypttab", inst.data);
+		rc = fsutil_write_atomic(path, crypttab, strlen(crypttab), 0644);
+	}
+	return rc < 0 ? fail(err, errsz, "%s: %s", path, strerror(-rc)) : 0;
+}
+
 static void write_progress(uint64_t done, uint64_t total, const char *unit)
 {
 	inst_progress("write", done, total, unit);
@@ -222,7 +312,7 @@ int inst_write(struct inst_ctx *ctx, char *err, size_t errsz)
 		fail(err, errsz, "mkdir %s: %s", inst.data, strerror(errno));
 		return step_fail("partition", err);
 	}
-	if (inst_target_stage(ctx, inst.data, err, errsz) < 0)
+	if (inst_target_stage(ctx, inst.data, err, errsz) < 0 || write_mount_tables(err, errsz) < 0)
 		return step_fail("partition", err);
 	if (ctx->dry_run) {
 		inst_step_end("partition", 0, "dry run: no disk written");

@@ -12,3 +12,6 @@ installer_LIBS += $(call pkg_libs,libmicrohttpd)
 # A client of Installer.Shell (tests/integration/installer_daemon.sh).
 PROGRAMS += inst-shell-testc
 inst-shell-testc_SRCS := tests/helpers/inst_shell_testc.c
+
+UNIT_TESTS += test_inst_net
+test_inst_net_SRCS := installer/net.c

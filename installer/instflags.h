@@ -16,7 +16,7 @@
 	"  decode-base64          decode base64 from stdin to stdout\n"                            \
 	"  generate-random        endless non-cryptographic random bytes to stdout\n"              \
 	"  list-drives            the drives an install would use, boot drive first\n"             \
-	"  kexec-image IMAGE -yes fetch the installer image IMAGE and kexec into it with\n"        \
+	"  kexec-image -yes IMAGE fetch the installer image IMAGE and kexec into it with\n"        \
 	"                         this machine's configuration (reinstall; stops everything)\n"    \
 	"Flags:\n"
 

@@ -549,9 +549,22 @@ int main(int argc, char **argv)
 		flags_free(fs);
 		return 2;
 	}
-	if (flags_nargs(fs) > 0)
-		rc = inst_subcommand(&fl, flags_nargs(fs), flags_args(fs));
-	else
+	if (flags_nargs(fs) > 0) {
+		/* Flags may follow the command too: "kexec-image -yes IMAGE". */
+		const char *cmd = flags_arg(fs, 0);
+		char *perr = NULL;
+
+		rc = flags_parse(fs, flags_nargs(fs), flags_args(fs), &perr);
+		if (rc < 0) {
+			if (rc != FLAGS_EHELP)
+				fprintf(stderr, "installer: %s\n", perr ? perr : "bad flags");
+			flags_print_usage(fs, stderr);
+			free(perr);
+			flags_free(fs);
+			return rc == FLAGS_EHELP ? 0 : 2;
+		}
+		rc = inst_subcommand(&fl, cmd, flags_nargs(fs), flags_args(fs));
+	} else
 		rc = daemon_run(&fl, argv);
 	flags_free(fs);
 	return rc;

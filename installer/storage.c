@@ -482,9 +482,8 @@ static void add_parts(const struct inst_storage *st, size_t di)
 		struct blkpg_partition bp = {.start = (long long)(p->start_lba * 512),
 					     .length = (long long)(p->sectors * 512),
 					     .pno = (int)p->num};
-		struct blkpg_ioctl_arg a = {.op = BLKPG_ADD_PARTITION,
-					    .datalen = sizeof(bp),
-					    .data = &bp};
+		struct blkpg_ioctl_arg a = {
+		    .op = BLKPG_ADD_PARTITION, .datalen = sizeof(bp), .data = &bp};
 		char dev[160];
 		const char *base;
 
@@ -501,9 +500,8 @@ static void add_parts(const struct inst_storage *st, size_t di)
 	/* partitions of an older table beyond the new ones */
 	for (i = dp->n + 1; i <= 128; i++) {
 		struct blkpg_partition bp = {.pno = (int)i};
-		struct blkpg_ioctl_arg a = {.op = BLKPG_DEL_PARTITION,
-					    .datalen = sizeof(bp),
-					    .data = &bp};
+		struct blkpg_ioctl_arg a = {
+		    .op = BLKPG_DEL_PARTITION, .datalen = sizeof(bp), .data = &bp};
 
 		(void)ioctl(fd, BLKPG, &a);
 	}

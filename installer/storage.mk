@@ -13,3 +13,6 @@ PROGRAMS += inst-storage-testc
 inst-storage-testc_SRCS := tests/helpers/inst_storage_testc.c $(INST_STORAGE_SRCS) \
 	installer/config.c installer/fetch.c installer/target.c
 inst-storage-testc_LIBS := -lz
+
+UNIT_TESTS += test_inst_drives
+test_inst_drives_SRCS := installer/drives.c

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,13 +224,28 @@ static int cpio_file(FILE *f, const char *name, const char *src, unsigned perm, 
 	return rc;
 }
 
+/* Which files of the configuration directory go along: not the flags (the
+ * installer's own), not the certificates (taken from /etc/ssl below), and nothing
+ * named like a key, token or seed. */
+static bool travels(const char *name)
+{
+	static const char *const not [] = {"CA.pem", "IdentityCA.pem", "cert.pem"};
+
+	for (size_t i = 0; i < sizeof(not ) / sizeof(not [0]); i++)
+		if (strcmp(name, not [i]) == 0)
+			return false;
+	return strncmp(name, "flags.", 6) != 0 && !strcasestr(name, "key") &&
+	       !strcasestr(name, "token") && !strcasestr(name, "seed");
+}
+
 /* Appends to f a newc archive holding tftpdata/: the machine's configuration (every
  * regular file of cfgdir) and its certificates. */
 static int tftpdata_cpio(FILE *f, const struct inst_flags *fl, char *err, size_t errsz)
 {
 	const char *ssl[][3] = {
-	    {"/etc/ssl/CA.pem", "tftpdata/CA.pem", "0644"},
-	    {"/etc/ssl/IdentityCA.pem", "tftpdata/IdentityCA.pem", "0644"},
+	    {fl->ca_file[0] ? fl->ca_file : "/etc/ssl/CA.pem", "tftpdata/CA.pem", "0644"},
+	    {fl->identity_ca_file[0] ? fl->identity_ca_file : "/etc/ssl/IdentityCA.pem",
+	     "tftpdata/IdentityCA.pem", "0644"},
 	    {fl->cert_file[0] ? fl->cert_file : "/etc/ssl/hypervisor/cert.pem", "tftpdata/cert.pem",
 	     "0644"},
 	    {fl->key_file[0] ? fl->key_file : "/etc/ssl/hypervisor/key.pem", "tftpdata/key.pem",
@@ -249,8 +265,8 @@ static int tftpdata_cpio(FILE *f, const struct inst_flags *fl, char *err, size_t
 		struct stat sb;
 
 		snprintf(src, sizeof(src), "%s/%s", fl->config_directory, de->d_name);
-		if (de->d_name[0] == '.' || strncmp(de->d_name, "flags.", 6) == 0 ||
-		    stat(src, &sb) < 0 || !S_ISREG(sb.st_mode) || strstr(de->d_name, "key"))
+		if (de->d_name[0] == '.' || !travels(de->d_name) || stat(src, &sb) < 0 ||
+		    !S_ISREG(sb.st_mode))
 			continue;
 		snprintf(name, sizeof(name), "tftpdata/%s", de->d_name);
 		rc = cpio_file(f, name, src, 0644, err, errsz);
@@ -377,10 +393,9 @@ static int kexec_image(struct inst_flags *fl, const char *image)
 
 /* ---- dispatch ---- */
 
-int inst_subcommand(struct inst_flags *fl, int nargs, char *const *args)
+int inst_subcommand(struct inst_flags *fl, const char *cmd, int nargs, char *const *args)
 {
-	const char *cmd = args[0];
-	int want = strcmp(cmd, "kexec-image") == 0 ? 2 : 1;
+	int want = strcmp(cmd, "kexec-image") == 0 ? 1 : 0;
 
 	if (strcmp(cmd, "decode-base64") && strcmp(cmd, "generate-random") &&
 	    strcmp(cmd, "list-drives") && strcmp(cmd, "kexec-image")) {
@@ -389,7 +404,7 @@ int inst_subcommand(struct inst_flags *fl, int nargs, char *const *args)
 	}
 	if (nargs != want) {
 		fprintf(stderr, "installer: %s takes %s\n", cmd,
-			want == 2 ? "one argument: IMAGE" : "no arguments");
+			want == 1 ? "one argument: IMAGE" : "no arguments");
 		return 2;
 	}
 	if (strcmp(cmd, "decode-base64") == 0)
@@ -398,5 +413,5 @@ int inst_subcommand(struct inst_flags *fl, int nargs, char *const *args)
 		return generate_random();
 	if (strcmp(cmd, "list-drives") == 0)
 		return inst_list_drives(fl);
-	return kexec_image(fl, args[1]);
+	return kexec_image(fl, args[0]);
 }

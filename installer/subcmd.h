@@ -7,8 +7,9 @@
 
 #include "installer/instflags.h"
 
-/* Runs args[0] with its arguments; returns the exit status (0, 1, 2 for usage). */
-int inst_subcommand(struct inst_flags *fl, int nargs, char *const *args);
+/* Runs cmd with its nargs operands args; returns the exit status (0, 1, 2 for
+ * usage). */
+int inst_subcommand(struct inst_flags *fl, const char *cmd, int nargs, char *const *args);
 
 /* Runs a tool: chrooted in root when root holds it (in /usr/sbin, /usr/bin, /sbin or
  * /bin), else from PATH; empty environment but PATH. 0 when it exited 0, else -errno

@@ -12,6 +12,7 @@
 #   CONFIG_DIR: files to bake in (regular files only, no subdirectories).
 #   LABEL: ISO volume id (default SS_INSTALLER; A-Z 0-9 _ only).
 set -euo pipefail
+umask 022
 label=SS_INSTALLER
 append=
 image='' out='' config=''
@@ -43,6 +44,8 @@ for f in "$isolinux/isolinux.bin" "$isolinux/isohdpfx.bin" "$bios_modules/ldlinu
   [ -f "$f" ] || { echo "mkiso: $f missing (apt-get install isolinux syslinux-common)" >&2; exit 1; }
 done
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+# FAT stores local time: UTC, so that the build's time zone cannot change a byte.
+export TZ=UTC
 [ "$SOURCE_DATE_EPOCH" -gt 0 ] || { echo "mkiso: SOURCE_DATE_EPOCH must be positive (xorriso ignores 0)" >&2; exit 2; }
 # Fixed FAT volume serial derived from the label, so the ESP image is stable.
 fat_serial=$(printf '%s' "$label" | sha256sum | cut -c1-8)

@@ -10,6 +10,8 @@
 # All regular files (TFTP servers that serve images refuse symlinks). Reproducible.
 # Usage: iso/mkpxe.sh -i IMAGE_DIR -o OUT_DIR [-a "KERNEL ARGS"]
 set -euo pipefail
+# Files served as they are: modes must not depend on the build's umask.
+umask 022
 image='' out='' append=''
 while getopts "i:o:a:h" opt; do
   case $opt in
@@ -78,6 +80,7 @@ CFG
 
 step "kernel and initrd"
 cp "$image/vmlinuz" "$image/initrd.img" "$tmp/"
+chmod -R u=rwX,go=rX "$tmp"
 rm -rf "$out"
 mv "$tmp" "$out"
 step "done: $out ($(du -sk "$out" | cut -f1) KiB)"

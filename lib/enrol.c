@@ -803,6 +803,16 @@ int enrol_sign_csr(X509_REQ *csr, X509 *ca_cert, EVP_PKEY *ca_key,
 		seterr(err, errsz, "signing: bad host name or validity");
 		return -EINVAL;
 	}
+	for (size_t i = 0; i < p->n_ips; i++) {
+		ASN1_OCTET_STRING *ip = a2i_IPADDRESS(p->ips[i]);
+
+		ERR_clear_error();
+		if (ip == NULL) {
+			seterr(err, errsz, "signing: bad IP address \"%s\"", p->ips[i]);
+			return -EINVAL;
+		}
+		ASN1_OCTET_STRING_free(ip);
+	}
 	if (X509_check_private_key(ca_cert, ca_key) != 1) {
 		ERR_clear_error();
 		seterr(err, errsz, "signing: the CA key is not the CA certificate's");

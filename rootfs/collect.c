@@ -320,12 +320,30 @@ static int scan_elf(struct rootfs_collect *c, const char *host)
 	return rc;
 }
 
+/* Warns about what (the host source) and records the image path: manifest.json must
+ * not depend on where the tree was built. */
 static int missing_optional(struct rootfs_collect *c, const struct rootfs_entry *e,
 			    const char *what)
 {
 	fprintf(stderr, "mkrootfs: warning: line %u: optional %s missing, skipped\n", e->line,
 		what);
-	return rootfs_strv_add(&c->missing, what) < 0 ? errf(c, -ENOMEM, "out of memory") : 0;
+	return rootfs_strv_add(&c->missing, e->path) < 0 ? errf(c, -ENOMEM, "out of memory") : 0;
+}
+
+static int strip_elf(struct rootfs_collect *c, const char *how, const char *src, const char *dst);
+
+/* True when path starts with the ELF magic. */
+static bool host_is_elf(const char *path)
+{
+	unsigned char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool elf;
+
+	if (fd < 0)
+		return false;
+	elf = read(fd, magic, 4) == 4 && memcmp(magic, "\177ELF", 4) == 0;
+	close(fd);
+	return elf;
 }
 
 static int add_file_entry(struct rootfs_collect *c, const struct rootfs_entry *e)
@@ -348,8 +366,20 @@ static int add_file_entry(struct rootfs_collect *c, const struct rootfs_entry *e
 	}
 	if (stat(canon, &st) < 0 || !S_ISREG(st.st_mode))
 		return errf(c, -EINVAL, "%s: not a regular file", e->source);
-	if ((rc = rootfs_image_add_file(c->img, e->path, canon,
-					e->mode >= 0 ? e->mode : host_mode(&st))) < 0)
+	if (c->strip_binaries && host_is_elf(canon)) {
+		char tmp[PATH_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s/binary-%zu", c->tmpdir, c->n_stripped);
+		if ((rc = strip_elf(c, "--strip-unneeded", canon, tmp)) < 0)
+			return rc;
+		c->n_stripped++;
+		rc = rootfs_image_add_file(c->img, e->path, tmp,
+					   e->mode >= 0 ? e->mode : host_mode(&st));
+	} else {
+		rc = rootfs_image_add_file(c->img, e->path, canon,
+					   e->mode >= 0 ? e->mode : host_mode(&st));
+	}
+	if (rc < 0)
 		return image_err(c, rc, "file", e->path);
 	return scan_elf(c, canon);
 }
@@ -489,12 +519,12 @@ int rootfs_collect_entry(struct rootfs_collect *c, const struct rootfs_entry *e)
 /* objcopy --strip-debug|--strip-unneeded --remove-section=.BTF src dst. Both keep
  * modules loadable: the loader needs the relocations and the symbols they name,
  * which --strip-unneeded keeps; what goes are debug info, BTF and the local symbols
- * kallsyms would show for the module's static functions. */
-static int strip_module(struct rootfs_collect *c, const char *src, const char *dst)
+ * kallsyms would show for the module's static functions. Binaries (strip-binaries)
+ * always get --strip-unneeded: what stays is what the dynamic loader needs. */
+static int strip_elf(struct rootfs_collect *c, const char *how, const char *src, const char *dst)
 {
-	char *how =
-	    c->strip_modules == ROOTFS_STRIP_UNNEEDED ? "--strip-unneeded" : "--strip-debug";
-	char *argv[] = {"objcopy", how, "--remove-section=.BTF", (char *)src, (char *)dst, NULL};
+	char *argv[] = {"objcopy",   (char *)how, "--remove-section=.BTF",
+			(char *)src, (char *)dst, NULL};
 	pid_t pid;
 	int status, rc;
 
@@ -526,7 +556,11 @@ int rootfs_collect_modules(struct rootfs_collect *c)
 			return errf(c, rc, "out of memory");
 		if (c->strip_modules != ROOTFS_STRIP_NO) {
 			snprintf(tmp, sizeof(tmp), "%s/module-%zu.ko", c->tmpdir, i);
-			if ((rc = strip_module(c, src, tmp)) < 0)
+			if ((rc = strip_elf(c,
+					    c->strip_modules == ROOTFS_STRIP_UNNEEDED
+						? "--strip-unneeded"
+						: "--strip-debug",
+					    src, tmp)) < 0)
 				return rc;
 			memcpy(src, tmp, strlen(tmp) + 1);
 		}

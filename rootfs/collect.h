@@ -25,6 +25,8 @@ struct rootfs_collect {
 	char *kver;			 /* basename of moddir */
 	bool modules_builtin;		 /* kernel without modules: module entries are built in */
 	enum rootfs_strip strip_modules; /* what objcopy drops from copied modules */
+	bool strip_binaries;		 /* ELF files of `file` lines with a SOURCE */
+	size_t n_stripped;		 /* binaries stripped into tmpdir/binary-N */
 	char *tmpdir;			 /* scratch space for stripped modules */
 	void *scanned;			 /* tsearch set of host files already ELF-scanned */
 	struct rootfs_strv inputs;	 /* every host file read, for make's depfile */

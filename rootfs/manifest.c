@@ -248,6 +248,13 @@ static int parse_option(struct parse_ctx *c, char **f, int n)
 				m->strip_modules = ROOTFS_STRIP_NO;
 			else
 				return fail(c, "strip-modules is no, debug (yes) or unneeded");
+		} else if (strncmp(f[i], "strip-binaries=", 15) == 0) {
+			if (strcmp(v, "yes") == 0)
+				m->strip_binaries = true;
+			else if (strcmp(v, "no") == 0)
+				m->strip_binaries = false;
+			else
+				return fail(c, "strip-binaries is yes or no");
 		} else {
 			return fail(c, "unknown option '%s'", f[i]);
 		}

@@ -10,11 +10,15 @@
  *   nod      PATH c|b MAJOR MINOR [mode=0600]
  *   module   NAME...                     kernel modules + their modules.dep closure
  *   option   compress=zstd|gzip|xz level=N strip-modules=no|debug|unneeded
+ *            strip-binaries=yes|no
  *   optional DIRECTIVE ...               a missing source is a warning, not an error
  *
  * compress=xz is what the kernel's XZ decoder reads: CRC32 check, LZMA2 only,
  * preset N with the "extreme" flag (xz -Ne). strip-modules=yes means debug:
  * debug sections and .BTF go; unneeded also drops the symbols no relocation uses.
+ * strip-binaries=yes: ELF files of `file` lines with a SOURCE (our own programs, built
+ * with debug info; host files come stripped by their packages) are copied through
+ * objcopy --strip-unneeded: smaller, and no build path or compiler detail inside.
  *
  * ${NAME} in any field is replaced by the value the caller gives for NAME; an
  * unknown name is an error. PATHs are absolute and normal (no "." or ".."
@@ -63,6 +67,7 @@ struct rootfs_manifest {
 	enum rootfs_compress compress;
 	int level; /* compression level, -1 for the compressor's default */
 	enum rootfs_strip strip_modules;
+	bool strip_binaries;
 };
 
 struct rootfs_var {

@@ -421,6 +421,7 @@ static int build(struct opts *o)
 	if ((rc = load_manifests(o, &m, &c)) < 0)
 		goto out;
 	c.strip_modules = m.strip_modules;
+	c.strip_binaries = m.strip_binaries;
 	for (size_t i = 0; i < m.n_entries; i++) {
 		if ((rc = rootfs_collect_entry(&c, &m.entries[i])) < 0) {
 			fprintf(stderr, "mkrootfs: %s: line %u: %s\n", o->name, m.entries[i].line,
@@ -484,6 +485,12 @@ out : {
 		char p[PATH_MAX + 32];
 
 		snprintf(p, sizeof(p), "%s/module-%zu.ko", tmpdir, i);
+		unlink(p);
+	}
+	for (size_t i = 0; i < c.n_stripped; i++) {
+		char p[PATH_MAX + 32];
+
+		snprintf(p, sizeof(p), "%s/binary-%zu", tmpdir, i);
 		unlink(p);
 	}
 	rmdir(tmpdir);

@@ -110,7 +110,7 @@ $(IMG_TOOLS_ARCHIVE): $(O)/bin/mkrootfs rootfs/tools.manifest $(IMG_PARAMS) root
 $(IMG_TOOLS): $(IMG_TOOLS_ARCHIVE)
 	@echo "images: hypervisor tools tree"
 	rm -rf $(IMAGES_DIR)/hypervisor/tools $(IMAGES_DIR)/hypervisor/tools.tmp
-	mkdir -p $(IMAGES_DIR)/hypervisor/tools.tmp
+	mkdir -p -m 0755 $(IMAGES_DIR)/hypervisor/tools.tmp
 	cd $(IMAGES_DIR)/hypervisor/tools.tmp && gzip -dc $< | cpio -idm --quiet --no-absolute-filenames
 	find $(IMAGES_DIR)/hypervisor/tools.tmp -exec touch -h -d @$(SOURCE_DATE_EPOCH) {} +
 	mv $(IMAGES_DIR)/hypervisor/tools.tmp $(IMAGES_DIR)/hypervisor/tools

@@ -16,6 +16,8 @@ run_pkgs=(
   xorriso isolinux syslinux syslinux-common syslinux-efi pxelinux mtools dosfstools
   grub-efi-amd64-bin grub-pc-bin grub-common busybox-static kexec-tools e2fsprogs cpio zstd gzip
   linux-image-amd64
+  # make images: the tools tree packs sfdisk and cryptsetup; rootfs/bootkit.py patches GRUB
+  fdisk cryptsetup-bin python3
 )
 test_pkgs=(
   udhcpc isc-dhcp-client isc-dhcp-relay tftp-hpa curl socat jq valgrind
@@ -25,7 +27,6 @@ test_pkgs=(
   nginx # bench/imageserver's peer (configured in a temp dir by the bench)
   chromium
   openipmi ipmitool # fm_power: ipmi_sim, the BMC simulator, and PowerOnMachine's tool
-  fdisk cryptsetup-bin # the installer's tools (sfdisk, cryptsetup), packed into the appliance image
   faketime # images_repro: builds at another time of day
   bc bison flex libelf-dev linux-source-6.1
 )

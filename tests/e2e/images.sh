@@ -1,4 +1,4 @@
-# timeout: 600
+# timeout: 1200
 # shellcheck shell=bash
 # Appliance images end to end: `make images` (reused when up to date), the
 # artifacts and their manifests, then real boots under QEMU: the installer's
@@ -214,3 +214,137 @@ if grep -qa '^hypervisor-appliance: libvirt: Running hypervisor: QEMU' "$IMG_WOR
 else
   t_fail "hypervisor appliance boots and libvirt answers" "$(images_fail_log hypervisor-appliance)"
 fi
+
+# --- the appliance from a disk laid out as the installer lays it out -----------
+# Written by hand here (sfdisk + dd + mke2fs -d, what installer/storage.c does) from
+# the image's boot kit: GRUB (BIOS: bios-boot.img + bios-core.img at LBA 2048; UEFI:
+# BOOTX64.EFI in esp.img) must find the slot by label, the appliance its data
+# partition by GPT name (LUKS, key on the ESP at esp.json's KeyOffset), hostname,
+# network (a bridge by the ifupdown hook) and an extra partition from fstab.
+hv=$images/hypervisor
+check_bootkit() {
+  [ "$(stat -c %s "$hv/boot/bios-boot.img")" = 440 ] || { echo "bios-boot.img not 440 bytes"; return 1; }
+  [ "$(od -An -tu8 -j $((0x5c)) -N 8 "$hv/boot/bios-boot.img" | tr -d ' ')" = 2048 ] ||
+    { echo "boot.img kernel sector is not 2048"; return 1; }
+  [ "$(od -An -tu8 -j $((0x1f4)) -N 8 "$hv/boot/bios-core.img" | tr -d ' ')" = 2049 ] ||
+    { echo "core.img blocklist does not start at 2049"; return 1; }
+  [ "$(od -An -tu2 -j $((0x1fc)) -N 2 "$hv/boot/bios-core.img" | tr -d ' ')" = \
+    $(( $(stat -c %s "$hv/boot/bios-core.img") / 512 - 1 )) ] || { echo "core.img blocklist length"; return 1; }
+  gzip -dc "$hv/boot/esp.img.gz" >"$IMG_WORK/esp.img"
+  [ "$(jq .Size "$hv/boot/esp.json")" = "$(stat -c %s "$IMG_WORK/esp.img")" ] || { echo "esp.json Size"; return 1; }
+  cmp -s <(MTOOLS_SKIP_CHECK=1 mtype -i "$IMG_WORK/esp.img" ::/grub/grubenv) \
+    <(dd if="$IMG_WORK/esp.img" bs=1024 count=1 skip="$(jq .GrubenvOffset "$hv/boot/esp.json")" \
+      iflag=skip_bytes status=none) || { echo "grubenv not at GrubenvOffset"; return 1; }
+  cmp -s <(MTOOLS_SKIP_CHECK=1 mtype -i "$IMG_WORK/esp.img" ::/ss/data.key) <(head -c 4096 /dev/zero) ||
+    { echo "data.key is not 4096 zero bytes"; return 1; }
+  MTOOLS_SKIP_CHECK=1 mdir -i "$IMG_WORK/esp.img" ::/EFI/BOOT/BOOTX64.EFI >/dev/null || { echo "no BOOTX64.EFI"; return 1; }
+  grep -q '^ss_slot=A$' <(MTOOLS_SKIP_CHECK=1 mtype -i "$IMG_WORK/esp.img" ::/grub/grubenv) || { echo "grubenv lacks ss_slot=A"; return 1; }
+}
+t_check "boot kit: boot.img -> LBA 2048, core.img blocklist 2049.., esp.json offsets match the FAT" check_bootkit
+check_tools() {
+  local c
+  for c in "sfdisk --version" "mke2fs -V" "mkfs.ext4 -V" "cryptsetup --version" "blkdiscard --version" "kexec --version"; do
+    # shellcheck disable=SC2086
+    chroot "$hv/tools" /usr/sbin/$c >/dev/null 2>&1 || { echo "chroot tools: $c fails"; return 1; }
+  done
+  [ -f "$hv/tools/etc/mke2fs.conf" ] || { echo "no /etc/mke2fs.conf"; return 1; }
+}
+t_check "tools/ tree: sfdisk, mke2fs, mkfs.ext4, cryptsetup, blkdiscard, kexec run chrooted" check_tools
+
+disk=$IMG_WORK/disk.img
+key=$IMG_WORK/data.key
+make_disk() { # the PREAMBLE's layout, LUKS data partition with the key on the ESP
+  local slot_mib start size l t esp_start
+  rm -f "$disk"
+  truncate -s 700M "$disk"
+  slot_mib=$(( ( $(stat -c %s "$hv/vmlinuz") + $(stat -c %s "$hv/initrd.img") ) / 1048576 + 16 ))
+  sfdisk -q "$disk" <<SF || return 1
+label: gpt
+start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name=ss-bios
+start=4096, size=131072, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=ss-esp
+size=${slot_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=ss-slot-a
+size=${slot_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=ss-slot-b
+size=16MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=ss-extra-1
+type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=ss-data
+SF
+  part() { sfdisk -J "$disk" | jq -r ".partitiontable.partitions[$1] | \"\(.start) \(.size)\""; }
+  dd if="$hv/boot/bios-boot.img" of="$disk" bs=440 count=1 conv=notrunc status=none
+  dd if="$hv/boot/bios-core.img" of="$disk" bs=512 seek=2048 conv=notrunc status=none
+  esp_start=$((4096 * 512))
+  dd if="$IMG_WORK/esp.img" of="$disk" bs=1M seek="$esp_start" oflag=seek_bytes conv=notrunc,sparse status=none
+  head -c 32 /dev/urandom >"$key"
+  dd if="$key" of="$disk" seek=$((esp_start + $(jq .KeyOffset "$hv/boot/esp.json"))) oflag=seek_bytes \
+    conv=notrunc status=none
+  for l in A B; do
+    t=$IMG_WORK/slot-$l
+    mkdir -p "$t"
+    cp "$hv/vmlinuz" "$hv/initrd.img" "$hv/manifest.json" "$t/"
+    echo "hypervisor/test-$l" >"$t/image-name"
+    read -r start size < <(part "$([ $l = A ] && echo 2 || echo 3)")
+    mke2fs -q -t ext4 -L "SS_SLOT_$l" -d "$t" -E offset=$((start * 512)) "$disk" $((size / 2))k || return 1
+  done
+  mkdir -p "$IMG_WORK/extra" "$IMG_WORK/data/etc/network"
+  echo "extra partition" >"$IMG_WORK/extra/marker"
+  read -r start size < <(part 4)
+  mke2fs -q -t ext4 -L EXTRA1 -d "$IMG_WORK/extra" -E offset=$((start * 512)) "$disk" $((size / 2))k || return 1
+  echo disk-machine >"$IMG_WORK/data/etc/hostname"
+  printf 'LABEL=EXTRA1 /mnt/extra1 ext4 defaults 0 2\n' >"$IMG_WORK/data/etc/fstab"
+  cat >"$IMG_WORK/data/etc/network/interfaces" <<'NET'
+# /etc/network/interfaces -- created by SmallStack installer
+
+auto lo
+iface lo inet loopback
+
+auto br0
+iface br0 inet static
+	address      10.0.2.15
+	netmask      255.255.255.0
+	gateway      10.0.2.2
+	hwaddress    52:54:00:aa:bb:01
+	bridge_ports eth0
+NET
+  # The data partition: LUKS2 (a cheap Argon2id: the test checks opening, not cost),
+  # encrypted offline (`reencrypt --encrypt`: needs no device-mapper on the host).
+  read -r start size < <(part 5)
+  truncate -s $((size * 512)) "$IMG_WORK/data.img"
+  mke2fs -q -t ext4 -L SS_DATA -d "$IMG_WORK/data" "$IMG_WORK/data.img" $((size / 2 - 32768))k || return 1
+  cryptsetup reencrypt -q --encrypt --type luks2 --reduce-device-size 32M --key-file "$key" \
+    --keyfile-size 32 --pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 \
+    "$IMG_WORK/data.img" || return 1
+  dd if="$IMG_WORK/data.img" of="$disk" bs=1M seek=$((start * 512)) oflag=seek_bytes conv=notrunc,sparse status=none
+  rm -f "$IMG_WORK/data.img"
+}
+t_check "disk laid out by hand: GPT, boot kit, slots A/B, extra partition, LUKS data" make_disk
+
+disk_boot_checks() { # NAME FIRMWARE
+  local log=$IMG_WORK/$1.log
+  for re in 'ss: booting slot A' '^hypervisor-appliance: slot: A$' \
+    '^hypervisor-appliance: data: LUKS /dev/vda6 opened$' '^hypervisor-appliance: data: /dev/mapper/ss-data$' \
+    '^hypervisor-appliance: hostname: disk-machine$' '^hypervisor-appliance: fstab: /mnt/extra1: /dev/vda5$' \
+    '^hypervisor-appliance: network: .*br0 10.0.2.15/24' '^hypervisor-appliance: ready$'; do
+    grep -qaE "$re" "$log" || { echo "$2: no /$re/: $(images_fail_log "$1")"; return 1; }
+  done
+}
+images_boot disk-seabios 300 'hypervisor-appliance: ready' -m 2048 \
+  -drive "file=$disk,format=raw,if=virtio" -nic user,model=virtio-net-pci
+t_check "disk under SeaBIOS: GRUB core at LBA 2048 boots slot A; LUKS data, hostname, fstab, bridge (ready at $IMG_TOTAL s)" \
+  disk_boot_checks disk-seabios SeaBIOS
+
+# grubenv: ss_slot=B with a one-shot ss_try=A boots A once and clears ss_try.
+esp_off=$((4096 * 512))
+env_off=$((esp_off + $(jq .GrubenvOffset "$hv/boot/esp.json")))
+grub-editenv "$IMG_WORK/grubenv" create
+grub-editenv "$IMG_WORK/grubenv" set ss_slot=B ss_try=A
+dd if="$IMG_WORK/grubenv" of="$disk" seek="$env_off" oflag=seek_bytes conv=notrunc status=none
+# shellcheck disable=SC2054 # commas inside QEMU's arguments
+ovmf_disk=(-m 2048 -machine q35 -drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
+  -drive "if=pflash,format=raw,file=$(images_ovmf_vars disk)" -drive "file=$disk,format=raw,if=virtio"
+  -nic user,model=virtio-net-pci)
+images_boot disk-ovmf-try 120 'Command line:' "${ovmf_disk[@]}"
+t_expect "UEFI: grubenv ss_try=A boots slot A once" 'ss\.slot=A' grep -a 'Command line:' "$IMG_WORK/disk-ovmf-try.log"
+t_expect "UEFI: GRUB cleared ss_try in grubenv (save_env)" '^ss_slot=B ss_try=$' \
+  bash -c "dd if='$disk' bs=1024 count=1 skip=$env_off iflag=skip_bytes status=none | grep -a '^ss_' | tr '\n' ' ' | sed 's/ \$//'"
+images_boot disk-ovmf 300 'hypervisor-appliance: ready' "${ovmf_disk[@]}"
+t_expect "UEFI: then slot B (ss_slot=B) boots to ready (at $IMG_TOTAL s)" '^hypervisor-appliance: slot: B$' \
+  grep -a '^hypervisor-appliance: \(slot\|ready\)' "$IMG_WORK/disk-ovmf.log"
+t_expect "UEFI: slot B appliance reached ready" '^hypervisor-appliance: ready$' cat "$IMG_WORK/disk-ovmf.log"

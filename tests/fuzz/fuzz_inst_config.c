@@ -27,7 +27,7 @@ static void fail(const char *what, const char *detail)
 static void check_netconf(const struct fmapi_get_machine_info_response *info)
 {
 	const struct fmapi_machine *m = &info->machine;
-	struct netconf_nic nics[8];
+	struct netconf_nic nics[8] = {0};
 	char *ifs = NULL, *resolv = NULL, err[256] = "";
 	size_t n = 0;
 

@@ -4,8 +4,8 @@
  * tests/integration/installer_storage.sh. Prints "error: <why>" and exits 1 on failure.
  *   inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES SYSFS [-n]
  * CONFIG_DIR holds the configuration with cert.pem, key.pem, CA.pem; TOOLS is the
- * -tmpRoot ("" = the host's tools, "-" = the image's tools/); DRIVES "loop3,loop4";
- * SYSFS the -sysfsDirectory (its class/net for the network configuration, its
+ * -tmpRoot ("" = the host's tools, "-" = WORK/tmproot: a link to the image's tools/); DRIVES
+ * "loop3,loop4"; SYSFS the -sysfsDirectory (its class/net for the network configuration, its
  * class/block for the drives); -n: dry run. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +35,14 @@ void inst_progress(const char *step, uint64_t done, uint64_t total, const char *
 
 int main(int argc, char **argv)
 {
-	char err[2048], cert[4200], key[4200], ca[4200];
+	char err[2048], cert[4200], key[4200], ca[4200], tmp_root[4200];
 	struct inst_config cfg;
 	struct inst_ctx ctx = {0};
 	int rc;
 
 	if (argc < 6 || argc > 7 || (argc == 7 && strcmp(argv[6], "-n") != 0)) {
-		fprintf(stderr, "usage: inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES SYSFS [-n]\n");
+		fprintf(stderr,
+			"usage: inst-storage-testc CONFIG_DIR WORK TOOLS DRIVES SYSFS [-n]\n");
 		return 2;
 	}
 	if (inst_config_load(argv[1], INST_SRC_MEDIUM, &cfg, err, sizeof(err)) < 0) {
@@ -56,7 +57,8 @@ int main(int argc, char **argv)
 	ctx.key_file = key;
 	ctx.ca_file = ca;
 	ctx.work = argv[2];
-	ctx.tmp_root = strcmp(argv[3], "-") == 0 ? "/nonexistent" : argv[3];
+	snprintf(tmp_root, sizeof(tmp_root), "%s/tmproot", argv[2]);
+	ctx.tmp_root = strcmp(argv[3], "-") == 0 ? tmp_root : argv[3];
 	ctx.sysfs = argv[5];
 	ctx.dry_run = argc == 7;
 	inst_drives_override = argv[4];

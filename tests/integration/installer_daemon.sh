@@ -9,7 +9,9 @@
 # page up, Installer.Shell over mTLS (a PTY shell with the log; refused to a stranger
 # CA, an identity-only certificate and one without grants), SIGHUP re-executing, the
 # enrolment methods with a real client (refusals: a wrong token, a request signed for
-# another key), then SIGTSTP holding the end until SIGCONT.
+# another key), then SIGTSTP holding the end until SIGCONT. Last, kexec-image (dry
+# run) against a real imageserver: the image fetched, this machine's configuration
+# and certificates appended to its initrd as a tftpdata/ archive.
 set -u
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/srpc.sh"
@@ -40,6 +42,18 @@ t_expect "decode-base64" '^hello installer$' sh -c "printf 'aGVsbG8gaW5zdGFsbGVy
 t_expect_fail "decode-base64: bad input" 'bad input' sh -c "printf 'a\$\$b!!' | '$inst' decode-base64"
 n=$("$inst" generate-random | head -c 3145728 | wc -c)
 if [ "$n" = 3145728 ]; then t_ok "generate-random: 3 MiB and it stops when the reader goes"; else t_fail "generate-random" "$n bytes"; fi
+
+# list-drives: a loop disk named with -drives (the sysfs scan skips loop devices)
+truncate -s 16M "$d/disk.img"
+if loopdev=$(losetup -f --show "$d/disk.img" 2>/dev/null); then
+  t_cleanup losetup -d "$loopdev"
+  ln=$(basename "$loopdev")
+  t_expect "list-drives: the named drive, its device and size" "^$ln $loopdev 16777216 " \
+    "$inst" list-drives -drives="$ln"
+  t_expect_fail "list-drives: an unknown drive is refused" 'nosuchdisk' "$inst" list-drives -drives=nosuchdisk
+else
+  t_skip "list-drives" "no loop device available"
+fi
 
 # --- certificates ---
 if ! srpc_ca "$d" CA || ! srpc_ca "$d" IdentityCA || ! srpc_ca "$d" OtherCA; then
@@ -326,3 +340,66 @@ else
   t_fail "SIGCONT" "exit $rc"
 fi
 if ! nsx curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then t_ok "the port is closed after the end"; else t_fail "port still open"; fi
+
+# --- kexec-image (dry run): a real imageserver, the initrd with tftpdata/ appended ---
+srpc_cert "$d" isrv CA imageserver san=DNS:localhost,IP:127.0.0.1
+srpc_cert "$d" alice CA alice grants='ImageServer.*,ObjectServer.*'
+export HOME=$d/home
+mkdir -p "$HOME/.ssl" "$d/is" "$d/img/src"
+cp "$d/alice.cert" "$d/alice.key" "$HOME/.ssl/"
+isport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$SS_BIN/imageserver" -portNum="$isport" -imageDir="$d/is/images" -objectDir="$d/is/objects" \
+  -CAfile="$d/CA.pem" -identityCAfile="$d/IdentityCA.pem" -certFile="$d/isrv.cert" \
+  -keyFile="$d/isrv.key" -logDir="$d/is/log" >"$d/is/stderr" 2>&1 &
+t_cleanup kill "$!"
+for _ in $(seq 100); do
+  curl -sf -o /dev/null "http://127.0.0.1:$isport/" && break
+  sleep 0.1
+done
+head -c 1048576 /dev/urandom >"$d/img/src/vmlinuz"
+head -c 100001 /dev/urandom >"$d/img/src/initrd.img"
+IT=("$SS_BIN/imagetool" -imageServerPortNum="$isport" -CAfile="$d/CA.pem")
+if "${IT[@]}" mkdir smallstack/installer >/dev/null 2>&1 &&
+  "${IT[@]}" add smallstack/installer/v1 "$d/img/src" >/dev/null 2>&1; then
+  t_ok "kexec-image: an installer image on a real imageserver"
+else
+  t_fail "kexec-image: the image" "$(tail -3 "$d/is/stderr" | tr '\n' ' ')"
+fi
+mkcfg "$d/etcinst"
+echo "localhost:$isport" >"$d/etcinst/imageserver"
+echo "tmpRoot=/nowhere" >"$d/etcinst/flags.default"
+echo "not to travel" >"$d/etcinst/old-key.pem"
+echo "0123" >"$d/etcinst/enrol-token"
+KX=("$inst" kexec-image -yes -dryRun -configDirectory="$d/etcinst" -workDirectory="$d/kx"
+  -certFile="$d/machine.cert" -keyFile="$d/machine.key" -CAfile="$d/CA.pem"
+  -identityCAfile="$d/IdentityCA.pem")
+t_expect "kexec-image: fetched, the initrd made, kexec planned (dry run)" \
+  "dry run: would kexec -l $d/kx/kexec-image/image/vmlinuz --initrd=$d/kx/kexec-image/initrd-tftpdata.img --append=\"console=tty0 console=ttyS0,115200n8\"" \
+  "${KX[@]}" smallstack/installer
+new=$d/kx/kexec-image/initrd-tftpdata.img
+if cmp -s -n 100001 "$new" "$d/img/src/initrd.img"; then
+  t_ok "kexec-image: the image's initrd comes first, unchanged"
+else
+  t_fail "kexec-image: the initrd's start"
+fi
+tail -c +100005 "$new" >"$d/kx/appended.cpio"
+listing=$(cpio -itv <"$d/kx/appended.cpio" 2>/dev/null)
+note echo "$listing"
+names=$(awk '{print $NF}' <<<"$listing" | sort | tr '\n' ' ')
+want="tftpdata tftpdata/CA.pem tftpdata/IdentityCA.pem tftpdata/cert.pem tftpdata/config.json tftpdata/imagename tftpdata/imageserver tftpdata/key.pem "
+if [ "$names" = "$want" ]; then
+  t_ok "kexec-image: the appended newc archive holds tftpdata/ (configuration, CAs, cert, key)"
+else
+  t_fail "kexec-image: the archive" "$names"
+fi
+if grep -qE '^-rw------- .* tftpdata/key\.pem$' <<<"$listing"; then t_ok "kexec-image: key.pem 0600 in the archive"; else t_fail "kexec-image: key.pem mode"; fi
+mkdir -p "$d/kx/x"
+(cd "$d/kx/x" && cpio -id --quiet <"$d/kx/appended.cpio")
+if cmp -s "$d/kx/x/tftpdata/key.pem" "$d/machine.key" && cmp -s "$d/kx/x/tftpdata/config.json" "$d/etcinst/config.json"; then
+  t_ok "kexec-image: the files' contents"
+else
+  t_fail "kexec-image: the files' contents"
+fi
+t_expect_fail "kexec-image: a missing image is a clear failure" 'kexec-image: .*(not found|no image)' \
+  "${KX[@]}" smallstack/nothing
+t_expect_fail "kexec-image: IMAGE is required" 'takes one argument' "$inst" kexec-image -yes

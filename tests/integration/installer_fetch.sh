@@ -142,12 +142,27 @@ if [ ! -e "$d/work/objects" ]; then t_ok "fetch: the object store in RAM is remo
 t_expect_fail "fetch: dest must not exist" 'exists' "$tc" fetch "$cfg" medium "$d/work" "$d/dest"
 
 # --- refusals ---
+# A work directory in too little RAM: refused before the download, nothing left.
+mkdir -p "$d/small"
+if mount -t tmpfs -o size=2m tmpfs "$d/small" 2>/dev/null; then
+  t_cleanup umount "$d/small"
+  t_expect_fail "fetch: too little RAM for the image is said before the download" \
+    'image smallstack/hypervisor/v1 needs [0-9]+ MiB in .*/small, only [0-9]+ MiB free' \
+    "$tc" fetch "$cfg" medium "$d/small" "$d/small/dest"
+  if [ -z "$(ls -A "$d/small")" ]; then t_ok "fetch: and leaves nothing in it"; else t_fail "fetch: and leaves nothing in it" "$(ls -A "$d/small")"; fi
+else
+  t_skip "fetch: too little RAM for the image" "cannot mount a tmpfs (not root?)"
+fi
 echo "smallstack/nope" >"$cfg/imagename"
 t_expect_fail "fetch: a missing image" 'smallstack/nope not found' "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
 echo "smallstack/hypervisor/v9" >"$cfg/imagename"
 t_expect_fail "fetch: a missing image in a stream" 'image smallstack/hypervisor/v9 not found' \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
 echo "smallstack/hypervisor" >"$cfg/imagename"
+mv "$cfg/imageserver" "$d/imageserver.saved"
+t_expect_fail "fetch: no imageserver file (and no flag naming one)" 'no imageserver given' \
+  "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
+mv "$d/imageserver.saved" "$cfg/imageserver"
 closed=$(free_port)
 echo "127.0.0.1:$closed" >"$cfg/imageserver"
 t_expect_fail "fetch: an unreachable imageserver" "imageserver 127.0.0.1:$closed: unreachable" \

@@ -196,14 +196,41 @@ t_cleanup losetup -d "$B"
 drives=$(basename "$A"),$(basename "$B")
 sums() { openssl dgst -sha256 -r "$A" "$B" | awk '{ print $1 }' | tr '\n' ' '; }
 
-# unchanged NAME PATTERN ARGS...: the run is refused with PATTERN and no disk changes
+# run_install WORK DRIVES [-n]: one install, its output on stdout; 0 if it completed. The
+# real installer (-skipNetwork: what follows the network and enrolment steps) as the
+# child of a PID namespace's init, where its reboot(2) ends only that namespace;
+# inst-storage-testc (the same inst_validate + inst_write) until the program links.
+touch -d 2020-01-01 "$d/ts"
+run_install() {
+  local w=$1 drv=$2 dry=false out
+  [ "${3:-}" = -n ] && dry=true
+  if [ "$runner" = installer ]; then
+    # shellcheck disable=SC2016 # the inner shell's $$ and $@
+    out=$(unshare --pid --fork --mount-proc sh -c 'test $$ = 1 || exit 99; "$@"; echo "installer returned $?"' \
+      sh "$SS_BIN/installer" -dryRun=$dry -testMode -skipNetwork -consoleShell=false \
+      -portNum="$(free_port)" -configSource=medium -tftpDirectory="$cfg" -workDirectory="$w" \
+      -tmpRoot="$w/tmproot" -drives="$drv" -sysfsDirectory="$sys" -logDir="$w/log" \
+      -buildTimestampFile="$d/ts" -resolvConf="$w/resolv.conf" -driveSelector="${selector:-}" \
+      2>&1 </dev/null)
+    echo "$out"
+    # for real it must end in the reboot; a dry run exits
+    grep -q 'installer: install complete' <<<"$out" &&
+      { [ "$dry" = true ] || ! grep -q 'installer returned' <<<"$out"; }
+  else
+    if [ "$dry" = true ]; then "$tc" "$cfg" "$w" - "$drv" "$sys" -n; else "$tc" "$cfg" "$w" - "$drv" "$sys"; fi
+  fi
+}
+runner=testc
+[ -x "$SS_BIN/installer" ] && runner=installer
+echo "# runner: $runner"
+
+# unchanged NAME PATTERN DRIVES: the install is refused with PATTERN, no disk changes
 n=0
 unchanged() {
   local name=$1 pat=$2 before after
-  shift 2
   n=$((n + 1))
   before=$(sums)
-  t_expect_fail "$name" "$pat" "$tc" "$cfg" "$d/w$n" - "$@" "$sys"
+  t_expect_fail "$name" "$pat" run_install "$d/w$n" "$3"
   after=$(sums)
   if [ "$before" = "$after" ]; then t_ok "$name: every disk's SHA-256 unchanged"; else t_fail "$name: every disk's SHA-256 unchanged"; fi
 }
@@ -220,6 +247,17 @@ unchanged "an object whose hash does not match" "object $h" "$drives"
 echo "test/noboot" >"$cfg/imagename"
 unchanged "an image without its boot kit" 'esp.json' "$drives"
 echo "smallstack/hypervisor" >"$cfg/imagename"
+printf '#!/bin/sh\necho nosuchdisk\n' >"$d/selector-bad"
+# shellcheck disable=SC2016 # the selector's own $a, $0 and $@
+printf '#!/bin/sh\nfor a; do echo "$a"; done >"$0.args"; echo "$@"\n' >"$d/selector-all"
+chmod +x "$d/selector-bad" "$d/selector-all"
+if [ "$runner" = installer ]; then
+  selector=$d/selector-bad
+  unchanged "a -driveSelector that names an unknown drive" '-driveSelector: unknown drive nosuchdisk' "$drives"
+  selector=
+else
+  t_skip "a -driveSelector that names an unknown drive" "the installer program is not built"
+fi
 dm=no
 dmsetup version >/dev/null 2>&1 && dm=yes
 if [ "$dm" = no ]; then
@@ -229,7 +267,7 @@ if [ "$dm" = no ]; then
 fi
 n=$((n + 1))
 before=$(sums)
-t_expect "dry run: validated and staged" 'step partition: done' "$tc" "$cfg" "$d/w$n" - "$drives" "$sys" -n
+t_expect "dry run: validated and staged" 'step partition: done' run_install "$d/w$n" "$drives" -n
 if [ "$before" = "$(sums)" ]; then t_ok "dry run: every disk's SHA-256 unchanged"; else t_fail "dry run: every disk's SHA-256 unchanged"; fi
 
 # --- the install (Encrypt when the kernel can open LUKS) ---
@@ -238,17 +276,22 @@ enc=false
 layout "$enc" 209715200
 n=$((n + 1))
 start=$(date +%s%N)
-out=$("$tc" "$cfg" "$d/w$n" - "$drives" "$sys" 2>&1)
+out=$(run_install "$d/w$n" "$drives" 2>&1)
 rc=$?
 echo "# install took $(( ($(date +%s%N) - start) / 1000000 )) ms (Encrypt=$enc)"
-if [ $rc -eq 0 ] && grep -q '^ok$' <<<"$out"; then t_ok "install onto $drives"; else
+if [ $rc -eq 0 ]; then t_ok "install onto $drives"; else
   t_fail "install onto $drives" "$(tail -5 <<<"$out" | tr '\n' ' ')"
   exit 0
 fi
 for s in validate fetch partition write configure; do
   if grep -q "installer: step $s: done" <<<"$out"; then t_ok "step $s reported"; else t_fail "step $s reported"; fi
 done
-t_expect "the boot step gets slot A's kernel" "^kexec no kernel $d/w$n/slot-a/vmlinuz initrd $d/w$n/slot-a/initrd.img cmdline console=tty0 console=ttyS0,115200n8 ss.slot=A\$" echo "$out"
+if [ "$runner" = installer ]; then
+  t_expect "then the reboot (test mode: at once)" 'installer: rebooting' echo "$out"
+else
+  t_expect "the boot step gets slot A's kernel" "^kexec no kernel $d/w$n/slot-a/vmlinuz initrd $d/w$n/slot-a/initrd.img cmdline console=tty0 console=ttyS0,115200n8 ss.slot=A\$" echo "$out"
+fi
+if [ -L "$d/w$n/tmproot" ] && [ "$(readlink "$d/w$n/tmproot")" = "$d/w$n/image/tools" ]; then t_ok "-tmpRoot links to the image's tools"; else t_fail "-tmpRoot links to the image's tools" "$(ls -la "$d/w$n/tmproot" 2>&1)"; fi
 
 # --- the GPT ---
 part() { # DISK N -> the partition's device
@@ -264,7 +307,7 @@ for p in t["partitions"]:
 EOF
 )
 line() { sed -n "$1p" <<<"$expect_gpt"; }
-[ "$(line 1)" = gpt ] && t_ok "GPT label" || t_fail "GPT label" "$(line 1)"
+if [ "$(line 1)" = gpt ]; then t_ok "GPT label"; else t_fail "GPT label" "$(line 1)"; fi
 t_expect "p1 ss-bios: BIOS boot at LBA 2048, 1 MiB" '^2048 2048 21686148-6E69-6E6F-7444-656564454649 ss-bios$' line 2
 t_expect "p2 ss-esp: EFI system at LBA 4096, 64 MiB" '^4096 131072 C12A7328-F81F-11D2-BA4B-00A0C93EC93B ss-esp$' line 3
 t_expect "p3 ss-slot-a" '^135168 [0-9]+ 0FC63DAF-8483-4772-8E79-3D69D8477DE4 ss-slot-a$' line 4
@@ -330,7 +373,7 @@ for f in vmlinuz initrd.img manifest.json; do
   dump "$(part "$A" 3)" "/$f" "$d/got"
   [ "$(sha256sum <"$d/got")" = "$(sha256sum <"$img/$f")" ] || { ok=0; echo "# slot A: $f differs"; }
 done
-[ "$ok" = 1 ] && t_ok "slot A: vmlinuz, initrd.img, manifest.json hash as the image's" || t_fail "slot A: vmlinuz, initrd.img, manifest.json hash as the image's"
+if [ "$ok" = 1 ]; then t_ok "slot A: vmlinuz, initrd.img, manifest.json hash as the image's"; else t_fail "slot A: vmlinuz, initrd.img, manifest.json hash as the image's"; fi
 t_expect "slot A: image-name" '^smallstack/hypervisor$' debugfs -R "cat /image-name" "$(part "$A" 3)"
 ls_b=$(debugfs -R "ls -p /" "$(part "$A" 4)" 2>/dev/null | awk -F/ '{ print $6 }' | grep -vE '^(\.|\.\.|lost\+found)?$' | tr '\n' ' ')
 if [ -z "$ls_b" ]; then t_ok "slot B: empty"; else t_fail "slot B: empty" "$ls_b"; fi
@@ -358,6 +401,18 @@ t_expect "data: the hypervisor's key, mode 0600" 'Mode: +0600' debugfs -R "stat 
 rm -f "$d/got"
 dump "$datadev" /etc/ssl/hypervisor/cert.pem "$d/got"
 if cmp -s "$d/got" "$d/machine.cert"; then t_ok "data: the machine's certificate"; else t_fail "data: the machine's certificate"; fi
+if [ "$enc" = true ]; then
+  t_expect "data: etc/crypttab names the extra partitions" '^ss-extra-1 PARTLABEL=ss-x/home$' debugfs -R "cat /etc/crypttab" "$datadev"
+  t_expect "data: etc/fstab mounts them from /dev/mapper" '^/dev/mapper/ss-extra-2 /data/1 ext4 defaults$' debugfs -R "cat /etc/fstab" "$datadev"
+else
+  fstab=$(debugfs -R "cat /etc/fstab" "$datadev" 2>/dev/null)
+  if [ "$fstab" = "$(printf 'PARTLABEL=ss-x/home /home ext4 defaults\nPARTLABEL=ss-x/data/1 /data/1 ext4 defaults')" ]; then
+    t_ok "data: etc/fstab mounts /home and the extra drive by GPT name"
+  else
+    t_fail "data: etc/fstab mounts /home and the extra drive by GPT name" "$(tr '\n' '|' <<<"$fstab")"
+  fi
+  if debugfs -R "stat /etc/crypttab" "$datadev" 2>&1 | grep -q 'Inode:'; then t_fail "data: no etc/crypttab without Encrypt"; else t_ok "data: no etc/crypttab without Encrypt"; fi
+fi
 t_expect "data: etc/installer/storage-layout.json" '"Encrypt"' debugfs -R "cat /etc/installer/storage-layout.json" "$datadev"
 t_expect "/home: RootUserId 1000, RootGroupId 1001" 'User: +1000 +Group: +1001' debugfs -R "stat /" "$homedev"
 t_expect "/home: ReservedBlocksPercentage 0" '^Reserved block count: +0$' dumpe2fs -h "$homedev"
@@ -371,7 +426,41 @@ else
   t_expect "extra drive: ext4, 1 MiB per inode" '^Inode count: +[0-9]{2,3}$' dumpe2fs -h "$(part "$B" 1)"
 fi
 
+# --- the disk boots: GRUB (BIOS, then UEFI) finds slot A and starts its kernel ---
+if [ "$img" = "$d/fake" ]; then
+  t_skip "the installed disk boots" "the stand-in image has no real kernel (make images)"
+elif ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+  t_skip "the installed disk boots" "qemu-system-x86_64 not installed"
+else
+  . "$SS_TOP/tests/lib/images.sh"
+  images_setup
+  disk=(-m 1024 -drive "file=$d/disk0,format=raw,if=virtio,snapshot=on")
+  booted='Command line: .*ss\.slot=A'
+  if images_boot bios 90 "$booted" "${disk[@]}"; then
+    t_ok "BIOS: GRUB's boot.img + core.img load slot A's kernel with grub.cfg's command line"
+  else
+    t_fail "BIOS: the installed disk boots" "$(images_fail_log bios)"
+  fi
+  grep -qa 'hypervisor-appliance: ready' "$IMG_WORK/bios.log" && echo "# BIOS: the appliance said ready"
+  if [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
+    vars=$(images_ovmf_vars uefi)
+    if images_boot uefi 90 "$booted" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+      -drive "if=pflash,format=raw,file=$vars" "${disk[@]}"; then
+      t_ok "UEFI: BOOTX64.EFI on the ESP loads slot A's kernel"
+    else
+      t_fail "UEFI: the installed disk boots" "$(images_fail_log uefi)"
+    fi
+  else
+    t_skip "UEFI: the installed disk boots" "no OVMF"
+  fi
+fi
+
 # --- a second install over the first works too (old signatures wiped) ---
 n=$((n + 1))
-t_expect "a second install over the first" '^ok$' "$tc" "$cfg" "$d/w$n" - "$drives" "$sys"
+selector=$d/selector-all
+t_expect "a second install over the first (drives through -driveSelector)" 'step configure: done' run_install "$d/w$n" "$drives"
+selector=
+if [ "$runner" = installer ]; then
+  t_expect "-driveSelector got the candidates" "^$(basename "$A") $(basename "$B")\$" paste -sd " " "$d/selector-all.args"
+fi
 t_expect "slot A after the second install" '^smallstack/hypervisor$' debugfs -R "cat /image-name" "$(part "$A" 3)"

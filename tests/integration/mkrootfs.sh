@@ -102,6 +102,19 @@ fi
 printf 'file /etc/x /etc/hostname\nsymlink /etc/x y\n' >"$work/m3"
 t_expect_fail "conflicting entries are refused" 'symlink /etc/x: a different entry already has this path' \
   "$mkrootfs" -q -n c -o "$work/c" -m "$work/m3"
+# strip-binaries=yes: an ELF file with a SOURCE loses its symbols and debug info (and
+# the build path in it), still runs; a non-ELF file and a host path stay as they are.
+cc -g -o "$work/src/hello-bin" -x c - <<<'int main(void) { return 0; }'
+# shellcheck disable=SC2016 # ${SRC} is mkrootfs's variable
+printf 'option compress=gzip strip-binaries=yes\nfile /hello-bin ${SRC}/hello-bin\nfile /hello ${SRC}/hello.txt\n' >"$work/ms"
+"$mkrootfs" -q -n s -o "$work/s" -m "$work/ms" -D SRC="$work/src" 2>/dev/null &&
+  mkdir -p "$work/s/x" && (cd "$work/s/x" && gzip -dc ../initrd.img | cpio -id --quiet)
+t_expect "strip-binaries=yes: no .symtab or .debug_* left" '^0$' \
+  bash -c "readelf -SW '$work/s/x/hello-bin' | awk '/\\.symtab|\\.debug_/ {n++} END {print n + 0}'"
+t_check "strip-binaries=yes: the binary still runs" "$work/s/x/hello-bin"
+t_check "strip-binaries=yes: a text file is copied unchanged" cmp "$work/s/x/hello" "$work/src/hello.txt"
+t_check "strip-binaries: the original is untouched (debug info kept)" \
+  bash -c "readelf -SW '$work/src/hello-bin' | grep -q '\\.debug_info'"
 printf 'module virtio_pci\n' >"$work/m4"
 t_expect_fail "module without a module directory is refused" 'no module directory' \
   "$mkrootfs" -q -n c -o "$work/d" -m "$work/m4"

@@ -376,6 +376,15 @@ static void test_csr_refused(void **state)
 	}
 	assert_int_equal(enrol_sign_csr(csr, ca.cert, key, &params, &cert, err, sizeof(err)),
 			 -EINVAL);
+	{
+		static const char *const bad[] = {"192.0.2.10", "not-an-address"};
+		struct enrol_sign_params p = params;
+
+		p.ips = bad;
+		assert_int_equal(enrol_sign_csr(csr, ca.cert, ca.key, &p, &cert, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "not-an-address"));
+	}
 	X509_REQ_free(csr);
 	assert_int_equal(enrol_csr_new(key, "bad host", NULL, 0, &csr, err, sizeof(err)), -EINVAL);
 	assert_int_equal(

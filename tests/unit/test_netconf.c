@@ -208,6 +208,27 @@ static void test_bond(void **state)
 	done(&r);
 }
 
+/* A VlanTrunk entry makes its NIC the raw device of the VLAN subnets; it is already
+ * configured (eth0), so it gets no manual stanza of its own. */
+static void test_vlan_trunk(void **state)
+{
+	struct result r = run("{\"Hostname\": \"h8\", \"HostIpAddress\": \"10.1.0.5\","
+			      " \"HostMacAddress\": \"52:54:00:00:00:01\", \"VlanTrunk\": true}",
+			      nics3, 3);
+
+	(void)state;
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.ifs, HDR "\nauto eth0\niface eth0 inet static\n"
+				       "\taddress      10.1.0.5\n"
+				       "\tnetmask      255.255.255.0\n"
+				       "\tgateway      10.1.0.1\n"
+				       "\nauto eth0.30\niface eth0.30 inet manual\n"
+				       "\tvlan-raw-device eth0\n"
+				       "\nauto br30\niface br30 inet manual\n"
+				       "\tbridge_ports eth0.30\n");
+	done(&r);
+}
+
 static void test_no_default_subnet(void **state)
 {
 	struct result r;
@@ -269,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_bridge_only),
 	    cmocka_unit_test(test_vlan_subnets),
 	    cmocka_unit_test(test_bond),
+	    cmocka_unit_test(test_vlan_trunk),
 	    cmocka_unit_test(test_no_default_subnet),
 	    cmocka_unit_test(test_bridge_only_refusals),
 	};

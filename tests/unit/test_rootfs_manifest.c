@@ -138,6 +138,13 @@ static void test_options(void **state)
 	assert_int_equal(parse(&m, "option strip-modules=no\n", &err), 0);
 	assert_int_equal(m.strip_modules, ROOTFS_STRIP_NO);
 	assert_int_equal(parse(&m, "option strip-modules=all\n", &err), -EINVAL);
+	assert_false(m.strip_binaries);
+	assert_int_equal(parse(&m, "option strip-binaries=yes\n", &err), 0);
+	assert_true(m.strip_binaries);
+	assert_int_equal(parse(&m, "option strip-binaries=no\n", &err), 0);
+	assert_false(m.strip_binaries);
+	assert_int_equal(parse(&m, "option strip-binaries=maybe\n", &err), -EINVAL);
+	assert_string_equal(err.msg, "strip-binaries is yes or no");
 	assert_int_equal(parse(&m, "option level=10\n", &err), -EINVAL);
 	assert_string_equal(err.msg, "xz level 10 out of range 1-9");
 	assert_int_equal(parse(&m, "option compress=lz4\n", &err), -EINVAL);
