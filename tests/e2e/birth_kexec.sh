@@ -35,7 +35,11 @@ birth_boot_disk iso disk || exit 0
 birth_check_appliance iso
 BIRTH_BENCH[iso]=
 tk=$EPOCHREALTIME
-birth_type iso "installer kexec-image -yes smallstack/installer"
+# The configuration the installer kept is on the data partition (/data/etc/installer);
+# the appliance binds only etc/hypervisor and etc/ssl over /etc.
+# shellcheck disable=SC2016 # expanded by the appliance's shell
+birth_type iso 'c=/etc/installer; [ -f $c/config.json ] || c=/data/etc/installer; installer -configDirectory=$c kexec-image -yes smallstack/installer'
+
 if birth_wait iso '(^|] )installer: starting' 600; then
 	t_ok "kexec-image: the installer kernel runs ($(birth_elapsed iso) s after power-on)"
 else
