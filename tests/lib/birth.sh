@@ -235,7 +235,7 @@ birth_machine() { # NAME IDX [LAYOUT]
 {"Machine": {"Hostname": "$host", "HostIpAddress": "$ip", "HostMacAddress": "$mac",
   "SubnetId": "birthnet", "IPMI": {}},
  "Subnets": [{"Id": "birthnet", "IpGateway": "$BIRTH_GW", "IpMask": "255.255.255.0",
-  "DomainNameServers": ["$BIRTH_GW"], "DomainName": "birth.test"}]}
+  "DomainNameServers": ["$BIRTH_GW"], "DomainName": "birth.test", "Manage": true}]}
 EOF
 	echo "smallstack/hypervisor" >"$d/cfg/imagename"
 	echo "$BIRTH_GW:$BIRTH_IMGPORT" >"$d/cfg/imageserver"
