@@ -536,14 +536,15 @@ birth_elapsed() { # NAME: seconds since QEMU started (this run)
 # boot, no -kernel), waits for the appliance and its hypervisor's RPC answer.
 birth_boot_disk() {
 	local name=$1 mode=${2:-disk} secs=${3:-600}
-	birth_qemu "$name" "$mode" -boot c || { t_fail "$name: QEMU starts from the disk"; return 1; }
+	# The serial line is also a socket: on failure the daemon's log is typed out.
+	BIRTH_SERIAL_SOCK=1 birth_qemu "$name" "$mode" -boot c || { t_fail "$name: QEMU starts from the disk"; return 1; }
 	if birth_wait "$name" '(^|] )hypervisor-appliance: ready' "$secs"; then
 		t_ok "$name: the disk alone boots the appliance ($(birth_elapsed "$name") s)"
 	else
 		t_fail "$name: the disk alone boots the appliance" "$(birth_tail "$name")"
 		return 1
 	fi
-	if birth_wait_rpc "$name" 300; then
+	if birth_wait_rpc "$name" 180; then
 		local b
 		b=$(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')
 		echo "# $name disk boot stages: $b rpc $(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
@@ -552,7 +553,9 @@ birth_boot_disk() {
 			boot_rpc "$(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
 		t_ok "$name: the installed hypervisor answers RPC ($(awk -v a="${BIRTH_T0[$name]}" -v b="$BIRTH_RPC_AT" 'BEGIN { printf "%.1f", b - a }') s after power-on)"
 	else
-		t_fail "$name: the installed hypervisor answers RPC" "$(birth_tail "$name")"
+		birth_type "$name" 'tail -n 15 /var/log/hypervisor/daemon.log; ip -br addr' 2>/dev/null
+		sleep 3
+		t_fail "$name: the installed hypervisor answers RPC" "$(birth_tail "$name" 20)"
 		return 1
 	fi
 }
