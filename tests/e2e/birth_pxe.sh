@@ -69,8 +69,7 @@ echo "${BIRTH_T0[pxe]}" >"$bootlog.t0"
 qpid() { pgrep -f "qemu-system.*-name guest=hv-[0-9a-f]*-$ip" | head -1; }
 for ((i = 0; i < 50; i++)); do [ -n "$(qpid)" ] && break; sleep 0.2; done
 qpid >"$BIRTH_DIR/pxe/qemu.pid"
-(tail -n +1 --pid="$(cat "$BIRTH_DIR/pxe/qemu.pid")" -s 0.1 -F "$bootlog" 2>/dev/null | tr -d '\r' |
-	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$bootlog.ts") &
+_birth_stamp "$(cat "$BIRTH_DIR/pxe/qemu.pid")" "$bootlog"
 
 if birth_wait pxe '(^|] )installer: step enrol: begin' 600; then
 	t_ok "the netbooted installer waits in step enrol ($(birth_elapsed pxe) s)"

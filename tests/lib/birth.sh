@@ -340,11 +340,16 @@ birth_qemu() { # NAME MODE [QEMU ARGS...]
 	echo "$BIRTH_PID" >"$d/qemu.pid"
 	echo "${BIRTH_T0[$name]}" >"$log.t0"
 	# Every serial line with the time it arrived (bench/birth reads the stages from it).
-	(tail -n +1 --pid="$BIRTH_PID" -s 0.1 -F "$log" 2>/dev/null | tr -d '\r' |
-		while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$log.ts") &
+	# (No tr in between: its output to a pipe is block-buffered and would delay lines.)
+	_birth_stamp "$BIRTH_PID" "$log"
 	echo "# $name: QEMU ($accel, $mode) started, serial log $log"
 }
 declare -A BIRTH_RUN BIRTH_LOG BIRTH_T0
+
+_birth_stamp() { # PID LOG: LOG.ts gets each line of LOG with its arrival time
+	(tail -n +1 --pid="$1" -s 0.1 -F "$2" 2>/dev/null |
+		while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done >"$2.ts") &
+}
 
 birth_running() { kill -0 "$(cat "$BIRTH_DIR/$1/qemu.pid" 2>/dev/null)" 2>/dev/null; }
 
@@ -548,8 +553,8 @@ birth_boot_disk() {
 		local b
 		b=$(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')
 		echo "# $name disk boot stages: $b rpc $(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
-		# shellcheck disable=SC2046,SC2001 # pairs of words
-		birth_bench "$name" $(sed 's/\([a-z]*\) /disk_\1 /g' <<<"$b") \
+		# shellcheck disable=SC2046 # pairs of words
+		birth_bench "$name" $(awk '{ for (i = 1; i < NF; i += 2) printf "disk_%s %s ", $i, $(i + 1) }' <<<"$b") \
 			boot_rpc "$(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
 		t_ok "$name: the installed hypervisor answers RPC ($(awk -v a="${BIRTH_T0[$name]}" -v b="$BIRTH_RPC_AT" 'BEGIN { printf "%.1f", b - a }') s after power-on)"
 	else
