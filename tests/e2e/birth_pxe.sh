@@ -103,6 +103,7 @@ BIRTH_T0[pxe]=$EPOCHREALTIME
 t_check "start-vm (from the disk alone)" vmc admin start-vm "$ip"
 for ((i = 0; i < 50; i++)); do [ -n "$(qpid)" ] && break; sleep 0.2; done
 qpid >"$BIRTH_DIR/pxe/qemu.pid"
+_birth_stamp "$(cat "$BIRTH_DIR/pxe/qemu.pid")" "$bootlog" more
 if birth_wait pxe '(^|] )hypervisor-appliance: ready' 600; then
 	t_ok "pxe: the disk alone boots the appliance ($(birth_elapsed pxe) s)"
 else

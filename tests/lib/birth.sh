@@ -346,7 +346,12 @@ birth_qemu() { # NAME MODE [QEMU ARGS...]
 }
 declare -A BIRTH_RUN BIRTH_LOG BIRTH_T0
 
-_birth_stamp() { # PID LOG: LOG.ts gets each line of LOG with its arrival time
+_birth_stamp() { # PID LOG [more]: LOG.ts gets each line of LOG with its arrival time
+	if [ "${3:-}" = more ]; then # a later run appending to the same LOG: new lines only
+		(tail -n 0 --pid="$1" -s 0.1 -F "$2" 2>/dev/null |
+			while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done >>"$2.ts") &
+		return 0
+	fi
 	(tail -n +1 --pid="$1" -s 0.1 -F "$2" 2>/dev/null |
 		while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done >"$2.ts") &
 }
