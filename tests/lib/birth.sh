@@ -326,9 +326,9 @@ birth_qemu() { # NAME MODE [QEMU ARGS...]
 		args+=(-drive "file=$d/installer.iso,format=raw,if=none,id=cd0,readonly=on,media=cdrom"
 			-device "ide-cd,drive=cd0,bootindex=0")
 		;;
-	usb)
+	usb) # a stick says it is removable (QEMU's usb-storage does not by default)
 		args+=(-device qemu-xhci -drive "file=$d/installer.iso,format=raw,if=none,id=stick,readonly=on"
-			-device "usb-storage,drive=stick,bootindex=0")
+			-device "usb-storage,drive=stick,bootindex=0,removable=on")
 		;;
 	disk | uefi-disk | none) ;;
 	*) echo "birth_qemu: unknown mode $mode" >&2; return 1 ;;
