@@ -7,6 +7,8 @@
 # (not sanitized) build and collects their "# birth-bench" lines. TCG here; KVM when
 # tests/lib/qemu.sh's probe proves that it works (the accel column).
 # Usage: bench/birth/run.sh [iso] [usb] [pxe] [kexec] [uefi] [luks]   (default: the four)
+#        bench/birth/run.sh --logs TEST_LOG...   the table from logs of earlier runs
+#        (build/test-logs/e2e_birth_*.log of tests/run.sh)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -15,8 +17,15 @@ paths=("$@")
 export SS_TOP=$top SS_BUILD=$top/build SS_BIN=$top/build/bin SS_NORMAL_BIN=$top/build/bin
 out=$(mktemp -d /tmp/bench-birth.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-make -s --no-print-directory -j2 all tests >/dev/null || { echo "bench: build failed" >&2; exit 1; }
-[ -f build/images/hypervisor/initrd.img ] || make -s --no-print-directory images >/dev/null
+: >"$out/lines"
+if [ "${1:-}" = --logs ]; then
+	shift
+	for f in "$@"; do grep -h -m1 '^# birth-bench ' "$f" >>"$out/lines"; done
+	paths=()
+else
+	make -s --no-print-directory -j2 all tests >/dev/null || { echo "bench: build failed" >&2; exit 1; }
+	[ -f build/images/hypervisor/initrd.img ] || make -s --no-print-directory images >/dev/null
+fi
 
 for p in "${paths[@]}"; do
 	t=tests/e2e/birth_$p.sh
@@ -45,16 +54,16 @@ BEGIN {
 		"path", "accel", "fw", "kernel", "net", "enrol", "valid", "fetch", "part", "write",
 		"conf", "reboot", "boot", "rpc", "total"
 }
-$3 == "failed" { printf "%-6s failed (see build/test-logs/bench-birth-%s.log)\n", $2, $2; next }
+$4 == "failed" { printf "%-6s failed (see build/test-logs/bench-birth-%s.log)\n", $3, $3; next }
 {
 	delete v
-	for (i = 4; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	for (i = 5; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 	fw = ("firmware" in v) ? v["firmware"] : g("kexec")
 	reboot = ("installed" in v && "install_total" in v) ? sprintf("%.1f", n("install_total") - n("installed")) : "-"
 	rpc = ("boot_rpc" in v && "disk_ready" in v) ? sprintf("%.1f", n("boot_rpc") - n("disk_ready")) : "-"
 	total = ("boot_rpc" in v) ? sprintf("%.1f", n("install_total") + n("boot_rpc")) : "-"
-	split($3, a, "=")
-	printf "%-6s %-5s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %7s\n", $2, a[2], fw,
+	split($4, a, "=")
+	printf "%-6s %-5s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %7s\n", $3, a[2], fw,
 		g("kernel"), g("network"), g("enrol"), g("validate"), g("fetch"), g("partition"),
 		g("write"), g("configure"), reboot, g("disk_ready"), rpc, total
 }' "$out/lines"

@@ -88,7 +88,7 @@ printf '{"Machine": {"Hostname": "birth-badjson", ' >"$BIRTH_DIR/badjson/cfg/con
 refuse badjson 22 'config\.json'
 
 plain nofit 23 nofit
-refuse nofit 23 'fit|too small|space|bytes'
+refuse nofit 23 'fit|too small|space|bytes|needs [0-9]+ MiB'
 
 # One object of smallstack/hypervisor (its initrd, the largest) corrupted on the
 # imageserver's disk: same size, one byte flipped.

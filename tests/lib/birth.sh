@@ -235,7 +235,7 @@ birth_machine() { # NAME IDX [LAYOUT]
 {"Machine": {"Hostname": "$host", "HostIpAddress": "$ip", "HostMacAddress": "$mac",
   "SubnetId": "birthnet", "IPMI": {}},
  "Subnets": [{"Id": "birthnet", "IpGateway": "$BIRTH_GW", "IpMask": "255.255.255.0",
-  "DomainNameServers": ["$BIRTH_GW"], "DomainName": "birth.test"}]}
+  "DomainNameServers": ["$BIRTH_GW"], "DomainName": "birth.test", "Manage": true}]}
 EOF
 	echo "smallstack/hypervisor" >"$d/cfg/imagename"
 	echo "$BIRTH_GW:$BIRTH_IMGPORT" >"$d/cfg/imageserver"
@@ -326,9 +326,9 @@ birth_qemu() { # NAME MODE [QEMU ARGS...]
 		args+=(-drive "file=$d/installer.iso,format=raw,if=none,id=cd0,readonly=on,media=cdrom"
 			-device "ide-cd,drive=cd0,bootindex=0")
 		;;
-	usb)
+	usb) # a stick says it is removable (QEMU's usb-storage does not by default)
 		args+=(-device qemu-xhci -drive "file=$d/installer.iso,format=raw,if=none,id=stick,readonly=on"
-			-device "usb-storage,drive=stick,bootindex=0")
+			-device "usb-storage,drive=stick,bootindex=0,removable=on")
 		;;
 	disk | uefi-disk | none) ;;
 	*) echo "birth_qemu: unknown mode $mode" >&2; return 1 ;;
@@ -340,11 +340,21 @@ birth_qemu() { # NAME MODE [QEMU ARGS...]
 	echo "$BIRTH_PID" >"$d/qemu.pid"
 	echo "${BIRTH_T0[$name]}" >"$log.t0"
 	# Every serial line with the time it arrived (bench/birth reads the stages from it).
-	(tail -n +1 --pid="$BIRTH_PID" -s 0.1 -F "$log" 2>/dev/null | tr -d '\r' |
-		while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$log.ts") &
+	# (No tr in between: its output to a pipe is block-buffered and would delay lines.)
+	_birth_stamp "$BIRTH_PID" "$log"
 	echo "# $name: QEMU ($accel, $mode) started, serial log $log"
 }
 declare -A BIRTH_RUN BIRTH_LOG BIRTH_T0
+
+_birth_stamp() { # PID LOG [more]: LOG.ts gets each line of LOG with its arrival time
+	if [ "${3:-}" = more ]; then # a later run appending to the same LOG: new lines only
+		(tail -n 0 --pid="$1" -s 0.1 -F "$2" 2>/dev/null |
+			while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done >>"$2.ts") &
+		return 0
+	fi
+	(tail -n +1 --pid="$1" -s 0.1 -F "$2" 2>/dev/null |
+		while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done >"$2.ts") &
+}
 
 birth_running() { kill -0 "$(cat "$BIRTH_DIR/$1/qemu.pid" 2>/dev/null)" 2>/dev/null; }
 
@@ -536,23 +546,26 @@ birth_elapsed() { # NAME: seconds since QEMU started (this run)
 # boot, no -kernel), waits for the appliance and its hypervisor's RPC answer.
 birth_boot_disk() {
 	local name=$1 mode=${2:-disk} secs=${3:-600}
-	birth_qemu "$name" "$mode" -boot c || { t_fail "$name: QEMU starts from the disk"; return 1; }
+	# The serial line is also a socket: on failure the daemon's log is typed out.
+	BIRTH_SERIAL_SOCK=1 birth_qemu "$name" "$mode" -boot c || { t_fail "$name: QEMU starts from the disk"; return 1; }
 	if birth_wait "$name" '(^|] )hypervisor-appliance: ready' "$secs"; then
 		t_ok "$name: the disk alone boots the appliance ($(birth_elapsed "$name") s)"
 	else
 		t_fail "$name: the disk alone boots the appliance" "$(birth_tail "$name")"
 		return 1
 	fi
-	if birth_wait_rpc "$name" 300; then
+	if birth_wait_rpc "$name" 180; then
 		local b
 		b=$(birth_stages "${BIRTH_LOG[$name]}" | tr '\n' ' ')
 		echo "# $name disk boot stages: $b rpc $(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
-		# shellcheck disable=SC2046,SC2001 # pairs of words
-		birth_bench "$name" $(sed 's/\([a-z]*\) /disk_\1 /g' <<<"$b") \
+		# shellcheck disable=SC2046 # pairs of words
+		birth_bench "$name" $(awk '{ for (i = 1; i < NF; i += 2) printf "disk_%s %s ", $i, $(i + 1) }' <<<"$b") \
 			boot_rpc "$(_birth_secs "${BIRTH_T0[$name]}" "$BIRTH_RPC_AT")"
 		t_ok "$name: the installed hypervisor answers RPC ($(awk -v a="${BIRTH_T0[$name]}" -v b="$BIRTH_RPC_AT" 'BEGIN { printf "%.1f", b - a }') s after power-on)"
 	else
-		t_fail "$name: the installed hypervisor answers RPC" "$(birth_tail "$name")"
+		birth_type "$name" 'tail -n 15 /var/log/hypervisor/daemon.log; ip -br addr' 2>/dev/null
+		sleep 3
+		t_fail "$name: the installed hypervisor answers RPC" "$(birth_tail "$name" 20)"
 		return 1
 	fi
 }
