@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 
 const char *inst_drives_override;
 
@@ -55,6 +56,38 @@ static int first_sector_reads(const char *dev)
 	return n == (ssize_t)sizeof(sec);
 }
 
+/* True when name, or one of its partitions (nameN, namepN), is mounted: the boot
+ * medium (the init mounts the ISO or USB stick it found) is never a candidate. */
+static bool drive_mounted(const struct inst_ctx *ctx, const char *name)
+{
+	char path[PATH_MAX], line[4096];
+	size_t len = strlen(name);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mounts", ctx->proc && ctx->proc[0] ? ctx->proc : "/proc");
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *b = line, *rest;
+
+		if (strncmp(line, "/dev/", 5) != 0)
+			continue;
+		b = line + 5;
+		if (strncmp(b, name, len) != 0)
+			continue;
+		rest = b + len;
+		if (*rest == 'p' && rest[1] >= '0' && rest[1] <= '9')
+			rest++;
+		while (*rest >= '0' && *rest <= '9')
+			rest++;
+		found = *rest == ' ';
+	}
+	fclose(f);
+	return found;
+}
+
 /* Fills d for block device name; explicit: named by the user (no removable/device
  * checks). 1 if it is a candidate, 0 if not, -1 with err for an explicit bad one. */
 static int drive_probe(const struct inst_ctx *ctx, const char *name, int explicit,
@@ -92,6 +125,10 @@ static int drive_probe(const struct inst_ctx *ctx, const char *name, int explici
 		snprintf(path, sizeof(path), "%s/class/block/%s/removable", sysfs_dir(ctx), name);
 		if (read_attr(path, val, sizeof(val)) < 0 || strcmp(val, "0") != 0)
 			return 0;
+		if (drive_mounted(ctx, name)) {
+			log_info("drive %s skipped: it is mounted (the boot medium?)", name);
+			return 0;
+		}
 	}
 	snprintf(path, sizeof(path), "%s/class/block/%s/size", sysfs_dir(ctx), name);
 	if (read_attr(path, val, sizeof(val)) < 0 || sscanf(val, "%llu", &sectors) != 1 ||

@@ -17,6 +17,7 @@
 #include "installer/drives.h"
 
 static char root[64];
+static const char *proc_dir; /* NULL: the host's /proc */
 
 static void put(const char *rel, const char *text)
 {
@@ -88,7 +89,7 @@ static void test_part_dev(void **state)
 static int find(const char *list, const char *selector, struct inst_drive *dv, size_t *n, char *err)
 {
 	char sel[128];
-	struct inst_ctx ctx = {.sysfs = root};
+	struct inst_ctx ctx = {.sysfs = root, .proc = proc_dir};
 
 	if (selector) {
 		snprintf(sel, sizeof(sel), "%s/%s", root, selector);
@@ -155,6 +156,22 @@ static void test_scan(void **state)
 	put("class/block/full/removable", "0\n");
 	assert_int_equal(find("", NULL, dv, &n, err), 0);
 	assert_int_equal(n, 2);
+	/* the mounted boot medium (a partition of it, or the whole drive) is skipped;
+	 * a drive whose name only starts the same is not */
+	put("mounts", "proc /proc proc rw 0 0\n/dev/zerop2 /mnt/boot iso9660 ro 0 0\n"
+		      "/dev/fullx1 /mnt/x ext4 rw 0 0\n");
+	proc_dir = root;
+	assert_int_equal(find("", NULL, dv, &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(dv[0].name, "full");
+	put("mounts", "/dev/full /mnt/boot iso9660 ro 0 0\n");
+	assert_int_equal(find("", NULL, dv, &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(dv[0].name, "zero");
+	/* named explicitly, it is the user's choice */
+	assert_int_equal(find("full", NULL, dv, &n, err), 0);
+	assert_int_equal(n, 1);
+	proc_dir = NULL;
 }
 
 static void test_selector(void **state)
