@@ -103,10 +103,12 @@ deps:
 	bash tools/deps.sh
 
 # make check: the sanitizer build of everything, the normal build (images need
-# unsanitized binaries), then every test, the style checks first (tests/style.sh).
+# unsanitized binaries) and the appliance images (the birth tests install them), then
+# every test, the style checks first (tests/style.sh).
 # Last line: "N passed, N failed, N skipped".
 check:
 	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory images
 	$(MAKE) --no-print-directory ASAN=1 tests
 	bash tests/run.sh build/asan
 

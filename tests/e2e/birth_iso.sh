@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 1500
+# parallel: birth
 # Birth from an ISO as a CD (SeaBIOS): a per-machine ISO (iso/mkiso.sh -c: config.json,
 # imagename, imageserver, storage-layout.json, the machine's cert/key, CA.pem,
 # IdentityCA.pem) boots the installer, which fetches smallstack/hypervisor from a real

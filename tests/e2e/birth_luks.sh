@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 1500
+# parallel: birth
 # Birth with "Encrypt": true: the data partition (ss-data) is LUKS2 on the disk (its
 # header checked in the disk's bytes), the appliance opens it at boot with the key
 # from the ESP (its hypervisor's certificates live there: it answers RPC), and what

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 1800
+# parallel: birth
 # Birth by PXE through our hypervisor daemon: the daemon (private libvirt, its bridge
 # shared with a real imageserver) serves Hypervisor.NetbootMachine with the installer
 # image (build/images/pxe as -tftpbootDirectory) and the machine's files: config.json,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 1500
+# parallel: birth
 # Bad input refused before a single disk byte is written: each case boots the
 # installer from a per-machine ISO (ss.test=1: it powers off after a failure), sees
 # the error on the serial console and compares the SHA-256 of every disk before and

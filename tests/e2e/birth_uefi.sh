@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 1500
+# parallel: birth
 # Birth under UEFI (OVMF, q35, a fresh copy of OVMF_VARS for every run): the ISO's GRUB
 # EFI loader starts the installer, which installs onto the blank disk; OVMF then boots
 # the disk alone (GRUB's BOOTX64.EFI at the ESP's removable path) and the hypervisor

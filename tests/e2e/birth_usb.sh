@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 1500
+# parallel: birth
 # Birth from the per-machine ISO written to a USB stick (usb-storage, SeaBIOS): the
 # installer reads its configuration from the stick, installs onto the blank virtio
 # disk; restarted from the disk alone, the hypervisor answers RPC with the configured
