@@ -39,26 +39,27 @@ srpc_cert "$d" alice CA alice grants='ImageServer.*,ObjectServer.*'
 srpc_cert "$d" machine CA m1.example.net san=DNS:m1.example.net,IP:10.9.0.5
 cp "$d/alice.cert" "$d/alice.key" "$HOME/.ssl/"
 
-# start_server NAME CERT DIR: an imageserver on a free port; prints the port.
+# start_server NAME CERT DIR VAR: an imageserver on a free port, put in VAR. Not run
+# in a command substitution: its cleanup must be registered in this shell.
 start_server() {
-  local name=$1 cert=$2 dir=$3 port pid
-  port=$(free_port)
-  "$srv" -portNum="$port" -imageDir="$dir/images" -objectDir="$dir/objects" -CAfile="$d/CA.pem" \
+  local name=$1 cert=$2 dir=$3 p pid
+  p=$(free_port)
+  "$srv" -portNum="$p" -imageDir="$dir/images" -objectDir="$dir/objects" -CAfile="$d/CA.pem" \
     -identityCAfile="$d/IdentityCA.pem" -certFile="$d/$cert.cert" -keyFile="$d/$cert.key" \
     -logDir="$dir/log" >"$dir/stderr" 2>&1 &
   pid=$!
   t_cleanup kill "$pid"
   for _ in $(seq 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/" && break
+    curl -sf -o /dev/null "http://127.0.0.1:$p/" && break
     sleep 0.1
   done
-  if ! curl -sf -o /dev/null "http://127.0.0.1:$port/"; then
+  if ! curl -sf -o /dev/null "http://127.0.0.1:$p/"; then
     echo "imageserver $name did not start: $(tail -3 "$dir/stderr")" >&2
     return 1
   fi
-  echo "$port"
+  printf -v "$4" '%s' "$p"
 }
-if ! port=$(start_server main server "$d/srv"); then t_fail "imageserver starts"; exit 0; fi
+if ! start_server main server "$d/srv" port; then t_fail "imageserver starts"; exit 0; fi
 t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
 
@@ -171,7 +172,7 @@ echo "127.0.0.2:$port" >"$cfg/imageserver"
 t_expect_fail "fetch: a certificate for another host is refused" \
   'imageserver 127.0.0.2:[0-9]+: certificate verify failed: x509: certificate is not valid for host 127.0.0.2' \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
-if rport=$(start_server rogue rogue "$d/rogue"); then
+if start_server rogue rogue "$d/rogue" rport; then
   echo "localhost:$rport" >"$cfg/imageserver"
   t_expect_fail "fetch: a server certificate from another CA is refused" \
     "imageserver localhost:$rport: certificate verify failed: x509: certificate for host localhost not trusted" \
