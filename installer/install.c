@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "fsutil.h"
 #include "installer/drives.h"
 #include "installer/installer.h"
@@ -25,18 +26,6 @@ static struct {
 	struct inst_storage st;
 	char image[3072], slot[3072], data[3072], tools[4096];
 } inst;
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int step_fail(const char *step, char *err)
 {
@@ -73,7 +62,7 @@ static int regular_file(const char *dir, const char *name, char *err, size_t err
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
-		return fail(err, errsz, "image %s has no %s", inst.image, name);
+		return errbuf_set(err, errsz, "image %s has no %s", inst.image, name);
 	return 0;
 }
 
@@ -87,7 +76,7 @@ static int stage_slot(const struct inst_ctx *ctx, char *err, size_t errsz)
 	int rc, w;
 
 	if (mkdir(inst.slot, 0755) < 0)
-		return fail(err, errsz, "mkdir %s: %s", inst.slot, strerror(errno));
+		return errbuf_set(err, errsz, "mkdir %s: %s", inst.slot, strerror(errno));
 	for (i = 0; i < 3; i++) {
 		if (regular_file(inst.image, files[i], err, errsz) < 0)
 			return -1;
@@ -95,13 +84,13 @@ static int stage_slot(const struct inst_ctx *ctx, char *err, size_t errsz)
 		snprintf(dst, sizeof(dst), "%s/%s", inst.slot, files[i]);
 		rc = fsutil_link_or_copy(src, dst);
 		if (rc < 0)
-			return fail(err, errsz, "%s: %s", dst, strerror(-rc));
+			return errbuf_set(err, errsz, "%s: %s", dst, strerror(-rc));
 		chmod(dst, 0644);
 	}
 	w = snprintf(name, sizeof(name), "%s\n", ctx->cfg->image_name);
 	snprintf(dst, sizeof(dst), "%s/image-name", inst.slot);
 	rc = fsutil_write_atomic(dst, name, (size_t)w, 0644);
-	return rc < 0 ? fail(err, errsz, "%s: %s", dst, strerror(-rc)) : 0;
+	return rc < 0 ? errbuf_set(err, errsz, "%s: %s", dst, strerror(-rc)) : 0;
 }
 
 static bool has_tools(const char *root)
@@ -126,7 +115,8 @@ static int pick_tools(const struct inst_ctx *ctx, char *err, size_t errsz)
 
 	snprintf(img_tools, sizeof(img_tools), "%s/tools", inst.image);
 	if (!has_tools(img_tools))
-		return fail(err, errsz, "image %s has no tools/ tree with sfdisk", inst.image);
+		return errbuf_set(err, errsz, "image %s has no tools/ tree with sfdisk",
+				  inst.image);
 	if (!ctx->tmp_root) {
 		snprintf(inst.tools, sizeof(inst.tools), "%s", img_tools);
 		return 0;
@@ -136,39 +126,41 @@ static int pick_tools(const struct inst_ctx *ctx, char *err, size_t errsz)
 		return 0;
 	}
 	if (strlen(ctx->tmp_root) >= sizeof(inst.tools))
-		return fail(err, errsz, "-tmpRoot: name too long");
+		return errbuf_set(err, errsz, "-tmpRoot: name too long");
 	snprintf(inst.tools, sizeof(inst.tools), "%s", ctx->tmp_root);
 	if (lstat(ctx->tmp_root, &sb) == 0 && !S_ISLNK(sb.st_mode) && has_tools(ctx->tmp_root))
 		return 0;
 	if (lstat(ctx->tmp_root, &sb) == 0) {
 		/* an empty directory or an old link is replaced; anything else is kept */
 		if ((S_ISLNK(sb.st_mode) ? unlink(ctx->tmp_root) : rmdir(ctx->tmp_root)) < 0)
-			return fail(err, errsz, "-tmpRoot %s exists but holds no tools (sfdisk)",
-				    ctx->tmp_root);
+			return errbuf_set(err, errsz,
+					  "-tmpRoot %s exists but holds no tools (sfdisk)",
+					  ctx->tmp_root);
 	}
 	if (symlink(img_tools, ctx->tmp_root) < 0)
-		return fail(err, errsz, "-tmpRoot %s: link to %s: %s", ctx->tmp_root, img_tools,
-			    strerror(errno));
+		return errbuf_set(err, errsz, "-tmpRoot %s: link to %s: %s", ctx->tmp_root,
+				  img_tools, strerror(errno));
 	return 0;
 }
 
 static int validate_inputs(struct inst_ctx *ctx, char *err, size_t errsz)
 {
 	if (!ctx->cfg)
-		return fail(err, errsz, "no configuration");
+		return errbuf_set(err, errsz, "no configuration");
 	if (!ctx->cfg->image_name[0])
-		return fail(err, errsz, "no image specified (imagename): nothing to install");
+		return errbuf_set(err, errsz, "no image specified (imagename): nothing to install");
 	if (!ctx->cfg->imageserver_host[0])
-		return fail(err, errsz, "no imageserver specified");
+		return errbuf_set(err, errsz, "no imageserver specified");
 	if (!ctx->work || !ctx->work[0] || strlen(ctx->work) > 3000)
-		return fail(err, errsz, "no work directory, or its name is too long");
+		return errbuf_set(err, errsz, "no work directory, or its name is too long");
 	if (inst_drives_find(ctx, inst.drives, INST_MAX_DRIVES, &inst.n_drives, err, errsz) < 0)
 		return -1;
 	/* the plan, the sfdisk script and the boot code's place are in 512-byte LBAs */
 	for (size_t i = 0; i < inst.n_drives; i++)
 		if (inst.drives[i].sector != 512)
-			return fail(err, errsz, "%s has %u-byte sectors: only 512 is supported",
-				    inst.drives[i].dev, inst.drives[i].sector);
+			return errbuf_set(err, errsz,
+					  "%s has %u-byte sectors: only 512 is supported",
+					  inst.drives[i].dev, inst.drives[i].sector);
 	/* the layout's own errors and a gross misfit, before a long download */
 	return make_plan(ctx, 0, 0, err, errsz);
 }
@@ -181,7 +173,7 @@ static int validate_image(struct inst_ctx *ctx, char *err, size_t errsz)
 		return -1;
 	usage = inst_storage_usage(inst.slot);
 	if (usage < 0)
-		return fail(err, errsz, "%s: %s", inst.slot, strerror((int)-usage));
+		return errbuf_set(err, errsz, "%s: %s", inst.slot, strerror((int)-usage));
 	memset(&inst.st, 0, sizeof(inst.st));
 	inst.st.tools_root = inst.tools;
 	inst.st.image_dir = inst.image;
@@ -271,7 +263,7 @@ static int write_mount_tables(char *err, size_t errsz)
 		}
 	}
 	if (rc < 0)
-		return fail(err, errsz, "too many extra partitions for etc/fstab");
+		return errbuf_set(err, errsz, "too many extra partitions for etc/fstab");
 	if (k == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/etc", inst.data);
@@ -284,7 +276,7 @@ static int write_mount_tables(char *err, size_t errsz)
 		snprintf(path, sizeof(path), "%s/etc/crypttab", inst.data);
 		rc = fsutil_write_atomic(path, crypttab, strlen(crypttab), 0644);
 	}
-	return rc < 0 ? fail(err, errsz, "%s: %s", path, strerror(-rc)) : 0;
+	return rc < 0 ? errbuf_set(err, errsz, "%s: %s", path, strerror(-rc)) : 0;
 }
 
 static void write_progress(uint64_t done, uint64_t total, const char *unit)
@@ -305,11 +297,11 @@ static void configure_progress(uint64_t done, uint64_t total, const char *unit)
 int inst_write(struct inst_ctx *ctx, char *err, size_t errsz)
 {
 	if (!inst.validated)
-		return fail(err, errsz, "inst_write before a successful inst_validate");
+		return errbuf_set(err, errsz, "inst_write before a successful inst_validate");
 	inst_step_begin("partition");
 	/* the data tree is staged before the first write: if it fails, no disk changed */
 	if (mkdir(inst.data, 0755) < 0 && errno != EEXIST) {
-		fail(err, errsz, "mkdir %s: %s", inst.data, strerror(errno));
+		errbuf_set(err, errsz, "mkdir %s: %s", inst.data, strerror(errno));
 		return step_fail("partition", err);
 	}
 	if (inst_target_stage(ctx, inst.data, err, errsz) < 0 || write_mount_tables(err, errsz) < 0)

@@ -4,23 +4,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
+
 #define SECTOR ((uint64_t)512)
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
@@ -83,13 +72,13 @@ static int check_mount_point(const char *mp, char *err, size_t errsz)
 	for (c = mp; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || strchr("/._-", *c)))
-			return fail(err, errsz,
-				    "layout: bad mount point \"%s\" (letters, digits, "
-				    "/._- only)",
-				    mp);
+			return errbuf_set(err, errsz,
+					  "layout: bad mount point \"%s\" (letters, digits, "
+					  "/._- only)",
+					  mp);
 	if (mp[0] != '/' || strstr(mp, "/../") || strstr(mp, "/./") || strstr(mp, "//") ||
 	    (strlen(mp) >= 3 && strcmp(mp + strlen(mp) - 3, "/..") == 0))
-		return fail(err, errsz, "layout: bad mount point \"%s\"", mp);
+		return errbuf_set(err, errsz, "layout: bad mount point \"%s\"", mp);
 	return 0;
 }
 
@@ -101,13 +90,14 @@ static int extra_names(struct inst_part *p, const char *mp, const char *label, c
 	int w;
 
 	if (strlen(l) > 16)
-		return fail(err, errsz, "layout: label \"%s\" of %s is longer than 16 bytes (ext4)",
-			    l, mp);
+		return errbuf_set(
+		    err, errsz, "layout: label \"%s\" of %s is longer than 16 bytes (ext4)", l, mp);
 	snprintf(p->label, sizeof(p->label), "%s", l);
 	snprintf(p->mount_point, sizeof(p->mount_point), "%s", mp);
 	w = snprintf(p->name, sizeof(p->name), "ss-x%s", mp);
 	if (w < 0 || (size_t)w > 36)
-		return fail(err, errsz, "layout: mount point %s is too long for a GPT name", mp);
+		return errbuf_set(err, errsz, "layout: mount point %s is too long for a GPT name",
+				  mp);
 	return 0;
 }
 
@@ -131,8 +121,8 @@ static int scan_entries(const struct inst_plan_input *in, struct inst_plan *plan
 			return -1;
 		for (j = 0; j < i; j++)
 			if (strcmp(l->entries[j].mount_point, e->mount_point) == 0)
-				return fail(err, errsz, "layout: two entries for %s",
-					    e->mount_point);
+				return errbuf_set(err, errsz, "layout: two entries for %s",
+						  e->mount_point);
 		if (strcmp(e->mount_point, "/") == 0) {
 			root = e;
 		} else if (strcmp(e->mount_point, "/boot") == 0 ||
@@ -142,19 +132,19 @@ static int scan_entries(const struct inst_plan_input *in, struct inst_plan *plan
 		} else if (strcmp(e->mount_point, data_mp) == 0) {
 			*data_e = e;
 		} else if (e->fs_type[0] && strcmp(e->fs_type, "ext4") != 0) {
-			return fail(err, errsz,
-				    "layout: %s is %s: only /boot may be vfat (it is the EFI "
-				    "system partition)",
-				    e->mount_point, e->fs_type);
+			return errbuf_set(err, errsz,
+					  "layout: %s is %s: only /boot may be vfat (it is the EFI "
+					  "system partition)",
+					  e->mount_point, e->fs_type);
 		} else if (entry_size(e) == 0) {
-			return fail(err, errsz,
-				    "layout: %s has no MinimumBytes or MinimumFreeBytes "
-				    "(only the data partition %s takes the rest)",
-				    e->mount_point, data_mp);
+			return errbuf_set(err, errsz,
+					  "layout: %s has no MinimumBytes or MinimumFreeBytes "
+					  "(only the data partition %s takes the rest)",
+					  e->mount_point, data_mp);
 		}
 	}
 	if (!root)
-		return fail(err, errsz, "no root partition specified in layout");
+		return errbuf_set(err, errsz, "no root partition specified in layout");
 	/* spec §4.2.4: MinimumFreeBytes = max(MinimumFreeBytes, imageUsage) + imageUsage */
 	plan->slot_bytes =
 	    mib_up(max_u64(root->min_bytes,
@@ -195,8 +185,8 @@ static int boot_drive(const struct inst_plan_input *in, struct inst_plan *plan, 
 		    strcmp(e->mount_point, "/mnt/efi") == 0 || e == data_e)
 			continue;
 		if (dp->n + 2 > INST_LAYOUT_MAX_PARTS)
-			return fail(err, errsz, "layout: more than %d partitions",
-				    INST_LAYOUT_MAX_PARTS - 1);
+			return errbuf_set(err, errsz, "layout: more than %d partitions",
+					  INST_LAYOUT_MAX_PARTS - 1);
 		if (l->encrypt)
 			b = add_sat(b, INST_LUKS_HEADER_BYTES);
 		p = add_part(dp, INST_PK_EXTRA, "", INST_GUID_LINUX, &lba, b);
@@ -214,11 +204,11 @@ static int boot_drive(const struct inst_plan_input *in, struct inst_plan *plan, 
 	    add_sat(add_sat(lba > UINT64_MAX / SECTOR ? UINT64_MAX : lba * SECTOR, data_min),
 		    INST_GPT_TAIL_BYTES);
 	if (dp->need_bytes > dp->drive_bytes)
-		return fail(err, errsz,
-			    "storage layout needs %" PRIu64 " MiB on %s but the drive has "
-			    "%" PRIu64 " MiB",
-			    (dp->need_bytes + INST_MIB - 1) / INST_MIB, in->drive_names[0],
-			    dp->drive_bytes / INST_MIB);
+		return errbuf_set(err, errsz,
+				  "storage layout needs %" PRIu64 " MiB on %s but the drive has "
+				  "%" PRIu64 " MiB",
+				  (dp->need_bytes + INST_MIB - 1) / INST_MIB, in->drive_names[0],
+				  dp->drive_bytes / INST_MIB);
 	end = ((dp->drive_bytes - INST_GPT_TAIL_BYTES) & ~(INST_MIB - 1)) / SECTOR;
 	p = add_part(dp, INST_PK_DATA, INST_PART_DATA, INST_GUID_LINUX, &lba, 0);
 	p->sectors = end - p->start_lba;
@@ -241,11 +231,11 @@ static int extra_drive(const struct inst_plan_input *in, size_t i, struct inst_p
 	dp->need_bytes = INST_MIB + INST_DATA_MIN_BYTES + INST_GPT_TAIL_BYTES +
 			 (in->layout->encrypt ? INST_LUKS_HEADER_BYTES : 0);
 	if (dp->need_bytes > dp->drive_bytes)
-		return fail(err, errsz,
-			    "storage layout needs %" PRIu64 " MiB on %s but the drive has "
-			    "%" PRIu64 " MiB",
-			    dp->need_bytes / INST_MIB, in->drive_names[i],
-			    dp->drive_bytes / INST_MIB);
+		return errbuf_set(err, errsz,
+				  "storage layout needs %" PRIu64 " MiB on %s but the drive has "
+				  "%" PRIu64 " MiB",
+				  dp->need_bytes / INST_MIB, in->drive_names[i],
+				  dp->drive_bytes / INST_MIB);
 	snprintf(mp, sizeof(mp), "%s%zu", basename_of(in->layout), i);
 	if (check_mount_point(mp, err, errsz) < 0)
 		return -1;
@@ -267,9 +257,9 @@ int inst_plan_make(const struct inst_plan_input *in, struct inst_plan *plan, cha
 
 	memset(plan, 0, sizeof(*plan));
 	if (in->n_drives == 0)
-		return fail(err, errsz, "no drives found");
+		return errbuf_set(err, errsz, "no drives found");
 	if (in->n_drives > INST_LAYOUT_MAX_DRIVES)
-		return fail(err, errsz, "more than %d drives", INST_LAYOUT_MAX_DRIVES);
+		return errbuf_set(err, errsz, "more than %d drives", INST_LAYOUT_MAX_DRIVES);
 	plan->n_drives = in->n_drives;
 	if (boot_drive(in, plan, err, errsz) < 0)
 		return -1;

@@ -15,7 +15,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,24 +28,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "errbuf.h"
 #include "fsutil.h"
 
 #define GRUBENV_HEAD "# GRUB Environment Block\n"
 #define SRC_MNT "/mnt/ss-src"
 #define MAX_ESP_BYTES ((uint64_t)1 << 30)
 #define WIPE_BYTES ((uint64_t)1 << 20) /* weakness 48: 1 MiB at each end, as documented */
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- running the tools ------------------------------------------------------- */
 
@@ -142,32 +130,34 @@ int inst_tool_run(const char *root, const char *const argv[], const void *in, si
 	pid_t pid;
 
 	if (inlen > 16384)
-		return fail(err, errsz, "%s: input too large", argv[0]);
+		return errbuf_set(err, errsz, "%s: input too large", argv[0]);
 	j = calloc(1, sizeof(*j));
 	if (!j)
-		return fail(err, errsz, "out of memory");
+		return errbuf_set(err, errsz, "out of memory");
 	j->root = root ? root : "";
 	j->argv = (char *const *)argv;
 	if (tool_find(j->root, argv[0], j->path, sizeof(j->path)) < 0) {
-		fail(err, errsz, "%s: not found in %s", argv[0], j->root[0] ? j->root : "the host");
+		errbuf_set(err, errsz, "%s: not found in %s", argv[0],
+			   j->root[0] ? j->root : "the host");
 		goto out_free;
 	}
 	if (j->root[0] &&
 	    (tool_bind(j, "/dev", "/dev") < 0 || tool_bind(j, "/proc", "/proc") < 0 ||
 	     tool_bind(j, "/sys", "/sys") < 0 || (src_dir && tool_bind(j, src_dir, SRC_MNT) < 0))) {
-		fail(err, errsz, "%s: cannot prepare %s: %s", argv[0], j->root, strerror(errno));
+		errbuf_set(err, errsz, "%s: cannot prepare %s: %s", argv[0], j->root,
+			   strerror(errno));
 		goto out_free;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) < 0 ||
 	    pipe2(outp, O_CLOEXEC) < 0) {
-		fail(err, errsz, "%s: %s", argv[0], strerror(errno));
+		errbuf_set(err, errsz, "%s: %s", argv[0], strerror(errno));
 		goto out_close;
 	}
 	j->in_fd = inp[1];
 	j->out_fd = outp[1];
 	pid = fork();
 	if (pid < 0) {
-		fail(err, errsz, "%s: fork: %s", argv[0], strerror(errno));
+		errbuf_set(err, errsz, "%s: fork: %s", argv[0], strerror(errno));
 		goto out_close;
 	}
 	if (pid == 0)
@@ -177,7 +167,7 @@ int inst_tool_run(const char *root, const char *const argv[], const void *in, si
 	inp[1] = outp[1] = -1;
 	/* a tool that does not read its input must not kill us: MSG_NOSIGNAL */
 	if (in && inlen && send(inp[0], in, inlen, MSG_NOSIGNAL) < 0 && errno != EPIPE)
-		fail(err, errsz, "%s: stdin: %s", argv[0], strerror(errno));
+		errbuf_set(err, errsz, "%s: stdin: %s", argv[0], strerror(errno));
 	shutdown(inp[0], SHUT_WR);
 	for (;;) {
 		char buf[1024];
@@ -203,18 +193,18 @@ int inst_tool_run(const char *root, const char *const argv[], const void *in, si
 	out[len] = '\0';
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			fail(err, errsz, "%s: wait: %s", argv[0], strerror(errno));
+			errbuf_set(err, errsz, "%s: wait: %s", argv[0], strerror(errno));
 			goto out_close;
 		}
 	last_line(out, line, sizeof(line));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		rc = 0;
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-		fail(err, errsz, "%s: cannot enter the tools tree %s", argv[0], j->root);
+		errbuf_set(err, errsz, "%s: cannot enter the tools tree %s", argv[0], j->root);
 	else if (WIFEXITED(status))
-		fail(err, errsz, "%s: exit %d: %s", argv[0], WEXITSTATUS(status), line);
+		errbuf_set(err, errsz, "%s: exit %d: %s", argv[0], WEXITSTATUS(status), line);
 	else
-		fail(err, errsz, "%s: killed by signal %d", argv[0], WTERMSIG(status));
+		errbuf_set(err, errsz, "%s: killed by signal %d", argv[0], WTERMSIG(status));
 out_close:
 	for (int i = 0; i < 2; i++) {
 		if (inp[i] >= 0)
@@ -247,14 +237,14 @@ static int read_esp_json(struct inst_storage *st, char *err, size_t errsz)
 	snprintf(path, sizeof(path), "%s/boot/esp.json", st->image_dir);
 	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
-		return fail(err, errsz, "image: %s: %s", path, jerr.text);
+		return errbuf_set(err, errsz, "image: %s: %s", path, jerr.text);
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		json_t *v = json_object_get(doc, f[i].key);
 
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
 			json_decref(doc);
-			return fail(err, errsz, "image: %s: %s missing or not a number", path,
-				    f[i].key);
+			return errbuf_set(err, errsz, "image: %s: %s missing or not a number", path,
+					  f[i].key);
 		}
 		*f[i].out = (uint64_t)json_integer_value(v);
 	}
@@ -265,7 +255,7 @@ static int read_esp_json(struct inst_storage *st, char *err, size_t errsz)
 	    st->esp.key_offset > st->esp.size - st->esp.key_size ||
 	    (st->esp.key_offset < st->esp.grubenv_offset + 1024 &&
 	     st->esp.grubenv_offset < st->esp.key_offset + st->esp.key_size))
-		return fail(err, errsz, "image: %s: sizes or offsets out of range", path);
+		return errbuf_set(err, errsz, "image: %s: sizes or offsets out of range", path);
 	return 0;
 }
 
@@ -279,11 +269,12 @@ static int read_esp_img(struct inst_storage *st, char *err, size_t errsz)
 	snprintf(path, sizeof(path), "%s/boot/esp.img.gz", st->image_dir);
 	gz = gzopen(path, "rb");
 	if (!gz)
-		return fail(err, errsz, "image: %s: %s", path, strerror(errno ? errno : ENOMEM));
+		return errbuf_set(err, errsz, "image: %s: %s", path,
+				  strerror(errno ? errno : ENOMEM));
 	st->esp_img = malloc(st->esp.size);
 	if (!st->esp_img) {
 		gzclose(gz);
-		return fail(err, errsz, "out of memory for the ESP image");
+		return errbuf_set(err, errsz, "out of memory for the ESP image");
 	}
 	while (got < st->esp.size) {
 		unsigned want =
@@ -299,14 +290,15 @@ static int read_esp_img(struct inst_storage *st, char *err, size_t errsz)
 		const char *msg = gzerror(gz, &e);
 
 		gzclose(gz);
-		return fail(err, errsz, "image: %s: not %" PRIu64 " bytes as esp.json says%s%s",
-			    path, st->esp.size, e ? ": " : "", e ? msg : "");
+		return errbuf_set(err, errsz,
+				  "image: %s: not %" PRIu64 " bytes as esp.json says%s%s", path,
+				  st->esp.size, e ? ": " : "", e ? msg : "");
 	}
 	gzclose(gz);
 	if (memcmp(st->esp_img + st->esp.grubenv_offset, GRUBENV_HEAD, strlen(GRUBENV_HEAD)) != 0)
-		return fail(err, errsz,
-			    "image: esp.img has no grubenv block at GrubenvOffset %" PRIu64,
-			    st->esp.grubenv_offset);
+		return errbuf_set(err, errsz,
+				  "image: esp.img has no grubenv block at GrubenvOffset %" PRIu64,
+				  st->esp.grubenv_offset);
 	return 0;
 }
 
@@ -322,8 +314,8 @@ static int read_boot_code(struct inst_storage *st, char *err, size_t errsz)
 	if (rc < 0 || (len != 440 && len != 512) ||
 	    (len == 512 && ((unsigned char)buf[510] != 0x55 || (unsigned char)buf[511] != 0xaa))) {
 		free(buf);
-		return fail(err, errsz, "image: %s: %s", path,
-			    rc < 0 ? strerror(-rc) : "not GRUB's 440-byte boot code");
+		return errbuf_set(err, errsz, "image: %s: %s", path,
+				  rc < 0 ? strerror(-rc) : "not GRUB's 440-byte boot code");
 	}
 	memcpy(st->mbr, buf, sizeof(st->mbr));
 	free(buf);
@@ -331,10 +323,10 @@ static int read_boot_code(struct inst_storage *st, char *err, size_t errsz)
 	rc = fsutil_read_file(path, (size_t)INST_BIOS_SECTORS * 512, &buf, &len);
 	if (rc < 0 || len < 512) {
 		free(buf);
-		return fail(err, errsz, "image: %s: %s", path,
-			    rc == -EFBIG ? "larger than the 1 MiB BIOS boot partition"
-			    : rc < 0	 ? strerror(-rc)
-					 : "too small");
+		return errbuf_set(err, errsz, "image: %s: %s", path,
+				  rc == -EFBIG ? "larger than the 1 MiB BIOS boot partition"
+				  : rc < 0     ? strerror(-rc)
+					       : "too small");
 	}
 	st->core = (unsigned char *)buf;
 	st->core_len = len;
@@ -354,10 +346,10 @@ static int check_dm(char *err, size_t errsz)
 
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errsz,
-			    "Encrypt needs device-mapper (dm_mod, dm_crypt) in this kernel: "
-			    "/dev/mapper/control: %s",
-			    strerror(e));
+		return errbuf_set(err, errsz,
+				  "Encrypt needs device-mapper (dm_mod, dm_crypt) in this kernel: "
+				  "/dev/mapper/control: %s",
+				  strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -372,14 +364,15 @@ int inst_storage_prepare(struct inst_storage *st, char *err, size_t errsz)
 
 	for (i = 0; i < n_tools; i++)
 		if (tool_find(st->tools_root, tools[i], path, sizeof(path)) < 0)
-			return fail(err, errsz, "image: tools%s has no %s",
-				    st->tools_root[0] ? "/" : " of the host", tools[i]);
+			return errbuf_set(err, errsz, "image: tools%s has no %s",
+					  st->tools_root[0] ? "/" : " of the host", tools[i]);
 	if (read_esp_json(st, err, errsz) < 0 || read_esp_img(st, err, errsz) < 0 ||
 	    read_boot_code(st, err, errsz) < 0)
 		return -1;
 	if (st->esp.size > st->plan->esp_bytes)
-		return fail(err, errsz, "image: esp.img (%" PRIu64 " bytes) is larger than the ESP",
-			    st->esp.size);
+		return errbuf_set(err, errsz,
+				  "image: esp.img (%" PRIu64 " bytes) is larger than the ESP",
+				  st->esp.size);
 	if (st->encrypt && check_dm(err, errsz) < 0)
 		return -1;
 	/* a drive that is mounted or in use (O_EXCL) is refused before any write */
@@ -387,13 +380,14 @@ int inst_storage_prepare(struct inst_storage *st, char *err, size_t errsz)
 		int fd = open(st->drives[i].dev, O_RDWR | O_EXCL | O_CLOEXEC);
 
 		if (fd < 0)
-			return fail(err, errsz, "%s: %s", st->drives[i].dev,
-				    errno == EBUSY ? "in use (mounted or held)" : strerror(errno));
+			return errbuf_set(err, errsz, "%s: %s", st->drives[i].dev,
+					  errno == EBUSY ? "in use (mounted or held)"
+							 : strerror(errno));
 		close(fd);
 	}
 	r = getrandom(st->key, sizeof(st->key), 0);
 	if (r != (ssize_t)sizeof(st->key))
-		return fail(err, errsz, "getrandom: %s", strerror(errno));
+		return errbuf_set(err, errsz, "getrandom: %s", strerror(errno));
 	return 0;
 }
 
@@ -426,7 +420,7 @@ static int drive_wipe(const struct inst_drive *d, char *err, size_t errsz)
 	int fd = open(d->dev, O_RDWR | O_EXCL | O_CLOEXEC), rc = 0;
 
 	if (fd < 0)
-		return fail(err, errsz, "%s: %s", d->dev, strerror(errno));
+		return errbuf_set(err, errsz, "%s: %s", d->dev, strerror(errno));
 	(void)ioctl(fd, BLKDISCARD, range); /* optional: not every drive can */
 	for (off = 0; off < WIPE_BYTES && rc == 0; off += sizeof(zero))
 		rc = pwrite_all(fd, zero, sizeof(zero), off);
@@ -435,7 +429,7 @@ static int drive_wipe(const struct inst_drive *d, char *err, size_t errsz)
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
-	return rc < 0 ? fail(err, errsz, "%s: zeroing: %s", d->dev, strerror(-rc)) : 0;
+	return rc < 0 ? errbuf_set(err, errsz, "%s: zeroing: %s", d->dev, strerror(-rc)) : 0;
 }
 
 static double now_s(void)
@@ -529,8 +523,9 @@ static int wait_parts(const struct inst_storage *st, size_t di, char *err, size_
 		       part_attr(st, strrchr(dev, '/') + 1, "start") != p->start_lba ||
 		       part_attr(st, strrchr(dev, '/') + 1, "size") != p->sectors) {
 			if (now_s() - start > 10)
-				return fail(err, errsz, "%s: no device %s 10 s after partitioning",
-					    d->dev, dev);
+				return errbuf_set(err, errsz,
+						  "%s: no device %s 10 s after partitioning",
+						  d->dev, dev);
 			if (!added && now_s() - start > 0.5) {
 				add_parts(st, di);
 				added = true;
@@ -547,12 +542,12 @@ static int write_at(const char *dev, const void *buf, size_t len, uint64_t off, 
 	int fd = open(dev, O_WRONLY | O_CLOEXEC), rc;
 
 	if (fd < 0)
-		return fail(err, errsz, "%s: %s", dev, strerror(errno));
+		return errbuf_set(err, errsz, "%s: %s", dev, strerror(errno));
 	rc = pwrite_all(fd, buf, len, off);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
-	return rc < 0 ? fail(err, errsz, "%s: write: %s", dev, strerror(-rc)) : 0;
+	return rc < 0 ? errbuf_set(err, errsz, "%s: write: %s", dev, strerror(-rc)) : 0;
 }
 
 /* GRUB's boot.img into the protective MBR (its partition table kept), core.img into
@@ -647,7 +642,7 @@ static int format_part(const struct inst_storage *st, const struct inst_part *p,
 	rc = make_ext4(st, p, mapped, src, err, errsz);
 	if (inst_tool_run(st->tools_root, close_argv, NULL, 0, NULL, cerr, sizeof(cerr)) < 0 &&
 	    rc == 0)
-		rc = fail(err, errsz, "%s", cerr);
+		rc = errbuf_set(err, errsz, "%s", cerr);
 	return rc;
 }
 
@@ -662,7 +657,7 @@ static int partition_drive(struct inst_storage *st, size_t di, char *err, size_t
 	if (drive_wipe(d, err, errsz) < 0)
 		return -1;
 	if (inst_plan_sfdisk_script(dp, script, sizeof(script)) < 0)
-		return fail(err, errsz, "%s: partition table too long", d->dev);
+		return errbuf_set(err, errsz, "%s: partition table too long", d->dev);
 	if (inst_tool_run(st->tools_root, sfdisk, script, strlen(script), NULL, err, errsz) < 0)
 		return -1;
 	return wait_parts(st, di, err, errsz);

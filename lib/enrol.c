@@ -2,7 +2,6 @@
  * enrolment of a newborn machine (docs/enrolment.md). */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +17,10 @@
 #include <openssl/x509v3.h>
 
 #include "enrol.h"
+#include "errbuf.h"
 #include "fsutil.h"
 
 #define PEM_MAX (1u << 20)
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- keys, requests, PEM ---- */
 
@@ -103,7 +89,7 @@ static int names_new(const char *hostname, const char *const *ips, size_t n_ips,
 
 		if (ip == NULL) {
 			ERR_clear_error();
-			seterr(err, errsz, "bad IP address \"%s\"", ips[i]);
+			errbuf_set(err, errsz, "bad IP address \"%s\"", ips[i]);
 			GENERAL_NAMES_free(gens);
 			return -EINVAL;
 		}
@@ -120,7 +106,7 @@ static int names_new(const char *hostname, const char *const *ips, size_t n_ips,
 out_nomem:
 	GENERAL_NAME_free(gn);
 	GENERAL_NAMES_free(gens);
-	seterr(err, errsz, "out of memory");
+	errbuf_set(err, errsz, "out of memory");
 	return -ENOMEM;
 }
 
@@ -149,7 +135,7 @@ int enrol_csr_new(EVP_PKEY *key, const char *hostname, const char *const *ips, s
 	int rc;
 
 	if (!hostname_ok(hostname)) {
-		seterr(err, errsz, "bad host name \"%s\"", hostname != NULL ? hostname : "");
+		errbuf_set(err, errsz, "bad host name \"%s\"", hostname != NULL ? hostname : "");
 		return -EINVAL;
 	}
 	rc = names_new(hostname, ips, n_ips, &gens, err, errsz);
@@ -178,8 +164,8 @@ int enrol_csr_new(EVP_PKEY *key, const char *hostname, const char *const *ips, s
 	rc = 0;
 out:
 	if (rc < 0)
-		seterr(err, errsz, "make the certificate request: %s",
-		       rc == -ENOMEM ? "out of memory" : "signing failed");
+		errbuf_set(err, errsz, "make the certificate request: %s",
+			   rc == -ENOMEM ? "out of memory" : "signing failed");
 	ERR_clear_error();
 	X509_EXTENSION_free(ext);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -412,13 +398,13 @@ int enrol_load_cert(const char *path, X509 **out, char *err, size_t errsz)
 	int rc = fsutil_read_file(path, PEM_MAX, &buf, NULL);
 
 	if (rc < 0) {
-		seterr(err, errsz, "read %s: %s", path, strerror(-rc));
+		errbuf_set(err, errsz, "read %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	rc = enrol_certs_from_pem(buf, &sk);
 	free(buf);
 	if (rc < 0) {
-		seterr(err, errsz, "%s: no PEM certificate", path);
+		errbuf_set(err, errsz, "%s: no PEM certificate", path);
 		return rc;
 	}
 	*out = sk_X509_shift(sk);
@@ -433,14 +419,14 @@ int enrol_load_key(const char *path, EVP_PKEY **out, char *err, size_t errsz)
 	int rc = fsutil_read_file(path, PEM_MAX, &buf, &len);
 
 	if (rc < 0) {
-		seterr(err, errsz, "read %s: %s", path, strerror(-rc));
+		errbuf_set(err, errsz, "read %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	rc = enrol_key_from_pem(buf, out);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (rc < 0)
-		seterr(err, errsz, "%s: no PEM private key", path);
+		errbuf_set(err, errsz, "%s: no PEM private key", path);
 	return rc;
 }
 
@@ -593,56 +579,39 @@ static int cert_der(X509 *cert, unsigned char **der, size_t *len)
 	return 0;
 }
 
-int enrol_mac_csr(const char *token, X509_REQ *csr, char out[ENROL_MAC_HEX + 1])
+/* The Mac of a request's or a certificate's DER (mac == NULL), or its check. */
+static int mac_der(const char *token, X509_REQ *csr, X509 *cert, char out[ENROL_MAC_HEX + 1],
+		   const char *mac)
 {
 	unsigned char *der;
 	size_t len;
-	int rc = csr_der(csr, &der, &len);
+	int rc = csr ? csr_der(csr, &der, &len) : cert_der(cert, &der, &len);
 
 	if (rc < 0)
 		return rc;
-	rc = enrol_mac(token, der, len, out);
+	rc = mac ? enrol_mac_check(token, der, len, mac) : enrol_mac(token, der, len, out);
 	OPENSSL_free(der);
 	return rc;
+}
+
+int enrol_mac_csr(const char *token, X509_REQ *csr, char out[ENROL_MAC_HEX + 1])
+{
+	return mac_der(token, csr, NULL, out, NULL);
 }
 
 int enrol_mac_cert(const char *token, X509 *cert, char out[ENROL_MAC_HEX + 1])
 {
-	unsigned char *der;
-	size_t len;
-	int rc = cert_der(cert, &der, &len);
-
-	if (rc < 0)
-		return rc;
-	rc = enrol_mac(token, der, len, out);
-	OPENSSL_free(der);
-	return rc;
+	return mac_der(token, NULL, cert, out, NULL);
 }
 
 int enrol_mac_check_csr(const char *token, X509_REQ *csr, const char *mac)
 {
-	unsigned char *der;
-	size_t len;
-	int rc = csr_der(csr, &der, &len);
-
-	if (rc < 0)
-		return rc;
-	rc = enrol_mac_check(token, der, len, mac);
-	OPENSSL_free(der);
-	return rc;
+	return mac_der(token, csr, NULL, NULL, mac);
 }
 
 int enrol_mac_check_cert(const char *token, X509 *cert, const char *mac)
 {
-	unsigned char *der;
-	size_t len;
-	int rc = cert_der(cert, &der, &len);
-
-	if (rc < 0)
-		return rc;
-	rc = enrol_mac_check(token, der, len, mac);
-	OPENSSL_free(der);
-	return rc;
+	return mac_der(token, NULL, cert, NULL, mac);
 }
 
 /* ---- the signer ---- */
@@ -656,20 +625,20 @@ static int csr_check_subject(X509_REQ *csr, const char *hostname, char *err, siz
 	int n, rc = -EACCES;
 
 	if (i < 0 || X509_NAME_get_index_by_NID(subj, NID_commonName, i) >= 0) {
-		seterr(err, errsz, "certificate request: not exactly one CommonName");
+		errbuf_set(err, errsz, "certificate request: not exactly one CommonName");
 		return -EACCES;
 	}
 	n = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
 	if (n < 0) {
 		ERR_clear_error();
-		seterr(err, errsz, "certificate request: CommonName does not decode");
+		errbuf_set(err, errsz, "certificate request: CommonName does not decode");
 		return -EACCES;
 	}
 	if ((size_t)n == strlen(hostname) && memcmp(cn, hostname, (size_t)n) == 0)
 		rc = 0;
 	else
-		seterr(err, errsz, "certificate request for \"%.*s\", expected \"%s\"",
-		       n > 253 ? 253 : n, cn, hostname);
+		errbuf_set(err, errsz, "certificate request for \"%.*s\", expected \"%s\"",
+			   n > 253 ? 253 : n, cn, hostname);
 	OPENSSL_free(cn);
 	return rc;
 }
@@ -703,8 +672,8 @@ static int csr_check_names(X509_REQ *csr, const struct enrol_sign_params *p, GEN
 	if (exts != NULL)
 		asked = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
 	if (asked == NULL && crit != -1) {
-		seterr(err, errsz, "certificate request: subjectAltName %s",
-		       crit == -2 ? "given twice" : "does not decode");
+		errbuf_set(err, errsz, "certificate request: subjectAltName %s",
+			   crit == -2 ? "given twice" : "does not decode");
 		goto out;
 	}
 	rc = names_new(p->hostname, NULL, 0, &gens, err, errsz);
@@ -724,19 +693,20 @@ static int csr_check_names(X509_REQ *csr, const struct enrol_sign_params *p, GEN
 			    strncasecmp((const char *)ASN1_STRING_get0_data(s), p->hostname, n) ==
 				0)
 				continue; /* already first */
-			seterr(err, errsz,
-			       "certificate request asks for DNS name \"%.*s\", not allowed",
-			       (int)(n > 253 ? 253 : n), ASN1_STRING_get0_data(s));
+			errbuf_set(err, errsz,
+				   "certificate request asks for DNS name \"%.*s\", not allowed",
+				   (int)(n > 253 ? 253 : n), ASN1_STRING_get0_data(s));
 			goto out;
 		}
 		if (type != GEN_IPADD) {
-			seterr(err, errsz,
-			       "certificate request asks for a name of type %d, not allowed", type);
+			errbuf_set(err, errsz,
+				   "certificate request asks for a name of type %d, not allowed",
+				   type);
 			goto out;
 		}
 		if (!ip_allowed(v, p)) {
-			seterr(err, errsz,
-			       "certificate request asks for an IP address not allowed");
+			errbuf_set(err, errsz,
+				   "certificate request asks for an IP address not allowed");
 			goto out;
 		}
 		copy = GENERAL_NAME_dup(gn);
@@ -766,9 +736,9 @@ static int key_acceptable(EVP_PKEY *key, char *err, size_t errsz)
 	if ((EVP_PKEY_is_a(key, "EC") && bits >= 256) ||
 	    (EVP_PKEY_is_a(key, "RSA") && bits >= 2048) || EVP_PKEY_is_a(key, "ED25519"))
 		return 0;
-	seterr(err, errsz, "certificate request for a %s key of %d bits, not accepted",
-	       EVP_PKEY_get0_type_name(key) != NULL ? EVP_PKEY_get0_type_name(key) : "unknown",
-	       bits);
+	errbuf_set(err, errsz, "certificate request for a %s key of %d bits, not accepted",
+		   EVP_PKEY_get0_type_name(key) != NULL ? EVP_PKEY_get0_type_name(key) : "unknown",
+		   bits);
 	return -EACCES;
 }
 
@@ -780,7 +750,7 @@ static int csr_check(X509_REQ *csr, const struct enrol_sign_params *p, GENERAL_N
 
 	if (key == NULL || X509_REQ_verify(csr, key) != 1) {
 		ERR_clear_error();
-		seterr(err, errsz, "certificate request: bad signature");
+		errbuf_set(err, errsz, "certificate request: bad signature");
 		return -EACCES;
 	}
 	rc = key_acceptable(key, err, errsz);
@@ -800,7 +770,7 @@ int enrol_sign_csr(X509_REQ *csr, X509 *ca_cert, EVP_PKEY *ca_key,
 	int rc;
 
 	if (!hostname_ok(p->hostname) || p->days == 0 || p->days > 36500) {
-		seterr(err, errsz, "signing: bad host name or validity");
+		errbuf_set(err, errsz, "signing: bad host name or validity");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < p->n_ips; i++) {
@@ -808,14 +778,14 @@ int enrol_sign_csr(X509_REQ *csr, X509 *ca_cert, EVP_PKEY *ca_key,
 
 		ERR_clear_error();
 		if (ip == NULL) {
-			seterr(err, errsz, "signing: bad IP address \"%s\"", p->ips[i]);
+			errbuf_set(err, errsz, "signing: bad IP address \"%s\"", p->ips[i]);
 			return -EINVAL;
 		}
 		ASN1_OCTET_STRING_free(ip);
 	}
 	if (X509_check_private_key(ca_cert, ca_key) != 1) {
 		ERR_clear_error();
-		seterr(err, errsz, "signing: the CA key is not the CA certificate's");
+		errbuf_set(err, errsz, "signing: the CA key is not the CA certificate's");
 		return -EINVAL;
 	}
 	rc = csr_check(csr, p, &names, err, errsz);
@@ -846,7 +816,7 @@ int enrol_sign_csr(X509_REQ *csr, X509 *ca_cert, EVP_PKEY *ca_key,
 	rc = 0;
 out:
 	if (rc < 0)
-		seterr(err, errsz, "signing the certificate failed");
+		errbuf_set(err, errsz, "signing the certificate failed");
 	ERR_clear_error();
 	GENERAL_NAMES_free(names);
 	X509_free(x);
@@ -905,7 +875,7 @@ int enrol_cert_verify(X509 *leaf, STACK_OF(X509) * untrusted, const char *ca_pem
 
 	rc = store_from_pem(ca_pem, &st);
 	if (rc < 0) {
-		seterr(err, errsz, "no CA certificate to verify against");
+		errbuf_set(err, errsz, "no CA certificate to verify against");
 		return rc == -ENOMEM ? rc : -EACCES;
 	}
 	rc = -ENOMEM;
@@ -920,19 +890,19 @@ int enrol_cert_verify(X509 *leaf, STACK_OF(X509) * untrusted, const char *ca_pem
 		goto out;
 	rc = -EACCES;
 	if (X509_verify_cert(ctx) != 1) {
-		seterr(err, errsz, "certificate verify failed: %s",
-		       X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		errbuf_set(err, errsz, "certificate verify failed: %s",
+			   X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
 	if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
 	    (X509_get_extended_key_usage(leaf) & both) != both) {
-		seterr(err, errsz, "certificate is not for both TLS server and client use");
+		errbuf_set(err, errsz, "certificate is not for both TLS server and client use");
 		goto out;
 	}
 	rc = 0;
 out:
 	if (rc == -ENOMEM)
-		seterr(err, errsz, "out of memory");
+		errbuf_set(err, errsz, "out of memory");
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(st);
@@ -949,19 +919,19 @@ int enrol_check_certificates(const char *token, EVP_PKEY *own_key, const char *c
 
 	rc = enrol_certs_from_pem(cert_pem != NULL ? cert_pem : "", &chain);
 	if (rc < 0) {
-		seterr(err, errsz, "no PEM certificate");
+		errbuf_set(err, errsz, "no PEM certificate");
 		return rc;
 	}
 	leaf = sk_X509_shift(chain);
 	rc = enrol_mac_check_cert(token, leaf, mac);
 	if (rc < 0) {
-		seterr(err, errsz,
-		       rc == -EINVAL ? "bad enrol token" : "Mac of the certificate is wrong");
+		errbuf_set(err, errsz,
+			   rc == -EINVAL ? "bad enrol token" : "Mac of the certificate is wrong");
 		rc = -EACCES;
 		goto out;
 	}
 	if (!enrol_cert_key_matches(leaf, own_key)) {
-		seterr(err, errsz, "certificate is not for this machine's key");
+		errbuf_set(err, errsz, "certificate is not for this machine's key");
 		rc = -EACCES;
 		goto out;
 	}

@@ -59,6 +59,7 @@ start_server() {
   fi
   printf -v "$4" '%s' "$p"
 }
+port=
 if ! start_server main server "$d/srv" port; then t_fail "imageserver starts"; exit 0; fi
 t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
@@ -172,6 +173,7 @@ echo "127.0.0.2:$port" >"$cfg/imageserver"
 t_expect_fail "fetch: a certificate for another host is refused" \
   'imageserver 127.0.0.2:[0-9]+: certificate verify failed: x509: certificate is not valid for host 127.0.0.2' \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
+rport=
 if start_server rogue rogue "$d/rogue" rport; then
   echo "localhost:$rport" >"$cfg/imageserver"
   t_expect_fail "fetch: a server certificate from another CA is refused" \
