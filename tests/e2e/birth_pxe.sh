@@ -15,7 +15,7 @@ set -u
 . "$SS_TOP/tests/lib/birth.sh"
 why=$(birth_prereqs) || { t_skip "birth by PXE" "$why"; exit 0; }
 t_require libvirtd "the daemon's VMs run under a private libvirtd"
-[ -x "$SS_BIN/enrol-testc" ] || { t_skip "birth by PXE" "$SS_BIN/enrol-testc missing (inst-trust's enrolment client)"; exit 0; }
+[ -x "$SS_BIN/enrol-testc" ] || { t_skip "birth by PXE" "$SS_BIN/enrol-testc missing (make tests)"; exit 0; }
 [ -f "$BIRTH_IMAGES/pxe/pxelinux.0" ] || { t_skip "birth by PXE" "no PXE tree in $BIRTH_IMAGES/pxe"; exit 0; }
 birth_setup libvirt || { t_fail "birth environment (libvirt, namespace, certificates, imageserver, images)"; exit 0; }
 vt=qemu

@@ -20,7 +20,7 @@ t_require curl "the status page shows the enrolment"
 
 inst=$SS_BIN/installer
 etc=$SS_BIN/enrol-testc
-[ -x "$inst" ] || { t_skip "enrolment" "$inst missing (inst-core's program)"; exit 0; }
+[ -x "$inst" ] || { t_skip "enrolment" "$inst missing (make)"; exit 0; }
 d=$(mktemp -d "/tmp/${SS_ID}-enrol.XXXXXX")
 t_cleanup rm -rf "$d"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -61,10 +61,10 @@ birth_prereqs() {
 	done
 	for c in installer/vmlinuz installer/initrd.img hypervisor/vmlinuz hypervisor/initrd.img \
 		hypervisor/boot/esp.img.gz hypervisor/tools; do
-		[ -e "$BIRTH_IMAGES/$c" ] || { echo "$BIRTH_IMAGES/$c missing (make images; the boot kit is inst-boot's)"; return 1; }
+		[ -e "$BIRTH_IMAGES/$c" ] || { echo "$BIRTH_IMAGES/$c missing (make images)"; return 1; }
 	done
 	if ! _birth_initrd_has installer 'usr/s?bin/installer$'; then
-		echo "the installer image has no installer program yet (inst-core)"
+		echo "the installer image has no installer program (make, then make images)"
 		return 1
 	fi
 	for c in imageserver imagetool srpc-testc; do
