@@ -15,7 +15,6 @@ t_require openssl "certificates are made at test time"
 t_require curl "the status page is the readiness probe"
 
 it=$SS_BIN/imagetool
-srv=$SS_BIN/imageserver
 d=$(mktemp -d "/tmp/${SS_ID}-imgtool.XXXXXX")
 t_cleanup rm -rf "$d"
 export HOME=$d/home
@@ -51,21 +50,10 @@ srpc_cert "$d" alice CA alice grants='ImageServer.*,ObjectServer.*'
 srpc_cert "$d" bob IdentityCA bob
 cp "$d/alice.cert" "$d/alice.key" "$HOME/.ssl/"
 cp "$d/bob.cert" "$d/bob.key" "$d/idonly/"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 objdir=$d/srv/objects
-"$srv" -portNum="$port" -imageDir="$d/srv/images" -objectDir="$objdir" -CAfile="$d/CA.pem" \
-  -identityCAfile="$d/IdentityCA.pem" -certFile="$d/server.cert" -keyFile="$d/server.key" \
-  -logDir="$d/srv/log" >"$d/srv/stderr" 2>&1 &
-srv_pid=$!
-t_cleanup kill "$srv_pid"
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/" && break
-  sleep 0.1
-done
-if ! curl -sf -o /dev/null "http://127.0.0.1:$port/"; then
-  t_fail "imageserver starts" "$(tail -5 "$d/srv/stderr")"
-  exit 0
-fi
+port=
+if ! srpc_imageserver "$d" "$d/srv" server port; then t_fail "imageserver starts"; exit 0; fi
+srv_pid=$SRPC_IMAGESERVER_PID
 t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
 BOB=("${IT[@]}" -certDirectory="$d/idonly")

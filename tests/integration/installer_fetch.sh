@@ -19,7 +19,6 @@ t_require python3 "free ports and file corruption"
 
 tc=$SS_BIN/inst-fetch-testc
 it=$SS_BIN/imagetool
-srv=$SS_BIN/imageserver
 d=$(mktemp -d "/tmp/${SS_ID}-instfetch.XXXXXX")
 t_cleanup rm -rf "$d"
 export HOME=$d/home
@@ -27,7 +26,6 @@ mkdir -p "$HOME/.ssl" "$d/srv" "$d/rogue" "$d/work"
 
 # note CMD...: the command's output as TAP comments (what a refusal says).
 note() { "$@" 2>&1 | sed 's/^/# /'; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 if ! srpc_ca "$d" CA || ! srpc_ca "$d" IdentityCA || ! srpc_ca "$d" OtherCA; then
   t_fail "make CAs"
@@ -39,28 +37,8 @@ srpc_cert "$d" alice CA alice grants='ImageServer.*,ObjectServer.*'
 srpc_cert "$d" machine CA m1.example.net san=DNS:m1.example.net,IP:10.9.0.5
 cp "$d/alice.cert" "$d/alice.key" "$HOME/.ssl/"
 
-# start_server NAME CERT DIR VAR: an imageserver on a free port, put in VAR. Not run
-# in a command substitution: its cleanup must be registered in this shell.
-start_server() {
-  local name=$1 cert=$2 dir=$3 p pid
-  p=$(free_port)
-  "$srv" -portNum="$p" -imageDir="$dir/images" -objectDir="$dir/objects" -CAfile="$d/CA.pem" \
-    -identityCAfile="$d/IdentityCA.pem" -certFile="$d/$cert.cert" -keyFile="$d/$cert.key" \
-    -logDir="$dir/log" >"$dir/stderr" 2>&1 &
-  pid=$!
-  t_cleanup kill "$pid"
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$p/" && break
-    sleep 0.1
-  done
-  if ! curl -sf -o /dev/null "http://127.0.0.1:$p/"; then
-    echo "imageserver $name did not start: $(tail -3 "$dir/stderr")" >&2
-    return 1
-  fi
-  printf -v "$4" '%s' "$p"
-}
 port=
-if ! start_server main server "$d/srv" port; then t_fail "imageserver starts"; exit 0; fi
+if ! srpc_imageserver "$d" "$d/srv" server port; then t_fail "imageserver starts"; exit 0; fi
 t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
 
@@ -165,7 +143,7 @@ mv "$cfg/imageserver" "$d/imageserver.saved"
 t_expect_fail "fetch: no imageserver file (and no flag naming one)" 'no imageserver given' \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
 mv "$d/imageserver.saved" "$cfg/imageserver"
-closed=$(free_port)
+closed=$(srpc_free_port)
 echo "127.0.0.1:$closed" >"$cfg/imageserver"
 t_expect_fail "fetch: an unreachable imageserver" "imageserver 127.0.0.1:$closed: unreachable" \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
@@ -174,7 +152,7 @@ t_expect_fail "fetch: a certificate for another host is refused" \
   'imageserver 127.0.0.2:[0-9]+: certificate verify failed: x509: certificate is not valid for host 127.0.0.2' \
   "$tc" fetch "$cfg" medium "$d/work" "$d/d1"
 rport=
-if start_server rogue rogue "$d/rogue" rport; then
+if srpc_imageserver "$d" "$d/rogue" rogue rport; then
   echo "localhost:$rport" >"$cfg/imageserver"
   t_expect_fail "fetch: a server certificate from another CA is refused" \
     "imageserver localhost:$rport: certificate verify failed: x509: certificate for host localhost not trusted" \

@@ -36,13 +36,10 @@ fi
 
 tc=$SS_BIN/inst-storage-testc
 it=$SS_BIN/imagetool
-srv=$SS_BIN/imageserver
 d=$(mktemp -d "/tmp/${SS_ID}-inststor.XXXXXX")
 t_cleanup rm -rf "$d"
 export HOME=$d/home
 mkdir -p "$HOME/.ssl" "$d/srv"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 if ! srpc_ca "$d" CA || ! srpc_ca "$d" IdentityCA; then
   t_fail "make CAs"
@@ -53,20 +50,8 @@ srpc_cert "$d" alice CA alice grants='ImageServer.*,ObjectServer.*'
 srpc_cert "$d" machine CA m1.example.net san=DNS:m1.example.net,IP:10.9.0.5
 cp "$d/alice.cert" "$d/alice.key" "$HOME/.ssl/"
 
-port=$(free_port)
-"$srv" -portNum="$port" -imageDir="$d/srv/images" -objectDir="$d/srv/objects" -CAfile="$d/CA.pem" \
-  -identityCAfile="$d/IdentityCA.pem" -certFile="$d/server.cert" -keyFile="$d/server.key" \
-  -logDir="$d/srv/log" >"$d/srv/stderr" 2>&1 &
-srv_pid=$!
-t_cleanup kill "$srv_pid"
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/" && break
-  sleep 0.1
-done
-if ! curl -sf -o /dev/null "http://127.0.0.1:$port/"; then
-  t_fail "imageserver starts" "$(tail -3 "$d/srv/stderr")"
-  exit 0
-fi
+port=
+if ! srpc_imageserver "$d" "$d/srv" server port; then t_fail "imageserver starts"; exit 0; fi
 t_ok "imageserver starts"
 IT=("$it" -imageServerPortNum="$port" -CAfile="$d/CA.pem")
 
@@ -208,7 +193,7 @@ run_install() {
     # shellcheck disable=SC2016 # the inner shell's $$ and $@
     out=$(unshare --pid --fork --mount-proc sh -c 'test $$ = 1 || exit 99; "$@"; echo "installer returned $?"' \
       sh "$SS_BIN/installer" -dryRun=$dry -testMode -skipNetwork -consoleShell=false \
-      -portNum="$(free_port)" -configSource=medium -tftpDirectory="$cfg" -workDirectory="$w" \
+      -portNum="$(srpc_free_port)" -configSource=medium -tftpDirectory="$cfg" -workDirectory="$w" \
       -tmpRoot="$w/tmproot" -drives="$drv" -sysfsDirectory="$sys" -logDir="$w/log" \
       -buildTimestampFile="$d/ts" -resolvConf="$w/resolv.conf" -driveSelector="${selector:-}" \
       2>&1 </dev/null)

@@ -9,6 +9,12 @@
 #       type=UTF8    ASN.1 string type of the entries (UTF8 PRINTABLE IA5 T61 BMP ...)
 #       san=...      subjectAltName, e.g. DNS:localhost,IP:127.0.0.1
 #       start=YYYYMMDDHHMMSSZ end=YYYYMMDDHHMMSSZ   explicit validity (else 2 days)
+#   srpc_free_port                        a free TCP port on 127.0.0.1
+#   srpc_imageserver DIR SRVDIR CERT VAR  an imageserver on a free port (trust roots
+#       DIR/CA.pem + DIR/IdentityCA.pem, certificate DIR/CERT.cert + .key, store and
+#       log in SRVDIR), killed at exit (t_cleanup); the port goes into VAR, the process
+#       id into SRPC_IMAGESERVER_PID. Not to be
+#       run in a command substitution: the cleanup must be registered in the caller.
 
 srpc_ca() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -78,4 +84,30 @@ EOF
     -in "$dir/$name.csr" -out "$dir/$name.cert" -notext \
     -startdate "${start:-20200101000000Z}" -enddate "${end:-20300101000000Z}" \
     -extfile "$dir/$name.ext" -extensions ext 2>/dev/null
+}
+
+srpc_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+srpc_imageserver() {
+  local dir=$1 srv=$2 cert=$3 p pid
+  p=$(srpc_free_port)
+  mkdir -p "$srv"
+  "$SS_BIN/imageserver" -portNum="$p" -imageDir="$srv/images" -objectDir="$srv/objects" \
+    -CAfile="$dir/CA.pem" -identityCAfile="$dir/IdentityCA.pem" -certFile="$dir/$cert.cert" \
+    -keyFile="$dir/$cert.key" -logDir="$srv/log" >"$srv/stderr" 2>&1 &
+  pid=$!
+  # shellcheck disable=SC2034 # read by the callers
+  SRPC_IMAGESERVER_PID=$pid
+  t_cleanup kill "$pid"
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$p/" && break
+    sleep 0.1
+  done
+  if ! curl -sf -o /dev/null "http://127.0.0.1:$p/"; then
+    echo "imageserver did not start: $(tail -3 "$srv/stderr")" >&2
+    return 1
+  fi
+  printf -v "$4" '%s' "$p"
 }
