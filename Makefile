@@ -66,13 +66,20 @@ $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# lib/ sources built with SS_HTTP_MINI (lib/http_mini answers HTTP instead of
+# libmicrohttpd), for programs that list them in <name>_MINI_SRCS: the installer, which
+# is linked statically and must stay small.
+$(O)/obj/mini/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DSS_HTTP_MINI $(CFLAGS) -c -o $@ $<
+
 $(LIBSS): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# program template: $(1) = name; uses $(1)_SRCS and $(1)_LIBS
+# program template: $(1) = name; uses $(1)_SRCS, $(1)_MINI_SRCS and $(1)_LIBS
 define PROGRAM_template
-$(1)_OBJS := $$($(1)_SRCS:%.c=$(O)/obj/%.o)
+$(1)_OBJS := $$($(1)_SRCS:%.c=$(O)/obj/%.o) $$($(1)_MINI_SRCS:%.c=$(O)/obj/mini/%.o)
 $(O)/bin/$(1): $$($(1)_OBJS) $(LIBSS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIBSS) $$($(1)_LIBS) $(BASE_LIBS)

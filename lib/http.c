@@ -127,6 +127,7 @@ int http_dispatch(const struct http_routes *t, struct http_req *req, struct http
 	return 0;
 }
 
+#ifndef SS_HTTP_MINI /* the libmicrohttpd side; lib/http_mini.c serves without it */
 struct arg_list {
 	struct http_arg *v;
 	size_t n, cap;
@@ -193,3 +194,4 @@ enum MHD_Result http_queue_answer(struct MHD_Connection *c, struct http_answer *
 	MHD_destroy_response(r);
 	return ret;
 }
+#endif

@@ -6,7 +6,12 @@
  * counted in total, per source address and (while libmicrohttpd has it) as HTTP. An
  * HTTP slot is released by libmicrohttpd's CLOSED notification. MHD_add_connection
  * may queue the socket for libmicrohttpd's own thread (0.9.75 does), so the slot waits
- * in a handoff table under its descriptor until the STARTED notification takes it. */
+ * in a handoff table under its descriptor until the STARTED notification takes it.
+ *
+ * Built with SS_HTTP_MINI (the installer's copy, linked statically), HTTP is answered
+ * by lib/http_mini on the connection's own thread instead, one request per connection,
+ * with cfg.http_arg as the routes (struct http_routes); listener_stop waits for those
+ * threads as MHD_stop_daemon waits for libmicrohttpd's. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -20,11 +25,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "listener.h"
 #include "srpc_conn.h"
+#ifdef SS_HTTP_MINI
+#include "http_mini.h"
+#endif
 
 #define CONNECT_PREFIX "CONNECT "
 #define PROBATION_MS 3000   /* a connection on probation must show itself within */
@@ -43,9 +52,11 @@ struct listener {
 	int stopfd; /* eventfd: wakes the accept thread */
 	int port;
 	pthread_t accept_thread;
+#ifndef SS_HTTP_MINI
 	struct MHD_Daemon *mhd;
+#endif
 	pthread_mutex_t lock;
-	pthread_cond_t idle; /* signalled when undecided reaches 0 */
+	pthread_cond_t idle; /* signalled when undecided (SS_HTTP_MINI: or http) drops */
 	unsigned undecided;  /* connection threads still peeking */
 	unsigned live, http; /* slots held; of them libmicrohttpd's */
 	struct source *sources;
@@ -138,10 +149,15 @@ static void release_locked(struct listener *l, struct slot *s)
 		*src = l->sources[--l->nsources];
 	if (s->http)
 		l->http--;
+#ifdef SS_HTTP_MINI
+	if (s->http)
+		pthread_cond_broadcast(&l->idle);
+#endif
 	l->live--;
 	free(s);
 }
 
+#ifndef SS_HTTP_MINI
 /* Removes the slot s, or (s NULL) the one under descriptor fd, from the handoff table;
  * returns it, or NULL if it was not there. Lock held. */
 static struct slot *handoff_remove(struct listener *l, const struct slot *s, int fd)
@@ -170,6 +186,7 @@ static void handoff_put(struct listener *l, struct slot *s)
 	l->handoff[l->nhandoff++] = s;
 	pthread_mutex_unlock(&l->lock);
 }
+#endif
 
 static void release(struct slot *s)
 {
@@ -184,6 +201,7 @@ static void release(struct slot *s)
 		destroy(l);
 }
 
+#ifndef SS_HTTP_MINI
 static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *body)
 {
 	struct MHD_Response *r =
@@ -244,6 +262,7 @@ static void http_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 		*socket_context = NULL;
 	}
 }
+#endif
 
 /* Waits until fd is readable, the deadline passes (-ETIMEDOUT) or the listener stops
  * (-ECANCELED: a silent peer must not hold listener_stop up). */
@@ -404,6 +423,9 @@ static void *conn_main(void *p)
 					   "Connection: close\r\nContent-Length: 5\r\n\r\nbusy\n");
 			fd = -1;
 		} else {
+#ifdef SS_HTTP_MINI
+			kind = 2; /* served below, on this thread */
+#else
 			/* The STARTED notification takes the slot; MHD closes the socket even
 			 * when it refuses it (then the slot is still ours). */
 			handoff_put(l, s);
@@ -417,9 +439,23 @@ static void *conn_main(void *p)
 				pthread_mutex_unlock(&l->lock);
 			}
 			fd = -1;
+#endif
 		}
 	}
 	undecided_done(l);
+#ifdef SS_HTTP_MINI
+	if (kind == 2) {
+		struct timeval tv = {.tv_sec = s->restricted ? (int)PROBATION_IDLE_S
+							     : l->cfg.http_timeout_s};
+
+		/* A peer that does not read its answer must not hold listener_stop up. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		http_mini_serve(fd, (const struct sockaddr *)&s->addr, srv, l->cfg.http_arg,
+				(int)tv.tv_sec, l->stopfd);
+		close(fd);
+		fd = -1;
+	}
+#endif
 	if (kind == 1 && srv != NULL) {
 		if (s->probation)
 			srpc_server_serve_privileged(srv, fd, PROBATION_MS);
@@ -599,6 +635,7 @@ int listener_start(const struct listener_config *cfg, struct listener **out, cha
 		rc = l->lfd;
 		goto out_close_stop;
 	}
+#ifndef SS_HTTP_MINI
 	/* libmicrohttpd's limit: above anything the slots let through (connections it has
 	 * closed but not yet cleaned up included), so it is never reached; poll(), not
 	 * select(), so descriptors above FD_SETSIZE work. */
@@ -613,6 +650,7 @@ int listener_start(const struct listener_config *cfg, struct listener **out, cha
 		rc = -EIO;
 		goto out_close_listen;
 	}
+#endif
 	if ((rc = -pthread_create(&l->accept_thread, NULL, accept_main, l)) < 0) {
 		snprintf(err, errsz, "accept thread: %s", strerror(-rc));
 		goto out_stop_mhd;
@@ -620,8 +658,10 @@ int listener_start(const struct listener_config *cfg, struct listener **out, cha
 	*out = l;
 	return 0;
 out_stop_mhd:
+#ifndef SS_HTTP_MINI
 	MHD_stop_daemon(l->mhd);
 out_close_listen:
+#endif
 	close(l->lfd);
 out_close_stop:
 	close(l->stopfd);
@@ -668,7 +708,14 @@ void listener_stop(struct listener *l)
 	while (l->undecided > 0)
 		pthread_cond_wait(&l->idle, &l->lock);
 	pthread_mutex_unlock(&l->lock);
+#ifdef SS_HTTP_MINI
+	pthread_mutex_lock(&l->lock); /* the stop event ends their waits for a head */
+	while (l->http > 0)
+		pthread_cond_wait(&l->idle, &l->lock);
+	pthread_mutex_unlock(&l->lock);
+#else
 	MHD_stop_daemon(l->mhd); /* its CLOSED notifications release the HTTP slots */
+#endif
 	close(l->lfd);
 	close(l->stopfd);
 	pthread_mutex_lock(&l->lock);

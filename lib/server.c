@@ -142,6 +142,13 @@ int server_listen(struct server *s, char *err, size_t errsz)
 		snprintf(addr, sizeof(addr), ":%d", s->cfg.port);
 	lc.addr = addr;
 	lc.srpc = s->srpc;
+#ifdef SS_HTTP_MINI /* lib/http_mini answers from the routes; no handler of one's own */
+	if (s->cfg.http != NULL) {
+		snprintf(err, errsz, "a libmicrohttpd handler needs the full build of lib/server");
+		return -EINVAL;
+	}
+	lc.http_arg = (void *)s->cfg.routes;
+#else
 	if (s->cfg.http != NULL) {
 		lc.http = s->cfg.http;
 		lc.http_arg = s->cfg.http_arg;
@@ -149,6 +156,7 @@ int server_listen(struct server *s, char *err, size_t errsz)
 		lc.http = http_handler;
 		lc.http_arg = (void *)s->cfg.routes;
 	}
+#endif
 	rc = listener_start(&lc, &s->lis, why, sizeof(why));
 	if (rc < 0) {
 		snprintf(err, errsz, "listening on %s: %s", addr, why);
