@@ -81,8 +81,7 @@ static int cmd_add_address(struct hc *h, const struct hc_cmd *c, int argc, char 
 	return change_pool(h, c, &q);
 }
 
-static int cmd_remove_ip_address(struct hc *h, const struct hc_cmd *c, int argc,
-				 char *const argv[])
+static int cmd_remove_ip_address(struct hc *h, const struct hc_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_address a;
 	struct hvapi_change_address_pool_request q;
@@ -184,9 +183,8 @@ static int cmd_get_capacity(struct hc *h, const struct hc_cmd *c, int argc, char
 
 	(void)argc;
 	(void)argv;
-	if (hc_hypervisor(h, c->doing, &hv) ||
-	    hc_call(hv, c->doing, HVAPI_M_GET_CAPACITY, NULL, NULL,
-		    &hvapi_get_capacity_response_type, &r))
+	if (hc_hypervisor(h, c->doing, &hv) || hc_call(hv, c->doing, HVAPI_M_GET_CAPACITY, NULL,
+						       NULL, &hvapi_get_capacity_response_type, &r))
 		return 1;
 	rc = hc_print_json(&hvapi_get_capacity_response_type, &r);
 	hvapi_get_capacity_response_clear(&r);
@@ -289,8 +287,7 @@ static int parse_leases(const char *doing, const char *s,
 
 	if (!copy)
 		return hc_fail(doing, "out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok && rc == 0;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
 		char *semi = strchr(tok, ';');
 		struct hvapi_address a;
 
@@ -538,8 +535,7 @@ static int smtp_reply(struct smtp *s)
 }
 
 /* Sends one command line and checks the reply code's first digit. 0 or 1 (printed). */
-static int smtp_cmd(struct smtp *s, const char *doing, char want, const char *cmd,
-		    const char *arg)
+static int smtp_cmd(struct smtp *s, const char *doing, char want, const char *cmd, const char *arg)
 {
 	struct text t = {0};
 	int code, rc;
@@ -793,13 +789,13 @@ const struct hc_cmd hc_host_cmds[] = {
      "hold the hypervisor's lock for -lockTimeout (-writeLock)"},
     {"hold-vm-lock", "VMhost", 1, 1, cmd_hold_vm_lock, "holding VM lock",
      "hold a VM's lock for -lockTimeout (-writeLock)"},
-    {"list-volume-directories", HV, 0, 0, cmd_list_volume_directories,
-     "listing volume directories", "print the hypervisor's volume directories"},
+    {"list-volume-directories", HV, 0, 0, cmd_list_volume_directories, "listing volume directories",
+     "print the hypervisor's volume directories"},
     {"register-external-leases", HV, 0, 0, cmd_register_external_leases,
      "registering external leases",
      "serve -externalLeaseAddresses (-externalLeaseHostnames) over DHCP"},
-    {"remove-excess-addresses", "N", 1, 1, cmd_remove_excess_addresses,
-     "removing excess addresses", "keep at most N free addresses in the pool"},
+    {"remove-excess-addresses", "N", 1, 1, cmd_remove_excess_addresses, "removing excess addresses",
+     "keep at most N free addresses in the pool"},
     {"remove-ip-address", "IP", 1, 1, cmd_remove_ip_address, "removing IP address",
      "remove a free address from the pool by IP"},
     {"remove-mac-address", "MAC", 1, 1, cmd_remove_mac_address, "removing MAC address",
