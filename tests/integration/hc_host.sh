@@ -41,6 +41,9 @@ t_expect_fail --exit=1 "no -hypervisorHostname: named" '^error getting capacity:
 	hv_ns "$SS_BIN/hyper-control" -certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" get-capacity
 t_expect_fail --exit=1 "a caller without the grant is refused" '^error adding subnet: .*access to method denied' \
 	hc user add-subnet s1 10.106.0.1 255.255.255.0 10.106.0.1
+t_expect_fail --exit=1 "a hypervisor whose certificate is not from -CAfile is refused" \
+	'^error getting capacity: x509: certificate for host 127\.0\.0\.1 not trusted' \
+	hv_ns "$SS_BIN/hyper-control" -certDirectory="$C/admin" -CAfile="$C/otherca/ca.pem" -hypervisorHostname=127.0.0.1 get-capacity
 t_expect_fail --exit=1 "a client certificate from another CA is refused" '^error getting capacity: ' \
 	hc stranger get-capacity
 
