@@ -166,14 +166,14 @@ if command -v udhcpc >/dev/null 2>&1; then
   t_cleanup kill "$watch"
   sleep 1
   hv_dhcp_machine "$BR" 52:54:00:6b:00:33
-  hv_lease >/dev/null # three DISCOVERs, no lease (the MAC is unknown)
+  hv_lease -x hostname:wd1 >/dev/null # three DISCOVERs, no lease (the MAC is unknown)
   sleep 1
   kill "$watch"
   wait "$watch" 2>/dev/null
   wd=$(sed -n 's/^hyper-control: writing packets to //p' "$HV_DIR/watch.out")
   t_expect "watch-dhcp: the directory hyper-control.watch-dhcp.<host>.XXXXXX in TMPDIR" \
     "^$HV_DIR/tmp/hyper-control\\.watch-dhcp\\.127\\.0\\.0\\.1\\.[A-Za-z0-9]{6}\$" echo "$wd"
-  files=$(cd "$wd" 2>/dev/null && ls -d "$BR".[0-9]* 2>/dev/null | grep -v options | sort)
+  files=$(for f in "$wd/$BR".[0-9]*; do [ -f "$f" ] && basename "$f"; done | sort)
   n=$(grep -c . <<<"$files")
   if [ "$n" -ge 2 ] && [ "$(head -1 <<<"$files")" = "$BR.00000" ] && [ "$(sed -n 2p <<<"$files")" = "$BR.00001" ]; then
     t_ok "watch-dhcp: one file per packet, the counter increments ($n files; #20)"
@@ -183,6 +183,7 @@ if command -v udhcpc >/dev/null 2>&1; then
   t_expect "watch-dhcp: the raw packet from the machine's MAC" '^01010600 5254006b0033$' \
     bash -c "od -An -tx1 -v '$wd/$BR.00001' | tr -d ' \n' | sed -E 's/^(.{8}).{48}(.{12}).*/\1 \2/'"
   t_expect "watch-dhcp: option 53 in its own file (DISCOVER)" '^01$' od -An -tx1 "$wd/$BR.00001.options/53_DHCPMessageType"
+  t_expect "watch-dhcp: option 12 (the client's host name) in its own file" '^wd1$' cat "$wd/$BR.00001.options/12_HostName"
   t_check "watch-dhcp: the parameter request list in its own file" test -s "$wd/$BR.00001.options/55_ParameterRequestList"
   t_expect "watch-dhcp: each packet logged with type and client MAC" \
     "$BR\\.00001: DHCPDISCOVER from 52:54:00:6b:00:33 on $BR" cat "$HV_DIR/watch.out"
