@@ -94,7 +94,7 @@ if grep -qE '^trying to connect\.{3,}$' <<<"$out"; then
 else
   t_fail "installer-shell: trying to connect" "$(head -3 <<<"$out" | tr '\n' ' ')"
 fi
-if [ "$rc" = 0 ] && grep -q '^marker-42$' <<<"$out"; then
+if [ "$rc" = 0 ] && grep -q 'marker-42$' <<<"$out"; then
   t_ok "installer-shell: the command from the pipe ran in the installer's shell, exit 0"
 else
   t_fail "installer-shell: the command ran" "exit $rc: $(tail -5 <<<"$out" | tr '\n' ' ')"
@@ -109,7 +109,7 @@ t_expect "installer-shell: the installer logged the session" 'remote shell for a
 out=$( (printf 'echo second-$((6*7))\n'; sleep 2; printf '\034') | timeout 20 ip netns exec "$ns" "$hc" \
   -certDirectory="$d/admin" -CAfile="$d/CA.pem" installer-shell 127.0.0.1 2>&1)
 rc=$?
-if [ "$rc" = 0 ] && grep -q '^second-42' <<<"$(tr -d '\r' <<<"$out")"; then
+if [ "$rc" = 0 ] && grep -q 'second-42$' <<<"$(tr -d '\r' <<<"$out")"; then
   t_ok "installer-shell: control-\\ ends the session, exit 0"
 else
   t_fail "installer-shell: control-\\ ends the session" "exit $rc: $(tail -3 <<<"$out" | tr '\n' ' ')"
@@ -127,7 +127,7 @@ t_expect_fail --exit=1 "installer-shell: a PXE installer's self-signed certifica
   timeout 20 ip netns exec "$ns" "$hc" -certDirectory="$d/admin" -CAfile="$d/CA.pem" -installerPortNum=6979 \
   installer-shell 127.0.0.1
 t_expect_fail --exit=1 "installer-shell: a name that does not resolve is not retried" \
-  '^error connecting to installer shell: dial no-such-host\.invalid:6978: ' \
+  '^error connecting to installer shell: lookup no-such-host\.invalid: ' \
   timeout 20 ip netns exec "$ns" "$hc" -certDirectory="$d/admin" -CAfile="$d/CA.pem" installer-shell no-such-host.invalid
 
 # ---- the hypervisor: connect-to-vm-manager, watch-dhcp ----
@@ -166,7 +166,7 @@ if command -v udhcpc >/dev/null 2>&1; then
   t_cleanup kill "$watch"
   sleep 1
   hv_dhcp_machine "$BR" 52:54:00:6b:00:33
-  hv_lease -x hostname:wd1 >/dev/null # three DISCOVERs, no lease (the MAC is unknown)
+  hv_lease -x hostname:wd1 >/dev/null 2>&1 # three DISCOVERs, no lease (the MAC is unknown)
   sleep 1
   kill "$watch"
   wait "$watch" 2>/dev/null
@@ -182,7 +182,7 @@ if command -v udhcpc >/dev/null 2>&1; then
   fi
   t_expect "watch-dhcp: the raw packet from the machine's MAC" '^01010600 5254006b0033$' \
     bash -c "od -An -tx1 -v '$wd/$BR.00001' | tr -d ' \n' | sed -E 's/^(.{8}).{48}(.{12}).*/\1 \2/'"
-  t_expect "watch-dhcp: option 53 in its own file (DISCOVER)" '^01$' od -An -tx1 "$wd/$BR.00001.options/53_DHCPMessageType"
+  t_expect "watch-dhcp: option 53 in its own file (DISCOVER)" '^ ?01$' od -An -tx1 "$wd/$BR.00001.options/53_DHCPMessageType"
   t_expect "watch-dhcp: option 12 (the client's host name) in its own file" '^wd1$' cat "$wd/$BR.00001.options/12_HostName"
   t_check "watch-dhcp: the parameter request list in its own file" test -s "$wd/$BR.00001.options/55_ParameterRequestList"
   t_expect "watch-dhcp: each packet logged with type and client MAC" \
