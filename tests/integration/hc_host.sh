@@ -146,6 +146,10 @@ if [[ $VM =~ ^10\.106\.0\.[0-9]+$ ]]; then
 else
 	t_fail "a VM for the VM commands" "$VM"
 fi
+t_expect_fail --exit=1 "remove-ip-address: the address a VM uses is refused" '^error removing IP address: .*not in free pool' \
+	hc admin remove-ip-address "$VM"
+t_expect_fail --exit=1 "remove-mac-address: an address not in the pool is refused" '^error removing MAC address: .*52:54:00:6a:00:99.*not in free pool' \
+	hc admin remove-mac-address 52:54:00:6a:00:99
 start=$(date +%s%N)
 t_check "hold-vm-lock VM -lockTimeout=1s" hc admin -lockTimeout=1s hold-vm-lock "$VM"
 held=$((($(date +%s%N) - start) / 1000000))
