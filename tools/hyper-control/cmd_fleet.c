@@ -458,8 +458,8 @@ static void fqdn(char *buf, size_t sz)
 	pclose(p);
 }
 
-/* The local machine's info: its hostname first, then `hostname -f` when that differs
- * (spec §6; weaknesses.md #21: the fallback's failure is reported, not dereferenced). */
+/* The local machine's info: its hostname, then `hostname -f` when that fails and
+ * differs (spec §6; weaknesses.md #21: the fallback's own failure is what is reported). */
 static int local_info(struct hc *h, const char *doing, struct fmapi_get_machine_info_response *mi)
 {
 	char name[256], full[256];
@@ -467,11 +467,11 @@ static int local_info(struct hc *h, const char *doing, struct fmapi_get_machine_
 	if (gethostname(name, sizeof(name)) < 0)
 		return hc_fail(doing, "gethostname: %s", strerror(errno));
 	name[sizeof(name) - 1] = '\0';
-	fqdn(full, sizeof(full));
-	if (*full == '\0' || strcmp(full, name) == 0)
-		return hc_machine_info(h, doing, name, mi);
 	if (hc_machine_info(h, doing, name, mi) == 0)
 		return 0;
+	fqdn(full, sizeof(full));
+	if (*full == '\0' || strcmp(full, name) == 0)
+		return 1;
 	hc_progress("trying the full hostname %s", full);
 	return hc_machine_info(h, doing, full, mi);
 }
@@ -500,21 +500,20 @@ static int compute(struct hc *h, const char *doing, bool local_only, char **ifs,
 	struct fmapi_get_machine_info_response mi;
 	struct netconf_nic nics[FLEET_MAX_NICS];
 	const char *host = h->o.hypervisor_hostname;
-	bool local = empty(host) || is_local_name(host);
+	bool from_file = !local_only && !empty(h->o.network_interfaces_file);
 	char err[512];
 	size_t n;
 	int rc;
 
-	if (local_only && !local)
+	if (!empty(host) && !from_file && !is_local_name(host))
 		return hc_fail(doing,
-			       "%s is not this machine: only the local configuration is "
-			       "updated",
+			       local_only
+				   ? "%s is not this machine: only the local configuration "
+				     "is updated"
+				   : "networkInterfacesFile unspecified: needed for remote host %s",
 			       host);
-	if (!empty(h->o.network_interfaces_file) && !local_only)
+	if (from_file)
 		rc = file_nics(doing, h->o.network_interfaces_file, nics, &n);
-	else if (!local)
-		return hc_fail(
-		    doing, "networkInterfacesFile unspecified: needed for remote host %s", host);
 	else
 		rc = local_nics(doing, nics, &n);
 	if (rc != 0)
