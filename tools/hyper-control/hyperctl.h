@@ -108,6 +108,9 @@ int hc_print_json(const struct api_type *t, const void *obj);
 /* "error <doing>: <detail>" on stderr; returns 1. */
 int hc_fail(const char *doing, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The -logDatestamps and -logSubseconds options of hc_progress (main.c sets them). */
+void hc_log_options(bool datestamps, bool subseconds);
+
 /* Progress line on stderr ("hyper-control: ..."), for every command that waits. */
 void hc_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
