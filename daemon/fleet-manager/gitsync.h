@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "daemon/fleet-manager/topology.h"
+#include "topology.h"
 
 struct gitsync_config {
 	const char *dir;	/* -topologyDir, or NULL/"" with a repository */

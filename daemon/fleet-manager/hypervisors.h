@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "api/fleetmanager.h"
-#include "daemon/fleet-manager/topology.h"
+#include "topology.h"
 #include "tls.h"
 
 struct hypervisors_config {

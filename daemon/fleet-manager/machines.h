@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "api/fleetmanager.h"
-#include "daemon/fleet-manager/topology.h"
+#include "topology.h"
 
 struct machines;
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "daemon/fleet-manager/topology.h"
+#include "topology.h"
 
 struct power_config {
 	const char *ipmitool;		/* NULL: "ipmitool" from PATH */

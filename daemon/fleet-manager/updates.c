@@ -12,7 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "daemon/fleet-manager/topology.h"
+#include "topology.h"
 
 struct fm_updates_sub {
 	struct fm_updates_sub *next;

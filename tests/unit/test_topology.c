@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/fleet-manager/topology.h"
+#include "topology.h"
 #include "json.h"
 
 #define F(p, text)                                                                                 \

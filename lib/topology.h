@@ -9,9 +9,9 @@
  * wins) and then its own tags, owners = the owners.json of its directory and every
  * ancestor plus its own (union, sorted), Hostname = the IP string when none is given.
  * Local tag overrides (ChangeMachineTags) are not the topology's business: see
- * machines.h. */
-#ifndef SS_FM_TOPOLOGY_H
-#define SS_FM_TOPOLOGY_H
+ * daemon/fleet-manager/machines.h. */
+#ifndef SS_TOPOLOGY_H
+#define SS_TOPOLOGY_H
 
 #include <jansson.h>
 #include <netinet/in.h>
