@@ -589,7 +589,7 @@ static int vm_boot(struct hc *h, const char *doing, struct srpc_client *hv,
 static int cmd_netboot_vm(struct hc *h, const struct hc_cmd *c, int argc, char *const argv[])
 {
 	struct hvapi_subnets subnets = {0};
-	struct hvapi_create_vm_request r;
+	struct hvapi_create_vm_request r = {0};
 	struct hc_signer *s = NULL;
 	struct srpc_client *hv = NULL, *cv = NULL;
 	struct in_addr ip = {0};
@@ -633,9 +633,9 @@ static int cmd_netboot_vm(struct hc *h, const struct hc_cmd *c, int argc, char *
 		cleanup.vm.s_addr = 0;
 		pthread_mutex_unlock(&cleanup.lock);
 	}
-	api_clear_value(
-	    &(struct api_field){.kind = API_LIST, .elem = API_STRUCT, .type = &hvapi_subnet_type},
-	    &subnets);
+	for (size_t i = 0; i < subnets.n; i++)
+		api_clear(&hvapi_subnet_type, &subnets.v[i]);
+	free(subnets.v);
 	if (owned)
 		srpc_client_close(hv);
 	hc_signer_free(s);
