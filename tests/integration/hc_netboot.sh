@@ -50,7 +50,7 @@ t_expect "...exactly the expected files" \
 	'^CA.pem IdentityCA.pem config.json imageserver pxelinux.0 resolv.conf storage-layout.json $' \
 	bash -c "cd '$D' && ls | LC_ALL=C sort | tr '\n' ' '"
 t_expect "...dirname 0755, the files 0644" '^755 644 644 644 644 644 644 644 $' \
-	bash -c "stat -c %a '$D'; cd '$D' && stat -c %a * | tr '\n' ' '"
+	bash -c "{ stat -c %a '$D'; cd '$D' && stat -c %a *; } | tr '\n' ' '"
 t_expect "config.json: the machine's GetMachineInfoResponse" \
 	'^m1 10.111.0.20 52:54:00:6b:00:14 lab lab.test 10.111.0.2$' \
 	jq -r '[.Machine.Hostname, .Machine.HostIpAddress, .Machine.HostMacAddress, .Subnets[0].Id, .Subnets[0].DomainName, .Subnets[0].DomainNameServers[1]] | join(" ")' "$D/config.json"
