@@ -95,6 +95,7 @@ cp "$d/CA.pem" "$HOME/.ssl/CA.pem"
 
 # --- flags files: /etc default < /etc extra < ~ default < ~ extra < command line ---
 # Ports 1-5 are closed: the dial error names the port chosen.
+# shellcheck disable=SC2120 # callers through t_expect_fail pass flags
 run() { "$hc" -hypervisorHostname=localhost "$@" get-capacity; }
 printf '# comment\n; another\n\nhypervisorPortNum = 1\n' >"$etc/flags.default"
 t_expect_fail --exit=1 "/etc flags.default is read" '^error getting capacity: dial localhost:1: ' run
@@ -107,7 +108,7 @@ t_expect_fail --exit=1 "~ flags.extra overrides ~ flags.default" 'dial localhost
 t_expect_fail --exit=1 "the command line overrides every file" 'dial localhost:5: ' run -hypervisorPortNum=5
 rm "$user/flags.default" "$user/flags.extra"
 printf 'noSuchFlag=1\nhypervisorPortNum=9\n' >"$etc/flags.extra"
-out=$(run 2>&1)
+out=$(run -connectTimeout=15s 2>&1)
 rc=$?
 if [ "$rc" = 1 ] && grep -q "^hyper-control: warning: .*etc/flags.extra:1" <<<"$out" &&
   grep -q 'dial localhost:1: ' <<<"$out"; then

@@ -146,10 +146,20 @@ if [[ $VM =~ ^10\.106\.0\.[0-9]+$ ]]; then
 else
 	t_fail "a VM for the VM commands" "$VM"
 fi
+t_expect_fail --exit=1 "remove-ip-address: the address a VM uses is refused" '^error removing IP address: .*not in free pool' \
+	hc admin remove-ip-address "$VM"
+t_expect_fail --exit=1 "remove-mac-address: an address not in the pool is refused" '^error removing MAC address: .*52:54:00:6a:00:99.*not in free pool' \
+	hc admin remove-mac-address 52:54:00:6a:00:99
 start=$(date +%s%N)
 t_check "hold-vm-lock VM -lockTimeout=1s" hc admin -lockTimeout=1s hold-vm-lock "$VM"
 held=$((($(date +%s%N) - start) / 1000000))
 if [ "$held" -ge 1000 ]; then t_ok "... held for 1 s ($held ms)"; else t_fail "... held for 1 s" "$held ms"; fi
+t_check "hold-vm-lock without -hypervisorHostname or -fleetManagerHostname: localhost" \
+	hv_ns timeout 60 "$SS_BIN/hyper-control" -certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" -lockTimeout=1ms \
+	hold-vm-lock "$VM"
+t_expect_fail --exit=1 "hold-vm-lock: localhost on another port is dialled" '^error holding VM lock: dial localhost:1: ' \
+	hv_ns timeout 60 "$SS_BIN/hyper-control" -certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" -hypervisorPortNum=1 \
+	hold-vm-lock "$VM"
 t_expect_fail --exit=1 "hold-vm-lock: a VM that does not exist" '^error holding VM lock: .*10\.106\.0\.99' \
 	hc admin -lockTimeout=1s hold-vm-lock 10.106.0.99
 t_expect_fail --exit=1 "hold-vm-lock: a name that does not resolve" '^error holding VM lock: lookup no-such-vm\.invalid' \
@@ -179,8 +189,10 @@ import socket, sys
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
 srv.listen(1)
+srv.settimeout(60)
 open(sys.argv[1], "w").write(str(srv.getsockname()[1]))
 conn, _ = srv.accept()
+conn.settimeout(60)
 f = conn.makefile("rb")
 log = open(sys.argv[2], "wb")
 def say(s): conn.sendall(s.encode() + b"\r\n")

@@ -94,7 +94,7 @@ if grep -qE '^trying to connect\.{3,}$' <<<"$out"; then
 else
   t_fail "installer-shell: trying to connect" "$(head -3 <<<"$out" | tr '\n' ' ')"
 fi
-if [ "$rc" = 0 ] && grep -q '^marker-42$' <<<"$out"; then
+if [ "$rc" = 0 ] && grep -q 'marker-42$' <<<"$out"; then
   t_ok "installer-shell: the command from the pipe ran in the installer's shell, exit 0"
 else
   t_fail "installer-shell: the command ran" "exit $rc: $(tail -5 <<<"$out" | tr '\n' ' ')"
@@ -109,10 +109,26 @@ t_expect "installer-shell: the installer logged the session" 'remote shell for a
 out=$( (printf 'echo second-$((6*7))\n'; sleep 2; printf '\034') | timeout 20 ip netns exec "$ns" "$hc" \
   -certDirectory="$d/admin" -CAfile="$d/CA.pem" installer-shell 127.0.0.1 2>&1)
 rc=$?
-if [ "$rc" = 0 ] && grep -q '^second-42' <<<"$(tr -d '\r' <<<"$out")"; then
+if [ "$rc" = 0 ] && grep -q 'second-42$' <<<"$(tr -d '\r' <<<"$out")"; then
   t_ok "installer-shell: control-\\ ends the session, exit 0"
 else
   t_fail "installer-shell: control-\\ ends the session" "exit $rc: $(tail -3 <<<"$out" | tr '\n' ' ')"
+fi
+
+# On a terminal (script(1) gives one): raw mode while connected, restored after.
+if command -v script >/dev/null 2>&1; then
+  # shellcheck disable=SC2016 # the remote shell expands it
+  out=$( (sleep 1; printf 'echo tty-$((6*7))\r'; sleep 2; printf '\034') | timeout 20 ip netns exec "$ns" \
+    script -qec "'$hc' -certDirectory='$d/admin' -CAfile='$d/CA.pem' installer-shell 127.0.0.1; echo hc-exit=\$?; stty -a" /dev/null 2>&1)
+  out=$(tr -d '\r' <<<"$out")
+  if grep -q 'tty-42$' <<<"$out" && grep -q '^hc-exit=0$' <<<"$out" &&
+    grep -qE '(^| )icanon( |$)' <<<"$out" && grep -qE '(^| )echo( |$)' <<<"$out"; then
+    t_ok "installer-shell on a terminal: raw input, control-\\ ends it, the mode restored"
+  else
+    t_fail "installer-shell on a terminal" "$(tail -6 <<<"$out" | tr '\n' ' ')"
+  fi
+else
+  t_skip "installer-shell on a terminal" "script (util-linux) not installed"
 fi
 
 t_expect_fail --exit=1 "installer-shell: an installer certified by another CA is refused at once" \
@@ -127,7 +143,7 @@ t_expect_fail --exit=1 "installer-shell: a PXE installer's self-signed certifica
   timeout 20 ip netns exec "$ns" "$hc" -certDirectory="$d/admin" -CAfile="$d/CA.pem" -installerPortNum=6979 \
   installer-shell 127.0.0.1
 t_expect_fail --exit=1 "installer-shell: a name that does not resolve is not retried" \
-  '^error connecting to installer shell: dial no-such-host\.invalid:6978: ' \
+  '^error connecting to installer shell: lookup no-such-host\.invalid: ' \
   timeout 20 ip netns exec "$ns" "$hc" -certDirectory="$d/admin" -CAfile="$d/CA.pem" installer-shell no-such-host.invalid
 
 # ---- the hypervisor: connect-to-vm-manager, watch-dhcp ----
@@ -166,14 +182,14 @@ if command -v udhcpc >/dev/null 2>&1; then
   t_cleanup kill "$watch"
   sleep 1
   hv_dhcp_machine "$BR" 52:54:00:6b:00:33
-  hv_lease >/dev/null # three DISCOVERs, no lease (the MAC is unknown)
+  hv_lease -x hostname:wd1 >/dev/null 2>&1 # three DISCOVERs, no lease (the MAC is unknown)
   sleep 1
   kill "$watch"
   wait "$watch" 2>/dev/null
   wd=$(sed -n 's/^hyper-control: writing packets to //p' "$HV_DIR/watch.out")
   t_expect "watch-dhcp: the directory hyper-control.watch-dhcp.<host>.XXXXXX in TMPDIR" \
     "^$HV_DIR/tmp/hyper-control\\.watch-dhcp\\.127\\.0\\.0\\.1\\.[A-Za-z0-9]{6}\$" echo "$wd"
-  files=$(cd "$wd" 2>/dev/null && ls -d "$BR".[0-9]* 2>/dev/null | grep -v options | sort)
+  files=$(for f in "$wd/$BR".[0-9]*; do [ -f "$f" ] && basename "$f"; done | sort)
   n=$(grep -c . <<<"$files")
   if [ "$n" -ge 2 ] && [ "$(head -1 <<<"$files")" = "$BR.00000" ] && [ "$(sed -n 2p <<<"$files")" = "$BR.00001" ]; then
     t_ok "watch-dhcp: one file per packet, the counter increments ($n files; #20)"
@@ -182,7 +198,8 @@ if command -v udhcpc >/dev/null 2>&1; then
   fi
   t_expect "watch-dhcp: the raw packet from the machine's MAC" '^01010600 5254006b0033$' \
     bash -c "od -An -tx1 -v '$wd/$BR.00001' | tr -d ' \n' | sed -E 's/^(.{8}).{48}(.{12}).*/\1 \2/'"
-  t_expect "watch-dhcp: option 53 in its own file (DISCOVER)" '^01$' od -An -tx1 "$wd/$BR.00001.options/53_DHCPMessageType"
+  t_expect "watch-dhcp: option 53 in its own file (DISCOVER)" '^ ?01$' od -An -tx1 "$wd/$BR.00001.options/53_DHCPMessageType"
+  t_expect "watch-dhcp: option 12 (the client's host name) in its own file" '^wd1$' cat "$wd/$BR.00001.options/12_HostName"
   t_check "watch-dhcp: the parameter request list in its own file" test -s "$wd/$BR.00001.options/55_ParameterRequestList"
   t_expect "watch-dhcp: each packet logged with type and client MAC" \
     "$BR\\.00001: DHCPDISCOVER from 52:54:00:6b:00:33 on $BR" cat "$HV_DIR/watch.out"

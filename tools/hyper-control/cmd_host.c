@@ -735,7 +735,7 @@ static int cmd_send_email(struct hc *h, const struct hc_cmd *c, int argc, char *
 	if (read_body(c->doing, h->o.email_body_filename, &body, &len))
 		return 1;
 	memset(&q, 0, sizeof(q));
-	q.ignore_state_mask = ~(1ULL << HVAPI_STATE_RUNNING);
+	q.ignore_state_mask = ((1ULL << HVAPI_STATE_COUNT) - 1) & ~(1ULL << HVAPI_STATE_RUNNING);
 	if (sender(h, c->doing, from, sizeof(from)) || hc_hypervisor(h, c->doing, &hv) ||
 	    hc_call(hv, c->doing, HVAPI_M_GET_VM_INFOS, &hvapi_get_vm_infos_request_type, &q,
 		    &hvapi_get_vm_infos_response_type, &r)) {

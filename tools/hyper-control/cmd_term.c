@@ -3,6 +3,7 @@
  * hypervisor sees (watch-dhcp, spec §2; weakness 20: each packet gets its own file). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +62,13 @@ static bool retryable(int rc, const char *err)
 }
 
 /* Dials the installer until it answers: back-off 50 ms, x4, at most 5 s; "trying to
- * connect" at the first failure, "." at each. A refusal of TLS (e.g. a certificate
- * not from -CAfile) is final. */
+ * connect" at the first failure, "." at each. A name that does not resolve and a
+ * refusal of TLS (e.g. a certificate not from -CAfile) are final. */
 static int dial_installer(struct hc *h, const char *doing, const char *host,
 			  struct srpc_client **out)
 {
 	struct srpc_client_config cfg = {.tls = h->tls};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
 	char addr[300], err[512];
 	int delay = HC_BACKOFF_FIRST_MS, n, rc;
 	bool announced = false;
@@ -76,6 +78,9 @@ static int dial_installer(struct hc *h, const char *doing, const char *host,
 	if (n < 0 || (size_t)n >= sizeof(addr))
 		return hc_fail(doing, "hostname too long: %s", host);
 	cfg.connect_timeout_ms = (int)(h->o.connect_timeout_ns / 1000000);
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		return hc_fail(doing, "lookup %s: %s", host, gai_strerror(rc));
+	freeaddrinfo(res);
 	for (;;) {
 		rc = srpc_client_dial(addr, &cfg, out, err, sizeof(err));
 		if (rc == 0)
