@@ -152,6 +152,8 @@ int hc_print_json(const struct api_type *t, const void *obj)
 	if (!s)
 		return hc_fail("printing", "out of memory");
 	fputs(s, stdout);
+	if (*s == '\0' || s[strlen(s) - 1] != '\n')
+		fputc('\n', stdout); /* one object per line group: get-updates prints many */
 	free(s);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

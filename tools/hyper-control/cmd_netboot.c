@@ -644,12 +644,12 @@ static int cmd_netboot_vm(struct hc *h, const struct hc_cmd *c, int argc, char *
 
 const struct hc_cmd hc_netboot_cmds[] = {
     {"netboot-host", "hostname", 1, 1, cmd_netboot_host, "netbooting host",
-     "Netboot the installer on a machine and enrol it"},
+     "netboot the installer on a machine and enrol it"},
     {"netboot-machine", "MAC IP [hostname]", 2, 3, cmd_netboot_machine, "netbooting machine",
-     "Netboot a machine with only the -netbootFiles"},
+     "netboot a machine with only the -netbootFiles"},
     {"netboot-vm", "", 0, 0, cmd_netboot_vm, "netbooting VM",
-     "Create a VM that netboots the installer, and enrol it"},
+     "create a VM that netboots the installer, and enrol it"},
     {"write-netboot-files", "hostname dirname", 2, 2, cmd_write_netboot_files,
-     "writing netboot files", "Write a machine's installer configuration files"},
+     "writing netboot files", "write a machine's installer configuration files"},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
