@@ -279,8 +279,8 @@ static int medium_secrets(struct hc *h, const char *doing, const char *dir,
 				have_cert ? "key.pem" : "cert.pem");
 			goto out;
 		}
-		if (have_cert && check_identity(doing, dir, m, files_get(files, "CA.pem"), cert,
-						key))
+		if (have_cert &&
+		    check_identity(doing, dir, m, files_get(files, "CA.pem"), cert, key))
 			goto out;
 	}
 	if (!cert) {
@@ -476,8 +476,7 @@ static int iso_names(const char *doing, const char *dir, const char *host,
 	snprintf(iso, isosz, "%s/%s.iso", dir, name);
 	link[0] = '\0';
 	if (mi->machine.ipmi.host_ip.s_addr != 0 &&
-	    inet_ntop(AF_INET, &mi->machine.ipmi.host_ip, ip, sizeof(ip)) &&
-	    strcmp(ip, name) != 0)
+	    inet_ntop(AF_INET, &mi->machine.ipmi.host_ip, ip, sizeof(ip)) && strcmp(ip, name) != 0)
 		snprintf(link, linksz, "%s/%s.iso", dir, ip);
 	(void)linksz;
 	return 0;
@@ -573,8 +572,8 @@ out:
 
 static const char *const config_dirs[] = {"/etc/installer", "/data/etc/installer"};
 
-/* The program named prog in PATH (or the fixed tool directories the installer uses):
- * 0 with its path, or -ENOENT. */
+/* The program named prog in PATH, then in the tool directories the installer runs
+ * its tools from: 0 with its path, or -ENOENT. */
 static int find_program(const char *prog, char *out, size_t outsz)
 {
 	const char *path = getenv("PATH");
@@ -585,7 +584,7 @@ static int find_program(const char *prog, char *out, size_t outsz)
 		snprintf(out, outsz, "%s", prog);
 		return access(out, X_OK) == 0 ? 0 : -ENOENT;
 	}
-	if (!(copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin")))
+	if (asprintf(&copy, "%s:/usr/sbin:/usr/bin:/sbin:/bin", path ? path : "") < 0)
 		return -ENOMEM;
 	for (d = strtok_r(copy, ":", &save); d && rc; d = strtok_r(NULL, ":", &save)) {
 		snprintf(out, outsz, "%s/%s", d, prog);
@@ -674,8 +673,7 @@ static int cmd_reinstall(struct hc *h, const struct hc_cmd *c, int argc, char *c
 	}
 	if (!*stream)
 		return hc_fail(c->doing, "installerImageStream unspecified");
-	if (find_program(h->o.kexec_command, kexec, sizeof(kexec)) < 0 &&
-	    find_program("kexec", kexec, sizeof(kexec)) < 0)
+	if (find_program(h->o.kexec_command, kexec, sizeof(kexec)) < 0)
 		return hc_fail(c->doing, "%s not found in PATH", h->o.kexec_command);
 	if (find_program("installer", installer, sizeof(installer)) < 0)
 		return hc_fail(c->doing, "installer not found in PATH (the appliance image "
@@ -692,12 +690,16 @@ static int cmd_reinstall(struct hc *h, const struct hc_cmd *c, int argc, char *c
 	first_line(dir, "imagename", image, sizeof(image));
 	first_line(dir, "imageserver", server, sizeof(server));
 	snprintf(flag, sizeof(flag), "-configDirectory=%s", dir);
-	char *const args[] = {sudo ? "sudo" : installer, sudo ? installer : flag,
-			      sudo ? flag : "kexec-image",
-			      sudo ? "kexec-image" : "-yes",
-			      sudo ? "-yes" : (char *)stream,
-			      sudo ? (char *)stream : NULL,
-			      NULL};
+	char *args[8];
+	size_t na = 0;
+	if (sudo)
+		args[na++] = "sudo";
+	args[na++] = installer;
+	args[na++] = flag;
+	args[na++] = "kexec-image";
+	args[na++] = "-yes";
+	args[na++] = (char *)stream;
+	args[na] = NULL;
 	printf("reinstall %s:\n", self);
 	printf("  configuration: %s (hostname %s, image %s, imageserver %s)\n", dir, cfg_host,
 	       image, server);
@@ -728,8 +730,7 @@ out:
 
 const struct hc_cmd hc_install_cmds[] = {
     {"make-installer-iso", "hostname dirname [secretsdir]", 2, 3, cmd_make_installer_iso,
-     "making installer ISO",
-     "Make a bootable installer ISO (BIOS+UEFI, CD+USB) for a machine"},
+     "making installer ISO", "Make a bootable installer ISO (BIOS+UEFI, CD+USB) for a machine"},
     {"reinstall", "", 0, 0, cmd_reinstall, "reinstalling",
      "Reinstall this machine by kexec into the installer (needs -yes)"},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
