@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # timeout: 2400
-# parallel: birth
 # hyper-control reinstall inside an installed appliance (the installed-disk fixture that
-# birth_iso.sh or hc_iso.sh saved, through a qcow2 overlay; made here first from the
-# harness's ISO when missing or older than the images), typed on its serial console:
+# birth_iso.sh saved, else hc_iso.sh's, through a qcow2 overlay; made here first from
+# the harness's ISO when both are missing or older than the images), typed on its
+# serial console. Not in the parallel group 'birth', like birth_kexec.sh: it runs after
+# the births that write the fixtures. The steps:
 # without -yes it refuses (exit 1) and changes nothing (no scratch directory, the
 # hypervisor still answers); -dryRun prints the plan (exit 0, nothing fetched); with
 # -yes it runs `installer kexec-image` after "running kexec in 5 seconds...", the
@@ -18,7 +19,10 @@ if ! _birth_initrd_has hypervisor 'usr/bin/hyper-control$'; then
 	exit 0
 fi
 
+birth_fixture_fresh || BIRTH_FIXTURE=$SS_TOP/build/birth-fixture-hc
+birth_fixture_fresh || BIRTH_FIXTURE=$SS_TOP/build/birth-fixture
 if birth_fixture_fresh; then
+	echo "# starting from the fixture $BIRTH_FIXTURE"
 	BIRTH_CERTS_FROM=$BIRTH_FIXTURE/certs
 	birth_setup plain || { t_fail "birth environment with the fixture's CA"; exit 0; }
 	t_ok "imageserver with the fixture's fleet CA, images published"

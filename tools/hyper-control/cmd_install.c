@@ -115,7 +115,9 @@ static bool safe_name(const char *s)
 	return true;
 }
 
-static int write_files(const char *doing, const char *dir, const struct hc_files *f)
+/* Writes every file into dir: key.pem and random-seed 0600, the others 0644, or all
+ * with mode when it is not 0. */
+static int write_files(const char *doing, const char *dir, const struct hc_files *f, mode_t mode)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		char path[PATH_MAX];
@@ -127,7 +129,10 @@ static int write_files(const char *doing, const char *dir, const struct hc_files
 			return hc_fail(doing, "configuration file name \"%s\" refused",
 				       f->v[i].name);
 		snprintf(path, sizeof(path), "%s/%s", dir, f->v[i].name);
-		rc = fsutil_write_atomic(path, f->v[i].data, f->v[i].len, secret ? 0600 : 0644);
+		rc = fsutil_write_atomic(path, f->v[i].data, f->v[i].len,
+					 mode	  ? mode
+					 : secret ? 0600
+						  : 0644);
 		if (rc < 0)
 			return hc_fail(doing, "writing %s: %s", path, strerror(-rc));
 	}
@@ -333,7 +338,7 @@ static int medium_secrets(struct hc *h, const char *doing, const char *dir,
 				goto out;
 			}
 		}
-		int w = write_files(doing, dir, &keep);
+		int w = write_files(doing, dir, &keep, 0600);
 		hc_files_clear(&keep);
 		if (w)
 			goto out;
@@ -529,7 +534,7 @@ static int cmd_make_installer_iso(struct hc *h, const struct hc_cmd *c, int argc
 		hc_fail(c->doing, "%s: %s", cfg, strerror(errno));
 		goto out;
 	}
-	if (write_files(c->doing, cfg, &files))
+	if (write_files(c->doing, cfg, &files, 0))
 		goto out;
 	if (h->o.dry_run) {
 		hc_progress("dry run: would build %s from %s with", iso, image);
