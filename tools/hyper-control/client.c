@@ -3,6 +3,7 @@
  * request/response calls through the lib/api codec, output, and the interactive
  * terminal of spec §2. */
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -241,4 +242,68 @@ int hc_terminal(struct srpc_client *cl, const char *doing)
 	if (rc < 0)
 		return hc_fail(doing, "%s", strerror(-rc));
 	return 0;
+}
+
+/* host:port of a HypervisorAddress into h->hv. */
+static int dial_address(struct hc *h, const char *doing, const char *address)
+{
+	const char *colon = strrchr(address, ':');
+	char host[256];
+	int port = h->o.hypervisor_port;
+
+	if (colon) {
+		char *end;
+		long p = strtol(colon + 1, &end, 10);
+		size_t len = (size_t)(colon - address);
+
+		if (*end || p <= 0 || p > 65535 || len >= sizeof(host))
+			return hc_fail(doing, "bad hypervisor address: %s", address);
+		memcpy(host, address, len);
+		host[len] = '\0';
+		port = (int)p;
+	} else if (snprintf(host, sizeof(host), "%s", address) >= (int)sizeof(host)) {
+		return hc_fail(doing, "bad hypervisor address: %s", address);
+	}
+	return hc_dial(h, doing, host, port, &h->hv);
+}
+
+int hc_vm_hypervisor(struct hc *h, const char *doing, const char *vm, struct in_addr *ip,
+		     struct srpc_client **out)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res, *ai;
+	size_t n = 0;
+	int rc;
+
+	rc = getaddrinfo(vm, NULL, &hints, &res);
+	if (rc != 0)
+		return hc_fail(doing, "lookup %s: %s", vm, gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct in_addr a = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		if (n == 0 || a.s_addr != ip->s_addr)
+			n++;
+		*ip = a;
+	}
+	freeaddrinfo(res);
+	if (n != 1)
+		return hc_fail(doing, "num IPs: %zu != 1", n);
+	if (h->hv || *h->o.hypervisor_hostname)
+		return hc_hypervisor(h, doing, out);
+	if (*h->o.fleet_manager_hostname) {
+		struct fmapi_get_hypervisor_for_vm_request q = {.ip = *ip};
+		struct fmapi_get_hypervisor_for_vm_response r;
+		struct srpc_client *fm;
+
+		if (hc_fleet_manager(h, doing, &fm) ||
+		    hc_call(fm, doing, FMAPI_M_GET_HYPERVISOR_FOR_VM,
+			    &fmapi_get_hypervisor_for_vm_request_type, &q,
+			    &fmapi_get_hypervisor_for_vm_response_type, &r))
+			return 1;
+		rc = dial_address(h, doing, r.hypervisor_address);
+		fmapi_get_hypervisor_for_vm_response_clear(&r);
+	} else {
+		rc = hc_dial(h, doing, "localhost", h->o.hypervisor_port, &h->hv);
+	}
+	*out = h->hv;
+	return rc;
 }

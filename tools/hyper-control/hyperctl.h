@@ -6,6 +6,7 @@
 #ifndef SS_HYPERCTL_H
 #define SS_HYPERCTL_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,13 @@ int hc_dial(struct hc *h, const char *doing, const char *host, int port, struct 
 int hc_hypervisor(struct hc *h, const char *doing, struct srpc_client **out);
 int hc_fleet_manager(struct hc *h, const char *doing, struct srpc_client **out);
 int hc_image_server(struct hc *h, const char *doing, struct srpc_client **out);
+
+/* The hypervisor of VM vm (spec §1 "Address selection helper"): vm must resolve to
+ * exactly one IPv4 address (*ip); the hypervisor is -hypervisorHostname if set, else
+ * FleetManager.GetHypervisorForVM when -fleetManagerHostname is set, else
+ * localhost:-hypervisorPortNum. The connection is kept in h->hv. 0 or 1 (printed). */
+int hc_vm_hypervisor(struct hc *h, const char *doing, const char *vm, struct in_addr *ip,
+		     struct srpc_client **out);
 
 /* One request/response call: encodes req with req_t (NULL: {}), decodes into resp with
  * resp_t and turns a non-empty "Error" into a failure. 0, or prints "error <doing>: ..."
