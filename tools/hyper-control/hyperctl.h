@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "api/fleetmanager.h"
 #include "api/hypervisor.h"
@@ -190,5 +191,22 @@ int hc_install_config(struct hc *h, const char *doing,
  * ("machine: X not found in topology"). 0 or 1 (printed). */
 int hc_machine_info(struct hc *h, const char *doing, const char *hostname,
 		    struct fmapi_get_machine_info_response *out);
+
+/* ---- enrol.c: the signer's side of a PXE enrolment (docs/enrolment.md) ---- */
+
+/* The fleet CA's certificate and key (-signerCertFile, -signerKeyFile) and the PEM
+ * text of -CAfile and -identityCAfile handed to the machine; loaded before a netboot
+ * so that a missing signer fails before anything changes. 0 or 1 (printed). */
+struct hc_signer;
+int hc_signer_load(struct hc *h, const char *doing, struct hc_signer **out);
+void hc_signer_free(struct hc_signer *s);
+
+/* Enrols the installer netbooted for mi at ip: dials ip:-installerPortNum with back-off
+ * until timeout_ns, Installer.GetCertificateRequest, checks the Mac with token, that the
+ * request is for the key of the TLS session and only for mi's hostname and addresses,
+ * signs it for -certLifetime and calls Installer.SetCertificates. 0 or 1 (printed). */
+int hc_enrol(struct hc *h, const char *doing, const struct hc_signer *s,
+	     const struct fmapi_get_machine_info_response *mi, struct in_addr ip, const char *token,
+	     int64_t timeout_ns);
 
 #endif

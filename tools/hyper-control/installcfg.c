@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "enrol.h"
 #include "fsutil.h"
@@ -382,7 +383,9 @@ int hc_cfg_build(const struct hc_opts *o, const struct fmapi_get_machine_info_re
 		}
 		if ((rc = put_file(out, "CA.pem", o->ca_file, "-CAfile", err, errsz)) < 0)
 			return rc;
+		/* IdentityCA.pem is optional (its default path may not exist). */
 		if (o->identity_ca_file && *o->identity_ca_file &&
+		    access(o->identity_ca_file, F_OK) == 0 &&
 		    (rc = put_file(out, "IdentityCA.pem", o->identity_ca_file, "-identityCAfile",
 				   err, errsz)) < 0)
 			return rc;
