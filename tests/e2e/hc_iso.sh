@@ -51,27 +51,36 @@ it() {
 	hv_ns "$SS_BIN/imagetool" -imageServerHostname="$BIRTH_GW" -imageServerPortNum="$BIRTH_IMGPORT" \
 		-certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" -quiet "$@"
 }
-out=$BIRTH_DIR/isos
-nothing_in() { [ ! -e "$1" ] || [ -z "$(ls -A "$1")" ]; }
+isos=$BIRTH_DIR/isos
 
 # --- errors: exit 1, nothing written ---
 t_expect_fail --exit=1 "no -installerImageStream" 'error making installer ISO: installerImageStream unspecified' \
-	hc make-installer-iso birth-iso "$out"
+	hc make-installer-iso birth-iso "$isos"
 t_expect_fail --exit=1 "an unknown host" 'nosuch.*not found' \
-	hc -installerImageStream=smallstack/installer make-installer-iso nosuch "$out"
+	hc -installerImageStream=smallstack/installer make-installer-iso nosuch "$isos"
 it mkdir smallstack/empty
 t_expect_fail --exit=1 "a stream without an image" 'no image found in smallstack/empty' \
-	hc -installerImageStream=smallstack/empty make-installer-iso birth-iso "$out"
+	hc -installerImageStream=smallstack/empty make-installer-iso birth-iso "$isos"
 t_expect_fail --exit=1 "a stream that does not exist" 'FindLatestImage smallstack/nosuch: .*unknown directory' \
-	hc -installerImageStream=smallstack/nosuch make-installer-iso birth-iso "$out"
+	hc -installerImageStream=smallstack/nosuch make-installer-iso birth-iso "$isos"
 t_expect_fail --exit=2 "too many arguments" 'usage: hyper-control .*make-installer-iso' \
 	hc -installerImageStream=smallstack/installer make-installer-iso a b c d
-t_check "the failures wrote nothing" nothing_in "$out"
+t_expect_fail --exit=1 "a failure with a secrets directory" 'no image found' \
+	hc -installerImageStream=smallstack/empty make-installer-iso birth-iso "$isos" "$BIRTH_DIR/failsec"
+t_check "the failures wrote nothing (no ISO, no secrets)" \
+	bash -c "[ ! -e '$BIRTH_DIR/failsec' ] && { [ ! -e '$isos' ] || [ -z \"\$(ls -A '$isos')\" ]; }"
+dry_run() { # one line: the progress lines of a dry run
+	hc -dryRun -installerImageStream=smallstack/installer make-installer-iso birth-iso "$isos" \
+		"$BIRTH_DIR/drysec" 2>&1 | tr '\n' ' '
+}
+t_expect "-dryRun: the ISO it would build and its files" \
+	'dry run: would build .*/birth-iso-ipmi.iso.*/tftpdata/cert.pem.*/tftpdata/key.pem' dry_run
+t_check "-dryRun wrote nothing (no ISO, no secrets)" bash -c "[ ! -e '$isos' ] && [ ! -e '$BIRTH_DIR/drysec' ]"
 
 # --- the ISO ---
 sec=$BIRTH_DIR/secrets
-iso=$out/birth-iso-ipmi.iso
-if got=$(hc -installerImageStream=smallstack/installer make-installer-iso birth-iso "$out" "$sec" 2>"$BIRTH_DIR/hc.err"); then
+iso=$isos/birth-iso-ipmi.iso
+if got=$(hc -installerImageStream=smallstack/installer make-installer-iso birth-iso "$isos" "$sec" 2>"$BIRTH_DIR/hc.err"); then
 	t_ok "make-installer-iso ($(grep -c . "$BIRTH_DIR/hc.err") progress lines)"
 else
 	t_fail "make-installer-iso" "$(tail -5 "$BIRTH_DIR/hc.err" | tr '\n' ' ')"
@@ -81,7 +90,7 @@ t_expect "it prints the ISO's name (the IPMI hostname)" "^$iso\$" echo "$got"
 t_expect "progress: the image fetched, its objects, the ISO built" \
 	'fetching image smallstack/installer/birth.*objects, [0-9]+ bytes.*building ISO' \
 	tr '\n' ' ' <"$BIRTH_DIR/hc.err"
-t_expect "<IPMI address>.iso is a symlink to it" '^birth-iso-ipmi.iso$' readlink "$out/$ipmi_ip.iso"
+t_expect "<IPMI address>.iso is a symlink to it" '^birth-iso-ipmi.iso$' readlink "$isos/$ipmi_ip.iso"
 t_expect "the ISO is readable by its owner only (it holds the machine's key)" '^600$' stat -c %a "$iso"
 t_expect "hybrid: an MBR for BIOS from a USB stick" '^55aa$' \
 	bash -c "od -An -tx1 -j510 -N2 '$iso' | tr -d ' '"

@@ -264,8 +264,9 @@ out:
 }
 
 /* The secrets the medium carries: cert.pem, key.pem and random-seed. Without dir they
- * are new; with dir, the files there are used (and checked), the missing ones made and
- * written there, so that the same dir gives the same ISO again. */
+ * are new; with dir, the files there are used (and checked), the missing ones made
+ * (keep_secrets writes them there after the build, so that the same dir gives the
+ * same ISO again). */
 static int medium_secrets(struct hc *h, const char *doing, const char *dir,
 			  const struct machine_id *m, struct hc_files *files)
 {
@@ -318,35 +319,37 @@ static int medium_secrets(struct hc *h, const char *doing, const char *dir,
 				goto out;
 			}
 		}
-		rc = 0;
-		if (h->o.dry_run)
-			goto out;
-		rc = 1;
-		if (fsutil_mkdir_p(dir, 0700) < 0) {
-			hc_fail(doing, "%s: %s", dir, strerror(errno));
-			goto out;
-		}
-		struct hc_files keep = {0};
-		static const char *const names[] = {"cert.pem", "key.pem", "random-seed"};
-		for (size_t i = 0; i < 3; i++) {
-			const struct hc_file *f = files_get(files, names[i]);
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-			if (f && access(path, F_OK) < 0 &&
-			    hc_files_put(&keep, names[i], f->data, f->len) < 0) {
-				hc_files_clear(&keep);
-				hc_fail(doing, "out of memory");
-				goto out;
-			}
-		}
-		int w = write_files(doing, dir, &keep, 0600);
-		hc_files_clear(&keep);
-		if (w)
-			goto out;
 	}
 	rc = 0;
 out:
 	enrol_pem_free(cert);
 	enrol_pem_free(key);
+	return rc;
+}
+
+/* Writes into dir the secrets it did not hold yet (dir 0700, files 0600), once the ISO
+ * is built: a failed build leaves dir as it was. */
+static int keep_secrets(const char *doing, const char *dir, const struct hc_files *files)
+{
+	static const char *const names[] = {"cert.pem", "key.pem", "random-seed"};
+	struct hc_files keep = {0};
+	char path[PATH_MAX];
+	int rc;
+
+	if (fsutil_mkdir_p(dir, 0700) < 0)
+		return hc_fail(doing, "%s: %s", dir, strerror(errno));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct hc_file *f = files_get(files, names[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (f && access(path, F_OK) < 0 &&
+		    hc_files_put(&keep, names[i], f->data, f->len) < 0) {
+			hc_files_clear(&keep);
+			return hc_fail(doing, "out of memory");
+		}
+	}
+	rc = write_files(doing, dir, &keep, 0600);
+	hc_files_clear(&keep);
 	return rc;
 }
 
@@ -564,6 +567,8 @@ static int cmd_make_installer_iso(struct hc *h, const struct hc_cmd *c, int argc
 			goto out;
 		}
 	}
+	if (secrets && keep_secrets(c->doing, secrets, &files))
+		goto out;
 	printf("%s\n", iso);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
