@@ -498,7 +498,8 @@ static int cmd_make_installer_iso(struct hc *h, const struct hc_cmd *c, int argc
 	struct hc_files files = {0};
 	struct machine_id m;
 	char builder[PATH_MAX], work[PATH_MAX], image[PATH_MAX + 16], cfg[PATH_MAX + 16];
-	char iso[PATH_MAX], link[PATH_MAX], epoch_s[32];
+	char iso[PATH_MAX], link[PATH_MAX], epoch_s[32], built[PATH_MAX + 16],
+	    staged[PATH_MAX + 32];
 	int64_t epoch = 0;
 	const char *tmp = getenv("TMPDIR");
 	int rc = 1, st;
@@ -553,13 +554,23 @@ static int cmd_make_installer_iso(struct hc *h, const struct hc_cmd *c, int argc
 	}
 	snprintf(epoch_s, sizeof(epoch_s), "%" PRId64, epoch);
 	hc_progress("building ISO %s (SOURCE_DATE_EPOCH %s)", iso, epoch_s);
-	char *const mk[] = {"bash", builder, "-i", image, "-c", cfg, "-o", iso, NULL};
+	/* Built in the scratch directory (0700) and made 0600 before it gets its name in
+	 * DIR: the medium holds the machine's key. */
+	snprintf(built, sizeof(built), "%s/medium.iso", work);
+	snprintf(staged, sizeof(staged), "%s.tmp-%ld", iso, (long)getpid());
+	char *const mk[] = {"bash", builder, "-i", image, "-c", cfg, "-o", built, NULL};
 	st = run_to_stderr(mk, epoch_s);
 	if (st != 0) {
 		hc_fail(c->doing, "%s failed (exit status %d)", builder, st);
 		goto out;
 	}
-	chmod(iso, 0600); /* the medium holds the machine's key */
+	unlink(staged);
+	if (chmod(built, 0600) < 0 || (st = fsutil_link_or_copy(built, staged)) < 0 ||
+	    rename(staged, iso) < 0) {
+		hc_fail(c->doing, "writing %s: %s", iso, strerror(st < 0 ? -st : errno));
+		unlink(staged);
+		goto out;
+	}
 	if (link[0]) {
 		const char *target = strrchr(iso, '/') + 1;
 		if ((unlink(link) < 0 && errno != ENOENT) || symlink(target, link) < 0) {
