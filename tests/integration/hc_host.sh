@@ -154,6 +154,12 @@ start=$(date +%s%N)
 t_check "hold-vm-lock VM -lockTimeout=1s" hc admin -lockTimeout=1s hold-vm-lock "$VM"
 held=$((($(date +%s%N) - start) / 1000000))
 if [ "$held" -ge 1000 ]; then t_ok "... held for 1 s ($held ms)"; else t_fail "... held for 1 s" "$held ms"; fi
+t_check "hold-vm-lock without -hypervisorHostname or -fleetManagerHostname: localhost" \
+	hv_ns timeout 60 "$SS_BIN/hyper-control" -certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" -lockTimeout=1ms \
+	hold-vm-lock "$VM"
+t_expect_fail --exit=1 "hold-vm-lock: localhost on another port is dialled" '^error holding VM lock: dial localhost:1: ' \
+	hv_ns timeout 60 "$SS_BIN/hyper-control" -certDirectory="$C/admin" -CAfile="$C/ca/ca.pem" -hypervisorPortNum=1 \
+	hold-vm-lock "$VM"
 t_expect_fail --exit=1 "hold-vm-lock: a VM that does not exist" '^error holding VM lock: .*10\.106\.0\.99' \
 	hc admin -lockTimeout=1s hold-vm-lock 10.106.0.99
 t_expect_fail --exit=1 "hold-vm-lock: a name that does not resolve" '^error holding VM lock: lookup no-such-vm\.invalid' \

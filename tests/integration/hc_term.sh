@@ -115,6 +115,22 @@ else
   t_fail "installer-shell: control-\\ ends the session" "exit $rc: $(tail -3 <<<"$out" | tr '\n' ' ')"
 fi
 
+# On a terminal (script(1) gives one): raw mode while connected, restored after.
+if command -v script >/dev/null 2>&1; then
+  # shellcheck disable=SC2016 # the remote shell expands it
+  out=$( (sleep 1; printf 'echo tty-$((6*7))\r'; sleep 2; printf '\034') | timeout 20 ip netns exec "$ns" \
+    script -qec "'$hc' -certDirectory='$d/admin' -CAfile='$d/CA.pem' installer-shell 127.0.0.1; echo hc-exit=\$?; stty -a" /dev/null 2>&1)
+  out=$(tr -d '\r' <<<"$out")
+  if grep -q 'tty-42$' <<<"$out" && grep -q '^hc-exit=0$' <<<"$out" &&
+    grep -qE '(^| )icanon( |$)' <<<"$out" && grep -qE '(^| )echo( |$)' <<<"$out"; then
+    t_ok "installer-shell on a terminal: raw input, control-\\ ends it, the mode restored"
+  else
+    t_fail "installer-shell on a terminal" "$(tail -6 <<<"$out" | tr '\n' ' ')"
+  fi
+else
+  t_skip "installer-shell on a terminal" "script (util-linux) not installed"
+fi
+
 t_expect_fail --exit=1 "installer-shell: an installer certified by another CA is refused at once" \
   '^error connecting to installer shell: x509: certificate for host 127\.0\.0\.1 not trusted' \
   timeout 20 ip netns exec "$ns" "$hc" -certDirectory="$d/admin" -CAfile="$d/OtherCA.pem" installer-shell 127.0.0.1
