@@ -20,6 +20,8 @@
 #   - update-network-configuration on temp files (env overrides, a fake sysfs, the
 #     hostname set in a UTS namespace): refuses a file without the marker, replaces a
 #     different one and runs ifup and the restart, changes nothing when equal;
+#   - show-network-configuration of the local machine (a fake sysfs, the hostname of a
+#     UTS namespace), and of one the FM does not know (weaknesses.md #21);
 #   - a server whose certificate the -CAfile did not sign is refused.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/hyper.sh"
@@ -316,6 +318,20 @@ t_expect "equal files: nothing changes" 'network configuration unchanged' update
 t_expect "no command ran the second time" '^ifup restart $' sh -c "tr '\n' ' ' <'$W/cmds'"
 t_expect_fail --exit=1 "update-network-configuration of another machine refused" 'hvA is not this machine' \
 	hc "${FMH[@]}" -hypervisorHostname=hvA update-network-configuration
+
+# The local machine (no -hypervisorHostname): its NICs from sysfs, its name from the UTS
+# namespace; a name the FM does not know is reported after the `hostname -f` fallback
+# (weaknesses.md #21), not a crash.
+local_show() { # HOSTNAME
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	fm_ns env HYPER_CONTROL_SYSFS="$W/sysfs" unshare -u sh -c 'hostname "$0" && exec "$@"' "$1" \
+		"$SS_BIN/hyper-control" -certDirectory="$W/admin" -CAfile="$W/ca-bundle.pem" "${FMH[@]}" \
+		show-network-configuration
+}
+local_show nc-host >"$W/local-show.out" 2>&1
+t_expect "show-network-configuration of the local machine (sysfs NICs)" '^$' diff "$W/expected.txt" "$W/local-show.out"
+t_expect_fail --exit=1 "a local machine the FM does not know: the error, no crash" \
+	'^error showing network configuration: .*Hypervisor not found' local_show unknown-host
 
 # ---- trust ----
 t_expect_fail --exit=1 "a Fleet Manager whose certificate the CA did not sign is refused" \

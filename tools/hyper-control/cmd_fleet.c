@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/hvclient.h"
+#include "fleettags.h"
 #include "fsutil.h"
 #include "hyperctl.h"
 #include "json.h"
@@ -57,72 +58,6 @@ static int cmd_get_machine_info(struct hc *h, const struct hc_cmd *c, int argc, 
 
 /* ---- change-tags ---- */
 
-static void tags_free(struct hvapi_tags *t)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->v[i].key);
-		free(t->v[i].value);
-	}
-	free(t->v);
-	memset(t, 0, sizeof(*t));
-}
-
-static const struct hvapi_tag *tag_find(const struct hvapi_tags *t, const char *key)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(api_str(t->v[i].key), key) == 0)
-			return &t->v[i];
-	return NULL;
-}
-
-static int tag_put(struct hvapi_tags *t, const char *key, const char *value)
-{
-	struct hvapi_tag *v = realloc(t->v, (t->n + 1) * sizeof(*v));
-
-	if (v == NULL)
-		return -ENOMEM;
-	t->v = v;
-	v[t->n].key = strdup(key);
-	v[t->n].value = strdup(value);
-	if (v[t->n].key == NULL || v[t->n].value == NULL) {
-		free(v[t->n].key);
-		free(v[t->n].value);
-		return -ENOMEM;
-	}
-	t->n++;
-	return 0;
-}
-
-/* The tags change-tags sends (spec §3): the given ones when the machine has none, else
- * the machine's tags with the given keys overriding and the keys given an empty value
- * dropped. *out is new (cleared by the caller). */
-static int merge_tags(const struct hvapi_tags *cur, const struct hvapi_tags *given,
-		      struct hvapi_tags *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (cur->n == 0) {
-		for (size_t i = 0; i < given->n; i++)
-			if (tag_put(out, api_str(given->v[i].key), api_str(given->v[i].value)) < 0)
-				return -ENOMEM;
-		return 0;
-	}
-	for (size_t i = 0; i < cur->n; i++) {
-		const struct hvapi_tag *g = tag_find(given, api_str(cur->v[i].key));
-		const char *v = g != NULL ? api_str(g->value) : api_str(cur->v[i].value);
-
-		if (*v != '\0' && tag_put(out, api_str(cur->v[i].key), v) < 0)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < given->n; i++) {
-		const char *k = api_str(given->v[i].key), *v = api_str(given->v[i].value);
-
-		if (*v != '\0' && tag_find(cur, k) == NULL && tag_find(out, k) == NULL &&
-		    tag_put(out, k, v) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 static int cmd_change_tags(struct hc *h, const struct hc_cmd *c, int argc, char *const argv[])
 {
 	struct fmapi_change_machine_tags_request q = {.hostname = (char *)h->o.hypervisor_hostname};
@@ -140,16 +75,16 @@ static int cmd_change_tags(struct hc *h, const struct hc_cmd *c, int argc, char 
 	if (h->o.hypervisor_tags.n > 0) {
 		if (hc_machine_info(h, c->doing, h->o.hypervisor_hostname, &mi) != 0)
 			return 1;
-		rc = merge_tags(&mi.machine.tags, &h->o.hypervisor_tags, &q.tags);
+		rc = fleet_tags_merge(&mi.machine.tags, &h->o.hypervisor_tags, &q.tags);
 		fmapi_get_machine_info_response_clear(&mi);
 		if (rc < 0) {
-			tags_free(&q.tags);
+			fleet_tags_free(&q.tags);
 			return hc_fail(c->doing, "out of memory");
 		}
 	}
 	rc = hc_call(fm, c->doing, FMAPI_M_CHANGE_MACHINE_TAGS,
 		     &fmapi_change_machine_tags_request_type, &q, &fmapi_error_response_type, &r);
-	tags_free(&q.tags);
+	fleet_tags_free(&q.tags);
 	if (rc == 0)
 		fmapi_error_response_clear(&r);
 	return rc;
