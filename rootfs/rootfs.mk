@@ -55,7 +55,7 @@ IMG_TOOLS_ARCHIVE := $(IMAGES_DIR)/.tools/initrd.img
 IMG_TOOLS := $(IMAGES_DIR)/.tools/tree.done
 # Programs of ours that the hypervisor image packs, once their fragments exist
 # (second expansion: fragments included after this one add to PROGRAMS too).
-IMAGE_PROGRAMS = $(addprefix $(O)/bin/,$(filter hypervisor vm-control,$(PROGRAMS)))
+IMAGE_PROGRAMS = $(addprefix $(O)/bin/,$(filter hypervisor vm-control hyper-control installer,$(PROGRAMS)))
 
 .PHONY: images kernel iso pxe images-params
 # Build parameters that change the bytes without changing a file: rewritten only
