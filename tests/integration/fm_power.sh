@@ -18,6 +18,7 @@
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/qemu.sh"
 . "$SS_TOP/tests/lib/fleet.sh"
+. "$SS_TOP/tests/lib/bmc.sh"
 t_require ipmi_sim "the BMC simulator comes from the openipmi package (tools/deps.sh)"
 t_require ipmitool "PowerOnMachine runs ipmitool (tools/deps.sh)"
 t_require qemu-system-x86_64 "the BMC's machine is a QEMU VM"
@@ -31,109 +32,19 @@ mkdir -p "$W"
 # ---- (a) IPMI --------------------------------------------------------------------
 # ipmitool has no port in PowerOnMachine's command line: the BMC listens on 623 of a
 # loopback address of its own (everything in 127.0.0.0/8 is loopback).
-n=$(($$ % 60000 + 1000))
-BMC=127.$((100 + n / 65536)).$((n / 256 % 256)).$((n % 256 == 0 ? 1 : n % 256))
-K=$(ss_test_kernel) || {
-	t_skip "IPMI power-on" "no kernel in /boot for the BMC's VM"
-	K=
-}
-mkdir -p "$W/vm" "$W/state"
-cat >"$W/snippet" <<'EOF'
-echo "SS-MARKER: up after power-on"
-while true; do sleep 3600; done
-EOF
-if [ -n "$K" ] && ss_marker_initrd "$W/initrd.gz" "$W/snippet"; then
-	ACCEL=$(ss_qemu_accel)
-	cat >"$W/vm/vm.env" <<EOF
-QEMU_ARGS="-accel $ACCEL -cpu $(ss_qemu_cpu) -m 256 -nodefaults -display none -monitor none -serial file:$W/serial.log -kernel $K -initrd $W/initrd.gz -append 'console=ttyS0 quiet panic=-1'"
-EOF
-	# The chassis_control hook (ipmi_sim runs it through popen and reads stdout to EOF):
-	# "get power" -> power:1|0, "set power 1|0", "set reset 1", "set shutdown 1".
-	cat >"$W/chassis-ctl.sh" <<'EOF'
-#!/bin/bash
-D=$1; shift
-. "$D/vm.env"
-op=$1; shift
-echo "$(date +%T.%N) $op $*" >>"$D/chassis.log"
-alive() {
-	local p st
-	p=$(cat "$D/qemu.pid" 2>/dev/null) || return 1
-	[ -r "/proc/$p/stat" ] || return 1
-	st=$(sed 's/^.*) //' "/proc/$p/stat" | cut -d' ' -f1)
-	[ "$st" != Z ]
-}
-start_vm() {
-	alive && return 0
-	(	# ipmi_sim's sockets are not close-on-exec: QEMU must not keep the BMC's port
-		for fd in $(ls "/proc/$BASHPID/fd"); do [ "$fd" -gt 2 ] && exec {fd}>&-; done
-		eval exec qemu-system-x86_64 $QEMU_ARGS -daemonize -pidfile "$D/qemu.pid" \
-			</dev/null >>"$D/qemu.log" 2>&1
-	)
-}
-stop_vm() {
-	local p i=0
-	alive || { rm -f "$D/qemu.pid"; return 0; }
-	p=$(cat "$D/qemu.pid")
-	kill -TERM "$p"
-	while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	alive && kill -KILL "$p"
-	rm -f "$D/qemu.pid"
-}
-case "$op" in
-get) for name in "$@"; do case "$name" in
-	power) if alive; then echo "power:1"; else echo "power:0"; fi ;;
-	boot) echo "boot:none" ;;
-	*) echo "$name:0" ;;
-	esac; done ;;
-set) while [ $# -ge 2 ]; do name=$1 val=$2; shift 2; case "$name" in
-	power) if [ "$val" = 1 ]; then start_vm; else stop_vm; fi ;;
-	reset) stop_vm; start_vm ;;
-	shutdown) stop_vm ;;
-	esac; done ;;
-esac
-exit 0
-EOF
-	chmod +x "$W/chassis-ctl.sh"
-	cat >"$W/bmc.emu" <<'EOF'
-mc_setbmc 0x20
-mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
-sel_enable 0x20 1000 0x0a
-mc_enable 0x20
-EOF
-	cat >"$W/lan.conf" <<EOF
-name "fmpower"
-set_working_mc 0x20
-  startlan 1
-    addr $BMC 623
-    priv_limit admin
-    allowed_auths_callback md5
-    allowed_auths_user md5
-    allowed_auths_operator md5
-    allowed_auths_admin md5
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  chassis_control "$W/chassis-ctl.sh $W/vm"
-  user 2 true "fmadmin" "fm-secret-1" admin 10 md5
-EOF
-	echo fm-secret-1 >"$W/pw"
+BMC=$(bmc_addr)
+ACCEL=$(ss_qemu_accel)
+# The BMC and its machine (tests/lib/bmc.sh): user fmadmin, files in $W.
+if bmc_start "$FM_NS" "$W" "$BMC" fmadmin fm-secret-1; then
+	SIM=$BMC_PID
 	echo not-the-password >"$W/badpw"
-	chmod 600 "$W/pw" "$W/badpw"
-	# Not through fm_ns: $! must be ipmi_sim itself.
-	ip netns exec "$FM_NS" ipmi_sim -n -c "$W/lan.conf" -f "$W/bmc.emu" -s "$W/state" \
-		>"$W/ipmi_sim.log" 2>&1 &
-	SIM=$!
-	# The VM first (the hook), then the BMC.
-	t_cleanup kill "$SIM"
-	t_cleanup "$W/chassis-ctl.sh" "$W/vm" set power 0
-	for _ in $(seq 50); do fm_ns ss -uln | grep -q "$BMC:623 " && break; sleep 0.1; done
+	chmod 600 "$W/badpw"
+else
+	SIM=
+	echo "# $BMC_WHY"
 fi
 
 IPMI=(fm_ns ipmitool -I lanplus -C 3 -H "$BMC" -U fmadmin -f "$W/pw")
-vm_pid_alive() {
-	local p
-	p=$(cat "$W/vm/qemu.pid" 2>/dev/null) || return 1
-	[ -r "/proc/$p/stat" ] && [ "$(sed 's/^.*) //' "/proc/$p/stat" | cut -d' ' -f1)" != Z ]
-}
 power() { fm_ns "$TESTC" -u fmadmin -C 3 -t 20000 "$@"; }
 
 if [ -n "${SIM:-}" ] && kill -0 "$SIM" 2>/dev/null; then
@@ -143,7 +54,7 @@ if [ -n "${SIM:-}" ] && kill -0 "$SIM" 2>/dev/null; then
 		"IPMI $BMC: chassis power on: exit 1: .*(RMCP|session|password)" \
 		power -f "$W/badpw" -I "$BMC" hyper-a
 	sleep 1
-	if vm_pid_alive || [ -e "$W/serial.log" ]; then
+	if bmc_vm_alive || [ -e "$W/serial.log" ]; then
 		t_fail "no VM after the refused power-on" "$(cat "$W/vm/chassis.log" 2>/dev/null)"
 	else
 		t_ok "no VM after the refused power-on"
@@ -165,7 +76,7 @@ if [ -n "${SIM:-}" ] && kill -0 "$SIM" 2>/dev/null; then
 	t_check "still one QEMU for the machine" test "$(grep -c 'set power 1' "$W/vm/chassis.log")" = 2
 	"$W/chassis-ctl.sh" "$W/vm" set power 0
 else
-	t_skip "IPMI power-on through ipmi_sim" "ipmi_sim did not start: $(tail -3 "$W/ipmi_sim.log" 2>/dev/null)"
+	t_skip "IPMI power-on through ipmi_sim" "${BMC_WHY:-ipmi_sim stopped}"
 fi
 
 # ipmitool's exit status is not trusted: a tool that accepts "on" but leaves the status
@@ -286,7 +197,7 @@ if [ -n "${SIM:-}" ] && kill -0 "$SIM" 2>/dev/null; then
 	t_expect "fleet-manager: PowerOnMachine by a non-owner is refused" \
 		'"Error":"no access to resource"' pon user pw-ipmi
 	sleep 1
-	if vm_pid_alive || [ -e "$W/serial.log" ] ||
+	if bmc_vm_alive || [ -e "$W/serial.log" ] ||
 		[ "$(grep -c 'set power 1' "$W/vm/chassis.log")" != "$starts" ]; then
 		t_fail "fleet-manager: no VM after the refusals" "$(tail -3 "$W/vm/chassis.log")"
 	else
