@@ -142,6 +142,30 @@ run_group() { # $1 = group, $2 = kind: every wanted test of the group, in parall
   done
 }
 
+# The other integration and e2e tests run two at a time as well (most wait on sockets,
+# timers or one QEMU), in name order as slots free up, and are counted as they end; a
+# test with a `# serial` line runs alone, once the tests before it have ended.
+pool_pids=() pool_names=()
+pool_reap() { # waits for one test of the pool (any, or $1 = all) and counts it
+  local i keep_pids=() keep_names=()
+  if [ "${1:-}" = all ]; then wait; else wait -n; fi
+  for i in "${!pool_pids[@]}"; do
+    if kill -0 "${pool_pids[$i]}" 2>/dev/null; then
+      keep_pids+=("${pool_pids[$i]}") keep_names+=("${pool_names[$i]}")
+    else
+      cat "$logs/${pool_names[$i]}.count"
+      count "$logs/${pool_names[$i]}.log" "${pool_names[$i]}" >/dev/null
+    fi
+  done
+  pool_pids=("${keep_pids[@]}") pool_names=("${keep_names[@]}")
+}
+pool_drain() { while [ "${#pool_pids[@]}" -gt 0 ]; do pool_reap all; done; }
+pool_run() { # $1 = test script, $2 = name
+  while [ "${#pool_pids[@]}" -ge "${SS_PARALLEL:-2}" ]; do pool_reap; done
+  TEST_SCRIPT=$1 run_one "$2" bash "$1" >"$logs/$2.count" &
+  pool_pids+=("$!") pool_names+=("$2")
+}
+
 if [ "${MEMCHECK:-0}" != 1 ]; then
   groups_done=" "
   for kind in integration e2e; do
@@ -151,13 +175,20 @@ if [ "${MEMCHECK:-0}" != 1 ]; then
       want "$n" || continue
       g=$(parallel_group "$t")
       if [ -n "$g" ]; then
+        pool_drain
         [[ $groups_done == *" $g "* ]] || run_group "$g" "$kind"
         groups_done="$groups_done$g "
         continue
       fi
-      TEST_SCRIPT=$t run_one "${n//\//_}" bash "$t"
+      if grep -q '^# serial$' "$t"; then
+        pool_drain
+        TEST_SCRIPT=$t run_one "${n//\//_}" bash "$t"
+      else
+        pool_run "$t" "${n//\//_}"
+      fi
     done
   done
+  pool_drain
   if [ -z "$filter" ]; then
     TEST_SCRIPT=$top/tests/leftovers.sh run_one leftovers bash "$top/tests/leftovers.sh"
   fi
