@@ -420,9 +420,14 @@ birth_rpc() { # NAME METHOD [JSON]
 		-timeout=20s call "$@"
 }
 
-birth_host() { # NAME: the Host row of the hypervisor's status page
-	hv_ns curl -sS --max-time 10 "http://${BIRTH_IP[$1]}:6976/" |
-		sed -n 's|.*<tr><th>Host</th><td>\([^<]*\)</td>.*|\1|p' | head -1
+birth_host() { # NAME: the Host row of the hypervisor's status page (a TCG guest on a
+	# loaded machine can be slow to answer its first page: three tries)
+	local i page
+	for i in 1 2 3; do
+		page=$(hv_ns curl -sS --max-time 20 "http://${BIRTH_IP[$1]}:6976/" 2>&1) && break
+	done
+	sed -n 's|.*<tr><th>Host</th><td>\([^<]*\)</td>.*|\1|p' <<<"$page" | head -1
+	[[ $page == *'<tr><th>Host</th>'* ]] || echo "$page" | tail -1
 }
 
 birth_wait_rpc() { # NAME SECS
