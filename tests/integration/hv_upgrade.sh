@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# timeout: 420
+# The hypervisor's A/B upgrade agent, GET /health and Hypervisor.GetUpgradeStatus
+# (docs/upgrades.md) against a real fleet-manager and a real imageserver with real
+# certificates, all in the test's network namespace; the agent works on plain files:
+# slot directories A/ and B/, a grubenv made by grub-editenv, a kernel command line
+# file and a reboot script that only counts. Checked:
+#   - the topology requires what runs: running hypervisor/v1 from slot A, /health 200
+#     with its seven checks in order, GetUpgradeStatus idle (also for a certificate
+#     without grants);
+#   - ChangeMachineTags RequiredImage=hypervisor/v2: slot B written with v2's files
+#     (slot A untouched), grubenv ss_try=B with ss_slot=A kept, the reboot command run
+#     once, the state file records the attempt (Phase rebooting);
+#   - the trial boot (the daemon restarted with ss.slot=B, ss_try cleared as GRUB
+#     does): healthy, so ss_slot=B and LastUpgrade succeeded, no more reboots;
+#   - v3 into slot A, then an unhealthy trial (-testFailHealthCheck=libvirt): /health
+#     503 naming libvirt, rolled-back, rebooted, ss_slot still B; back on slot B the
+#     agent does not try v3 again and /health fails "image";
+#   - v4 with an object corrupted on the imageserver's disk: failed with a hash
+#     mismatch, slot A not rewritten, no ss_try, no reboot.
+. "$SS_TOP/tests/lib/tap.sh"
+. "$SS_TOP/tests/lib/hyper.sh"
+t_require jq "the answers are read with jq"
+t_require openssl "test certificates are made with openssl"
+t_require grub-editenv "the GRUB environment block is made and read with grub-editenv"
+t_require curl "/health is fetched with curl"
+
+hv_setup "${SS_ID}br" 10.116.0.1/24 || exit 0
+d=$HV_DIR/upg
+mkdir -p "$d"/{slots/A,is,fm/state,fm/log,home/.ssl,src}
+export HOME=$d/home
+# The imageserver's and fleet manager's certificates from the hypervisor's CA, and
+# admins of both.
+_hv_cert "$C/server" imgsrv localhost "$C/ca" &&
+	_hv_cert "$C/server" fm localhost "$C/ca" &&
+	_hv_cert "$C/admin" fmadmin fmadmin "$C/ca" 'FleetManager.*' &&
+	_hv_cert "$C/admin" imgadmin imgadmin "$C/ca" 'ImageServer.*' 'ObjectServer.*' ||
+	{
+		t_fail "certificates"
+		exit 0
+	}
+cp "$C/admin/imgadmin.cert" "$HOME/.ssl/imgadmin.cert"
+cp "$C/admin/imgadmin.key" "$HOME/.ssl/imgadmin.key"
+
+# ---- the imageserver, in the namespace ----
+ISPORT=6971
+ip netns exec "$HV_NS" "$SS_BIN/imageserver" -portNum=$ISPORT -imageDir="$d/is/images" \
+	-objectDir="$d/is/objects" -CAfile="$C/ca/ca.pem" -identityCAfile="$C/idca/ca.pem" \
+	-certFile="$C/server/imgsrv.cert" -keyFile="$C/server/imgsrv.key" -logDir="$d/is/log" \
+	>"$d/is/stderr" 2>&1 &
+IS_PID=$!
+t_cleanup kill "$IS_PID"
+for _ in $(seq 100); do hv_ns curl -sf -o /dev/null "http://127.0.0.1:$ISPORT/" && break; sleep 0.1; done
+t_check "imageserver starts" hv_ns curl -sf -o /dev/null "http://127.0.0.1:$ISPORT/"
+it() { hv_ns "$SS_BIN/imagetool" -imageServerPortNum=$ISPORT -CAfile="$C/ca/ca.pem" "$@"; }
+mkimage() { # VERSION: an appliance-like tree under $d/src/VERSION
+	local s=$d/src/$1
+	mkdir -p "$s"
+	head -c 300000 /dev/urandom >"$s/vmlinuz"
+	head -c 200000 /dev/urandom >"$s/initrd.img"
+	echo "{\"Version\":\"$1\"}" >"$s/manifest.json"
+}
+t_check "mkdir hypervisor" it mkdir hypervisor
+for v in v1 v2 v3 v4; do
+	mkimage $v
+	t_check "add hypervisor/$v" it add "hypervisor/$v" "$d/src/$v"
+done
+
+# ---- the fleet manager, in the namespace; the machine is this host ----
+HOST=$(hostname)
+mkdir -p "$d/fm/topology/LAB"
+cp -r "$SS_TOP/tests/fixtures/topology/." "$d/fm/topology/"
+cat >"$d/fm/topology/LAB/machines.json" <<EOF
+[{"Hostname": "$HOST", "HostIpAddress": "10.116.0.77", "HostMacAddress": "52:54:00:00:74:01",
+  "Tags": {"Type": "lab", "RequiredImage": "hypervisor/v1"}}]
+EOF
+ip netns exec "$HV_NS" "$SS_BIN/fleet-manager" -stateDir="$d/fm/state" -logDir="$d/fm/log" \
+	-portNum=6977 -CAfile="$C/ca/ca.pem" -certFile="$C/server/fm.cert" \
+	-keyFile="$C/server/fm.key" -topologyDir="$d/fm/topology" -manageHypervisors -alsoLogToStderr \
+	>"$d/fm/stderr" 2>&1 &
+FM_PID=$!
+t_cleanup kill "$FM_PID"
+for _ in $(seq 100); do hv_ns curl -sf -o /dev/null "http://127.0.0.1:6977/healthz" && break; sleep 0.1; done
+t_check "fleet manager starts" hv_ns curl -sf -o /dev/null "http://127.0.0.1:6977/healthz"
+fm_rpc() {
+	hv_ns "$SS_BIN/srpc-testc" -addr=127.0.0.1:6977 -serverName=localhost \
+		-certFile="$C/admin/fmadmin.cert" -keyFile="$C/admin/fmadmin.key" \
+		-CAfile="$C/ca/ca.pem" -timeout=30s call "$@"
+}
+tag() { fm_rpc FleetManager.ChangeMachineTags "{\"Hostname\":\"$HOST\",\"Tags\":{\"RequiredImage\":\"$1\"}}"; }
+
+# ---- slot A holds v1; slot B is empty; grubenv ss_slot=A ----
+cp "$d/src/v1"/* "$d/slots/A/"
+echo hypervisor/v1 >"$d/slots/A/image-name"
+grub-editenv "$d/grubenv" create
+grub-editenv "$d/grubenv" set ss_slot=A
+echo "console=ttyS0,115200n8 ss.slot=A" >"$d/cmdline"
+cat >"$d/reboot.sh" <<EOF
+#!/bin/sh
+echo reboot >>"$d/reboots"
+EOF
+chmod +x "$d/reboot.sh"
+reboots() { if [ -f "$d/reboots" ]; then wc -l <"$d/reboots"; else echo 0; fi; }
+env_get() { grub-editenv "$d/grubenv" list | sed -n "s/^$1=//p"; }
+
+AGENT=(-fleetManagerHostname=localhost -fleetManagerPortNum=6977 -upgradeCheckInterval=1s
+	-upgradeTrialTimeout=5s -upgradeSlotDirectory="$d/slots" -upgradeGrubenv="$d/grubenv"
+	-upgradeCmdlineFile="$d/cmdline" -upgradeRebootCommand="$d/reboot.sh"
+	-imageServerHostname=localhost -imageServerPortNum=$ISPORT)
+status() { rpc "${1:-admin}" Hypervisor.GetUpgradeStatus '{}'; }
+field() { status | jq -r "$1"; }
+wait_field() { # JQ WANT [SECS]
+	local i
+	for ((i = 0; i < ${3:-30} * 10; i++)); do
+		[ "$(field "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1 is $(field "$1" 2>&1) after ${3:-30}s, not $2: $(status 2>&1 | tr '\n' ' ')"
+	return 1
+}
+compact() { status | jq -c .; }
+health_code() { hv_curl health -o /dev/null -w '%{http_code}'; }
+
+hv_daemon_start -virtType=qemu "${AGENT[@]}" || {
+	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"
+	exit 0
+}
+t_ok "daemon starts with the agent"
+
+# ---- the topology requires what runs ----
+t_check "the agent learns RequiredImage hypervisor/v1 from the topology" wait_field .RequiredImage hypervisor/v1
+t_expect "GetUpgradeStatus: v1 from slot A, idle" \
+	'"RunningImage":"hypervisor/v1".*"Slot":"A","DefaultSlot":"A","State":"idle"' status
+t_expect "GetUpgradeStatus: public (a certificate without grants)" '"State":"idle"' status user
+h=$(hv_curl health)
+t_check "/health: 200" test "$(health_code)" = 200
+t_check "/health: healthy, nothing failing" test "$(jq -c '[.Healthy, .Failing]' <<<"$h")" = '[true,[]]'
+t_check "/health: the seven checks in order" test "$(jq -c '[.Checks[].Name]' <<<"$h")" = \
+	'["daemon","libvirt","dhcp","tftp","metadata","data-partition","image"]'
+t_check "/health: RunningImage and Slot" test "$(jq -c '[.RunningImage, .Slot]' <<<"$h")" = '["hypervisor/v1","A"]'
+t_check "/health: exactly the documented keys" test "$(jq -c 'keys_unsorted' <<<"$h")" = \
+	'["Healthy","Failing","Checks","RunningImage","Slot"]'
+t_check "/health: no probe file left in the state directory" \
+	test -z "$(find "$HV_STATE" -maxdepth 1 -name '.health-probe*')"
+
+# ---- the tag: v2 into slot B, ss_try=B, one reboot ----
+t_expect "ChangeMachineTags RequiredImage=hypervisor/v2" '"Error":""|^\{\}$' tag hypervisor/v2
+t_check "the agent reboots into the new slot" wait_field .State rebooting
+t_check "slot B holds v2's kernel" cmp "$d/src/v2/vmlinuz" "$d/slots/B/vmlinuz"
+t_check "slot B holds v2's initrd and manifest" \
+	bash -c "cmp '$d/src/v2/initrd.img' '$d/slots/B/initrd.img' && cmp '$d/src/v2/manifest.json' '$d/slots/B/manifest.json'"
+t_check "slot B's image-name is hypervisor/v2" test "$(cat "$d/slots/B/image-name")" = hypervisor/v2
+t_check "slot A untouched" bash -c "cmp '$d/src/v1/vmlinuz' '$d/slots/A/vmlinuz' && grep -qx hypervisor/v1 '$d/slots/A/image-name'"
+t_check "grubenv: ss_try=B, ss_slot=A kept" test "$(env_get ss_try)/$(env_get ss_slot)" = B/A
+t_check "the reboot command ran once" test "$(reboots)" = 1
+t_check "the state file records the attempt" test \
+	"$(jq -c '[.FromImage, .ToImage, .ToSlot, .Result, .Phase]' "$HV_STATE/upgrade.json")" = \
+	'["hypervisor/v1","hypervisor/v2","B","in-progress","rebooting"]'
+t_check "LastUpgrade in-progress" test "$(field .LastUpgrade.Result)" = in-progress
+sleep 2
+t_check "no second attempt while rebooting" test "$(reboots)" = 1
+
+# ---- the trial boot of slot B: healthy ----
+hv_daemon_stop
+echo "console=ttyS0,115200n8 ss.slot=B" >"$d/cmdline"
+grub-editenv "$d/grubenv" set ss_try= # what GRUB does before booting the trial
+hv_daemon_start -virtType=qemu "${AGENT[@]}" || {
+	t_fail "daemon starts in slot B" "$(tail -5 "$HV_LOG")"
+	exit 0
+}
+t_check "trial: healthy, LastUpgrade succeeded" wait_field .LastUpgrade.Result succeeded
+t_check "trial: grubenv ss_slot=B" test "$(env_get ss_slot)" = B
+t_expect "GetUpgradeStatus after the upgrade" \
+	'^\{"RunningImage":"hypervisor/v2","RequiredImage":"hypervisor/v2","Slot":"B","DefaultSlot":"B","State":"idle","LastUpgrade":\{"FromImage":"hypervisor/v1","ToImage":"hypervisor/v2","Result":"succeeded","Error":"","Time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"\}\}$' \
+	compact
+t_check "/health: v2 from slot B" test "$(hv_curl health | jq -c '[.Healthy, .RunningImage, .Slot]')" = '[true,"hypervisor/v2","B"]'
+sleep 2
+t_check "no reboot after a healthy trial" test "$(reboots)" = 1
+
+# ---- v3 into slot A, then an unhealthy trial ----
+tag hypervisor/v3 >/dev/null
+t_check "v3: the agent reboots into slot A" wait_field .State rebooting
+t_check "v3: slot A holds v3, grubenv ss_try=A ss_slot=B" \
+	test "$(cat "$d/slots/A/image-name") $(env_get ss_try)/$(env_get ss_slot)" = "hypervisor/v3 A/B"
+t_check "v3: the reboot command ran" test "$(reboots)" = 2
+hv_daemon_stop
+echo "ss.slot=A" >"$d/cmdline"
+grub-editenv "$d/grubenv" set ss_try=
+hv_daemon_start -virtType=qemu "${AGENT[@]}" -upgradeTrialTimeout=3s -testFailHealthCheck=libvirt || {
+	t_fail "daemon starts in slot A" "$(tail -5 "$HV_LOG")"
+	exit 0
+}
+t_check "/health: 503 while a check fails" test "$(health_code)" = 503
+t_check "/health: Healthy false, Failing [libvirt]" \
+	test "$(hv_curl health | jq -c '[.Healthy, .Failing, (.Checks[] | select(.Name == "libvirt") | .Detail)]')" = \
+	'[false,["libvirt"],"failing by -testFailHealthCheck"]'
+t_check "unhealthy trial: rolled-back" wait_field .LastUpgrade.Result rolled-back 20
+t_expect "unhealthy trial: the error names the failing check" 'not healthy within 3s.*libvirt' field .LastUpgrade.Error
+t_check "unhealthy trial: the reboot command ran" test "$(reboots)" = 3
+t_check "unhealthy trial: ss_slot still B, no ss_try" test "$(env_get ss_slot)/$(env_get ss_try)" = B/
+t_check "unhealthy trial: State failed" test "$(field .State)" = failed
+
+# GRUB boots the default slot B again.
+hv_daemon_stop
+echo "ss.slot=B" >"$d/cmdline"
+hv_daemon_start -virtType=qemu "${AGENT[@]}" || {
+	t_fail "daemon starts in slot B again" "$(tail -5 "$HV_LOG")"
+	exit 0
+}
+t_check "back on slot B: running v2, required v3" wait_field '[.RunningImage, .RequiredImage, .Slot] | join(" ")' \
+	"hypervisor/v2 hypervisor/v3 B"
+t_check "back on slot B: LastUpgrade still rolled-back" test "$(field .LastUpgrade.Result)" = rolled-back
+t_check "/health: 503 with Failing [image]" \
+	test "$(health_code) $(hv_curl health | jq -c .Failing)" = '503 ["image"]'
+sleep 3
+t_check "a rolled-back image is not tried again" test "$(reboots)" = 3
+
+# ---- v4 with an object corrupted on the imageserver ----
+h=$(sha512sum "$d/src/v4/vmlinuz" | cut -c1-128)
+obj=$d/is/objects/${h:0:2}/${h:2}
+chmod u+w "$obj"
+python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(1000); b = f.read(1); f.seek(1000); f.write(bytes([b[0] ^ 0xff]))' "$obj"
+tag hypervisor/v4 >/dev/null
+t_check "corrupt v4: the attempt fails" wait_field '.LastUpgrade | [.ToImage, .Result] | join(" ")' "hypervisor/v4 failed"
+t_expect "corrupt v4: the error says hash mismatch" 'mismatch|corrupt' field .LastUpgrade.Error
+t_check "corrupt v4: State failed" test "$(field .State)" = failed
+t_check "corrupt v4: slot A not rewritten, no ss_try, ss_slot B" \
+	test "$(cat "$d/slots/A/image-name") $(env_get ss_try)/$(env_get ss_slot)" = "hypervisor/v3 /B"
+sleep 2
+t_check "corrupt v4: nothing rebooted, no retry" \
+	test "$(reboots) $(jq -r .Result "$HV_STATE/upgrade.json")" = "3 failed"
+t_check "no work directory left" test ! -e "$HV_STATE/upgrade-work"
+
+hv_daemon_stop
