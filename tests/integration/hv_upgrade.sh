@@ -12,7 +12,8 @@
 #     (slot A untouched), grubenv ss_try=B with ss_slot=A kept, the reboot command run
 #     once, the state file records the attempt (Phase rebooting);
 #   - the trial boot (the daemon restarted with ss.slot=B, ss_try cleared as GRUB
-#     does): healthy, so ss_slot=B and LastUpgrade succeeded, no more reboots;
+#     does): healthy, so ss_slot=B and LastUpgrade succeeded, no more reboots; a VM
+#     that ran before is running again (its record kept, its domain started anew);
 #   - v3 into slot A, then an unhealthy trial (-testFailHealthCheck=libvirt): /health
 #     503 naming libvirt, rolled-back, rebooted, ss_slot still B; back on slot B the
 #     agent does not try v3 again and /health fails "image";
@@ -143,6 +144,16 @@ t_check "/health: exactly the documented keys" test "$(jq -c 'keys_unsorted' <<<
 t_check "/health: no probe file left in the state directory" \
 	test -z "$(find "$HV_STATE" -maxdepth 1 -name '.health-probe*')"
 
+# A running VM: its record is on the data partition (the state directory). libvirt's
+# in-process test driver forgets its domain when the daemon stops, as a reboot would.
+t_expect "UpdateSubnets" '"Error":""' rpc admin Hypervisor.UpdateSubnets \
+	'{"Add":[{"Id":"t","IpGateway":"10.117.0.1","IpMask":"255.255.255.0"}]}'
+t_expect "ChangeAddressPool" '"Error":""' rpc admin Hypervisor.ChangeAddressPool \
+	'{"AddressesToAdd":[{"IpAddress":"10.117.0.10","MacAddress":"52:54:00:75:00:0a"}]}'
+t_expect "a VM is created and runs" '^10\.117\.0\.10$' \
+	vmc admin -memory=64M -milliCPUs=100 -minFreeBytes=1M -vmTags=Name=keep create-vm
+state_of() { vmc admin get-vm-info "$1" | sed -n 's/.*"State": "\(.*\)".*/\1/p'; }
+
 # ---- the tag: v2 into slot B, ss_try=B, one reboot ----
 t_expect "ChangeMachineTags RequiredImage=hypervisor/v2" '"Error":""|^\{\}$' tag hypervisor/v2
 t_check "the agent reboots into the new slot" wait_field .State rebooting
@@ -174,6 +185,8 @@ t_expect "GetUpgradeStatus after the upgrade" \
 	'^\{"RunningImage":"hypervisor/v2","RequiredImage":"hypervisor/v2","Slot":"B","DefaultSlot":"B","State":"idle","LastUpgrade":\{"FromImage":"hypervisor/v1","ToImage":"hypervisor/v2","Result":"succeeded","Error":"","Time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"\}\}$' \
 	compact
 t_check "/health: v2 from slot B" test "$(hv_curl health | jq -c '[.Healthy, .RunningImage, .Slot]')" = '[true,"hypervisor/v2","B"]'
+t_check "the VM record survived the switch and the VM runs again" test "$(state_of 10.117.0.10)" = running
+t_expect "the daemon started it again (its domain was gone)" '10.117.0.10: .*starting it' grep -rh 'starting it' "$HV_DIR/daemon-log"
 sleep 2
 t_check "no reboot after a healthy trial" test "$(reboots)" = 1
 
