@@ -89,6 +89,8 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 	flags_string(fs, "upgradeGrubenv", &c->upgrade_grubenv, "",
 		     "File or device holding the GRUB environment block (empty: partition "
 		     "ss-esp)");
+	flags_string(fs, "upgradeSysBlockDirectory", &c->upgrade_sys_block, "/sys/class/block",
+		     "Where the slot and ESP partitions are found by GPT name (<dev>/uevent)");
 	flags_string(fs, "upgradeStateFile", &c->upgrade_state_file, "",
 		     "The upgrade agent's record (empty: <stateDir>/upgrade.json)");
 	flags_string(fs, "upgradeCmdlineFile", &c->upgrade_cmdline_file, "/proc/cmdline",

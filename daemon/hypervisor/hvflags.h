@@ -56,6 +56,7 @@ struct hv_config {
 	int64_t upgrade_trial_timeout_ns;
 	const char *upgrade_slot_directory; /* empty: the GPT partitions ss-slot-a/-b */
 	const char *upgrade_grubenv;	    /* empty: the GPT partition ss-esp */
+	const char *upgrade_sys_block;	    /* where partitions are looked up by name */
 	const char *upgrade_state_file;	    /* empty: <stateDir>/upgrade.json */
 	const char *upgrade_cmdline_file;
 	const char *upgrade_reboot_command;

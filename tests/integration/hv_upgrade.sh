@@ -20,75 +20,14 @@
 #   - v4 with an object corrupted on the imageserver's disk: failed with a hash
 #     mismatch, slot A not rewritten, no ss_try, no reboot.
 . "$SS_TOP/tests/lib/tap.sh"
-. "$SS_TOP/tests/lib/hyper.sh"
+. "$SS_TOP/tests/lib/upgrade.sh"
 t_require jq "the answers are read with jq"
 t_require openssl "test certificates are made with openssl"
 t_require grub-editenv "the GRUB environment block is made and read with grub-editenv"
 t_require curl "/health is fetched with curl"
 
-hv_setup "${SS_ID}br" 10.116.0.1/24 || exit 0
-d=$HV_DIR/upg
-mkdir -p "$d"/{slots/A,is,fm/state,fm/log,home/.ssl,src}
-export HOME=$d/home
-# The imageserver's and fleet manager's certificates from the hypervisor's CA, and
-# admins of both.
-_hv_cert "$C/server" imgsrv localhost "$C/ca" &&
-	_hv_cert "$C/server" fm localhost "$C/ca" &&
-	_hv_cert "$C/admin" fmadmin fmadmin "$C/ca" 'FleetManager.*' &&
-	_hv_cert "$C/admin" imgadmin imgadmin "$C/ca" 'ImageServer.*' 'ObjectServer.*' ||
-	{
-		t_fail "certificates"
-		exit 0
-	}
-cp "$C/admin/imgadmin.cert" "$HOME/.ssl/imgadmin.cert"
-cp "$C/admin/imgadmin.key" "$HOME/.ssl/imgadmin.key"
-
-# ---- the imageserver, in the namespace ----
-ISPORT=6971
-ip netns exec "$HV_NS" "$SS_BIN/imageserver" -portNum=$ISPORT -imageDir="$d/is/images" \
-	-objectDir="$d/is/objects" -CAfile="$C/ca/ca.pem" -identityCAfile="$C/idca/ca.pem" \
-	-certFile="$C/server/imgsrv.cert" -keyFile="$C/server/imgsrv.key" -logDir="$d/is/log" \
-	>"$d/is/stderr" 2>&1 &
-IS_PID=$!
-t_cleanup kill "$IS_PID"
-for _ in $(seq 100); do hv_ns curl -sf -o /dev/null "http://127.0.0.1:$ISPORT/" && break; sleep 0.1; done
-t_check "imageserver starts" hv_ns curl -sf -o /dev/null "http://127.0.0.1:$ISPORT/"
-it() { hv_ns "$SS_BIN/imagetool" -imageServerPortNum=$ISPORT -CAfile="$C/ca/ca.pem" "$@"; }
-mkimage() { # VERSION: an appliance-like tree under $d/src/VERSION
-	local s=$d/src/$1
-	mkdir -p "$s"
-	head -c 300000 /dev/urandom >"$s/vmlinuz"
-	head -c 200000 /dev/urandom >"$s/initrd.img"
-	echo "{\"Version\":\"$1\"}" >"$s/manifest.json"
-}
-t_check "mkdir hypervisor" it mkdir hypervisor
-for v in v1 v2 v3 v4; do
-	mkimage $v
-	t_check "add hypervisor/$v" it add "hypervisor/$v" "$d/src/$v"
-done
-
-# ---- the fleet manager, in the namespace; the machine is this host ----
-HOST=$(hostname)
-mkdir -p "$d/fm/topology/LAB"
-cp -r "$SS_TOP/tests/fixtures/topology/." "$d/fm/topology/"
-cat >"$d/fm/topology/LAB/machines.json" <<EOF
-[{"Hostname": "$HOST", "HostIpAddress": "10.116.0.77", "HostMacAddress": "52:54:00:00:74:01",
-  "Tags": {"Type": "lab", "RequiredImage": "hypervisor/v1"}}]
-EOF
-ip netns exec "$HV_NS" "$SS_BIN/fleet-manager" -stateDir="$d/fm/state" -logDir="$d/fm/log" \
-	-portNum=6977 -CAfile="$C/ca/ca.pem" -certFile="$C/server/fm.cert" \
-	-keyFile="$C/server/fm.key" -topologyDir="$d/fm/topology" -manageHypervisors -alsoLogToStderr \
-	>"$d/fm/stderr" 2>&1 &
-FM_PID=$!
-t_cleanup kill "$FM_PID"
-for _ in $(seq 100); do hv_ns curl -sf -o /dev/null "http://127.0.0.1:6977/healthz" && break; sleep 0.1; done
-t_check "fleet manager starts" hv_ns curl -sf -o /dev/null "http://127.0.0.1:6977/healthz"
-fm_rpc() {
-	hv_ns "$SS_BIN/srpc-testc" -addr=127.0.0.1:6977 -serverName=localhost \
-		-certFile="$C/admin/fmadmin.cert" -keyFile="$C/admin/fmadmin.key" \
-		-CAfile="$C/ca/ca.pem" -timeout=30s call "$@"
-}
-tag() { fm_rpc FleetManager.ChangeMachineTags "{\"Hostname\":\"$HOST\",\"Tags\":{\"RequiredImage\":\"$1\"}}"; }
+upg_setup 10.116.0.1/24 v1 v2 v3 v4 || exit 0
+mkdir -p "$d/slots/A"
 
 # ---- slot A holds v1; slot B is empty; grubenv ss_slot=A ----
 cp "$d/src/v1"/* "$d/slots/A/"
@@ -96,31 +35,8 @@ echo hypervisor/v1 >"$d/slots/A/image-name"
 grub-editenv "$d/grubenv" create
 grub-editenv "$d/grubenv" set ss_slot=A
 echo "console=ttyS0,115200n8 ss.slot=A" >"$d/cmdline"
-cat >"$d/reboot.sh" <<EOF
-#!/bin/sh
-echo reboot >>"$d/reboots"
-EOF
-chmod +x "$d/reboot.sh"
-reboots() { if [ -f "$d/reboots" ]; then wc -l <"$d/reboots"; else echo 0; fi; }
 env_get() { grub-editenv "$d/grubenv" list | sed -n "s/^$1=//p"; }
-
-AGENT=(-fleetManagerHostname=localhost -fleetManagerPortNum=6977 -upgradeCheckInterval=1s
-	-upgradeTrialTimeout=5s -upgradeSlotDirectory="$d/slots" -upgradeGrubenv="$d/grubenv"
-	-upgradeCmdlineFile="$d/cmdline" -upgradeRebootCommand="$d/reboot.sh"
-	-imageServerHostname=localhost -imageServerPortNum=$ISPORT)
-status() { rpc "${1:-admin}" Hypervisor.GetUpgradeStatus '{}'; }
-field() { status | jq -r "$1"; }
-wait_field() { # JQ WANT [SECS]
-	local i
-	for ((i = 0; i < ${3:-30} * 10; i++)); do
-		[ "$(field "$1" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "$1 is $(field "$1" 2>&1) after ${3:-30}s, not $2: $(status 2>&1 | tr '\n' ' ')"
-	return 1
-}
-compact() { status | jq -c .; }
-health_code() { hv_curl health -o /dev/null -w '%{http_code}'; }
+AGENT+=(-upgradeSlotDirectory="$d/slots" -upgradeGrubenv="$d/grubenv")
 
 hv_daemon_start -virtType=qemu "${AGENT[@]}" || {
 	t_fail "daemon starts" "$(tail -5 "$HV_LOG")"

@@ -116,8 +116,7 @@ static int read_name(const char *path, char *out, size_t outsz, char *err, size_
 
 int slots_image_name(struct slots *s, char slot, char *out, size_t outsz, char *err, size_t errsz)
 {
-	char path[4200], dev[300];
-	const char *mp = s->mount_point ? s->mount_point : "/run/hypervisor-slot";
+	char path[4200], dev[300], mp[] = "/run/hypervisor-slot.XXXXXX";
 	int rc;
 
 	if (s->slot_dir != NULL && *s->slot_dir) {
@@ -126,19 +125,21 @@ int slots_image_name(struct slots *s, char slot, char *out, size_t outsz, char *
 	}
 	if ((rc = slot_device(s, slot, dev, sizeof(dev), err, errsz)) < 0)
 		return rc;
-	if (mkdir(mp, 0700) < 0 && errno != EEXIST) {
+	if (mkdtemp(mp) == NULL) {
 		rc = -errno;
-		snprintf(err, errsz, "mkdir %s: %s", mp, strerror(errno));
+		snprintf(err, errsz, "mkdtemp %s: %s", mp, strerror(errno));
 		return rc;
 	}
 	if (mount(dev, mp, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		rc = -errno;
 		snprintf(err, errsz, "mount %s: %s", dev, strerror(errno));
+		rmdir(mp);
 		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/image-name", mp);
 	rc = read_name(path, out, outsz, err, errsz);
 	umount2(mp, MNT_DETACH);
+	rmdir(mp);
 	return rc;
 }
 

@@ -13,11 +13,10 @@
 #include "daemon/hypervisor/hvflags.h"
 
 struct slots {
-	const char *slot_dir;	 /* borrowed; NULL or "": partitions */
-	const char *grubenv;	 /* borrowed; NULL or "": partition ss-esp */
-	const char *sys_block;	 /* /sys/class/block */
-	const char *mount_point; /* where a slot partition is mounted to be read */
-	char env_path[4096];	 /* the file or device of the block, once located */
+	const char *slot_dir;  /* borrowed; NULL or "": partitions */
+	const char *grubenv;   /* borrowed; NULL or "": partition ss-esp */
+	const char *sys_block; /* /sys/class/block */
+	char env_path[4096];   /* the file or device of the block, once located */
 	uint64_t env_off;
 	int env_found;
 };

@@ -419,10 +419,15 @@ static void poll_once(struct upgrade *u)
 		log_warn("upgrade: %s was rolled back before: not trying it again", want);
 		return;
 	}
-	if (slot == 0) {
+	if (slot == 0 || *running == '\0') {
 		copy_str(u->blocked, sizeof(u->blocked), want);
-		log_error("upgrade: cannot upgrade to %s: no running slot (no ss.slot= in %s)",
-			  want, u->cfg->upgrade_cmdline_file);
+		if (slot == 0)
+			log_error(
+			    "upgrade: cannot upgrade to %s: no running slot (no ss.slot= in %s)",
+			    want, u->cfg->upgrade_cmdline_file);
+		else
+			log_error("upgrade: cannot upgrade to %s: the running image is unknown",
+				  want);
 		return;
 	}
 	upgrade_to(u, want);
@@ -464,6 +469,7 @@ int upgrade_start(const struct hv_config *cfg, struct objcache *cache, upgrade_h
 	u->state = "idle";
 	u->sl.slot_dir = cfg->upgrade_slot_directory;
 	u->sl.grubenv = cfg->upgrade_grubenv;
+	u->sl.sys_block = cfg->upgrade_sys_block;
 	if (cfg->upgrade_state_file != NULL && *cfg->upgrade_state_file)
 		copy_str(u->state_path, sizeof(u->state_path), cfg->upgrade_state_file);
 	else
