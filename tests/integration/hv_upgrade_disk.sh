@@ -64,8 +64,9 @@ done
 mkdir -p "$d/sys/vdz" && printf 'MAJOR=252\nMINOR=0\nDEVNAME=vdz\nDEVTYPE=disk\n' >"$d/sys/vdz/uevent"
 esp=${dev[ss-esp]} sa=${dev[ss-slot-a]} sb=${dev[ss-slot-b]}
 gunzip -c "$esp_gz" | dd of="$esp" bs=1M conv=fsync status=none
-mke2fs -q -F -t ext4 -L SS_SLOT_A -d "$d/slot-a" "$sa" && mke2fs -q -F -t ext4 -L SS_SLOT_B "$sb" ||
+if ! { mke2fs -q -F -t ext4 -L SS_SLOT_A -d "$d/slot-a" "$sa" && mke2fs -q -F -t ext4 -L SS_SLOT_B "$sb"; }; then
 	t_fail "slot file systems"
+fi
 echo "console=ttyS0,115200n8 panic=10 ss.slot=A" >"$d/cmdline"
 AGENT+=(-upgradeSysBlockDirectory="$d/sys")
 env_get() { MTOOLS_SKIP_CHECK=1 mtype -i "$esp" ::/grub/grubenv 2>/dev/null | sed -n "s/^$1=//p"; }

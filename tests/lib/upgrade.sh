@@ -43,6 +43,7 @@ upg_setup() { # CIDR VERSION...
 	_upg_fleet_manager || return 1
 	printf '#!/bin/sh\necho reboot >>"%s/reboots"\n' "$d" >"$d/reboot.sh"
 	chmod +x "$d/reboot.sh"
+	# shellcheck disable=SC2034 # read by the tests
 	AGENT=(-fleetManagerHostname=localhost -fleetManagerPortNum=6977 -upgradeCheckInterval=1s
 		-upgradeTrialTimeout=5s -upgradeCmdlineFile="$d/cmdline"
 		-upgradeRebootCommand="$d/reboot.sh" -imageServerHostname=localhost
@@ -63,7 +64,7 @@ _upg_imageserver() {
 	return 1
 }
 
-it() { hv_ns "$SS_BIN/imagetool" -imageServerPortNum=$ISPORT -CAfile="$C/ca/ca.pem" "$@"; }
+it() { hv_ns "$SS_BIN/imagetool" -imageServerPortNum="$ISPORT" -CAfile="$C/ca/ca.pem" "$@"; }
 
 _upg_image() { # VERSION: an appliance-like tree under $d/src/VERSION
 	local s=$d/src/$1
@@ -99,15 +100,15 @@ fm_rpc() {
 tag() { fm_rpc FleetManager.ChangeMachineTags "{\"Hostname\":\"$HOST\",\"Tags\":{\"RequiredImage\":\"$1\"}}"; }
 reboots() { if [ -f "$d/reboots" ]; then wc -l <"$d/reboots"; else echo 0; fi; }
 status() { rpc "${1:-admin}" Hypervisor.GetUpgradeStatus '{}'; }
-field() { status | jq -r "$1"; }
+field() { status admin | jq -r "$1"; }
 wait_field() { # JQ WANT [SECS]
 	local i
 	for ((i = 0; i < ${3:-30} * 10; i++)); do
 		[ "$(field "$1" 2>/dev/null)" = "$2" ] && return 0
 		sleep 0.1
 	done
-	echo "$1 is $(field "$1" 2>&1) after ${3:-30}s, not $2: $(status 2>&1 | tr '\n' ' ')"
+	echo "$1 is $(field "$1" 2>&1) after ${3:-30}s, not $2: $(status admin 2>&1 | tr '\n' ' ')"
 	return 1
 }
-compact() { status | jq -c .; }
+compact() { status admin | jq -c .; }
 health_code() { hv_curl health -o /dev/null -w '%{http_code}'; }
