@@ -8,7 +8,7 @@
 # devices) and described by a uevent file as the kernel writes it for a GPT partition
 # (PARTNAME=...), in a directory given as -upgradeSysBlockDirectory. No slot directory
 # and no grubenv file are given: the agent finds the partitions by name, reads the
-# running image by mounting slot A, writes slot B with mke2fs -d, and sets ss_try
+# running image by mounting slot A, writes slot B with mkfs.ext4 -d, and sets ss_try
 # inside the ESP in place. Checked with debugfs and mtools:
 # slot B's label and files, slot A untouched, grubenv ss_try=B ss_slot=A as GRUB reads
 # it from the FAT; then the trial boot of slot B (ss.slot=B): the image read from the
@@ -21,7 +21,7 @@ t_require sfdisk "the disk is partitioned with sfdisk"
 t_require losetup "the disk is a loop device"
 t_require debugfs "slots are read with debugfs"
 t_require mtype "the ESP is read with mtools"
-t_require mke2fs "slots are ext4"
+t_require mkfs.ext4 "slots are ext4"
 esp_gz=${SS_IMAGES:-$SS_TOP/build/images}/hypervisor/boot/esp.img.gz
 if [ ! -f "$esp_gz" ]; then
 	t_skip "upgrade on a partitioned disk" "$esp_gz missing (make images)"

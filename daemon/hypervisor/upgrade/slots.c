@@ -232,7 +232,7 @@ static int write_part(struct slots *s, char slot, const char *tree, const char *
 		      const char *work, char *err, size_t errsz)
 {
 	char dev[300], stage[4200], label[16];
-	char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-d", stage, dev, NULL};
+	char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", label, "-d", stage, dev, NULL};
 	int rc, fd;
 
 	if ((rc = slot_device(s, slot, dev, sizeof(dev), err, errsz)) < 0)

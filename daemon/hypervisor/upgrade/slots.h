@@ -33,7 +33,7 @@ int slots_image_name(struct slots *s, char slot, char *out, size_t outsz, char *
 
 /* Writes slot from the image tree at tree (vmlinuz, initrd.img, manifest.json) with
  * image-name = name, staged beside a directory slot and renamed into place, or made
- * by mke2fs -d on a partition. work is a scratch directory on the data partition. 0 or
+ * by mkfs.ext4 -d on a partition. work is a scratch directory on the data partition. 0 or
  * -errno with err. */
 int slots_write(struct slots *s, char slot, const char *tree, const char *name, const char *work,
 		char *err, size_t errsz);
