@@ -18,7 +18,8 @@
 #     503 naming libvirt, rolled-back, rebooted, ss_slot still B; back on slot B the
 #     agent does not try v3 again and /health fails "image";
 #   - v4 with an object corrupted on the imageserver's disk: failed with a hash
-#     mismatch, slot A not rewritten, no ss_try, no reboot.
+#     mismatch, slot A not rewritten, no ss_try, no reboot;
+#   - an immutable state directory: /health 503 with data-partition failing.
 . "$SS_TOP/tests/lib/tap.sh"
 . "$SS_TOP/tests/lib/upgrade.sh"
 t_require jq "the answers are read with jq"
@@ -161,5 +162,21 @@ sleep 2
 t_check "corrupt v4: nothing rebooted, no retry" \
 	test "$(reboots) $(jq -r .Result "$HV_STATE/upgrade.json")" = "3 failed"
 t_check "no work directory left" test ! -e "$HV_STATE/upgrade-work"
+
+# ---- the data partition stops taking writes (an immutable state directory) ----
+if chattr +i "$HV_STATE" 2>/dev/null; then
+	t_cleanup chattr -i "$HV_STATE"
+	sleep 1.2 # the probe's answer is kept for a second
+	t_check "/health: 503, data-partition failing" \
+		test "$(health_code) $(hv_curl health | jq -c '[.Failing[] | select(. == "data-partition")]')" = '503 ["data-partition"]'
+	dp_detail() { hv_curl health | jq -r '.Checks[] | select(.Name == "data-partition") | .Detail'; }
+	t_expect "/health: the detail says why" 'write .*/\.health-probe\..*: Operation not permitted' dp_detail
+	chattr -i "$HV_STATE"
+	sleep 1.2
+	t_check "/health: data-partition healthy again" \
+		test "$(hv_curl health | jq -r '.Checks[] | select(.Name == "data-partition") | .Healthy')" = true
+else
+	t_skip "/health with a state directory that takes no writes" "chattr +i is not supported on $(stat -f -c %T "$HV_STATE")"
+fi
 
 hv_daemon_stop
