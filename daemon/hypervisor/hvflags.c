@@ -95,8 +95,8 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 		     "The upgrade agent's record (empty: <stateDir>/upgrade.json)");
 	flags_string(fs, "upgradeCmdlineFile", &c->upgrade_cmdline_file, "/proc/cmdline",
 		     "Kernel command line naming the running slot (ss.slot=A or B)");
-	flags_string(fs, "upgradeRebootCommand", &c->upgrade_reboot_command, "/sbin/reboot",
-		     "Command that reboots the host into a new image");
+	flags_string(fs, "upgradeRebootCommand", &c->upgrade_reboot_command, "",
+		     "Command that reboots the host into a new image (empty: sync and reboot)");
 	flags_string(fs, "testFailHealthCheck", &c->test_fail_health_check, "",
 		     "Internal: report this /health check as failing");
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,12 +164,25 @@ static bool wait_or_stop(struct upgrade *u, int64_t ns)
 	return stop;
 }
 
+/* -upgradeRebootCommand, or without one the kernel's reboot after a sync: the
+ * appliance's init is a shell script that does not act on reboot(8)'s signal. The VMs
+ * are not stopped: recorded as running, they are started again after the boot. */
 static int reboot_host(struct upgrade *u, char *err, size_t errsz)
 {
-	char *argv[] = {(char *)u->cfg->upgrade_reboot_command, NULL};
+	const char *cmd = u->cfg->upgrade_reboot_command;
+	char *argv[] = {(char *)cmd, NULL};
+	int rc;
 
-	log_info("upgrade: rebooting (%s)", u->cfg->upgrade_reboot_command);
-	return cmdrun(argv, err, errsz);
+	if (cmd != NULL && *cmd) {
+		log_info("upgrade: rebooting (%s)", cmd);
+		return cmdrun(argv, err, errsz);
+	}
+	log_info("upgrade: rebooting");
+	sync();
+	rc = reboot(RB_AUTOBOOT) < 0 ? -errno : 0;
+	if (rc < 0)
+		snprintf(err, errsz, "reboot: %s", strerror(-rc));
+	return rc;
 }
 
 static void finish(struct upgrade *u, struct upgrade_rec *r, const char *result, const char *error)
