@@ -60,6 +60,8 @@ grub-mkimage -O x86_64-efi -p /grub -c "$work/early.cfg" -o "$work/esp/EFI/BOOT/
 
 # The boot menu: slot A unless grubenv says ss_slot=B; ss_try=X boots slot X once (an
 # upgrade's trial boot: cleared before booting, so a failed trial falls back).
+# panic=10: a kernel that panics (also when init dies) reboots after 10 s, so a trial
+# image that does not come up at all falls back as well (docs/upgrades.md).
 cat >"$work/esp/grub/grub.cfg" <<'CFG'
 # SmallStack appliance boot (ESP /grub/grub.cfg; rootfs/bootkit.sh)
 serial --unit=0 --speed=115200
@@ -79,7 +81,7 @@ if ! search --no-floppy --set=root --label SS_SLOT_$slot; then
   search --no-floppy --set=root --label SS_SLOT_$slot
 fi
 echo "ss: booting slot $slot from ($root)"
-linux /vmlinuz console=tty0 console=ttyS0,115200n8 ss.slot=$slot
+linux /vmlinuz console=tty0 console=ttyS0,115200n8 panic=10 ss.slot=$slot
 initrd /initrd.img
 boot
 CFG

@@ -43,6 +43,7 @@ part() {
 	daemon/hypervisor/metadata/*) echo metadata ;;
 	daemon/hypervisor/rpc/*) echo rpc ;;
 	daemon/hypervisor/status/*) echo status ;;
+	daemon/hypervisor/upgrade/*) echo upgrade ;;
 	daemon/hypervisor/*) echo hypervisor ;;
 	daemon/*/*) echo "daemon:${1#daemon/}" | cut -d/ -f1 ;;
 	tools/*/*) echo "tool:${1#tools/}" | cut -d/ -f1 ;;
@@ -53,6 +54,9 @@ part() {
 # allowed "from to" pairs besides a part using itself and lib
 allowed=" vmm:netsvc vmm:metadata rpc:vmm rpc:netsvc status:vmm status:netsvc "
 allowed+=" hypervisor:vmm hypervisor:netsvc hypervisor:metadata hypervisor:rpc hypervisor:status "
+# The upgrade agent fetches images through the manager's object cache; RPC and /health
+# read its status, and /health asks the metadata service whether it is ready.
+allowed+=" upgrade:vmm rpc:upgrade status:upgrade status:metadata hypervisor:upgrade "
 while read -r from to; do
 	pf=$(part "$from") pt=$(part "$to")
 	[ "$pf" = "$pt" ] && continue

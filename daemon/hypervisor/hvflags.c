@@ -75,4 +75,28 @@ void hvflags_define(struct flags *fs, struct hv_config *c)
 		       "Kill a VM that has not powered down this long after StopVm");
 	flags_bool(fs, "enableLockDebugMethods", &c->enable_lock_debug_methods, false,
 		   "If true, serve the HoldLock and HoldVmLock debugging methods");
+
+	flags_string(fs, "fleetManagerHostname", &c->fleet_manager_hostname, "",
+		     "Fleet manager the upgrade agent asks for RequiredImage (empty: no agent)");
+	flags_int(fs, "fleetManagerPortNum", &c->fleet_manager_port_num, 6977,
+		  "Port number of the fleet manager");
+	flags_duration(fs, "upgradeCheckInterval", &c->upgrade_check_interval_ns, 60 * SEC,
+		       "How often the upgrade agent asks the fleet manager");
+	flags_duration(fs, "upgradeTrialTimeout", &c->upgrade_trial_timeout_ns, 300 * SEC,
+		       "A trial boot of a new image must be healthy within this time");
+	flags_string(fs, "upgradeSlotDirectory", &c->upgrade_slot_directory, "",
+		     "Directory with slots A/ and B/ (empty: GPT partitions ss-slot-a, ss-slot-b)");
+	flags_string(fs, "upgradeGrubenv", &c->upgrade_grubenv, "",
+		     "File or device holding the GRUB environment block (empty: partition "
+		     "ss-esp)");
+	flags_string(fs, "upgradeSysBlockDirectory", &c->upgrade_sys_block, "/sys/class/block",
+		     "Where the slot and ESP partitions are found by GPT name (<dev>/uevent)");
+	flags_string(fs, "upgradeStateFile", &c->upgrade_state_file, "",
+		     "The upgrade agent's record (empty: <stateDir>/upgrade.json)");
+	flags_string(fs, "upgradeCmdlineFile", &c->upgrade_cmdline_file, "/proc/cmdline",
+		     "Kernel command line naming the running slot (ss.slot=A or B)");
+	flags_string(fs, "upgradeRebootCommand", &c->upgrade_reboot_command, "",
+		     "Command that reboots the host into a new image (empty: sync and reboot)");
+	flags_string(fs, "testFailHealthCheck", &c->test_fail_health_check, "",
+		     "Internal: report this /health check as failing");
 }

@@ -48,6 +48,19 @@ struct hv_config {
 	const char *power_off_command;	       /* PowerOff runs it (tests: a script) */
 	const char *virtualiser_log_directory; /* libvirt's QEMU logs: <domain>.log* */
 	int64_t tftpboot_check_interval_ns;    /* -tftpbootImageStream polling */
+
+	/* The upgrade agent and GET /health (docs/upgrades.md). */
+	const char *fleet_manager_hostname; /* empty: the agent does not poll */
+	int fleet_manager_port_num;
+	int64_t upgrade_check_interval_ns;
+	int64_t upgrade_trial_timeout_ns;
+	const char *upgrade_slot_directory; /* empty: the GPT partitions ss-slot-a/-b */
+	const char *upgrade_grubenv;	    /* empty: the GPT partition ss-esp */
+	const char *upgrade_sys_block;	    /* where partitions are looked up by name */
+	const char *upgrade_state_file;	    /* empty: <stateDir>/upgrade.json */
+	const char *upgrade_cmdline_file;
+	const char *upgrade_reboot_command;
+	const char *test_fail_health_check; /* a check /health reports failing (tests) */
 };
 
 /* Defines every flag on fs, bound to cfg. */

@@ -6,5 +6,5 @@
 PROGRAMS += hypervisor
 INSTALL_SBIN += hypervisor
 hypervisor_SRCS = $(addprefix daemon/hypervisor/, main.c hvflags.c control.c checkvms.c) \
-	$(VMM_SRCS) $(RPC_SRCS) $(STATUS_SRCS) $(NETSVC_SRCS) $(METADATA_SRCS)
+	$(VMM_SRCS) $(RPC_SRCS) $(STATUS_SRCS) $(NETSVC_SRCS) $(METADATA_SRCS) $(UPGRADE_SRCS)
 hypervisor_LIBS = $(call pkg_libs,libvirt libvirt-qemu libmicrohttpd) $(METADATA_LIBS)

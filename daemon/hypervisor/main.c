@@ -24,6 +24,7 @@
 #include "daemon/hypervisor/rpc/rpc.h"
 #include "daemon/hypervisor/status/status.h"
 #include "daemon/hypervisor/rpc/updates.h"
+#include "daemon/hypervisor/upgrade/upgrade.h"
 #include "flags.h"
 #include "http.h"
 #include "log.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct tftpboot *tftpboot;
 	struct metadata *md;
 	struct metadata_vm_source mdsrc;
+	struct upgrade *upg; /* the A/B upgrade agent */
 };
 
 static int test_memory(uint64_t mib)
@@ -223,7 +225,7 @@ static int register_rpc(struct srpc_server *srv, void *arg)
 
 	if (rc < 0 || !d->st.rpc_enabled)
 		return rc;
-	d->r = (struct rpc){.m = d->m, .cfg = &d->cfg, .updates = d->upd};
+	d->r = (struct rpc){.m = d->m, .cfg = &d->cfg, .updates = d->upd, .upg = d->upg};
 	return rpc_register(srv, &d->r);
 }
 
@@ -339,6 +341,15 @@ static int run(struct daemon *d)
 		st->ready[st->nready] = metadata_healthy;
 		st->ready_arg[st->nready++] = d;
 	}
+	st->cfg = c;
+	st->md = d->md;
+	rc = upgrade_start(c, d->m->objcache, status_healthy, st, &d->upg, err, sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	st->upg = d->upg;
+	d->r.upg = d->upg;
 	d->routes = status_routes(st);
 	rc = server_listen(d->srv, err, sizeof(err));
 	if (rc < 0) {

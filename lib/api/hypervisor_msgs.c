@@ -68,6 +68,7 @@ const struct hvapi_method hvapi_methods[] = {
     RR("GetPublicKey", P, NULL, T(get_public_key_response)),
     RR("GetRootCookiePath", P, NULL, T(get_root_cookie_path_response)),
     ST("GetUpdates", P, T(get_updates_request), T(update)),
+    RR("GetUpgradeStatus", P | U, NULL, T(get_upgrade_status_response)),
     RR("GetVmAccessToken", P | VM, T(get_vm_access_token_request), T(get_vm_access_token_response)),
     RR("GetVmCreateRequest", P | VM, T(ip_request), T(get_vm_create_request_response)),
     RR("GetVmInfo", P | U, T(ip_request), T(get_vm_info_response)),

@@ -50,6 +50,7 @@
 #define HVAPI_M_GET_PUBLIC_KEY "Hypervisor.GetPublicKey"
 #define HVAPI_M_GET_ROOT_COOKIE_PATH "Hypervisor.GetRootCookiePath"
 #define HVAPI_M_GET_UPDATES "Hypervisor.GetUpdates"
+#define HVAPI_M_GET_UPGRADE_STATUS "Hypervisor.GetUpgradeStatus"
 #define HVAPI_M_GET_VM_ACCESS_TOKEN "Hypervisor.GetVmAccessToken"
 #define HVAPI_M_GET_VM_CREATE_REQUEST "Hypervisor.GetVmCreateRequest"
 #define HVAPI_M_GET_VM_INFO "Hypervisor.GetVmInfo"

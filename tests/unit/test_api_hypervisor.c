@@ -693,7 +693,7 @@ static void test_method_table(void **state)
 	assert_null(hvapi_method_find("Hypervisor.Nope"));
 	for (size_t i = 1; i < hvapi_n_methods; i++)
 		assert_true(strcmp(hvapi_methods[i - 1].name, hvapi_methods[i].name) < 0);
-	assert_int_equal(hvapi_n_methods, 78);
+	assert_int_equal(hvapi_n_methods, 79);
 }
 
 static void test_copy_and_file_io(void **state)
@@ -1188,6 +1188,18 @@ static void test_golden_messages(void **state)
 	       .ip = ip("10.0.0.45"));
 	GOLDEN(update_subnets_request, .add = {1, &sub}, .change = {1, &sub2},
 	       .delete_ids = STRS("old1", "old2"));
+	{
+		struct hvapi_health_check hc = {.name = "libvirt", .detail = "not connected"};
+
+		GOLDEN(upgrade_result, .from_image = "hypervisor/v1", .to_image = "hypervisor/v2",
+		       .result = "succeeded", .time = "2026-12-07T21:00:00Z");
+		GOLDEN(get_upgrade_status_response, .running_image = "hypervisor/v2",
+		       .required_image = "hypervisor/v2", .slot = "B", .default_slot = "B",
+		       .state = "idle", .last_upgrade = {.result = "failed", .error = "e"});
+		GOLDEN(health_check, .name = "daemon", .healthy = true, .detail = "");
+		GOLDEN(health, .failing = STRS("libvirt"), .checks = {1, &hc},
+		       .running_image = "hypervisor/v2", .slot = "B");
+	}
 	GOLDEN(watch_dhcp_request, .interface = "br@prod", .max_packets = 10);
 	GOLDEN(watch_dhcp_response, .error = "e", .interface = "br@prod",
 	       .packet = BYTES("\x01\x02\x03"));
@@ -1208,7 +1220,7 @@ static void test_golden_complete(void **state)
 				fail_msg("%s: no golden for %s", hvapi_methods[i].name, t[k]->name);
 		}
 	}
-	assert_int_equal(n_golden_done, 102); /* every API_TYPE in lib/api */
+	assert_int_equal(n_golden_done, 106); /* every API_TYPE in lib/api */
 }
 
 int main(void)

@@ -181,4 +181,12 @@ void netsvc_http_reply_free(struct netsvc_http_reply *r);
  * reference) for the status page. */
 json_t *netsvc_status_json(struct netsvc *ns);
 
+/* The state of one service for GET /health: name "dhcp" or "tftp". */
+enum netsvc_service_state {
+	NETSVC_SERVICE_RUNNING,
+	NETSVC_SERVICE_DISABLED,    /* switched off by the configuration */
+	NETSVC_SERVICE_NOT_RUNNING, /* the loop is not running or the socket is closed */
+};
+enum netsvc_service_state netsvc_service(struct netsvc *ns, const char *name);
+
 #endif

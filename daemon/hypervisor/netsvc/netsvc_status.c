@@ -109,3 +109,18 @@ json_t *netsvc_status_json(struct netsvc *ns)
 	json_object_set_new(root, "Counters", st);
 	return root;
 }
+
+enum netsvc_service_state netsvc_service(struct netsvc *ns, const char *name)
+{
+	bool tftp = strcmp(name, "tftp") == 0;
+	const struct netsvc_server *sv = tftp ? &netsvc_tftp_server : &netsvc_dhcp_server;
+	enum netsvc_service_state st = NETSVC_SERVICE_RUNNING;
+
+	if (!sv->wanted(&ns->cfg))
+		return NETSVC_SERVICE_DISABLED;
+	pthread_mutex_lock(&ns->lock);
+	if (!ns->running || ns->stopping || (tftp ? ns->tftp.io.fd : ns->dhcp.io.fd) < 0)
+		st = NETSVC_SERVICE_NOT_RUNNING;
+	pthread_mutex_unlock(&ns->lock);
+	return st;
+}

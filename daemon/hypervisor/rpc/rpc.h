@@ -15,11 +15,13 @@
 #include "srpc.h"
 
 struct updates;
+struct upgrade;
 
 struct rpc {
 	struct manager *m;
 	const struct hv_config *cfg;
 	struct updates *updates;
+	struct upgrade *upg; /* the upgrade agent (GetUpgradeStatus) */
 };
 
 /* An RR handler: req and resp are the method's api structs (resp zeroed). A failure
@@ -84,6 +86,7 @@ extern const struct rpc_method rpc_netboot_methods[]; /* rpc_netboot.c */
 /* Volumes over the wire and migration between hypervisors. */
 extern const struct rpc_method rpc_getvolume_methods[]; /* rpc_getvolume.c */
 extern const struct rpc_method rpc_migrate_methods[];	/* rpc_migrate.c */
+extern const struct rpc_method rpc_upgrade_methods[];	/* rpc_upgrade.c */
 
 /* Registers one method with its access rules (rpc.c). 0 or -errno. */
 int rpc_register_method(struct srpc_server *srv, struct rpc *r, const struct rpc_method *e);

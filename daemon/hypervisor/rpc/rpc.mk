@@ -8,3 +8,4 @@ RPC_SRCS += daemon/hypervisor/rpc/rpc_extleases.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_image.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_netboot.c
 RPC_SRCS += daemon/hypervisor/rpc/rpc_getvolume.c daemon/hypervisor/rpc/rpc_migrate.c
+RPC_SRCS += daemon/hypervisor/rpc/rpc_upgrade.c

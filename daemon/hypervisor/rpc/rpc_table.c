@@ -12,7 +12,7 @@ static const struct rpc_method *const rpc_table[] = {
     rpc_host_methods,	 rpc_vm_methods,      rpc_volume_methods,  rpc_create_methods,
     rpc_updates_methods, rpc_console_methods, rpc_vmlog_methods,   rpc_watch_methods,
     rpc_local_methods,	 rpc_image_methods,   rpc_netboot_methods, rpc_getvolume_methods,
-    rpc_migrate_methods,
+    rpc_migrate_methods, rpc_upgrade_methods,
 };
 
 /* Only with -enableLockDebugMethods (#37). */

@@ -106,6 +106,11 @@ static int page_healthz(struct http_req *r, FILE *f)
 	return status_healthz(r->arg, f);
 }
 
+static int page_health(struct http_req *r, FILE *f)
+{
+	return status_health_page(r->arg, f);
+}
+
 static int page_metrics(struct http_req *r, FILE *f)
 {
 	status_metrics(r->arg, f);
@@ -203,6 +208,7 @@ static int page_volume_dirs(struct http_req *r, FILE *f)
 
 static const struct http_route routes[] = {
     {"/healthz", PUBLIC, HTTP_TYPE_TEXT, page_healthz, NULL},
+    {"/health", PUBLIC, HTTP_TYPE_JSON, page_health, NULL},
     {"/metrics", PUBLIC, METRICS_CONTENT_TYPE, page_metrics, NULL},
     {"/", PUBLIC, HTTP_TYPE_HTML, page_overview, NULL},
     {"/listVMs", LOCAL, HTTP_TYPE_HTML, page_list_vms, NULL},

@@ -11,11 +11,15 @@
 
 #include "http.h"
 
+struct hv_config;
+struct hvapi_health;
 struct manager;
+struct metadata;
 struct netsvc;
 struct srpc_server;
 struct server;
 struct tftpboot;
+struct upgrade;
 
 /* Extra readiness checks for /healthz (DHCP, TFTP, metadata...). Return true when
  * ready; otherwise write a short reason to why. */
@@ -23,10 +27,13 @@ typedef bool (*status_ready_fn)(void *arg, char *why, size_t whysz);
 
 struct status {
 	struct manager *m;
-	struct srpc_server *srpc;  /* may be NULL */
-	struct server *srv;	   /* the port's admission counters; may be NULL */
-	struct netsvc *ns;	   /* DHCP/TFTP, may be NULL */
-	struct tftpboot *tftpboot; /* -tftpbootImageStream, may be NULL */
+	struct srpc_server *srpc;    /* may be NULL */
+	struct server *srv;	     /* the port's admission counters; may be NULL */
+	struct netsvc *ns;	     /* DHCP/TFTP, may be NULL */
+	struct tftpboot *tftpboot;   /* -tftpbootImageStream, may be NULL */
+	const struct hv_config *cfg; /* the state directory, -testFailHealthCheck */
+	struct metadata *md;	     /* may be NULL (no bridges) */
+	struct upgrade *upg;	     /* the upgrade agent, may be NULL */
 	const char *version;
 	char hostname[256];
 	bool rpc_enabled; /* false: "log-only mode" (no bridges at start) */
@@ -34,6 +41,12 @@ struct status {
 	void *ready_arg[4];
 	size_t nready;
 };
+
+/* GET /health's answer (health.c): h's strings are new (hvapi_health_clear).
+ * 0 or -ENOMEM. */
+int status_health(struct status *s, struct hvapi_health *h);
+/* upgrade_health_fn over status_health (arg: the struct status). */
+bool status_healthy(void *arg, char *why, size_t whysz);
 
 /* The routing table of the pages of s (which it borrows), for server_config.routes. */
 struct http_routes status_routes(struct status *s);

@@ -1,2 +1,2 @@
-# The daemon's HTTP status pages, /metrics and /healthz (daemon/hypervisor/status/).
-STATUS_SRCS := $(addprefix daemon/hypervisor/status/, status.c status_pages.c status_metrics.c)
+# The daemon's HTTP status pages, /metrics, /healthz and /health (daemon/hypervisor/status/).
+STATUS_SRCS := $(addprefix daemon/hypervisor/status/, status.c status_pages.c status_metrics.c health.c)

@@ -37,5 +37,7 @@ void status_addresses(struct status *s, FILE *f);
 void status_metrics(struct status *s, FILE *f);
 /* 200 and "OK\n", or 503 and the reasons. */
 int status_healthz(struct status *s, FILE *f);
+/* GET /health: the JSON of status_health; 200 healthy, 503 not (health.c). */
+int status_health_page(struct status *s, FILE *f);
 
 #endif
