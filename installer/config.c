@@ -356,6 +356,12 @@ static bool host_ok(const char *h)
 int inst_imageserver_parse(const char *text, char *host, size_t hostsz, int *port, char *err,
 			   size_t errsz)
 {
+	return inst_hostport_parse(text, IMAGESERVER_DEFAULT_PORT, host, hostsz, port, err, errsz);
+}
+
+int inst_hostport_parse(const char *text, int default_port, char *host, size_t hostsz, int *port,
+			char *err, size_t errsz)
+{
 	char buf[512], *h, *p = NULL;
 	long v;
 
@@ -387,7 +393,7 @@ int inst_imageserver_parse(const char *text, char *host, size_t hostsz, int *por
 		snprintf(err, errsz, "bad host name \"%s\"", h);
 		return -EINVAL;
 	}
-	*port = IMAGESERVER_DEFAULT_PORT;
+	*port = default_port;
 	if (p) {
 		char *end;
 
@@ -450,6 +456,28 @@ static int load_imageserver(struct inst_config *cfg, char *err, size_t errsz)
 	if (*s && inst_imageserver_parse(s, cfg->imageserver_host, sizeof(cfg->imageserver_host),
 					 &cfg->imageserver_port, why, sizeof(why)) < 0) {
 		snprintf(err, errsz, "%s/imageserver: %s (expected host or host:port)", cfg->dir,
+			 why);
+		rc = -EINVAL;
+	}
+	free(s);
+	return rc;
+}
+
+/* fleetmanager (optional): where the installed hypervisor's upgrade agent asks for its
+ * RequiredImage; written into its flags (docs/upgrades.md). */
+static int load_fleetmanager(struct inst_config *cfg, char *err, size_t errsz)
+{
+	char *s, why[256];
+	int rc = load_small(cfg->dir, "fleetmanager", &s, err, errsz);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (*s && inst_hostport_parse(s, FLEETMANAGER_DEFAULT_PORT, cfg->fleetmanager_host,
+				      sizeof(cfg->fleetmanager_host), &cfg->fleetmanager_port, why,
+				      sizeof(why)) < 0) {
+		snprintf(err, errsz, "%s/fleetmanager: %s (expected host or host:port)", cfg->dir,
 			 why);
 		rc = -EINVAL;
 	}
@@ -703,6 +731,7 @@ int inst_config_load(const char *dir, enum inst_source src, struct inst_config *
 	cfg->source = src;
 	if ((rc = load_info(cfg, err, errsz)) < 0 || (rc = load_image_name(cfg, err, errsz)) < 0 ||
 	    (rc = load_imageserver(cfg, err, errsz)) < 0 ||
+	    (rc = load_fleetmanager(cfg, err, errsz)) < 0 ||
 	    (rc = load_layout(cfg, err, errsz)) < 0 || (rc = load_token(cfg, err, errsz)) < 0 ||
 	    (rc = load_certs(cfg, err, errsz)) < 0) {
 		inst_config_free(cfg);

@@ -27,6 +27,11 @@ void inst_layout_free(struct inst_storage_layout *l);
  * 6971; "[v6]:port" too). 0 or -EINVAL with err. */
 int inst_imageserver_parse(const char *text, char *host, size_t hostsz, int *port, char *err,
 			   size_t errsz);
+/* The same for any "host[:port]" text, with the given default port (the fleetmanager
+ * file: FLEETMANAGER_DEFAULT_PORT). */
+#define FLEETMANAGER_DEFAULT_PORT 6977
+int inst_hostport_parse(const char *text, int default_port, char *host, size_t hostsz, int *port,
+			char *err, size_t errsz);
 
 /* The checks of config.json beyond its types: no Error, a hostname, an IP and MAC
  * inside one of the non-VLAN subnets. 0 or -EINVAL with err. */

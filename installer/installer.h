@@ -78,6 +78,8 @@ struct inst_config {
 	char image_name[1024];	    /* imagename, trimmed; "" = none */
 	char imageserver_host[256]; /* imageserver "host:port" split; "" = none */
 	int imageserver_port;
+	char fleetmanager_host[256]; /* fleetmanager "host:port" split; "" = none */
+	int fleetmanager_port;
 	struct inst_storage_layout layout; /* storage-layout.json (defaults if absent) */
 	char enrol_token[65];		   /* enrol-token: 64 hex digits, "" = none */
 	bool have_machine_cert;		   /* cert.pem + key.pem given (medium/initramfs) */

@@ -223,14 +223,22 @@ static int certificates(struct target *t)
 static int flags(struct target *t)
 {
 	const struct inst_config *cfg = t->ctx->cfg;
-	char buf[512];
+	char buf[1024];
+	size_t n = 0;
 
-	if (!cfg->imageserver_host[0])
+	if (cfg->imageserver_host[0])
+		n += (size_t)snprintf(
+		    buf + n, sizeof(buf) - n,
+		    "# written by the installer: where this hypervisor fetches images\n"
+		    "imageServerHostname=%s\nimageServerPortNum=%d\n",
+		    cfg->imageserver_host, cfg->imageserver_port);
+	if (cfg->fleetmanager_host[0])
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "# where its upgrade agent asks for its RequiredImage\n"
+				      "fleetManagerHostname=%s\nfleetManagerPortNum=%d\n",
+				      cfg->fleetmanager_host, cfg->fleetmanager_port);
+	if (n == 0)
 		return 0;
-	snprintf(buf, sizeof(buf),
-		 "# written by the installer: where this hypervisor fetches images\n"
-		 "imageServerHostname=%s\nimageServerPortNum=%d\n",
-		 cfg->imageserver_host, cfg->imageserver_port);
 	return put_str(t, "etc/hypervisor/flags.default", buf, 0644);
 }
 
@@ -256,11 +264,11 @@ static int subnets(struct target *t)
  * log/installer/tftpdata (what this install was given): a list of names, never a
  * pattern of what to leave out (weakness 9), so a key, the enrol token or the seed
  * cannot slip in under another name. */
-static const char *const record_etc[] = {"config.json", "imagename", "imageserver",
-					 "storage-layout.json", "tools-imagename"};
-static const char *const record_log[] = {"config.json",		"imagename",	   "imageserver",
-					 "storage-layout.json", "tools-imagename", "CA.pem",
-					 "IdentityCA.pem",	"cert.pem"};
+static const char *const record_etc[] = {"config.json",	 "imagename",		"imageserver",
+					 "fleetmanager", "storage-layout.json", "tools-imagename"};
+static const char *const record_log[] = {"config.json",	 "imagename",		"imageserver",
+					 "fleetmanager", "storage-layout.json", "tools-imagename",
+					 "CA.pem",	 "IdentityCA.pem",	"cert.pem"};
 
 static int record(struct target *t)
 {

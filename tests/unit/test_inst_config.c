@@ -258,6 +258,25 @@ static void test_imagename_imageserver(void **state)
 	    -EINVAL);
 	assert_int_equal(
 	    inst_imageserver_parse("h:+5", host, sizeof(host), &port, err, sizeof(err)), -EINVAL);
+
+	/* fleetmanager: the same syntax, default port 6977, optional. */
+	put("imageserver", "imgs\n");
+	put("fleetmanager", "fm:x1\n");
+	refused(INST_SRC_MEDIUM, "fleetmanager: bad port");
+	put("fleetmanager", " fm.example \n");
+	assert_null(load(INST_SRC_MEDIUM, &cfg));
+	assert_string_equal(cfg.fleetmanager_host, "fm.example");
+	assert_int_equal(cfg.fleetmanager_port, 6977);
+	inst_config_free(&cfg);
+	put("fleetmanager", "10.0.0.2:7000\n");
+	assert_null(load(INST_SRC_MEDIUM, &cfg));
+	assert_string_equal(cfg.fleetmanager_host, "10.0.0.2");
+	assert_int_equal(cfg.fleetmanager_port, 7000);
+	inst_config_free(&cfg);
+	drop("fleetmanager");
+	assert_null(load(INST_SRC_MEDIUM, &cfg));
+	assert_string_equal(cfg.fleetmanager_host, "");
+	inst_config_free(&cfg);
 }
 
 static void test_layout(void **state)

@@ -229,6 +229,29 @@ static void test_subnets_loadable(void **state)
 	inst_config_free(&cfg);
 }
 
+/* With a fleetmanager file, the flags name it too (the upgrade agent's fleet manager)
+ * and it is kept for a reinstall. */
+static void test_fleetmanager_flags(void **state)
+{
+	struct inst_config cfg;
+	char err[512], *s;
+
+	(void)state;
+	put(cfgdir, "fleetmanager", "fm.example.net:6980\n");
+	load(&cfg);
+	if (stage(&cfg, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(s = get("etc/hypervisor/flags.default", NULL),
+			    "# written by the installer: where this hypervisor fetches images\n"
+			    "imageServerHostname=images.example.net\nimageServerPortNum=6971\n"
+			    "# where its upgrade agent asks for its RequiredImage\n"
+			    "fleetManagerHostname=fm.example.net\nfleetManagerPortNum=6980\n");
+	free(s);
+	assert_string_equal(s = get("etc/installer/fleetmanager", NULL), "fm.example.net:6980\n");
+	free(s);
+	inst_config_free(&cfg);
+}
+
 static void test_refusals(void **state)
 {
 	struct inst_config cfg;
@@ -261,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subnets_loadable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fleetmanager_flags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 

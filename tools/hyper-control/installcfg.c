@@ -1,8 +1,8 @@
 /* installcfg: the configuration files a machine's installer reads from /tftpdata
  * (spec/hyper-control.md §4.3, "getInstallConfig"; installer/config.c reads them):
- * config.json, imagename, imageserver, random-seed, resolv.conf, storage-layout.json,
- * the -netbootFiles, and for the enrolment paths CA.pem, IdentityCA.pem and a fresh
- * enrol-token (docs/enrolment.md). */
+ * config.json, imagename, imageserver, fleetmanager (with -fleetManagerHostname), random-seed,
+ * resolv.conf, storage-layout.json, the -netbootFiles, and for the enrolment paths CA.pem,
+ * IdentityCA.pem and a fresh enrol-token (docs/enrolment.md). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -342,6 +342,14 @@ static int put_generated(const struct hc_opts *o, const struct fmapi_get_machine
 		 o->image_server_port);
 	if ((rc = put_text(out, "imageserver", line, err, errsz)) < 0)
 		return rc;
+	/* The installed hypervisor's upgrade agent asks this fleet manager for its
+	 * RequiredImage (installer/target.c writes it into the hypervisor's flags). */
+	if (o->fleet_manager_hostname && *o->fleet_manager_hostname) {
+		snprintf(line, sizeof(line), "%s:%d\n", o->fleet_manager_hostname,
+			 o->fleet_manager_port);
+		if ((rc = put_text(out, "fleetmanager", line, err, errsz)) < 0)
+			return rc;
+	}
 	if ((rc = hc_cfg_resolv_conf(mi, &text, err, errsz)) < 0)
 		return rc;
 	rc = put_text(out, "resolv.conf", text, err, errsz);
