@@ -116,6 +116,11 @@ static int git_commit(struct rollout *r)
 	}
 	oldv = json_string_value(json_object_get(tags, "RequiredImage"));
 	old = strdup(oldv ? oldv : "");
+	if (old && strcmp(old, r->image) == 0 && !json_object_get(tags, "PlannedImage")) {
+		hc_progress("%s already says RequiredImage %s: nothing to commit", path, r->image);
+		rc = 0;
+		goto out;
+	}
 	json_object_set_new(tags, "RequiredImage", json_string(r->image));
 	json_object_del(tags, "PlannedImage");
 	if ((rc = sjson_write_file(path, tags, 0644)) < 0) {

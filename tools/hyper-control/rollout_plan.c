@@ -659,8 +659,10 @@ int rollout_plan_scan(struct rollout *r, struct rollout_host **list, size_t n)
 
 		while (given < n && given - got < (size_t)r->workers * 4)
 			plan_give(&p.q, list[given++]);
-		for (x = plan_wait(&p, now_ms() + 1000); x; x = x->qnext)
+		for (x = plan_wait(&p, now_ms() + 1000); x; x = x->qnext) {
+			x->busy = false;
 			got++;
+		}
 	}
 	plan_stop_workers(&p);
 	return 0;
