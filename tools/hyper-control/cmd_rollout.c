@@ -494,6 +494,8 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 		rc = hc_fail(c->doing, "%s", strerror(-rc));
 		goto out;
 	}
+	hc_progress("the upgrades took %.1fs (ramp at %u unused, %u used)",
+		    (double)(r.end_ms - r.start_ms) / 1000, r.conc[0], r.conc[1]);
 	summary(&r, &failed, &skipped, &done);
 	if (failed || skipped) {
 		unlink(r.state_file);

@@ -80,7 +80,7 @@ struct rollout {
 	unsigned conc[2]; /* ramp concurrency of the unused (0) and used (1) phase */
 	int phase;
 	unsigned failures;
-	int64_t start_ms;
+	int64_t start_ms, end_ms; /* of the upgrades (rollout_plan_run) */
 	bool stopping; /* failure budget passed: no new upgrades */
 	bool dirty;    /* state file out of date */
 	int64_t saved_ms;

@@ -780,6 +780,7 @@ int rollout_plan_run(struct rollout *r)
 	}
 	rc = 0;
 out_stop:
+	r->end_ms = now_ms();
 	plan_stop_workers(&p);
 	sigaction(SIGTSTP, &old_tstp, NULL);
 	sigaction(SIGCONT, &old_cont, NULL);
