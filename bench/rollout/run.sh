@@ -155,5 +155,5 @@ printf '%-52s %s\n' "measure" "value" "-------" "-----" \
 	"hyper-control peak RSS" "$rss" \
 	"hosts on the new image / upgraded twice" "$(echo "$check" | awk '{print $1 "/'"$n"' / " $2}')"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)"
-set -- $check
-[ "$1" = "$n" ] && [ "$2" = 0 ]
+read -r on_new twice <<<"$check"
+[ "$on_new" = "$n" ] && [ "$twice" = 0 ]

@@ -22,19 +22,22 @@ t_require python3 "the simulator's record is read with python3"
 n=30 loc=bench/dc0/rack0
 fm_setup || exit 0
 c=$FM_DIR/certs
-srpc_cert "$c" sim CA hypervisor san=IP:127.0.0.1 &&
+if ! { srpc_cert "$c" sim CA hypervisor san=IP:127.0.0.1 &&
 	srpc_cert "$c" roll CA operator grants='FleetManager.*,ImageServer.*,ObjectServer.*,Hypervisor.*' &&
 	srpc_cert "$c" agent CA agent grants='FleetManager.*,ImageServer.*' &&
-	srpc_ca "$c" IdentityCA || { t_fail "certificates"; exit 0; }
+	srpc_ca "$c" IdentityCA; }; then
+	t_fail "certificates"
+	exit 0
+fi
 mkdir -p "$FM_DIR/hc" "$FM_DIR/home"
 cp "$c/roll.cert" "$FM_DIR/hc/cert.pem" && cp "$c/roll.key" "$FM_DIR/hc/key.pem"
 
 # ---- topology: one location, machine i is hv<i> at 127.16.0.1 + i
-topo=$FM_DIR/topo-src
-mkdir -p "$topo/$loc"
-echo '{"RequiredImage": "hypervisor/v1"}' >"$topo/tags.json"
+tsrc=$FM_DIR/topo-src
+mkdir -p "$tsrc/$loc"
+echo '{"RequiredImage": "hypervisor/v1"}' >"$tsrc/tags.json"
 echo '[{"Id": "rack0", "IpGateway": "10.100.0.1", "IpMask": "255.255.240.0", "Manage": false}]' \
-	>"$topo/$loc/subnets.json"
+	>"$tsrc/$loc/subnets.json"
 {
 	echo "["
 	for ((i = 0; i < n; i++)); do
@@ -42,12 +45,15 @@ echo '[{"Id": "rack0", "IpGateway": "10.100.0.1", "IpMask": "255.255.240.0", "Ma
 			"$([ $((i + 1)) -lt $n ] && echo ,)"
 	done
 	echo "]"
-} >"$topo/$loc/machines.json"
+} >"$tsrc/$loc/machines.json"
 export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.com GIT_COMMITTER_NAME=test \
 	GIT_COMMITTER_EMAIL=test@example.com
-git -C "$topo" init -q && git -C "$topo" add -A && git -C "$topo" commit -qm topology &&
-	git clone -q --bare "$topo" "$FM_DIR/origin.git" &&
-	git clone -q "$FM_DIR/origin.git" "$FM_DIR/topo" || { t_fail "topology repository"; exit 0; }
+if ! { git -C "$tsrc" init -q && git -C "$tsrc" add -A && git -C "$tsrc" commit -qm topology &&
+	git clone -q --bare "$tsrc" "$FM_DIR/origin.git" &&
+	git clone -q "$FM_DIR/origin.git" "$FM_DIR/topo"; }; then
+	t_fail "topology repository"
+	exit 0
+fi
 commits() { git -C "$FM_DIR/origin.git" rev-list --count HEAD; }
 
 # ---- imageserver with hypervisor/v1..v6
@@ -83,7 +89,7 @@ fm_ns "$SS_BIN/fleet-sim" -n="$n" -vms=2 -idle=10 -certFile="$c/sim.cert" -keyFi
 sim_pid=$!
 t_cleanup kill "$sim_pid"
 sim() { fm_ns curl -s --max-time 10 "http://127.0.0.1:6976/$1"; }
-fm_start -topologyDir="$topo" -hypervisorPortNum=6976 -manageHypervisors || { t_fail "fleet-manager starts"; exit 0; }
+fm_start -topologyDir="$tsrc" -hypervisorPortNum=6976 -manageHypervisors || { t_fail "fleet-manager starts"; exit 0; }
 streaming=0
 for _ in $(seq 300); do
 	streaming=$(sim stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["Streaming"])' 2>/dev/null)

@@ -81,8 +81,8 @@ struct rollout {
 	int phase;
 	unsigned failures;
 	int64_t start_ms, end_ms; /* of the upgrades (rollout_plan_run) */
-	bool stopping; /* failure budget passed: no new upgrades */
-	bool dirty;    /* state file out of date */
+	bool stopping;		  /* failure budget passed: no new upgrades */
+	bool dirty;		  /* state file out of date */
 	int64_t saved_ms;
 };
 
