@@ -113,6 +113,10 @@ int rollout_state_load(struct rollout *r);
 /* Writes the state file atomically. 0 or -errno. */
 int rollout_state_save(struct rollout *r);
 
+/* The name of a state, for the log and the state file; and back (-1: unknown). */
+const char *rollout_hstate_name(enum rollout_hstate s);
+int rollout_hstate_parse(const char *s);
+
 /* ---- rollout_plan.c ---- */
 
 /* Runs the phases (unused hosts, then used ones) with the ramp rule; returns when no host
@@ -123,9 +127,5 @@ int rollout_plan_run(struct rollout *r);
 /* Scans the n hosts of list (the state file settled the others): their running image
  * and whether they run VMs, into each host's probe. 0 or -errno. */
 int rollout_plan_scan(struct rollout *r, struct rollout_host **list, size_t n);
-
-/* The name of a state, for the log and the state file; and back (-1: unknown). */
-const char *rollout_hstate_name(enum rollout_hstate s);
-int rollout_hstate_parse(const char *s);
 
 #endif

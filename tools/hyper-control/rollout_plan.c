@@ -37,29 +37,6 @@ static void plan_on_cont(int sig)
 	plan_paused = 0;
 }
 
-static const char *const hstate_names[] = {
-    [RH_PENDING] = "pending",	      [RH_BASELINE] = "baseline",
-    [RH_PRE] = "pre-command",	      [RH_TAG] = "tagging",
-    [RH_WAIT] = "upgrading",	      [RH_BAKE] = "baking",
-    [RH_POST] = "post-command",	      [RH_RESTORE_TAG] = "restoring",
-    [RH_RESTORE_WAIT] = "restoring",  [RH_DONE] = "done",
-    [RH_FAILED] = "failed",	      [RH_SKIPPED] = "skipped",
-    [RH_UPDATED] = "already-updated",
-};
-
-const char *rollout_hstate_name(enum rollout_hstate s)
-{
-	return hstate_names[s];
-}
-
-int rollout_hstate_parse(const char *s)
-{
-	for (size_t i = 0; i < sizeof(hstate_names) / sizeof(hstate_names[0]); i++)
-		if (strcmp(s, hstate_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* The work and result queues shared with the workers. */
 struct plan_q {
 	pthread_mutex_t mu;
