@@ -397,14 +397,17 @@ static char *default_state_file(const char *image, const char *location)
 	return path;
 }
 
-static void summary(struct rollout *r, unsigned *failed, unsigned *skipped, unsigned *done)
+static void summary(struct rollout *r, unsigned *failed, unsigned *skipped, unsigned *done,
+		    unsigned *left)
 {
-	*failed = *skipped = *done = 0;
+	*failed = *skipped = *done = *left = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		struct rollout_host *x = &r->hosts[i];
 
 		if (x->st == RH_DONE || x->st == RH_UPDATED)
 			(*done)++;
+		if (x->st == RH_PENDING)
+			(*left)++;
 		if (x->st == RH_FAILED) {
 			(*failed)++;
 			hc_progress("failed: %s: %s%s", x->hostname, x->why ? x->why : "",
@@ -434,11 +437,25 @@ static void free_hosts(struct rollout *r)
 	free(r->hosts);
 }
 
+/* spec §5 step 10: the image no longer expires. 0 or 1 (printed). */
+static int make_permanent(struct rollout *r)
+{
+	struct srpc_client *is = NULL;
+	struct timespec zero = {0, 0};
+
+	if (hc_image_server(r->h, r->doing, &is))
+		return 1;
+	if (imgclient_change_expiration(is, r->image, &zero) < 0)
+		return hc_fail(r->doing, "making %s permanent: %s", r->image,
+			       srpc_client_error(is));
+	return 0;
+}
+
 static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, char *const argv[])
 {
 	struct rollout r = {.h = h, .image = argv[0], .doing = c->doing};
 	struct timespec exp = {0, 0};
-	unsigned failed, skipped, done;
+	unsigned failed, skipped, done, left;
 	char *state_file = NULL;
 	size_t todo = 0, updated = 0, nused = 0;
 	int64_t t0 = srpc_now_ms();
@@ -496,25 +513,19 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 	}
 	hc_progress("the upgrades took %.1fs (ramp at %u unused, %u used)",
 		    (double)(r.end_ms - r.start_ms) / 1000, r.conc[0], r.conc[1]);
-	summary(&r, &failed, &skipped, &done);
-	if (failed || skipped) {
+	summary(&r, &failed, &skipped, &done, &left);
+	if (failed || skipped || left) {
 		unlink(r.state_file);
 		rc = hc_fail(c->doing,
-			     "%u failed, %u not upgraded, %u upgraded%s; nothing committed", failed,
-			     skipped, done, r.stopping ? " (stopped: -maxFailures passed)" : "");
+			     "%u failed, %u not upgraded, %u upgraded, %u not started%s; nothing "
+			     "committed",
+			     failed, skipped, done, left,
+			     r.stopping ? " (stopped: -maxFailures passed)" : "");
 		goto out;
 	}
-success : {
-	struct srpc_client *is = NULL;
-	struct timespec zero = {0, 0};
-
-	if (hc_image_server(h, c->doing, &is) ||
-	    imgclient_change_expiration(is, r.image, &zero) < 0) {
-		rc = hc_fail(c->doing, "making %s permanent: %s", r.image,
-			     is ? srpc_client_error(is) : "no imageserver");
+success:
+	if (make_permanent(&r))
 		goto out;
-	}
-}
 	if (*h->o.topology_dir && git_commit(&r))
 		goto out;
 	unlink(r.state_file);

@@ -148,11 +148,10 @@ static void plan_job(struct plan_q *q, struct rollout_host *x)
 			break;
 		if (strcmp(x->pr.running, want ? want : "") == 0 &&
 		    rollout_probe_health(x->addr, h->o.hypervisor_port, hto, &x->pr) < 0) {
-			/* status answered, health did not: the step decides */
+			/* status answered, health did not (failing stays NULL): the step
+			 * waits up to -healthTimeout */
 			x->pr.ok = true;
 			x->pr.healthy = false;
-			json_decref(x->pr.failing);
-			x->pr.failing = json_pack("[s]", "health-unreachable");
 		}
 		break;
 	}
@@ -672,9 +671,10 @@ int rollout_plan_run(struct rollout *r)
 
 		if (x->st == RH_PENDING)
 			p.order[x->used][p.norder[x->used]++] = x;
-		else if (x->st < RH_DONE) /* in flight when the last run stopped */
+		else if (x->st < RH_DONE) { /* in flight when the last run stopped */
 			p.fly[p.nfly++] = x;
-		else if (x->st == RH_DONE && x->resumed)
+			x->started_ms = now_ms();
+		} else if (x->st == RH_DONE && x->resumed)
 			p.ndone++;
 		else if (x->st == RH_FAILED && x->resumed)
 			p.nfailed++;

@@ -109,6 +109,7 @@ int rollout_state_load(struct rollout *r)
 		x->st = state_resume(s);
 		x->resumed = true;
 		x->restored = json_is_true(json_object_get(e, "Restored"));
+		x->used = json_is_true(json_object_get(e, "Used"));
 		free(x->old_image);
 		x->old_image = strdup(old ? old : "");
 		json_decref(x->baseline);
@@ -141,9 +142,10 @@ int rollout_state_save(struct rollout *r)
 			continue;
 		if (!x->baseline)
 			x->baseline = json_array();
-		e = json_pack("{s:s, s:s, s:O, s:s, s:b}", "State", rollout_hstate_name(x->st),
+		e = json_pack("{s:s, s:s, s:O, s:s, s:b, s:b}", "State", rollout_hstate_name(x->st),
 			      "OldImage", x->old_image ? x->old_image : "", "Baseline", x->baseline,
-			      "Why", x->why ? x->why : "", "Restored", x->restored);
+			      "Why", x->why ? x->why : "", "Restored", x->restored, "Used",
+			      x->used);
 		if (!e || json_object_set_new(hosts, x->hostname, e) < 0) {
 			json_decref(hosts);
 			return -ENOMEM;
