@@ -749,8 +749,8 @@ static json_t *sim_failing(struct sim_hv *h)
 /* GET /health of host i: 200 healthy, 503 not. */
 static json_t *sim_health(int i, int *status)
 {
-	static const char *const checks[] = {"daemon",	 "libvirt", "dhcp", "tftp",
-					     "metadata", "data",    "image"};
+	static const char *const checks[] = {"daemon",	 "libvirt",	   "dhcp", "tftp",
+					     "metadata", "data-partition", "image"};
 	struct sim_hv *h = &hvs[i];
 	json_t *failing, *list = json_array(), *j;
 	char slot[2];
