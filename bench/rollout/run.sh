@@ -33,6 +33,13 @@ done
 need=$((n + 2000))
 [ "$(ulimit -n)" -ge "$need" ] || ulimit -n "$need" 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge "$need" ] || { echo "rollout bench: open-file limit $(ulimit -n) < $need" >&2; exit 2; }
+# The fleet-manager and the simulator hold a thread per hypervisor connection each.
+threads_now=$(awk '{print $4}' /proc/loadavg | cut -d/ -f2)
+pid_max=$(cat /proc/sys/kernel/pid_max)
+if [ $((threads_now + 2 * n + 1000)) -gt "$pid_max" ]; then
+	echo "rollout bench: $threads_now threads now + 2 x $n would pass pid_max $pid_max" >&2
+	exit 2
+fi
 
 id=ss$(($$ % 100000))
 ns=${id}rb
@@ -107,7 +114,8 @@ inns "$bin/fleet-sim" -n="$n" -vms=0 -idle="$n" -certFile="$c/sim.cert" -keyFile
 	-CAfile="$c/CA.pem" -CAkeyFile="$c/CA.key" -fleetManager=127.0.0.1:6977 \
 	-imageServer=127.0.0.1:6971 -agentCertFile="$c/agent.cert" -agentKeyFile="$c/agent.key" \
 	-upgradeTime="${up_ms}ms" -initialImage=hypervisor/v1 >"$d/sim.log" 2>&1 &
-pids+=($!)
+sim_pid=$!
+pids+=("$sim_pid")
 inns "$bin/fleet-manager" -stateDir="$d/state" -logDir="$d/log" -portNum=6977 \
 	-CAfile="$c/CA.pem" -certFile="$c/fm.cert" -keyFile="$c/fm.key" -topologyDir="$topo" \
 	-hypervisorPortNum=6976 -manageHypervisors >"$d/fm.log" 2>&1 &
@@ -131,7 +139,12 @@ HOME=$d/home HYPER_CONTROL_SYSCONFDIR=/nonexistent inns /usr/bin/time -v -o "$d/
 	"$bin/hyper-control" -certDirectory="$d/hc" -CAfile="$c/CA.pem" \
 	-fleetManagerHostname=127.0.0.1 -imageServerHostname=127.0.0.1 -location=bench \
 	-bakeTime=0s -pollInterval="${poll_ms}ms" -rolloutStateFile="$d/rollout.json" \
-	rollout-image hypervisor/v2 >"$d/hc.log" 2>&1 || { echo "rollout failed:" >&2; tail -20 "$d/hc.log" >&2; exit 1; }
+	rollout-image hypervisor/v2 >"$d/hc.log" 2>&1 || {
+	echo "rollout failed:" >&2
+	tail -20 "$d/hc.log" >&2
+	kill -0 "$sim_pid" 2>/dev/null || echo "the simulator had exited: $(tail -5 "$d/sim.log")" >&2
+	exit 1
+}
 wall=$(($(now_ms) - t1))
 took=$(sed -n 's/.*the upgrades took \([0-9.]*\)s.*/\1/p' "$d/hc.log")
 check=$(inns curl -s --max-time 30 http://127.0.0.1:6976/upgrades | python3 -c '
