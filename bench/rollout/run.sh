@@ -56,6 +56,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ip netns add "$ns"
 ip -n "$ns" link set lo up
+# Daemons are started with ip netns exec itself, not inns: $! must be the daemon.
 inns() { ip netns exec "$ns" "$@"; }
 inns sysctl -qw net.core.somaxconn=$((n + 1000)) net.ipv4.tcp_max_syn_backlog=$((n + 1000)) || true
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -99,7 +100,7 @@ awk -v n="$n" -v topo="$topo" 'BEGIN {
 }'
 
 # ---- imageserver with hypervisor/v1 and v2
-inns "$bin/imageserver" -portNum=6971 -imageDir="$d/is/images" -objectDir="$d/is/objects" \
+ip netns exec "$ns" "$bin/imageserver" -portNum=6971 -imageDir="$d/is/images" -objectDir="$d/is/objects" \
 	-CAfile="$c/CA.pem" -identityCAfile="$c/IdentityCA.pem" -certFile="$c/fm.cert" \
 	-keyFile="$c/fm.key" -logDir="$d/is/log" >"$d/is.log" 2>&1 &
 pids+=($!)
@@ -110,13 +111,13 @@ it() { inns "$bin/imagetool" -quiet -certDirectory="$d/it" -CAfile="$c/CA.pem" \
 it mkdir hypervisor && it add hypervisor/v1 "$d/tree" && it add hypervisor/v2 "$d/tree"
 
 # ---- the simulator, then the fleet-manager
-inns "$bin/fleet-sim" -n="$n" -vms=0 -idle="$n" -certFile="$c/sim.cert" -keyFile="$c/sim.key" \
+ip netns exec "$ns" "$bin/fleet-sim" -n="$n" -vms=0 -idle="$n" -certFile="$c/sim.cert" -keyFile="$c/sim.key" \
 	-CAfile="$c/CA.pem" -CAkeyFile="$c/CA.key" -fleetManager=127.0.0.1:6977 \
 	-imageServer=127.0.0.1:6971 -agentCertFile="$c/agent.cert" -agentKeyFile="$c/agent.key" \
 	-upgradeTime="${up_ms}ms" -initialImage=hypervisor/v1 >"$d/sim.log" 2>&1 &
 sim_pid=$!
 pids+=("$sim_pid")
-inns "$bin/fleet-manager" -stateDir="$d/state" -logDir="$d/log" -portNum=6977 \
+ip netns exec "$ns" "$bin/fleet-manager" -stateDir="$d/state" -logDir="$d/log" -portNum=6977 \
 	-CAfile="$c/CA.pem" -certFile="$c/fm.cert" -keyFile="$c/fm.key" -topologyDir="$topo" \
 	-hypervisorPortNum=6976 -manageHypervisors >"$d/fm.log" 2>&1 &
 fm_pid=$!

@@ -60,7 +60,8 @@ commits() { git -C "$FM_DIR/origin.git" rev-list --count HEAD; }
 srv=$FM_DIR/imgsrv
 mkdir -p "$srv/tree"
 echo kernel >"$srv/tree/vmlinuz"
-fm_ns "$SS_BIN/imageserver" -portNum=6971 -imageDir="$srv/images" -objectDir="$srv/objects" \
+# Not through fm_ns: $! must be the process itself (ip execs it), for the cleanup.
+ip netns exec "$FM_NS" "$SS_BIN/imageserver" -portNum=6971 -imageDir="$srv/images" -objectDir="$srv/objects" \
 	-CAfile="$c/CA.pem" -identityCAfile="$c/IdentityCA.pem" -certFile="$c/server.cert" \
 	-keyFile="$c/server.key" -logDir="$srv/log" >"$srv/stderr" 2>&1 &
 is_pid=$!
@@ -82,7 +83,7 @@ fi
 
 # ---- the simulator, then the fleet-manager
 fm_ns sysctl -qw net.core.somaxconn=1024 2>/dev/null || true
-fm_ns "$SS_BIN/fleet-sim" -n="$n" -vms=2 -idle=10 -certFile="$c/sim.cert" -keyFile="$c/sim.key" \
+ip netns exec "$FM_NS" "$SS_BIN/fleet-sim" -n="$n" -vms=2 -idle=10 -certFile="$c/sim.cert" -keyFile="$c/sim.key" \
 	-CAfile="$c/CA.pem" -CAkeyFile="$c/CA.key" -fleetManager=127.0.0.1:6977 \
 	-imageServer=127.0.0.1:6971 -agentCertFile="$c/agent.cert" -agentKeyFile="$c/agent.key" \
 	-upgradeTime=1200ms -fallbackTime=800ms -initialImage=hypervisor/v1 >"$FM_DIR/sim.log" 2>&1 &
