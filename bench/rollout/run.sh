@@ -6,7 +6,8 @@
 # + bake) the ideal schedule is K steps of T, K the least with K(K+1)/2 >= N. Measures:
 #   - the upgrades' wall time (hyper-control's "the upgrades took") against K x T
 #     (goal <= 1.05x), and the whole command's wall time (with the scan of every host)
-#   - hyper-control's CPU time (user + system) and peak RSS (/usr/bin/time)
+#   - hyper-control's CPU time (user + system; all of it, and the planner's part after
+#     the scan, which hyper-control logs) and peak RSS (/usr/bin/time)
 #   - that every host runs the new image, each upgraded once
 # and prints a table. Build first (make; the programs come from build/bin).
 # Usage: bench/rollout/run.sh [-n N] [-upgrade DURATION_MS] [-poll DURATION_MS]
@@ -148,6 +149,7 @@ HOME=$d/home HYPER_CONTROL_SYSCONFDIR=/nonexistent inns /usr/bin/time -v -o "$d/
 }
 wall=$(($(now_ms) - t1))
 took=$(sed -n 's/.*the upgrades took \([0-9.]*\)s.*/\1/p' "$d/hc.log")
+plan_cpu=$(sed -n 's/.*the planner \([0-9.]*\)s of CPU.*/\1/p' "$d/hc.log")
 check=$(inns curl -s --max-time 30 http://127.0.0.1:6976/upgrades | python3 -c '
 import json, sys
 u = json.load(sys.stdin)
@@ -165,7 +167,8 @@ printf '%-52s %s\n' "measure" "value" "-------" "-----" \
 	"ideal schedule ($k steps x ${up_ms} ms)" "$ideal s" \
 	"upgrades' wall time (goal <= 1.05x ideal)" "$took s (${ratio}x)" \
 	"whole rollout-image wall time (with the scan)" "$(awk -v w="$wall" 'BEGIN {printf "%.1f s", w / 1000}')" \
-	"hyper-control CPU time" "$cpu" \
+	"hyper-control CPU time, all of it" "$cpu" \
+	"... of which the planner (the upgrades, after the scan)" "${plan_cpu:-?} s" \
 	"hyper-control peak RSS" "$rss" \
 	"hosts on the new image / upgraded twice" "$(echo "$check" | awk '{print $1 "/'"$n"' / " $2}')"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -451,6 +452,17 @@ static int make_permanent(struct rollout *r)
 	return 0;
 }
 
+/* CPU seconds (user + system) of the process so far. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, char *const argv[])
 {
 	struct rollout r = {.h = h, .image = argv[0], .doing = c->doing};
@@ -459,7 +471,7 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 	char *state_file = NULL;
 	size_t todo = 0, updated = 0, nused = 0;
 	int64_t t0 = srpc_now_ms();
-	double predicted;
+	double predicted, cpu0;
 	int rc = 1;
 
 	(void)argc;
@@ -507,12 +519,14 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 		    imgclient_change_expiration(is, r.image, &later) == 0)
 			hc_progress("image %s expired too soon: its expiry extended", r.image);
 	}
+	cpu0 = cpu_seconds();
 	if ((rc = rollout_plan_run(&r)) < 0) {
 		rc = hc_fail(c->doing, "%s", strerror(-rc));
 		goto out;
 	}
-	hc_progress("the upgrades took %.1fs (ramp at %u unused, %u used)",
-		    (double)(r.end_ms - r.start_ms) / 1000, r.conc[0], r.conc[1]);
+	hc_progress(
+	    "the upgrades took %.1fs, the planner %.2fs of CPU (ramp at %u unused, %u used)",
+	    (double)(r.end_ms - r.start_ms) / 1000, cpu_seconds() - cpu0, r.conc[0], r.conc[1]);
 	summary(&r, &failed, &skipped, &done, &left);
 	if (failed || skipped || left) {
 		unlink(r.state_file);
