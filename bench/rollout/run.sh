@@ -112,10 +112,12 @@ it() { inns "$bin/imagetool" -quiet -certDirectory="$d/it" -CAfile="$c/CA.pem" \
 it mkdir hypervisor && it add hypervisor/v1 "$d/tree" && it add hypervisor/v2 "$d/tree"
 
 # ---- the simulator, then the fleet-manager
-ip netns exec "$ns" "$bin/fleet-sim" -n="$n" -vms=0 -idle="$n" -certFile="$c/sim.cert" -keyFile="$c/sim.key" \
+# ROLLOUT_BENCH_CORE=1: the simulator may leave a core file in the directory.
+[ -n "${ROLLOUT_BENCH_CORE:-}" ] && ulimit -c unlimited
+(cd "$d" && exec ip netns exec "$ns" "$bin/fleet-sim" -n="$n" -vms=0 -idle="$n" -certFile="$c/sim.cert" -keyFile="$c/sim.key" \
 	-CAfile="$c/CA.pem" -CAkeyFile="$c/CA.key" -fleetManager=127.0.0.1:6977 \
 	-imageServer=127.0.0.1:6971 -agentCertFile="$c/agent.cert" -agentKeyFile="$c/agent.key" \
-	-upgradeTime="${up_ms}ms" -initialImage=hypervisor/v1 >"$d/sim.log" 2>&1 &
+	-upgradeTime="${up_ms}ms" -initialImage=hypervisor/v1 >"$d/sim.log" 2>&1) &
 sim_pid=$!
 pids+=("$sim_pid")
 ip netns exec "$ns" "$bin/fleet-manager" -stateDir="$d/state" -logDir="$d/log" -portNum=6977 \
