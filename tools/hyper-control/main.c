@@ -144,7 +144,7 @@ static void define_flags(struct hc *h)
 	flags_bool(fs, "writeLock", &o->write_lock, false,
 		   "If true, hold a write lock rather than a read lock");
 	flags_uint64(fs, "maxConcurrent", &o->max_concurrent, 0,
-		     "Maximum number of concurrent upgrades of busy hypervisors (0: no limit)");
+		     "rollout-image: maximum number of upgrades at once, each phase (0: no limit)");
 	flags_bool(fs, "forceImageChange", &o->force_image_change, false,
 		   "If true, allow rollout-image to change the image stream of a hypervisor");
 	flags_string(fs, "preUpdateCommand", &o->pre_update_command, "",
