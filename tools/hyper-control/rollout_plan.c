@@ -156,8 +156,12 @@ static void plan_job(struct plan_q *q, struct rollout_host *x)
 		break;
 	}
 	case RH_PENDING: /* the scan: its image and whether it runs VMs */
-		if (rollout_probe_status(h, x->addr, &x->cl, &x->pr) == 0)
-			rollout_probe_used(x->cl, &x->pr);
+		if (rollout_probe_status(h, x->addr, &x->cl, &x->pr) == 0) {
+			/* spec §5 step 6: a host whose ListVMs fails counts as used */
+			x->pr.used = true;
+			if (rollout_probe_used(x->cl, &x->pr) < 0)
+				x->pr.ok = true;
+		}
 		srpc_client_close(x->cl);
 		x->cl = NULL;
 		break;

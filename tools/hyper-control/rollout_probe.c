@@ -222,8 +222,10 @@ int rollout_probe_used(struct srpc_client *cl, struct rollout_probe *p)
 		return probe_err(p, -ENOMEM, "%s", "out of memory");
 	rc = srpc_client_call(cl, HVAPI_M_LIST_VMS, req, &resp);
 	json_decref(req);
-	if (rc < 0)
-		return probe_err(p, rc, "ListVMs: %s", srpc_client_error(cl));
+	if (rc < 0) {
+		snprintf(p->err, sizeof(p->err), "ListVMs: %s", srpc_client_error(cl));
+		return rc;
+	}
 	p->used = json_array_size(json_object_get(resp, "IpAddresses")) > 0;
 	json_decref(resp);
 	return 0;
