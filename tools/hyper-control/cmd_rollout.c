@@ -359,6 +359,20 @@ static int scan(struct rollout *r, size_t *todo, size_t *updated)
 			set_tags(r, x, r->image, NULL);
 			continue;
 		}
+		if (strcmp(req, r->image) == 0) {
+			/* Tagged by a run that was killed before its state file said so: taken
+			 * up again at its tag (the same value: no second upgrade). */
+			const char *old =
+			    strcmp(x->pr.last_to, r->image) == 0 ? x->pr.last_from : x->pr.running;
+			free(x->old_image);
+			x->old_image = strdup(old);
+			x->used = x->pr.used;
+			x->resumed = true;
+			x->st = RH_TAG;
+			hc_progress("%s: already tagged %s: taken up again", x->hostname, r->image);
+			(*todo)++;
+			continue;
+		}
 		if (*req && !same_stream(req, r->image) && !r->h->o.force_image_change) {
 			skip(x, "its image stream differs (RequiredImage %s; -forceImageChange)",
 			     req);

@@ -32,16 +32,17 @@ enum rollout_hstate {
 
 /* What a worker found out about a host (filled by rollout_probe.c). */
 struct rollout_probe {
-	bool ok;	    /* the call answered */
-	char err[256];	    /* why not, or the failure of a step */
-	char running[256];  /* GetUpgradeStatus RunningImage */
-	char upstate[32];   /* State */
-	char last_to[256];  /* LastUpgrade.ToImage */
-	char last_res[32];  /* LastUpgrade.Result */
-	char last_err[256]; /* LastUpgrade.Error */
-	bool healthy;	    /* GET /health */
-	json_t *failing;    /* its Failing list (owned) */
-	bool used;	    /* ListVMs lists a VM */
+	bool ok;	     /* the call answered */
+	char err[256];	     /* why not, or the failure of a step */
+	char running[256];   /* GetUpgradeStatus RunningImage */
+	char upstate[32];    /* State */
+	char last_from[256]; /* LastUpgrade.FromImage */
+	char last_to[256];   /* LastUpgrade.ToImage */
+	char last_res[32];   /* LastUpgrade.Result */
+	char last_err[256];  /* LastUpgrade.Error */
+	bool healthy;	     /* GET /health */
+	json_t *failing;     /* its Failing list (owned) */
+	bool used;	     /* ListVMs lists a VM */
 };
 
 struct rollout_host {

@@ -19,7 +19,11 @@
 #include "srpc_conn.h"
 
 #define PLAN_TICK_MAX_MS 200
-#define PLAN_SAVE_EVERY_MS 250
+/* The state file is rewritten whole (every host that left "pending"): at most once a
+ * second, so that ten thousand hosts do not make it quadratic. A host tagged since the
+ * last write is recognised by its tag when a killed rollout starts again (cmd_rollout.c
+ * scan). */
+#define PLAN_SAVE_EVERY_MS 1000
 #define PLAN_LINE_EVERY_MS 250
 #define PLAN_LOG_EVERY_MS 10000
 
@@ -217,7 +221,6 @@ struct plan {
 	unsigned max[2];    /* the ramp's ceiling per phase */
 	unsigned ramp_done; /* hosts done at the current concurrency */
 	unsigned ndone, nfailed, nskipped;
-	bool must_save; /* a tag goes out: the state file first */
 	struct rollout_host **to_give;
 	size_t ngive;
 	double dur_sum; /* seconds from start to done, for the estimate */
@@ -316,8 +319,6 @@ static void plan_enter(struct plan *p, struct rollout_host *x, enum rollout_hsta
 	x->since_ms = now_ms();
 	x->next_ms = x->since_ms;
 	p->r->dirty = true;
-	if (st == RH_TAG || st == RH_RESTORE_TAG)
-		p->must_save = true;
 }
 
 static void plan_set_why(struct rollout_host *x, const char *why)
@@ -748,14 +749,12 @@ int rollout_plan_run(struct rollout *r)
 				wake = x->next_ms;
 			}
 		}
-		/* A tag must not go out before the state file knows about it. */
-		if (r->dirty && (p.must_save || now_ms() - r->saved_ms >= PLAN_SAVE_EVERY_MS)) {
+		if (r->dirty && now_ms() - r->saved_ms >= PLAN_SAVE_EVERY_MS) {
 			if ((rc = rollout_state_save(r)) < 0)
 				plan_log(&p, "warning: writing the state file %s: %s",
 					 r->state_file, strerror(-rc));
 			r->dirty = false;
 			r->saved_ms = now_ms();
-			p.must_save = false;
 		}
 		for (size_t i = 0; i < p.ngive; i++)
 			plan_give(&p.q, p.to_give[i]);

@@ -202,6 +202,7 @@ int rollout_probe_status(struct hc *h, const char *addr, struct srpc_client **cl
 	probe_copy(p->running, sizeof(p->running), resp, "RunningImage");
 	probe_copy(p->upstate, sizeof(p->upstate), resp, "State");
 	last = json_object_get(resp, "LastUpgrade");
+	probe_copy(p->last_from, sizeof(p->last_from), last, "FromImage");
 	probe_copy(p->last_to, sizeof(p->last_to), last, "ToImage");
 	probe_copy(p->last_res, sizeof(p->last_res), last, "Result");
 	probe_copy(p->last_err, sizeof(p->last_err), last, "Error");
