@@ -13,6 +13,16 @@
  * GET /stats on the same port answers counters as JSON (hypervisors with a GetUpdates
  * stream, calls per method, hypervisors whose pools hold at least -poolMark free
  * addresses in every managed subnet).
+ * With -fleetManager (bench/rollout, tests/integration/hc_rollout.sh) each hypervisor
+ * also has an upgrade agent as the appliance has (docs/hyper-control/rollout.md): one
+ * FleetManager.GetUpdates stream tells every agent its RequiredImage tag; an agent whose
+ * tag names another image checks it with ImageServer.CheckImage (-imageServer), takes
+ * -upgradeTime, then runs it; a "bad" host's new image fails its health check and the
+ * host falls back to the old image by itself after -fallbackTime. Each host serves
+ *   GET /health              {"Healthy", "Failing", "Checks", "RunningImage", "Slot"}
+ *   Hypervisor.GetUpgradeStatus, Hypervisor.ListVMs (hosts below -idle run no VM)
+ * and the simulator GET /upgrades (every host's upgrades, with their start times) and
+ * GET /control?bad=I,J&unhealthy=K&upgradeTime=MS (changes the injections).
  * Like real hypervisors, each one shows its own certificate (CN hv<i>, subjectAltName
  * its IP), made at its first handshake and signed with -CAkeyFile. */
 #include <arpa/inet.h>
@@ -22,10 +32,12 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -33,6 +45,8 @@
 
 #include "api/hypervisor.h"
 #include "flags.h"
+#include "image/client.h"
+#include "tls.h"
 #include "listener.h"
 #include "srpc.h"
 
@@ -50,11 +64,27 @@ struct sim_hv {
 	bool dirty;	    /* a change not yet sent on the stream */
 	unsigned long gen;  /* changes so far */
 	X509 *cert;	    /* made at the first handshake */
+	/* the upgrade agent (under lock) */
+	char running[128], required[128], refused[128]; /* refused: rolled back, not retried */
+	char last_from[128], last_to[128], last_result[16], last_error[128];
+	char last_time[32];
+	char slot;	/* 'A' or 'B' */
+	int ustate;	/* SIM_U_* */
+	int64_t due_ms; /* end of the current upgrade step */
+	bool bad, unhealthy;
+	unsigned nup;	/* upgrades started */
+	json_t *starts; /* [{"Image", "StartMs"}] */
 };
+
+enum { SIM_U_IDLE, SIM_U_FETCHING, SIM_U_REBOOTING, SIM_U_TRIAL, SIM_U_FAILED };
+static const char *const sim_ustate_names[] = {"idle", "fetching", "rebooting", "trial", "failed"};
 
 static struct sim_hv *hvs;
 static uint32_t base_ip; /* host order */
-static int nhv, nvms, pool_mark;
+static int nhv, nvms, pool_mark, nidle;
+static int64_t upgrade_ms, fallback_ms;
+static struct tls_client *agent_tls;
+static const char *fm_addr, *is_addr;
 static atomic_ulong n_streams, n_getupdates, n_keepalives, n_owners, n_subnets, n_pool, n_updates,
     n_refused;
 static sigset_t wait_mask; /* the thread's mask without the wake signal */
@@ -510,6 +540,367 @@ static int sim_pools_filled(void)
 	return filled;
 }
 
+/* ---- the upgrade agents ---- */
+
+static int64_t sim_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t sim_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sim_set(char *dst, size_t size, const char *v)
+{
+	snprintf(dst, size, "%s", v ? v : "");
+}
+
+/* The last upgrade's result and its time. Caller holds the lock. */
+static void sim_result(struct sim_hv *h, const char *result, const char *error)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	sim_set(h->last_result, sizeof(h->last_result), result);
+	sim_set(h->last_error, sizeof(h->last_error), error);
+	gmtime_r(&t, &tm);
+	strftime(h->last_time, sizeof(h->last_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Dials addr with the agent's credentials, or NULL (printed). */
+static struct srpc_client *sim_dial(const char *addr)
+{
+	struct srpc_client_config cfg = {.tls = agent_tls, .connect_timeout_ms = 5000};
+	struct srpc_client *cl = NULL;
+	char err[512];
+
+	if (srpc_client_dial(addr, &cfg, &cl, err, sizeof(err)) < 0)
+		fprintf(stderr, "fleet-sim: %s\n", err);
+	return cl;
+}
+
+/* Host i's RequiredImage from a Machine of an Update. */
+static void sim_machine(json_t *m)
+{
+	const char *ip = json_string_value(json_object_get(m, "HostIpAddress"));
+	const char *req =
+	    json_string_value(json_object_get(json_object_get(m, "Tags"), "RequiredImage"));
+	struct in_addr a;
+	uint32_t i;
+
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		return;
+	i = ntohl(a.s_addr) - base_ip;
+	if (i >= (uint32_t)nhv)
+		return;
+	pthread_mutex_lock(&hvs[i].lock);
+	sim_set(hvs[i].required, sizeof(hvs[i].required), req);
+	pthread_mutex_unlock(&hvs[i].lock);
+}
+
+/* One FleetManager.GetUpdates stream for every agent, dialled again when it ends. */
+static void *sim_watch(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct srpc_client *cl = sim_dial(fm_addr);
+		struct srpc_conn *c;
+		json_t *req, *msg;
+		int rc;
+
+		if (!cl) {
+			sleep(1);
+			continue;
+		}
+		rc = srpc_client_start(cl, "FleetManager.GetUpdates");
+		c = srpc_client_conn(cl);
+		req = json_pack("{s:b, s:s, s:i}", "IgnoreMissingLocalTags", 1, "Location", "",
+				"MaxUpdates", 0);
+		if (rc == 0)
+			rc = srpc_conn_write_json(c, req);
+		json_decref(req);
+		if (rc == 0)
+			rc = srpc_conn_flush(c);
+		while (rc == 0 && (rc = srpc_conn_read_json(c, &msg)) == 0) {
+			json_t *m;
+			size_t k;
+
+			json_array_foreach(json_object_get(msg, "ChangedMachines"), k, m)
+			{
+				sim_machine(m);
+			}
+			json_decref(msg);
+		}
+		fprintf(stderr, "fleet-sim: the Fleet Manager's update stream ended (%s)\n",
+			rc < 0 ? strerror(-rc) : "closed");
+		srpc_client_close(cl);
+		sleep(1);
+	}
+	return NULL;
+}
+
+/* Whether the imageserver has image (false also when it cannot be asked). */
+static bool sim_image_exists(struct srpc_client **is, const char *image)
+{
+	bool exists = false;
+
+	if (!is_addr || !*is_addr)
+		return true;
+	if (!*is && !(*is = sim_dial(is_addr)))
+		return false;
+	if (imgclient_check_image(*is, image, &exists) < 0) {
+		fprintf(stderr, "fleet-sim: CheckImage %s: %s\n", image, srpc_client_error(*is));
+		srpc_client_close(*is);
+		*is = NULL;
+		return false;
+	}
+	return exists;
+}
+
+/* One step of host i's agent. */
+static void sim_agent_step(struct srpc_client **is, int i, int64_t now)
+{
+	struct sim_hv *h = &hvs[i];
+	char target[128];
+
+	pthread_mutex_lock(&h->lock);
+	if (h->ustate == SIM_U_REBOOTING && now >= h->due_ms) {
+		sim_set(h->running, sizeof(h->running), h->last_to);
+		h->slot = h->slot == 'A' ? 'B' : 'A';
+		if (h->bad) { /* boots, fails its health check, falls back by itself */
+			h->ustate = SIM_U_TRIAL;
+			h->due_ms = now + fallback_ms;
+		} else {
+			h->ustate = SIM_U_IDLE;
+			sim_result(h, "succeeded", "");
+		}
+	} else if (h->ustate == SIM_U_TRIAL && now >= h->due_ms) {
+		sim_set(h->running, sizeof(h->running), h->last_from);
+		sim_set(h->refused, sizeof(h->refused), h->last_to);
+		h->slot = h->slot == 'A' ? 'B' : 'A';
+		h->ustate = SIM_U_IDLE;
+		sim_result(h, "rolled-back", "health check failed: libvirt");
+	}
+	if ((h->ustate != SIM_U_IDLE && h->ustate != SIM_U_FAILED) || !*h->required ||
+	    strcmp(h->required, h->running) == 0 || strcmp(h->required, h->refused) == 0) {
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	sim_set(target, sizeof(target), h->required);
+	h->ustate = SIM_U_FETCHING;
+	pthread_mutex_unlock(&h->lock);
+	if (!sim_image_exists(is, target)) {
+		pthread_mutex_lock(&h->lock);
+		h->ustate = SIM_U_FAILED;
+		sim_set(h->last_from, sizeof(h->last_from), h->running);
+		sim_set(h->last_to, sizeof(h->last_to), target);
+		sim_set(h->refused, sizeof(h->refused), target);
+		sim_result(h, "failed", "image not found on the imageserver");
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->nup++;
+	json_array_append_new(h->starts, json_pack("{s:s, s:I}", "Image", target, "StartMs",
+						   (json_int_t)sim_wall_ms()));
+	sim_set(h->last_from, sizeof(h->last_from), h->running);
+	sim_set(h->last_to, sizeof(h->last_to), target);
+	sim_result(h, "in-progress", "");
+	h->ustate = SIM_U_REBOOTING;
+	h->due_ms = now + upgrade_ms;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *sim_agents(void *arg)
+{
+	struct srpc_client *is = NULL;
+
+	(void)arg;
+	for (;;) {
+		int64_t now = sim_mono_ms();
+
+		for (int i = 0; i < nhv; i++)
+			sim_agent_step(&is, i, now);
+		usleep(5000);
+	}
+	return NULL;
+}
+
+/* The failing checks of host i. Caller holds the lock. */
+static json_t *sim_failing(struct sim_hv *h)
+{
+	json_t *f = json_array();
+
+	if (h->unhealthy || h->ustate == SIM_U_TRIAL)
+		json_array_append_new(f, json_string("libvirt"));
+	if (*h->required && strcmp(h->required, h->running) != 0)
+		json_array_append_new(f, json_string("image"));
+	return f;
+}
+
+/* GET /health of host i: 200 healthy, 503 not. */
+static json_t *sim_health(int i, int *status)
+{
+	static const char *const checks[] = {"daemon",	 "libvirt",	   "dhcp", "tftp",
+					     "metadata", "data-partition", "image"};
+	struct sim_hv *h = &hvs[i];
+	json_t *failing, *list = json_array(), *j;
+	char slot[2];
+
+	pthread_mutex_lock(&h->lock);
+	failing = sim_failing(h);
+	for (size_t k = 0; k < sizeof(checks) / sizeof(checks[0]); k++) {
+		json_t *f;
+		size_t n;
+		bool ok = true;
+
+		json_array_foreach(failing, n, f)
+		{
+			if (strcmp(json_string_value(f), checks[k]) == 0)
+				ok = false;
+		}
+		json_array_append_new(list, json_pack("{s:s, s:b, s:s}", "Name", checks[k],
+						      "Healthy", ok, "Detail", ""));
+	}
+	slot[0] = h->slot;
+	slot[1] = '\0';
+	*status = json_array_size(failing) == 0 ? 200 : 503;
+	j = json_pack("{s:b, s:o, s:o, s:s, s:s}", "Healthy", *status == 200, "Failing", failing,
+		      "Checks", list, "RunningImage", h->running, "Slot", slot);
+	pthread_mutex_unlock(&h->lock);
+	return j;
+}
+
+static int get_upgrade_status(struct srpc_call *call, const json_t *req, json_t **resp, void *arg)
+{
+	struct sim_hv *h;
+	char slot[2];
+	int i;
+
+	(void)req;
+	(void)arg;
+	h = sim_hv_of(call, &i);
+	if (!h)
+		return srpc_call_errorf(call, "no simulated hypervisor at this address");
+	pthread_mutex_lock(&h->lock);
+	slot[0] = h->slot;
+	slot[1] = '\0';
+	*resp =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "RunningImage",
+		      h->running, "RequiredImage", h->required, "Slot", slot, "DefaultSlot", slot,
+		      "State", sim_ustate_names[h->ustate], "LastUpgrade", "FromImage",
+		      h->last_from, "ToImage", h->last_to, "Result", h->last_result, "Error",
+		      h->last_error, "Time", *h->last_time ? h->last_time : "0001-01-01T00:00:00Z");
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+static int list_vms(struct srpc_call *call, const json_t *req, json_t **resp, void *arg)
+{
+	json_t *ips = json_array();
+	struct sim_hv *h;
+	int i;
+
+	(void)req;
+	(void)arg;
+	h = sim_hv_of(call, &i);
+	if (!h) {
+		json_decref(ips);
+		return srpc_call_errorf(call, "no simulated hypervisor at this address");
+	}
+	for (int j = 0; i >= nidle && j < nvms; j++)
+		json_array_append_new(
+		    ips, sim_ip((100u << 24 | 64u << 16) + (uint32_t)(i * nvms + j) + 1));
+	*resp = json_pack("{s:o}", "IpAddresses", ips);
+	return 0;
+}
+
+/* "3,7" -> flag field set on those hosts (others cleared). */
+static void sim_mark(const char *list, size_t off)
+{
+	for (int i = 0; i < nhv; i++) {
+		pthread_mutex_lock(&hvs[i].lock);
+		*(bool *)((char *)&hvs[i] + off) = false;
+		pthread_mutex_unlock(&hvs[i].lock);
+	}
+	while (list && *list) {
+		char *end;
+		long i = strtol(list, &end, 10);
+
+		if (end == list)
+			break;
+		if (i >= 0 && i < nhv) {
+			pthread_mutex_lock(&hvs[i].lock);
+			*(bool *)((char *)&hvs[i] + off) = true;
+			pthread_mutex_unlock(&hvs[i].lock);
+		}
+		list = *end == ',' ? end + 1 : end;
+	}
+}
+
+static json_t *sim_upgrades(void)
+{
+	json_t *j = json_object();
+
+	for (int i = 0; i < nhv; i++) {
+		struct sim_hv *h = &hvs[i];
+		char name[32];
+
+		snprintf(name, sizeof(name), "hv%05d", i);
+		pthread_mutex_lock(&h->lock);
+		json_object_set_new(j, name,
+				    json_pack("{s:i, s:O, s:s, s:s, s:s}", "Upgrades", h->nup,
+					      "Starts", h->starts, "Running", h->running,
+					      "Required", h->required, "State",
+					      sim_ustate_names[h->ustate]));
+		pthread_mutex_unlock(&h->lock);
+	}
+	return j;
+}
+
+/* The host an HTTP connection was made to (-1: none). */
+static int sim_http_host(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int i = -1;
+
+	if (ci && sim_hv_of_fd(ci->connect_fd, &i))
+		return i;
+	return -1;
+}
+
+static int sim_agents_start(const char *initial, const char *cert, const char *key, const char *ca)
+{
+	struct tls_client_config cfg = {.cert_file = cert, .key_file = key, .ca_file = ca};
+	pthread_t t;
+	char err[512];
+
+	for (int i = 0; i < nhv; i++) {
+		sim_set(hvs[i].running, sizeof(hvs[i].running), initial);
+		hvs[i].slot = 'A';
+		hvs[i].starts = json_array();
+	}
+	if (!fm_addr || !*fm_addr)
+		return 0;
+	if (tls_client_new(&cfg, &agent_tls, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fleet-sim: agent credentials: %s\n", err);
+		return -1;
+	}
+	if (pthread_create(&t, NULL, sim_watch, NULL) != 0 ||
+	    pthread_create(&t, NULL, sim_agents, NULL) != 0)
+		return -1;
+	return 0;
+}
+
 static enum MHD_Result page(void *cls, struct MHD_Connection *conn, const char *url,
 			    const char *method, const char *version, const char *upload_data,
 			    size_t *upload_data_size, void **con_cls)
@@ -525,7 +916,31 @@ static enum MHD_Result page(void *cls, struct MHD_Connection *conn, const char *
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)con_cls;
-	if (strcmp(url, "/stats") == 0) {
+	if (strcmp(url, "/health") == 0 && sim_http_host(conn) >= 0) {
+		json_t *j = sim_health(sim_http_host(conn), &status);
+
+		body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (!body)
+			status = 500;
+	} else if (strcmp(url, "/upgrades") == 0) {
+		json_t *j = sim_upgrades();
+
+		body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		status = body ? 200 : 500;
+	} else if (strcmp(url, "/control") == 0) {
+		const char *v;
+
+		if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "bad")))
+			sim_mark(v, offsetof(struct sim_hv, bad));
+		if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "unhealthy")))
+			sim_mark(v, offsetof(struct sim_hv, unhealthy));
+		if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "upgradeTime")))
+			upgrade_ms = strtoll(v, NULL, 10);
+		body = strdup("{}");
+		status = body ? 200 : 500;
+	} else if (strcmp(url, "/stats") == 0) {
 		json_t *j = json_pack(
 		    "{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "Hypervisors", nhv,
 		    "Streaming", (json_int_t)atomic_load(&n_streams), "GetUpdates",
@@ -558,6 +973,9 @@ static const struct srpc_method methods[] = {
     {HVAPI_M_UPDATE_SUBNETS, SRPC_RR, SRPC_ACCESS_PUBLIC, update_subnets, NULL, NULL, NULL},
     {HVAPI_M_CHANGE_ADDRESS_POOL, SRPC_RR, SRPC_ACCESS_PUBLIC, change_address_pool, NULL, NULL,
      NULL},
+    {"Hypervisor.GetUpgradeStatus", SRPC_RR, SRPC_ACCESS_PUBLIC, get_upgrade_status, NULL, NULL,
+     NULL},
+    {HVAPI_M_LIST_VMS, SRPC_RR, SRPC_ACCESS_PUBLIC, list_vms, NULL, NULL, NULL},
 };
 
 /* lib/listener listens with a backlog of 128, right for one host; this port stands for
@@ -582,7 +1000,9 @@ static void sim_raise_backlog(int port, int backlog)
 
 int main(int argc, char **argv)
 {
-	const char *addr, *cert, *key, *ca, *ca_key_file, *base;
+	const char *addr, *cert, *key, *ca, *ca_key_file, *base, *initial, *bad, *unhealthy;
+	const char *agent_cert, *agent_key;
+	int64_t upgrade_ns, fallback_ns;
 	struct srpc_server_config scfg = {0};
 	struct tls_server_config tcfg;
 	struct listener_config lcfg = {0};
@@ -608,12 +1028,28 @@ int main(int argc, char **argv)
 	flags_int(fs, "n", &nhv, 100, "Number of hypervisors");
 	flags_int(fs, "vms", &nvms, 3, "VMs per hypervisor");
 	flags_int(fs, "poolMark", &pool_mark, 8, "Free addresses /stats counts as filled");
+	flags_int(fs, "idle", &nidle, 0, "Hypervisors (the first ones) whose ListVMs is empty");
+	flags_string(fs, "fleetManager", &fm_addr, "",
+		     "host:port of the Fleet Manager: run the upgrade agents");
+	flags_string(fs, "imageServer", &is_addr, "",
+		     "host:port of the imageserver the agents check images with");
+	flags_string(fs, "agentCertFile", &agent_cert, "", "The agents' client certificate");
+	flags_string(fs, "agentKeyFile", &agent_key, "", "The agents' client key");
+	flags_string(fs, "initialImage", &initial, "hypervisor/v1", "Image every host runs first");
+	flags_duration(fs, "upgradeTime", &upgrade_ns, 2000000000LL,
+		       "Time an upgrade takes (fetch, write, reboot)");
+	flags_duration(fs, "fallbackTime", &fallback_ns, 1000000000LL,
+		       "Time a bad image runs before the host falls back to the old one");
+	flags_string(fs, "badHosts", &bad, "", "Hosts (indexes) whose new images fail health");
+	flags_string(fs, "unhealthyHosts", &unhealthy, "", "Hosts (indexes) unhealthy throughout");
 	flags_parse_or_exit(fs, argc, argv);
 	if (nhv <= 0 || nvms < 0 || inet_pton(AF_INET, base, &b) != 1) {
 		fprintf(stderr, "fleet-sim: bad -n, -vms or -base\n");
 		return 2;
 	}
 	base_ip = ntohl(b.s_addr);
+	upgrade_ms = upgrade_ns / 1000000;
+	fallback_ms = fallback_ns / 1000000;
 	hvs = calloc((size_t)nhv, sizeof(*hvs));
 	if (!hvs)
 		return 1;
@@ -652,6 +1088,10 @@ int main(int argc, char **argv)
 		}
 		SSL_CTX_set_cert_cb(tls_server_ctx(tls), sim_cert_cb, NULL);
 	}
+	sim_mark(bad, offsetof(struct sim_hv, bad));
+	sim_mark(unhealthy, offsetof(struct sim_hv, unhealthy));
+	if (sim_agents_start(initial, agent_cert, agent_key, ca) < 0)
+		return 1;
 	scfg.tls = tls;
 	scfg.max_conns = (unsigned)nhv + 1000;
 	scfg.io_timeout_ms = 60000;

@@ -40,7 +40,7 @@ if [ -n "$flags" ] && [ -z "$missing" ]; then
 else
   t_fail "every flag of -h is in docs/hyper-control.md" "missing:$missing"
 fi
-for p in host term fleet netboot install; do
+for p in host term fleet netboot install rollout; do
   if grep -q "(hyper-control/$p.md)" "$docs/hyper-control.md" && [ -f "$docs/hyper-control/$p.md" ]; then
     t_ok "docs/hyper-control.md links docs/hyper-control/$p.md, which exists"
   else

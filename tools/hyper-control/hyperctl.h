@@ -37,6 +37,14 @@ struct hc_opts {
 	uint64_t max_concurrent;
 	bool force_image_change;
 	const char *pre_update_command, *post_update_command;
+	/* rollout-image (docs/hyper-control/rollout.md) */
+	int64_t bake_time_ns;		/* -bakeTime 1m */
+	uint64_t max_failures;		/* -maxFailures 0 */
+	int64_t poll_interval_ns;	/* -pollInterval 1s */
+	int64_t upgrade_timeout_ns;	/* -upgradeTimeout 15m */
+	int64_t health_timeout_ns;	/* -healthTimeout 1m */
+	int rollout_workers;		/* -rolloutWorkers 16 */
+	const char *rollout_state_file; /* -rolloutStateFile */
 	uint64_t max_updates;
 	bool ignore_missing_local_tags;
 	struct hvapi_tags hypervisor_tags; /* -hypervisorTags k=v,k2=v2 | @file.json */
@@ -153,6 +161,7 @@ HC_TABLE hc_fleet_cmds[];   /* cmd_fleet.c: spec §3 and §6, get-updates, power
 HC_TABLE hc_netboot_cmds[]; /* cmd_netboot.c: netboot-host/-machine/-vm,
 			       write-netboot-files */
 HC_TABLE hc_install_cmds[]; /* cmd_install.c: make-installer-iso, reinstall */
+HC_TABLE hc_rollout_cmds[]; /* cmd_rollout.c: rollout-image */
 
 /* ---- installcfg.c: the configuration files of spec §4.3 (getInstallConfig) ---- */
 

@@ -144,13 +144,28 @@ static void define_flags(struct hc *h)
 	flags_bool(fs, "writeLock", &o->write_lock, false,
 		   "If true, hold a write lock rather than a read lock");
 	flags_uint64(fs, "maxConcurrent", &o->max_concurrent, 0,
-		     "Maximum number of concurrent upgrades of busy hypervisors (0: no limit)");
+		     "rollout-image: maximum number of upgrades at once, each phase (0: no limit)");
 	flags_bool(fs, "forceImageChange", &o->force_image_change, false,
 		   "If true, allow rollout-image to change the image stream of a hypervisor");
 	flags_string(fs, "preUpdateCommand", &o->pre_update_command, "",
 		     "Command to run before updating a hypervisor (argument: its hostname)");
 	flags_string(fs, "postUpdateCommand", &o->post_update_command, "",
 		     "Command to run after updating a hypervisor (argument: its hostname)");
+	flags_duration(fs, "bakeTime", &o->bake_time_ns, 60000000000LL,
+		       "rollout-image: time an upgraded hypervisor must stay healthy");
+	flags_uint64(fs, "maxFailures", &o->max_failures, 0,
+		     "rollout-image: failed hypervisors tolerated before it stops");
+	flags_duration(fs, "pollInterval", &o->poll_interval_ns, 1000000000LL,
+		       "rollout-image: interval of the health and upgrade status polls");
+	flags_duration(fs, "upgradeTimeout", &o->upgrade_timeout_ns, 900000000000LL,
+		       "rollout-image: time a hypervisor may take to run the new image");
+	flags_duration(fs, "healthTimeout", &o->health_timeout_ns, 60000000000LL,
+		       "rollout-image: time a hypervisor's health may stay unreachable");
+	flags_int(fs, "rolloutWorkers", &o->rollout_workers, 16,
+		  "rollout-image: threads (and connections in use) polling hypervisors");
+	flags_string(fs, "rolloutStateFile", &o->rollout_state_file, "",
+		     "rollout-image: state file (default "
+		     "~/.cache/hyper-control/rollout-<location>-<image>.json)");
 	flags_uint64(fs, "maxUpdates", &o->max_updates, 0,
 		     "Maximum number of updates to print (get-updates; 0: no limit)");
 	flags_bool(fs, "ignoreMissingLocalTags", &o->ignore_missing_local_tags, false,
@@ -228,13 +243,14 @@ static void define_flags(struct hc *h)
 /* The command families in -h order; a family not linked in is NULL. */
 static const struct hc_cmd *const *families(size_t *n)
 {
-	static const struct hc_cmd *tables[5];
+	static const struct hc_cmd *tables[6];
 
 	tables[0] = hc_host_cmds;
 	tables[1] = hc_term_cmds;
 	tables[2] = hc_fleet_cmds;
 	tables[3] = hc_netboot_cmds;
 	tables[4] = hc_install_cmds;
+	tables[5] = hc_rollout_cmds;
 	*n = sizeof(tables) / sizeof(tables[0]);
 	return tables;
 }
