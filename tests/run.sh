@@ -144,7 +144,8 @@ run_group() { # $1 = group, $2 = kind: every wanted test of the group, in parall
 
 # The other integration and e2e tests run two at a time as well (most wait on sockets,
 # timers or one QEMU), in name order as slots free up, and are counted as they end; a
-# test with a `# serial` line runs alone, once the tests before it have ended.
+# test with a `# serial` line runs alone, once the tests before it have ended (the tests
+# that attach loop devices: one's partitions must not meet another's drive scan).
 pool_pids=() pool_names=()
 pool_reap() { # waits for one test of the pool (any, or $1 = all) and counts it
   local i keep_pids=() keep_names=()

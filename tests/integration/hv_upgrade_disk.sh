@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 300
+# serial
 # The upgrade agent on a boot disk laid out as the installer lays it out (docs/
 # upgrades.md, installer.md "Disk layout"), attached as a partitioned loop device: GPT
 # partitions ss-esp (the boot kit's esp.img with GRUB's environment block inside the

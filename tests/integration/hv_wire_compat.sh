@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 300
+# serial
 # Wire compatibility with the original Go tools (issue 19), against libvirt's test
 # driver: each request is the JSON the Go client writes (PascalCase fields, as
 # encoding/json sends the proto/hypervisor structs) and each expected Error is the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 240
+# serial
 # shellcheck shell=bash
 # The installer program itself (installer/main.c, status.c, net.c, progress.c) on the
 # host, in a private network namespace, with real certificates and no disk

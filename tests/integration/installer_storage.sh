@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 600
+# serial
 # shellcheck shell=bash
 # The installer's storage part (installer/install.c, drives.c, layout.c, storage.c with
 # config.c, fetch.c, target.c, through tests/helpers/inst_storage_testc.c: what the
