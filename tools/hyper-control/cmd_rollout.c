@@ -324,7 +324,7 @@ static void skip(struct rollout_host *x, const char *fmt, ...)
 }
 
 /* spec §5 steps 4–6: what each host runs, which need the upgrade, used or unused. */
-static int scan(struct rollout *r, size_t *todo, size_t *updated)
+static int scan(struct rollout *r, size_t *to_upgrade, size_t *updated)
 {
 	struct rollout_host **list = calloc(r->n + 1, sizeof(*list));
 	size_t n = 0;
@@ -339,14 +339,14 @@ static int scan(struct rollout *r, size_t *todo, size_t *updated)
 	free(list);
 	if (rc < 0)
 		return hc_fail(r->doing, "scanning: %s", strerror(-rc));
-	*todo = *updated = 0;
+	*to_upgrade = *updated = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		struct rollout_host *x = &r->hosts[i];
 		const char *req = tag(x, "RequiredImage");
 
 		if (x->st != RH_PENDING) {
 			if (x->st < RH_DONE)
-				(*todo)++;
+				(*to_upgrade)++;
 			continue;
 		}
 		if (!x->pr.ok) {
@@ -370,7 +370,7 @@ static int scan(struct rollout *r, size_t *todo, size_t *updated)
 			x->resumed = true;
 			x->st = RH_TAG;
 			hc_progress("%s: already tagged %s: taken up again", x->hostname, r->image);
-			(*todo)++;
+			(*to_upgrade)++;
 			continue;
 		}
 		if (*req && !same_stream(req, r->image) && !r->h->o.force_image_change) {
@@ -385,7 +385,7 @@ static int scan(struct rollout *r, size_t *todo, size_t *updated)
 			skip(x, "%s", "setting PlannedImage failed");
 			continue;
 		}
-		(*todo)++;
+		(*to_upgrade)++;
 	}
 	return 0;
 }
@@ -483,7 +483,7 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 	struct timespec exp = {0, 0};
 	unsigned failed, skipped, done, left;
 	char *state_file = NULL;
-	size_t todo = 0, updated = 0, nused = 0;
+	size_t to_upgrade = 0, updated = 0, nused = 0;
 	int64_t t0 = srpc_now_ms();
 	double predicted, cpu0;
 	int rc = 1;
@@ -508,9 +508,9 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 		goto out;
 	if (rollout_state_load(&r))
 		goto out;
-	if (scan(&r, &todo, &updated))
+	if (scan(&r, &to_upgrade, &updated))
 		goto out;
-	if (todo == 0) {
+	if (to_upgrade == 0) {
 		if (updated == 0) {
 			hc_fail(c->doing, "no hypervisors to update");
 			goto out;
@@ -521,10 +521,11 @@ static int cmd_rollout_image(struct hc *h, const struct hc_cmd *c, int argc, cha
 	for (size_t i = 0; i < r.n; i++)
 		nused += r.hosts[i].st == RH_PENDING && r.hosts[i].used;
 	/* spec §5 step 7 */
-	predicted = 300 * (root(2.0 * (double)(todo - nused)) + root(2.0 * (double)nused));
+	predicted = 300 * (root(2.0 * (double)(to_upgrade - nused)) + root(2.0 * (double)nused));
 	hc_progress("upgrading %zu hypervisors to %s (%zu unused, %zu used; %zu already run it); "
 		    "the spec's predicted duration %.0f s; state file %s",
-		    todo, r.image, todo - nused, nused, updated, predicted, r.state_file);
+		    to_upgrade, r.image, to_upgrade - nused, nused, updated, predicted,
+		    r.state_file);
 	if (exp.tv_sec && exp.tv_sec < time(NULL) + (time_t)predicted) {
 		struct timespec later = {time(NULL) + 2 * (time_t)predicted, 0};
 		struct srpc_client *is;
